@@ -1,0 +1,73 @@
+import { pollTrigger, runTask, testCondition } from '@kite/sdk/testing'
+import { describe, expect, it } from 'vitest'
+import { hello } from './hello.js'
+import plugin from './index.js'
+import { nameMatches } from './name-matches.js'
+import { visitors } from './visitors.js'
+
+describe('Hello', () => {
+  it('greets the world by default', async () => {
+    const { outputs, logs } = await runTask(hello)
+    expect(outputs).toEqual({ message: 'Hello, world!' })
+    expect(logs).toEqual([{ level: 'info', message: 'Hello, world!' }])
+  })
+
+  it('greets an input', async () => {
+    const { outputs } = await runTask(
+      hello,
+      { name: '{{ inputs.name }}', greeting: 'Bonjour' },
+      { inputs: { name: 'Ada' } },
+    )
+    expect(outputs.message).toBe('Bonjour, Ada!')
+  })
+
+  it('refuses an empty name', async () => {
+    await expect(runTask(hello, { name: '' })).rejects.toThrow(/invalid properties:\n- name:/)
+  })
+})
+
+describe('Visitors', () => {
+  it('emits each visitor once, batch by batch, keeping a cursor', async () => {
+    const names = ['Ada', 'Grace', 'Linus']
+    const first = await pollTrigger(visitors, { names, batchSize: 2 })
+    expect(first.events).toEqual([
+      { name: 'Ada', position: 1 },
+      { name: 'Grace', position: 2 },
+    ])
+    const state = Object.fromEntries(first.context.state)
+    const second = await pollTrigger(visitors, { names, batchSize: 2 }, { state })
+    expect(second.events).toEqual([{ name: 'Linus', position: 3 }])
+    const third = await pollTrigger(
+      visitors,
+      { names },
+      { state: Object.fromEntries(second.context.state) },
+    )
+    expect(third.events).toEqual([])
+  })
+})
+
+describe('NameMatches', () => {
+  it('matches the whole name', async () => {
+    expect((await testCondition(nameMatches, { name: 'Ada', pattern: 'A.*' })).result).toBe(true)
+    expect((await testCondition(nameMatches, { name: 'Nada', pattern: 'A.*' })).result).toBe(false)
+    expect(
+      (await testCondition(nameMatches, { name: 'ada', pattern: 'A.*', ignoreCase: true })).result,
+    ).toBe(true)
+  })
+
+  it('explains an invalid pattern', async () => {
+    await expect(testCondition(nameMatches, { name: 'x', pattern: '(' })).rejects.toMatchObject({
+      code: 'PATTERN_INVALID',
+      message: 'pattern "(" is not a valid regular expression',
+    })
+  })
+})
+
+describe('the plugin', () => {
+  it('provides one task, one trigger and one condition in its group', () => {
+    expect(plugin.group).toBe('acme.greeting')
+    expect(plugin.find('acme.greeting.Hello')).toBe(hello)
+    expect(plugin.find('acme.greeting.Visitors')).toBe(visitors)
+    expect(plugin.find('acme.greeting.NameMatches')).toBe(nameMatches)
+  })
+})

@@ -1,0 +1,6 @@
+import { commands } from './commands/index.js'
+import { createProgram, runProgram } from './program.js'
+
+const code = await runProgram(createProgram(commands), process.argv.slice(2))
+// Long-running commands (servers) keep the process alive themselves and never reach here early.
+process.exitCode = code

@@ -1,0 +1,43 @@
+import { Command, CommanderError } from 'commander'
+import pkg from '../package.json' with { type: 'json' }
+
+/** A sub-command group adds itself to the program; each lives in `src/commands/<name>.ts`. */
+export type RegisterCommand = (program: Command) => void
+
+/** Builds the `kite` program with every sub-command registered. */
+export function createProgram(commands: readonly RegisterCommand[]): Command {
+  const program = new Command('kite')
+    .description('Kite: typed plugins for workflow orchestration')
+    .version(pkg.version)
+    .showHelpAfterError()
+    .exitOverride()
+  for (const register of commands) register(program)
+  return program
+}
+
+/** Error a command throws to stop with a message and an exit code, without a stack trace. */
+export class CliError extends Error {
+  readonly exitCode: number
+  constructor(message: string, exitCode = 1) {
+    super(message)
+    this.name = 'CliError'
+    this.exitCode = exitCode
+  }
+}
+
+/** Runs the program and turns errors into a message on stderr and an exit code. */
+export async function runProgram(program: Command, argv: readonly string[]): Promise<number> {
+  try {
+    await program.parseAsync([...argv], { from: 'user' })
+    return 0
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode
+    if (error instanceof CliError) {
+      process.stderr.write(`kite: ${error.message}\n`)
+      return error.exitCode
+    }
+    const message = error instanceof Error ? error.message : String(error)
+    process.stderr.write(`kite: ${message}\n`)
+    return 1
+  }
+}

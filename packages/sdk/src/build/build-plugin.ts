@@ -1,0 +1,149 @@
+import { mkdir, stat, writeFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { build, context, type BuildOptions as EsbuildOptions, type Message } from 'esbuild'
+import { isDefinition } from '../define.js'
+import { KiteError } from '../errors.js'
+import { createManifest, MANIFEST_PATH, type PluginManifest } from '../manifest.js'
+import { BUNDLE_PATH, loadPluginPackage, type PluginPackageJson } from './plugin-package.js'
+
+export interface BuildOptions {
+  /** The plugin package's directory (default: the current directory). */
+  dir?: string
+  /** The source entry, relative to `dir` (default `kite.entry` in package.json, else `src/index.ts`). */
+  entry?: string
+  minify?: boolean
+}
+
+export interface BuildResult {
+  manifest: PluginManifest
+  bundlePath: string
+  manifestPath: string
+  bundleBytes: number
+  milliseconds: number
+}
+
+// Bundled CommonJS dependencies call require() for built-ins; ESM has none, so give them one.
+const REQUIRE_SHIM =
+  "import { createRequire as __kiteCreateRequire } from 'node:module';\nconst require = __kiteCreateRequire(import.meta.url);"
+
+/**
+ * Bundles the plugin entry into `dist/index.js` — one ESM file holding every dependency except
+ * `@kite/sdk` and `node:` built-ins — then imports the bundle and writes `dist/kite-plugin.json`
+ * from its default export and package.json.
+ */
+export async function buildPlugin(options: BuildOptions = {}): Promise<BuildResult> {
+  const started = performance.now()
+  const { dir, pkg, esbuildOptions } = await prepare(options)
+  try {
+    await build(esbuildOptions)
+  } catch (error) {
+    throw bundleError(error)
+  }
+  return finish(dir, pkg, started)
+}
+
+export interface WatchHandle {
+  close(): Promise<void>
+}
+
+/**
+ * Rebuilds bundle and manifest on every change of the sources. `onBuild` hears each result or
+ * error; the watch goes on after an error.
+ */
+export async function watchPlugin(
+  options: BuildOptions & { onBuild(result: BuildResult | KiteError): void },
+): Promise<WatchHandle> {
+  const { dir, pkg, esbuildOptions } = await prepare(options)
+  let started = performance.now()
+  const ctx = await context({
+    ...esbuildOptions,
+    plugins: [
+      {
+        name: 'kite-manifest',
+        setup(builder) {
+          builder.onStart(() => {
+            started = performance.now()
+          })
+          builder.onEnd(async (result) => {
+            if (result.errors.length > 0) {
+              options.onBuild(bundleError({ errors: result.errors }))
+              return
+            }
+            try {
+              options.onBuild(await finish(dir, pkg, started))
+            } catch (error) {
+              options.onBuild(error as KiteError)
+            }
+          })
+        },
+      },
+    ],
+  })
+  await ctx.watch()
+  return { close: () => ctx.dispose() }
+}
+
+async function prepare(options: BuildOptions) {
+  const dir = resolve(options.dir ?? process.cwd())
+  const pkg = await loadPluginPackage(dir)
+  const entry = options.entry ?? pkg.kite?.entry ?? 'src/index.ts'
+  const esbuildOptions: EsbuildOptions = {
+    absWorkingDir: dir,
+    entryPoints: [entry],
+    outfile: BUNDLE_PATH,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: ['@kite/sdk', '@kite/sdk/*'],
+    banner: { js: REQUIRE_SHIM },
+    minify: options.minify ?? false,
+    sourcemap: false,
+    legalComments: 'none',
+    logLevel: 'silent',
+  }
+  return { dir, pkg, esbuildOptions }
+}
+
+async function finish(dir: string, pkg: PluginPackageJson, started: number): Promise<BuildResult> {
+  const bundlePath = join(dir, BUNDLE_PATH)
+  // A fresh URL each time: ESM caches modules by URL, and watch mode rebuilds the same file.
+  const loaded = (await import(`${pathToFileURL(bundlePath).href}?build=${Date.now()}`)) as {
+    default?: unknown
+  }
+  if (!isDefinition(loaded.default, 'plugin')) {
+    throw new KiteError(
+      `${BUNDLE_PATH} has no plugin as its default export: end the entry with \`export default definePlugin({ ... })\``,
+      { code: 'BUILD_FAILED' },
+    )
+  }
+  const manifest = createManifest(loaded.default, pkg, {
+    entry: BUNDLE_PATH,
+    sdkRange: pkg.peerDependencies?.['@kite/sdk'] ?? '*',
+  })
+  const manifestPath = join(dir, MANIFEST_PATH)
+  await mkdir(join(dir, 'dist'), { recursive: true })
+  await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`)
+  return {
+    manifest,
+    bundlePath,
+    manifestPath,
+    bundleBytes: (await stat(bundlePath)).size,
+    milliseconds: Math.round(performance.now() - started),
+  }
+}
+
+function bundleError(error: unknown): KiteError {
+  const messages = (error as { errors?: Message[] }).errors ?? []
+  const lines = messages.map((message) => {
+    const where = message.location
+      ? `${message.location.file}:${message.location.line}:${message.location.column}: `
+      : ''
+    return `${where}${message.text}`
+  })
+  return new KiteError(
+    `bundling failed:\n- ${lines.length ? lines.join('\n- ') : (error as Error).message}`,
+    { code: 'BUILD_FAILED', cause: error },
+  )
+}

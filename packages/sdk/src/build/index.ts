@@ -1,0 +1,12 @@
+/**
+ * @kite/sdk/build — bundles a plugin package into one ESM file and writes its manifest. Used by
+ * the `kite-plugin build` command; importable for tools that build plugins programmatically.
+ */
+export {
+  type BuildOptions,
+  type BuildResult,
+  buildPlugin,
+  type WatchHandle,
+  watchPlugin,
+} from './build-plugin.js'
+export { loadPluginPackage, type PluginPackageJson } from './plugin-package.js'

@@ -1,0 +1,130 @@
+import type { z } from 'zod'
+import type { AnyCondition, AnyDefinition, AnyTask, AnyTrigger } from '../define.js'
+import { parseDuration } from '../duration.js'
+import { KiteError } from '../errors.js'
+import { invokeCondition, invokeTask, invokeTrigger } from '../invoke.js'
+import { propertiesJsonSchema } from '../json-schema.js'
+import { renderProperties } from '../properties.js'
+import {
+  createTestContext,
+  type LogEntry,
+  type MetricEntry,
+  type TestContext,
+  type TestContextOptions,
+} from './test-context.js'
+
+export interface HarnessOptions extends TestContextOptions {
+  /** ISO-8601 duration after which `ctx.signal` aborts and the run is failed. */
+  timeout?: string
+}
+
+interface HarnessResult {
+  logs: LogEntry[]
+  metrics: MetricEntry[]
+  /** The context the run used: KV, trigger state, storage (call `cleanup()` when done, or leave it to process exit). */
+  context: TestContext
+}
+
+export interface TaskTestResult<O> extends HarnessResult {
+  outputs: O
+}
+
+export interface TriggerTestResult<E> extends HarnessResult {
+  events: E[]
+}
+
+export interface ConditionTestResult extends HarnessResult {
+  result: boolean
+}
+
+/**
+ * Runs one task in-process: renders `{{ }}` in `properties` against the given variables exactly
+ * as the runtime does, validates them, runs the task and validates its outputs.
+ *
+ * @example
+ * const { outputs, logs } = await runTask(fetch, { pokemon: '{{ inputs.name }}' }, { inputs: { name: 'gengar' } })
+ */
+export async function runTask<T extends AnyTask>(
+  task: T,
+  properties: Record<string, unknown> = {},
+  options: HarnessOptions = {},
+): Promise<TaskTestResult<z.output<T['outputs']>>> {
+  const context = await contextFor(task, options)
+  const rendered = renderFor(task, properties, context)
+  const outputs = await withTimeout(
+    invokeTask(task, rendered, context.ctx),
+    options.timeout,
+    context,
+  )
+  return { outputs: outputs as z.output<T['outputs']>, ...collected(context) }
+}
+
+/** Polls a trigger once; `options.state` seeds `ctx.state`, and `result.context.state` shows what it kept. */
+export async function pollTrigger<T extends AnyTrigger>(
+  trigger: T,
+  properties: Record<string, unknown> = {},
+  options: HarnessOptions = {},
+): Promise<TriggerTestResult<z.output<T['outputs']>>> {
+  const context = await contextFor(trigger, options)
+  const rendered = renderFor(trigger, properties, context)
+  const events = await withTimeout(
+    invokeTrigger(trigger, rendered, context.ctx),
+    options.timeout,
+    context,
+  )
+  return { events: events as z.output<T['outputs']>[], ...collected(context) }
+}
+
+/** Tests a condition once. */
+export async function testCondition(
+  condition: AnyCondition,
+  properties: Record<string, unknown> = {},
+  options: HarnessOptions = {},
+): Promise<ConditionTestResult> {
+  const context = await contextFor(condition, options)
+  const rendered = renderFor(condition, properties, context)
+  const result = await withTimeout(
+    invokeCondition(condition, rendered, context.ctx),
+    options.timeout,
+    context,
+  )
+  return { result, ...collected(context) }
+}
+
+function contextFor(definition: AnyDefinition, options: HarnessOptions): Promise<TestContext> {
+  return createTestContext({ type: `test.${definition.name}`, ...options })
+}
+
+function renderFor(
+  definition: AnyDefinition,
+  properties: Record<string, unknown>,
+  context: TestContext,
+) {
+  return renderProperties(properties, propertiesJsonSchema(definition.properties), context.render)
+}
+
+function collected(context: TestContext): HarnessResult {
+  return { logs: context.logs, metrics: context.metrics, context }
+}
+
+async function withTimeout<T>(
+  run: Promise<T>,
+  timeout: string | undefined,
+  context: TestContext,
+): Promise<T> {
+  if (timeout === undefined) return run
+  const milliseconds = parseDuration(timeout)
+  let timer: NodeJS.Timeout | undefined
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new KiteError(`timed out after ${timeout}`, { code: 'TIMEOUT', kind: 'user' })
+      context.abort(error.message)
+      reject(error)
+    }, milliseconds)
+  })
+  try {
+    return await Promise.race([run, expired])
+  } finally {
+    clearTimeout(timer)
+  }
+}

@@ -1,0 +1,8 @@
+import { defineKiteConfig } from '../../tsup.config.base'
+
+export default defineKiteConfig({
+  index: 'src/index.ts',
+  testing: 'src/testing/index.ts',
+  build: 'src/build/index.ts',
+  cli: 'src/build/cli.ts',
+})
