@@ -1,2 +1,2 @@
-export { CliError, type RegisterCommand, createProgram, runProgram } from './program.js'
 export { commands } from './commands/index.js'
+export { CliError, createProgram, type RegisterCommand, runProgram } from './program.js'
