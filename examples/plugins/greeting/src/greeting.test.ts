@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises'
+import { parseManifest } from '@kite/sdk'
 import { pollTrigger, runTask, testCondition } from '@kite/sdk/testing'
 import { describe, expect, it } from 'vitest'
 import { hello } from './hello.js'
@@ -69,5 +71,25 @@ describe('the plugin', () => {
     expect(plugin.find('acme.greeting.Hello')).toBe(hello)
     expect(plugin.find('acme.greeting.Visitors')).toBe(visitors)
     expect(plugin.find('acme.greeting.NameMatches')).toBe(nameMatches)
+  })
+})
+
+describe('the built package', () => {
+  it('has a bundle and a valid manifest (npm test builds before testing)', async () => {
+    const dist = new URL('../dist/', import.meta.url)
+    const manifest = parseManifest(
+      JSON.parse(await readFile(new URL('kite-plugin.json', dist), 'utf8')),
+    )
+    expect(manifest).toMatchObject({
+      name: '@acme/kite-plugin-greeting',
+      version: '1.0.0',
+      group: 'acme.greeting',
+    })
+    expect(manifest.tasks[0]?.properties.properties?.name).toMatchObject({
+      default: 'world',
+      $dynamic: true,
+    })
+    const built = (await import(new URL('index.js', dist).href)) as { default: typeof plugin }
+    expect(built.default.find('acme.greeting.Hello')?.name).toBe('Hello')
   })
 })
