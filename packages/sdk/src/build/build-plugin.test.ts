@@ -131,3 +131,28 @@ console.log(JSON.stringify(outputs))`,
     expect((failure as { stderr: string }).stderr).toContain('unknown command "bild"')
   })
 })
+
+describe('README reference', () => {
+  it('rewrites the section between the markers from the manifest, and leaves the rest', async () => {
+    const dir = await copyFixture('readme')
+    await writeFile(
+      join(dir, 'README.md'),
+      '# Bundled\n\nHand-written intro.\n\n<!-- kite:reference:start -->\nstale\n<!-- kite:reference:end -->\n\nFooter.\n',
+    )
+    const result = await buildPlugin({ dir })
+    const readme = await readFile(join(dir, 'README.md'), 'utf8')
+    expect(result.readmeUpdated).toBe(true)
+    expect(readme).toMatch(/^# Bundled\n\nHand-written intro\.\n\n<!-- kite:reference:start -->/)
+    expect(readme).not.toContain('stale')
+    expect(readme).toContain('### Object to YAML (`acme.bundled.ToYaml`)')
+    expect(readme).toContain('| `value` | `object` |  | yes | yes |')
+    expect(readme).toMatch(/<!-- kite:reference:end -->\n\nFooter\.\n$/)
+  })
+
+  it('leaves a README without markers alone', async () => {
+    const dir = await copyFixture('readme-plain')
+    await writeFile(join(dir, 'README.md'), '# Mine\n')
+    expect((await buildPlugin({ dir })).readmeUpdated).toBe(false)
+    expect(await readFile(join(dir, 'README.md'), 'utf8')).toBe('# Mine\n')
+  })
+})

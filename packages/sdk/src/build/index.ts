@@ -6,6 +6,8 @@ export {
   type BuildOptions,
   type BuildResult,
   buildPlugin,
+  README_END,
+  README_START,
   type WatchHandle,
   watchPlugin,
 } from './build-plugin.js'
