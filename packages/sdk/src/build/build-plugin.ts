@@ -113,6 +113,8 @@ async function prepare(options: BuildOptions) {
     minify: options.minify ?? false,
     sourcemap: false,
     legalComments: 'none',
+    // WebAssembly modules (e.g. SQLite compiled to wasm) travel inside the bundle as bytes.
+    loader: { '.wasm': 'binary' },
     logLevel: 'silent',
   }
   return { dir, pkg, esbuildOptions }
