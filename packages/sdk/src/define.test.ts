@@ -210,3 +210,21 @@ function catchError(run: () => unknown): KiteError {
   }
   throw new Error('expected an error')
 }
+
+describe('condition examples', () => {
+  it('keep keys such as `conditions` that tasks reserve for the flow', () => {
+    const or = defineCondition({
+      name: 'Or',
+      properties: z.object({ conditions: z.array(z.record(z.string(), z.unknown())).min(1) }),
+      examples: [{ title: 'Two', code: 'conditions:\n  - type: a.b.C\n  - type: a.b.D' }],
+      test: () => true,
+    })
+    expect(
+      definePlugin({ group: 'acme.logic', title: 'L', conditions: [or] }).conditions,
+    ).toHaveLength(1)
+    const empty = defineCondition({ ...or, examples: [{ title: 'None', code: 'conditions: []' }] })
+    expect(() => definePlugin({ group: 'acme.logic', title: 'L', conditions: [empty] })).toThrow(
+      /"Or" example 1 \("None"\): conditions: /,
+    )
+  })
+})

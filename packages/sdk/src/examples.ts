@@ -3,6 +3,9 @@ import type { z } from 'zod'
 import type { AnyDefinition } from './define.js'
 import { formatIssues } from './errors.js'
 
+/** The only flow keys a condition block has besides its properties. */
+export const FLOW_CONDITION_KEYS = ['type', 'version'] as const
+
 /** Keys every task/trigger takes from the flow, not from the plugin's properties schema. */
 export const FLOW_TASK_KEYS = [
   'id',
@@ -28,6 +31,8 @@ export function validateExamples(definition: AnyDefinition): string[] {
   const problems: string[] = []
   const examples: unknown = definition.examples ?? []
   if (!Array.isArray(examples)) return [`"${definition.name}": examples must be an array`]
+  const flowKeys: readonly string[] =
+    definition.kind === 'condition' ? FLOW_CONDITION_KEYS : FLOW_TASK_KEYS
   for (const [index, example] of examples.entries()) {
     const label = `"${definition.name}" example ${index + 1}${example?.title ? ` ("${example.title}")` : ''}`
     if (typeof example?.title !== 'string' || typeof example?.code !== 'string') {
@@ -51,9 +56,7 @@ export function validateExamples(definition: AnyDefinition): string[] {
         continue
       }
       const properties = Object.fromEntries(
-        Object.entries(target).filter(
-          ([key]) => !(FLOW_TASK_KEYS as readonly string[]).includes(key),
-        ),
+        Object.entries(target).filter(([key]) => !flowKeys.includes(key)),
       )
       const result = definition.properties.safeParse(properties)
       if (result.success) continue

@@ -53,7 +53,7 @@ export {
   type KiteErrorCode,
   type KiteErrorOptions,
 } from './errors.js'
-export { FLOW_TASK_KEYS, validateExamples } from './examples.js'
+export { FLOW_CONDITION_KEYS, FLOW_TASK_KEYS, validateExamples } from './examples.js'
 export {
   FetchType,
   fetchOutputs,

@@ -168,3 +168,22 @@ describe('testCondition', () => {
     expect((await testCondition(isLegendary, { pokemon: 'pidgey' })).result).toBe(false)
   })
 })
+
+describe('a shared context', () => {
+  it('lets a test put input files into storage first, then run in that context', async () => {
+    const { createTestContext } = await import('./test-context.js')
+    const read = defineTask({
+      name: 'ReadFile',
+      properties: z.object({ from: z.string() }),
+      outputs: z.object({ text: z.string() }),
+      async run(props, ctx) {
+        return { text: new TextDecoder().decode(await ctx.storage.get(props.from)) }
+      },
+    })
+    const context = await createTestContext()
+    const uri = await context.ctx.storage.put('in.txt', 'hello file')
+    const { outputs } = await runTask(read, { from: uri }, { context })
+    expect(outputs.text).toBe('hello file')
+    await context.cleanup()
+  })
+})

@@ -16,6 +16,12 @@ import {
 export interface HarnessOptions extends TestContextOptions {
   /** ISO-8601 duration after which `ctx.signal` aborts and the run is failed. */
   timeout?: string
+  /**
+   * Run in this context instead of a new one, e.g. after putting input files into its storage
+   * (`await context.ctx.storage.put('in.csv', text)` returns the URI to pass as a property).
+   * The other context options are then ignored.
+   */
+  context?: TestContext
 }
 
 interface HarnessResult {
@@ -91,7 +97,11 @@ export async function testCondition(
   return { result, ...collected(context) }
 }
 
-function contextFor(definition: AnyDefinition, options: HarnessOptions): Promise<TestContext> {
+async function contextFor(
+  definition: AnyDefinition,
+  options: HarnessOptions,
+): Promise<TestContext> {
+  if (options.context) return options.context
   return createTestContext({ type: `test.${definition.name}`, ...options })
 }
 
