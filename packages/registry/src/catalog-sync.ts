@@ -1,0 +1,151 @@
+import { createHash } from 'node:crypto'
+import type { Logger, PluginManifest } from '@kite/sdk'
+import semver from 'semver'
+import type { Catalog } from './catalog.js'
+import type { StoredEvent } from './catalog-types.js'
+import { PackageStorage, type StoredPackument } from './package-storage.js'
+import { readManifestFromTarball } from './publish-checks.js'
+
+export interface SyncContext {
+  catalog: Catalog
+  storage: PackageStorage
+  logger: Logger
+}
+
+export interface SyncHints {
+  /** The manifest of a version just published (saves reading its tarball back). */
+  published?: { version: string; manifest: PluginManifest; integrity: string }
+  /** The account that published a new version; becomes the maintainer of a new package. */
+  publisher?: string
+}
+
+/**
+ * Brings the catalog in line with what verdaccio has stored for one package: indexes versions
+ * it lacks, drops unpublished ones, records deprecations and dist-tags, and returns the events
+ * that produced. Storage is the source of truth; the catalog is an index of it.
+ */
+export function syncPackage(
+  context: SyncContext,
+  name: string,
+  hints: SyncHints = {},
+): StoredEvent[] {
+  const { catalog, storage } = context
+  const packument = storage.read(name)
+  const events: StoredEvent[] = []
+  const indexed = catalog.versionStates(name)
+  if (!packument) {
+    for (const version of indexed.keys()) events.push(catalog.removeVersion(name, version, {}))
+    catalog.forgetPackage(name)
+    return events
+  }
+  ensureMaintainer(context, packument, hints.publisher)
+  for (const version of indexed.keys()) {
+    if (!packument.versions[version]) {
+      events.push(catalog.removeVersion(name, version, packument.distTags))
+    }
+  }
+  for (const [version, deprecated] of indexed) {
+    const stored = packument.versions[version]
+    if (stored && stored.deprecated !== deprecated) {
+      events.push(catalog.setDeprecated(name, version, stored.deprecated))
+    }
+  }
+  const others = catalog.notPluginVersions(name)
+  for (const version of others) {
+    if (!packument.versions[version]) catalog.forgetNotPlugin(name, version)
+  }
+  const missing = Object.keys(packument.versions)
+    .filter((version) => !indexed.has(version) && !others.has(version) && semver.valid(version))
+    .sort(
+      (a, b) => timeOf(packument, a).localeCompare(timeOf(packument, b)) || semver.compare(a, b),
+    )
+  for (const version of missing) {
+    const event = indexVersion(context, packument, version, hints)
+    if (event) events.push(event)
+  }
+  catalog.setDistTags(name, packument.distTags)
+  return events
+}
+
+/** Reconciles every package in storage, and every catalog entry storage no longer has. */
+export function syncAll(context: SyncContext): StoredEvent[] {
+  const names = new Set([...context.storage.list(), ...context.catalog.knownPackages()])
+  const events: StoredEvent[] = []
+  for (const name of names) {
+    try {
+      events.push(...syncPackage(context, name))
+    } catch (error) {
+      context.logger.error(`cannot index ${name}: ${(error as Error).message}`)
+    }
+  }
+  return events
+}
+
+function indexVersion(
+  context: SyncContext,
+  packument: StoredPackument,
+  version: string,
+  hints: SyncHints,
+): StoredEvent | undefined {
+  const { catalog, storage, logger } = context
+  const stored = packument.versions[version]
+  if (!stored) return undefined
+  const label = `${packument.name}@${version}`
+  let manifest: PluginManifest | undefined
+  let integrity = stored.integrity
+  if (hints.published?.version === version) {
+    manifest = hints.published.manifest
+    integrity = hints.published.integrity
+  } else {
+    let tarball: Buffer
+    try {
+      tarball = storage.readTarball(packument.name, stored.filename)
+    } catch (error) {
+      logger.warn(`${label} has no tarball in storage (${(error as Error).message}); not indexed`)
+      return undefined
+    }
+    integrity ??= `sha512-${createHash('sha512').update(tarball).digest('base64')}`
+    try {
+      manifest = readManifestFromTarball(tarball, label)
+    } catch (error) {
+      logger.warn(
+        `${label} has an unreadable plugin manifest; not indexed: ${(error as Error).message}`,
+      )
+      return undefined
+    }
+  }
+  if (!manifest) {
+    catalog.markNotPlugin(packument.name, version)
+    return undefined
+  }
+  return catalog.addVersion(
+    {
+      name: packument.name,
+      version,
+      manifest,
+      published: timeOf(packument, version),
+      integrity: integrity ?? '',
+      tarballPath: PackageStorage.tarballPath(packument.name, stored.filename),
+      deprecated: stored.deprecated,
+    },
+    packument.distTags,
+  )
+}
+
+function ensureMaintainer(
+  context: SyncContext,
+  packument: StoredPackument,
+  publisher?: string,
+): void {
+  if (context.catalog.maintainersOf(packument.name).length > 0) return
+  const first = Object.values(packument.versions)
+    .filter((version) => version.publisher)
+    .sort((a, b) => timeOf(packument, a.version).localeCompare(timeOf(packument, b.version)))[0]
+  const owner = first?.publisher ?? publisher
+  if (owner)
+    context.catalog.addMaintainer(packument.name, owner, timeOf(packument, first?.version ?? ''))
+}
+
+function timeOf(packument: StoredPackument, version: string): string {
+  return packument.time[version] ?? packument.time.created ?? new Date(0).toISOString()
+}

@@ -1,0 +1,105 @@
+import type { PluginManifest, TypeKind } from '@kite/sdk'
+
+/** The kinds of change the event stream reports. */
+export type CatalogEventType = 'published' | 'unpublished' | 'deprecated'
+
+/** One entry of the event stream, as stored (the tarball is a path on the registry). */
+export interface StoredEvent {
+  id: number
+  event: CatalogEventType
+  name: string
+  version: string
+  integrity: string
+  /** Path of the tarball on the registry, e.g. `/@acme/x/-/x-1.0.0.tgz`. */
+  tarballPath: string
+  time: string
+  /** For `deprecated` events: the message, or `false` when the deprecation was lifted. */
+  deprecated?: string | false
+}
+
+/** The `data:` of a Server-Sent Event. */
+export interface CatalogEvent {
+  name: string
+  version: string
+  integrity: string
+  /** Absolute tarball URL. */
+  tarball: string
+  time: string
+  deprecated?: string | false
+}
+
+/** What the catalog keeps about one version of a plugin. */
+export interface VersionRecord {
+  name: string
+  version: string
+  manifest: PluginManifest
+  /** ISO time of publication. */
+  published: string
+  integrity: string
+  tarballPath: string
+  /** The deprecation message, or null. */
+  deprecated: string | null
+}
+
+/** One search hit / list entry. */
+export interface PluginSummary {
+  name: string
+  group: string
+  title: string
+  description: string
+  keywords: string[]
+  latest: string
+  /** Type ids of the latest version. */
+  types: string[]
+  versionCount: number
+  /** When the latest change (publish) happened. */
+  updated: string
+  /** The latest version's deprecation message, or null. */
+  deprecated: string | null
+}
+
+export interface SearchResult {
+  query: string
+  page: number
+  size: number
+  total: number
+  results: PluginSummary[]
+}
+
+export interface TypeSummary {
+  type: string
+  kind: TypeKind
+  title: string
+  description: string
+}
+
+export interface VersionSummary {
+  version: string
+  published: string
+  deprecated: string | null
+  integrity: string
+  tarballPath: string
+  sdkRange: string
+  types: TypeSummary[]
+}
+
+export interface PluginDetails {
+  name: string
+  group: string
+  title: string
+  description: string
+  keywords: string[]
+  latest: string
+  distTags: Record<string, string>
+  maintainers: string[]
+  /** Newest first (semver order). */
+  versions: VersionSummary[]
+}
+
+export interface TypeDetails extends TypeSummary {
+  name: string
+  group: string
+  latest: string
+  /** Versions of the package that provide this type, newest first. */
+  versions: Array<{ version: string; published: string; deprecated: string | null }>
+}

@@ -1,0 +1,741 @@
+import { mkdirSync, renameSync } from 'node:fs'
+import { dirname } from 'node:path'
+import {
+  type Logger,
+  listManifestTypes,
+  type PluginManifest,
+  parseManifest,
+  type TypeKind,
+} from '@kite/sdk'
+import Database from 'better-sqlite3'
+import semver from 'semver'
+import type {
+  CatalogEventType,
+  PluginDetails,
+  PluginSummary,
+  SearchResult,
+  StoredEvent,
+  TypeDetails,
+  VersionRecord,
+  VersionSummary,
+} from './catalog-types.js'
+import { RegistryError } from './errors.js'
+
+/** Bump when the tables change: an older catalog is dropped and rebuilt from storage. */
+const SCHEMA_VERSION = 1
+
+const SCHEMA = `
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE maintainers (
+  name TEXT NOT NULL,
+  user TEXT NOT NULL,
+  since TEXT NOT NULL,
+  PRIMARY KEY (name, user)
+);
+CREATE TABLE plugins (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  grp TEXT NOT NULL,
+  title TEXT NOT NULL,
+  description TEXT NOT NULL,
+  keywords TEXT NOT NULL,
+  latest TEXT NOT NULL,
+  latest_types TEXT NOT NULL,
+  dist_tags TEXT NOT NULL,
+  version_count INTEGER NOT NULL,
+  updated TEXT NOT NULL,
+  deprecated TEXT
+);
+CREATE TABLE versions (
+  name TEXT NOT NULL,
+  version TEXT NOT NULL,
+  manifest TEXT NOT NULL,
+  published TEXT NOT NULL,
+  integrity TEXT NOT NULL,
+  tarball_path TEXT NOT NULL,
+  deprecated TEXT,
+  PRIMARY KEY (name, version)
+);
+CREATE TABLE types (
+  type TEXT NOT NULL,
+  name TEXT NOT NULL,
+  version TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  title TEXT NOT NULL,
+  description TEXT NOT NULL,
+  PRIMARY KEY (type, name, version)
+);
+CREATE INDEX types_by_package ON types (name, version);
+CREATE TABLE groups (grp TEXT PRIMARY KEY, name TEXT NOT NULL);
+CREATE TABLE other_versions (name TEXT NOT NULL, version TEXT NOT NULL, PRIMARY KEY (name, version));
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  type TEXT NOT NULL,
+  name TEXT NOT NULL,
+  version TEXT NOT NULL,
+  integrity TEXT NOT NULL,
+  tarball_path TEXT NOT NULL,
+  time TEXT NOT NULL,
+  deprecated TEXT
+);
+CREATE VIRTUAL TABLE plugin_search USING fts5(
+  name, grp, types, titles, descriptions, keywords,
+  tokenize = 'unicode61 remove_diacritics 2'
+);
+`
+
+// bm25 weights, in column order: a hit in the name or group ranks far above one in a description.
+const RANK = 'bm25(plugin_search, 10.0, 8.0, 6.0, 4.0, 1.0, 3.0)'
+
+interface PluginRow {
+  id: number
+  name: string
+  grp: string
+  title: string
+  description: string
+  keywords: string
+  latest: string
+  latest_types: string
+  dist_tags: string
+  version_count: number
+  updated: string
+  deprecated: string | null
+}
+
+interface VersionRow {
+  name: string
+  version: string
+  manifest: string
+  published: string
+  integrity: string
+  tarball_path: string
+  deprecated: string | null
+}
+
+interface EventRow {
+  id: number
+  type: CatalogEventType
+  name: string
+  version: string
+  integrity: string
+  tarball_path: string
+  time: string
+  deprecated: string | null
+}
+
+export interface CatalogOptions {
+  /** The SQLite file; created (with its directory) when missing. */
+  path: string
+}
+
+/**
+ * The plugin catalog: every version's manifest, the types and groups they provide, who maintains
+ * each package, a full-text index, and the event log. One SQLite file (WAL), written only by the
+ * registry process that owns the storage.
+ */
+export class Catalog {
+  /** True when this open created the tables (a new or lost catalog). */
+  readonly created: boolean
+  private readonly db: Database.Database
+  private readonly manifests = new Map<string, PluginManifest>()
+
+  constructor(options: CatalogOptions) {
+    mkdirSync(dirname(options.path), { recursive: true })
+    try {
+      this.db = new Database(options.path)
+      this.db.pragma('journal_mode = WAL')
+      this.db.pragma('synchronous = NORMAL')
+      this.db.pragma('foreign_keys = ON')
+      this.created = this.migrate()
+    } catch (error) {
+      throw new RegistryError(
+        `cannot open the catalog database ${options.path}: ${(error as Error).message}`,
+        { code: 'STORAGE_FAILED', kind: 'operational', cause: error },
+      )
+    }
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close()
+  }
+
+  /** Sets the id after which new events are numbered (used after a rebuild, see registry.ts). */
+  raiseEventIdFloor(floor: number): void {
+    const current = this.lastEventId()
+    if (current >= floor) return
+    this.db.prepare("DELETE FROM sqlite_sequence WHERE name = 'events'").run()
+    this.db.prepare("INSERT INTO sqlite_sequence (name, seq) VALUES ('events', ?)").run(floor)
+  }
+
+  // --- maintainers ----------------------------------------------------------------------------
+
+  maintainersOf(name: string): string[] {
+    return this.db
+      .prepare<[string], { user: string }>(
+        'SELECT user FROM maintainers WHERE name = ? ORDER BY since, user',
+      )
+      .all(name)
+      .map((row) => row.user)
+  }
+
+  addMaintainer(name: string, user: string, since = new Date().toISOString()): void {
+    this.db
+      .prepare('INSERT OR IGNORE INTO maintainers (name, user, since) VALUES (?, ?, ?)')
+      .run(name, user, since)
+  }
+
+  /** Names of every package (plugin or not) this registry has maintainers for. */
+  knownPackages(): string[] {
+    return this.db
+      .prepare<[], { name: string }>('SELECT DISTINCT name FROM maintainers ORDER BY name')
+      .all()
+      .map((row) => row.name)
+  }
+
+  forgetPackage(name: string): void {
+    this.db.prepare('DELETE FROM maintainers WHERE name = ?').run(name)
+    this.db.prepare('DELETE FROM other_versions WHERE name = ?').run(name)
+  }
+
+  /** Remembers a version that is not a plugin, so it is not read again on the next sync. */
+  markNotPlugin(name: string, version: string): void {
+    this.db
+      .prepare('INSERT OR IGNORE INTO other_versions (name, version) VALUES (?, ?)')
+      .run(name, version)
+  }
+
+  forgetNotPlugin(name: string, version: string): void {
+    this.db.prepare('DELETE FROM other_versions WHERE name = ? AND version = ?').run(name, version)
+  }
+
+  /** Versions of `name` known not to be plugins. */
+  notPluginVersions(name: string): Set<string> {
+    return new Set(
+      this.db
+        .prepare<[string], { version: string }>('SELECT version FROM other_versions WHERE name = ?')
+        .all(name)
+        .map((row) => row.version),
+    )
+  }
+
+  // --- ownership ------------------------------------------------------------------------------
+
+  /** The package that owns `group`, or a group of another package nested with it. */
+  conflictingGroup(group: string, name: string): { group: string; name: string } | undefined {
+    const row = this.db
+      .prepare<[string, string, string, string], { grp: string; name: string }>(
+        `SELECT grp, name FROM groups
+         WHERE name <> ? AND (grp = ? OR ? LIKE grp || '.%' OR grp LIKE ? || '.%')
+         ORDER BY length(grp) LIMIT 1`,
+      )
+      .get(name, group, group, group)
+    return row ? { group: row.grp, name: row.name } : undefined
+  }
+
+  /** The package (other than `name`) that provides `type`, if any. */
+  typeOwner(type: string, name: string): string | undefined {
+    return this.db
+      .prepare<[string, string], { name: string }>(
+        'SELECT name FROM types WHERE type = ? AND name <> ? LIMIT 1',
+      )
+      .get(type, name)?.name
+  }
+
+  isPlugin(name: string): boolean {
+    return this.db.prepare('SELECT 1 FROM plugins WHERE name = ?').get(name) !== undefined
+  }
+
+  groupOf(name: string): string | undefined {
+    return this.db
+      .prepare<[string], { grp: string }>('SELECT grp FROM plugins WHERE name = ?')
+      .get(name)?.grp
+  }
+
+  // --- versions -------------------------------------------------------------------------------
+
+  /** Versions of a plugin with their deprecation, for reconciling with storage. */
+  versionStates(name: string): Map<string, string | null> {
+    const rows = this.db
+      .prepare<[string], { version: string; deprecated: string | null }>(
+        'SELECT version, deprecated FROM versions WHERE name = ?',
+      )
+      .all(name)
+    return new Map(rows.map((row) => [row.version, row.deprecated]))
+  }
+
+  /** Indexes a newly published version and logs its `published` event. */
+  addVersion(record: VersionRecord, distTags: Record<string, string>): StoredEvent {
+    return this.db.transaction(() => {
+      const { manifest } = record
+      this.db
+        .prepare(
+          `INSERT INTO versions (name, version, manifest, published, integrity, tarball_path, deprecated)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          record.name,
+          record.version,
+          JSON.stringify(manifest),
+          record.published,
+          record.integrity,
+          record.tarballPath,
+          record.deprecated,
+        )
+      const insertType = this.db.prepare(
+        'INSERT INTO types (type, name, version, kind, title, description) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      for (const { kind, entry } of listManifestTypes(manifest)) {
+        insertType.run(
+          entry.type,
+          record.name,
+          record.version,
+          kind,
+          entry.title,
+          entry.description,
+        )
+      }
+      this.db
+        .prepare('INSERT OR REPLACE INTO groups (grp, name) VALUES (?, ?)')
+        .run(manifest.group, record.name)
+      this.refreshPlugin(record.name, distTags, record.published)
+      return this.appendEvent('published', record, record.published)
+    })()
+  }
+
+  /** Drops an unpublished version and logs its `unpublished` event. */
+  removeVersion(name: string, version: string, distTags: Record<string, string>): StoredEvent {
+    return this.db.transaction(() => {
+      const row = this.versionRow(name, version)
+      if (!row) throw notFound(`${name}@${version} is not in the catalog`)
+      this.db.prepare('DELETE FROM versions WHERE name = ? AND version = ?').run(name, version)
+      this.db.prepare('DELETE FROM types WHERE name = ? AND version = ?').run(name, version)
+      this.manifests.delete(`${name}@${version}`)
+      this.refreshPlugin(name, distTags)
+      return this.appendEvent('unpublished', toRecordLike(row), new Date().toISOString())
+    })()
+  }
+
+  /** Records a deprecation (a message) or its removal (null) and logs a `deprecated` event. */
+  setDeprecated(name: string, version: string, message: string | null): StoredEvent {
+    return this.db.transaction(() => {
+      const row = this.versionRow(name, version)
+      if (!row) throw notFound(`${name}@${version} is not in the catalog`)
+      this.db
+        .prepare('UPDATE versions SET deprecated = ? WHERE name = ? AND version = ?')
+        .run(message, name, version)
+      this.refreshPlugin(name)
+      return this.appendEvent(
+        'deprecated',
+        { ...toRecordLike(row), deprecated: message ?? false },
+        new Date().toISOString(),
+      )
+    })()
+  }
+
+  /** Records a plugin's dist-tags (a no-op when they did not change). */
+  setDistTags(name: string, distTags: Record<string, string>): void {
+    const row = this.pluginRow(name)
+    if (!row || row.dist_tags === JSON.stringify(distTags)) return
+    this.refreshPlugin(name, distTags)
+  }
+
+  // --- reads ----------------------------------------------------------------------------------
+
+  search(query: string, page = 1, size = 20): SearchResult {
+    const safePage = Math.max(1, Math.floor(page) || 1)
+    const safeSize = Math.min(100, Math.max(1, Math.floor(size) || 20))
+    const offset = (safePage - 1) * safeSize
+    const match = toMatchQuery(query)
+    let rows: PluginRow[]
+    let total: number
+    if (match === undefined) {
+      total = this.count('SELECT count(*) AS n FROM plugins')
+      rows = this.db
+        .prepare<[number, number], PluginRow>(
+          'SELECT * FROM plugins ORDER BY updated DESC, name LIMIT ? OFFSET ?',
+        )
+        .all(safeSize, offset)
+    } else {
+      total = this.count(
+        'SELECT count(*) AS n FROM plugin_search WHERE plugin_search MATCH ?',
+        match,
+      )
+      rows = this.db
+        .prepare<[string, number, number], PluginRow>(
+          `SELECT p.* FROM plugin_search s JOIN plugins p ON p.id = s.rowid
+           WHERE plugin_search MATCH ? ORDER BY ${RANK}, p.name LIMIT ? OFFSET ?`,
+        )
+        .all(match, safeSize, offset)
+    }
+    return {
+      query,
+      page: safePage,
+      size: safeSize,
+      total,
+      results: rows.map(toSummary),
+    }
+  }
+
+  plugin(name: string): PluginDetails | undefined {
+    const row = this.pluginRow(name)
+    if (!row) return undefined
+    const versions = this.db
+      .prepare<[string], VersionRow>('SELECT * FROM versions WHERE name = ?')
+      .all(name)
+      .sort((a, b) => semver.rcompare(a.version, b.version))
+    const types = this.db
+      .prepare<
+        [string],
+        { version: string; type: string; kind: TypeKind; title: string; description: string }
+      >('SELECT version, type, kind, title, description FROM types WHERE name = ? ORDER BY rowid')
+      .all(name)
+    const summaries: VersionSummary[] = versions.map((version) => ({
+      version: version.version,
+      published: version.published,
+      deprecated: version.deprecated,
+      integrity: version.integrity,
+      tarballPath: version.tarball_path,
+      sdkRange: this.manifest(version).sdkRange,
+      types: types
+        .filter((type) => type.version === version.version)
+        .map(({ type, kind, title, description }) => ({ type, kind, title, description })),
+    }))
+    return {
+      name: row.name,
+      group: row.grp,
+      title: row.title,
+      description: row.description,
+      keywords: JSON.parse(row.keywords) as string[],
+      latest: row.latest,
+      distTags: JSON.parse(row.dist_tags) as Record<string, string>,
+      maintainers: this.maintainersOf(name),
+      versions: summaries,
+    }
+  }
+
+  version(name: string, version: string): VersionRecord | undefined {
+    const row = this.versionRow(name, version)
+    if (!row) return undefined
+    return {
+      name: row.name,
+      version: row.version,
+      manifest: this.manifest(row),
+      published: row.published,
+      integrity: row.integrity,
+      tarballPath: row.tarball_path,
+      deprecated: row.deprecated,
+    }
+  }
+
+  /** Resolves a version, a dist-tag or `latest` of a plugin to a version number. */
+  resolveVersion(name: string, spec: string): string | undefined {
+    const row = this.pluginRow(name)
+    if (!row) return undefined
+    const tags = JSON.parse(row.dist_tags) as Record<string, string>
+    const wanted = spec === 'latest' ? row.latest : (tags[spec] ?? spec)
+    return this.versionRow(name, wanted) ? wanted : undefined
+  }
+
+  type(type: string): TypeDetails | undefined {
+    const rows = this.db
+      .prepare<
+        [string],
+        { name: string; version: string; kind: TypeKind; title: string; description: string }
+      >('SELECT name, version, kind, title, description FROM types WHERE type = ?')
+      .all(type)
+    const first = rows[0]
+    if (!first) return undefined
+    const plugin = this.pluginRow(first.name)
+    if (!plugin) return undefined
+    const byVersion = new Map(
+      this.db
+        .prepare<[string], { version: string; published: string; deprecated: string | null }>(
+          'SELECT version, published, deprecated FROM versions WHERE name = ?',
+        )
+        .all(first.name)
+        .map((row) => [row.version, row]),
+    )
+    const versions = rows
+      .filter((row) => row.name === first.name)
+      .map((row) => byVersion.get(row.version))
+      .filter((row) => row !== undefined)
+      .sort((a, b) => semver.rcompare(a.version, b.version))
+    const newest = rows.find((row) => row.version === versions[0]?.version) ?? first
+    const latest = versions.some((row) => row.version === plugin.latest)
+      ? plugin.latest
+      : (versions[0]?.version ?? first.version)
+    const current = rows.find((row) => row.version === latest) ?? newest
+    return {
+      type,
+      kind: current.kind,
+      title: current.title,
+      description: current.description,
+      name: first.name,
+      group: plugin.grp,
+      latest,
+      versions,
+    }
+  }
+
+  /** How many plugins, versions and types the catalog holds. */
+  stats(): { plugins: number; versions: number; types: number } {
+    return {
+      plugins: this.count('SELECT count(*) AS n FROM plugins'),
+      versions: this.count('SELECT count(*) AS n FROM versions'),
+      types: this.count('SELECT count(DISTINCT type) AS n FROM types'),
+    }
+  }
+
+  // --- events ---------------------------------------------------------------------------------
+
+  lastEventId(): number {
+    const row = this.db
+      .prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'events'")
+      .get()
+    return row?.seq ?? 0
+  }
+
+  eventsAfter(id: number, limit = 10_000): StoredEvent[] {
+    return this.db
+      .prepare<[number, number], EventRow>('SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?')
+      .all(id, limit)
+      .map(toEvent)
+  }
+
+  // --- internals ------------------------------------------------------------------------------
+
+  private migrate(): boolean {
+    const hasMeta = this.db
+      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'")
+      .get()
+    if (hasMeta) {
+      const row = this.db
+        .prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'schema'")
+        .get()
+      if (row?.value === String(SCHEMA_VERSION)) return false
+    }
+    this.db.transaction(() => {
+      const tables = this.db
+        .prepare<[], { name: string }>(
+          "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'plugin_search_%'",
+        )
+        .all()
+      for (const { name } of tables) this.db.exec(`DROP TABLE IF EXISTS "${name}"`)
+      this.db.exec(SCHEMA)
+      this.db
+        .prepare("INSERT INTO meta (key, value) VALUES ('schema', ?)")
+        .run(String(SCHEMA_VERSION))
+    })()
+    return true
+  }
+
+  private count(sql: string, ...params: string[]): number {
+    return (this.db.prepare<string[], { n: number }>(sql).get(...params) ?? { n: 0 }).n
+  }
+
+  private pluginRow(name: string): PluginRow | undefined {
+    return this.db.prepare<[string], PluginRow>('SELECT * FROM plugins WHERE name = ?').get(name)
+  }
+
+  private versionRow(name: string, version: string): VersionRow | undefined {
+    return this.db
+      .prepare<[string, string], VersionRow>(
+        'SELECT * FROM versions WHERE name = ? AND version = ?',
+      )
+      .get(name, version)
+  }
+
+  private manifest(row: VersionRow): PluginManifest {
+    const key = `${row.name}@${row.version}`
+    let manifest = this.manifests.get(key)
+    if (!manifest) {
+      manifest = parseManifest(JSON.parse(row.manifest))
+      this.manifests.set(key, manifest)
+    }
+    return manifest
+  }
+
+  /** Recomputes a plugin's summary row and search document from its versions. */
+  private refreshPlugin(name: string, distTags?: Record<string, string>, updated?: string): void {
+    const rows = this.db
+      .prepare<[string], VersionRow>('SELECT * FROM versions WHERE name = ?')
+      .all(name)
+    const existing = this.pluginRow(name)
+    if (rows.length === 0) {
+      if (existing) {
+        this.db.prepare('DELETE FROM plugin_search WHERE rowid = ?').run(existing.id)
+        this.db.prepare('DELETE FROM plugins WHERE id = ?').run(existing.id)
+      }
+      this.db.prepare('DELETE FROM groups WHERE name = ?').run(name)
+      return
+    }
+    const tags = { ...(distTags ?? (existing ? JSON.parse(existing.dist_tags) : {})) } as Record<
+      string,
+      string
+    >
+    const versions = rows.map((row) => row.version)
+    const latest =
+      tags.latest && versions.includes(tags.latest)
+        ? tags.latest
+        : (semver.rsort([...versions])[0] as string)
+    const latestRow = rows.find((row) => row.version === latest) as VersionRow
+    const manifest = this.manifest(latestRow)
+    const types = listManifestTypes(manifest)
+    const allTypes = new Set<string>()
+    for (const row of rows)
+      for (const { entry } of listManifestTypes(this.manifest(row))) allTypes.add(entry.type)
+    const values = {
+      name,
+      grp: manifest.group,
+      title: manifest.title,
+      description: manifest.description,
+      keywords: JSON.stringify(manifest.keywords),
+      latest,
+      latest_types: JSON.stringify(types.map(({ entry }) => entry.type)),
+      dist_tags: JSON.stringify(tags),
+      version_count: rows.length,
+      updated: updated ?? existing?.updated ?? latestRow.published,
+      deprecated: latestRow.deprecated,
+    }
+    this.db
+      .prepare(
+        `INSERT INTO plugins (name, grp, title, description, keywords, latest, latest_types, dist_tags, version_count, updated, deprecated)
+         VALUES (@name, @grp, @title, @description, @keywords, @latest, @latest_types, @dist_tags, @version_count, @updated, @deprecated)
+         ON CONFLICT (name) DO UPDATE SET grp = @grp, title = @title, description = @description,
+           keywords = @keywords, latest = @latest, latest_types = @latest_types, dist_tags = @dist_tags,
+           version_count = @version_count, updated = @updated, deprecated = @deprecated`,
+      )
+      .run(values)
+    const id = (this.pluginRow(name) as PluginRow).id
+    this.db.prepare('DELETE FROM plugin_search WHERE rowid = ?').run(id)
+    this.db
+      .prepare(
+        'INSERT INTO plugin_search (rowid, name, grp, types, titles, descriptions, keywords) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        id,
+        name,
+        manifest.group,
+        [...allTypes].join(' '),
+        [manifest.title, ...types.map(({ entry }) => entry.title)].join(' \n'),
+        [manifest.description, ...types.map(({ entry }) => entry.description)].join(' \n'),
+        manifest.keywords.join(' '),
+      )
+  }
+
+  private appendEvent(
+    type: CatalogEventType,
+    record: {
+      name: string
+      version: string
+      integrity: string
+      tarballPath: string
+      deprecated?: string | false | null
+    },
+    time: string,
+  ): StoredEvent {
+    const deprecated =
+      type === 'deprecated' ? (record.deprecated === false ? '' : (record.deprecated ?? '')) : null
+    const result = this.db
+      .prepare(
+        `INSERT INTO events (type, name, version, integrity, tarball_path, time, deprecated)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        type,
+        record.name,
+        record.version,
+        record.integrity,
+        record.tarballPath,
+        time,
+        deprecated,
+      )
+    return toEvent({
+      id: Number(result.lastInsertRowid),
+      type,
+      name: record.name,
+      version: record.version,
+      integrity: record.integrity,
+      tarball_path: record.tarballPath,
+      time,
+      deprecated,
+    })
+  }
+}
+
+/**
+ * Opens the catalog; a file that is not a readable SQLite database is moved aside (kept for
+ * inspection) and a fresh catalog is created, which the registry then rebuilds from storage.
+ */
+export function openCatalog(path: string, logger: Logger): Catalog {
+  try {
+    return new Catalog({ path })
+  } catch (error) {
+    const code = (error as RegistryError).cause as { code?: string } | undefined
+    if (code?.code !== 'SQLITE_NOTADB' && code?.code !== 'SQLITE_CORRUPT') throw error
+    const aside = `${path}.corrupt-${Date.now()}`
+    logger.warn(
+      `the catalog ${path} is unreadable (${code.code}); moved it to ${aside} and rebuilding`,
+    )
+    for (const suffix of ['', '-wal', '-shm']) {
+      try {
+        renameSync(`${path}${suffix}`, `${aside}${suffix}`)
+      } catch {
+        // -wal and -shm may not exist
+      }
+    }
+    return new Catalog({ path })
+  }
+}
+
+function toRecordLike(row: VersionRow) {
+  return {
+    name: row.name,
+    version: row.version,
+    integrity: row.integrity,
+    tarballPath: row.tarball_path,
+  }
+}
+
+function toEvent(row: EventRow): StoredEvent {
+  const event: StoredEvent = {
+    id: row.id,
+    event: row.type,
+    name: row.name,
+    version: row.version,
+    integrity: row.integrity,
+    tarballPath: row.tarball_path,
+    time: row.time,
+  }
+  if (row.type === 'deprecated') event.deprecated = row.deprecated ? row.deprecated : false
+  return event
+}
+
+function toSummary(row: PluginRow): PluginSummary {
+  return {
+    name: row.name,
+    group: row.grp,
+    title: row.title,
+    description: row.description,
+    keywords: JSON.parse(row.keywords) as string[],
+    latest: row.latest,
+    types: JSON.parse(row.latest_types) as string[],
+    versionCount: row.version_count,
+    updated: row.updated,
+    deprecated: row.deprecated,
+  }
+}
+
+/** Turns what a person typed into an FTS5 query: every word must match, as a prefix. */
+export function toMatchQuery(query: string): string | undefined {
+  const words = query.toLowerCase().match(/[\p{L}\p{N}_]+/gu)
+  if (!words || words.length === 0) return undefined
+  return words
+    .slice(0, 16)
+    .map((word) => `"${word}"*`)
+    .join(' ')
+}
+
+function notFound(message: string): RegistryError {
+  return new RegistryError(message, { code: 'NOT_FOUND' })
+}

@@ -1,0 +1,305 @@
+import { type Logger, listManifestTypes, renderPluginMarkdown, renderTypeMarkdown } from '@kite/sdk'
+import { type Context, Hono } from 'hono'
+import { cors } from 'hono/cors'
+import { streamSSE } from 'hono/streaming'
+import type { Catalog } from './catalog.js'
+import type { CatalogEvent, PluginDetails, StoredEvent } from './catalog-types.js'
+import type { EventHub } from './event-hub.js'
+import { splitPackagePath } from './npm-gateway.js'
+import { diffManifests } from './schema-diff.js'
+import type { SafeHtml } from './ui/html.js'
+import { renderPage, UI_BASE, UI_HEADERS, UI_SCRIPT } from './ui/layout.js'
+import { diffPage, notFoundPage, pluginPage, pluginUrl, searchPage, typePage } from './ui/pages.js'
+
+/** Where the catalog API lives. */
+export const API_BASE = `${UI_BASE}/api/v1`
+
+export interface KiteAppOptions {
+  catalog: Catalog
+  hub: EventHub
+  /** Milliseconds between SSE heartbeat comments. */
+  heartbeatMs: number
+  logger: Logger
+}
+
+class NotFound extends Error {}
+
+/** The catalog API, the event stream and the browse UI: everything under `/-/kite/`. */
+export function createKiteApp(options: KiteAppOptions): Hono {
+  const { catalog, hub } = options
+  const app = new Hono()
+
+  // --- API ------------------------------------------------------------------------------------
+
+  // The catalog is public and read-only: any page (the docs site, a dashboard) may read it.
+  app.use(`${API_BASE}/*`, cors({ origin: '*', allowMethods: ['GET', 'HEAD'] }))
+  app.use(API_BASE, cors({ origin: '*', allowMethods: ['GET', 'HEAD'] }))
+
+  app.get(API_BASE, (c) => c.json({ ...catalog.stats(), lastEventId: catalog.lastEventId() }))
+
+  app.get(`${API_BASE}/plugins`, (c) => {
+    const result = catalog.search(
+      c.req.query('q') ?? '',
+      Number(c.req.query('page') ?? 1),
+      Number(c.req.query('size') ?? 20),
+    )
+    return c.json(result)
+  })
+
+  app.get(`${API_BASE}/plugins/*`, (c) => {
+    const parsed = splitPackagePath(c.req.path.slice(`${API_BASE}/plugins`.length))
+    if (!parsed) throw new NotFound('no plugin name in the path')
+    const { name, rest } = parsed
+    const plugin = requirePlugin(name)
+    const origin = originOf(c)
+    if (rest.length === 0) return c.json(pluginJson(plugin, origin))
+    if (rest[0] === 'diff' && rest.length === 3) {
+      const from = requireVersion(name, rest[1] as string)
+      const to = requireVersion(name, rest[2] as string)
+      return c.json(diffManifests(from.manifest, to.manifest))
+    }
+    const record = requireVersion(name, rest[0] as string)
+    if (rest.length === 3 && rest[1] === 'docs') {
+      const type = rest[2] as string
+      if (!listManifestTypes(record.manifest).some(({ entry }) => entry.type === type)) {
+        throw new NotFound(`${name}@${record.version} has no type "${type}"`)
+      }
+      return c.body(renderTypeMarkdown(record.manifest, type), 200, {
+        'content-type': 'text/markdown; charset=utf-8',
+      })
+    }
+    if (rest.length !== 1) throw new NotFound(`no such resource under ${name}`)
+    const types: Record<string, string> = {}
+    for (const { entry } of listManifestTypes(record.manifest)) {
+      types[entry.type] = renderTypeMarkdown(record.manifest, entry.type)
+    }
+    return c.json({
+      name,
+      version: record.version,
+      latest: record.version === plugin.latest,
+      published: record.published,
+      deprecated: record.deprecated,
+      integrity: record.integrity,
+      tarball: `${origin}${record.tarballPath}`,
+      distTags: plugin.distTags,
+      manifest: record.manifest,
+      docs: { plugin: renderPluginMarkdown(record.manifest), types },
+    })
+  })
+
+  app.get(`${API_BASE}/types/:type`, (c) => {
+    const type = c.req.param('type')
+    const details = catalog.type(type)
+    if (!details) throw new NotFound(`no plugin provides the type "${type}"`)
+    return c.json(details)
+  })
+
+  app.get(`${API_BASE}/events`, (c) => {
+    const origin = originOf(c)
+    const since = parseEventId(c.req.header('last-event-id') ?? c.req.query('lastEventId'))
+    return streamSSE(c, async (stream) => {
+      const queue: Array<StoredEvent | 'heartbeat'> = []
+      let wake: (() => void) | undefined
+      let closed = false
+      const notify = () => {
+        wake?.()
+        wake = undefined
+      }
+      // Backlog and subscription in the same tick: nothing can be appended in between.
+      if (since !== undefined) queue.push(...catalog.eventsAfter(since, Number.MAX_SAFE_INTEGER))
+      const unsubscribe = hub.subscribe(
+        (event) => {
+          queue.push(event)
+          notify()
+        },
+        () => {
+          closed = true
+          notify()
+        },
+      )
+      const heartbeat = setInterval(() => {
+        queue.push('heartbeat')
+        notify()
+      }, options.heartbeatMs)
+      stream.onAbort(() => {
+        closed = true
+        notify()
+      })
+      let last = since ?? -1
+      try {
+        await stream.write(`retry: 3000\n: connected, last event id ${catalog.lastEventId()}\n\n`)
+        while (!closed) {
+          const next = queue.shift()
+          if (next === undefined) {
+            await new Promise<void>((resolve) => {
+              wake = resolve
+            })
+            continue
+          }
+          if (next === 'heartbeat') {
+            await stream.write(': heartbeat\n\n')
+            continue
+          }
+          if (next.id <= last) continue
+          await stream.writeSSE({
+            id: String(next.id),
+            event: next.event,
+            data: JSON.stringify(toCatalogEvent(next, origin)),
+          })
+          last = next.id
+        }
+      } finally {
+        clearInterval(heartbeat)
+        unsubscribe()
+      }
+    })
+  })
+
+  app.all(`${API_BASE}/*`, () => {
+    throw new NotFound('no such API route')
+  })
+
+  // --- UI -------------------------------------------------------------------------------------
+
+  const page = (
+    c: Context,
+    title: string,
+    body: SafeHtml,
+    query?: string,
+    status: 200 | 404 | 500 = 200,
+  ) => c.body(renderPage({ title, body, query }), status, UI_HEADERS)
+
+  app.get(UI_BASE, (c) => c.redirect(`${UI_BASE}/`))
+  app.get(`${UI_BASE}/assets/app.js`, (c) =>
+    c.body(UI_SCRIPT, 200, {
+      'content-type': 'text/javascript; charset=utf-8',
+      'cache-control': 'public, max-age=3600',
+    }),
+  )
+
+  app.get(`${UI_BASE}/`, (c) => {
+    const query = c.req.query('q') ?? ''
+    const result = catalog.search(query, Number(c.req.query('page') ?? 1), 20)
+    return page(
+      c,
+      query ? `“${query}”` : 'Plugins',
+      searchPage({ result, stats: catalog.stats() }),
+      query,
+    )
+  })
+
+  app.get(`${UI_BASE}/plugins/*`, (c) => {
+    const parsed = splitPackagePath(c.req.path.slice(`${UI_BASE}/plugins`.length))
+    if (!parsed) throw new NotFound('no plugin name in the path')
+    const { name, rest } = parsed
+    const plugin = requirePlugin(name)
+    if (rest[0] === 'diff') {
+      const versions = plugin.versions.map((item) => item.version)
+      const to = rest[2] ?? c.req.query('to') ?? plugin.latest
+      const toIndex = versions.indexOf(to)
+      const from =
+        rest[1] ?? c.req.query('from') ?? versions[toIndex + 1] ?? versions[versions.length - 1]
+      const fromRecord = requireVersion(name, from ?? plugin.latest)
+      const toRecord = requireVersion(name, to)
+      const diff = diffManifests(fromRecord.manifest, toRecord.manifest)
+      return page(c, `${plugin.title}: ${diff.from} → ${diff.to}`, diffPage({ plugin, diff }))
+    }
+    if (rest.length > 0) throw new NotFound(`no such page under ${name}`)
+    const record = requireVersion(name, c.req.query('version') ?? plugin.latest)
+    return page(
+      c,
+      `${record.manifest.title} ${record.version}`,
+      pluginPage({
+        plugin,
+        manifest: record.manifest,
+        version: record.version,
+        registryUrl: `${originOf(c)}/`,
+      }),
+    )
+  })
+
+  app.get(`${UI_BASE}/types/:type`, (c) => {
+    const type = c.req.param('type')
+    const details = catalog.type(type)
+    if (!details) throw new NotFound(`no plugin provides the type "${type}"`)
+    const plugin = requirePlugin(details.name)
+    const version = c.req.query('version') ?? details.latest
+    const record = requireVersion(details.name, version)
+    const found = listManifestTypes(record.manifest).find(({ entry }) => entry.type === type)
+    if (!found) throw new NotFound(`${details.name}@${record.version} has no type "${type}"`)
+    return page(
+      c,
+      `${found.entry.title} (${type})`,
+      typePage({
+        plugin,
+        manifest: record.manifest,
+        kind: found.kind,
+        entry: found.entry,
+        version: record.version,
+        versions: details.versions.map((item) => item.version),
+      }),
+    )
+  })
+
+  app.all(`${UI_BASE}/*`, () => {
+    throw new NotFound('no such page')
+  })
+
+  app.onError((error, c) => {
+    const isApi = c.req.path.startsWith(API_BASE)
+    const status = error instanceof NotFound ? 404 : 500
+    const message = status === 404 ? error.message : `the registry failed: ${error.message}`
+    if (status === 500)
+      options.logger.error(`${c.req.method} ${c.req.path}: ${error.stack ?? error.message}`)
+    if (isApi) return c.json({ error: message }, status)
+    return page(c, 'Not found', notFoundPage(message), undefined, status)
+  })
+
+  function requirePlugin(name: string): PluginDetails {
+    const plugin = catalog.plugin(name)
+    if (!plugin) throw new NotFound(`no plugin named ${name} in the catalog`)
+    return plugin
+  }
+
+  function requireVersion(name: string, spec: string) {
+    const version = catalog.resolveVersion(name, spec)
+    const record = version ? catalog.version(name, version) : undefined
+    if (!record) throw new NotFound(`${name} has no version "${spec}"`)
+    return record
+  }
+
+  return app
+}
+
+function pluginJson(plugin: PluginDetails, origin: string) {
+  return {
+    ...plugin,
+    ui: `${origin}${pluginUrl(plugin.name)}`,
+    versions: plugin.versions.map(({ tarballPath, ...version }) => ({
+      ...version,
+      tarball: `${origin}${tarballPath}`,
+    })),
+  }
+}
+
+function toCatalogEvent(event: StoredEvent, origin: string): CatalogEvent {
+  const data: CatalogEvent = {
+    name: event.name,
+    version: event.version,
+    integrity: event.integrity,
+    tarball: `${origin}${event.tarballPath}`,
+    time: event.time,
+  }
+  if (event.deprecated !== undefined) data.deprecated = event.deprecated
+  return data
+}
+
+function originOf(c: Context): string {
+  return new URL(c.req.url).origin
+}
+
+function parseEventId(value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined
+  const id = Number(value)
+  return Number.isSafeInteger(id) && id >= 0 ? id : undefined
+}

@@ -1,0 +1,259 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Logger } from '@kite/sdk'
+import type { Catalog } from './catalog.js'
+import { type SyncHints, syncPackage } from './catalog-sync.js'
+import { RegistryError, statusOf } from './errors.js'
+import type { EventHub } from './event-hub.js'
+import type { PackageStorage } from './package-storage.js'
+import { checkPublish, isRecord, readPublishBody } from './publish-checks.js'
+
+export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void
+
+/** Longest a write may hold the write lock (a publish of a 100 MB tarball takes seconds). */
+const WRITE_LOCK_TIMEOUT_MS = 120_000
+
+export interface NpmGatewayOptions {
+  catalog: Catalog
+  storage: PackageStorage
+  hub: EventHub
+  logger: Logger
+  /** verdaccio's request listener (its express app), which serves the npm protocol. */
+  verdaccio: RequestListener
+  /** The account behind a request's credentials, as verdaccio sees it; undefined if anonymous. */
+  whoami(req: IncomingMessage): Promise<string | undefined>
+  /** Largest request body accepted (a publish carries its tarball in base64). */
+  maxBodyBytes: number
+}
+
+/** What a write request does to which package. */
+export interface WriteTarget {
+  name: string
+  action: 'publish' | 'change' | 'remove' | 'remove-tarball' | 'dist-tag' | 'upload' | 'other'
+}
+
+/** The body parser verdaccio uses skips requests that carry this flag, so a parsed body passes. */
+interface ParsedRequest extends IncomingMessage {
+  body?: unknown
+  _body?: boolean
+}
+
+/**
+ * Sits in front of verdaccio. Reads go straight through. Every write to a package (publish,
+ * deprecate, unpublish, dist-tags) is authenticated through verdaccio, checked for
+ * maintainership and — for publishes — for a valid tarball and plugin manifest *before*
+ * verdaccio stores anything; after verdaccio answers 2xx the catalog is synced from storage and
+ * the resulting events are published, before the response reaches the client. Writes are
+ * serialized, so two publishes can never claim the same group at once.
+ */
+export function createNpmGateway(options: NpmGatewayOptions): RequestListener {
+  const { catalog, storage, hub, logger, verdaccio } = options
+  let queue: Promise<void> = Promise.resolve()
+
+  /** Runs writes one at a time; `release` is called when the response is over. */
+  const acquire = (): Promise<() => void> => {
+    let release!: () => void
+    const held = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const turn = queue.then(() => release)
+    queue = queue.then(() => held)
+    return turn
+  }
+
+  const forward = (
+    req: ParsedRequest,
+    res: ServerResponse,
+    body: unknown,
+    after?: () => void,
+  ): void => {
+    // The stream is consumed; hand verdaccio the parsed body (or an empty one).
+    req.body = body ?? {}
+    req._body = true
+    if (after) {
+      const end = res.end
+      let ran = false
+      res.end = function (this: ServerResponse, ...args: unknown[]) {
+        if (!ran) {
+          ran = true
+          if (res.statusCode >= 200 && res.statusCode < 300) {
+            try {
+              after()
+            } catch (error) {
+              logger.error(
+                `catalog update failed after ${req.method} ${req.url}: ${(error as Error).message}`,
+              )
+            }
+          }
+        }
+        return (end as (...a: unknown[]) => ServerResponse).apply(this, args)
+      } as typeof res.end
+    }
+    verdaccio(req, res)
+  }
+
+  const handleWrite = async (req: ParsedRequest, res: ServerResponse, target: WriteTarget) => {
+    const raw = await readBody(req, options.maxBodyBytes)
+    if (target.action === 'upload') {
+      throw new RegistryError(
+        `uploading a tarball on its own is not supported; publish ${target.name} with npm publish`,
+        { code: 'BAD_REQUEST' },
+      )
+    }
+    let body: unknown
+    if (raw.length > 0 && (req.headers['content-type'] ?? '').includes('json')) {
+      try {
+        body = JSON.parse(raw.toString('utf8'))
+      } catch {
+        throw new RegistryError(`the request body for ${target.name} is not valid JSON`, {
+          code: 'BAD_REQUEST',
+        })
+      }
+    }
+    const user = await options.whoami(req)
+    if (!user) {
+      // verdaccio's package access rules answer anonymous writes (401) without storing anything.
+      forward(req, res, body)
+      return
+    }
+    const release = await acquire()
+    // Released when the response is over; a client that left while queued, or a verdaccio that
+    // never answers, must not hold every later write hostage.
+    let held = true
+    const done = () => {
+      if (!held) return
+      held = false
+      clearTimeout(timeout)
+      release()
+    }
+    const timeout = setTimeout(done, WRITE_LOCK_TIMEOUT_MS)
+    timeout.unref()
+    res.once('close', done)
+    if (res.destroyed || req.socket.destroyed) {
+      done()
+      return
+    }
+    const maintainers = catalog.maintainersOf(target.name)
+    const isStar = target.action === 'publish' && isRecord(body) && !isRecord(body.versions)
+    if (maintainers.length > 0 && !maintainers.includes(user) && !isStar) {
+      throw new RegistryError(
+        `${user} is not a maintainer of ${target.name}; only its maintainers (${maintainers.join(', ')}) may publish, deprecate or unpublish it`,
+        { code: 'NOT_MAINTAINER' },
+      )
+    }
+    const hints: SyncHints = {}
+    if (target.action === 'publish' && isRecord(body)) {
+      const attachments = isRecord(body._attachments) ? Object.keys(body._attachments) : []
+      if (attachments.length > 0) {
+        const checked = checkPublish(readPublishBody(target.name, body), catalog)
+        const { version, integrity } = checked.body
+        const versions = body.versions as Record<string, Record<string, unknown>>
+        const metadata = versions[version]
+        if (metadata) metadata._npmUser = { name: user }
+        hints.publisher = user
+        if (checked.plugin) hints.published = { version, manifest: checked.manifest, integrity }
+      } else if (!isStar && storage.read(target.name) === undefined) {
+        throw new RegistryError(
+          `nothing to publish: the request for ${target.name} carries no tarball`,
+          { code: 'BAD_REQUEST' },
+        )
+      }
+    }
+    forward(req, res, body, () => {
+      hub.publish(syncPackage({ catalog, storage, logger }, target.name, hints))
+    })
+  }
+
+  return (req, res) => {
+    const target = writeTargetOf(req.method ?? 'GET', req.url ?? '/')
+    if (!target) {
+      verdaccio(req, res)
+      return
+    }
+    handleWrite(req, res, target).catch((error: unknown) => {
+      const known =
+        error instanceof RegistryError
+          ? error
+          : new RegistryError(`the registry failed: ${(error as Error).message}`, {
+              code: 'STORAGE_FAILED',
+              kind: 'internal',
+              cause: error,
+            })
+      if (known.kind === 'internal') logger.error(known.message)
+      sendJson(res, statusOf(known), { error: known.message, code: known.code })
+    })
+  }
+}
+
+/** Classifies a request as a write to one package, or undefined for reads and account calls. */
+export function writeTargetOf(method: string, url: string): WriteTarget | undefined {
+  if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return undefined
+  const path = url.split('?')[0] ?? '/'
+  if (path.startsWith('/-/package/')) {
+    const parsed = splitPackagePath(path.slice('/-/package'.length))
+    return parsed ? { name: parsed.name, action: 'dist-tag' } : undefined
+  }
+  if (path.startsWith('/-/')) return undefined
+  const parsed = splitPackagePath(path)
+  if (!parsed) return undefined
+  const [first] = parsed.rest
+  if (method === 'PUT' && parsed.rest.length === 0) return { name: parsed.name, action: 'publish' }
+  if (method === 'PUT' && first === '-rev') return { name: parsed.name, action: 'change' }
+  if (method === 'PUT' && first === '-') return { name: parsed.name, action: 'upload' }
+  if (method === 'DELETE' && first === '-rev') return { name: parsed.name, action: 'remove' }
+  if (method === 'DELETE' && first === '-') return { name: parsed.name, action: 'remove-tarball' }
+  return { name: parsed.name, action: 'other' }
+}
+
+/** Splits `/@scope%2fname/rest…` or `/@scope/name/rest…` or `/name/rest…`. */
+export function splitPackagePath(path: string): { name: string; rest: string[] } | undefined {
+  const segments = path.replace(/^\/+/, '').split('/')
+  let decoded: string[]
+  try {
+    decoded = segments.map((segment) => decodeURIComponent(segment))
+  } catch {
+    return undefined
+  }
+  const [first, second] = decoded
+  if (!first) return undefined
+  if (first.includes('/')) return { name: first, rest: decoded.slice(1) }
+  if (first.startsWith('@')) {
+    if (!second) return undefined
+    return { name: `${first}/${second}`, rest: decoded.slice(2) }
+  }
+  return { name: first, rest: decoded.slice(1) }
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size > limit) {
+        reject(
+          new RegistryError(`the request body is larger than ${limit} bytes`, {
+            code: 'BAD_REQUEST',
+          }),
+        )
+        req.destroy()
+        return
+      }
+      chunks.push(chunk)
+    })
+    req.on('end', () => resolve(Buffer.concat(chunks)))
+    req.on('error', reject)
+  })
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) {
+    res.end()
+    return
+  }
+  const text = JSON.stringify(body)
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  })
+  res.end(text)
+}

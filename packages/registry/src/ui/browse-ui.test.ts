@@ -1,0 +1,185 @@
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { type Browser, chromium, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { pokemonV1, pokemonV1_1, pokemonV2, simplePlugin } from '../../test/fixtures/plugins.js'
+import {
+  createUser,
+  deprecateVersion,
+  publishPlugin,
+  startTestRegistry,
+  type TestRegistry,
+} from '../../test/helpers.js'
+
+const PKG = '@acme/kite-plugin-pokemon'
+
+let t: TestRegistry
+let url: string
+let browser: Browser
+let shots: string
+
+async function screenshot(page: Page, name: string) {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true })
+}
+
+beforeAll(async () => {
+  t = await startTestRegistry()
+  url = t.registry.url
+  // Set KITE_SCREENSHOTS to keep the screenshots; by default they go with the temp dir.
+  shots = process.env.KITE_SCREENSHOTS ?? join(t.dir, 'screenshots')
+  await mkdir(shots, { recursive: true })
+  const token = await createUser(url, 'alice')
+  await publishPlugin(url, token, { name: PKG, version: '1.0.0', plugin: pokemonV1() })
+  await publishPlugin(url, token, { name: PKG, version: '1.1.0', plugin: pokemonV1_1() })
+  await publishPlugin(url, token, { name: PKG, version: '2.0.0', plugin: pokemonV2() })
+  await deprecateVersion(url, token, PKG, '1.0.0', 'Use 1.1.0 or later: it returns the weight too.')
+  for (const [name, group, title] of [
+    ['@kite/plugin-http', 'kite.http', 'HTTP'],
+    ['@kite/plugin-slack', 'kite.slack', 'Slack'],
+    ['@acme/kite-plugin-weather', 'acme.weather', 'Weather'],
+  ] as const) {
+    await publishPlugin(url, token, { name, version: '1.0.0', plugin: simplePlugin(group, title) })
+  }
+  const hostile = simplePlugin('evil.markup', 'Evil <img src=x onerror="window.__pwned=1">')
+  await publishPlugin(url, token, {
+    name: '@evil/kite-plugin-markup',
+    version: '1.0.0',
+    plugin: hostile,
+  })
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  })
+}, 60_000)
+
+afterAll(async () => {
+  await browser?.close()
+  await t?.close()
+})
+
+describe('browse UI in a real browser', () => {
+  it('searches, opens a plugin, a type, switches version and opens a diff', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 860 } })
+    const errors: string[] = []
+    page.on('pageerror', (error) => errors.push(error.message))
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(message.text())
+    })
+
+    await page.goto(`${url}/`)
+    expect(page.url()).toBe(`${url}/-/kite/`)
+    await expect(page.locator('.result').count()).resolves.toBe(5)
+    await screenshot(page, '1-home')
+
+    await page.fill('input[name=q]', 'pokémon sighting')
+    await page.press('input[name=q]', 'Enter')
+    await page.waitForURL(/q=pok/)
+    const results = page.locator('.result')
+    await expect(results.count()).resolves.toBe(1)
+    await expect(results.first().textContent()).resolves.toContain(PKG)
+    await screenshot(page, '2-search')
+
+    await results.first().click()
+    await page.waitForURL(`${url}/-/kite/plugins/${PKG}`)
+    await expect(page.locator('h1').textContent()).resolves.toBe('Pokémon')
+    await expect(page.locator('#current-version').textContent()).resolves.toBe('2.0.0')
+    await expect(page.locator('.title-row .badge.latest').count()).resolves.toBe(1)
+    await expect(page.locator('#versions tbody tr').count()).resolves.toBe(3)
+    const oldRow = page.locator('#versions tbody tr').nth(2)
+    await expect(oldRow.locator('td.v a').textContent()).resolves.toBe('1.0.0')
+    await expect(oldRow.locator('.badge.deprecated').count()).resolves.toBe(1)
+    await expect(oldRow.textContent()).resolves.toContain('Use 1.1.0 or later')
+    await expect(page.locator('#install-snippet').textContent()).resolves.toBe(
+      `npm install \\\n  ${PKG}@2.0.0 \\\n  --registry ${url}/`,
+    )
+    const pin = await page.locator('#pin-snippet').textContent()
+    expect(pin).toContain('type: acme.pokemon.Fetch\n    version: "2.0.0"')
+    expect(pin).toContain('pluginDefaults:\n  - type: acme.pokemon')
+    await screenshot(page, '3-plugin')
+
+    await page.click('#types a:has-text("acme.pokemon.Fetch")')
+    await page.waitForURL(/\/types\/acme\.pokemon\.Fetch\?version=2\.0\.0/)
+    await expect(page.locator('h1').textContent()).resolves.toBe('Fetch a Pokémon')
+    await expect(page.locator('#properties tbody tr').count()).resolves.toBe(4)
+    await expect(page.locator('#outputs tbody tr').count()).resolves.toBe(1)
+    await expect(page.locator('pre code').first().textContent()).resolves.toBe(
+      'id: fetch\ntype: acme.pokemon.Fetch\npokemon: gengar',
+    )
+    await screenshot(page, '4-type')
+
+    await page.selectOption('#version-select', '1.0.0')
+    await page.waitForURL(/version=1\.0\.0/)
+    const pokemonRow = page.locator('#properties tbody tr', { hasText: 'pokemon' }).first()
+    await expect(pokemonRow.textContent()).resolves.toContain('"pikachu"')
+    await expect(page.locator('#outputs tbody tr').count()).resolves.toBe(2)
+    await expect(page.locator('.notice.bad').textContent()).resolves.toContain(
+      'is deprecated: Use 1.1.0 or later',
+    )
+    await screenshot(page, '5-type-1.0.0')
+
+    await page.click(`.crumbs a:has-text("Pokémon")`)
+    await page.waitForURL(/version=1\.0\.0/)
+    await page.selectOption('#compare select[name=from]', '1.0.0')
+    await page.selectOption('#compare select[name=to]', '2.0.0')
+    await page.click('#compare button')
+    await page.waitForURL(/diff\?from=1\.0\.0&to=2\.0\.0/)
+    await expect(page.locator('h1').textContent()).resolves.toBe('1.0.0 → 2.0.0')
+    const breakingRows = await page.locator('tr.row-breaking').count()
+    expect(breakingRows).toBeGreaterThan(5)
+    await expect(page.locator('#summary').textContent()).resolves.toContain(
+      `${breakingRows} breaking`,
+    )
+    await expect(
+      page.locator('tr.row-breaking', { hasText: 'no longer accepts "yaml"' }).count(),
+    ).resolves.toBe(1)
+    await expect(page.locator('tr.row-compatible', { hasText: 'timeout' }).count()).resolves.toBe(1)
+    await screenshot(page, '6-diff')
+
+    expect(errors).toEqual([])
+    await page.close()
+  })
+
+  it('works without JavaScript', async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false })
+    const page = await context.newPage()
+    await page.goto(`${url}/-/kite/types/acme.pokemon.Fetch`)
+    await expect(page.locator('#version-select').inputValue()).resolves.toBe('2.0.0')
+    await page.selectOption('#version-select', '1.1.0')
+    await page.click('#version-switcher button')
+    await page.waitForURL(/version=1\.1\.0/)
+    await expect(page.locator('#properties').textContent()).resolves.toContain('language')
+    await context.close()
+  })
+
+  it('shows what plugin authors wrote as text, never as markup', async () => {
+    const page = await browser.newPage()
+    await page.goto(`${url}/-/kite/?q=evil`)
+    await page.click('.result')
+    await page.waitForURL(/evil/)
+    await expect(page.locator('h1').textContent()).resolves.toBe(
+      'Evil <img src=x onerror="window.__pwned=1">',
+    )
+    await expect(page.locator('img[src=x]').count()).resolves.toBe(0)
+    await expect(
+      page.evaluate(() => (globalThis as { __pwned?: number }).__pwned),
+    ).resolves.toBeUndefined()
+    await page.close()
+  })
+
+  it('answers unknown pages with a 404 page', async () => {
+    const page = await browser.newPage()
+    const response = await page.goto(`${url}/-/kite/plugins/@nobody/nothing`)
+    expect(response?.status()).toBe(404)
+    await expect(page.locator('main').textContent()).resolves.toContain(
+      'no plugin named @nobody/nothing',
+    )
+    await page.close()
+  })
+})
