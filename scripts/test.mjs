@@ -40,12 +40,16 @@ function run(command, args) {
 }
 
 rmSync(new URL(`../${report}`, import.meta.url), { force: true })
+let testsExitCode = 0
 for (const [name, command, args] of steps) {
   const started = Date.now()
   console.log(`\n▶ ${name}`)
   const code = await run(command, args)
   console.log(`${code === 0 ? '✓' : '✗'} ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`)
-  if (name === 'tests') break
+  if (name === 'tests') {
+    testsExitCode = code
+    break
+  }
   if (code !== 0) {
     console.log('0 passed, 1 failed')
     process.exit(code)
@@ -62,7 +66,9 @@ const results = JSON.parse(readFileSync(path, 'utf8'))
 const brokenFiles = results.testResults.filter(
   (file) => file.status === 'failed' && file.assertionResults.length === 0,
 ).length
-const failed = results.numFailedTests + brokenFiles
+// Vitest also fails a run for errors outside any test (unhandled rejections): count those as one.
+const outsideTests = testsExitCode !== 0 && results.numFailedTests + brokenFiles === 0 ? 1 : 0
+const failed = results.numFailedTests + brokenFiles + outsideTests
 const skipped = results.numPendingTests + results.numTodoTests
 console.log(
   `${results.numPassedTests} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`,

@@ -93,3 +93,26 @@ describe('the built package', () => {
     expect(built.default.find('acme.greeting.Hello')?.name).toBe('Hello')
   })
 })
+
+describe('version 2.0.0 (v2/)', () => {
+  it('renamed `name` to `who` (in-process the old key is ignored; the runtime refuses it at save)', async () => {
+    const { hello: hello2 } = await import('../v2/src/hello.js')
+    expect((await runTask(hello2, { who: 'Ada' })).outputs.message).toBe('Hello, Ada!')
+    await expect(runTask(hello2, { name: 'Ada' })).resolves.toMatchObject({
+      outputs: { message: 'Hello, world!' },
+    })
+  })
+
+  it('is built beside 1.0.0 with its own manifest', async () => {
+    const v2 = new URL('../v2/dist/', import.meta.url)
+    const manifest = parseManifest(
+      JSON.parse(await readFile(new URL('kite-plugin.json', v2), 'utf8')),
+    )
+    expect(manifest.version).toBe('2.0.0')
+    expect(manifest.tasks.map((task) => task.type)).toEqual([
+      'acme.greeting.Hello',
+      'acme.greeting.Goodbye',
+    ])
+    expect(Object.keys(manifest.tasks[0]?.properties.properties ?? {})).toEqual(['who', 'greeting'])
+  })
+})

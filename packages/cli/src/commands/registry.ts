@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { createRegistry, type Registry, RegistryError } from '@kite/registry'
+import type { Registry } from '@kite/registry'
 import type { Logger } from '@kite/sdk'
 import { type Command, InvalidArgumentError } from 'commander'
 import { CliError } from '../program.js'
@@ -66,6 +66,8 @@ export function registerRegistryCommand(program: Command): void {
 }
 
 async function startRegistry(options: StartOptions): Promise<Registry> {
+  // Loaded on use: the registry pulls in verdaccio, which other commands should not pay for.
+  const { createRegistry, RegistryError } = await import('@kite/registry')
   let running: Registry
   try {
     running = await createRegistry({

@@ -43,8 +43,11 @@ describe('allowed roots', () => {
       runTask(deleteFile, { path: join(root, 'inbox', 'a.csv') }),
       pollTrigger(fileCreated, { directory: root }),
     ]
-    for (const run of runs) {
-      await expect(run).rejects.toMatchObject({
+    // Settle them all at once: a rejection left unobserved while awaiting another is unhandled.
+    const results = await Promise.allSettled(runs)
+    for (const result of results) {
+      expect(result.status).toBe('rejected')
+      expect((result as PromiseRejectedResult).reason).toMatchObject({
         code: 'FS_NOT_CONFIGURED',
         message: expect.stringContaining(
           'plugins:\n  configurations:\n    - type: kite.fs\n      values:\n        allowedRoots:',

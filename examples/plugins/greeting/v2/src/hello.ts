@@ -1,0 +1,31 @@
+import { defineTask, z } from '@kite/sdk'
+
+// 2.0.0: `name` became `who` — flows that set `name` must pin 1.x or change.
+export const hello = defineTask({
+  name: 'Hello',
+  title: 'Say hello',
+  description: 'Greets someone and returns the greeting.',
+  properties: z.object({
+    who: z.string().min(1).describe('Who to greet (was `name` in 1.x).').default('world'),
+    greeting: z.string().describe('The word to greet with.').default('Hello'),
+  }),
+  outputs: z.object({
+    message: z.string().describe('The greeting, e.g. "Hello, world!".'),
+  }),
+  examples: [{ title: 'Greet Ada', code: 'who: Ada' }],
+  run(props, ctx) {
+    const message = `${props.greeting}, ${props.who}!`
+    ctx.logger.info(message)
+    return { message }
+  },
+})
+
+export const goodbye = defineTask({
+  name: 'Goodbye',
+  title: 'Say goodbye',
+  description: 'New in 2.0.0: says goodbye.',
+  properties: z.object({ who: z.string().min(1).describe('Who to see off.').default('world') }),
+  outputs: z.object({ message: z.string().describe('The farewell.') }),
+  examples: [{ title: 'See Ada off', code: 'who: Ada' }],
+  run: (props) => ({ message: `Goodbye, ${props.who}!` }),
+})

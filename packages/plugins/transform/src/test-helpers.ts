@@ -1,0 +1,23 @@
+import { type AnyTask, invokeTask } from '@kite/sdk'
+import { createTestContext, type TestContext } from '@kite/sdk/testing'
+import { afterAll } from 'vitest'
+
+const contexts: TestContext[] = []
+afterAll(async () => {
+  await Promise.all(contexts.map((context) => context.cleanup()))
+})
+
+/**
+ * One run context whose internal storage several task runs share (`runTask` gives every run a
+ * fresh one), so a test can store a file and hand its URI to a task as `from`.
+ */
+export async function sharedContext() {
+  const context = await createTestContext()
+  contexts.push(context)
+  return {
+    context,
+    store: (name: string, content: string | Uint8Array) => context.ctx.storage.put(name, content),
+    run: (task: AnyTask, properties: Record<string, unknown>) =>
+      invokeTask(task, properties, context.ctx),
+  }
+}
