@@ -7,6 +7,7 @@ export default defineConfig({
       'packages/**/test/**/*.test.ts',
       'examples/**/src/**/*.test.ts',
       'apps/**/test/**/*.test.ts',
+      'tests/**/*.test.ts',
     ],
     exclude: ['**/node_modules/**', '**/dist/**', '**/test/fixtures/**'],
     testTimeout: 30_000,
