@@ -18,6 +18,7 @@ const steps = [
   ['build', 'npx', ['turbo', 'run', 'build', '--output-logs=errors-only']],
   ['lint', 'npx', ['biome', 'check', '.']],
   ['typecheck', 'npx', ['turbo', 'run', 'typecheck', '--output-logs=errors-only']],
+  ['typecheck tests/', 'npx', ['tsc', '-p', 'tests/tsconfig.json']],
   [
     'tests',
     'npx',

@@ -10,6 +10,11 @@ import { createRegistry, type Registry } from '@kite/registry'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 const run = promisify(execFile)
+
+interface CatalogVersion {
+  manifest: { name: string }
+  docs: { types: Record<string, string> }
+}
 const root = fileURLToPath(new URL('..', import.meta.url))
 let registry: Registry
 let work: string
@@ -72,7 +77,7 @@ describe('npm run release', () => {
       )
       const details = await fetch(
         `${registry.url}/-/kite/api/v1/plugins/${encodeURIComponent(pkg.name)}/${pkg.version}`,
-      ).then((response) => response.json())
+      ).then((response) => response.json() as Promise<CatalogVersion>)
       expect(details.manifest.name, plugin).toBe(pkg.name)
       const docs = Object.entries(details.docs.types as Record<string, string>)
       expect(docs.length, plugin).toBeGreaterThan(0)
@@ -81,7 +86,9 @@ describe('npm run release', () => {
     }
     expect(types).toBeGreaterThanOrEqual(45)
 
-    const sdk = await fetch(`${registry.url}/@kite%2fsdk`).then((response) => response.json())
+    const sdk = await fetch(`${registry.url}/@kite%2fsdk`).then(
+      (response) => response.json() as Promise<{ versions: Record<string, unknown> }>,
+    )
     expect(Object.keys(sdk.versions)).toContain(
       JSON.parse(await readFile(join(root, 'packages/sdk/package.json'), 'utf8')).version,
     )

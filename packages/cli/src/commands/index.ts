@@ -1,5 +1,15 @@
 import type { RegisterCommand } from '../program.js'
+import { registerFlowCommand } from './flow.js'
+import { registerPluginsCommand } from './plugins.js'
 import { registerRegistryCommand } from './registry.js'
+import { registerServerCommand } from './server.js'
+import { registerTriggersCommand } from './triggers.js'
 
 /** Every sub-command group of `kite`, in help order. */
-export const commands: readonly RegisterCommand[] = [registerRegistryCommand]
+export const commands: readonly RegisterCommand[] = [
+  registerRegistryCommand,
+  registerServerCommand,
+  registerFlowCommand,
+  registerPluginsCommand,
+  registerTriggersCommand,
+]

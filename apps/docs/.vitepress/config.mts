@@ -1,0 +1,92 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { type DefaultTheme, defineConfig } from 'vitepress'
+
+// Written by scripts/generate-reference.mjs (run by `npm run build` and `npm run dev`).
+const sidebarFile = new URL('./generated/sidebar.json', import.meta.url)
+const referenceSidebar: DefaultTheme.SidebarItem[] = existsSync(sidebarFile)
+  ? JSON.parse(readFileSync(sidebarFile, 'utf8'))
+  : []
+
+const guide: DefaultTheme.SidebarItem[] = [
+  {
+    text: 'Start',
+    items: [
+      { text: 'Getting started', link: '/guide/' },
+      { text: 'Write your first plugin', link: '/guide/first-plugin' },
+      { text: 'Testing plugins', link: '/guide/testing-plugins' },
+      { text: 'Publishing and releasing', link: '/guide/publishing' },
+    ],
+  },
+  {
+    text: 'Flows',
+    items: [
+      { text: 'Flows', link: '/guide/flows' },
+      { text: 'Expressions', link: '/guide/expressions' },
+      { text: 'Plugin versions and pinning', link: '/guide/versions' },
+      { text: 'Hot reload and sync', link: '/guide/hot-reload' },
+    ],
+  },
+]
+
+export default defineConfig({
+  title: 'Kite',
+  description: 'Typed plugins for workflow orchestration, in TypeScript.',
+  srcDir: 'src',
+  cleanUrls: true,
+  markdown: {
+    // Inline code often shows `{{ expressions }}`: keep Vue from interpolating them.
+    config(md) {
+      const render = md.renderer.rules.code_inline!
+      md.renderer.rules.code_inline = (tokens, index, options, env, self) =>
+        render(tokens, index, options, env, self).replace(/^<code/, '<code v-pre')
+    },
+  },
+  lastUpdated: false,
+  themeConfig: {
+    nav: [
+      { text: 'Guide', link: '/guide/', activeMatch: '^/guide/' },
+      { text: 'Plugins', link: '/reference/', activeMatch: '^/reference/' },
+      { text: 'Registry', link: '/registry/', activeMatch: '^/registry/' },
+      { text: 'Runtime', link: '/runtime/', activeMatch: '^/runtime/' },
+      { text: 'CLI', link: '/cli/', activeMatch: '^/cli/' },
+      { text: 'API', link: '/api/', activeMatch: '^/api/' },
+    ],
+    sidebar: {
+      '/guide/': guide,
+      '/reference/': referenceSidebar,
+      '/registry/': [
+        {
+          text: 'Registry',
+          items: [
+            { text: 'The registry', link: '/registry/' },
+            { text: 'Publishing and releasing', link: '/guide/publishing' },
+          ],
+        },
+      ],
+      '/runtime/': [
+        {
+          text: 'Runtime',
+          items: [
+            { text: 'Runtime configuration', link: '/runtime/' },
+            { text: 'Plugin versions and pinning', link: '/guide/versions' },
+            { text: 'Hot reload and sync', link: '/guide/hot-reload' },
+            { text: 'HTTP API', link: '/api/' },
+          ],
+        },
+      ],
+      '/cli/': [{ text: 'CLI', items: [{ text: 'Commands', link: '/cli/' }] }],
+      '/api/': [
+        {
+          text: 'API',
+          items: [
+            { text: 'HTTP API', link: '/api/' },
+            { text: 'Runtime configuration', link: '/runtime/' },
+          ],
+        },
+      ],
+    },
+    search: { provider: 'local' },
+    outline: { level: [2, 3] },
+    footer: { message: 'Kite — typed plugins for workflow orchestration.' },
+  },
+})

@@ -1,0 +1,183 @@
+#!/usr/bin/env node
+// Plugin benchmark (`node bench/run.mjs plugins`, after a build). With a real registry on
+// loopback and the real npm CLI, prints:
+//   1. hot reload: from `npm publish` returning to the first execution running the new version
+//      (a flow pinned to LATEST), median and p95 over 10 publishes;
+//   2. cold start: the first task of a newly installed version (worker start + bundle import);
+//   3. memory: 20 versions of one plugin loaded side by side (one worker each);
+//   4. per-task overhead: the worker host versus calling the same task in-process.
+import { execFile } from 'node:child_process'
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { availableParallelism, tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { createRegistry } from '@kite/registry'
+import { createInProcessHost, createServer } from '@kite/runtime'
+import { createManifest } from '@kite/sdk'
+
+const NAME = '@bench/kite-plugin-echo'
+const require = createRequire(import.meta.url)
+const work = await mkdtemp(join(tmpdir(), 'kite-bench-plugins-'))
+const quantile = (values, q) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]
+}
+const ms = (value) => `${value.toFixed(value < 10 ? 2 : 0)} ms`
+
+const registry = await createRegistry({ port: 0, storage: join(work, 'registry') })
+let server
+try {
+  const account = await fetch(`${registry.url}/-/user/org.couchdb.user:bench`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'bench', password: 'correct-horse-9', email: 'b@example.com' }),
+  }).then((response) => response.json())
+  const userconfig = join(work, 'user.npmrc')
+  await writeFile(
+    userconfig,
+    `${registry.url.replace(/^https?:/, '')}/:_authToken=${account.token}\n`,
+  )
+  const sdkDir = dirname(require.resolve('@kite/sdk/package.json'))
+
+  const publish = async (version) => {
+    const dir = join(work, `echo-${version}`)
+    await mkdir(join(dir, 'dist'), { recursive: true })
+    await mkdir(join(dir, 'node_modules', '@kite'), { recursive: true })
+    await symlink(sdkDir, join(dir, 'node_modules', '@kite', 'sdk'), 'dir')
+    await writeFile(
+      join(dir, 'dist', 'index.js'),
+      `import { definePlugin, defineTask, z } from '@kite/sdk'
+export default definePlugin({ group: 'bench.echo', title: 'Echo', description: 'Echo ${version}.', tasks: [
+  defineTask({ name: 'Echo', title: 'Echo', description: 'Returns its version.', properties: z.object({}), outputs: z.object({ version: z.string() }), run: () => ({ version: '${version}' }) }),
+], triggers: [], conditions: [] })
+`,
+    )
+    const plugin = (await import(pathToFileURL(join(dir, 'dist', 'index.js')).href)).default
+    const manifest = createManifest(
+      plugin,
+      { name: NAME, version },
+      { entry: 'dist/index.js', sdkRange: '^0.1.0' },
+    )
+    await writeFile(join(dir, 'dist', 'kite-plugin.json'), JSON.stringify(manifest))
+    await writeFile(
+      join(dir, 'package.json'),
+      JSON.stringify({
+        name: NAME,
+        version,
+        type: 'module',
+        keywords: ['kite-plugin'],
+        files: ['dist'],
+        kite: { manifest: 'dist/kite-plugin.json' },
+        peerDependencies: { '@kite/sdk': '^0.1.0' },
+      }),
+    )
+    await new Promise((resolve, reject) =>
+      execFile(
+        'npm',
+        ['publish', dir, '--registry', `${registry.url}/`, '--userconfig', userconfig],
+        { env: { PATH: process.env.PATH, HOME: process.env.HOME } },
+        (error, stdout, stderr) => (error ? reject(new Error(stderr)) : resolve(stdout)),
+      ),
+    )
+  }
+
+  server = await createServer({ dataDir: join(work, 'data'), port: 0, registry: registry.url })
+  const api = (path, init) =>
+    fetch(`${server.url}/api/v1${path}`, init).then((response) => response.json())
+  await publish('1.0.0')
+  const deadline = Date.now() + 20_000
+  while (!server.runtime.catalog.get(NAME, '1.0.0')) {
+    if (Date.now() > deadline) throw new Error('1.0.0 never installed')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  await fetch(`${server.url}/api/v1/flows`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-yaml' },
+    body: 'id: echo\nnamespace: bench\ntasks:\n  - id: echo\n    type: bench.echo.Echo\n    version: LATEST\n',
+  })
+
+  // 1. Hot reload.
+  const reloads = []
+  for (let index = 1; index <= 10; index++) {
+    const version = `1.${index}.0`
+    await publish(version)
+    const published = performance.now()
+    for (;;) {
+      const execution = await api('/executions/bench/echo?wait=true', { method: 'POST' })
+      if (execution.taskRunList?.[0]?.pluginVersion === version) break
+      if (performance.now() - published > 30_000) throw new Error(`${version} never ran`)
+    }
+    reloads.push(performance.now() - published)
+  }
+  console.log(
+    `hot reload (npm publish returns → first execution on the new version), 10 publishes: median ${ms(quantile(reloads, 0.5))}, p95 ${ms(quantile(reloads, 0.95))}, max ${ms(Math.max(...reloads))}`,
+  )
+
+  // Publish up to 20 versions for the memory figure.
+  for (let index = 11; index <= 19; index++) await publish(`1.${index}.0`)
+  while (server.runtime.catalog.versionsOf(NAME).length < 20)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  const host = server.runtime.host
+  await host.close()
+  const { createWorkerHost } = await import('@kite/runtime')
+  const workers = createWorkerHost({ catalog: server.runtime.catalog })
+  const versions = server.runtime.catalog.versionsOf(NAME).map((plugin) => plugin.version)
+  const services = new Proxy({}, { get: () => async () => undefined })
+  const request = (version) => ({
+    pin: { type: 'bench.echo.Echo', kind: 'task', package: NAME, version, decidedBy: 'task' },
+    properties: {},
+    context: {
+      execution: {
+        id: 'bench',
+        namespace: 'bench',
+        flowId: 'echo',
+        startDate: new Date().toISOString(),
+      },
+      task: { id: 'echo', type: 'bench.echo.Echo', version },
+      workingDir: join(work, 'wd'),
+      pluginConfig: {},
+      services,
+    },
+    signal: new AbortController().signal,
+  })
+
+  // 2. Cold start of a version's first task, then 3. memory with 20 versions loaded.
+  global.gc?.()
+  const before = process.memoryUsage().rss
+  const cold = []
+  for (const version of versions) {
+    const started = performance.now()
+    await workers.runTask(request(version))
+    cold.push(performance.now() - started)
+  }
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  const after = process.memoryUsage().rss
+  console.log(
+    `cold start (first task of a version: worker start + bundle import), ${cold.length} versions: median ${ms(quantile(cold, 0.5))}, p95 ${ms(quantile(cold, 0.95))}`,
+  )
+  console.log(
+    `memory with ${versions.length} versions loaded side by side: +${((after - before) / 2 ** 20).toFixed(0)} MiB RSS, ${((after - before) / 2 ** 20 / versions.length).toFixed(1)} MiB per version (live workers: ${Object.keys(workers.stats()).length})`,
+  )
+
+  // 4. Per-task overhead, warm: worker host vs in-process host on the same bundle.
+  const inProcess = createInProcessHost({ catalog: server.runtime.catalog })
+  const measure = async (target, rounds) => {
+    for (let index = 0; index < 200; index++) await target.runTask(request('1.0.0'))
+    const started = performance.now()
+    for (let index = 0; index < rounds; index++) await target.runTask(request('1.0.0'))
+    return (performance.now() - started) / rounds
+  }
+  const isolated = await measure(workers, 2000)
+  const direct = await measure(inProcess, 2000)
+  console.log(
+    `per-task cost, warm, 2000 sequential tasks: worker ${ms(isolated)}, in-process ${ms(direct)}, isolation overhead ${ms(isolated - direct)} per task`,
+  )
+  console.log(`(${availableParallelism()} cores)`)
+  await workers.close()
+  await inProcess.close()
+} finally {
+  await server?.close()
+  await registry.close()
+  await rm(work, { recursive: true, force: true })
+}

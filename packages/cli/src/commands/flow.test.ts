@@ -1,0 +1,226 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { createProgram, runProgram } from '../program.js'
+import { registerFlowCommand } from './flow.js'
+
+const GREETING = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  '..',
+  '..',
+  'examples',
+  'plugins',
+  'greeting',
+)
+let dir: string
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'kite-cli-flow-'))
+})
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+afterEach(() => {
+  vi.restoreAllMocks()
+  process.exitCode = undefined
+})
+
+async function kite(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = ''
+  let err = ''
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    out += String(chunk)
+    return true
+  })
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    err += String(chunk)
+    return true
+  })
+  const returned = await runProgram(createProgram([registerFlowCommand]), argv)
+  const code = returned !== 0 ? returned : Number(process.exitCode ?? 0)
+  vi.restoreAllMocks()
+  process.exitCode = undefined
+  return { code, out, err }
+}
+
+async function flowFile(name: string, yaml: string): Promise<string> {
+  const file = join(dir, name)
+  await writeFile(file, yaml)
+  return file
+}
+
+const HELLO = `id: hello
+namespace: demo
+inputs:
+  - id: who
+    type: STRING
+    defaults: world
+tasks:
+  - id: greet
+    type: acme.greeting.Hello
+    version: "1.0.0"
+    name: "{{ inputs.who }}"
+  - id: loop
+    type: kite.flow.ForEach
+    values: [Ada, Grace]
+    tasks:
+      - id: each
+        type: acme.greeting.Hello
+        name: "{{ taskrun.value }}"
+outputs:
+  - id: message
+    value: "{{ outputs.greet.message }}"
+`
+
+describe('kite flow validate', () => {
+  it('prints the version each task resolved to', async () => {
+    const result = await kite(
+      'flow',
+      'validate',
+      await flowFile('hello.yaml', HELLO),
+      '--plugin',
+      GREETING,
+    )
+    expect(result.code).toBe(0)
+    expect(result.out).toContain('flow demo/hello is valid (2 plugin tasks)')
+    expect(result.out).toContain(
+      'greet: acme.greeting.Hello → @acme/kite-plugin-greeting@1.0.0 (version "1.0.0", decided by task)',
+    )
+  })
+
+  it('lists every problem with its path and line, exit code 2', async () => {
+    const file = await flowFile(
+      'bad.yaml',
+      'id: bad\nnamespace: demo\ntasks:\n  - id: a\n    type: acme.greeting.Hello\n    name: 3\n  - id: a\n    type: acme.greeting.Nope\n',
+    )
+    const result = await kite('flow', 'validate', file, '--plugin', GREETING)
+    expect(result.code).toBe(2)
+    expect(result.err).toContain('bad.yaml: flow "demo/bad" is invalid')
+    expect(result.err).toContain('tasks[1].id (line 7): duplicate task id "a"')
+    const unknownType = await kite(
+      'flow',
+      'validate',
+      await flowFile(
+        'unknown.yaml',
+        'id: u\nnamespace: demo\ntasks:\n  - id: a\n    type: acme.greeting.Nope\n',
+      ),
+      '--plugin',
+      GREETING,
+    )
+    expect(unknownType.code).toBe(2)
+    expect(unknownType.err).toContain(
+      'tasks[0] (line 4): task "a": unknown type "acme.greeting.Nope"',
+    )
+    const invalidYaml = await kite('flow', 'validate', await flowFile('yaml.yaml', 'id: [\n'))
+    expect(invalidYaml.code).toBe(2)
+    expect(invalidYaml.err).toContain('invalid YAML')
+    for (const [name, yaml, expected] of [
+      [
+        'keys.yaml',
+        'id: k\nnamespace: demo\ntaks: []\ntasks:\n  - id: a\n    type: acme.greeting.Hello\n',
+        'taks (line 3): unknown key "taks" (did you mean "tasks"?)',
+      ],
+      [
+        'types.yaml',
+        'id: t\nnamespace: demo\ntasks:\n  - id: a\n    type: acme.greeting.Hello\n    name: [1]\n',
+        'name: expected string, got array',
+      ],
+      [
+        'syntax.yaml',
+        'id: s\nnamespace: demo\ntasks:\n  - id: a\n    type: acme.greeting.Hello\n    name: "{{ oops "\n',
+        'name: syntax error',
+      ],
+    ] as const) {
+      const result = await kite(
+        'flow',
+        'validate',
+        await flowFile(name, yaml),
+        '--plugin',
+        GREETING,
+      )
+      expect(result.code, name).toBe(2)
+      expect(result.err, name).toContain(expected)
+    }
+    const missing = await kite('flow', 'validate', join(dir, 'nope.yaml'))
+    expect(missing).toMatchObject({ code: 2, err: expect.stringContaining('cannot read') })
+  })
+})
+
+describe('kite flow run', () => {
+  it('runs the flow and prints task runs, states and outputs (exit 0 on SUCCESS)', async () => {
+    const result = await kite(
+      'flow',
+      'run',
+      await flowFile('hello.yaml', HELLO),
+      '--plugin',
+      GREETING,
+      '--input',
+      'who=Ada',
+    )
+    expect(result.err).toBe('')
+    expect(result.code).toBe(0)
+    expect(result.out).toMatch(/execution \w+ of demo\/hello \(revision 1\)/)
+    expect(result.out).toContain('[greet] info: Hello, Ada!')
+    expect(result.out).toMatch(/✓ greet\s+acme\.greeting\.Hello@1\.0\.0\s+SUCCESS/)
+    expect(result.out).toContain('outputs: {"message":"Hello, Ada!"}')
+    expect(result.out).toMatch(/✓ {3}each \["Grace"\]/)
+    expect(result.out).toContain('flow outputs: {"message":"Hello, Ada!"}')
+    expect(result.out).toMatch(/✓ SUCCESS in \d+ ms/)
+  })
+
+  it('exits 1 when the execution fails, printing why', async () => {
+    const file = await flowFile(
+      'fails.yaml',
+      'id: fails\nnamespace: demo\ntasks:\n  - id: greet\n    type: acme.greeting.Hello\n    name: "{{ inputs.nobody }}"\n',
+    )
+    const result = await kite('flow', 'run', file, '--plugin', GREETING, '--no-logs')
+    expect(result.code).toBe(1)
+    expect(result.out).toMatch(/✗ greet\s+acme\.greeting\.Hello@1\.0\.0\s+FAILED/)
+    expect(result.out).toContain('error: property "name": undefined variable "inputs.nobody"')
+    expect(result.out).toContain('✗ FAILED')
+  })
+
+  it('exits 2 for invalid inputs and invalid flows', async () => {
+    const file = await flowFile('hello.yaml', HELLO)
+    const unknown = await kite('flow', 'run', file, '--plugin', GREETING, '--input', 'whom=Ada')
+    expect(unknown.code).toBe(2)
+    expect(unknown.err).toContain('inputs.whom: unknown input "whom"')
+    const malformed = await kite('flow', 'run', file, '--plugin', GREETING, '--input', 'oops')
+    expect(malformed).toMatchObject({ code: 2, err: expect.stringContaining('must be key=value') })
+    const noPlugin = await kite('flow', 'run', file)
+    expect(noPlugin.code).toBe(2)
+    expect(noPlugin.err).toContain('unknown type "acme.greeting.Hello"')
+    const badPlugin = await kite('flow', 'run', file, '--plugin', dir)
+    expect(badPlugin.code).toBe(2)
+    expect(badPlugin.err).toContain('cannot read package.json')
+  })
+
+  it('keeps state in --data when asked', async () => {
+    const data = join(dir, 'data')
+    const result = await kite(
+      'flow',
+      'run',
+      await flowFile('hello.yaml', HELLO),
+      '--plugin',
+      GREETING,
+      '--data',
+      data,
+      '--no-logs',
+    )
+    expect(result.code).toBe(0)
+    const again = await kite(
+      'flow',
+      'run',
+      await flowFile('hello.yaml', HELLO),
+      '--plugin',
+      GREETING,
+      '--data',
+      data,
+      '--no-logs',
+    )
+    expect(again.out).toContain('(revision 1)')
+  })
+})

@@ -1,0 +1,255 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, relative } from 'node:path'
+// Types only at the top: the runtime loads when a flow command runs, not for every `kite` command.
+import type {
+  Execution,
+  RuntimeError,
+  RuntimeLogger,
+  ValidatedFlow,
+  ValidationIssue,
+} from '@kite/runtime'
+import type { Command } from 'commander'
+import { CliError } from '../program.js'
+
+interface FlowOptions {
+  plugin: string[]
+  config?: string
+}
+
+interface RunOptions extends FlowOptions {
+  input: string[]
+  data?: string
+  logs: boolean
+}
+
+/** `kite flow validate FILE` and `kite flow run FILE`. */
+export function registerFlowCommand(program: Command): void {
+  const flow = program.command('flow').description('validate and run flows without a server')
+
+  flow
+    .command('validate')
+    .description('check a flow: YAML, structure, plugin versions and properties')
+    .argument('<file>', 'the flow YAML')
+    .option('--plugin <dir>', 'a built local plugin directory (repeatable)', collect, [])
+    .option('--config <file>', 'instance configuration (kite.yaml)')
+    .action(async (file: string, options: FlowOptions) => {
+      const source = await readSource(file)
+      const { createFlowValidator } = await import('@kite/runtime')
+      const validator = await createFlowValidator({
+        pluginDirs: options.plugin,
+        ...(options.config ? { config: options.config } : {}),
+      }).catch(toCliError)
+      let validated: ValidatedFlow
+      try {
+        validated = validator.validate(source)
+      } catch (error) {
+        throw toCliError(error, file)
+      }
+      const { flow: parsed } = validated
+      process.stdout.write(
+        `✓ ${display(file)}: flow ${parsed.namespace}/${parsed.id} is valid (${validated.tasks.size} plugin task${validated.tasks.size === 1 ? '' : 's'})\n`,
+      )
+      for (const line of pluginLines(validated)) process.stdout.write(`  ${line}\n`)
+    })
+
+  flow
+    .command('run')
+    .description('run a flow once, in this process, and print its task runs (exit 0 on SUCCESS)')
+    .argument('<file>', 'the flow YAML')
+    .option('--input <key=value>', 'an input (repeatable); @path reads a file', collect, [])
+    .option('--plugin <dir>', 'a built local plugin directory (repeatable)', collect, [])
+    .option('--config <file>', 'instance configuration (kite.yaml)')
+    .option('--data <dir>', 'keep state in this directory (default: a temporary one)')
+    .option('--no-logs', 'do not print log lines as they come')
+    .action(async (file: string, options: RunOptions) => {
+      const source = await readSource(file)
+      const inputs = await parseInputs(options.input)
+      const dataDir = options.data ?? (await mkdtemp(join(tmpdir(), 'kite-flow-run-')))
+      const { createRuntime } = await import('@kite/runtime')
+      const runtime = await createRuntime({
+        dataDir,
+        pluginDirs: options.plugin,
+        ...(options.config ? { config: options.config } : {}),
+        logger: stderrLogger,
+        // One run, not a server: the flows saved in --data must not fire their triggers here.
+        scheduler: false,
+      }).catch(toCliError)
+      try {
+        const saved = await runtime.engine.saveFlow(source).catch((error: unknown) => {
+          throw toCliError(error, file)
+        })
+        const started = await runtime.engine
+          .start({ namespace: saved.flow.namespace, flowId: saved.flow.id, inputs })
+          .catch((error: unknown) => {
+            throw toCliError(error, file)
+          })
+        process.stdout.write(
+          `execution ${started.id} of ${saved.flow.namespace}/${saved.flow.id} (revision ${saved.revision})\n`,
+        )
+        const unsubscribe = runtime.engine.subscribe(started.id, (event) => {
+          if (event.type === 'log' && options.logs) {
+            const { entry } = event
+            process.stdout.write(
+              `  [${entry.taskId ?? 'execution'}] ${entry.level}: ${entry.message}\n`,
+            )
+          }
+          if (event.type === 'state' && event.state === 'PAUSED') {
+            process.stdout.write('  execution paused (kite.flow.Pause): press Ctrl-C to stop it\n')
+          }
+        })
+        const interrupt = () => {
+          runtime.engine.kill(started.id).catch(() => {})
+        }
+        process.once('SIGINT', interrupt)
+        let execution: Execution
+        try {
+          execution = await runtime.engine.waitFor(started.id)
+        } finally {
+          process.off('SIGINT', interrupt)
+          unsubscribe()
+        }
+        printExecution(execution)
+        if (execution.state.current !== 'SUCCESS') process.exitCode = 1
+      } finally {
+        await runtime.close()
+        if (!options.data) await rm(dataDir, { recursive: true, force: true })
+      }
+    })
+}
+
+/** Prints the task runs, their states and outputs, then the execution's outcome. */
+export function printExecution(execution: Execution): void {
+  const rows = execution.taskRunList.map((run) => {
+    const depth = depthOf(run, execution)
+    const version = run.pluginVersion ? `@${run.pluginVersion}` : ''
+    const value = run.value === undefined ? '' : ` [${JSON.stringify(run.value)}]`
+    return {
+      name: `${'  '.repeat(depth)}${run.taskId}${value}`,
+      type: `${run.type}${version}`,
+      state: run.state.current,
+      duration: run.state.duration === undefined ? '' : `${run.state.duration} ms`,
+      run,
+    }
+  })
+  const width = (key: 'name' | 'type' | 'state') =>
+    Math.max(...rows.map((row) => row[key].length), 0)
+  const [name, type, state] = [width('name'), width('type'), width('state')]
+  process.stdout.write('\ntask runs:\n')
+  for (const row of rows) {
+    process.stdout.write(
+      `  ${mark(row.state)} ${row.name.padEnd(name)}  ${row.type.padEnd(type)}  ${row.state.padEnd(state)}  ${row.duration}\n`,
+    )
+    if (row.run.outputs && Object.keys(row.run.outputs).length > 0) {
+      process.stdout.write(`      outputs: ${JSON.stringify(row.run.outputs)}\n`)
+    }
+    if (row.run.error) process.stdout.write(`      error: ${row.run.error}\n`)
+  }
+  if (execution.outputs && Object.keys(execution.outputs).length > 0) {
+    process.stdout.write(`\nflow outputs: ${JSON.stringify(execution.outputs)}\n`)
+  }
+  if (execution.error) process.stdout.write(`\nerror: ${execution.error}\n`)
+  const duration =
+    execution.state.duration === undefined ? '' : ` in ${execution.state.duration} ms`
+  process.stdout.write(`\n${mark(execution.state.current)} ${execution.state.current}${duration}\n`)
+}
+
+function depthOf(run: Execution['taskRunList'][number], execution: Execution): number {
+  let depth = 0
+  let parent = run.parentTaskRunId
+  while (parent !== undefined && depth < 50) {
+    depth++
+    parent = execution.taskRunList.find((item) => item.id === parent)?.parentTaskRunId
+  }
+  return depth
+}
+
+function mark(state: string): string {
+  if (state === 'SUCCESS') return '✓'
+  if (state === 'WARNING' || state === 'SKIPPED') return '!'
+  if (state === 'FAILED' || state === 'KILLED') return '✗'
+  return '…'
+}
+
+/** One line per resolved plugin task: which version and why. */
+function pluginLines(validated: ValidatedFlow): string[] {
+  return [...validated.tasks.values()].map(
+    ({ task, resolved }) =>
+      `${task.id}: ${resolved.type} → ${resolved.package}@${resolved.version} (version "${resolved.versionSpec}", decided by ${resolved.decidedBy})`,
+  )
+}
+
+function isRuntimeError(error: unknown): error is RuntimeError {
+  return (
+    error instanceof Error &&
+    error.name === 'RuntimeError' &&
+    typeof (error as Partial<RuntimeError>).code === 'string' &&
+    Array.isArray((error as Partial<RuntimeError>).issues)
+  )
+}
+
+function formatIssue(issue: ValidationIssue): string {
+  const where = issue.line === undefined ? issue.path : `${issue.path} (line ${issue.line})`
+  return where ? `${where}: ${issue.message}` : issue.message
+}
+
+/** Turns a runtime error into a CLI error: validation problems one per line, exit code 2. */
+export function toCliError(error: unknown, file?: string): never {
+  if (isRuntimeError(error)) {
+    const usage =
+      error.kind === 'user' &&
+      [
+        'FLOW_INVALID',
+        'INPUTS_INVALID',
+        'CONFIG_INVALID',
+        'PLUGIN_INVALID',
+        'PLUGIN_CONFLICT',
+      ].includes(error.code)
+    const lines = error.issues.map(formatIssue)
+    const where = file && error.code === 'FLOW_INVALID' ? `${display(file)}: ` : ''
+    const message =
+      lines.length > 0
+        ? `${where}${error.message.split(': ')[0]}:\n  ${lines.join('\n  ')}`
+        : `${where}${error.message}`
+    throw new CliError(message, usage ? 2 : 1)
+  }
+  throw error
+}
+
+async function readSource(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8')
+  } catch (error) {
+    throw new CliError(`cannot read ${file}: ${(error as Error).message}`, 2)
+  }
+}
+
+/** `--input k=v` pairs; `k=@path` reads the value from a file. */
+async function parseInputs(pairs: readonly string[]): Promise<Record<string, unknown>> {
+  const inputs: Record<string, unknown> = {}
+  for (const pair of pairs) {
+    const at = pair.indexOf('=')
+    if (at < 1) throw new CliError(`--input "${pair}" must be key=value`, 2)
+    const key = pair.slice(0, at)
+    const value = pair.slice(at + 1)
+    inputs[key] = value.startsWith('@') ? await readSource(value.slice(1)) : value
+  }
+  return inputs
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value]
+}
+
+function display(file: string): string {
+  const path = relative(process.cwd(), file)
+  return path.startsWith('..') ? file : path
+}
+
+/** Where the runtime's own messages go: stderr, warnings and errors only. */
+export const stderrLogger: RuntimeLogger = {
+  debug() {},
+  info() {},
+  warn: (message) => process.stderr.write(`warn: ${message}\n`),
+  error: (message) => process.stderr.write(`error: ${message}\n`),
+}

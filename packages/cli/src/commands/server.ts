@@ -1,0 +1,122 @@
+import { existsSync } from 'node:fs'
+import type { InstanceConfigInput, KiteServer } from '@kite/runtime'
+import { type Command, InvalidArgumentError } from 'commander'
+import { CliError } from '../program.js'
+import { stderrLogger, toCliError } from './flow.js'
+
+interface LocalOptions {
+  port: number
+  host: string
+  data: string
+  config?: string
+  flows?: string
+  plugin: string[]
+  registry?: string
+}
+
+/** `kite server local`: the runtime with its API, in one process. */
+export function registerServerCommand(program: Command): void {
+  const server = program.command('server').description('run the Kite runtime')
+
+  server
+    .command('local')
+    .description('start the runtime (API, executor, storage) and keep it running until Ctrl-C')
+    .option('--port <port>', 'port to listen on (0 picks a free one)', parsePort, 8080)
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--data <dir>', 'where state lives (SQLite, internal storage)', '.kite/data')
+    .option('--config <file>', 'instance configuration (default: ./kite.yaml when present)')
+    .option('--flows <dir>', 'save every flow of this directory at start')
+    .option('--plugin <dir>', 'a built local plugin directory (repeatable)', collect, [])
+    .option(
+      '--registry <url>',
+      'the Kite registry the plugin store installs from (recorded as plugins.registry)',
+      parseUrl,
+    )
+    .action(async (options: LocalOptions) => {
+      const running = await startServer(options)
+      await waitForStop()
+      process.stdout.write('stopping the runtime…\n')
+      await running.close()
+    })
+}
+
+async function startServer(options: LocalOptions): Promise<KiteServer> {
+  const { createServer, loadConfig } = await import('@kite/runtime')
+  const configFile = options.config ?? (existsSync('kite.yaml') ? 'kite.yaml' : undefined)
+  let config: InstanceConfigInput = {}
+  if (configFile) config = await loadConfig(configFile).catch(toCliError)
+  if (options.registry)
+    config = { ...config, plugins: { ...config.plugins, registry: options.registry } }
+  let running: KiteServer
+  try {
+    running = await createServer({
+      dataDir: options.data,
+      port: options.port,
+      host: options.host,
+      config,
+      pluginDirs: options.plugin,
+      ...(options.flows ? { flowsDir: options.flows } : {}),
+      logger: stderrLogger,
+    })
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new CliError(
+        `port ${options.port} is in use on ${options.host}; pick another with --port`,
+      )
+    }
+    toCliError(error)
+  }
+  const flows = await running.runtime.store.listFlows()
+  const plugins = running.runtime.catalog.list()
+  process.stdout.write(
+    [
+      `Kite runtime running at ${running.url} (ready ${Math.round(process.uptime() * 1000)} ms after the process started)`,
+      `  API:     ${running.url}/api/v1`,
+      `  OpenAPI: ${running.url}/api/v1/openapi.json`,
+      `  data:    ${running.runtime.dataDir}`,
+      `  flows:   ${flows.length}`,
+      `  plugins: ${plugins.map((plugin) => `${plugin.name}@${plugin.version}`).join(', ') || 'none'}`,
+      ...(options.registry
+        ? [`  registry: ${options.registry} (new versions install as they are published)`]
+        : []),
+      'Press Ctrl-C to stop.',
+      '',
+    ].join('\n'),
+  )
+  return running
+}
+
+/** Resolves on the first SIGINT or SIGTERM; the handlers keep the default exit from happening. */
+function waitForStop(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop)
+      process.off('SIGTERM', stop)
+      resolve()
+    }
+    process.on('SIGINT', stop)
+    process.on('SIGTERM', stop)
+  })
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value]
+}
+
+function parsePort(value: string): number {
+  const port = Number(value)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new InvalidArgumentError('expected a port number between 0 and 65535')
+  }
+  return port
+}
+
+function parseUrl(value: string): string {
+  try {
+    const url = new URL(value)
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http')
+    return value
+  } catch {
+    throw new InvalidArgumentError(`expected an http(s) URL, got "${value}"`)
+  }
+}

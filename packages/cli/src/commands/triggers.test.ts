@@ -1,0 +1,93 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createServer, type KiteServer } from '@kite/runtime'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { createProgram, runProgram } from '../program.js'
+import { registerTriggersCommand } from './triggers.js'
+
+let dir: string
+let server: KiteServer
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'kite-cli-triggers-'))
+  server = await createServer({ dataDir: dir, port: 0, scheduler: { start: false } })
+  await server.runtime.engine.saveFlow(`id: nightly
+namespace: cli
+triggers:
+  - id: at-night
+    type: kite.trigger.Schedule
+    cron: "0 3 * * *"
+    timezone: Europe/Paris
+tasks:
+  - id: wait
+    type: kite.flow.Pause
+    delay: PT0S
+`)
+})
+afterAll(async () => {
+  await server?.close()
+  await rm(dir, { recursive: true, force: true })
+})
+
+/** Runs `kite triggers ...` in this process; returns the exit code and what it printed. */
+async function kite(...args: string[]) {
+  let out = ''
+  let err = ''
+  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    out += String(chunk)
+    return true
+  })
+  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    err += String(chunk)
+    return true
+  })
+  try {
+    const code = await runProgram(createProgram([registerTriggersCommand]), ['triggers', ...args])
+    return { code, out, err }
+  } finally {
+    stdout.mockRestore()
+    stderr.mockRestore()
+  }
+}
+
+describe('kite triggers', () => {
+  it('lists triggers with their state', async () => {
+    await server.runtime.scheduler.tick()
+    const listed = await kite('list', '--server', server.url)
+    expect(listed.code).toBe(0)
+    expect(listed.out).toMatch(
+      /^cli\/nightly\/at-night {2}kite\.trigger\.Schedule {2}enabled {2}cron "0 3 \* \* \*" {2}next \d{4}-/,
+    )
+    const json = await kite('list', '--server', server.url, '--namespace', 'cli', '--json')
+    expect(JSON.parse(json.out)).toEqual([
+      expect.objectContaining({ triggerId: 'at-night', timezone: 'Europe/Paris', enabled: true }),
+    ])
+    expect((await kite('list', '--server', server.url, '--namespace', 'other')).out).toBe(
+      'no triggers\n',
+    )
+  })
+
+  it('disables, enables and resets one trigger', async () => {
+    const disabled = await kite('disable', 'cli', 'nightly', 'at-night', '--server', server.url)
+    expect(disabled.out).toMatch(/^trigger cli\/nightly\/at-night disabled\n.* disabled /)
+    expect((await server.runtime.scheduler.list())[0]?.enabled).toBe(false)
+    const enabled = await kite('enable', 'cli', 'nightly', 'at-night', '--server', server.url)
+    expect(enabled.code).toBe(0)
+    expect((await server.runtime.scheduler.list())[0]?.enabled).toBe(true)
+    const reset = await kite('reset', 'cli', 'nightly', 'at-night', '--server', server.url)
+    expect(reset.out).toMatch(/^trigger cli\/nightly\/at-night reset/)
+    expect((await server.runtime.scheduler.list())[0]?.nextDate).toBeUndefined()
+  })
+
+  it('explains an unknown trigger and an unreachable server', async () => {
+    const unknown = await kite('disable', 'cli', 'nightly', 'nope', '--server', server.url)
+    expect(unknown.code).toBe(1)
+    expect(unknown.err).toBe(
+      'kite: POST /triggers/cli/nightly/nope/disable: trigger "nope" of flow cli/nightly not found\n',
+    )
+    const unreachable = await kite('list', '--server', 'http://127.0.0.1:9')
+    expect(unreachable.code).toBe(1)
+    expect(unreachable.err).toMatch(/cannot reach the runtime at http:\/\/127\.0\.0\.1:9/)
+  })
+})

@@ -1,0 +1,402 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { fixturePlugins } from '../../test/fixtures/plugins.js'
+import { API_ROUTES } from './openapi.js'
+import { createServer, type KiteServer } from './server.js'
+
+let dataDir: string
+let server: KiteServer
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'kite-api-'))
+  server = await createServer({
+    dataDir,
+    port: 0,
+    plugins: fixturePlugins(),
+    env: { KITE_SECRET_TOKEN: 'very-secret' },
+  })
+})
+afterAll(async () => {
+  await server.close()
+  await rm(dataDir, { recursive: true, force: true })
+})
+
+// biome-ignore lint/suspicious/noExplicitAny: API answers are checked by the assertions below
+type Json = any
+type JsonResponse = Omit<Response, 'json'> & { json(): Promise<Json> }
+const api = (path: string, init: RequestInit = {}): Promise<JsonResponse> =>
+  fetch(`${server.url}/api/v1${path}`, init)
+const yaml = (body: string, method = 'POST', path = '/flows') =>
+  api(path, { method, headers: { 'content-type': 'application/x-yaml' }, body })
+const json = (path: string, body: unknown) =>
+  api(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })
+
+async function expectUp() {
+  const health = await api('/health')
+  expect(health.status).toBe(200)
+  expect(await health.json()).toMatchObject({ status: 'UP' })
+}
+
+const HELLO = `
+id: hello
+namespace: company.team
+inputs:
+  - id: name
+    type: STRING
+    defaults: world
+tasks:
+  - id: greet
+    type: test.versioned.Hello
+    version: "^1"
+    name: "{{ inputs.name }}"
+  - id: log
+    type: test.fixtures.Log
+    message: "{{ outputs.greet.message }} token={{ secret('TOKEN') }}"
+`
+
+describe('flows API', () => {
+  it('creates a flow and answers with its resolved plugin versions', async () => {
+    const response = await yaml(HELLO)
+    expect(response.status).toBe(200)
+    const body = await response.json()
+    expect(body).toMatchObject({
+      namespace: 'company.team',
+      id: 'hello',
+      revision: 1,
+      source: HELLO,
+    })
+    expect(body.plugins).toEqual([
+      expect.objectContaining({
+        taskId: 'greet',
+        type: 'test.versioned.Hello',
+        version: '1.2.0',
+        versionSpec: '^1',
+        decidedBy: 'task',
+      }),
+      expect.objectContaining({
+        taskId: 'log',
+        type: 'test.fixtures.Log',
+        version: '1.0.0',
+        decidedBy: 'defaultVersion',
+      }),
+    ])
+    expect((await yaml(HELLO)).status).toBe(409)
+  })
+
+  it('updates with PUT (a revision per change), reads, lists revisions and deletes', async () => {
+    const changed = HELLO.replace('defaults: world', 'defaults: everyone')
+    const put = await yaml(changed, 'PUT', '/flows/company.team/hello')
+    expect(put.status).toBe(200)
+    expect((await put.json()).revision).toBe(2)
+    expect((await (await yaml(changed, 'PUT', '/flows/company.team/hello')).json()).revision).toBe(
+      2,
+    )
+    const mismatch = await yaml(changed, 'PUT', '/flows/company.team/other')
+    expect(mismatch.status).toBe(422)
+    expect((await mismatch.json()).errors).toEqual([
+      { path: 'id', message: 'must be "other" to match the URL' },
+    ])
+    expect((await (await api('/flows/company.team/hello?revision=1')).json()).source).toBe(HELLO)
+    expect(
+      (await (await api('/flows/company.team/hello/revisions')).json()).map(
+        (item: { revision: number }) => item.revision,
+      ),
+    ).toEqual([1, 2])
+    expect((await (await api('/flows?namespace=company')).json()).total).toBeGreaterThanOrEqual(1)
+    await yaml(HELLO.replace('id: hello', 'id: doomed'))
+    expect((await api('/flows/company.team/doomed', { method: 'DELETE' })).status).toBe(204)
+    expect((await api('/flows/company.team/doomed')).status).toBe(404)
+    expect((await api('/flows/company.team/doomed', { method: 'DELETE' })).status).toBe(404)
+  })
+
+  it('validates without saving', async () => {
+    const ok = await yaml(HELLO.replace('id: hello', 'id: never-saved'), 'POST', '/flows/validate')
+    expect(ok.status).toBe(200)
+    expect(await ok.json()).toMatchObject({ valid: true, id: 'never-saved' })
+    expect((await api('/flows/company.team/never-saved')).status).toBe(404)
+    const bad = await yaml(
+      'id: x\nnamespace: n\ntasks:\n  - id: a\n    type: test.fixtures.Nope\n',
+      'POST',
+      '/flows/validate',
+    )
+    expect(bad.status).toBe(422)
+    expect(await bad.json()).toMatchObject({
+      valid: false,
+      errors: [expect.objectContaining({ path: 'tasks[0]', line: 4, taskId: 'a' })],
+    })
+  })
+})
+
+describe('bad input is answered clearly and the server stays up', () => {
+  const cases: Array<[string, string, RegExp, Record<string, unknown>?]> = [
+    ['invalid YAML', 'id: x\nnamespace: n\ntasks: [\n', /not valid YAML/],
+    [
+      'unknown keys',
+      'id: x\nnamespace: n\nfoo: 1\ntasks:\n  - id: a\n    type: test.fixtures.Echo\n',
+      /unknown key "foo"/,
+      { path: 'foo', line: 3 },
+    ],
+    [
+      'wrong types',
+      'id: x\nnamespace: n\ntasks:\n  - id: a\n    type: test.fixtures.Add\n    a: one\n',
+      /a: expected number, got string "one"/,
+      {
+        path: 'tasks[0]',
+        line: 4,
+        taskId: 'a',
+        type: 'test.fixtures.Add',
+        decidedBy: 'defaultVersion',
+      },
+    ],
+    [
+      'unknown task type',
+      'id: x\nnamespace: n\ntasks:\n  - id: a\n    type: acme.nope.Task\n',
+      /unknown type "acme.nope.Task"/,
+      { taskId: 'a' },
+    ],
+    [
+      'duplicate ids',
+      'id: x\nnamespace: n\ntasks:\n  - id: a\n    type: test.fixtures.Echo\n  - id: a\n    type: test.fixtures.Echo\n',
+      /duplicate task id "a"/,
+      { path: 'tasks[1].id', line: 6 },
+    ],
+    [
+      'an expression syntax error',
+      'id: x\nnamespace: n\ntasks:\n  - id: a\n    type: test.fixtures.Echo\n    value: "{{ oops "\n',
+      /value: syntax error/,
+      { taskId: 'a' },
+    ],
+  ]
+  for (const [name, body, message, issue] of cases) {
+    it(`refuses ${name} with 422`, async () => {
+      const response = await yaml(body)
+      expect(response.status).toBe(422)
+      const answer = await response.json()
+      expect(answer.code).toBe('FLOW_INVALID')
+      expect(answer.message).toMatch(message)
+      expect(answer.errors.length).toBeGreaterThan(0)
+      if (issue) expect(answer.errors[0]).toMatchObject(issue)
+      await expectUp()
+    })
+  }
+
+  it('refuses a 5 MB body with 413', async () => {
+    const response = await yaml(
+      `id: x\nnamespace: n\ndescription: "${'x'.repeat(5 * 1024 * 1024)}"\n`,
+    )
+    expect(response.status).toBe(413)
+    expect(await response.json()).toEqual({
+      message: 'the request body is larger than the limit of 1 MiB',
+      code: 'BODY_TOO_LARGE',
+    })
+    await expectUp()
+  })
+
+  it('refuses invalid inputs, invalid JSON and unknown flows', async () => {
+    const inputs = await json('/executions/company.team/hello', {
+      name: { not: 'a string' },
+      extra: 1,
+    })
+    expect(inputs.status).toBe(422)
+    const body = await inputs.json()
+    expect(body.code).toBe('INPUTS_INVALID')
+    expect(body.errors.map((error: { path: string }) => error.path).sort()).toEqual([
+      'inputs.extra',
+      'inputs.name',
+    ])
+    const broken = await api('/executions/company.team/hello', { method: 'POST', body: '{nope' })
+    expect(broken.status).toBe(400)
+    expect((await broken.json()).message).toMatch(/^the body is not valid JSON/)
+    expect((await json('/executions/company.team/nothing', {})).status).toBe(404)
+    expect((await api('/executions?size=0')).status).toBe(400)
+    expect((await api('/executions?state=DONE')).status).toBe(400)
+    expect((await api('/nowhere')).status).toBe(404)
+    expect(await (await api('/nowhere')).json()).toEqual({
+      message: 'no route for GET /api/v1/nowhere',
+      code: 'NOT_FOUND',
+    })
+    await expectUp()
+  })
+
+  it('fails an execution whose expression names an undefined variable', async () => {
+    await yaml(
+      'id: undefined-var\nnamespace: n\ntasks:\n  - id: a\n    type: test.fixtures.Echo\n    value: "{{ inputs.nothing }}"\n',
+    )
+    const response = await json('/executions/n/undefined-var?wait=true', {})
+    expect(response.status).toBe(200)
+    const execution = await response.json()
+    expect(execution.state.current).toBe('FAILED')
+    expect(execution.taskRunList[0].error).toContain('undefined variable "inputs.nothing"')
+    await expectUp()
+  })
+})
+
+describe('executions API', () => {
+  it('starts with JSON inputs and waits, with the resolved set recorded', async () => {
+    const response = await json('/executions/company.team/hello?wait=true', { name: 'Ada' })
+    expect(response.status).toBe(200)
+    const execution = await response.json()
+    expect(execution).toMatchObject({
+      namespace: 'company.team',
+      flowId: 'hello',
+      flowRevision: 2,
+      state: { current: 'SUCCESS' },
+      inputs: { name: 'Ada' },
+    })
+    expect(execution.plugins).toContainEqual(
+      expect.objectContaining({
+        type: 'test.versioned.Hello',
+        package: '@test/kite-plugin-versioned',
+        version: '1.2.0',
+        decidedBy: 'task',
+      }),
+    )
+    expect(
+      execution.taskRunList.map(
+        (run: { taskId: string; pluginVersion: string; state: { current: string } }) => [
+          run.taskId,
+          run.pluginVersion,
+          run.state.current,
+        ],
+      ),
+    ).toEqual([
+      ['greet', '1.2.0', 'SUCCESS'],
+      ['log', '1.0.0', 'SUCCESS'],
+    ])
+    const fetched = await (await api(`/executions/${execution.id}`)).json()
+    expect(fetched.taskRunList[0].outputs).toEqual({ message: 'Hello, Ada!', version: '1.2.0' })
+    const logs = await (await api(`/executions/${execution.id}/logs`)).json()
+    expect(logs.map((line: { message: string }) => line.message)).toContain(
+      'Hello, Ada! token=******',
+    )
+    expect(await (await api(`/executions/${execution.id}/logs?minLevel=error`)).json()).toEqual([])
+    expect((await api('/executions/nope')).status).toBe(404)
+  })
+
+  it('answers at once without wait, and lists newest first with filters and paging', async () => {
+    const created = await (await json('/executions/company.team/hello', {})).json()
+    expect(created.state.current).toBe('CREATED')
+    await server.runtime.engine.waitFor(created.id)
+    const page = await (await api('/executions?namespace=company&flowId=hello&size=1')).json()
+    expect(page).toMatchObject({ page: 1, size: 1 })
+    expect(page.total).toBeGreaterThanOrEqual(2)
+    expect(page.results[0].id).toBe(created.id)
+    expect(page.results[0].taskRunList).toBeUndefined()
+    const second = await (
+      await api('/executions?namespace=company&flowId=hello&size=1&page=2')
+    ).json()
+    expect(second.results[0].id).not.toBe(created.id)
+    const failed = await (await api('/executions?state=FAILED&flowId=hello')).json()
+    expect(failed.total).toBe(0)
+  })
+
+  it('follows an execution with Server-Sent Events until it ends', async () => {
+    await yaml(
+      'id: slow\nnamespace: n\ntasks:\n  - id: nap\n    type: test.fixtures.Slow\n    ms: 200\n  - id: done\n    type: test.fixtures.Log\n    message: finished\n',
+    )
+    const created = await (await json('/executions/n/slow', {})).json()
+    const response = await api(`/executions/${created.id}/follow`)
+    expect(response.headers.get('content-type')).toContain('text/event-stream')
+    const text = await response.text()
+    const events = [...text.matchAll(/^event: (\w+)\ndata: (.*)$/gm)].map((match) => ({
+      event: match[1],
+      data: JSON.parse(match[2]!),
+    }))
+    expect(events.at(-1)).toEqual({ event: 'end', data: { state: 'SUCCESS' } })
+    expect(events.filter((item) => item.event === 'log').map((item) => item.data.message)).toEqual([
+      'sleeping 200 ms',
+      'finished',
+    ])
+    const states = events
+      .filter((item) => item.event === 'execution')
+      .map((item) => item.data.state.current)
+    expect(states.at(-1)).toBe('SUCCESS')
+    expect((await api('/executions/nope/follow')).status).toBe(404)
+  })
+
+  it('kills a running execution, and refuses to kill it twice', async () => {
+    await yaml(
+      'id: long\nnamespace: n\ntasks:\n  - id: nap\n    type: test.fixtures.Slow\n    ms: 20000\n',
+    )
+    const created = await (await json('/executions/n/long', {})).json()
+    for (let tries = 0; tries < 200; tries++) {
+      const current = await (await api(`/executions/${created.id}`)).json()
+      if (current.taskRunList.length > 0) break
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    const kill = await api(`/executions/${created.id}/kill`, { method: 'POST' })
+    expect(kill.status).toBe(202)
+    expect((await server.runtime.engine.waitFor(created.id)).state.current).toBe('KILLED')
+    const again = await api(`/executions/${created.id}/kill`, { method: 'POST' })
+    expect(again.status).toBe(409)
+    expect((await again.json()).message).toContain('it is KILLED')
+  })
+
+  it('resumes a paused execution', async () => {
+    await yaml(
+      'id: pause\nnamespace: n\ntasks:\n  - id: wait\n    type: kite.flow.Pause\n  - id: after\n    type: test.fixtures.Echo\n    value: 1\n',
+    )
+    const paused = await (await json('/executions/n/pause?wait=true', {})).json()
+    expect(paused.state.current).toBe('PAUSED')
+    const resumed = await api(`/executions/${paused.id}/resume`, { method: 'POST' })
+    expect(resumed.status).toBe(200)
+    expect((await server.runtime.engine.waitFor(paused.id)).state.current).toBe('SUCCESS')
+    expect((await api(`/executions/${paused.id}/resume`, { method: 'POST' })).status).toBe(409)
+  })
+
+  it('starts executions from a webhook trigger', async () => {
+    await yaml(`id: hooked
+namespace: n
+triggers:
+  - id: hook
+    type: kite.trigger.Webhook
+    key: s3cret-key
+tasks:
+  - id: echo
+    type: test.fixtures.Echo
+    value: "{{ trigger.body.who }}"
+`)
+    const response = await json('/executions/webhook/n/hooked/s3cret-key?wait=true', {
+      who: 'Grace',
+    })
+    expect(response.status).toBe(200)
+    const execution = await response.json()
+    expect(execution.taskRunList[0].outputs).toEqual({ value: 'Grace' })
+    expect(execution.trigger).toMatchObject({ id: 'hook', type: 'kite.trigger.Webhook' })
+    expect((await json('/executions/webhook/n/hooked/wrong', {})).status).toBe(404)
+  })
+
+  it('serves an execution file, only of that execution', async () => {
+    await yaml(
+      'id: files\nnamespace: n\ntasks:\n  - id: put\n    type: test.fixtures.Store\n    text: file body\n',
+    )
+    const execution = await (await json('/executions/n/files?wait=true', {})).json()
+    const uri = execution.taskRunList[0].outputs.uri
+    const file = await api(`/executions/${execution.id}/file?uri=${encodeURIComponent(uri)}`)
+    expect(file.status).toBe(200)
+    expect(await file.text()).toBe('file body')
+    expect(
+      (await api(`/executions/${execution.id}/file?uri=${encodeURIComponent('kite:///n/other/x')}`))
+        .status,
+    ).toBe(400)
+  })
+})
+
+describe('the OpenAPI document', () => {
+  it('describes every route the server answers', async () => {
+    const document = await (await api('/openapi.json')).json()
+    expect(document.openapi).toBe('3.1.0')
+    for (const [method, path] of API_ROUTES) {
+      expect(document.paths[path]?.[method], `${method} ${path}`).toBeDefined()
+    }
+    const described = Object.entries(document.paths).flatMap(([path, methods]) =>
+      Object.keys(methods as object).map((method) => `${method} ${path}`),
+    )
+    expect(described.sort()).toEqual(API_ROUTES.map(([method, path]) => `${method} ${path}`).sort())
+  })
+})

@@ -1,0 +1,152 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { build } from 'esbuild'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createResolvableTempDir, PACKAGE_ROOT } from '../../test/fixtures/temp-dir.js'
+
+let bundleDir: string
+let dataDir: string
+let script: string
+const children = new Set<ChildProcess>()
+
+beforeAll(async () => {
+  // The child runs this package's current source, bundled (its dependencies stay external).
+  bundleDir = await createResolvableTempDir('crash')
+  script = join(bundleDir, 'crash-server.mjs')
+  await build({
+    entryPoints: [join(PACKAGE_ROOT, 'test', 'fixtures', 'crash-server.ts')],
+    outfile: script,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'silent',
+  })
+  dataDir = await mkdtemp(join(tmpdir(), 'kite-crash-'))
+})
+
+afterAll(async () => {
+  for (const child of children) await stop(child, 'SIGTERM')
+  await rm(bundleDir, { recursive: true, force: true })
+  await rm(dataDir, { recursive: true, force: true })
+})
+
+function startServer(): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [script, dataDir], { stdio: ['ignore', 'pipe', 'pipe'] })
+  children.add(child)
+  return new Promise((resolve, reject) => {
+    let out = ''
+    let err = ''
+    child.stderr?.on('data', (chunk) => {
+      err += chunk
+    })
+    child.stdout?.on('data', (chunk) => {
+      out += chunk
+      const line = out.split('\n')[0]
+      if (out.includes('\n') && line) resolve({ child, url: JSON.parse(line).url })
+    })
+    child.once('exit', (code) => reject(new Error(`the server exited (${code}): ${err}`)))
+  })
+}
+
+function stop(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  children.delete(child)
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve())
+    process.kill(child.pid!, signal)
+  })
+}
+
+async function poll<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await read()
+    if (done(value)) return value
+    if (Date.now() > deadline) throw new Error(`timed out; last value: ${JSON.stringify(value)}`)
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+}
+
+interface ExecutionJson {
+  state: { current: string }
+  taskRunList: Array<{
+    taskId: string
+    state: { current: string }
+    error?: string
+    attempts: Array<{ state: { current: string }; error?: string }>
+  }>
+}
+
+describe('a server killed with SIGKILL mid-flow', () => {
+  it('finishes every execution after a restart on the same data directory', async () => {
+    const first = await startServer()
+    const flow = (id: string, retry: string) => `id: ${id}
+namespace: crash
+tasks:
+  - id: before
+    type: test.fixtures.Echo
+    value: 1
+  - id: slow
+    type: test.fixtures.Slow
+    ms: 1500
+${retry}
+  - id: after
+    type: test.fixtures.Echo
+    value: "{{ outputs.before.value + 1 }}"
+`
+    for (const [id, retry] of [
+      ['retried', '    retry: { type: constant, interval: PT0.01S, maxAttempts: 2 }'],
+      ['lost', ''],
+    ]) {
+      const saved = await fetch(`${first.url}/api/v1/flows`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-yaml' },
+        body: flow(id!, retry!),
+      })
+      expect(saved.status).toBe(200)
+    }
+    const start = async (id: string) =>
+      (
+        (await (
+          await fetch(`${first.url}/api/v1/executions/crash/${id}`, { method: 'POST' })
+        ).json()) as { id: string }
+      ).id
+    const retried = await start('retried')
+    const lost = await start('lost')
+    const read = (url: string, id: string) => async () =>
+      (await (await fetch(`${url}/api/v1/executions/${id}`)).json()) as ExecutionJson
+    for (const id of [retried, lost]) {
+      await poll(read(first.url, id), (execution) =>
+        execution.taskRunList.some(
+          (run) => run.taskId === 'slow' && run.state.current === 'RUNNING',
+        ),
+      )
+    }
+    await stop(first.child, 'SIGKILL')
+
+    const second = await startServer()
+    const final = (execution: ExecutionJson) =>
+      ['SUCCESS', 'WARNING', 'FAILED', 'KILLED'].includes(execution.state.current)
+    const done = await poll(read(second.url, retried), final)
+    expect(done.state.current).toBe('SUCCESS')
+    const slow = done.taskRunList.find((run) => run.taskId === 'slow')!
+    expect(slow.attempts.map((attempt) => attempt.state.current)).toEqual(['FAILED', 'SUCCESS'])
+    expect(slow.attempts[0]?.error).toContain('worker lost')
+    expect(done.taskRunList.map((run) => run.taskId)).toEqual(['before', 'slow', 'after'])
+
+    const failed = await poll(read(second.url, lost), final)
+    expect(failed.state.current).toBe('FAILED')
+    expect(failed.taskRunList.find((run) => run.taskId === 'slow')?.error).toContain(
+      'worker lost: the runtime stopped while this attempt was running',
+    )
+    await stop(second.child, 'SIGTERM')
+  })
+})

@@ -1,0 +1,63 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadConfig, namespaceDefaults, parseConfig } from './config.js'
+
+let dir: string
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'kite-config-'))
+})
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+describe('the instance configuration', () => {
+  it('has defaults and loads kite.yaml', async () => {
+    expect(parseConfig({}).plugins).toMatchObject({
+      defaultVersion: 'LATEST',
+      defaults: [],
+      sync: 'all',
+    })
+    const file = join(dir, 'kite.yaml')
+    await writeFile(
+      file,
+      `plugins:
+  defaultVersion: NONE
+  defaults:
+    - type: kite.http
+      values: { timeout: PT5S }
+namespaces:
+  company:
+    pluginDefaults:
+      - type: kite
+        values: { version: "^1" }
+  company.team:
+    pluginDefaults:
+      - type: kite
+        values: { version: "^2" }
+`,
+    )
+    const config = await loadConfig(file)
+    expect(config.plugins.defaultVersion).toBe('NONE')
+    expect(namespaceDefaults(config, 'company.team.sub').map((level) => level.namespace)).toEqual([
+      'company.team',
+      'company',
+    ])
+  })
+
+  it('reports unknown keys and wrong values with their line', async () => {
+    const file = join(dir, 'bad.yaml')
+    await writeFile(file, 'plugins:\n  defaultVersion: LATEST\n  sink: all\n  sync: sometimes\n')
+    await expect(loadConfig(file)).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      issues: expect.arrayContaining([
+        { path: 'plugins.sink', message: 'unknown key "sink"', line: 3 },
+        { path: 'plugins.sync', message: 'expected one of "all"|"manual"', line: 4 },
+      ]),
+    })
+    await expect(loadConfig(join(dir, 'missing.yaml'))).rejects.toThrow(
+      /cannot read the configuration/,
+    )
+  })
+})

@@ -1,0 +1,140 @@
+import { readFile } from 'node:fs/promises'
+import { z } from '@kite/sdk'
+import { LineCounter, parseDocument } from 'yaml'
+import { RuntimeError, type ValidationIssue } from './errors.js'
+import type { PluginDefaultEntry } from './flow/flow-model.js'
+import { Duration, Namespace, PluginDefaultSchema } from './flow/flow-schema.js'
+import { formatPath, lineOf, type PathSegment } from './flow/parse-flow.js'
+import type { NamespaceDefaults } from './plugins/version-resolver.js'
+
+const PluginConfiguration = z.strictObject({
+  type: z.string().min(1),
+  values: z.record(z.string(), z.unknown()),
+})
+
+/** `kite.yaml`: the instance configuration (SPEC section 6). Unknown keys are refused. */
+export const InstanceConfig = z.strictObject({
+  plugins: z
+    .strictObject({
+      /** LATEST (default), OLDEST, NONE (strict mode) or a version/range. */
+      defaultVersion: z.union([z.string().min(1), z.number().transform(String)]).default('LATEST'),
+      /** Instance plugin defaults. */
+      defaults: z.array(PluginDefaultSchema).default([]),
+      /** Installing from the registry (next issue): every published version, or explicit installs only. */
+      sync: z.enum(['all', 'manual']).default('all'),
+      reconcileInterval: Duration.default('PT30S'),
+      /** The Kite registry the plugin store installs from (used by the plugin store). */
+      registry: z.string().optional(),
+      security: z
+        .strictObject({
+          includes: z.array(z.string()).default([]),
+          excludes: z.array(z.string()).default([]),
+        })
+        .default({ includes: [], excludes: [] }),
+      /** `ctx.pluginConfig` per type or group (most specific wins, merged over less specific). */
+      configurations: z.array(PluginConfiguration).default([]),
+    })
+    .default({
+      defaultVersion: 'LATEST',
+      defaults: [],
+      sync: 'all',
+      reconcileInterval: 'PT30S',
+      security: { includes: [], excludes: [] },
+      configurations: [],
+    }),
+  namespaces: z
+    .record(Namespace, z.strictObject({ pluginDefaults: z.array(PluginDefaultSchema).default([]) }))
+    .default({}),
+})
+export type InstanceConfig = z.output<typeof InstanceConfig>
+/** What a caller may write: every key optional. */
+export type InstanceConfigInput = z.input<typeof InstanceConfig>
+
+/** Parses an instance configuration object (already decoded). */
+export function parseConfig(value: unknown, file = 'the configuration'): InstanceConfig {
+  const result = InstanceConfig.safeParse(value ?? {})
+  if (result.success) return result.data
+  const issues = result.error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({
+          path: formatPath([...(issue.path as PathSegment[]), key]),
+          message: `unknown key "${key}"`,
+        }))
+      : [
+          {
+            path: formatPath(issue.path as PathSegment[]),
+            message: issue.message.replace(/^Invalid input: /, '').replace(/^Invalid option: /, ''),
+          },
+        ],
+  )
+  throw configError(file, issues)
+}
+
+/** Reads and parses `kite.yaml`; errors carry the YAML path and line. */
+export async function loadConfig(path: string): Promise<InstanceConfig> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (error) {
+    throw new RuntimeError(`cannot read the configuration ${path}: ${(error as Error).message}`, {
+      code: 'CONFIG_INVALID',
+      kind: 'operational',
+      cause: error,
+    })
+  }
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true })
+  if (doc.errors.length > 0) {
+    const issues = doc.errors.map((error) => ({
+      path: '',
+      message: `invalid YAML: ${error.message.split('\n')[0]}`,
+      ...(error.linePos ? { line: error.linePos[0].line } : {}),
+    }))
+    throw configError(path, issues)
+  }
+  try {
+    return parseConfig(doc.toJS() ?? {}, path)
+  } catch (error) {
+    if (error instanceof RuntimeError) {
+      for (const issue of error.issues) {
+        const line = lineOf(doc, lineCounter, pathSegments(issue.path))
+        if (line !== undefined) issue.line = line
+      }
+      throw configError(path, error.issues)
+    }
+    throw error
+  }
+}
+
+function pathSegments(path: string): PathSegment[] {
+  return path
+    .split(/\.|\[(\d+)\]/)
+    .filter((part) => part !== undefined && part !== '')
+    .map((part) => (/^\d+$/.test(part) ? Number(part) : part))
+}
+
+function configError(file: string, issues: ValidationIssue[]): RuntimeError {
+  const lines = issues.map((issue) => {
+    const where = issue.line === undefined ? issue.path : `${issue.path} (line ${issue.line})`
+    return `${where ? `${where}: ` : ''}${issue.message}`
+  })
+  return new RuntimeError(`${file} is invalid:\n- ${lines.join('\n- ')}`, {
+    code: 'CONFIG_INVALID',
+    kind: 'user',
+    issues,
+  })
+}
+
+/** Namespace plugin defaults that apply to a namespace, nearest first (`a.b.c`, `a.b`, `a`). */
+export function namespaceDefaults(config: InstanceConfig, namespace: string): NamespaceDefaults[] {
+  const found: NamespaceDefaults[] = []
+  const parts = namespace.split('.')
+  for (let length = parts.length; length > 0; length--) {
+    const name = parts.slice(0, length).join('.')
+    const entry = config.namespaces[name]
+    if (entry && entry.pluginDefaults.length > 0) {
+      found.push({ namespace: name, defaults: entry.pluginDefaults as PluginDefaultEntry[] })
+    }
+  }
+  return found
+}

@@ -1,0 +1,96 @@
+/** Who has to act on an error: the flow or plugin author, the operator, or us. */
+export type ErrorKind = 'user' | 'operational' | 'internal'
+
+/** Every code the runtime raises; the HTTP API and the CLI map them to status and exit codes. */
+export type RuntimeErrorCode =
+  | 'FLOW_INVALID'
+  | 'FLOW_NOT_FOUND'
+  | 'FLOW_EXISTS'
+  | 'FLOW_DISABLED'
+  | 'INPUTS_INVALID'
+  | 'CONFIG_INVALID'
+  | 'EXECUTION_NOT_FOUND'
+  | 'EXECUTION_STATE'
+  | 'PLUGIN_NOT_FOUND'
+  | 'PLUGIN_VERSION'
+  | 'PLUGIN_INVALID'
+  | 'PLUGIN_CONFLICT'
+  | 'PROPERTIES_INVALID'
+  | 'EXPRESSION'
+  | 'TASK_FAILED'
+  | 'TASK_TIMEOUT'
+  | 'TASK_KILLED'
+  | 'WORKER_LOST'
+  | 'SECRET_NOT_FOUND'
+  | 'STORAGE'
+  | 'REQUEST_INVALID'
+  | 'NOT_FOUND'
+  | 'BODY_TOO_LARGE'
+  | 'INTERNAL'
+
+/** One problem in a flow, inputs or a request: where (`tasks[2].retry.maxAttempts`) and what. */
+export interface ValidationIssue {
+  path: string
+  message: string
+  /** 1-based line in the flow's YAML, when the issue is about a flow. */
+  line?: number
+  /** For plugin resolution and property problems: which task, type and version were involved. */
+  taskId?: string
+  type?: string
+  versionSpec?: string
+  decidedBy?: string
+  version?: string
+}
+
+export interface RuntimeErrorOptions {
+  code: RuntimeErrorCode
+  kind?: ErrorKind
+  cause?: unknown
+  /** For validation errors: every problem found, not only the first. */
+  issues?: ValidationIssue[]
+}
+
+/**
+ * The one error class of `@kite/runtime`. Messages name the thing (`task "get": ...`); `issues`
+ * lists every problem of a validation error.
+ *
+ * @example
+ * throw new RuntimeError('flow "company.team/hello" not found', { code: 'FLOW_NOT_FOUND' })
+ */
+export class RuntimeError extends Error {
+  readonly code: RuntimeErrorCode
+  readonly kind: ErrorKind
+  readonly issues: ValidationIssue[]
+
+  constructor(message: string, options: RuntimeErrorOptions) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'RuntimeError'
+    this.code = options.code
+    this.kind = options.kind ?? 'user'
+    this.issues = options.issues ?? []
+  }
+}
+
+/** True for a RuntimeError (from any copy of this package). */
+export function isRuntimeError(error: unknown): error is RuntimeError {
+  return (
+    error instanceof RuntimeError ||
+    (error instanceof Error &&
+      error.name === 'RuntimeError' &&
+      typeof (error as Partial<RuntimeError>).code === 'string' &&
+      Array.isArray((error as Partial<RuntimeError>).issues))
+  )
+}
+
+/** The message of anything thrown. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+/** A one-line-per-issue rendering of a validation error, for the CLI and logs. */
+export function formatValidationIssues(issues: readonly ValidationIssue[]): string[] {
+  return issues.map((issue) => {
+    const where = issue.line === undefined ? issue.path : `${issue.path} (line ${issue.line})`
+    return where ? `${where}: ${issue.message}` : issue.message
+  })
+}

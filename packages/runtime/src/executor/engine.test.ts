@@ -1,0 +1,1026 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestRuntime, type TestRuntime } from '../../test/fixtures/test-runtime.js'
+
+let t: TestRuntime
+beforeAll(async () => {
+  t = await createTestRuntime({
+    env: { KITE_SECRET_TOKEN: 's3cr3t-value', KITE_ENV_STAGE: 'test' },
+  })
+})
+afterAll(async () => {
+  await t.close()
+})
+
+describe('sequential tasks', () => {
+  it('runs tasks in order and passes outputs across tasks', async () => {
+    const execution = await t.run(`
+id: seq
+namespace: test.engine
+tasks:
+  - id: a
+    type: test.fixtures.Add
+    a: 1
+    b: 2
+  - id: b
+    type: test.fixtures.Echo
+    value: "{{ outputs.a.sum * 10 }}"
+  - id: c
+    type: test.fixtures.Return
+    format: "sum is {{ outputs.a.sum }}, echo {{ outputs.b.value }}"
+`)
+    expect(execution.state.current).toBe('SUCCESS')
+    expect(execution.taskRunList.map((run) => [run.taskId, run.state.current])).toEqual([
+      ['a', 'SUCCESS'],
+      ['b', 'SUCCESS'],
+      ['c', 'SUCCESS'],
+    ])
+    expect(t.taskRun(execution, 'b').outputs).toEqual({ value: 30 })
+    expect(t.taskRun(execution, 'c').outputs).toEqual({ value: 'sum is 3, echo 30' })
+    expect(t.taskRun(execution, 'a').pluginVersion).toBe('1.0.0')
+    expect(execution.plugins).toContainEqual(
+      expect.objectContaining({
+        type: 'test.fixtures.Add',
+        package: '@test/kite-plugin-fixtures',
+        version: '1.0.0',
+        decidedBy: 'defaultVersion',
+        taskIds: ['a'],
+      }),
+    )
+  })
+})
+
+describe('inputs', () => {
+  const flow = `
+id: inputs
+namespace: test.engine
+inputs:
+  - id: name
+    type: STRING
+  - id: count
+    type: INT
+    defaults: 3
+  - id: ratio
+    type: FLOAT
+    required: false
+  - id: enabled
+    type: BOOLEAN
+    defaults: true
+  - id: when
+    type: DATETIME
+    defaults: "2024-05-01T10:00:00Z"
+  - id: data
+    type: JSON
+    defaults: '{"a": [1, 2]}'
+  - id: color
+    type: ENUM
+    values: [red, green]
+    defaults: red
+  - id: password
+    type: SECRET
+    required: false
+  - id: note
+    type: FILE
+    required: false
+tasks:
+  - id: show
+    type: test.fixtures.Echo
+    value:
+      name: "{{ inputs.name }}"
+      count: "{{ inputs.count + 1 }}"
+      enabled: "{{ inputs.enabled }}"
+      when: "{{ inputs.when }}"
+      first: "{{ inputs.data.a[0] }}"
+      color: "{{ inputs.color }}"
+      ratio: "{{ inputs.ratio }}"
+`
+
+  it('types inputs and applies defaults', async () => {
+    const execution = await t.run(flow, { name: 'Ada', count: '41' })
+    expect(execution.state.current).toBe('SUCCESS')
+    expect(execution.inputs).toMatchObject({
+      name: 'Ada',
+      count: 41,
+      enabled: true,
+      ratio: null,
+      color: 'red',
+      data: { a: [1, 2] },
+    })
+    expect(t.taskRun(execution, 'show').outputs?.value).toEqual({
+      name: 'Ada',
+      count: 42,
+      enabled: true,
+      when: '2024-05-01T10:00:00.000Z',
+      first: 1,
+      color: 'red',
+      ratio: null,
+    })
+  })
+
+  it('refuses invalid inputs, naming each one', async () => {
+    await t.runtime.engine.saveFlow(flow)
+    const attempt = t.runtime.engine.start({
+      namespace: 'test.engine',
+      flowId: 'inputs',
+      inputs: { count: 'many', color: 'blue', enabled: 'maybe', when: 'yesterday', extra: 1 },
+    })
+    await expect(attempt).rejects.toMatchObject({ code: 'INPUTS_INVALID' })
+    const error = await attempt.then(
+      () => undefined,
+      (caught: unknown) => caught as { issues: Array<{ path: string; message: string }> },
+    )
+    const byPath = Object.fromEntries(
+      (error?.issues ?? []).map((issue) => [issue.path, issue.message]),
+    )
+    expect(byPath['inputs.name']).toBe('input "name" is required')
+    expect(byPath['inputs.count']).toContain('expected an integer, got "many"')
+    expect(byPath['inputs.color']).toContain('expected one of "red", "green", got "blue"')
+    expect(byPath['inputs.enabled']).toContain('expected true or false')
+    expect(byPath['inputs.when']).toContain('ISO-8601')
+    expect(byPath['inputs.extra']).toContain('unknown input "extra"')
+  })
+
+  it('stores FILE inputs in internal storage and masks SECRET inputs in logs', async () => {
+    const execution = await t.run(
+      `
+id: files
+namespace: test.engine
+inputs:
+  - id: note
+    type: FILE
+  - id: password
+    type: SECRET
+tasks:
+  - id: log
+    type: test.fixtures.Log
+    message: "file {{ inputs.note }} password {{ inputs.password }}"
+`,
+      { note: 'hello file', password: 'hunter2-long' },
+    )
+    expect(execution.state.current).toBe('SUCCESS')
+    const uri = String(execution.inputs.note)
+    expect(uri).toMatch(
+      new RegExp(`^kite:///test.engine/files/executions/${execution.id}/inputs/note/`),
+    )
+    expect(new TextDecoder().decode(await t.runtime.storage.get(uri))).toBe('hello file')
+    const logs = await t.logs(execution.id)
+    expect(logs.join('\n')).toContain('password ******')
+    expect(logs.join('\n')).not.toContain('hunter2-long')
+  })
+})
+
+describe('expressions at run time', () => {
+  it('fails the task run clearly on an undefined variable', async () => {
+    const execution = await t.run(`
+id: undefined-var
+namespace: test.engine
+tasks:
+  - id: a
+    type: test.fixtures.Echo
+    value: 1
+  - id: b
+    type: test.fixtures.Echo
+    value: "{{ outputs.a.missing }}"
+  - id: c
+    type: test.fixtures.Echo
+    value: never
+`)
+    expect(execution.state.current).toBe('FAILED')
+    const b = t.taskRun(execution, 'b')
+    expect(b.state.current).toBe('FAILED')
+    expect(b.error).toContain('property "value"')
+    expect(b.error).toContain('outputs.a.missing')
+    expect(b.attempts).toHaveLength(1)
+    expect(execution.taskRunList.map((run) => run.taskId)).toEqual(['a', 'b'])
+    expect((await t.logs(execution.id)).join('\n')).toContain('outputs.a.missing')
+  })
+
+  it('exposes flow, execution, vars, labels, envs and secret()', async () => {
+    const execution = await t.run(`
+id: context
+namespace: test.engine
+labels:
+  team: core
+variables:
+  greeting: Hello
+tasks:
+  - id: show
+    type: test.fixtures.Echo
+    value:
+      flow: "{{ flow.namespace }}/{{ flow.id }}"
+      execution: "{{ execution.id }}"
+      greeting: "{{ vars.greeting }}"
+      team: "{{ labels.team }}"
+      stage: "{{ envs.stage }}"
+      task: "{{ task.id }}"
+      secretLength: "{{ secret('TOKEN') | length }}"
+`)
+    expect(execution.state.current).toBe('SUCCESS')
+    expect(t.taskRun(execution, 'show').outputs?.value).toEqual({
+      flow: 'test.engine/context',
+      execution: execution.id,
+      greeting: 'Hello',
+      team: 'core',
+      stage: 'test',
+      task: 'show',
+      secretLength: 12,
+    })
+  })
+
+  it('passes $dynamic: false properties through unrendered', async () => {
+    const execution = await t.run(`
+id: raw
+namespace: test.engine
+tasks:
+  - id: raw
+    type: test.fixtures.Raw
+    template: "{{ flow.id }}"
+`)
+    expect(t.taskRun(execution, 'raw').outputs).toEqual({
+      template: '{{ flow.id }}',
+      rendered: 'raw',
+    })
+  })
+
+  it('guards fetch outputs: reading the absent one names the one that exists', async () => {
+    const execution = await t.run(`
+id: fetch-guard
+namespace: test.engine
+tasks:
+  - id: rows
+    type: test.fixtures.Fetch
+    fetchType: STORE
+    rows: [1, 2]
+  - id: read
+    type: test.fixtures.Echo
+    value: "{{ outputs.rows.value }}"
+`)
+    expect(execution.state.current).toBe('FAILED')
+    expect(t.taskRun(execution, 'read').error).toContain(
+      'outputs.rows.value does not exist: it produced "uri" instead',
+    )
+  })
+})
+
+describe('secrets, KV and storage', () => {
+  it('masks secret values in every log line', async () => {
+    const execution = await t.run(`
+id: secrets
+namespace: test.engine
+tasks:
+  - id: read
+    type: test.fixtures.Secret
+    name: TOKEN
+  - id: leak
+    type: test.fixtures.Log
+    message: "token={{ secret('TOKEN') }}"
+`)
+    expect(execution.state.current).toBe('SUCCESS')
+    expect(t.taskRun(execution, 'read').outputs).toEqual({ length: 12 })
+    const logs = (await t.logs(execution.id)).join('\n')
+    expect(logs).toContain('the secret is ******')
+    expect(logs).toContain('token=******')
+    expect(logs).not.toContain('s3cr3t-value')
+  })
+
+  it('fails clearly on a missing secret', async () => {
+    const execution = await t.run(`
+id: missing-secret
+namespace: test.engine
+tasks:
+  - id: read
+    type: test.fixtures.Secret
+    name: NOPE
+`)
+    expect(t.taskRun(execution, 'read').error).toContain('KITE_SECRET_NOPE')
+  })
+
+  it('keeps KV per namespace, readable with kv()', async () => {
+    const execution = await t.run(`
+id: kv
+namespace: test.kv
+tasks:
+  - id: set
+    type: test.fixtures.Kv
+    key: colour
+    value: { name: teal }
+  - id: read
+    type: test.fixtures.Echo
+    value: "{{ kv('colour').name }}"
+`)
+    expect(execution.state.current).toBe('SUCCESS')
+    expect(t.taskRun(execution, 'read').outputs).toEqual({ value: 'teal' })
+    expect(await t.runtime.store.kvGet('test.kv', 'colour')).toEqual({ name: 'teal' })
+    expect(await t.runtime.store.kvGet('test.other', 'colour')).toBeUndefined()
+  })
+
+  it('stores files under the execution in internal storage', async () => {
+    const execution = await t.run(`
+id: storage
+namespace: test.engine
+tasks:
+  - id: put
+    type: test.fixtures.Store
+    text: some text
+`)
+    const outputs = t.taskRun(execution, 'put').outputs!
+    expect(outputs.uri).toMatch(
+      new RegExp(
+        `^kite:///test.engine/storage/executions/${execution.id}/put/[0-9a-f]{8}-data.txt$`,
+      ),
+    )
+    expect(outputs.read).toBe('some text')
+  })
+})
+
+describe('task properties', () => {
+  it('retries with a constant interval until an attempt succeeds', async () => {
+    const execution = await t.run(`
+id: retry-constant
+namespace: test.engine
+tasks:
+  - id: flaky
+    type: test.fixtures.Fail
+    times: 2
+    key: retry-constant
+    retry:
+      type: constant
+      interval: PT0.05S
+      maxAttempts: 3
+`)
+    const run = t.taskRun(execution, 'flaky')
+    expect(run.state.current).toBe('SUCCESS')
+    expect(run.attempts.map((attempt) => attempt.state.current)).toEqual([
+      'FAILED',
+      'FAILED',
+      'SUCCESS',
+    ])
+    expect(run.attempts[0]?.error).toBe('boom')
+    expect(run.outputs).toEqual({ attempts: 3 })
+    const gap =
+      Date.parse(run.attempts[1]!.state.startDate) - Date.parse(run.attempts[0]!.state.endDate!)
+    expect(gap).toBeGreaterThanOrEqual(45)
+    expect((await t.logs(execution.id)).join('\n')).toContain(
+      'attempt 1 failed: boom; retrying in 50 ms',
+    )
+  })
+
+  it('gives up after maxAttempts, and waits exponentially longer', async () => {
+    const execution = await t.run(`
+id: retry-exponential
+namespace: test.engine
+tasks:
+  - id: flaky
+    type: test.fixtures.Fail
+    key: retry-exponential
+    retry:
+      type: exponential
+      interval: PT0.02S
+      delayFactor: 3
+      maxAttempts: 3
+`)
+    const run = t.taskRun(execution, 'flaky')
+    expect(execution.state.current).toBe('FAILED')
+    expect(run.state.current).toBe('FAILED')
+    expect(run.attempts).toHaveLength(3)
+    const gap = (index: number) =>
+      Date.parse(run.attempts[index + 1]!.state.startDate) -
+      Date.parse(run.attempts[index]!.state.endDate!)
+    expect(gap(0)).toBeGreaterThanOrEqual(18)
+    expect(gap(1)).toBeGreaterThanOrEqual(55)
+  })
+
+  it('fails a task that runs longer than its timeout', async () => {
+    const execution = await t.run(`
+id: timeout
+namespace: test.engine
+tasks:
+  - id: slow
+    type: test.fixtures.Slow
+    ms: 5000
+    timeout: PT0.1S
+`)
+    const run = t.taskRun(execution, 'slow')
+    expect(run.state.current).toBe('FAILED')
+    expect(run.error).toBe('task "slow": timed out after 100 ms')
+    expect(Date.parse(run.state.endDate!) - Date.parse(run.state.startDate)).toBeLessThan(2000)
+  })
+
+  it('turns an allowed failure into WARNING and goes on', async () => {
+    const execution = await t.run(`
+id: allow-failure
+namespace: test.engine
+tasks:
+  - id: bad
+    type: test.fixtures.Fail
+    key: allow-failure
+    allowFailure: true
+  - id: next
+    type: test.fixtures.Echo
+    value: went on
+`)
+    expect(execution.state.current).toBe('WARNING')
+    expect(t.taskRun(execution, 'bad').state.current).toBe('WARNING')
+    expect(t.taskRun(execution, 'bad').error).toBe('boom')
+    expect(t.taskRun(execution, 'next').state.current).toBe('SUCCESS')
+  })
+
+  it('skips tasks whose runIf is false and ignores disabled tasks', async () => {
+    const execution = await t.run(
+      `
+id: run-if
+namespace: test.engine
+inputs:
+  - id: go
+    type: BOOLEAN
+tasks:
+  - id: maybe
+    type: test.fixtures.Echo
+    value: ran
+    runIf: "{{ inputs.go }}"
+  - id: literal
+    type: test.fixtures.Echo
+    value: ran
+    runIf: false
+  - id: off
+    type: test.fixtures.Fail
+    disabled: true
+  - id: after
+    type: test.fixtures.Echo
+    value: "{{ outputs.maybe is defined }}"
+`,
+      { go: false },
+    )
+    expect(execution.state.current).toBe('SUCCESS')
+    expect(t.taskRun(execution, 'maybe').state.current).toBe('SKIPPED')
+    expect(t.taskRun(execution, 'literal').state.current).toBe('SKIPPED')
+    expect(execution.taskRunList.some((run) => run.taskId === 'off')).toBe(false)
+    expect(t.taskRun(execution, 'after').outputs).toEqual({ value: false })
+  })
+
+  it('filters a task log lines below its logLevel', async () => {
+    const execution = await t.run(`
+id: log-level
+namespace: test.engine
+tasks:
+  - id: quiet
+    type: test.fixtures.Log
+    message: hidden
+    level: debug
+    logLevel: INFO
+  - id: loud
+    type: test.fixtures.Log
+    message: shown
+    level: warn
+    logLevel: INFO
+`)
+    const logs = await t.logs(execution.id)
+    expect(logs).toContain('warn loud: shown')
+    expect(logs.join('\n')).not.toContain('hidden')
+  })
+})
+
+describe('errors and finally', () => {
+  it('runs errors when a task fails, finally always, and keeps the execution FAILED', async () => {
+    const execution = await t.run(`
+id: errors-finally
+namespace: test.engine
+tasks:
+  - id: bad
+    type: test.fixtures.Fail
+    key: errors-finally
+    message: it broke
+  - id: skipped
+    type: test.fixtures.Echo
+    value: never
+errors:
+  - id: alert
+    type: test.fixtures.Return
+    format: "failed: {{ execution.id }}"
+finally:
+  - id: cleanup
+    type: test.fixtures.Echo
+    value: cleaned
+`)
+    expect(execution.state.current).toBe('FAILED')
+    expect(execution.taskRunList.map((run) => [run.taskId, run.state.current])).toEqual([
+      ['bad', 'FAILED'],
+      ['alert', 'SUCCESS'],
+      ['cleanup', 'SUCCESS'],
+    ])
+    expect(t.taskRun(execution, 'alert').outputs).toEqual({ value: `failed: ${execution.id}` })
+  })
+
+  it('runs finally (not errors) after success, and a failing finally fails the execution', async () => {
+    const execution = await t.run(`
+id: finally-fails
+namespace: test.engine
+tasks:
+  - id: ok
+    type: test.fixtures.Echo
+    value: 1
+errors:
+  - id: alert
+    type: test.fixtures.Echo
+    value: never
+finally:
+  - id: cleanup
+    type: test.fixtures.Fail
+    key: finally-fails
+`)
+    expect(execution.state.current).toBe('FAILED')
+    expect(execution.taskRunList.map((run) => run.taskId)).toEqual(['ok', 'cleanup'])
+  })
+
+  it('runs a flowable task own errors and finally branches', async () => {
+    const execution = await t.run(`
+id: flowable-branches
+namespace: test.engine
+tasks:
+  - id: group
+    type: kite.flow.Sequential
+    tasks:
+      - id: inner
+        type: test.fixtures.Fail
+        key: flowable-branches
+    errors:
+      - id: inner-alert
+        type: test.fixtures.Echo
+        value: alerted
+    finally:
+      - id: inner-cleanup
+        type: test.fixtures.Echo
+        value: cleaned
+`)
+    expect(execution.state.current).toBe('FAILED')
+    const group = t.taskRun(execution, 'group')
+    expect(group.state.current).toBe('FAILED')
+    expect(t.taskRun(execution, 'inner-alert').parentTaskRunId).toBe(group.id)
+    expect(t.taskRun(execution, 'inner-cleanup').state.current).toBe('SUCCESS')
+  })
+})
+
+describe('flow outputs', () => {
+  it('renders flow outputs when the execution succeeds', async () => {
+    const execution = await t.run(`
+id: flow-outputs
+namespace: test.engine
+tasks:
+  - id: a
+    type: test.fixtures.Add
+    a: 40
+    b: 2
+outputs:
+  - id: answer
+    type: INT
+    value: "{{ outputs.a.sum }}"
+  - id: text
+    value: "answer={{ outputs.a.sum }}"
+`)
+    expect(execution.state.current).toBe('SUCCESS')
+    expect(execution.outputs).toEqual({ answer: 42, text: 'answer=42' })
+  })
+
+  it('fails the execution when an output does not render', async () => {
+    const execution = await t.run(`
+id: flow-outputs-bad
+namespace: test.engine
+tasks:
+  - id: a
+    type: test.fixtures.Echo
+    value: 1
+outputs:
+  - id: broken
+    value: "{{ outputs.nope.x }}"
+`)
+    expect(execution.state.current).toBe('FAILED')
+    expect(execution.error).toContain('output "broken"')
+  })
+})
+
+describe('flowable tasks', () => {
+  it('Parallel runs children at once, limited by concurrent', async () => {
+    const flow = (concurrent: number) => `
+id: parallel-${concurrent}
+namespace: test.engine
+tasks:
+  - id: fan
+    type: kite.flow.Parallel
+    concurrent: ${concurrent}
+    tasks:
+      - id: p1-${concurrent}
+        type: test.fixtures.Slow
+        ms: 150
+      - id: p2-${concurrent}
+        type: test.fixtures.Slow
+        ms: 150
+      - id: p3-${concurrent}
+        type: test.fixtures.Slow
+        ms: 150
+  - id: after-${concurrent}
+    type: test.fixtures.Echo
+    value: "{{ outputs['p1-${concurrent}'].waited + outputs['p3-${concurrent}'].waited }}"
+`
+    const all = await t.run(flow(0))
+    const fan = t.taskRun(all, 'fan')
+    expect(all.state.current).toBe('SUCCESS')
+    expect(fan.state.duration).toBeLessThan(400)
+    expect(t.taskRun(all, 'after-0').outputs).toEqual({ value: 300 })
+    for (const id of ['p1-0', 'p2-0', 'p3-0'])
+      expect(t.taskRun(all, id).parentTaskRunId).toBe(fan.id)
+    const one = await t.run(flow(1))
+    expect(t.taskRun(one, 'fan').state.duration).toBeGreaterThanOrEqual(440)
+  })
+
+  it('Parallel fails when a child fails and starts nothing new', async () => {
+    const execution = await t.run(`
+id: parallel-fail
+namespace: test.engine
+tasks:
+  - id: fan
+    type: kite.flow.Parallel
+    concurrent: 1
+    tasks:
+      - id: bad
+        type: test.fixtures.Fail
+        key: parallel-fail
+      - id: never
+        type: test.fixtures.Echo
+        value: 1
+`)
+    expect(execution.state.current).toBe('FAILED')
+    expect(t.taskRun(execution, 'fan').state.current).toBe('FAILED')
+    expect(execution.taskRunList.some((run) => run.taskId === 'never')).toBe(false)
+  })
+
+  it('If runs then or else by its condition', async () => {
+    const flow = `
+id: if
+namespace: test.engine
+inputs:
+  - id: n
+    type: INT
+tasks:
+  - id: check
+    type: kite.flow.If
+    condition: "{{ inputs.n > 5 }}"
+    then:
+      - id: big
+        type: test.fixtures.Echo
+        value: big
+    else:
+      - id: small
+        type: test.fixtures.Echo
+        value: small
+`
+    const big = await t.run(flow, { n: 10 })
+    expect(big.taskRunList.map((run) => run.taskId)).toEqual(['check', 'big'])
+    expect(t.taskRun(big, 'check').outputs).toEqual({ condition: true })
+    const small = await t.run(flow, { n: 1 })
+    expect(small.taskRunList.map((run) => run.taskId)).toEqual(['check', 'small'])
+  })
+
+  it('Switch runs the matching case, or defaults', async () => {
+    const flow = `
+id: switch
+namespace: test.engine
+inputs:
+  - id: colour
+    type: STRING
+tasks:
+  - id: pick
+    type: kite.flow.Switch
+    value: "{{ inputs.colour }}"
+    cases:
+      red:
+        - id: stop
+          type: test.fixtures.Echo
+          value: stop
+      green:
+        - id: go
+          type: test.fixtures.Echo
+          value: go
+    defaults:
+      - id: unknown
+        type: test.fixtures.Echo
+        value: unknown
+`
+    const green = await t.run(flow, { colour: 'green' })
+    expect(green.taskRunList.map((run) => run.taskId)).toEqual(['pick', 'go'])
+    const purple = await t.run(flow, { colour: 'purple' })
+    expect(purple.taskRunList.map((run) => run.taskId)).toEqual(['pick', 'unknown'])
+    expect(t.taskRun(purple, 'pick').outputs).toEqual({ value: 'purple', defaults: true })
+  })
+
+  it('ForEach runs its tasks per value with taskrun.value and value-indexed outputs', async () => {
+    const execution = await t.run(`
+id: for-each
+namespace: test.engine
+tasks:
+  - id: loop
+    type: kite.flow.ForEach
+    values: '["a", "b", "c"]'
+    concurrencyLimit: 2
+    tasks:
+      - id: upper
+        type: test.fixtures.Return
+        format: "{{ taskrun.value | upper }}"
+      - id: twice
+        type: test.fixtures.Return
+        format: "{{ outputs.upper[taskrun.value].value }}{{ outputs.upper[taskrun.value].value }}"
+  - id: collect
+    type: test.fixtures.Echo
+    value: "{{ outputs.twice.a.value }}-{{ outputs.twice['c'].value }}"
+`)
+    expect(execution.state.current).toBe('SUCCESS')
+    expect(t.taskRun(execution, 'upper', 'b').outputs).toEqual({ value: 'B' })
+    expect(t.taskRun(execution, 'twice', 'b').outputs).toEqual({ value: 'BB' })
+    expect(execution.taskRunList.filter((run) => run.taskId === 'twice')).toHaveLength(3)
+    expect(t.taskRun(execution, 'collect').outputs).toEqual({ value: 'AA-CC' })
+    expect(t.taskRun(execution, 'loop').outputs).toEqual({ values: ['a', 'b', 'c'] })
+  })
+
+  it('ForEach limits concurrency and nests, with parent.taskrun.value', async () => {
+    const execution = await t.run(`
+id: for-each-nested
+namespace: test.engine
+tasks:
+  - id: outer
+    type: kite.flow.ForEach
+    values: [1, 2]
+    concurrencyLimit: 0
+    tasks:
+      - id: inner
+        type: kite.flow.ForEach
+        values: ["x", "y"]
+        tasks:
+          - id: pair
+            type: test.fixtures.Return
+            format: "{{ parent.taskrun.value }}{{ taskrun.value }}"
+  - id: read
+    type: test.fixtures.Echo
+    value: "{{ outputs.pair['2'].y.value }}"
+`)
+    expect(execution.state.current).toBe('SUCCESS')
+    const pairs = execution.taskRunList
+      .filter((run) => run.taskId === 'pair')
+      .map((run) => run.outputs?.value)
+    expect(pairs.sort()).toEqual(['1x', '1y', '2x', '2y'])
+    expect(t.taskRun(execution, 'read').outputs).toEqual({ value: '2y' })
+  })
+
+  it('ForEach with a limit of 1 runs values one after another', async () => {
+    const execution = await t.run(`
+id: for-each-serial
+namespace: test.engine
+tasks:
+  - id: loop
+    type: kite.flow.ForEach
+    values: [80, 80, 80]
+    tasks:
+      - id: nap
+        type: test.fixtures.Slow
+        ms: "{{ taskrun.value }}"
+`)
+    expect(t.taskRun(execution, 'loop').state.duration).toBeGreaterThanOrEqual(230)
+  })
+
+  it('ForEach fails clearly when values is not a list', async () => {
+    const execution = await t.run(`
+id: for-each-bad
+namespace: test.engine
+tasks:
+  - id: loop
+    type: kite.flow.ForEach
+    values: "{{ 'not a list' }}"
+    tasks:
+      - id: never
+        type: test.fixtures.Echo
+        value: 1
+`)
+    expect(t.taskRun(execution, 'loop').error).toContain('values: expected a list')
+  })
+
+  it('Subflow starts a child execution, waits and exposes its outputs', async () => {
+    await t.runtime.engine.saveFlow(`
+id: child
+namespace: test.sub
+inputs:
+  - id: n
+    type: INT
+tasks:
+  - id: double
+    type: test.fixtures.Add
+    a: "{{ inputs.n }}"
+    b: "{{ inputs.n }}"
+  - id: who
+    type: test.fixtures.Echo
+    value: "{{ trigger.flowId }}"
+outputs:
+  - id: result
+    value: "{{ outputs.double.sum }}"
+`)
+    const execution = await t.run(`
+id: parent
+namespace: test.sub
+tasks:
+  - id: call
+    type: kite.flow.Subflow
+    namespace: test.sub
+    flowId: child
+    inputs:
+      n: 21
+  - id: use
+    type: test.fixtures.Echo
+    value: "{{ outputs.call.outputs.result }}"
+`)
+    expect(execution.state.current).toBe('SUCCESS')
+    const call = t.taskRun(execution, 'call')
+    expect(call.outputs).toMatchObject({ state: 'SUCCESS', outputs: { result: 42 } })
+    expect(t.taskRun(execution, 'use').outputs).toEqual({ value: 42 })
+    const child = await t.runtime.engine.getExecution(String(call.outputs?.executionId))
+    expect(child?.parent).toMatchObject({ executionId: execution.id, taskId: 'call' })
+    expect(t.taskRun(child!, 'who').outputs).toEqual({ value: 'parent' })
+  })
+
+  it('Subflow fails with its child unless transmitFailed is false, and can skip waiting', async () => {
+    await t.runtime.engine.saveFlow(`
+id: failing-child
+namespace: test.sub
+tasks:
+  - id: bad
+    type: test.fixtures.Fail
+    key: failing-child
+`)
+    const execution = await t.run(`
+id: parent-of-failure
+namespace: test.sub
+tasks:
+  - id: tolerant
+    type: kite.flow.Subflow
+    namespace: test.sub
+    flowId: failing-child
+    transmitFailed: false
+  - id: fire-and-forget
+    type: kite.flow.Subflow
+    namespace: test.sub
+    flowId: failing-child
+    wait: false
+  - id: strict
+    type: kite.flow.Subflow
+    namespace: test.sub
+    flowId: failing-child
+`)
+    expect(t.taskRun(execution, 'tolerant').state.current).toBe('SUCCESS')
+    expect(t.taskRun(execution, 'tolerant').outputs?.state).toBe('FAILED')
+    expect(Object.keys(t.taskRun(execution, 'fire-and-forget').outputs ?? {})).toEqual([
+      'executionId',
+    ])
+    expect(t.taskRun(execution, 'strict').state.current).toBe('FAILED')
+    expect(t.taskRun(execution, 'strict').error).toContain('test.sub/failing-child')
+    expect(execution.state.current).toBe('FAILED')
+  })
+
+  it('Subflow of a missing flow fails the task run', async () => {
+    const execution = await t.run(`
+id: parent-of-nothing
+namespace: test.sub
+tasks:
+  - id: call
+    type: kite.flow.Subflow
+    namespace: test.sub
+    flowId: does-not-exist
+`)
+    expect(t.taskRun(execution, 'call').error).toContain('flow test.sub/does-not-exist not found')
+  })
+
+  it('Pause waits for resume, then goes on', async () => {
+    const paused = await t.run(
+      `
+id: pause
+namespace: test.engine
+tasks:
+  - id: wait
+    type: kite.flow.Pause
+  - id: after
+    type: test.fixtures.Echo
+    value: resumed
+`,
+      {},
+      { untilPaused: true },
+    )
+    expect(paused.state.current).toBe('PAUSED')
+    expect(t.taskRun(paused, 'wait').state.current).toBe('PAUSED')
+    const resumed = await t.runtime.engine.resume(paused.id)
+    expect(resumed.state.histories.map((entry) => entry.state)).toEqual([
+      'CREATED',
+      'RUNNING',
+      'PAUSED',
+      'RUNNING',
+    ])
+    const done = await t.runtime.engine.waitFor(paused.id)
+    expect(done.state.current).toBe('SUCCESS')
+    expect(t.taskRun(done, 'wait').state.current).toBe('SUCCESS')
+    await expect(t.runtime.engine.resume(paused.id)).rejects.toMatchObject({
+      code: 'EXECUTION_STATE',
+    })
+  })
+
+  it('Pause with a delay resumes by itself; a timeout fails it', async () => {
+    const delayed = await t.run(`
+id: pause-delay
+namespace: test.engine
+tasks:
+  - id: wait
+    type: kite.flow.Pause
+    delay: PT0.1S
+`)
+    expect(delayed.state.current).toBe('SUCCESS')
+    const timedOut = await t.run(`
+id: pause-timeout
+namespace: test.engine
+tasks:
+  - id: wait
+    type: kite.flow.Pause
+    timeout: PT0.1S
+`)
+    expect(timedOut.state.current).toBe('FAILED')
+    expect(t.taskRun(timedOut, 'wait').error).toContain('not resumed within its timeout PT0.1S')
+  })
+})
+
+describe('kill', () => {
+  it('kills a running execution: running tasks are stopped, nothing new starts', async () => {
+    await t.runtime.engine.saveFlow(`
+id: to-kill
+namespace: test.engine
+tasks:
+  - id: long
+    type: test.fixtures.Slow
+    ms: 10000
+  - id: never
+    type: test.fixtures.Echo
+    value: 1
+`)
+    const started = await t.runtime.engine.start({ namespace: 'test.engine', flowId: 'to-kill' })
+    await waitUntil(
+      async () => (await t.runtime.engine.getExecution(started.id))?.taskRunList.length === 1,
+    )
+    const killing = await t.runtime.engine.kill(started.id)
+    expect(['KILLING', 'KILLED']).toContain(killing.state.current)
+    const done = await t.runtime.engine.waitFor(started.id)
+    expect(done.state.current).toBe('KILLED')
+    expect(done.state.histories.map((entry) => entry.state)).toEqual([
+      'CREATED',
+      'RUNNING',
+      'KILLING',
+      'KILLED',
+    ])
+    expect(t.taskRun(done, 'long').state.current).toBe('KILLED')
+    expect(done.taskRunList).toHaveLength(1)
+    await expect(t.runtime.engine.kill(started.id)).rejects.toMatchObject({
+      code: 'EXECUTION_STATE',
+    })
+  })
+
+  it('kills a paused execution and its running subflow', async () => {
+    await t.runtime.engine.saveFlow(`
+id: paused-child
+namespace: test.engine
+tasks:
+  - id: wait
+    type: kite.flow.Pause
+`)
+    await t.runtime.engine.saveFlow(`
+id: paused-parent
+namespace: test.engine
+tasks:
+  - id: call
+    type: kite.flow.Subflow
+    namespace: test.engine
+    flowId: paused-child
+`)
+    const parent = await t.runtime.engine.start({
+      namespace: 'test.engine',
+      flowId: 'paused-parent',
+    })
+    let childId = ''
+    await waitUntil(async () => {
+      const current = await t.runtime.engine.getExecution(parent.id)
+      childId = String(current?.taskRunList[0]?.outputs?.executionId ?? '')
+      return (
+        childId !== '' && (await t.runtime.engine.getExecution(childId))?.state.current === 'PAUSED'
+      )
+    })
+    await t.runtime.engine.kill(parent.id)
+    expect((await t.runtime.engine.waitFor(parent.id)).state.current).toBe('KILLED')
+    expect((await t.runtime.engine.waitFor(childId)).state.current).toBe('KILLED')
+  })
+})
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}

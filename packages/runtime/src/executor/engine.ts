@@ -1,0 +1,514 @@
+import { createExpressionEngine, type ExpressionEngine } from '@kite/expressions'
+import { createRenderVariables } from '@kite/sdk'
+import { isRuntimeError, messageOf, RuntimeError } from '../errors.js'
+import type { Flow } from '../flow/flow-model.js'
+import { parseFlow } from '../flow/parse-flow.js'
+import { pinsOf, type ValidatedFlow, validateFlow } from '../flow/validate-flow.js'
+import { createId } from '../ids.js'
+import type { PluginCatalog } from '../plugins/plugin-catalog.js'
+import type { PluginHost } from '../plugins/plugin-host.js'
+import type { PluginResolver } from '../plugins/plugin-resolver.js'
+import { executionPrefix, type InternalStorageService } from '../storage/internal-storage.js'
+import type { Store, StoredFlow } from '../storage/store.js'
+import {
+  type Execution,
+  type ExecutionParent,
+  type ExecutionTrigger,
+  newState,
+  TERMINAL_EXECUTION_STATES,
+  transition,
+} from './execution-model.js'
+import {
+  type ChildStart,
+  type EngineEvent,
+  ExecutionRunner,
+  type RunnerDeps,
+} from './execution-runner.js'
+import { resolveInputs } from './inputs.js'
+import type { SecretProvider } from './secrets.js'
+
+/** Where the runtime reports about itself (not execution logs): the CLI prints it. */
+export interface RuntimeLogger {
+  debug(message: string): void
+  info(message: string): void
+  warn(message: string): void
+  error(message: string): void
+}
+
+/** A logger that drops everything. */
+export const silentLogger: RuntimeLogger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+}
+
+export interface EngineOptions {
+  store: Store
+  catalog: PluginCatalog
+  resolver: PluginResolver
+  host: PluginHost
+  storage: InternalStorageService
+  secrets: SecretProvider
+  /** Directory for task working directories. */
+  workDir: string
+  /** Environment; `KITE_ENV_*` variables become `{{ envs.* }}`. */
+  env?: Record<string, string | undefined>
+  expressions?: ExpressionEngine
+  logger?: RuntimeLogger
+  /** Checks a validated flow against the other saved flows (webhook keys) before it is saved. */
+  beforeSave?: (flow: Flow) => Promise<void>
+}
+
+export interface StartRequest {
+  namespace: string
+  flowId: string
+  /** A revision; the latest by default. */
+  revision?: number
+  inputs?: Record<string, unknown>
+  labels?: Record<string, string>
+  trigger?: ExecutionTrigger
+  parent?: ExecutionParent
+  /** A pre-chosen id (subflows record their child's id before creating it). */
+  id?: string
+}
+
+/** A saved flow, with the version every plugin task resolved to. */
+export interface SavedFlow {
+  flow: Flow
+  revision: number
+  /** False when the source was identical to the latest revision's. */
+  changed: boolean
+  created: boolean
+  validated: ValidatedFlow
+}
+
+export interface WaitOptions {
+  /** Also return when the execution pauses (it cannot end by itself then). */
+  untilPaused?: boolean
+}
+
+/**
+ * The execution engine: saves flows (validated against the resolved plugin versions), starts
+ * executions, runs them write-through to the store, resumes unfinished ones after a restart,
+ * kills and resumes on request, and tells subscribers about every committed change.
+ */
+export interface Engine {
+  readonly expressions: ExpressionEngine
+  /** Parses and validates a flow without saving it. */
+  validateSource(source: string): ValidatedFlow
+  /**
+   * Saves a flow. `expect` makes the flow's namespace and id match a URL's; `create` refuses a
+   * flow that exists already (`FLOW_EXISTS`).
+   */
+  saveFlow(
+    source: string,
+    options?: { expect?: { namespace: string; id: string }; create?: boolean },
+  ): Promise<SavedFlow>
+  /** A saved flow (parsed), the latest revision unless one is given. */
+  getFlow(namespace: string, id: string, revision?: number): Promise<StoredFlow | undefined>
+  deleteFlow(namespace: string, id: string): Promise<boolean>
+  /** Creates an execution (committed as CREATED) and starts running it; returns at once. */
+  start(request: StartRequest): Promise<Execution>
+  getExecution(id: string): Promise<Execution | undefined>
+  /** Resolves when the execution is in a final state (or paused, if asked). */
+  waitFor(id: string, options?: WaitOptions): Promise<Execution>
+  kill(id: string): Promise<Execution>
+  resume(id: string): Promise<Execution>
+  /** Resumes every execution the store holds as unfinished; returns their ids. */
+  recover(): Promise<string[]>
+  /** Commits the log lines an execution still holds in memory. */
+  flushLogs(executionId: string): Promise<void>
+  /** Listens to one execution's events; returns the unsubscribe function. */
+  subscribe(executionId: string, listener: (event: EngineEvent) => void): () => void
+  /** Listens to the events of every execution (the scheduler's flow triggers); returns the unsubscribe function. */
+  subscribeAll(listener: (event: EngineEvent) => void): () => void
+  /** Stops every runner without writing more: unfinished executions resume on the next start. */
+  close(): Promise<void>
+}
+
+const VALIDATION_CACHE_SIZE = 500
+
+export function createEngine(options: EngineOptions): Engine {
+  const { store, catalog, resolver, host, storage, secrets } = options
+  const logger = options.logger ?? silentLogger
+  const expressions = options.expressions ?? createExpressionEngine()
+  const env: Record<string, string> = {}
+  for (const [key, value] of Object.entries(options.env ?? {})) {
+    if (key.startsWith('KITE_ENV_') && value !== undefined) env[key] = value
+  }
+  const runners = new Map<string, ExecutionRunner>()
+  const listeners = new Map<string, Set<(event: EngineEvent) => void>>()
+  const allListeners = new Set<(event: EngineEvent) => void>()
+  const validations = new Map<string, { generation: number; validated: ValidatedFlow }>()
+  // The latest revision of each flow this engine started or saved: this process is the only
+  // writer of its data directory, and every save and delete goes through the engine.
+  const latestFlows = new Map<string, StoredFlow>()
+  const flowKey = (namespace: string, id: string) => `${namespace}\u0000${id}`
+  let closing = false
+
+  const validate = (flow: Flow, pins?: ReturnType<typeof pinsOf>) =>
+    validateFlow(flow, { resolver, expressions, ...(pins ? { pins } : {}) })
+
+  /** Starting an execution validates again, cached per revision until the catalog changes. */
+  const validatedRevision = (stored: StoredFlow): ValidatedFlow => {
+    const key = `${stored.namespace}\u0000${stored.id}\u0000${stored.revision}`
+    const cached = validations.get(key)
+    if (cached && cached.generation === catalog.generation) return cached.validated
+    const validated = validate(parseFlow(stored.source))
+    if (validations.size >= VALIDATION_CACHE_SIZE) {
+      const oldest = validations.keys().next().value
+      if (oldest !== undefined) validations.delete(oldest)
+    }
+    validations.set(key, { generation: catalog.generation, validated })
+    return validated
+  }
+
+  const notify = (event: EngineEvent) => {
+    const set = listeners.get(event.executionId)
+    if (!set && allListeners.size === 0) return
+    for (const listener of [...(set ?? []), ...allListeners]) {
+      try {
+        listener(event)
+      } catch (error) {
+        logger.error(`an execution listener failed: ${messageOf(error)}`)
+      }
+    }
+  }
+
+  const deps: RunnerDeps = {
+    store,
+    host,
+    resolver,
+    storage,
+    secrets,
+    expressions,
+    env,
+    workDir: options.workDir,
+    get closing() {
+      return closing
+    },
+    startChild: async (request: ChildStart) => {
+      await engine.start(request)
+    },
+    waitForEnd: (id) => engine.waitFor(id),
+    kill: (id) => engine.kill(id),
+    notify,
+    onInternalError(error, executionId) {
+      logger.error(
+        `execution ${executionId} failed inside the runtime: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      )
+    },
+  }
+
+  const launch = (execution: Execution, validated: ValidatedFlow, recovering: boolean) => {
+    const runner = new ExecutionRunner(deps, execution, validated, { recovering })
+    runners.set(execution.id, runner)
+    runner.done.finally(() => {
+      if (runners.get(execution.id) === runner) runners.delete(execution.id)
+    })
+    runner.start().catch((error: unknown) => deps.onInternalError(error, execution.id))
+    return runner
+  }
+
+  const snapshot = (execution: Execution): Execution => structuredClone(execution)
+
+  const notFound = (id: string) =>
+    new RuntimeError(`execution "${id}" not found`, { code: 'EXECUTION_NOT_FOUND' })
+
+  const engine: Engine = {
+    expressions,
+
+    validateSource(source) {
+      return validate(parseFlow(source))
+    },
+
+    async saveFlow(source, saveOptions = {}) {
+      const flow = parseFlow(source)
+      const { expect } = saveOptions
+      if (expect && (expect.namespace !== flow.namespace || expect.id !== flow.id)) {
+        throw new RuntimeError(
+          `the flow is ${flow.namespace}/${flow.id} but the URL names ${expect.namespace}/${expect.id}`,
+          {
+            code: 'FLOW_INVALID',
+            issues: [
+              {
+                path: expect.namespace !== flow.namespace ? 'namespace' : 'id',
+                message: `must be "${expect.namespace !== flow.namespace ? expect.namespace : expect.id}" to match the URL`,
+              },
+            ],
+          },
+        )
+      }
+      const validated = validate(flow)
+      await options.beforeSave?.(flow)
+      if (saveOptions.create && (await store.getFlow(flow.namespace, flow.id))) {
+        throw new RuntimeError(
+          `flow ${flow.namespace}/${flow.id} already exists; update it with PUT /api/v1/flows/${flow.namespace}/${flow.id}`,
+          { code: 'FLOW_EXISTS' },
+        )
+      }
+      const saved = await store.saveFlow({ namespace: flow.namespace, id: flow.id, source })
+      latestFlows.delete(flowKey(flow.namespace, flow.id))
+      validations.set(`${flow.namespace}\u0000${flow.id}\u0000${saved.revision}`, {
+        generation: catalog.generation,
+        validated,
+      })
+      return { flow, ...saved, validated }
+    },
+
+    getFlow: (namespace, id, revision) => store.getFlow(namespace, id, revision),
+
+    deleteFlow: (namespace, id) => {
+      latestFlows.delete(flowKey(namespace, id))
+      return store.deleteFlow(namespace, id)
+    },
+
+    async start(request) {
+      if (closing) {
+        throw new RuntimeError('the runtime is shutting down', {
+          code: 'EXECUTION_STATE',
+          kind: 'operational',
+        })
+      }
+      const key = flowKey(request.namespace, request.flowId)
+      let stored =
+        request.revision === undefined
+          ? latestFlows.get(key)
+          : await store.getFlow(request.namespace, request.flowId, request.revision)
+      if (!stored && request.revision === undefined) {
+        stored = await store.getFlow(request.namespace, request.flowId)
+        if (stored) latestFlows.set(key, stored)
+      }
+      if (!stored) {
+        throw new RuntimeError(
+          `flow ${request.namespace}/${request.flowId}${request.revision === undefined ? '' : ` revision ${request.revision}`} not found`,
+          { code: 'FLOW_NOT_FOUND' },
+        )
+      }
+      const validated = validatedRevision(stored)
+      const { flow } = validated
+      if (flow.disabled) {
+        throw new RuntimeError(`flow ${flow.namespace}/${flow.id} is disabled`, {
+          code: 'FLOW_DISABLED',
+        })
+      }
+      const id = request.id ?? createId()
+      const date = new Date().toISOString()
+      const baseVariables = createRenderVariables({
+        flow: { id: flow.id, namespace: flow.namespace, revision: stored.revision },
+        execution: {
+          id,
+          namespace: flow.namespace,
+          flowId: flow.id,
+          labels: flow.labels,
+          startDate: date,
+        },
+        vars: flow.variables,
+        env,
+        secret: (name) => secrets.get(name),
+      })
+      const inputs = await resolveInputs(flow.inputs, request.inputs ?? {}, {
+        renderDefault: (value) => expressions.renderDeep(value, baseVariables),
+        storeFile: (inputId, name, content) =>
+          storage.put(
+            `${executionPrefix(flow.namespace, flow.id, id)}/inputs/${inputId}`,
+            name,
+            content,
+          ),
+      })
+      const secretInputs = flow.inputs
+        .filter((input) => input.type === 'SECRET')
+        .map((input) => input.id)
+      const execution: Execution = {
+        id,
+        namespace: flow.namespace,
+        flowId: flow.id,
+        flowRevision: stored.revision,
+        state: newState('CREATED', date),
+        labels: { ...flow.labels, ...request.labels },
+        inputs,
+        plugins: validated.plugins,
+        taskRunList: [],
+        ...(request.trigger ? { trigger: request.trigger } : {}),
+        ...(request.parent ? { parent: request.parent } : {}),
+        ...(secretInputs.length > 0 ? { secretInputs } : {}),
+      }
+      const { taskRunList: _runs, ...summary } = execution
+      await store.commit({ execution: summary })
+      // The runner changes its own copy: the caller gets the CREATED state as committed.
+      const created: Execution = {
+        ...execution,
+        state: { ...execution.state, histories: [...execution.state.histories] },
+        taskRunList: [],
+      }
+      launch(execution, validated, false)
+      return created
+    },
+
+    async getExecution(id) {
+      return store.getExecution(id)
+    },
+
+    waitFor(id, waitOptions = {}) {
+      return new Promise<Execution>((resolve, reject) => {
+        let settled = false
+        const finish = () => {
+          if (settled) return
+          settled = true
+          unsubscribe()
+          const runner = runners.get(id)
+          if (runner) {
+            // What the store holds now, without reading it back.
+            resolve(snapshot(runner.execution))
+            return
+          }
+          store.getExecution(id).then((execution) => {
+            if (execution) resolve(execution)
+            else reject(notFound(id))
+          }, reject)
+        }
+        const wanted = (state: string) =>
+          TERMINAL_EXECUTION_STATES.has(state as Execution['state']['current']) ||
+          (waitOptions.untilPaused === true && state === 'PAUSED')
+        const unsubscribe = engine.subscribe(id, (event) => {
+          if (event.type === 'state' && wanted(event.state)) finish()
+        })
+        const runner = runners.get(id)
+        if (runner) {
+          if (wanted(runner.committedState)) finish()
+          return
+        }
+        store.getExecution(id).then((execution) => {
+          if (!execution) {
+            settled = true
+            unsubscribe()
+            reject(notFound(id))
+          } else if (wanted(execution.state.current)) {
+            finish()
+          }
+        }, reject)
+      })
+    },
+
+    async kill(id) {
+      const runner = runners.get(id)
+      if (!runner) {
+        const execution = await store.getExecution(id)
+        if (!execution) throw notFound(id)
+        throw new RuntimeError(
+          `execution ${id} cannot be killed: it is ${execution.state.current}`,
+          { code: 'EXECUTION_STATE' },
+        )
+      }
+      if (TERMINAL_EXECUTION_STATES.has(runner.committedState)) {
+        throw new RuntimeError(`execution ${id} cannot be killed: it is ${runner.committedState}`, {
+          code: 'EXECUTION_STATE',
+        })
+      }
+      await runner.kill()
+      const execution = await store.getExecution(id)
+      if (!execution) throw notFound(id)
+      return execution
+    },
+
+    async resume(id) {
+      const runner = runners.get(id)
+      if (!runner) {
+        const execution = await store.getExecution(id)
+        if (!execution) throw notFound(id)
+        throw new RuntimeError(`execution ${id} is not paused (it is ${execution.state.current})`, {
+          code: 'EXECUTION_STATE',
+        })
+      }
+      // Answer once the resumed task runs are committed, so the caller sees RUNNING.
+      const committed = new Promise<void>((resolve) => {
+        const stop = engine.subscribe(id, (event) => {
+          if (event.type === 'state' && event.state !== 'PAUSED') {
+            stop()
+            resolve()
+          }
+        })
+      })
+      runner.resume()
+      await committed
+      const execution = await store.getExecution(id)
+      if (!execution) throw notFound(id)
+      return execution
+    },
+
+    async recover() {
+      const unfinished = await store.listUnfinishedExecutions()
+      const resumed: string[] = []
+      for (const execution of unfinished) {
+        if (runners.has(execution.id)) continue
+        let validated: ValidatedFlow
+        try {
+          const stored = await store.getFlow(
+            execution.namespace,
+            execution.flowId,
+            execution.flowRevision,
+          )
+          if (!stored) {
+            throw new RuntimeError(
+              `flow ${execution.namespace}/${execution.flowId} revision ${execution.flowRevision} is gone`,
+              { code: 'FLOW_NOT_FOUND' },
+            )
+          }
+          validated = validate(parseFlow(stored.source), pinsOf(execution.plugins))
+        } catch (error) {
+          const message =
+            isRuntimeError(error) && error.issues.length > 0
+              ? error.issues.map((issue) => issue.message).join('; ')
+              : messageOf(error)
+          logger.error(`execution ${execution.id} cannot resume: ${message}`)
+          execution.error = `cannot resume after a restart: ${message}`
+          transition(execution.state, 'FAILED', new Date().toISOString(), TERMINAL_EXECUTION_STATES)
+          const { taskRunList: _runs, ...summary } = execution
+          await store.commit({ execution: summary })
+          continue
+        }
+        launch(execution, validated, true)
+        resumed.push(execution.id)
+      }
+      if (resumed.length > 0) logger.info(`resumed ${resumed.length} unfinished execution(s)`)
+      return resumed
+    },
+
+    async flushLogs(executionId) {
+      await runners.get(executionId)?.flushLogs()
+    },
+
+    subscribe(executionId, listener) {
+      let set = listeners.get(executionId)
+      if (!set) {
+        set = new Set()
+        listeners.set(executionId, set)
+      }
+      set.add(listener)
+      return () => {
+        const current = listeners.get(executionId)
+        if (!current) return
+        current.delete(listener)
+        if (current.size === 0) listeners.delete(executionId)
+      }
+    },
+
+    subscribeAll(listener) {
+      allListeners.add(listener)
+      return () => {
+        allListeners.delete(listener)
+      }
+    },
+
+    async close() {
+      if (closing) return
+      closing = true
+      const running = [...runners.values()]
+      for (const runner of running) runner.abort()
+      await Promise.allSettled(running.map((runner) => runner.done))
+      listeners.clear()
+    },
+  }
+  return engine
+}

@@ -1,0 +1,177 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createTestRuntime, type TestRuntime } from '../../test/fixtures/test-runtime.js'
+
+let dataDir: string
+let open: TestRuntime[] = []
+beforeEach(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'kite-recovery-'))
+})
+afterEach(async () => {
+  for (const t of open) await t.close()
+  open = []
+  await rm(dataDir, { recursive: true, force: true })
+})
+
+async function start() {
+  const t = await createTestRuntime({ dataDir })
+  open.push(t)
+  return t
+}
+
+async function stop(t: TestRuntime) {
+  open = open.filter((item) => item !== t)
+  await t.close()
+}
+
+async function waitUntil(check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 5000
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+const flow = (retry: string) => `
+id: survivor
+namespace: test.recovery
+tasks:
+  - id: first
+    type: test.fixtures.Echo
+    value: before
+  - id: slow
+    type: test.fixtures.Slow
+    ms: 300
+${retry}
+  - id: last
+    type: test.fixtures.Echo
+    value: "{{ outputs.first.value }} and after"
+`
+
+describe('resuming after a stop', () => {
+  it('retries a task whose worker was lost when its policy allows, keeping finished task runs', async () => {
+    const before = await start()
+    await before.runtime.engine.saveFlow(
+      flow('    retry: { type: constant, interval: PT0.01S, maxAttempts: 2 }'),
+    )
+    const started = await before.runtime.engine.start({
+      namespace: 'test.recovery',
+      flowId: 'survivor',
+    })
+    await waitUntil(
+      async () =>
+        (await before.runtime.engine.getExecution(started.id))?.taskRunList.some(
+          (run) => run.taskId === 'slow',
+        ) === true,
+    )
+    await stop(before)
+    const stored = await (await start()).runtime.engine.waitFor(started.id)
+    expect(stored.state.current).toBe('SUCCESS')
+    const slow = stored.taskRunList.find((run) => run.taskId === 'slow')!
+    expect(slow.attempts.map((attempt) => attempt.state.current)).toEqual(['FAILED', 'SUCCESS'])
+    expect(slow.attempts[0]?.error).toContain('worker lost')
+    expect(stored.taskRunList.filter((run) => run.taskId === 'first')).toHaveLength(1)
+    expect(stored.taskRunList.find((run) => run.taskId === 'last')?.outputs).toEqual({
+      value: 'before and after',
+    })
+  })
+
+  it('fails a lost task without retries, saying the worker was lost', async () => {
+    const before = await start()
+    await before.runtime.engine.saveFlow(flow(''))
+    const started = await before.runtime.engine.start({
+      namespace: 'test.recovery',
+      flowId: 'survivor',
+    })
+    await waitUntil(
+      async () =>
+        (await before.runtime.engine.getExecution(started.id))?.taskRunList.some(
+          (run) => run.taskId === 'slow',
+        ) === true,
+    )
+    await stop(before)
+    const after = await start()
+    const done = await after.runtime.engine.waitFor(started.id)
+    expect(done.state.current).toBe('FAILED')
+    expect(after.taskRun(done, 'slow').error).toContain(
+      'worker lost: the runtime stopped while this attempt was running',
+    )
+    expect((await after.logs(done.id)).join('\n')).toContain('worker lost')
+  })
+
+  it('keeps a paused execution paused across a restart, and resumes it on request', async () => {
+    const before = await start()
+    const paused = await before.run(
+      `
+id: paused
+namespace: test.recovery
+tasks:
+  - id: wait
+    type: kite.flow.Pause
+  - id: after
+    type: test.fixtures.Echo
+    value: done
+`,
+      {},
+      { untilPaused: true },
+    )
+    await stop(before)
+    const after = await start()
+    expect(
+      (await after.runtime.engine.waitFor(paused.id, { untilPaused: true })).state.current,
+    ).toBe('PAUSED')
+    await after.runtime.engine.resume(paused.id)
+    const done = await after.runtime.engine.waitFor(paused.id)
+    expect(done.state.current).toBe('SUCCESS')
+    expect(done.taskRunList.filter((run) => run.taskId === 'wait')).toHaveLength(1)
+  })
+
+  it('resumes a ForEach without repeating finished iterations', async () => {
+    const before = await start()
+    await before.runtime.engine.saveFlow(`
+id: loop
+namespace: test.recovery
+tasks:
+  - id: each
+    type: kite.flow.ForEach
+    values: [10, 10, 400, 10]
+    tasks:
+      - id: nap
+        type: test.fixtures.Slow
+        ms: "{{ taskrun.value }}"
+        retry: { type: constant, interval: PT0.01S, maxAttempts: 2 }
+`)
+    const started = await before.runtime.engine.start({
+      namespace: 'test.recovery',
+      flowId: 'loop',
+    })
+    await waitUntil(
+      async () =>
+        ((await before.runtime.engine.getExecution(started.id))?.taskRunList.filter(
+          (run) => run.taskId === 'nap',
+        ).length ?? 0) === 3,
+    )
+    await stop(before)
+    const done = await (await start()).runtime.engine.waitFor(started.id)
+    expect(done.state.current).toBe('SUCCESS')
+    const naps = done.taskRunList.filter((run) => run.taskId === 'nap')
+    expect(naps.map((run) => run.iteration)).toEqual([0, 1, 2, 3])
+    expect(naps.map((run) => run.attempts.length)).toEqual([1, 1, 2, 1])
+  })
+})
+
+describe('the data directory lock', () => {
+  it('refuses a second runtime on the same directory, and takes over a dead process lock', async () => {
+    const first = await start()
+    await expect(createTestRuntime({ dataDir })).rejects.toThrow(
+      `the data directory ${dataDir} is in use by process ${process.pid} (this one); one runtime per data directory`,
+    )
+    await stop(first)
+    const { writeFile } = await import('node:fs/promises')
+    await writeFile(join(dataDir, 'runtime.lock'), '999999999')
+    const second = await start()
+    expect(second.runtime.dataDir).toBe(dataDir)
+  })
+})

@@ -1,0 +1,229 @@
+import { createExpressionEngine } from '@kite/expressions'
+import { describe, expect, it } from 'vitest'
+import { fixturePlugins } from '../../test/fixtures/plugins.js'
+import { parseConfig } from '../config.js'
+import { isRuntimeError, type ValidationIssue } from '../errors.js'
+import { createPluginCatalog } from '../plugins/plugin-catalog.js'
+import { createPluginResolver } from '../plugins/plugin-resolver.js'
+import { parseFlow } from './parse-flow.js'
+import { pinsOf, validateFlow } from './validate-flow.js'
+
+const expressions = createExpressionEngine()
+const catalog = createPluginCatalog(fixturePlugins())
+const resolver = createPluginResolver({ catalog })
+const validate = (source: string, config?: Parameters<typeof parseConfig>[0]) =>
+  validateFlow(parseFlow(source), {
+    resolver: config ? createPluginResolver({ catalog, config: parseConfig(config) }) : resolver,
+    expressions,
+  })
+
+function issuesOf(source: string): ValidationIssue[] {
+  try {
+    validate(source)
+  } catch (error) {
+    if (isRuntimeError(error)) return error.issues
+    throw error
+  }
+  throw new Error('the flow is valid')
+}
+
+describe('validateFlow', () => {
+  it('resolves every plugin task and records the set', () => {
+    const validated = validate(`
+id: ok
+namespace: test
+tasks:
+  - id: a
+    type: test.fixtures.Add
+    a: "{{ inputs.n }}"
+  - id: b
+    type: test.versioned.Hello
+    version: "^1.0"
+triggers:
+  - id: poll
+    type: test.fixtures.Poll
+    source: somewhere
+    conditions:
+      - type: test.fixtures.Always
+`)
+    expect(validated.tasks.get('a')?.resolved.version).toBe('1.0.0')
+    expect(validated.tasks.get('b')?.resolved).toMatchObject({
+      version: '1.2.0',
+      decidedBy: 'task',
+      versionSpec: '^1.0',
+    })
+    expect(
+      validated.plugins.map((plugin) => [plugin.type, plugin.version, plugin.taskIds]),
+    ).toEqual([
+      ['test.fixtures.Add', '1.0.0', ['a']],
+      ['test.versioned.Hello', '1.2.0', ['b']],
+      ['test.fixtures.Poll', '1.0.0', ['trigger:poll']],
+      ['test.fixtures.Always', '1.0.0', ['trigger:poll:condition:0']],
+    ])
+    expect(pinsOf(validated.plugins).get('b')?.version).toBe('1.2.0')
+  })
+
+  it('gives one error per task with id, type, spec, deciding level and why', () => {
+    const issues = issuesOf(`
+id: bad
+namespace: test
+tasks:
+  - id: unknown-type
+    type: test.fixtures.Nope
+  - id: wrong-types
+    type: test.fixtures.Add
+    a: one
+    b: [2]
+    extra: true
+  - id: too-new
+    type: test.versioned.Hello
+    version: "^3"
+  - id: missing
+    type: test.versioned.Hello
+  - id: bad-expression
+    type: test.fixtures.Echo
+    value: "{{ outputs.a.sum "
+`)
+    expect(issues).toHaveLength(5)
+    const [unknown, wrong, tooNew, missing, syntax] = issues
+    expect(unknown).toMatchObject({
+      path: 'tasks[0]',
+      line: 5,
+      taskId: 'unknown-type',
+      type: 'test.fixtures.Nope',
+    })
+    expect(unknown?.message).toContain('unknown type "test.fixtures.Nope"')
+    expect(wrong).toMatchObject({
+      taskId: 'wrong-types',
+      version: '1.0.0',
+      versionSpec: 'LATEST',
+      decidedBy: 'defaultVersion',
+    })
+    expect(wrong?.message).toBe(
+      'task "wrong-types" (test.fixtures.Add 1.0.0, version "LATEST" decided by defaultVersion): invalid properties: extra: unknown property; known: a, b; a: expected number, got string "one"; b: expected number, got array',
+    )
+    expect(tooNew).toMatchObject({ taskId: 'too-new', versionSpec: '^3', decidedBy: 'task' })
+    expect(tooNew?.message).toContain('matches none of the installed versions 1.0.0, 1.2.0, 2.0.0')
+    expect(missing?.message).toContain('name: is required')
+    expect(syntax?.message).toContain('value: syntax error')
+  })
+
+  it('checks values holding expressions for syntax only, and skips $dynamic: false', () => {
+    expect(() =>
+      validate(`
+id: dynamic
+namespace: test
+tasks:
+  - id: a
+    type: test.fixtures.Add
+    a: "{{ inputs.n }}"
+  - id: raw
+    type: test.fixtures.Raw
+    template: "{{ not even closed"
+`),
+    ).not.toThrow()
+  })
+
+  it('checks expression syntax in runIf, flowable tasks and flow outputs', () => {
+    const issues = issuesOf(`
+id: syntax
+namespace: test
+tasks:
+  - id: check
+    type: kite.flow.If
+    condition: "{{ 1 + }}"
+    then:
+      - id: a
+        type: test.fixtures.Echo
+        value: 1
+        runIf: "{{ ( }}"
+outputs:
+  - id: x
+    value: "{{ outputs.a.value | nosuchfilter }}"
+`)
+    expect(issues.map((issue) => issue.path)).toEqual([
+      'tasks[0].condition',
+      'tasks[0].then[0].runIf',
+      'outputs[0].value',
+    ])
+    expect(issues[2]?.message).toContain('unknown filter')
+  })
+
+  it('applies plugin defaults before validating, and validates what they set', () => {
+    const validated = validate(
+      `
+id: defaults
+namespace: test.team
+pluginDefaults:
+  - type: test.fixtures.Add
+    values: { b: 5, timeout: PT2S }
+tasks:
+  - id: a
+    type: test.fixtures.Add
+    a: 1
+`,
+      {
+        namespaces: {
+          test: {
+            pluginDefaults: [
+              {
+                type: 'test.fixtures',
+                values: { a: 100, retry: { type: 'constant', interval: 'PT1S', maxAttempts: 2 } },
+              },
+            ],
+          },
+        },
+      },
+    )
+    expect(validated.tasks.get('a')).toMatchObject({
+      properties: { a: 1, b: 5 },
+      timeoutMs: 2000,
+      retry: { type: 'constant', maxAttempts: 2 },
+    })
+    expect(
+      issuesOf(`
+id: bad-defaults
+namespace: test
+pluginDefaults:
+  - type: test.fixtures
+    values: { timeout: soon }
+tasks:
+  - id: a
+    type: test.fixtures.Add
+    a: 1
+`)[0]?.message,
+    ).toContain('timeout (from pluginDefaults)')
+  })
+
+  it('validates triggers and conditions: cron, time zone, plugin properties', () => {
+    const issues = issuesOf(`
+id: triggers
+namespace: test
+tasks:
+  - id: a
+    type: test.fixtures.Echo
+    value: 1
+triggers:
+  - id: bad-cron
+    type: kite.trigger.Schedule
+    cron: "61 * * * *"
+    timezone: Mars/Olympus
+  - id: poll
+    type: test.fixtures.Poll
+  - id: hook
+    type: kite.trigger.Webhook
+    key: k
+    conditions:
+      - type: test.fixtures.Echo
+`)
+    expect(issues.map((issue) => issue.path)).toEqual([
+      'triggers[0].cron',
+      'triggers[0].timezone',
+      'triggers[1]',
+      'triggers[2].conditions[0]',
+    ])
+    expect(issues[1]?.message).toContain('unknown time zone "Mars/Olympus"')
+    expect(issues[2]?.message).toContain('source: is required')
+    expect(issues[3]?.message).toContain('test.fixtures.Echo is a task, not a condition')
+  })
+})

@@ -1,0 +1,105 @@
+/**
+ * The entry of a plugin worker thread (built to `dist/plugin-worker.js`). One worker serves one
+ * plugin version and runs one call at a time: the host posts `run`, the worker imports the
+ * version's bundle (once), builds the SDK run context whose services are answered by the host
+ * thread, invokes the type and posts `done`.
+ */
+import { parentPort } from 'node:worker_threads'
+import {
+  type AnyDefinition,
+  invokeCondition,
+  invokeTask,
+  invokeTrigger,
+  isDefinition,
+  isKiteError,
+  type PluginDefinition,
+} from '@kite/sdk'
+import { createPluginRunContext, type RunServices } from './plugin-host.js'
+import type { WorkerRequest, WorkerResponse } from './worker-protocol.js'
+
+const port = parentPort
+if (!port) throw new Error('plugin-worker must run in a worker thread')
+/** The version's bundle (a file URL), set by the host's `init` message. */
+let entry = ''
+
+let definition: Promise<PluginDefinition> | undefined
+const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>()
+let nextCallId = 1
+let controller: AbortController | undefined
+
+const post = (message: WorkerResponse) => port.postMessage(message)
+
+const load = (): Promise<PluginDefinition> => {
+  definition ??= import(entry).then((module: { default?: unknown }) => {
+    if (!isDefinition(module.default, 'plugin')) {
+      throw new Error(`the bundle ${entry} does not export a definePlugin(...) by default`)
+    }
+    return module.default
+  })
+  return definition
+}
+
+const services = new Proxy({} as RunServices, {
+  get:
+    (_, method: string) =>
+    (...args: unknown[]) =>
+      new Promise((resolve, reject) => {
+        const callId = nextCallId++
+        pending.set(callId, { resolve, reject })
+        post({ type: 'call', callId, method, args })
+      }),
+})
+
+port.on('message', async (message: WorkerRequest) => {
+  if (message.type === 'reply') {
+    const waiting = pending.get(message.callId)
+    pending.delete(message.callId)
+    if (!waiting) return
+    if (message.ok) waiting.resolve(message.value)
+    else waiting.reject(Object.assign(new Error(message.error.message), message.error))
+    return
+  }
+  if (message.type === 'init') {
+    entry = message.entry
+    return
+  }
+  if (message.type === 'abort') {
+    controller?.abort(new Error(message.reason))
+    return
+  }
+  if (message.type === 'load') {
+    try {
+      await load()
+      post({ type: 'done', ok: true, value: null })
+    } catch (error) {
+      post({ type: 'done', ok: false, error: describe(error) })
+    }
+    return
+  }
+  controller = new AbortController()
+  try {
+    const plugin = await load()
+    const found: AnyDefinition | undefined = plugin.find(message.type_)
+    if (!found || found.kind !== message.kind) {
+      throw new Error(`the bundle provides no ${message.kind} ${message.type_}`)
+    }
+    const ctx = createPluginRunContext({ ...message.context, services }, controller.signal)
+    const value =
+      found.kind === 'task'
+        ? await invokeTask(found, message.properties, ctx)
+        : found.kind === 'trigger'
+          ? await invokeTrigger(found, message.properties, ctx)
+          : await invokeCondition(found, message.properties, ctx)
+    post({ type: 'done', ok: true, value })
+  } catch (error) {
+    post({ type: 'done', ok: false, error: describe(error) })
+  } finally {
+    controller = undefined
+  }
+})
+
+function describe(error: unknown): { message: string; code?: string; kind?: string } {
+  if (isKiteError(error)) return { message: error.message, code: error.code, kind: error.kind }
+  if (error instanceof Error) return { message: error.message }
+  return { message: String(error) }
+}

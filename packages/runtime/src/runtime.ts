@@ -1,0 +1,259 @@
+import { readdir, readFile } from 'node:fs/promises'
+import { join, relative, resolve } from 'node:path'
+import { createExpressionEngine } from '@kite/expressions'
+import { type InstanceConfig, type InstanceConfigInput, loadConfig, parseConfig } from './config.js'
+import { isRuntimeError, messageOf, RuntimeError, type ValidationIssue } from './errors.js'
+import {
+  createEngine,
+  type Engine,
+  type RuntimeLogger,
+  type SavedFlow,
+  silentLogger,
+} from './executor/engine.js'
+import { createEnvSecrets } from './executor/secrets.js'
+import { parseFlow } from './flow/parse-flow.js'
+import { type ValidatedFlow, validateFlow } from './flow/validate-flow.js'
+import { createInProcessHost } from './plugins/in-process-host.js'
+import {
+  createPluginCatalog,
+  type InstalledPlugin,
+  type MutablePluginCatalog,
+} from './plugins/plugin-catalog.js'
+import type { PluginHost } from './plugins/plugin-host.js'
+import { createPluginResolver, type PluginResolver } from './plugins/plugin-resolver.js'
+import { loadPluginDirectory } from './plugins/plugin-sources.js'
+import { createPluginSystem, type PluginSystem } from './plugins/plugin-system.js'
+import { createWorkerHost } from './plugins/worker-host.js'
+import { createScheduler, type Scheduler } from './scheduler/scheduler.js'
+import { lockDataDir } from './storage/data-lock.js'
+import { createInternalStorage, type InternalStorageService } from './storage/internal-storage.js'
+import { createSqliteStore } from './storage/sqlite-store.js'
+import type { Store } from './storage/store.js'
+
+export interface RuntimeOptions {
+  /** Where state lives: `kite.db` (SQLite), `storage/` (internal storage), `work/` (task dirs). */
+  dataDir: string
+  /** The instance configuration: an object, or the path of a `kite.yaml`. */
+  config?: InstanceConfigInput | string
+  /** Installed plugin versions from in-process definitions (see `definePluginVersion`). */
+  plugins?: readonly InstalledPlugin[]
+  /** Built local plugin directories (`--plugin DIR`). */
+  pluginDirs?: readonly string[]
+  /** Environment for `KITE_SECRET_*` and `KITE_ENV_*` (default: `process.env`). */
+  env?: Record<string, string | undefined>
+  logger?: RuntimeLogger
+  /** Resume unfinished executions at once (default true). */
+  recover?: boolean
+  /**
+   * Creates the host that runs plugin code. Default: the worker host (each version in worker
+   * threads of its own; in-process definitions run in this thread).
+   */
+  createHost?: (catalog: MutablePluginCatalog) => PluginHost
+  /** npm registry the plugin store installs from and follows (default `plugins.registry`). */
+  registry?: string
+  /** Idle time after which a plugin version's workers end (default 60 000 ms). */
+  pluginIdleMs?: number
+  /**
+   * The scheduler (triggers): `false` (or `start: false`) leaves it stopped until
+   * `runtime.scheduler.start()`; `tickMs` is how often it evaluates (default 500).
+   */
+  scheduler?: false | { tickMs?: number; start?: boolean }
+}
+
+/** A runtime without its HTTP API: what `kite flow run` and `createServer` build on. */
+export interface Runtime {
+  engine: Engine
+  store: Store
+  catalog: MutablePluginCatalog
+  resolver: PluginResolver
+  config: InstanceConfig
+  /** Internal storage (`kite:///` files). */
+  storage: InternalStorageService
+  dataDir: string
+  /** The plugin store, registry sync and namespace defaults. */
+  plugins: PluginSystem
+  /** The host running plugin code. */
+  host: PluginHost
+  /** Evaluates the flows' triggers; started with the runtime unless `scheduler: false`. */
+  scheduler: Scheduler
+  /** Saves every `*.yml`/`*.yaml` flow under a directory; throws listing every invalid file. */
+  loadFlows(dir: string): Promise<SavedFlow[]>
+  /** Stops executions without writing more (they resume on the next start) and closes the store. */
+  close(): Promise<void>
+}
+
+/**
+ * Creates a runtime over a data directory: the store, the plugin catalog (in-process definitions
+ * and local directories), the resolver, the in-process host and the engine; then resumes the
+ * executions a previous process left unfinished.
+ *
+ * @example
+ * const runtime = await createRuntime({ dataDir: '.kite/data', pluginDirs: ['examples/plugins/greeting'] })
+ * await runtime.engine.saveFlow(yaml)
+ */
+export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const dataDir = resolve(options.dataDir)
+  const logger = options.logger ?? silentLogger
+  const config =
+    typeof options.config === 'string'
+      ? await loadConfig(options.config)
+      : parseConfig(options.config ?? {})
+  const catalog = createPluginCatalog()
+  for (const plugin of options.plugins ?? []) catalog.add(plugin)
+  for (const dir of options.pluginDirs ?? []) {
+    const plugin = await loadPluginDirectory(dir)
+    catalog.add(plugin)
+    logger.info(
+      `plugin ${plugin.name}@${plugin.version} (${plugin.manifest.group}) loaded from ${plugin.origin}`,
+    )
+  }
+  const resolver = createPluginResolver({ catalog, config })
+  const unlock = lockDataDir(dataDir)
+  const plugins = await createPluginSystem({
+    dataDir,
+    ...(options.registry ? { registry: options.registry } : {}),
+    catalog,
+    config,
+    logger,
+  }).catch((error) => {
+    unlock()
+    throw error
+  })
+  const host = options.createHost
+    ? options.createHost(catalog)
+    : createWorkerHost({
+        catalog,
+        fallback: createInProcessHost({ catalog }),
+        ...(options.pluginIdleMs === undefined ? {} : { idleMs: options.pluginIdleMs }),
+      })
+  const store = await createSqliteStore({ file: join(dataDir, 'kite.db') }).catch((error) => {
+    unlock()
+    throw error
+  })
+  const storage = createInternalStorage(join(dataDir, 'storage'))
+  let scheduler: Scheduler | undefined
+  const engine = createEngine({
+    store,
+    catalog,
+    resolver,
+    host,
+    storage,
+    secrets: createEnvSecrets(options.env ?? process.env),
+    workDir: join(dataDir, 'work'),
+    env: options.env ?? process.env,
+    logger,
+    beforeSave: (flow) => scheduler?.checkFlow(flow) ?? Promise.resolve(),
+  })
+  scheduler = createScheduler({
+    engine,
+    store,
+    host,
+    resolver,
+    catalog,
+    storage,
+    secrets: createEnvSecrets(options.env ?? process.env),
+    workDir: join(dataDir, 'work'),
+    env: options.env ?? process.env,
+    logger,
+    ...(options.scheduler && options.scheduler.tickMs !== undefined
+      ? { tickMs: options.scheduler.tickMs }
+      : {}),
+  })
+  if (options.recover !== false) await engine.recover()
+  if (options.recover !== false && schedulerStarts(options)) await scheduler.start()
+  let closed = false
+  return {
+    engine,
+    store,
+    catalog,
+    resolver,
+    config,
+    storage,
+    dataDir,
+    plugins,
+    host,
+    scheduler,
+    loadFlows: (dir) => loadFlowsDirectory(engine, dir),
+    async close() {
+      if (closed) return
+      closed = true
+      await scheduler?.close()
+      await plugins.close()
+      await engine.close()
+      await host.close()
+      await store.close()
+      unlock()
+    },
+  }
+}
+
+/** Whether the runtime starts its scheduler by itself (`scheduler: false` or `start: false` say no). */
+export function schedulerStarts(options: Pick<RuntimeOptions, 'scheduler'>): boolean {
+  return options.scheduler !== false && options.scheduler?.start !== false
+}
+
+/** Validates flows against installed plugins without a data directory (`kite flow validate`). */
+export interface FlowValidator {
+  catalog: MutablePluginCatalog
+  /** Parses and validates; throws a `FLOW_INVALID` RuntimeError listing every problem. */
+  validate(source: string): ValidatedFlow
+}
+
+/** Builds a validator over in-process plugins and local plugin directories. */
+export async function createFlowValidator(
+  options: Pick<RuntimeOptions, 'config' | 'plugins' | 'pluginDirs'> = {},
+): Promise<FlowValidator> {
+  const config =
+    typeof options.config === 'string'
+      ? await loadConfig(options.config)
+      : parseConfig(options.config ?? {})
+  const catalog = createPluginCatalog(options.plugins ?? [])
+  for (const dir of options.pluginDirs ?? []) catalog.add(await loadPluginDirectory(dir))
+  const resolver = createPluginResolver({ catalog, config })
+  const expressions = createExpressionEngine()
+  return {
+    catalog,
+    validate: (source) => validateFlow(parseFlow(source), { resolver, expressions }),
+  }
+}
+
+/** Saves every flow file under `dir` (recursively); all invalid files are reported together. */
+export async function loadFlowsDirectory(engine: Engine, dir: string): Promise<SavedFlow[]> {
+  const root = resolve(dir)
+  let files: string[]
+  try {
+    files = (await readdir(root, { recursive: true }))
+      .filter((file) => /\.ya?ml$/i.test(file))
+      .sort()
+  } catch (error) {
+    throw new RuntimeError(`cannot read the flows directory ${root}: ${messageOf(error)}`, {
+      code: 'FLOW_INVALID',
+      kind: 'operational',
+      cause: error,
+    })
+  }
+  const saved: SavedFlow[] = []
+  const issues: ValidationIssue[] = []
+  for (const file of files) {
+    const path = join(root, file)
+    const name = relative(process.cwd(), path)
+    try {
+      saved.push(await engine.saveFlow(await readFile(path, 'utf8')))
+    } catch (error) {
+      if (!isRuntimeError(error) || error.issues.length === 0) {
+        issues.push({ path: name, message: messageOf(error) })
+        continue
+      }
+      for (const issue of error.issues) {
+        issues.push({ ...issue, path: `${name}: ${issue.path}` })
+      }
+    }
+  }
+  if (issues.length > 0) {
+    throw new RuntimeError(
+      `${issues.length} problem${issues.length === 1 ? '' : 's'} in the flows of ${root}`,
+      { code: 'FLOW_INVALID', issues },
+    )
+  }
+  return saved
+}

@@ -1,0 +1,189 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { type ExecutionSummary, newState, type TaskRun } from '../executor/execution-model.js'
+import { createInternalStorage } from './internal-storage.js'
+import { createSqliteStore } from './sqlite-store.js'
+import type { Store } from './store.js'
+
+let dir: string
+let store: Store
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'kite-store-'))
+  store = await createSqliteStore({ file: join(dir, 'db', 'kite.db') })
+})
+afterEach(async () => {
+  await store.close()
+  await rm(dir, { recursive: true, force: true })
+})
+
+const execution = (id: string, overrides: Partial<ExecutionSummary> = {}): ExecutionSummary => ({
+  id,
+  namespace: 'company.team',
+  flowId: 'hello',
+  flowRevision: 1,
+  state: newState('CREATED', new Date().toISOString()),
+  labels: {},
+  inputs: {},
+  plugins: [],
+  ...overrides,
+})
+
+describe('the SQLite store', () => {
+  it('keeps flow revisions, skips unchanged saves, and records deletions', async () => {
+    expect(await store.saveFlow({ namespace: 'a', id: 'f', source: 'v1' })).toEqual({
+      revision: 1,
+      changed: true,
+      created: true,
+    })
+    expect(await store.saveFlow({ namespace: 'a', id: 'f', source: 'v1' })).toEqual({
+      revision: 1,
+      changed: false,
+      created: false,
+    })
+    expect(await store.saveFlow({ namespace: 'a', id: 'f', source: 'v2' })).toMatchObject({
+      revision: 2,
+      created: false,
+    })
+    await store.saveFlow({ namespace: 'a.b', id: 'g', source: 'g1' })
+    await store.saveFlow({ namespace: 'ab', id: 'h', source: 'h1' })
+    expect((await store.getFlow('a', 'f'))?.source).toBe('v2')
+    expect((await store.getFlow('a', 'f', 1))?.source).toBe('v1')
+    expect((await store.listFlows('a')).map((flow) => `${flow.namespace}/${flow.id}`)).toEqual([
+      'a/f',
+      'a.b/g',
+    ])
+    expect(await store.deleteFlow('a', 'f')).toBe(true)
+    expect(await store.deleteFlow('a', 'f')).toBe(false)
+    expect(await store.getFlow('a', 'f')).toBeUndefined()
+    expect(
+      (await store.listFlowRevisions('a', 'f')).map((flow) => [flow.revision, flow.deleted]),
+    ).toEqual([
+      [1, false],
+      [2, false],
+      [3, true],
+    ])
+    expect(await store.saveFlow({ namespace: 'a', id: 'f', source: 'v2' })).toEqual({
+      revision: 4,
+      changed: true,
+      created: true,
+    })
+  })
+
+  it('commits executions, task runs and logs together, and reads them back', async () => {
+    const run: TaskRun = {
+      id: 'r1',
+      executionId: 'e1',
+      namespace: 'company.team',
+      flowId: 'hello',
+      taskId: 'a',
+      type: 'x.y.Z',
+      state: newState('RUNNING', new Date().toISOString()),
+      attempts: [],
+      sequence: 0,
+    }
+    await store.commit({
+      execution: execution('e1'),
+      taskRuns: [run],
+      logs: [
+        {
+          executionId: 'e1',
+          taskRunId: 'r1',
+          taskId: 'a',
+          level: 'debug',
+          message: 'low',
+          timestamp: 't1',
+        },
+        {
+          executionId: 'e1',
+          taskRunId: 'r1',
+          taskId: 'a',
+          level: 'error',
+          message: 'high',
+          timestamp: 't2',
+        },
+      ],
+    })
+    await store.commit({ taskRuns: [{ ...run, outputs: { x: 1 } }] })
+    const stored = await store.getExecution('e1')
+    expect(stored?.taskRunList).toEqual([{ ...run, outputs: { x: 1 } }])
+    expect((await store.listLogs('e1')).map((line) => line.message)).toEqual(['low', 'high'])
+    expect((await store.listLogs('e1', { minLevel: 'warn' })).map((line) => line.message)).toEqual([
+      'high',
+    ])
+    const first = (await store.listLogs('e1'))[0]!
+    expect((await store.listLogs('e1', { afterId: first.id })).map((line) => line.message)).toEqual(
+      ['high'],
+    )
+    expect(await store.listUnfinishedExecutions()).toHaveLength(1)
+  })
+
+  it('lists executions newest first, filtered and paged', async () => {
+    for (let index = 0; index < 5; index++) {
+      await store.commit({
+        execution: execution(`e${index}`, {
+          flowId: index % 2 === 0 ? 'even' : 'odd',
+          state: {
+            ...newState(
+              index === 4 ? 'FAILED' : 'SUCCESS',
+              new Date(Date.now() + index).toISOString(),
+            ),
+          },
+        }),
+      })
+    }
+    const page = await store.listExecutions({}, 1, 2)
+    expect(page.total).toBe(5)
+    expect(page.results.map((item) => item.id)).toEqual(['e4', 'e3'])
+    expect((await store.listExecutions({}, 3, 2)).results.map((item) => item.id)).toEqual(['e0'])
+    expect(
+      (await store.listExecutions({ flowId: 'even' }, 1, 10)).results.map((item) => item.id),
+    ).toEqual(['e4', 'e2', 'e0'])
+    expect((await store.listExecutions({ states: ['FAILED'] }, 1, 10)).total).toBe(1)
+    expect((await store.listExecutions({ namespace: 'company' }, 1, 10)).total).toBe(5)
+    expect((await store.listExecutions({ namespace: 'comp' }, 1, 10)).total).toBe(0)
+  })
+
+  it('keeps KV per namespace with TTL, and trigger state', async () => {
+    await store.kvSet('n1', 'a', { deep: [1] })
+    await store.kvSet('n1', 'a_b', 2)
+    await store.kvSet('n1', 'ab', 3)
+    await store.kvSet('n1', 'gone', 4, Date.now() - 1)
+    await store.kvSet('n2', 'a', 'other')
+    expect(await store.kvGet('n1', 'a')).toEqual({ deep: [1] })
+    expect(store.kvGetNow('n1', 'a')).toEqual({ deep: [1] })
+    expect(await store.kvGet('n1', 'gone')).toBeUndefined()
+    expect(await store.kvKeys('n1')).toEqual(['a', 'a_b', 'ab'])
+    expect(await store.kvKeys('n1', 'a_')).toEqual(['a_b'])
+    expect(await store.kvDelete('n1', 'a')).toBe(true)
+    expect(await store.kvDelete('n1', 'gone')).toBe(false)
+    expect(await store.kvGet('n2', 'a')).toBe('other')
+    await store.triggerStateSet('n', 'f', 't', 'cursor', { at: 5 })
+    expect(await store.triggerStateGet('n', 'f', 't', 'cursor')).toEqual({ at: 5 })
+    expect(await store.triggerStateGet('n', 'f', 'other', 'cursor')).toBeUndefined()
+  })
+
+  it('persists across reopening', async () => {
+    await store.saveFlow({ namespace: 'a', id: 'f', source: 'v1' })
+    await store.close()
+    store = await createSqliteStore({ file: join(dir, 'db', 'kite.db') })
+    expect((await store.getFlow('a', 'f'))?.revision).toBe(1)
+  })
+})
+
+describe('internal storage', () => {
+  it('stores files under kite:/// URIs and refuses URIs outside it', async () => {
+    const storage = createInternalStorage(join(dir, 'storage'))
+    const uri = await storage.put('ns/flow/executions/e1/task', 'data.txt', 'hello')
+    expect(uri).toMatch(/^kite:\/\/\/ns\/flow\/executions\/e1\/task\/[0-9a-f]{8}-data.txt$/)
+    expect(new TextDecoder().decode(await storage.get(uri))).toBe('hello')
+    await expect(storage.get('kite:///../../etc/passwd')).rejects.toThrow(
+      'points outside internal storage',
+    )
+    await expect(storage.get('file:///etc/passwd')).rejects.toThrow('is not a kite:/// URI')
+    await expect(storage.get('kite:///ns/nothing')).rejects.toThrow(
+      'kite:///ns/nothing does not exist in internal storage',
+    )
+  })
+})

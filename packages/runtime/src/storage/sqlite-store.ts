@@ -1,0 +1,671 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import Database from 'better-sqlite3'
+import { CompiledQuery, type Generated, Kysely, SqliteDialect, sql } from 'kysely'
+import { RuntimeError } from '../errors.js'
+import type { Execution, ExecutionSummary, TaskRun } from '../executor/execution-model.js'
+import { logLevelRank } from '../executor/execution-model.js'
+import type { Store, StoredFlow, StoredLogEntry } from './store.js'
+
+interface FlowsTable {
+  namespace: string
+  id: string
+  revision: number
+  source: string
+  deleted: number
+  created_at: string
+}
+
+interface ExecutionsTable {
+  id: string
+  namespace: string
+  flow_id: string
+  flow_revision: number
+  state: string
+  parent_id: string | null
+  created_at: string
+  updated_at: string
+  value: string
+}
+
+interface TaskRunsTable {
+  id: string
+  execution_id: string
+  sequence: number
+  state: string
+  value: string
+}
+
+interface LogsTable {
+  id: Generated<number>
+  execution_id: string
+  task_run_id: string | null
+  task_id: string | null
+  attempt: number | null
+  level: string
+  level_rank: number
+  timestamp: string
+  message: string
+}
+
+interface KvTable {
+  namespace: string
+  key: string
+  value: string
+  expires_at: number | null
+  updated_at: string
+}
+
+interface TriggerStateTable {
+  namespace: string
+  flow_id: string
+  trigger_id: string
+  key: string
+  value: string
+  updated_at: string
+}
+
+/** The tables, for kysely's types. */
+export interface KiteDatabase {
+  flows: FlowsTable
+  executions: ExecutionsTable
+  task_runs: TaskRunsTable
+  logs: LogsTable
+  kv: KvTable
+  trigger_state: TriggerStateTable
+}
+
+const UNFINISHED = ['CREATED', 'RUNNING', 'PAUSED', 'KILLING']
+
+/** Schema migrations, applied in order; `PRAGMA user_version` records how many ran. */
+const MIGRATIONS: Array<(db: Kysely<KiteDatabase>) => Promise<void>> = [
+  async (db) => {
+    await db.schema
+      .createTable('flows')
+      .addColumn('namespace', 'text', (column) => column.notNull())
+      .addColumn('id', 'text', (column) => column.notNull())
+      .addColumn('revision', 'integer', (column) => column.notNull())
+      .addColumn('source', 'text', (column) => column.notNull())
+      .addColumn('deleted', 'integer', (column) => column.notNull().defaultTo(0))
+      .addColumn('created_at', 'text', (column) => column.notNull())
+      .addPrimaryKeyConstraint('flows_pk', ['namespace', 'id', 'revision'])
+      .execute()
+    await db.schema
+      .createTable('executions')
+      .addColumn('id', 'text', (column) => column.primaryKey())
+      .addColumn('namespace', 'text', (column) => column.notNull())
+      .addColumn('flow_id', 'text', (column) => column.notNull())
+      .addColumn('flow_revision', 'integer', (column) => column.notNull())
+      .addColumn('state', 'text', (column) => column.notNull())
+      .addColumn('parent_id', 'text')
+      .addColumn('created_at', 'text', (column) => column.notNull())
+      .addColumn('updated_at', 'text', (column) => column.notNull())
+      .addColumn('value', 'text', (column) => column.notNull())
+      .execute()
+    await db.schema
+      .createIndex('executions_flow')
+      .on('executions')
+      .columns(['namespace', 'flow_id', 'created_at'])
+      .execute()
+    await db.schema
+      .createIndex('executions_created')
+      .on('executions')
+      .column('created_at')
+      .execute()
+    await db.schema.createIndex('executions_state').on('executions').column('state').execute()
+    await db.schema
+      .createTable('task_runs')
+      .addColumn('id', 'text', (column) => column.primaryKey())
+      .addColumn('execution_id', 'text', (column) => column.notNull())
+      .addColumn('sequence', 'integer', (column) => column.notNull())
+      .addColumn('state', 'text', (column) => column.notNull())
+      .addColumn('value', 'text', (column) => column.notNull())
+      .execute()
+    await db.schema
+      .createIndex('task_runs_execution')
+      .on('task_runs')
+      .columns(['execution_id', 'sequence'])
+      .execute()
+    await db.schema
+      .createTable('logs')
+      .addColumn('id', 'integer', (column) => column.primaryKey().autoIncrement())
+      .addColumn('execution_id', 'text', (column) => column.notNull())
+      .addColumn('task_run_id', 'text')
+      .addColumn('task_id', 'text')
+      .addColumn('attempt', 'integer')
+      .addColumn('level', 'text', (column) => column.notNull())
+      .addColumn('level_rank', 'integer', (column) => column.notNull())
+      .addColumn('timestamp', 'text', (column) => column.notNull())
+      .addColumn('message', 'text', (column) => column.notNull())
+      .execute()
+    await db.schema
+      .createIndex('logs_execution')
+      .on('logs')
+      .columns(['execution_id', 'id'])
+      .execute()
+    await db.schema
+      .createTable('kv')
+      .addColumn('namespace', 'text', (column) => column.notNull())
+      .addColumn('key', 'text', (column) => column.notNull())
+      .addColumn('value', 'text', (column) => column.notNull())
+      .addColumn('expires_at', 'integer')
+      .addColumn('updated_at', 'text', (column) => column.notNull())
+      .addPrimaryKeyConstraint('kv_pk', ['namespace', 'key'])
+      .execute()
+    await db.schema
+      .createTable('trigger_state')
+      .addColumn('namespace', 'text', (column) => column.notNull())
+      .addColumn('flow_id', 'text', (column) => column.notNull())
+      .addColumn('trigger_id', 'text', (column) => column.notNull())
+      .addColumn('key', 'text', (column) => column.notNull())
+      .addColumn('value', 'text', (column) => column.notNull())
+      .addColumn('updated_at', 'text', (column) => column.notNull())
+      .addPrimaryKeyConstraint('trigger_state_pk', ['namespace', 'flow_id', 'trigger_id', 'key'])
+      .execute()
+  },
+]
+
+export interface SqliteStoreOptions {
+  /** The database file (created with its directory when missing). */
+  file: string
+}
+
+/**
+ * The embedded store: one SQLite file (WAL, `synchronous = NORMAL`) through kysely. Statements
+ * are prepared once and reused; the hot writes (execution, task run, logs) are compiled once and
+ * run with new parameters in one small transaction per state change.
+ */
+export async function createSqliteStore(options: SqliteStoreOptions): Promise<Store> {
+  mkdirSync(dirname(options.file), { recursive: true })
+  let raw: Database.Database
+  try {
+    raw = new Database(options.file)
+    raw.pragma('journal_mode = WAL')
+    raw.pragma('synchronous = NORMAL')
+    raw.pragma('busy_timeout = 5000')
+    raw.pragma('foreign_keys = ON')
+  } catch (error) {
+    throw new RuntimeError(
+      `cannot open the database ${options.file}: ${(error as Error).message}`,
+      {
+        code: 'STORAGE',
+        kind: 'operational',
+        cause: error,
+      },
+    )
+  }
+  const statements = new Map<string, Database.Statement>()
+  const prepare = (text: string): Database.Statement => {
+    let statement = statements.get(text)
+    if (!statement) {
+      statement = raw.prepare(text)
+      statements.set(text, statement)
+    }
+    return statement
+  }
+  // kysely prepares every query; a statement cache makes that free after the first time.
+  const db = new Kysely<KiteDatabase>({
+    dialect: new SqliteDialect({ database: { close: () => raw.close(), prepare } }),
+  })
+
+  const version = raw.pragma('user_version', { simple: true }) as number
+  for (let index = version; index < MIGRATIONS.length; index++) {
+    await db.transaction().execute(async (trx) => {
+      await MIGRATIONS[index]!(trx)
+      await sql.raw(`PRAGMA user_version = ${index + 1}`).execute(trx)
+    })
+  }
+
+  const upsertExecution = db
+    .insertInto('executions')
+    .values({
+      id: '',
+      namespace: '',
+      flow_id: '',
+      flow_revision: 0,
+      state: '',
+      parent_id: null,
+      created_at: '',
+      updated_at: '',
+      value: '',
+    })
+    .onConflict((conflict) =>
+      conflict.column('id').doUpdateSet((eb) => ({
+        state: eb.ref('excluded.state'),
+        updated_at: eb.ref('excluded.updated_at'),
+        value: eb.ref('excluded.value'),
+      })),
+    )
+    .compile().sql
+  const upsertTaskRun = db
+    .insertInto('task_runs')
+    .values({ id: '', execution_id: '', sequence: 0, state: '', value: '' })
+    .onConflict((conflict) =>
+      conflict.column('id').doUpdateSet((eb) => ({
+        state: eb.ref('excluded.state'),
+        value: eb.ref('excluded.value'),
+      })),
+    )
+    .compile().sql
+  const insertLog = db
+    .insertInto('logs')
+    .values({
+      execution_id: '',
+      task_run_id: null,
+      task_id: null,
+      attempt: null,
+      level: '',
+      level_rank: 0,
+      timestamp: '',
+      message: '',
+    })
+    .compile().sql
+  const kvNow = db
+    .selectFrom('kv')
+    .select(['value', 'expires_at'])
+    .where('namespace', '=', '')
+    .where('key', '=', '')
+    .compile().sql
+
+  const executionParams = (execution: ExecutionSummary) => [
+    execution.id,
+    execution.namespace,
+    execution.flowId,
+    execution.flowRevision,
+    execution.state.current,
+    execution.parent?.executionId ?? null,
+    execution.state.startDate,
+    new Date().toISOString(),
+    JSON.stringify(execution),
+  ]
+
+  const toFlow = (row: FlowsTable): StoredFlow => ({
+    namespace: row.namespace,
+    id: row.id,
+    revision: row.revision,
+    source: row.source,
+    deleted: row.deleted === 1,
+    createdAt: row.created_at,
+  })
+
+  const latestRevision = async (namespace: string, id: string) =>
+    db
+      .selectFrom('flows')
+      .selectAll()
+      .where('namespace', '=', namespace)
+      .where('id', '=', id)
+      .orderBy('revision', 'desc')
+      .limit(1)
+      .executeTakeFirst()
+
+  const liveKv = (row: { value: string; expires_at: number | null } | undefined): unknown => {
+    if (!row) return undefined
+    if (row.expires_at !== null && row.expires_at <= Date.now()) return undefined
+    return JSON.parse(row.value)
+  }
+
+  const escapeLike = (text: string) => text.replace(/[\\%_]/g, (char) => `\\${char}`)
+
+  const withTaskRuns = async (row: ExecutionsTable): Promise<Execution> => {
+    const runs = await db
+      .selectFrom('task_runs')
+      .select('value')
+      .where('execution_id', '=', row.id)
+      .orderBy('sequence')
+      .execute()
+    return {
+      ...(JSON.parse(row.value) as ExecutionSummary),
+      taskRunList: runs.map((run) => JSON.parse(run.value) as TaskRun),
+    }
+  }
+
+  let closed = false
+  return {
+    async saveFlow(flow) {
+      return db.transaction().execute(async (trx) => {
+        const latest = await trx
+          .selectFrom('flows')
+          .selectAll()
+          .where('namespace', '=', flow.namespace)
+          .where('id', '=', flow.id)
+          .orderBy('revision', 'desc')
+          .limit(1)
+          .executeTakeFirst()
+        if (latest && latest.deleted === 0 && latest.source === flow.source) {
+          return { revision: latest.revision, changed: false, created: false }
+        }
+        const revision = (latest?.revision ?? 0) + 1
+        await trx
+          .insertInto('flows')
+          .values({
+            namespace: flow.namespace,
+            id: flow.id,
+            revision,
+            source: flow.source,
+            deleted: 0,
+            created_at: new Date().toISOString(),
+          })
+          .execute()
+        return { revision, changed: true, created: !latest || latest.deleted === 1 }
+      })
+    },
+
+    async getFlow(namespace, id, revision) {
+      if (revision === undefined) {
+        const latest = await latestRevision(namespace, id)
+        return latest && latest.deleted === 0 ? toFlow(latest) : undefined
+      }
+      const row = await db
+        .selectFrom('flows')
+        .selectAll()
+        .where('namespace', '=', namespace)
+        .where('id', '=', id)
+        .where('revision', '=', revision)
+        .executeTakeFirst()
+      return row && row.deleted === 0 ? toFlow(row) : undefined
+    },
+
+    async listFlows(namespace) {
+      let query = db
+        .selectFrom('flows as f')
+        .innerJoin(
+          db
+            .selectFrom('flows')
+            .select(['namespace', 'id', (eb) => eb.fn.max('revision').as('revision')])
+            .groupBy(['namespace', 'id'])
+            .as('latest'),
+          (join) =>
+            join
+              .onRef('latest.namespace', '=', 'f.namespace')
+              .onRef('latest.id', '=', 'f.id')
+              .onRef('latest.revision', '=', 'f.revision'),
+        )
+        .selectAll('f')
+        .where('f.deleted', '=', 0)
+      if (namespace !== undefined) {
+        query = query.where((eb) =>
+          eb.or([
+            eb('f.namespace', '=', namespace),
+            eb('f.namespace', 'like', sql<string>`${`${escapeLike(namespace)}.%`} escape '\\'`),
+          ]),
+        )
+      }
+      const rows = await query.orderBy('f.namespace').orderBy('f.id').execute()
+      return rows.map(toFlow)
+    },
+
+    async listFlowRevisions(namespace, id) {
+      const rows = await db
+        .selectFrom('flows')
+        .selectAll()
+        .where('namespace', '=', namespace)
+        .where('id', '=', id)
+        .orderBy('revision')
+        .execute()
+      return rows.map(toFlow)
+    },
+
+    async deleteFlow(namespace, id) {
+      return db.transaction().execute(async (trx) => {
+        const latest = await trx
+          .selectFrom('flows')
+          .selectAll()
+          .where('namespace', '=', namespace)
+          .where('id', '=', id)
+          .orderBy('revision', 'desc')
+          .limit(1)
+          .executeTakeFirst()
+        if (!latest || latest.deleted === 1) return false
+        await trx
+          .insertInto('flows')
+          .values({
+            ...latest,
+            revision: latest.revision + 1,
+            deleted: 1,
+            created_at: new Date().toISOString(),
+          })
+          .execute()
+        return true
+      })
+    },
+
+    async commit(changes) {
+      const { execution, taskRuns = [], logs = [] } = changes
+      if (!execution && taskRuns.length === 0 && logs.length === 0) return
+      await db.transaction().execute(async (trx) => {
+        if (execution) {
+          await trx.executeQuery(CompiledQuery.raw(upsertExecution, executionParams(execution)))
+        }
+        for (const run of taskRuns) {
+          await trx.executeQuery(
+            CompiledQuery.raw(upsertTaskRun, [
+              run.id,
+              run.executionId,
+              run.sequence,
+              run.state.current,
+              JSON.stringify(run),
+            ]),
+          )
+        }
+        for (const line of logs) {
+          await trx.executeQuery(
+            CompiledQuery.raw(insertLog, [
+              line.executionId,
+              line.taskRunId ?? null,
+              line.taskId ?? null,
+              line.attemptNumber ?? null,
+              line.level,
+              logLevelRank(line.level),
+              line.timestamp,
+              line.message,
+            ]),
+          )
+        }
+      })
+    },
+
+    async getExecution(id) {
+      const row = await db
+        .selectFrom('executions')
+        .selectAll()
+        .where('id', '=', id)
+        .executeTakeFirst()
+      return row ? withTaskRuns(row) : undefined
+    },
+
+    async listExecutions(filter, page, size) {
+      let query = db.selectFrom('executions')
+      if (filter.namespace !== undefined) {
+        const namespace = filter.namespace
+        query = query.where((eb) =>
+          eb.or([
+            eb('namespace', '=', namespace),
+            eb('namespace', 'like', sql<string>`${`${escapeLike(namespace)}.%`} escape '\\'`),
+          ]),
+        )
+      }
+      if (filter.flowId !== undefined) query = query.where('flow_id', '=', filter.flowId)
+      if (filter.states && filter.states.length > 0) {
+        query = query.where('state', 'in', [...filter.states])
+      }
+      const total = await query
+        .select((eb) => eb.fn.countAll<number>().as('count'))
+        .executeTakeFirstOrThrow()
+      const rows = await query
+        .select('value')
+        .orderBy('created_at', 'desc')
+        .orderBy(sql`rowid`, 'desc')
+        .limit(size)
+        .offset((page - 1) * size)
+        .execute()
+      return {
+        results: rows.map((row) => JSON.parse(row.value) as ExecutionSummary),
+        total: Number(total.count),
+        page,
+        size,
+      }
+    },
+
+    async listUnfinishedExecutions() {
+      const rows = await db
+        .selectFrom('executions')
+        .selectAll()
+        .where('state', 'in', UNFINISHED)
+        .orderBy('created_at')
+        .execute()
+      return Promise.all(rows.map(withTaskRuns))
+    },
+
+    async listLogs(executionId, query = {}) {
+      let select = db
+        .selectFrom('logs')
+        .selectAll()
+        .where('execution_id', '=', executionId)
+        .orderBy('id')
+      if (query.minLevel) select = select.where('level_rank', '>=', logLevelRank(query.minLevel))
+      if (query.taskId) select = select.where('task_id', '=', query.taskId)
+      if (query.afterId !== undefined) select = select.where('id', '>', query.afterId)
+      const rows = await select.execute()
+      return rows.map(
+        (row): StoredLogEntry => ({
+          id: row.id,
+          executionId: row.execution_id,
+          ...(row.task_run_id === null ? {} : { taskRunId: row.task_run_id }),
+          ...(row.task_id === null ? {} : { taskId: row.task_id }),
+          ...(row.attempt === null ? {} : { attemptNumber: row.attempt }),
+          level: row.level as StoredLogEntry['level'],
+          message: row.message,
+          timestamp: row.timestamp,
+        }),
+      )
+    },
+
+    async kvGet(namespace, key) {
+      const row = await db
+        .selectFrom('kv')
+        .select(['value', 'expires_at'])
+        .where('namespace', '=', namespace)
+        .where('key', '=', key)
+        .executeTakeFirst()
+      return liveKv(row)
+    },
+
+    kvGetNow(namespace, key) {
+      return liveKv(
+        prepare(kvNow).get(namespace, key) as
+          | { value: string; expires_at: number | null }
+          | undefined,
+      )
+    },
+
+    async kvSet(namespace, key, value, expiresAt) {
+      const text = JSON.stringify(value ?? null)
+      await db
+        .insertInto('kv')
+        .values({
+          namespace,
+          key,
+          value: text,
+          expires_at: expiresAt ?? null,
+          updated_at: new Date().toISOString(),
+        })
+        .onConflict((conflict) =>
+          conflict.columns(['namespace', 'key']).doUpdateSet((eb) => ({
+            value: eb.ref('excluded.value'),
+            expires_at: eb.ref('excluded.expires_at'),
+            updated_at: eb.ref('excluded.updated_at'),
+          })),
+        )
+        .execute()
+    },
+
+    async kvDelete(namespace, key) {
+      const row = await db
+        .deleteFrom('kv')
+        .where('namespace', '=', namespace)
+        .where('key', '=', key)
+        .returning(['value', 'expires_at'])
+        .executeTakeFirst()
+      return liveKv(row) !== undefined
+    },
+
+    async kvKeys(namespace, prefix = '') {
+      const rows = await db
+        .selectFrom('kv')
+        .select('key')
+        .where('namespace', '=', namespace)
+        .where('key', 'like', sql<string>`${`${escapeLike(prefix)}%`} escape '\\'`)
+        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', Date.now())]))
+        .orderBy('key')
+        .execute()
+      return rows.map((row) => row.key)
+    },
+
+    async triggerStateGet(namespace, flowId, triggerId, key) {
+      const row = await db
+        .selectFrom('trigger_state')
+        .select('value')
+        .where('namespace', '=', namespace)
+        .where('flow_id', '=', flowId)
+        .where('trigger_id', '=', triggerId)
+        .where('key', '=', key)
+        .executeTakeFirst()
+      return row ? JSON.parse(row.value) : undefined
+    },
+
+    async triggerStateSet(namespace, flowId, triggerId, key, value) {
+      await db
+        .insertInto('trigger_state')
+        .values({
+          namespace,
+          flow_id: flowId,
+          trigger_id: triggerId,
+          key,
+          value: JSON.stringify(value ?? null),
+          updated_at: new Date().toISOString(),
+        })
+        .onConflict((conflict) =>
+          conflict.columns(['namespace', 'flow_id', 'trigger_id', 'key']).doUpdateSet((eb) => ({
+            value: eb.ref('excluded.value'),
+            updated_at: eb.ref('excluded.updated_at'),
+          })),
+        )
+        .execute()
+    },
+
+    async triggerStateList(filter = {}) {
+      let query = db.selectFrom('trigger_state').selectAll()
+      if (filter.namespace !== undefined) query = query.where('namespace', '=', filter.namespace)
+      if (filter.flowId !== undefined) query = query.where('flow_id', '=', filter.flowId)
+      const rows = await query
+        .orderBy('namespace')
+        .orderBy('flow_id')
+        .orderBy('trigger_id')
+        .execute()
+      return rows.map((row) => ({
+        namespace: row.namespace,
+        flowId: row.flow_id,
+        triggerId: row.trigger_id,
+        key: row.key,
+        value: JSON.parse(row.value),
+        updatedAt: row.updated_at,
+      }))
+    },
+
+    async triggerStateDelete(namespace, flowId, triggerId, key) {
+      let query = db
+        .deleteFrom('trigger_state')
+        .where('namespace', '=', namespace)
+        .where('flow_id', '=', flowId)
+        .where('trigger_id', '=', triggerId)
+      if (key !== undefined) query = query.where('key', '=', key)
+      await query.execute()
+    },
+
+    async close() {
+      if (closed) return
+      closed = true
+      await db.destroy()
+    },
+  }
+}

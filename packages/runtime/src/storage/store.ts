@@ -1,0 +1,132 @@
+import type {
+  Execution,
+  ExecutionState,
+  ExecutionSummary,
+  LogEntry,
+  TaskRun,
+} from '../executor/execution-model.js'
+
+/** A saved flow revision. */
+export interface StoredFlow {
+  namespace: string
+  id: string
+  revision: number
+  source: string
+  /** True for the revision that records a deletion. */
+  deleted: boolean
+  createdAt: string
+}
+
+export interface SaveFlowResult {
+  revision: number
+  /** False when the source was the same as the latest revision's (no new revision). */
+  changed: boolean
+  /** True when no live flow had this namespace and id before. */
+  created: boolean
+}
+
+export interface ExecutionFilter {
+  namespace?: string
+  flowId?: string
+  states?: readonly ExecutionState[]
+}
+
+export interface Page<T> {
+  results: T[]
+  total: number
+  page: number
+  size: number
+}
+
+/** A stored log line with its position, for paging and following. */
+export interface StoredLogEntry extends LogEntry {
+  id: number
+}
+
+export interface LogQuery {
+  minLevel?: LogEntry['level']
+  taskId?: string
+  /** Only lines after this id (for following). */
+  afterId?: number
+}
+
+/** One key of a trigger's persisted state. */
+export interface TriggerStateRow {
+  namespace: string
+  flowId: string
+  triggerId: string
+  key: string
+  value: unknown
+  updatedAt: string
+}
+
+/** Everything one state change writes, committed in one transaction. */
+export interface Commit {
+  execution?: ExecutionSummary
+  taskRuns?: readonly TaskRun[]
+  logs?: readonly LogEntry[]
+}
+
+/**
+ * The runtime's persistence: flows with revisions, executions and task runs (written through on
+ * every state change), logs, namespace KV and trigger state. The SQLite store implements it over
+ * kysely, so a PostgreSQL store can follow with the same queries.
+ */
+export interface Store {
+  saveFlow(flow: { namespace: string; id: string; source: string }): Promise<SaveFlowResult>
+  /** A revision, or the latest live one. Deleted flows are not found without a revision. */
+  getFlow(namespace: string, id: string, revision?: number): Promise<StoredFlow | undefined>
+  /** The latest revision of every live flow, optionally in one namespace (and below). */
+  listFlows(namespace?: string): Promise<StoredFlow[]>
+  listFlowRevisions(namespace: string, id: string): Promise<StoredFlow[]>
+  /** Records a deletion as a new revision; false when there was no live flow. */
+  deleteFlow(namespace: string, id: string): Promise<boolean>
+
+  commit(changes: Commit): Promise<void>
+  getExecution(id: string): Promise<Execution | undefined>
+  /** Newest first; `page` starts at 1. */
+  listExecutions(
+    filter: ExecutionFilter,
+    page: number,
+    size: number,
+  ): Promise<Page<ExecutionSummary>>
+  /** Executions not in a final state (to resume after a restart), oldest first. */
+  listUnfinishedExecutions(): Promise<Execution[]>
+  listLogs(executionId: string, query?: LogQuery): Promise<StoredLogEntry[]>
+
+  kvGet(namespace: string, key: string): Promise<unknown>
+  /**
+   * Reads a KV value synchronously, for the `kv()` expression function (expressions render
+   * synchronously). Stores that cannot read synchronously serve it from a cache.
+   */
+  kvGetNow(namespace: string, key: string): unknown
+  /** `expiresAt` in epoch milliseconds. */
+  kvSet(namespace: string, key: string, value: unknown, expiresAt?: number): Promise<void>
+  kvDelete(namespace: string, key: string): Promise<boolean>
+  kvKeys(namespace: string, prefix?: string): Promise<string[]>
+
+  triggerStateGet(
+    namespace: string,
+    flowId: string,
+    triggerId: string,
+    key: string,
+  ): Promise<unknown>
+  triggerStateSet(
+    namespace: string,
+    flowId: string,
+    triggerId: string,
+    key: string,
+    value: unknown,
+  ): Promise<void>
+  /** Every trigger state row, optionally of one namespace and flow (for the scheduler and API). */
+  triggerStateList(filter?: { namespace?: string; flowId?: string }): Promise<TriggerStateRow[]>
+  /** Deletes a trigger's state: one key, or every key when none is given. */
+  triggerStateDelete(
+    namespace: string,
+    flowId: string,
+    triggerId: string,
+    key?: string,
+  ): Promise<void>
+
+  close(): Promise<void>
+}
