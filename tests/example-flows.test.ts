@@ -14,6 +14,7 @@ const validator = await createFlowValidator({
     'packages/plugins/core',
     'packages/plugins/http',
     'packages/plugins/transform',
+    'packages/plugins/sqlite',
     'examples/plugins/greeting',
     'examples/plugins/greeting/v2',
   ].map((dir) => join(root, dir)),

@@ -111,6 +111,44 @@ describe('npm start', () => {
     )
   })
 
+  it('runs first-party plugins installed from the registry, bundled dependencies included', async () => {
+    // jsonata and SQLite-as-WebAssembly travel inside their plugins' bundles: these flows run them
+    // from the tarballs the runtime installed, not from the sources.
+    for (const id of ['http-transform', 'sqlite-to-csv']) {
+      const response = await fetch(
+        `${urls.runtime}/api/v1/executions/kite.examples/${id}?wait=true`,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(id === 'http-transform' ? { registry: urls.registry } : {}),
+        },
+      )
+      const execution = (await response.json()) as {
+        state: { current: string }
+        taskRunList: Array<{
+          taskId: string
+          pluginVersion: string
+          outputs?: Record<string, unknown>
+        }>
+      }
+      expect(execution.state.current, JSON.stringify(execution)).toBe('SUCCESS')
+      for (const taskRun of execution.taskRunList) expect(taskRun.pluginVersion).toBe('1.0.0')
+      if (id === 'http-transform') {
+        const names = execution.taskRunList.find((run) => run.taskId === 'names')?.outputs?.value
+        expect(names).toEqual(
+          expect.arrayContaining(['@kite/plugin-sqlite', '@acme/kite-plugin-greeting']),
+        )
+      } else {
+        const csv = execution.taskRunList.find((run) => run.taskId === 'csv')?.outputs
+          ?.uri as string
+        const file = await fetch(
+          `${urls.runtime}/api/v1/executions/${(execution as unknown as { id: string }).id}/file?uri=${encodeURIComponent(csv)}`,
+        )
+        expect(await file.text()).toContain('Grace,45')
+      }
+    }
+  })
+
   it('tours the registry UI in a browser', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 860 } })
     await page.goto(`${urls.registry}/-/kite/`)

@@ -74,6 +74,8 @@ console.log(JSON.stringify(outputs))`,
       expect(outputs.yaml).toBe('b: 2\n')
       expect(outputs.sha256).toMatch(/^[0-9a-f]{64}$/)
       expect(outputs.eol).toBe('"\\n"')
+      // __dirname of bundled CommonJS is the bundle's own directory.
+      expect(outputs.dir).toBe('dist')
     } finally {
       await rm(isolated, { recursive: true, force: true })
     }

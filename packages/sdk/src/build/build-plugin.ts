@@ -35,9 +35,17 @@ export interface BuildResult {
 export const README_START = '<!-- kite:reference:start -->'
 export const README_END = '<!-- kite:reference:end -->'
 
-// Bundled CommonJS dependencies call require() for built-ins; ESM has none, so give them one.
-const REQUIRE_SHIM =
-  "import { createRequire as __kiteCreateRequire } from 'node:module';\nconst require = __kiteCreateRequire(import.meta.url);"
+// Bundled CommonJS dependencies call require() for built-ins and read __dirname/__filename; ESM
+// has none of them, so the bundle gets its own (free references are renamed via `define`, so an
+// ES module declaring its own __dirname keeps it).
+const COMMONJS_SHIM = [
+  "import { createRequire as __kiteCreateRequire } from 'node:module';",
+  "import { fileURLToPath as __kiteFileURLToPath } from 'node:url';",
+  "import { dirname as __kitePathDirname } from 'node:path';",
+  'const require = __kiteCreateRequire(import.meta.url);',
+  'const __kiteFilename = __kiteFileURLToPath(import.meta.url);',
+  'const __kiteDirname = __kitePathDirname(__kiteFilename);',
+].join('\n')
 
 /**
  * Bundles the plugin entry into `dist/index.js` — one ESM file holding every dependency except
@@ -109,7 +117,8 @@ async function prepare(options: BuildOptions) {
     format: 'esm',
     target: 'node20',
     external: ['@kite/sdk', '@kite/sdk/*'],
-    banner: { js: REQUIRE_SHIM },
+    banner: { js: COMMONJS_SHIM },
+    define: { __dirname: '__kiteDirname', __filename: '__kiteFilename' },
     minify: options.minify ?? false,
     sourcemap: false,
     legalComments: 'none',
