@@ -213,7 +213,7 @@ describe('condition.Not and condition.Or', () => {
   })
 
   it('needs conditions', async () => {
-    await expect(testCondition(or, {})).rejects.toThrow(/set `conditions`/)
+    await expect(testCondition(or, {})).rejects.toThrow(/invalid properties:\n- conditions:/)
     await expect(testCondition(not, { conditions: [] })).rejects.toThrow(/conditions:/)
   })
 

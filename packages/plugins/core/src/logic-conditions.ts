@@ -24,16 +24,12 @@ const NestedCondition = z
   .describe("A core condition: its `type` and that condition's own properties.")
 type NestedCondition = z.infer<typeof NestedCondition>
 
-// Required, but declared optional and checked in test(): the SDK's example validation drops a
-// `conditions` key (it takes it for a trigger's own conditions), so a required schema would make
-// every example of Not/Or invalid.
 const conditionsProperty = z
   .array(NestedCondition)
   .min(1)
-  .optional()
   .meta({ dynamic: false })
   .describe(
-    "Required. The conditions, each `{ type: kite.core.condition.<Name>, ...its properties }`. Only core conditions can be nested; their expressions are rendered when each is tested, in the condition's context.",
+    "The conditions, each `{ type: kite.core.condition.<Name>, ...its properties }`. Only core conditions can be nested; their expressions are rendered when each is tested, in the condition's context.",
   )
 
 export const not = defineCondition({
@@ -54,7 +50,7 @@ export const not = defineCondition({
     },
   ],
   async test(props, ctx) {
-    for (const condition of requireConditions(props.conditions, ctx)) {
+    for (const condition of props.conditions) {
       if (await testNested(condition, ctx)) return false
     }
     return true
@@ -81,23 +77,12 @@ export const or = defineCondition({
     },
   ],
   async test(props, ctx) {
-    for (const condition of requireConditions(props.conditions, ctx)) {
+    for (const condition of props.conditions) {
       if (await testNested(condition, ctx)) return true
     }
     return false
   },
 })
-
-function requireConditions(
-  conditions: NestedCondition[] | undefined,
-  ctx: ConditionContext,
-): NestedCondition[] {
-  if (conditions !== undefined) return conditions
-  throw new KiteError(`${ctx.task.type}: set \`conditions\`, the list of conditions to combine`, {
-    code: 'PROPERTIES_INVALID',
-    kind: 'user',
-  })
-}
 
 let nestable: Map<string, AnyCondition> | undefined
 
