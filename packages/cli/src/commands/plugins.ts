@@ -1,6 +1,6 @@
 // The command talks to a runtime over HTTP, it never loads one.
-import { type Command, InvalidArgumentError } from 'commander'
-import { CliError } from '../program.js'
+import type { Command } from 'commander'
+import { callRuntime, parseUrl, type RuntimeTarget } from './options.js'
 
 interface ServerOptions {
   server: string
@@ -37,7 +37,9 @@ export function registerPluginsCommand(program: Command): void {
 
   common(plugins.command('list').description('installed plugins, their versions and types')).action(
     async (options: ServerOptions) => {
-      const answer = (await call(options, 'GET', '/plugins')) as { results: PluginJson[] }
+      const answer = (await callRuntime(runtimeTarget(options), 'GET', '/plugins')) as {
+        results: PluginJson[]
+      }
       if (options.json) return print(answer.results)
       if (answer.results.length === 0) return void process.stdout.write('no plugins installed\n')
       for (const plugin of answer.results) {
@@ -60,7 +62,9 @@ export function registerPluginsCommand(program: Command): void {
       .description('install plugin versions from the registry (name@version, range or tag)')
       .argument('<specs...>', 'e.g. @kite/plugin-http@1.2.0 @acme/kite-plugin-greeting'),
   ).action(async (specs: string[], options: ServerOptions) => {
-    const answer = (await call(options, 'POST', '/plugins/install', { plugins: specs })) as {
+    const answer = (await callRuntime(runtimeTarget(options), 'POST', '/plugins/install', {
+      plugins: specs,
+    })) as {
       results: { name: string; version: string; installed: boolean }[]
     }
     if (options.json) return print(answer.results)
@@ -78,7 +82,7 @@ export function registerPluginsCommand(program: Command): void {
       .argument('<specs...>', 'e.g. @acme/kite-plugin-greeting@1.0.0')
       .option('--force', 'uninstall even when saved flows resolve to it', false),
   ).action(async (specs: string[], options: ServerOptions & { force: boolean }) => {
-    const answer = (await call(options, 'DELETE', '/plugins/uninstall', {
+    const answer = (await callRuntime(runtimeTarget(options), 'DELETE', '/plugins/uninstall', {
       plugins: specs,
       force: options.force,
     })) as { results: { name: string; version: string }[] }
@@ -94,7 +98,9 @@ export function registerPluginsCommand(program: Command): void {
       .description("what each spec chooses among the registry's versions")
       .argument('<specs...>', 'e.g. @acme/kite-plugin-greeting@^1 @kite/plugin-http@LATEST'),
   ).action(async (specs: string[], options: ServerOptions) => {
-    const answer = (await call(options, 'POST', '/plugins/resolve', { plugins: specs })) as {
+    const answer = (await callRuntime(runtimeTarget(options), 'POST', '/plugins/resolve', {
+      plugins: specs,
+    })) as {
       results: {
         spec: string
         versions: string[]
@@ -117,51 +123,8 @@ function print(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`)
 }
 
-async function call(
-  options: ServerOptions,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<unknown> {
-  const url = `${options.server.replace(/\/+$/, '')}/api/v1${path}`
+/** The runtime to call, with the admin token from `--token` or `KITE_ADMIN_TOKEN`. */
+function runtimeTarget(options: ServerOptions): RuntimeTarget {
   const token = options.token ?? process.env.KITE_ADMIN_TOKEN
-  const headers: Record<string, string> = {}
-  if (body !== undefined) headers['content-type'] = 'application/json'
-  if (token) headers.authorization = `Bearer ${token}`
-  let response: Response
-  try {
-    response = await fetch(url, {
-      method,
-      headers,
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    })
-  } catch (error) {
-    throw new CliError(
-      `cannot reach the runtime at ${options.server} (${error instanceof Error ? error.message : String(error)}); start one with \`kite server local\` or pass --server`,
-    )
-  }
-  const text = await response.text()
-  let answer: unknown
-  try {
-    answer = text === '' ? undefined : JSON.parse(text)
-  } catch {
-    answer = undefined
-  }
-  if (!response.ok) {
-    const found = answer as { message?: unknown } | undefined
-    throw new CliError(
-      `${method} ${path}: ${typeof found?.message === 'string' ? found.message : `${response.status} ${response.statusText}`}`,
-    )
-  }
-  return answer
-}
-
-function parseUrl(value: string): string {
-  try {
-    const url = new URL(value)
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http')
-    return value
-  } catch {
-    throw new InvalidArgumentError(`"${value}" is not an http(s) URL`)
-  }
+  return token ? { server: options.server, token } : { server: options.server }
 }

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import type { Registry } from '@kite/registry'
 import type { Logger } from '@kite/sdk'
-import { type Command, InvalidArgumentError } from 'commander'
+import type { Command } from 'commander'
 import { CliError } from '../program.js'
+import { parsePort, parseUrl, waitForStop } from './options.js'
 
 interface StartOptions {
   port: number
@@ -96,19 +97,6 @@ async function startRegistry(options: StartOptions): Promise<Registry> {
   return running
 }
 
-/** Resolves on the first SIGINT or SIGTERM; the handlers keep the default exit from happening. */
-function waitForStop(): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop)
-      process.off('SIGTERM', stop)
-      resolve()
-    }
-    process.on('SIGINT', stop)
-    process.on('SIGTERM', stop)
-  })
-}
-
 async function addUser(
   registry: string,
   name: string,
@@ -157,22 +145,4 @@ const stderrLogger: Logger = {
   info() {},
   warn: (message) => process.stderr.write(`warn: ${message}\n`),
   error: (message) => process.stderr.write(`error: ${message}\n`),
-}
-
-function parsePort(value: string): number {
-  const port = Number(value)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new InvalidArgumentError('expected a port number between 0 and 65535')
-  }
-  return port
-}
-
-function parseUrl(value: string): string {
-  try {
-    const url = new URL(value)
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http')
-    return value
-  } catch {
-    throw new InvalidArgumentError(`expected an http(s) URL, got "${value}"`)
-  }
 }

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs'
 import type { InstanceConfigInput, KiteServer } from '@kite/runtime'
-import { type Command, InvalidArgumentError } from 'commander'
+import type { Command } from 'commander'
 import { CliError } from '../program.js'
 import { stderrLogger, toCliError } from './flow.js'
+import { parsePort, parseUrl, waitForStop } from './options.js'
 
 interface LocalOptions {
   port: number
@@ -86,37 +87,6 @@ async function startServer(options: LocalOptions): Promise<KiteServer> {
   return running
 }
 
-/** Resolves on the first SIGINT or SIGTERM; the handlers keep the default exit from happening. */
-function waitForStop(): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop)
-      process.off('SIGTERM', stop)
-      resolve()
-    }
-    process.on('SIGINT', stop)
-    process.on('SIGTERM', stop)
-  })
-}
-
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value]
-}
-
-function parsePort(value: string): number {
-  const port = Number(value)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new InvalidArgumentError('expected a port number between 0 and 65535')
-  }
-  return port
-}
-
-function parseUrl(value: string): string {
-  try {
-    const url = new URL(value)
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http')
-    return value
-  } catch {
-    throw new InvalidArgumentError(`expected an http(s) URL, got "${value}"`)
-  }
 }

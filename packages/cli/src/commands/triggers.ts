@@ -1,7 +1,7 @@
 // Types only: the command talks to a runtime over HTTP, it never loads one.
 import type { TriggerInfo } from '@kite/runtime'
-import { type Command, InvalidArgumentError } from 'commander'
-import { CliError } from '../program.js'
+import type { Command } from 'commander'
+import { callRuntime, parseUrl } from './options.js'
 
 interface ServerOption {
   server: string
@@ -32,7 +32,11 @@ export function registerTriggersCommand(program: Command): void {
       const query = new URLSearchParams()
       if (options.namespace) query.set('namespace', options.namespace)
       if (options.flowId) query.set('flowId', options.flowId)
-      const answer = (await call(options.server, 'GET', `/triggers?${query}`)) as {
+      const answer = (await callRuntime(
+        { server: options.server },
+        'GET',
+        `/triggers?${query}`,
+      )) as {
         results: TriggerInfo[]
       }
       if (options.json) {
@@ -61,7 +65,11 @@ export function registerTriggersCommand(program: Command): void {
       .action(
         async (namespace: string, flowId: string, triggerId: string, options: ServerOption) => {
           const path = `/triggers/${[namespace, flowId, triggerId].map(encodeURIComponent).join('/')}/${action}`
-          const trigger = (await call(options.server, 'POST', path)) as TriggerInfo
+          const trigger = (await callRuntime(
+            { server: options.server },
+            'POST',
+            path,
+          )) as TriggerInfo
           process.stdout.write(`trigger ${namespace}/${flowId}/${triggerId} ${done}\n`)
           process.stdout.write(`${describe(trigger)}\n`)
         },
@@ -93,41 +101,4 @@ function describe(trigger: TriggerInfo): string {
     ...(trigger.problem ? [`  problem: ${trigger.problem}`] : []),
   ]
   return [parts.join('  '), ...problems].join('\n')
-}
-
-async function call(server: string, method: string, path: string): Promise<unknown> {
-  const url = `${server.replace(/\/+$/, '')}/api/v1${path}`
-  let response: Response
-  try {
-    response = await fetch(url, { method })
-  } catch (error) {
-    throw new CliError(
-      `cannot reach the runtime at ${server} (${error instanceof Error ? error.message : String(error)}); start one with \`kite server local\` or pass --server`,
-    )
-  }
-  const text = await response.text()
-  let body: unknown
-  try {
-    body = text === '' ? undefined : JSON.parse(text)
-  } catch {
-    body = undefined
-  }
-  if (!response.ok) {
-    const message =
-      typeof body === 'object' && body !== null && 'message' in body
-        ? String(body.message)
-        : `${response.status} ${response.statusText}`
-    throw new CliError(`${method} ${path}: ${message}`)
-  }
-  return body
-}
-
-function parseUrl(value: string): string {
-  try {
-    const url = new URL(value)
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http')
-    return value
-  } catch {
-    throw new InvalidArgumentError(`"${value}" is not an http(s) URL`)
-  }
 }
