@@ -80,6 +80,7 @@ export function createKiteApp(options: KiteAppOptions): Hono {
       published: record.published,
       deprecated: record.deprecated,
       integrity: record.integrity,
+      manifestHash: record.manifestHash,
       tarball: `${origin}${record.tarballPath}`,
       distTags: plugin.distTags,
       manifest: record.manifest,
@@ -287,6 +288,7 @@ function toCatalogEvent(event: StoredEvent, origin: string): CatalogEvent {
     name: event.name,
     version: event.version,
     integrity: event.integrity,
+    manifestHash: event.manifestHash,
     tarball: `${origin}${event.tarballPath}`,
     time: event.time,
   }
