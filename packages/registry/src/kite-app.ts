@@ -20,6 +20,8 @@ export interface KiteAppOptions {
   /** Milliseconds between SSE heartbeat comments. */
   heartbeatMs: number
   logger: Logger
+  /** Scope owners set in the registry's config. */
+  scopeOwners?: Readonly<Record<string, readonly string[]>>
 }
 
 class NotFound extends Error {}
@@ -85,6 +87,18 @@ export function createKiteApp(options: KiteAppOptions): Hono {
       distTags: plugin.distTags,
       manifest: record.manifest,
       docs: { plugin: renderPluginMarkdown(record.manifest), types },
+    })
+  })
+
+  // Who may create packages in a scope (release scripts check this before publishing anything).
+  app.get(`${API_BASE}/scopes/:scope`, (c) => {
+    const scope = c.req.param('scope')
+    if (!/^@[a-z0-9][a-z0-9._~-]*$/.test(scope)) throw new NotFound(`"${scope}" is not a scope`)
+    const configured = options.scopeOwners?.[scope]
+    return c.json({
+      scope,
+      owners: configured ?? catalog.scopeMembers(scope),
+      configured: configured !== undefined,
     })
   })
 

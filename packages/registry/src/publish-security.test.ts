@@ -214,6 +214,17 @@ describe('names and scopes', () => {
     expect(other.body.error).toContain('the scope @mal belongs to mallory;')
     expect(await snapshot()).toEqual(before)
     expect((await publishAs(mallory, '@mal/kite-plugin-b', 'mal.b')).status).toBe(201)
+    expect((await getJson(`${url}${API}/scopes/@mal`)).body).toEqual({
+      scope: '@mal',
+      owners: ['mallory'],
+      configured: false,
+    })
+    expect((await getJson(`${url}${API}/scopes/@kite`)).body).toEqual({
+      scope: '@kite',
+      owners: ['kitebot'],
+      configured: true,
+    })
+    expect((await getJson(`${url}${API}/scopes/not-a-scope`)).status).toBe(404)
   })
 
   it('refuses upper-case names, also from the scope owner', async () => {

@@ -119,7 +119,13 @@ export async function createRegistry(options: RegistryOptions = {}): Promise<Reg
       whoami: (req) => (internal ? whoami(internal, req) : Promise.resolve(undefined)),
     })
     const kite = getRequestListener(
-      createKiteApp({ catalog, hub, logger, heartbeatMs: options.heartbeatMs ?? 15_000 }).fetch,
+      createKiteApp({
+        catalog,
+        hub,
+        logger,
+        heartbeatMs: options.heartbeatMs ?? 15_000,
+        scopeOwners,
+      }).fetch,
     )
     const listening = createServer((req, res) => {
       const url = req.url ?? '/'

@@ -141,6 +141,11 @@ export function createPluginStore(options: PluginStoreOptions): PluginStore {
       throw fail(`cannot read its manifest ${manifestPath}: ${messageOf(error)}`, error)
     }
     // Re-read after extraction: what will run is checked against what the registry checked.
+    if (!record.manifestHash) {
+      throw fail(
+        'its install record has no manifest hash (installed by an older runtime); install it again',
+      )
+    }
     const hash = hashManifest(bytes)
     if (hash !== record.manifestHash) {
       throw fail(
