@@ -132,7 +132,7 @@ async function writeStorage(dir) {
     for (let minor = 0; minor < VERSIONS; minor++) {
       const version = `1.${minor}.0`
       const file = `kite-plugin-${index}-${version}.tgz`
-      const tarball = packTarball(packageFiles(name, version, base))
+      const tarball = await packTarball(packageFiles(name, version, base))
       await writeFile(join(packageDir, file), tarball)
       const time = new Date(Date.UTC(2026, 0, 1) + index * 60_000 + minor * 1000).toISOString()
       packument.versions[version] = {
@@ -161,8 +161,8 @@ async function createUser(url, name) {
   return (await response.json()).token
 }
 
-function publishBody(name, version, manifest) {
-  const tarball = packTarball(packageFiles(name, version, manifest))
+async function publishBody(name, version, manifest) {
+  const tarball = await packTarball(packageFiles(name, version, manifest))
   const dist = integrityOf(tarball)
   const file = `${name}-${version}.tgz`
   return {
@@ -296,7 +296,7 @@ async function main() {
     const eventDelays = []
     for (let index = 0; index < PUBLISHES; index++) {
       const version = `1.0.${index}`
-      const body = JSON.stringify(publishBody('@bench/kite-plugin-live', version, manifest))
+      const body = JSON.stringify(await publishBody('@bench/kite-plugin-live', version, manifest))
       const begin = performance.now()
       const response = await fetch(`${registry.url}/@bench%2fkite-plugin-live`, {
         method: 'PUT',
