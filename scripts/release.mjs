@@ -45,7 +45,17 @@ if (whoami.status !== 0) {
     `not logged in to ${base}: add "//${registry.host}/:_authToken=TOKEN" to an npmrc (kite registry adduser prints it)`,
   )
 }
-console.log(`releasing to ${base} as ${whoami.stdout.trim()}`)
+const user = whoami.stdout.trim()
+// Only the owners of @kite may publish first-party packages (SPEC 5); say so before building.
+const scope = await fetch(`${base}/-/kite/api/v1/scopes/@kite`)
+  .then((response) => (response.ok ? response.json() : undefined))
+  .catch(() => undefined)
+if (scope && scope.owners.length > 0 && !scope.owners.includes(user)) {
+  fail(
+    `${user} is not an owner of @kite on ${base} (owners: ${scope.owners.join(', ')}); log in as one of them`,
+  )
+}
+console.log(`releasing to ${base} as ${user}`)
 
 const env = { ...process.env, npm_config_registry: `${base}/`, TURBO_TELEMETRY_DISABLED: '1' }
 const steps = [

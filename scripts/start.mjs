@@ -68,13 +68,21 @@ async function checkPorts() {
   }
 }
 
-/** A publisher account, kept in .kite/publisher.json; its token goes into .kite/npmrc. */
-async function publisherNpmrc(registryUrl) {
+/**
+ * The first-party publisher account, kept in .kite/publisher.json. The registry's config names it
+ * the owner of `@kite` (SPEC 5), so no other account can take a first-party name.
+ */
+async function publisherAccount() {
   const file = join(state, 'publisher.json')
   const account = existsSync(file)
     ? JSON.parse(await readFile(file, 'utf8'))
     : { name: 'kite-publisher', password: randomBytes(12).toString('hex') }
   await writeFile(file, JSON.stringify(account, null, 2))
+  return account
+}
+
+/** Logs the publisher in (creating the account the first time); its token goes into .kite/npmrc. */
+async function publisherNpmrc(registryUrl, account) {
   // Creates the account, or logs in to it when it exists: verdaccio answers both with a token.
   const response = await fetch(`${registryUrl}/-/user/org.couchdb.user:${account.name}`, {
     method: 'PUT',
@@ -239,12 +247,17 @@ async function main() {
   )
   const { createRegistry } = await import('@kite/registry')
   const { createServer } = await import('@kite/runtime')
+  const publisher = await publisherAccount()
 
   const registry = await step(`registry on port ${ports.registry}`, () =>
-    createRegistry({ port: ports.registry, storage: join(state, 'registry') }),
+    createRegistry({
+      port: ports.registry,
+      storage: join(state, 'registry'),
+      scopeOwners: { '@kite': [publisher.name] },
+    }),
   )
   running.push(registry)
-  const npmrc = await step('publisher account', () => publisherNpmrc(registry.url))
+  const npmrc = await step('publisher account', () => publisherNpmrc(registry.url, publisher))
   const { total, published } = await step('publish packages', () => publishAll(registry.url, npmrc))
   process.stdout.write(`  ${published} published, ${total - published} already there\n`)
 

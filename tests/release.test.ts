@@ -33,16 +33,24 @@ async function release(env: Record<string, string>) {
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'kite-release-'))
-  registry = await createRegistry({ port: 0, storage: join(work, 'registry') })
-  const response = await fetch(`${registry.url}/-/user/org.couchdb.user:releaser`, {
+  // As `npm start` does: the registry's config names the first-party publisher owner of @kite.
+  registry = await createRegistry({
+    port: 0,
+    storage: join(work, 'registry'),
+    scopeOwners: { '@kite': ['releaser'] },
+  })
+  npmrc = join(work, 'npmrc')
+  await writeFile(npmrc, `//127.0.0.1:${registry.port}/:_authToken=${await account('releaser')}\n`)
+})
+
+async function account(name: string): Promise<string> {
+  const response = await fetch(`${registry.url}/-/user/org.couchdb.user:${name}`, {
     method: 'PUT',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'releaser', password: 'release-me-123', email: 'r@example.com' }),
+    body: JSON.stringify({ name, password: 'release-me-123', email: `${name}@example.com` }),
   })
-  const { token } = (await response.json()) as { token: string }
-  npmrc = join(work, 'npmrc')
-  await writeFile(npmrc, `//127.0.0.1:${registry.port}/:_authToken=${token}\n`)
-})
+  return ((await response.json()) as { token: string }).token
+}
 
 afterAll(async () => {
   await registry?.close()
@@ -62,6 +70,19 @@ describe('npm run release', () => {
     await writeFile(anonymous, '')
     const noToken = await release({ KITE_REGISTRY: registry.url, npm_config_userconfig: anonymous })
     expect(noToken.stderr).toContain(`not logged in to ${registry.url}`)
+    const intruderRc = join(work, 'intruder-npmrc')
+    await writeFile(
+      intruderRc,
+      `//127.0.0.1:${registry.port}/:_authToken=${await account('intruder')}\n`,
+    )
+    const intruder = await release({
+      KITE_REGISTRY: registry.url,
+      npm_config_userconfig: intruderRc,
+    })
+    expect(intruder.code).toBe(1)
+    expect(intruder.stderr).toContain(
+      `intruder is not an owner of @kite on ${registry.url} (owners: releaser)`,
+    )
   })
 
   it('publishes every first-party package, and the catalog lists each plugin with its docs', async () => {

@@ -6,6 +6,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { gzipSync } from 'node:zlib'
 import { createRegistry } from '@kite/registry'
 import { createManifest, definePlugin, defineTask, z } from '@kite/sdk'
 import { integrityOf, packTarball } from './tarball.mjs'
@@ -132,7 +133,7 @@ async function writeStorage(dir) {
     for (let minor = 0; minor < VERSIONS; minor++) {
       const version = `1.${minor}.0`
       const file = `kite-plugin-${index}-${version}.tgz`
-      const tarball = packTarball(packageFiles(name, version, base))
+      const tarball = await packTarball(packageFiles(name, version, base))
       await writeFile(join(packageDir, file), tarball)
       const time = new Date(Date.UTC(2026, 0, 1) + index * 60_000 + minor * 1000).toISOString()
       packument.versions[version] = {
@@ -161,8 +162,17 @@ async function createUser(url, name) {
   return (await response.json()).token
 }
 
-function publishBody(name, version, manifest) {
-  const tarball = packTarball(packageFiles(name, version, manifest))
+async function publishBody(name, version, manifest) {
+  return rawPublishBody(name, version, await packTarball(packageFiles(name, version, manifest)))
+}
+
+/** A gzip stream of `mebibytes` MiB of zeros (~1 KiB per MiB on the wire). */
+function gzipBomb(mebibytes) {
+  const member = gzipSync(Buffer.alloc(1024 * 1024), { level: 9 })
+  return Buffer.concat(Array.from({ length: mebibytes }, () => member))
+}
+
+function rawPublishBody(name, version, tarball) {
   const dist = integrityOf(tarball)
   const file = `${name}-${version}.tgz`
   return {
@@ -296,7 +306,7 @@ async function main() {
     const eventDelays = []
     for (let index = 0; index < PUBLISHES; index++) {
       const version = `1.0.${index}`
-      const body = JSON.stringify(publishBody('@bench/kite-plugin-live', version, manifest))
+      const body = JSON.stringify(await publishBody('@bench/kite-plugin-live', version, manifest))
       const begin = performance.now()
       const response = await fetch(`${registry.url}/@bench%2fkite-plugin-live`, {
         method: 'PUT',
@@ -317,6 +327,48 @@ async function main() {
     )
     lines.push(
       `event after the publish response: ${stats(eventDelays)}   goal: < 50 ms (negative: the event arrived first)`,
+    )
+
+    // Hostile publishes (issue 12): how fast they are refused, and what a search answer weighs.
+    const refuse = async (label, name, tarball) => {
+      const times = []
+      let answer
+      for (let round = 0; round < 5; round++) {
+        const body = JSON.stringify(rawPublishBody(name, '1.0.0', tarball))
+        const begin = performance.now()
+        const response = await fetch(`${registry.url}/${name.replace('/', '%2f')}`, {
+          method: 'PUT',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body,
+        })
+        answer = await response.json()
+        times.push(performance.now() - begin)
+      }
+      lines.push(`refusing ${label}: ${stats(times)} — "${answer.error.slice(0, 90)}…"`)
+    }
+    await refuse('a 3 GiB gzip bomb (3 MB on the wire)', '@bench/kite-plugin-bomb', gzipBomb(3072))
+    const wide = createManifest(
+      syntheticPlugin(PLUGINS + 2),
+      { name: '@bench/kite-plugin-wide', version: '1.0.0' },
+      { entry: 'dist/index.js', sdkRange: '^0.1.0' },
+    )
+    wide.tasks = Array.from({ length: 10_000 }, (_, index) => ({
+      ...wide.tasks[0],
+      name: `T${index}`,
+      type: `${wide.group}.T${index}`,
+    }))
+    await refuse(
+      'a manifest with 10,000 types',
+      '@bench/kite-plugin-wide',
+      await packTarball(packageFiles('@bench/kite-plugin-wide', '1.0.0', wide)),
+    )
+    const sizes = []
+    for (const query of queries.slice(0, 50)) {
+      const text = await (await fetch(`${api}/plugins?q=${encodeURIComponent(query)}`)).text()
+      sizes.push(text.length / 1024)
+    }
+    lines.push(
+      `search answer size (up to 20 hits): median ${percentile(sizes, 50).toFixed(1)} KiB, max ${Math.max(...sizes).toFixed(1)} KiB`,
     )
   } finally {
     await registry?.close()

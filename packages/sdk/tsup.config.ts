@@ -4,5 +4,6 @@ export default defineKiteConfig({
   index: 'src/index.ts',
   testing: 'src/testing/index.ts',
   build: 'src/build/index.ts',
+  tarball: 'src/tarball/index.ts',
   cli: 'src/build/cli.ts',
 })

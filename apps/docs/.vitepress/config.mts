@@ -59,6 +59,7 @@ export default defineConfig({
           text: 'Registry',
           items: [
             { text: 'The registry', link: '/registry/' },
+            { text: 'Security', link: '/registry/security' },
             { text: 'Publishing and releasing', link: '/guide/publishing' },
           ],
         },

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Logger, PluginManifest } from '@kite/sdk'
+import type { TarballLimits } from '@kite/sdk/tarball'
 import semver from 'semver'
 import type { Catalog } from './catalog.js'
 import type { StoredEvent } from './catalog-types.js'
@@ -10,11 +11,18 @@ export interface SyncContext {
   catalog: Catalog
   storage: PackageStorage
   logger: Logger
+  /** The rules a stored tarball is read by (the same as at publish). */
+  limits: TarballLimits
 }
 
 export interface SyncHints {
   /** The manifest of a version just published (saves reading its tarball back). */
-  published?: { version: string; manifest: PluginManifest; integrity: string }
+  published?: {
+    version: string
+    manifest: PluginManifest
+    manifestHash: string
+    integrity: string
+  }
   /** The account that published a new version; becomes the maintainer of a new package. */
   publisher?: string
 }
@@ -24,11 +32,11 @@ export interface SyncHints {
  * it lacks, drops unpublished ones, records deprecations and dist-tags, and returns the events
  * that produced. Storage is the source of truth; the catalog is an index of it.
  */
-export function syncPackage(
+export async function syncPackage(
   context: SyncContext,
   name: string,
   hints: SyncHints = {},
-): StoredEvent[] {
+): Promise<StoredEvent[]> {
   const { catalog, storage } = context
   const packument = storage.read(name)
   const events: StoredEvent[] = []
@@ -60,7 +68,7 @@ export function syncPackage(
       (a, b) => timeOf(packument, a).localeCompare(timeOf(packument, b)) || semver.compare(a, b),
     )
   for (const version of missing) {
-    const event = indexVersion(context, packument, version, hints)
+    const event = await indexVersion(context, packument, version, hints)
     if (event) events.push(event)
   }
   catalog.setDistTags(name, packument.distTags)
@@ -68,12 +76,12 @@ export function syncPackage(
 }
 
 /** Reconciles every package in storage, and every catalog entry storage no longer has. */
-export function syncAll(context: SyncContext): StoredEvent[] {
+export async function syncAll(context: SyncContext): Promise<StoredEvent[]> {
   const names = new Set([...context.storage.list(), ...context.catalog.knownPackages()])
   const events: StoredEvent[] = []
   for (const name of names) {
     try {
-      events.push(...syncPackage(context, name))
+      events.push(...(await syncPackage(context, name)))
     } catch (error) {
       context.logger.error(`cannot index ${name}: ${(error as Error).message}`)
     }
@@ -81,20 +89,20 @@ export function syncAll(context: SyncContext): StoredEvent[] {
   return events
 }
 
-function indexVersion(
+async function indexVersion(
   context: SyncContext,
   packument: StoredPackument,
   version: string,
   hints: SyncHints,
-): StoredEvent | undefined {
+): Promise<StoredEvent | undefined> {
   const { catalog, storage, logger } = context
   const stored = packument.versions[version]
   if (!stored) return undefined
   const label = `${packument.name}@${version}`
-  let manifest: PluginManifest | undefined
+  let plugin: { manifest: PluginManifest; manifestHash: string } | undefined
   let integrity = stored.integrity
   if (hints.published?.version === version) {
-    manifest = hints.published.manifest
+    plugin = hints.published
     integrity = hints.published.integrity
   } else {
     let tarball: Buffer
@@ -106,7 +114,7 @@ function indexVersion(
     }
     integrity ??= `sha512-${createHash('sha512').update(tarball).digest('base64')}`
     try {
-      manifest = readManifestFromTarball(tarball, label)
+      plugin = await readManifestFromTarball(tarball, label, context.limits)
     } catch (error) {
       logger.warn(
         `${label} has an unreadable plugin manifest; not indexed: ${(error as Error).message}`,
@@ -114,7 +122,7 @@ function indexVersion(
       return undefined
     }
   }
-  if (!manifest) {
+  if (!plugin) {
     catalog.markNotPlugin(packument.name, version)
     return undefined
   }
@@ -122,7 +130,8 @@ function indexVersion(
     {
       name: packument.name,
       version,
-      manifest,
+      manifest: plugin.manifest,
+      manifestHash: plugin.manifestHash,
       published: timeOf(packument, version),
       integrity: integrity ?? '',
       tarballPath: PackageStorage.tarballPath(packument.name, stored.filename),

@@ -10,6 +10,8 @@ export interface StoredEvent {
   name: string
   version: string
   integrity: string
+  /** `sha256-…` of the version's manifest bytes (what a runtime compares after extraction). */
+  manifestHash: string
   /** Path of the tarball on the registry, e.g. `/@acme/x/-/x-1.0.0.tgz`. */
   tarballPath: string
   time: string
@@ -22,6 +24,8 @@ export interface CatalogEvent {
   name: string
   version: string
   integrity: string
+  /** `sha256-…` of the manifest bytes; empty for a version that is not a plugin. */
+  manifestHash: string
   /** Absolute tarball URL. */
   tarball: string
   time: string
@@ -33,6 +37,8 @@ export interface VersionRecord {
   name: string
   version: string
   manifest: PluginManifest
+  /** `sha256-…` of the manifest's exact bytes in the tarball. */
+  manifestHash: string
   /** ISO time of publication. */
   published: string
   integrity: string
@@ -49,8 +55,10 @@ export interface PluginSummary {
   description: string
   keywords: string[]
   latest: string
-  /** Type ids of the latest version. */
+  /** Type ids of the latest version (the first 50; search answers stay small). */
   types: string[]
+  /** How many types the latest version has. */
+  typeCount: number
   versionCount: number
   /** When the latest change (publish) happened. */
   updated: string
@@ -78,6 +86,8 @@ export interface VersionSummary {
   published: string
   deprecated: string | null
   integrity: string
+  /** `sha256-…` of the manifest's exact bytes in the tarball. */
+  manifestHash: string
   tarballPath: string
   sdkRange: string
   types: TypeSummary[]

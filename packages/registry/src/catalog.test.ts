@@ -37,6 +37,7 @@ function record(
         sdkRange: '^0.1.0',
       },
     ),
+    manifestHash: `sha256-${name}@${version}`,
     published,
     integrity: `sha512-${name}-${version}`,
     tarballPath: `/${name}/-/${name.split('/').pop()}-${version}.tgz`,

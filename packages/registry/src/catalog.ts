@@ -22,7 +22,7 @@ import type {
 import { RegistryError } from './errors.js'
 
 /** Bump when the tables change: an older catalog is dropped and rebuilt from storage. */
-const SCHEMA_VERSION = 1
+const SCHEMA_VERSION = 2
 
 const SCHEMA = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -50,6 +50,7 @@ CREATE TABLE versions (
   name TEXT NOT NULL,
   version TEXT NOT NULL,
   manifest TEXT NOT NULL,
+  manifest_hash TEXT NOT NULL,
   published TEXT NOT NULL,
   integrity TEXT NOT NULL,
   tarball_path TEXT NOT NULL,
@@ -74,6 +75,7 @@ CREATE TABLE events (
   name TEXT NOT NULL,
   version TEXT NOT NULL,
   integrity TEXT NOT NULL,
+  manifest_hash TEXT NOT NULL,
   tarball_path TEXT NOT NULL,
   time TEXT NOT NULL,
   deprecated TEXT
@@ -106,6 +108,7 @@ interface VersionRow {
   name: string
   version: string
   manifest: string
+  manifest_hash: string
   published: string
   integrity: string
   tarball_path: string
@@ -118,6 +121,7 @@ interface EventRow {
   name: string
   version: string
   integrity: string
+  manifest_hash: string
   tarball_path: string
   time: string
   deprecated: string | null
@@ -190,6 +194,16 @@ export class Catalog {
       .prepare<[], { name: string }>('SELECT DISTINCT name FROM maintainers ORDER BY name')
       .all()
       .map((row) => row.name)
+  }
+
+  /** Everyone who maintains a package in `@scope` (they own the scope when no config does). */
+  scopeMembers(scope: string): string[] {
+    return this.db
+      .prepare<[string, string], { user: string }>(
+        "SELECT user FROM maintainers WHERE substr(name, 1, length(?) + 1) = ? || '/' GROUP BY user ORDER BY min(since), user",
+      )
+      .all(scope, scope)
+      .map((row) => row.user)
   }
 
   forgetPackage(name: string): void {
@@ -269,13 +283,14 @@ export class Catalog {
       const { manifest } = record
       this.db
         .prepare(
-          `INSERT INTO versions (name, version, manifest, published, integrity, tarball_path, deprecated)
-           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO versions (name, version, manifest, manifest_hash, published, integrity, tarball_path, deprecated)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           record.name,
           record.version,
           JSON.stringify(manifest),
+          record.manifestHash,
           record.published,
           record.integrity,
           record.tarballPath,
@@ -394,6 +409,7 @@ export class Catalog {
       published: version.published,
       deprecated: version.deprecated,
       integrity: version.integrity,
+      manifestHash: version.manifest_hash,
       tarballPath: version.tarball_path,
       sdkRange: this.manifest(version).sdkRange,
       types: types
@@ -422,6 +438,7 @@ export class Catalog {
       manifest: this.manifest(row),
       published: row.published,
       integrity: row.integrity,
+      manifestHash: row.manifest_hash,
       tarballPath: row.tarball_path,
       deprecated: row.deprecated,
     }
@@ -629,6 +646,7 @@ export class Catalog {
       name: string
       version: string
       integrity: string
+      manifestHash: string
       tarballPath: string
       deprecated?: string | false | null
     },
@@ -638,14 +656,15 @@ export class Catalog {
       type === 'deprecated' ? (record.deprecated === false ? '' : (record.deprecated ?? '')) : null
     const result = this.db
       .prepare(
-        `INSERT INTO events (type, name, version, integrity, tarball_path, time, deprecated)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO events (type, name, version, integrity, manifest_hash, tarball_path, time, deprecated)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         type,
         record.name,
         record.version,
         record.integrity,
+        record.manifestHash,
         record.tarballPath,
         time,
         deprecated,
@@ -656,6 +675,7 @@ export class Catalog {
       name: record.name,
       version: record.version,
       integrity: record.integrity,
+      manifest_hash: record.manifestHash,
       tarball_path: record.tarballPath,
       time,
       deprecated,
@@ -693,6 +713,7 @@ function toRecordLike(row: VersionRow) {
     name: row.name,
     version: row.version,
     integrity: row.integrity,
+    manifestHash: row.manifest_hash,
     tarballPath: row.tarball_path,
   }
 }
@@ -704,6 +725,7 @@ function toEvent(row: EventRow): StoredEvent {
     name: row.name,
     version: row.version,
     integrity: row.integrity,
+    manifestHash: row.manifest_hash,
     tarballPath: row.tarball_path,
     time: row.time,
   }
@@ -711,19 +733,30 @@ function toEvent(row: EventRow): StoredEvent {
   return event
 }
 
+/** A search hit carries at most this many type ids (`typeCount` says how many there are). */
+export const SUMMARY_TYPES = 50
+/** …and at most this many characters of description. */
+export const SUMMARY_DESCRIPTION = 300
+
 function toSummary(row: PluginRow): PluginSummary {
+  const types = JSON.parse(row.latest_types) as string[]
   return {
     name: row.name,
     group: row.grp,
     title: row.title,
-    description: row.description,
-    keywords: JSON.parse(row.keywords) as string[],
+    description: shorten(row.description, SUMMARY_DESCRIPTION),
+    keywords: (JSON.parse(row.keywords) as string[]).slice(0, 20).map((word) => shorten(word, 50)),
     latest: row.latest,
-    types: JSON.parse(row.latest_types) as string[],
+    types: types.slice(0, SUMMARY_TYPES),
+    typeCount: types.length,
     versionCount: row.version_count,
     updated: row.updated,
     deprecated: row.deprecated,
   }
+}
+
+function shorten(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text
 }
 
 /** Turns what a person typed into an FTS5 query: every word must match, as a prefix. */

@@ -5,6 +5,11 @@ export type RegistryErrorKind = 'user' | 'operational' | 'internal'
 export type RegistryErrorCode =
   | 'BAD_REQUEST'
   | 'TARBALL_CORRUPT'
+  | 'TARBALL_TOO_LARGE'
+  | 'TARBALL_ENTRY_INVALID'
+  | 'MANIFEST_TOO_LARGE'
+  | 'NAME_INVALID'
+  | 'SCOPE_OWNED'
   | 'MANIFEST_MISSING'
   | 'MANIFEST_JSON_INVALID'
   | 'MANIFEST_INVALID'
@@ -48,6 +53,11 @@ export class RegistryError extends Error {
 const STATUS: Record<RegistryErrorCode, number> = {
   BAD_REQUEST: 400,
   TARBALL_CORRUPT: 400,
+  TARBALL_TOO_LARGE: 413,
+  TARBALL_ENTRY_INVALID: 400,
+  MANIFEST_TOO_LARGE: 413,
+  NAME_INVALID: 400,
+  SCOPE_OWNED: 403,
   MANIFEST_MISSING: 400,
   MANIFEST_JSON_INVALID: 400,
   MANIFEST_INVALID: 400,

@@ -20,6 +20,8 @@ export interface KiteAppOptions {
   /** Milliseconds between SSE heartbeat comments. */
   heartbeatMs: number
   logger: Logger
+  /** Scope owners set in the registry's config. */
+  scopeOwners?: Readonly<Record<string, readonly string[]>>
 }
 
 class NotFound extends Error {}
@@ -80,10 +82,23 @@ export function createKiteApp(options: KiteAppOptions): Hono {
       published: record.published,
       deprecated: record.deprecated,
       integrity: record.integrity,
+      manifestHash: record.manifestHash,
       tarball: `${origin}${record.tarballPath}`,
       distTags: plugin.distTags,
       manifest: record.manifest,
       docs: { plugin: renderPluginMarkdown(record.manifest), types },
+    })
+  })
+
+  // Who may create packages in a scope (release scripts check this before publishing anything).
+  app.get(`${API_BASE}/scopes/:scope`, (c) => {
+    const scope = c.req.param('scope')
+    if (!/^@[a-z0-9][a-z0-9._~-]*$/.test(scope)) throw new NotFound(`"${scope}" is not a scope`)
+    const configured = options.scopeOwners?.[scope]
+    return c.json({
+      scope,
+      owners: configured ?? catalog.scopeMembers(scope),
+      configured: configured !== undefined,
     })
   })
 
@@ -287,6 +302,7 @@ function toCatalogEvent(event: StoredEvent, origin: string): CatalogEvent {
     name: event.name,
     version: event.version,
     integrity: event.integrity,
+    manifestHash: event.manifestHash,
     tarball: `${origin}${event.tarballPath}`,
     time: event.time,
   }

@@ -1,11 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from '@kite/sdk'
+import type { TarballLimits } from '@kite/sdk/tarball'
 import type { Catalog } from './catalog.js'
 import { type SyncHints, syncPackage } from './catalog-sync.js'
 import { RegistryError, statusOf } from './errors.js'
 import type { EventHub } from './event-hub.js'
 import type { PackageStorage } from './package-storage.js'
-import { checkPublish, isRecord, readPublishBody } from './publish-checks.js'
+import {
+  checkNewName,
+  checkPublish,
+  checkScope,
+  isRecord,
+  readPublishBody,
+} from './publish-checks.js'
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void
 
@@ -23,6 +30,10 @@ export interface NpmGatewayOptions {
   whoami(req: IncomingMessage): Promise<string | undefined>
   /** Largest request body accepted (a publish carries its tarball in base64). */
   maxBodyBytes: number
+  /** What a tarball may hold (SPEC 5). */
+  limits: TarballLimits
+  /** Scopes owned by accounts set in the config, e.g. `{ '@kite': ['kite-publisher'] }`. */
+  scopeOwners: Readonly<Record<string, readonly string[]>>
 }
 
 /** What a write request does to which package. */
@@ -64,7 +75,7 @@ export function createNpmGateway(options: NpmGatewayOptions): RequestListener {
     req: ParsedRequest,
     res: ServerResponse,
     body: unknown,
-    after?: () => void,
+    after?: () => Promise<void>,
   ): void => {
     // The stream is consumed; hand verdaccio the parsed body (or an empty one).
     req.body = body ?? {}
@@ -72,20 +83,19 @@ export function createNpmGateway(options: NpmGatewayOptions): RequestListener {
     if (after) {
       const end = res.end
       let ran = false
+      // The response waits for the catalog: when npm hears "published", the catalog has it.
       res.end = function (this: ServerResponse, ...args: unknown[]) {
-        if (!ran) {
-          ran = true
-          if (res.statusCode >= 200 && res.statusCode < 300) {
-            try {
-              after()
-            } catch (error) {
-              logger.error(
-                `catalog update failed after ${req.method} ${req.url}: ${(error as Error).message}`,
-              )
-            }
-          }
-        }
-        return (end as (...a: unknown[]) => ServerResponse).apply(this, args)
+        const finish = () => (end as (...a: unknown[]) => ServerResponse).apply(this, args)
+        if (ran || res.statusCode < 200 || res.statusCode >= 300) return finish()
+        ran = true
+        after()
+          .catch((error: unknown) => {
+            logger.error(
+              `catalog update failed after ${req.method} ${req.url}: ${(error as Error).message}`,
+            )
+          })
+          .finally(finish)
+        return this
       } as typeof res.end
     }
     verdaccio(req, res)
@@ -144,13 +154,28 @@ export function createNpmGateway(options: NpmGatewayOptions): RequestListener {
     if (target.action === 'publish' && isRecord(body)) {
       const attachments = isRecord(body._attachments) ? Object.keys(body._attachments) : []
       if (attachments.length > 0) {
-        const checked = checkPublish(readPublishBody(target.name, body), catalog)
+        if (maintainers.length === 0 && storage.read(target.name) === undefined) {
+          checkNewName(target.name, new Set([...storage.list(), ...catalog.knownPackages()]))
+          checkScope(target.name, user, options.scopeOwners, catalog)
+        }
+        const checked = await checkPublish(
+          readPublishBody(target.name, body),
+          catalog,
+          options.limits,
+        )
         const { version, integrity } = checked.body
         const versions = body.versions as Record<string, Record<string, unknown>>
         const metadata = versions[version]
         if (metadata) metadata._npmUser = { name: user }
         hints.publisher = user
-        if (checked.plugin) hints.published = { version, manifest: checked.manifest, integrity }
+        if (checked.plugin) {
+          hints.published = {
+            version,
+            manifest: checked.manifest,
+            manifestHash: checked.manifestHash,
+            integrity,
+          }
+        }
       } else if (!isStar && storage.read(target.name) === undefined) {
         throw new RegistryError(
           `nothing to publish: the request for ${target.name} carries no tarball`,
@@ -158,8 +183,10 @@ export function createNpmGateway(options: NpmGatewayOptions): RequestListener {
         )
       }
     }
-    forward(req, res, body, () => {
-      hub.publish(syncPackage({ catalog, storage, logger }, target.name, hints))
+    forward(req, res, body, async () => {
+      hub.publish(
+        await syncPackage({ catalog, storage, logger, limits: options.limits }, target.name, hints),
+      )
     })
   }
 

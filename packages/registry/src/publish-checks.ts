@@ -1,10 +1,16 @@
 import { createHash } from 'node:crypto'
-import { posix } from 'node:path'
-import { isKiteError, type PluginManifest, parseManifest } from '@kite/sdk'
+import { isKiteError, type PluginManifest } from '@kite/sdk'
+import {
+  type PackageContents,
+  readPackageContents,
+  readPackageTarball,
+  type TarballErrorCode,
+  type TarballLimits,
+} from '@kite/sdk/tarball'
 import semver from 'semver'
+import validateName from 'validate-npm-package-name'
 import type { Catalog } from './catalog.js'
 import { RegistryError } from './errors.js'
-import { readPackageTarball } from './tarball.js'
 
 /** The body npm sends to `PUT /<name>` when it publishes one version. */
 export interface PublishBody {
@@ -20,7 +26,7 @@ export interface PublishBody {
 /** What a publish turned out to be once its tarball was read. */
 export type CheckedPublish =
   | { plugin: false; body: PublishBody }
-  | { plugin: true; body: PublishBody; manifest: PluginManifest }
+  | { plugin: true; body: PublishBody; manifest: PluginManifest; manifestHash: string }
 
 /**
  * Extracts the one version and tarball of an npm publish request, or throws `BAD_REQUEST` /
@@ -69,12 +75,17 @@ export function readPublishBody(name: string, body: unknown): PublishBody {
 }
 
 /**
- * Runs every publish check: the tarball is readable and is the package it claims to be; for a
- * plugin (a `kite.manifest` in package.json) the manifest is valid JSON, passes `PluginManifest`,
+ * Runs every publish check: the tarball obeys SPEC 5's rules (`@kite/sdk/tarball`, the same
+ * reading a runtime applies at install) and is the package it claims to be; for a plugin (a
+ * `kite.manifest` in package.json) the manifest is within the limits, passes `PluginManifest`,
  * names this package and version, keeps its types in its group, declares a sane `@kite/sdk`
  * range, ships its entry, and its group and types belong to no other package.
  */
-export function checkPublish(body: PublishBody, catalog: Catalog): CheckedPublish {
+export async function checkPublish(
+  body: PublishBody,
+  catalog: Catalog,
+  limits: TarballLimits,
+): Promise<CheckedPublish> {
   const { name, version } = body
   const label = `${name}@${version}`
   if (catalog.versionStates(name).has(version)) {
@@ -83,16 +94,14 @@ export function checkPublish(body: PublishBody, catalog: Catalog): CheckedPublis
       { code: 'VERSION_EXISTS' },
     )
   }
-  const files = readPackageTarball(body.tarball, label)
-  const pkg = readJsonFile(files, 'package.json', label)
-  if (!isRecord(pkg)) throw corrupt(`the tarball of ${label} has no readable package.json`)
+  const contents = await readContents(body.tarball, label, limits)
+  const pkg = contents.packageJson
   if (pkg.name !== name || pkg.version !== version) {
     throw badRequest(
       `the tarball's package.json is ${String(pkg.name)}@${String(pkg.version)}, but the request publishes ${label}`,
     )
   }
-  const manifestPath = isRecord(pkg.kite) ? pkg.kite.manifest : undefined
-  if (manifestPath === undefined) {
+  if (!contents.plugin) {
     if (catalog.isPlugin(name)) {
       throw new RegistryError(
         `${name} is a Kite plugin, but ${label} has no "kite": { "manifest": ... } in package.json; every version of a plugin must carry its manifest`,
@@ -101,43 +110,7 @@ export function checkPublish(body: PublishBody, catalog: Catalog): CheckedPublis
     }
     return { plugin: false, body }
   }
-  if (typeof manifestPath !== 'string' || manifestPath === '') {
-    throw manifestError('MANIFEST_MISSING', label, '"kite.manifest" in package.json must be a path')
-  }
-  const path = posix.normalize(manifestPath.replace(/^\.\//, ''))
-  const raw = files.get(path)
-  if (!raw) {
-    throw manifestError(
-      'MANIFEST_MISSING',
-      label,
-      `package.json points at "${manifestPath}", which is not in the tarball (run \`kite-plugin build\` before publishing and keep dist/ in "files")`,
-    )
-  }
-  let json: unknown
-  try {
-    json = JSON.parse(raw.toString('utf8'))
-  } catch (error) {
-    throw manifestError(
-      'MANIFEST_JSON_INVALID',
-      label,
-      `${path} is not valid JSON (${(error as Error).message})`,
-      error,
-    )
-  }
-  let manifest: PluginManifest
-  try {
-    manifest = parseManifest(json)
-  } catch (error) {
-    const message = isKiteError(error) ? error.message : String(error)
-    throw manifestError('MANIFEST_INVALID', label, `${path}: ${message}`, error)
-  }
-  if (manifest.name !== name || manifest.version !== version) {
-    throw manifestError(
-      'MANIFEST_MISMATCH',
-      label,
-      `${path} describes ${manifest.name}@${manifest.version}; rebuild the plugin so the manifest matches package.json`,
-    )
-  }
+  const { manifest, hash } = contents.plugin
   const outside = [...manifest.tasks, ...manifest.triggers, ...manifest.conditions].find(
     (entry) => !entry.type.startsWith(`${manifest.group}.`),
   )
@@ -153,14 +126,6 @@ export function checkPublish(body: PublishBody, catalog: Catalog): CheckedPublis
     throw new RegistryError(
       `${label}: the @kite/sdk range "${manifest.sdkRange}" is not a valid semver range (use something like "^0.1.0")`,
       { code: 'SDK_RANGE_INVALID' },
-    )
-  }
-  const entry = posix.normalize(manifest.entry.replace(/^\.\//, ''))
-  if (!files.has(entry)) {
-    throw manifestError(
-      'MANIFEST_INVALID',
-      label,
-      `the manifest's entry "${manifest.entry}" is not in the tarball`,
     )
   }
   const conflict = catalog.conflictingGroup(manifest.group, name)
@@ -182,35 +147,102 @@ export function checkPublish(body: PublishBody, catalog: Catalog): CheckedPublis
       })
     }
   }
-  return { plugin: true, body, manifest }
+  return { plugin: true, body, manifest, manifestHash: hash }
 }
 
-/** Reads the manifest of a stored tarball (used when rebuilding the catalog). */
-export function readManifestFromTarball(
+/**
+ * Reads the manifest of a stored tarball (used when rebuilding the catalog), by the same rules
+ * as a publish: a stored tarball that breaks them is not indexed, so no runtime installs it.
+ */
+export async function readManifestFromTarball(
   tarball: Uint8Array,
   label: string,
-): PluginManifest | undefined {
-  const files = readPackageTarball(tarball, label)
-  const pkg = readJsonFile(files, 'package.json', label)
-  const path = isRecord(pkg) && isRecord(pkg.kite) ? pkg.kite.manifest : undefined
-  if (typeof path !== 'string') return undefined
-  const json = readJsonFile(files, posix.normalize(path.replace(/^\.\//, '')), label)
-  if (json === undefined) return undefined
-  return parseManifest(json)
+  limits: TarballLimits,
+): Promise<{ manifest: PluginManifest; manifestHash: string } | undefined> {
+  const { plugin } = await readContents(tarball, label, limits)
+  return plugin && { manifest: plugin.manifest, manifestHash: plugin.hash }
 }
 
-function readJsonFile(files: Map<string, Buffer>, path: string, label: string): unknown {
-  const raw = files.get(path)
-  if (!raw) return undefined
+/** The SDK's reading of a tarball, its refusals turned into the registry's errors. */
+async function readContents(
+  tarball: Uint8Array,
+  label: string,
+  limits: TarballLimits,
+): Promise<PackageContents> {
   try {
-    return JSON.parse(raw.toString('utf8'))
+    const files = await readPackageTarball(tarball, { label, limits })
+    return readPackageContents(files, { label, limits })
   } catch (error) {
-    throw corrupt(`${path} in the tarball of ${label} is not valid JSON`, error)
+    if (isKiteError(error) && isTarballCode(error.code)) {
+      throw new RegistryError(error.message, { code: error.code, cause: error })
+    }
+    throw error
   }
 }
 
+const TARBALL_CODES: readonly TarballErrorCode[] = [
+  'TARBALL_CORRUPT',
+  'TARBALL_TOO_LARGE',
+  'TARBALL_ENTRY_INVALID',
+  'MANIFEST_MISSING',
+  'MANIFEST_JSON_INVALID',
+  'MANIFEST_INVALID',
+  'MANIFEST_MISMATCH',
+  'MANIFEST_TOO_LARGE',
+]
+
+function isTarballCode(code: string): code is TarballErrorCode {
+  return (TARBALL_CODES as readonly string[]).includes(code)
+}
+
+/**
+ * npm's rules for a new package name, plus no look-alike by case of a name the registry has
+ * (`@kite/Plugin-Core` beside `@kite/plugin-core`). Throws `NAME_INVALID`.
+ */
+export function checkNewName(name: string, existing: Iterable<string>): void {
+  const verdict = validateName(name)
+  if (!verdict.validForNewPackages) {
+    const problems = [...(verdict.errors ?? []), ...(verdict.warnings ?? [])]
+    throw new RegistryError(
+      `"${name}" is not a valid name for a new package: ${problems.join('; ')}`,
+      { code: 'NAME_INVALID' },
+    )
+  }
+  const folded = name.toLowerCase()
+  for (const other of existing) {
+    if (other !== name && other.toLowerCase() === folded) {
+      throw new RegistryError(
+        `"${name}" differs from the existing package ${other} only by case; pick a distinct name`,
+        { code: 'NAME_INVALID' },
+      )
+    }
+  }
+}
+
+/**
+ * Who may create a new package in `@scope`: the owners the registry's config names, or else
+ * whoever already maintains a package in it (the first publisher in a scope takes it).
+ * Throws `SCOPE_OWNED` (403) for anyone else.
+ */
+export function checkScope(
+  name: string,
+  user: string,
+  owners: Readonly<Record<string, readonly string[]>>,
+  catalog: Catalog,
+): void {
+  if (!name.startsWith('@')) return
+  const scope = name.slice(0, name.indexOf('/'))
+  const configured = owners[scope]
+  const allowed = configured ?? catalog.scopeMembers(scope)
+  if (allowed.length === 0 || allowed.includes(user)) return
+  throw new RegistryError(
+    `${user} may not publish ${name}: the scope ${scope} belongs to ${allowed.join(', ')}${configured ? ' (set in the registry config)' : ''}; publish under a scope of your own`,
+    { code: 'SCOPE_OWNED' },
+  )
+}
+
 function manifestError(
-  code: 'MANIFEST_MISSING' | 'MANIFEST_JSON_INVALID' | 'MANIFEST_INVALID' | 'MANIFEST_MISMATCH',
+  code: 'MANIFEST_INVALID',
   label: string,
   why: string,
   cause?: unknown,

@@ -347,7 +347,7 @@ describe('refused publishes leave no trace', () => {
   it('refuses a corrupt tarball', async () => {
     const before = await snapshot()
     const name = '@acme/kite-plugin-corrupt'
-    const good = packTarball(
+    const good = await packTarball(
       pluginFiles({ name, version: '1.0.0', plugin: simplePlugin('acme.corrupt') }),
     )
     const garbage = Buffer.from('this is not a tarball at all')
@@ -357,7 +357,7 @@ describe('refused publishes leave no trace', () => {
     const { gunzipSync, gzipSync } = await import('node:zlib')
     const truncated = gzipSync(gunzipSync(good).subarray(0, 700))
     const cut = await rawPublish(url, aliceToken, publishBody(name, '1.0.0', truncated), name)
-    expect(cut.body.error).toMatch(/is corrupt: (it ends in the middle of a file|a tar header)/)
+    expect(cut.body.error).toContain('is corrupt: it is not a readable tar archive')
     const body = publishBody(name, '1.0.0', good)
     ;(body.versions['1.0.0'] as { dist: { integrity: string } }).dist.integrity = sha512(garbage)
     const mismatch = await rawPublish(url, aliceToken, body, name)
@@ -372,7 +372,7 @@ describe('refused publishes leave no trace', () => {
     const anonymous = await rawPublish(
       url,
       undefined,
-      publishBody(name, '1.0.0', packTarball(files)),
+      publishBody(name, '1.0.0', await packTarball(files)),
       name,
     )
     expect(anonymous.status).toBe(401)
@@ -404,7 +404,7 @@ describe('refused publishes leave no trace', () => {
     const raw = await rawPublish(
       url,
       aliceToken,
-      publishBody(PKG, '1.0.0', packTarball(files)),
+      publishBody(PKG, '1.0.0', await packTarball(files)),
       PKG,
     )
     expect(raw).toEqual({

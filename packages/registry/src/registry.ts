@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { join, resolve } from 'node:path'
 import { getRequestListener } from '@hono/node-server'
 import type { Logger } from '@kite/sdk'
+import { resolveTarballLimits, type TarballLimits } from '@kite/sdk/tarball'
 import { runServer } from 'verdaccio'
 import { openCatalog } from './catalog.js'
 import { syncAll } from './catalog-sync.js'
@@ -28,6 +29,16 @@ export interface RegistryOptions {
   logger?: Logger
   /** Milliseconds between heartbeat comments on the event stream (default 15000). */
   heartbeatMs?: number
+  /**
+   * What a published tarball may hold (SPEC 5); defaults: 64 MiB unpacked, 1 MiB manifest,
+   * 500 types, 65 536 characters per manifest string.
+   */
+  limits?: Partial<TarballLimits>
+  /**
+   * Owners of scopes, e.g. `{ '@kite': ['kite-publisher'] }`: only they may create packages in
+   * them. A scope not listed belongs to whoever publishes in it first.
+   */
+  scopeOwners?: Record<string, string[]>
 }
 
 /** A running registry. */
@@ -62,6 +73,7 @@ export async function createRegistry(options: RegistryOptions = {}): Promise<Reg
   const storageDir = resolve(options.storage ?? '.kite/registry')
   const logger = options.logger ?? SILENT
   const packagesDir = join(storageDir, 'packages')
+  const { limits, scopeOwners } = checkOptions(options)
   try {
     mkdirSync(packagesDir, { recursive: true })
   } catch (error) {
@@ -86,7 +98,7 @@ export async function createRegistry(options: RegistryOptions = {}): Promise<Reg
       catalog.raiseEventIdFloor(Date.now())
       logger.info(`rebuilding the catalog from ${packagesDir}`)
     }
-    syncAll({ catalog, storage, logger })
+    await syncAll({ catalog, storage, logger, limits })
 
     const verdaccioServer = (await runServer(
       createVerdaccioConfig({ storageDir, packagesDir, upstream: options.upstream }),
@@ -102,10 +114,18 @@ export async function createRegistry(options: RegistryOptions = {}): Promise<Reg
       logger,
       verdaccio,
       maxBodyBytes: MAX_BODY_BYTES,
+      limits,
+      scopeOwners,
       whoami: (req) => (internal ? whoami(internal, req) : Promise.resolve(undefined)),
     })
     const kite = getRequestListener(
-      createKiteApp({ catalog, hub, logger, heartbeatMs: options.heartbeatMs ?? 15_000 }).fetch,
+      createKiteApp({
+        catalog,
+        hub,
+        logger,
+        heartbeatMs: options.heartbeatMs ?? 15_000,
+        scopeOwners,
+      }).fetch,
     )
     const listening = createServer((req, res) => {
       const url = req.url ?? '/'
@@ -170,6 +190,40 @@ export async function createRegistry(options: RegistryOptions = {}): Promise<Reg
       cause: error,
     })
   }
+}
+
+/** The limits and scope owners, checked; a mistake in them stops the start with its name. */
+function checkOptions(options: RegistryOptions): {
+  limits: TarballLimits
+  scopeOwners: Record<string, string[]>
+} {
+  const fail = (why: string, cause?: unknown) =>
+    new RegistryError(`the registry options are invalid: ${why}`, {
+      code: 'START_FAILED',
+      kind: 'operational',
+      cause,
+    })
+  let limits: TarballLimits
+  try {
+    limits = resolveTarballLimits(options.limits)
+  } catch (error) {
+    throw fail((error as Error).message, error)
+  }
+  const scopeOwners: Record<string, string[]> = {}
+  for (const [scope, owners] of Object.entries(options.scopeOwners ?? {})) {
+    if (!/^@[a-z0-9][a-z0-9._~-]*$/.test(scope)) {
+      throw fail(`scopeOwners: "${scope}" is not an npm scope such as @kite`)
+    }
+    if (
+      !Array.isArray(owners) ||
+      owners.length === 0 ||
+      owners.some((o) => typeof o !== 'string' || o === '')
+    ) {
+      throw fail(`scopeOwners: ${scope} must list at least one account name`)
+    }
+    scopeOwners[scope] = [...owners]
+  }
+  return { limits, scopeOwners }
 }
 
 /** Asks verdaccio who the request's credentials belong to. */

@@ -21,7 +21,7 @@ describe('upstream proxying', () => {
   beforeAll(async () => {
     upstream = await startTestRegistry()
     const token = await createUser(upstream.registry.url, 'publisher')
-    const tarball = packTarball({ 'package.json': '{"name":"tiny-util","version":"2.0.0"}' })
+    const tarball = await packTarball({ 'package.json': '{"name":"tiny-util","version":"2.0.0"}' })
     expect(
       (
         await rawPublish(

@@ -3,8 +3,8 @@ import { createHash } from 'node:crypto'
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { gzipSync } from 'node:zlib'
 import { createManifest, type PluginDefinition } from '@kite/sdk'
+import { packFiles } from '../../sdk/test/fixtures/hostile-tarballs.js'
 import { createRegistry, type Registry, type RegistryOptions } from '../src/registry.js'
 
 export async function makeTempDir(prefix: string): Promise<string> {
@@ -104,30 +104,8 @@ export async function writeFiles(dir: string, files: Record<string, string>): Pr
 
 // --- tarballs and raw publishes -------------------------------------------------------------
 
-/** A gzipped tar with every file under `package/`, as `npm pack` makes it. */
-export function packTarball(files: Record<string, string | Buffer>): Buffer {
-  const blocks: Buffer[] = []
-  for (const [path, content] of Object.entries(files)) {
-    const body = typeof content === 'string' ? Buffer.from(content) : content
-    const header = Buffer.alloc(512)
-    header.write(`package/${path}`, 0, 100, 'utf8')
-    header.write('0000644\0', 100)
-    header.write('0000000\0', 108)
-    header.write('0000000\0', 116)
-    header.write(`${body.length.toString(8).padStart(11, '0')}\0`, 124)
-    header.write('14000000000\0', 136)
-    header.write('        ', 148)
-    header.write('0', 156)
-    header.write('ustar\0', 257)
-    header.write('00', 263)
-    let sum = 0
-    for (const byte of header) sum += byte
-    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148)
-    blocks.push(header, body, Buffer.alloc((512 - (body.length % 512)) % 512))
-  }
-  blocks.push(Buffer.alloc(1024))
-  return gzipSync(Buffer.concat(blocks))
-}
+/** A gzipped tar with every file under `package/`, as `npm pack` makes it (modern-tar). */
+export const packTarball = packFiles
 
 /** The JSON body npm sends to `PUT /<name>` to publish one version. */
 export function publishBody(
@@ -189,7 +167,7 @@ export async function publishPlugin(url: string, token: string, options: PluginP
   const result = await rawPublish(
     url,
     token,
-    publishBody(options.name, options.version, packTarball(files), pkg),
+    publishBody(options.name, options.version, await packTarball(files), pkg),
     options.name,
   )
   if (result.status !== 201) {

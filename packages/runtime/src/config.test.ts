@@ -60,4 +60,26 @@ namespaces:
       /cannot read the configuration/,
     )
   })
+
+  it('reads plugins.limits (the tarball rules at install) and refuses nonsense', async () => {
+    const file = join(dir, 'limits.yaml')
+    await writeFile(file, 'plugins:\n  limits:\n    maxTypes: 50\n    maxUnpackedBytes: 1048576\n')
+    expect((await loadConfig(file)).plugins.limits).toEqual({
+      maxTypes: 50,
+      maxUnpackedBytes: 1048576,
+    })
+    expect(parseConfig({}).plugins.limits).toEqual({})
+    const bad = join(dir, 'bad-limits.yaml')
+    await writeFile(bad, 'plugins:\n  limits:\n    maxTypes: -1\n    maxEntries: 3\n')
+    await expect(loadConfig(bad)).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      issues: expect.arrayContaining([
+        expect.objectContaining({ path: 'plugins.limits.maxTypes', line: 3 }),
+        expect.objectContaining({
+          path: 'plugins.limits.maxEntries',
+          message: 'unknown key "maxEntries"',
+        }),
+      ]),
+    })
+  })
 })

@@ -31,6 +31,15 @@ export const InstanceConfig = z.strictObject({
           excludes: z.array(z.string()).default([]),
         })
         .default({ includes: [], excludes: [] }),
+      /** What a plugin tarball may hold (SPEC 5); the registry's defaults when unset. */
+      limits: z
+        .strictObject({
+          maxUnpackedBytes: z.number().int().positive().optional(),
+          maxManifestBytes: z.number().int().positive().optional(),
+          maxTypes: z.number().int().positive().optional(),
+          maxStringLength: z.number().int().positive().optional(),
+        })
+        .default({}),
       /** `ctx.pluginConfig` per type or group (most specific wins, merged over less specific). */
       configurations: z.array(PluginConfiguration).default([]),
     })
@@ -40,6 +49,7 @@ export const InstanceConfig = z.strictObject({
       sync: 'all',
       reconcileInterval: 'PT30S',
       security: { includes: [], excludes: [] },
+      limits: {},
       configurations: [],
     }),
   namespaces: z

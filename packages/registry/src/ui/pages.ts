@@ -58,7 +58,7 @@ export function searchPage({ result, stats }: SearchPageData): SafeHtml {
 <div class="card-head"><span class="card-title">${plugin.title}</span><span class="name">${plugin.name}</span>
 <span class="badge">${plugin.latest}</span>${plugin.deprecated ? html`<span class="badge deprecated">deprecated</span>` : ''}</div>
 <div class="desc">${inlineMarkdown(plugin.description || 'No description.')}</div>
-<div class="chips"><span class="chip">${plugin.group}</span>${plugin.types.slice(0, 6).map((type) => html`<span class="chip">${type.slice(plugin.group.length + 1)}</span>`)}${plugin.types.length > 6 ? html`<span class="chip">+${plugin.types.length - 6}</span>` : ''}
+<div class="chips"><span class="chip">${plugin.group}</span>${plugin.types.slice(0, 6).map((type) => html`<span class="chip">${type.slice(plugin.group.length + 1)}</span>`)}${plugin.typeCount > 6 ? html`<span class="chip">+${plugin.typeCount - 6}</span>` : ''}
 <span class="muted" style="margin-left:auto;font-size:13px">${plugin.versionCount} ${plugin.versionCount === 1 ? 'version' : 'versions'} · updated ${formatDate(plugin.updated)}</span></div>
 </a>`,
         )}</div>`

@@ -2,7 +2,13 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { dirname, join, resolve, sep } from 'node:path'
-import { parseManifest, SDK_VERSION } from '@kite/sdk'
+import { isKiteError, parseManifest, SDK_VERSION } from '@kite/sdk'
+import {
+  hashManifest,
+  readPackageContents,
+  readPackageTarball,
+  type TarballLimits,
+} from '@kite/sdk/tarball'
 import pacote from 'pacote'
 import semver from 'semver'
 import { messageOf, RuntimeError } from '../errors.js'
@@ -18,6 +24,8 @@ export interface PluginStoreOptions {
   catalog: MutablePluginCatalog
   security: PluginSecurity
   logger: RuntimeLogger
+  /** What a tarball may hold (SPEC 5); the registry's defaults unless configured. */
+  limits?: Partial<TarballLimits>
 }
 
 /** What an install recorded beside the extracted package (`.kite-install.json`). */
@@ -25,8 +33,16 @@ interface InstallRecord {
   name: string
   version: string
   integrity: string
+  /** `sha256-…` of the manifest bytes, as the registry's catalog recorded it. */
+  manifestHash: string
   resolved: string
   installedAt: string
+}
+
+/** How an install learns what the catalog recorded for a version. */
+export interface InstallOptions {
+  /** The manifest hash the caller already has from the catalog (events, reconcile). */
+  manifestHash?: string
 }
 
 export interface InstallResult {
@@ -53,8 +69,12 @@ export interface PluginStore {
   readonly registry: string | undefined
   /** Adds every stored version to the catalog (at start); broken ones are reported, not skipped silently. */
   load(): Promise<{ loaded: InstalledPlugin[]; failed: { path: string; error: string }[] }>
-  /** Installs `name@spec` (a version, range or dist-tag; default `latest`) from the registry. */
-  install(name: string, spec?: string): Promise<InstallResult>
+  /**
+   * Installs `name@spec` (a version, range or dist-tag; default `latest`) from the registry: the
+   * tarball is integrity-checked, read by SPEC 5's rules, and its manifest must hash to what the
+   * registry's catalog recorded, or nothing is installed.
+   */
+  install(name: string, spec?: string, options?: InstallOptions): Promise<InstallResult>
   /** Removes a version from the catalog and the disk. False when it was not installed. */
   uninstall(name: string, version: string): Promise<boolean>
   /** The registry's versions of a package. */
@@ -114,9 +134,27 @@ export function createPluginStore(options: PluginStoreOptions): PluginStore {
     if (typeof manifestPath !== 'string') {
       throw fail('package.json has no "kite": { "manifest": ... }: it is not a Kite plugin')
     }
+    let bytes: Buffer
+    try {
+      bytes = await readFile(inside(root, manifestPath))
+    } catch (error) {
+      throw fail(`cannot read its manifest ${manifestPath}: ${messageOf(error)}`, error)
+    }
+    // Re-read after extraction: what will run is checked against what the registry checked.
+    if (!record.manifestHash) {
+      throw fail(
+        'its install record has no manifest hash (installed by an older runtime); install it again',
+      )
+    }
+    const hash = hashManifest(bytes)
+    if (hash !== record.manifestHash) {
+      throw fail(
+        `its manifest ${manifestPath} (${hash}) differs from the registry catalog's record (${record.manifestHash || 'none'}); refusing a version whose manifest is not the one the registry checked`,
+      )
+    }
     let manifest: InstalledPlugin['manifest']
     try {
-      manifest = parseManifest(JSON.parse(await readFile(inside(root, manifestPath), 'utf8')))
+      manifest = parseManifest(JSON.parse(bytes.toString('utf8')))
     } catch (error) {
       throw fail(`invalid manifest ${manifestPath}: ${messageOf(error)}`, error)
     }
@@ -143,7 +181,40 @@ export function createPluginStore(options: PluginStoreOptions): PluginStore {
     return plugin
   }
 
-  const doInstall = async (name: string, spec: string): Promise<InstallResult> => {
+  /** The manifest hash the registry's catalog keeps for `name@version`. */
+  const catalogHash = async (name: string, version: string): Promise<string> => {
+    const base = (options.registry ?? '').replace(/\/$/, '')
+    const url = `${base}/-/kite/api/v1/plugins/${name.replace('/', '%2f')}`
+    let versions: { version?: unknown; manifestHash?: unknown }[] = []
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(30_000) })
+      if (response.ok) {
+        const body = (await response.json()) as { versions?: unknown }
+        if (Array.isArray(body.versions)) versions = body.versions
+      } else if (response.status !== 404) {
+        throw new Error(`${url} answered ${response.status}`)
+      }
+    } catch (error) {
+      throw new RuntimeError(
+        `plugin ${name}@${version}: cannot read the registry catalog's record of it: ${messageOf(error)}`,
+        { code: 'PLUGIN_VERSION', kind: 'operational', cause: error },
+      )
+    }
+    const hash = versions.find((entry) => entry.version === version)?.manifestHash
+    if (typeof hash !== 'string' || !hash.startsWith('sha256-')) {
+      throw new RuntimeError(
+        `plugin ${name}@${version}: the registry's catalog has no record of its manifest (is ${options.registry} a Kite registry?); nothing was installed`,
+        { code: 'PLUGIN_INVALID', kind: 'operational' },
+      )
+    }
+    return hash
+  }
+
+  const doInstall = async (
+    name: string,
+    spec: string,
+    installOptions: InstallOptions,
+  ): Promise<InstallResult> => {
     allowedOrThrow(name)
     const opts = pacoteOptions()
     let manifest: Awaited<ReturnType<typeof pacote.manifest>>
@@ -172,7 +243,14 @@ export function createPluginStore(options: PluginStoreOptions): PluginStore {
       const result = await running
       return { plugin: result.plugin, installed: false }
     }
-    const extraction = extract(name, version, manifest._integrity, manifest._resolved, opts)
+    const extraction = extract(
+      name,
+      version,
+      manifest._integrity,
+      manifest._resolved,
+      opts,
+      installOptions.manifestHash,
+    )
     extracting.set(key, extraction)
     try {
       return await extraction
@@ -187,16 +265,16 @@ export function createPluginStore(options: PluginStoreOptions): PluginStore {
     integrity: string,
     resolved: string,
     opts: ReturnType<typeof pacoteOptions>,
+    knownHash: string | undefined,
   ): Promise<InstallResult> => {
     const target = pathOf(name, version)
+    const manifestHash = knownHash ?? (await catalogHash(name, version))
     const temp = join(dirname(target), `.tmp-${version}-${randomBytes(4).toString('hex')}`)
     await mkdir(dirname(target), { recursive: true })
     try {
+      let tarball: Buffer
       try {
-        await pacote.extract(`${name}@${version}`, temp, {
-          ...opts,
-          integrity,
-        })
+        tarball = await pacote.tarball(`${name}@${version}`, { ...opts, integrity })
       } catch (error) {
         // A corrupted gzip can fail before the digest is compared: ask the digest itself.
         const mismatch =
@@ -208,7 +286,7 @@ export function createPluginStore(options: PluginStoreOptions): PluginStore {
         throw new RuntimeError(
           mismatch
             ? `plugin ${name}@${version}: the tarball does not match the registry's integrity ${integrity} (tampered or corrupted); nothing was installed`
-            : `plugin ${name}@${version}: cannot download or extract its tarball: ${messageOf(error)}`,
+            : `plugin ${name}@${version}: cannot download its tarball: ${messageOf(error)}`,
           {
             code: mismatch ? 'PLUGIN_INVALID' : 'PLUGIN_VERSION',
             kind: 'operational',
@@ -216,10 +294,12 @@ export function createPluginStore(options: PluginStoreOptions): PluginStore {
           },
         )
       }
+      await unpackPlugin(tarball, temp, { name, version, limits: options.limits })
       const record: InstallRecord = {
         name,
         version,
         integrity,
+        manifestHash,
         resolved,
         installedAt: new Date().toISOString(),
       }
@@ -290,11 +370,11 @@ export function createPluginStore(options: PluginStoreOptions): PluginStore {
       }
       return { loaded, failed }
     },
-    install(name, spec = 'latest') {
+    install(name, spec = 'latest', installOptions = {}) {
       const key = `${name}@${spec}`
       let running = installing.get(key)
       if (!running) {
-        running = doInstall(name, spec).finally(() => installing.delete(key))
+        running = doInstall(name, spec, installOptions).finally(() => installing.delete(key))
         installing.set(key, running)
       }
       return running
@@ -328,6 +408,58 @@ export function createPluginStore(options: PluginStoreOptions): PluginStore {
       }
     },
   }
+}
+
+export interface UnpackPluginOptions {
+  name: string
+  version: string
+  limits?: Partial<TarballLimits> | undefined
+}
+
+/**
+ * Writes a plugin tarball's files under `dir`, after reading it with `@kite/sdk/tarball` — the
+ * rules and limits the registry applied at publish — so a tarball the registry would refuse is
+ * refused here too (defence in depth), before a byte reaches the disk. Returns the manifest's
+ * hash (the bytes written are the bytes hashed).
+ */
+export async function unpackPlugin(
+  tarball: Uint8Array,
+  dir: string,
+  options: UnpackPluginOptions,
+): Promise<{ manifestHash: string }> {
+  const { name, version } = options
+  const label = `${name}@${version}`
+  let contents: ReturnType<typeof readPackageContents>
+  let files: Awaited<ReturnType<typeof readPackageTarball>>
+  try {
+    files = await readPackageTarball(tarball, { label, limits: options.limits })
+    contents = readPackageContents(files, { label, limits: options.limits })
+  } catch (error) {
+    throw new RuntimeError(
+      `plugin ${label}: ${isKiteError(error) ? error.message : messageOf(error)}; nothing was installed`,
+      { code: 'PLUGIN_INVALID', cause: error },
+    )
+  }
+  const { packageJson, plugin } = contents
+  if (packageJson.name !== name || packageJson.version !== version) {
+    throw new RuntimeError(
+      `plugin ${label}: the tarball's package.json is ${String(packageJson.name)}@${String(packageJson.version)}; nothing was installed`,
+      { code: 'PLUGIN_INVALID' },
+    )
+  }
+  if (!plugin) {
+    throw new RuntimeError(
+      `plugin ${label}: package.json has no "kite": { "manifest": ... }: it is not a Kite plugin`,
+      { code: 'PLUGIN_INVALID' },
+    )
+  }
+  const root = resolve(dir)
+  for (const [path, content] of files) {
+    const target = inside(root, path)
+    await mkdir(dirname(target), { recursive: true })
+    await writeFile(target, content, { flag: 'wx', mode: 0o644 })
+  }
+  return { manifestHash: plugin.hash }
 }
 
 /** Renames a directory aside (so it vanishes at once), then deletes it. False if it was absent. */

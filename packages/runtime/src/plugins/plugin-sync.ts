@@ -38,6 +38,8 @@ interface SyncState {
 interface PublishedEvent {
   name: string
   version: string
+  /** The catalog's hash of the version's manifest bytes; the store installs only that manifest. */
+  manifestHash?: string
 }
 
 /**
@@ -70,12 +72,12 @@ export function createPluginSync(options: PluginSyncOptions): PluginSync {
     }
   }
 
-  const consider = async (name: string, version: string) => {
+  const consider = async (name: string, version: string, manifestHash?: string) => {
     note(name, version)
     if (options.mode !== 'all' || !store.isAllowed(name)) return
     if (options.catalog.get(name, version)) return
     try {
-      await store.install(name, version)
+      await store.install(name, version, manifestHash ? { manifestHash } : {})
     } catch (error) {
       logger.error(`plugin sync: cannot install ${name}@${version}: ${messageOf(error)}`)
     }
@@ -100,10 +102,12 @@ export function createPluginSync(options: PluginSyncOptions): PluginSync {
       if (abort.signal.aborted) return
       if (!store.isAllowed(name)) continue
       if (options.mode === 'manual' && options.catalog.versionsOf(name).length === 0) continue
-      const detail = await getJson<{ versions: { version: string }[] }>(
+      const detail = await getJson<{ versions: { version: string; manifestHash?: string }[] }>(
         `${api}/plugins/${encodeURIComponent(name).replace('%40', '@')}`,
       )
-      for (const { version } of detail.versions) await consider(name, version)
+      for (const { version, manifestHash } of detail.versions) {
+        await consider(name, version, manifestHash)
+      }
     }
   }
 
@@ -166,7 +170,7 @@ export function createPluginSync(options: PluginSyncOptions): PluginSync {
     }
     if (event === 'published' && data) {
       const payload = JSON.parse(data) as PublishedEvent
-      await consider(payload.name, payload.version)
+      await consider(payload.name, payload.version, payload.manifestHash)
     }
     if (id) {
       state.lastEventId = id

@@ -47,6 +47,7 @@ export async function createPluginSystem(options: PluginSystemOptions): Promise<
     ...(registry ? { registry } : {}),
     catalog,
     security: config.plugins.security,
+    limits: config.plugins.limits,
     logger,
   })
   await store.load()
