@@ -16,3 +16,4 @@ export {
   type ExpressionErrorOptions,
   isExpressionError,
 } from './expression-error'
+export { type ExpressionReference, expressionReferences } from './references'
