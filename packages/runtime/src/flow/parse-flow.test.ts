@@ -128,7 +128,7 @@ tasks:
 `)
     expect(issues).toEqual([
       expect.objectContaining({ path: 'tasks[0].concurrent', line: 6, column: 5 }),
-      expect.objectContaining({ path: 'tasks[1].timeout', line: 11, column: 14 }),
+      expect.objectContaining({ path: 'tasks[1].timeout', line: 12, column: 14 }),
     ])
   })
 
