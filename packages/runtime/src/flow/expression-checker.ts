@@ -238,7 +238,7 @@ function knownTriggerKeys(flow: Flow, types: ExpressionTypes): string[] | 'none'
         return undefined
       case 'plugin': {
         const schema = types.triggerOutputs.get(trigger.id)
-        if (!schema || schema.additionalProperties !== false) return undefined
+        if (schema?.additionalProperties !== false) return undefined
         for (const key of Object.keys(schema.properties ?? {})) keys.add(key)
         break
       }
