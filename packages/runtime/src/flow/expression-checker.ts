@@ -32,7 +32,7 @@ const ROOT_KEYS: Record<string, readonly string[] | undefined> = {
   execution: ['id', 'namespace', 'flowId', 'state', 'startDate'],
   task: ['id', 'type'],
   taskrun: ['id', 'value', 'attemptsCount'],
-  parent: ['taskrun'],
+  parent: undefined,
   inputs: undefined,
   vars: undefined,
   outputs: undefined,
@@ -44,6 +44,8 @@ const CONTEXT_FUNCTIONS = ['secret', 'kv']
 const GLOBALS = new Set([...BUILTIN_FUNCTIONS, ...CONTEXT_FUNCTIONS, 'range'])
 
 const SCHEDULE_KEYS = ['date', 'next', 'previous']
+/** What a parent flow's Subflow task passes as `trigger`: any flow may run as a subflow. */
+const SUBFLOW_KEYS = ['executionId', 'namespace', 'flowId', 'flowRevision']
 const FLOW_TRIGGER_KEYS = ['executionId', 'namespace', 'flowId', 'flowRevision', 'state', 'outputs']
 
 interface Place {
@@ -132,9 +134,8 @@ export function checkFlowExpressions(flow: Flow, types: ExpressionTypes): Expres
           ? undefined
           : unknownName('variable', first, variableKeys, 'variables')
       case 'trigger':
-        if (triggerKeys === 'none') return 'the flow has no triggers, so "trigger" is undefined'
         if (!triggerKeys || triggerKeys.includes(first)) return undefined
-        return unknownName('trigger output', first, triggerKeys, "the triggers' outputs")
+        return `${unknownName('trigger output', first, triggerKeys, "outputs of the flow's triggers and of a Subflow call")}${flow.triggers.length === 0 ? '; the flow has no triggers: "trigger" is set only when it runs as a subflow' : ''}`
       case 'outputs':
         return checkOutput(first, path.slice(1), place)
       default: {
@@ -220,12 +221,11 @@ function allInOrder(flow: Flow): FlowTask[] {
 }
 
 /**
- * The output names every trigger of the flow provides, `'none'` for a flow without triggers,
- * or undefined when one trigger's outputs are open (webhook bodies, open schemas).
+ * The output names the flow's triggers (and a Subflow call) provide, or undefined when one
+ * trigger's outputs are open (webhook bodies, open schemas).
  */
-function knownTriggerKeys(flow: Flow, types: ExpressionTypes): string[] | 'none' | undefined {
-  if (flow.triggers.length === 0) return 'none'
-  const keys = new Set<string>()
+function knownTriggerKeys(flow: Flow, types: ExpressionTypes): string[] | undefined {
+  const keys = new Set<string>(SUBFLOW_KEYS)
   for (const trigger of flow.triggers) {
     switch (trigger.kind) {
       case 'schedule':
