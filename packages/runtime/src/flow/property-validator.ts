@@ -25,6 +25,8 @@ export interface PropertyProblem {
   message: string
   /** For expression syntax errors: the 1-based place inside the string. */
   at?: { line: number; column: number }
+  /** The key itself is wrong (an unknown property), not its value. */
+  atKey?: boolean
 }
 
 /** Another installed version of the same type, for messages about properties it knows. */
@@ -69,7 +71,7 @@ export function findPropertyProblems(
   if (schema.additionalProperties === undefined || schema.additionalProperties === false) {
     for (const key of Object.keys(properties)) {
       if (known.includes(key)) continue
-      problems.push({ path: [key], message: unknownProperty(key, known, options) })
+      problems.push({ path: [key], atKey: true, message: unknownProperty(key, known, options) })
     }
   }
   for (const [key, value] of Object.entries(properties)) {
@@ -209,7 +211,11 @@ function describe(error: ErrorObject, root: unknown): PropertyProblem {
         message: `must be one of ${(params.allowedValues as unknown[]).map((item) => JSON.stringify(item)).join(', ')}`,
       }
     case 'additionalProperties':
-      return { path: [...path, String(params.additionalProperty)], message: 'unknown property' }
+      return {
+        path: [...path, String(params.additionalProperty)],
+        atKey: true,
+        message: 'unknown property',
+      }
     default:
       return { path, message: error.message ?? 'is invalid' }
   }

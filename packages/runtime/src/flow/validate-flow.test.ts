@@ -109,7 +109,7 @@ tasks:
     expect(wrong?.message).toBe(
       'task "wrong-types" (test.fixtures.Add 1.0.0, version "LATEST" decided by defaultVersion): invalid property: a: expected number, got string "one"',
     )
-    expect(extra).toMatchObject({ path: 'tasks[1].extra', line: 11, column: 12 })
+    expect(extra).toMatchObject({ path: 'tasks[1].extra', line: 11, column: 5 })
     expect(extra?.message).toContain('extra: unknown property; known in 1.0.0: a, b')
     expect(wrongB).toMatchObject({ path: 'tasks[1].b', line: 10 })
     expect(wrongB?.message).toContain('b: expected number, got array')

@@ -87,7 +87,10 @@ export function validateFlow(flow: Flow, options: ValidateFlowOptions): Validate
   const { resolver, expressions, pins } = options
   const issues: ValidationIssue[] = []
   // Where each issue is in the YAML: its path, and the place inside a string when known.
-  const places = new Map<ValidationIssue, { path: PathSegment[]; at?: PropertyProblem['at'] }>()
+  const places = new Map<
+    ValidationIssue,
+    { path: PathSegment[]; at?: PropertyProblem['at']; atKey?: boolean }
+  >()
   const tasks = new Map<string, PreparedTask>()
   const triggers = new Map<string, PreparedTrigger>()
   const levels = resolver.defaultsLevels(flow.namespace, flow.pluginDefaults)
@@ -119,7 +122,11 @@ export function validateFlow(flow: Flow, options: ValidateFlowOptions): Validate
         message: `${prefix}: ${problem.path.length > 0 ? `${formatPath(problem.path)}: ` : ''}${problem.message}`,
       }
       issues.push(issue)
-      places.set(issue, { path, ...(problem.at ? { at: problem.at } : {}) })
+      places.set(issue, {
+        path,
+        ...(problem.at ? { at: problem.at } : {}),
+        ...(problem.atKey ? { atKey: true } : {}),
+      })
     }
   }
 
@@ -384,7 +391,7 @@ export function validateFlow(flow: Flow, options: ValidateFlowOptions): Validate
       const place = places.get(issue) ?? { path: parsePath(issue.path) }
       const position = place.at
         ? locator.inValue(place.path, place.at.line, place.at.column)
-        : locator.at(place.path)
+        : locator.at(place.path, place.atKey === true)
       if (position) Object.assign(issue, position)
     }
     const first = issues[0]!
