@@ -40,7 +40,7 @@ describe('flowJsonSchema', () => {
   it('is a draft 2020-12 schema with one branch per type and version', () => {
     expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema')
     const task = (schema.$defs as Record<string, { allOf: Array<{ then: unknown }> }>).task
-    const hello = task.allOf.find((branch) =>
+    const hello = task?.allOf.find((branch) =>
       JSON.stringify(branch).includes('"const":"acme.greeting.Hello"'),
     )
     expect(JSON.stringify(hello?.then)).toContain('"title":"acme.greeting.Hello 1.0.0"')
