@@ -93,6 +93,55 @@ describe('expressionReferences', () => {
     expect(isExpressionError(error) && error.code).toBe('EXPRESSION_SYNTAX')
   })
 
+  it('answers garbage with a syntax error or a list, never a crash (property)', () => {
+    const piece = fc.constantFrom(
+      '{{',
+      '}}',
+      '{%',
+      '%}',
+      '{#',
+      '#}',
+      'outputs',
+      '.',
+      '[',
+      ']',
+      '(',
+      ')',
+      '|',
+      '??',
+      "'",
+      '"',
+      'for',
+      'in',
+      'set',
+      '=',
+      'x',
+      ' ',
+      '\n',
+      '1',
+    )
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.array(piece, { maxLength: 30 }).map((parts) => parts.join('')),
+        ),
+        (template) => {
+          try {
+            const found = expressionReferences(template)
+            for (const reference of found) {
+              expect(reference.line).toBeGreaterThanOrEqual(1)
+              expect(reference.column).toBeGreaterThanOrEqual(1)
+              expect(typeof reference.root).toBe('string')
+            }
+          } catch (error) {
+            expect(isExpressionError(error) && error.code).toMatch(/^EXPRESSION_(SYNTAX|LIMIT)$/)
+          }
+        },
+      ),
+    )
+  })
+
   it('finds every reference it is given, wherever it sits (property)', () => {
     const name = fc.stringMatching(/^[a-z][a-z0-9_]{0,8}$/).filter((s) => !KEYWORDS.has(s))
     const text = fc.stringMatching(/^[a-zA-Z0-9 .,:\n-]{0,12}$/)

@@ -201,6 +201,48 @@ tasks:
   })
 })
 
+describe('garbage in expressions (property)', () => {
+  it('gives a flow error or a valid flow, never a crash', () => {
+    const piece = fc.constantFrom(
+      '{{ ',
+      ' }}',
+      '{% ',
+      ' %}',
+      'outputs',
+      'inputs',
+      'vars',
+      '.',
+      'a',
+      '[',
+      ']',
+      '(',
+      ')',
+      ' | ',
+      ' ?? ',
+      "'",
+      'x',
+      '0',
+    )
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 20 }), (parts) => {
+        const value = JSON.stringify(parts.join(''))
+        try {
+          validate(
+            `id: g\nnamespace: test\ntasks:\n  - id: a\n    type: test.fixtures.Echo\n    value: ${value}\n`,
+          )
+        } catch (error) {
+          expect(isRuntimeError(error) && error.code).toBe('FLOW_INVALID')
+          for (const issue of (error as { issues: ValidationIssue[] }).issues) {
+            expect(issue.line).toBeGreaterThanOrEqual(1)
+            expect(issue.column).toBeGreaterThanOrEqual(1)
+          }
+        }
+      }),
+      { numRuns: 60 },
+    )
+  })
+})
+
 describe('positions inside values (property)', () => {
   const name = fc.stringMatching(/^[a-z][a-z0-9]{0,6}$/)
   const filler = fc.stringMatching(/^[a-zA-Z ,.]{0,10}$/)
