@@ -17,3 +17,4 @@ export {
   isExpressionError,
 } from './expression-error'
 export { type ExpressionReference, expressionReferences } from './references'
+export { closestName, listNames } from './suggest'

@@ -42,7 +42,7 @@ variables:
 tasks:
   - id: sum
     type: test.fixtures.Add
-    a: "{{ inputs.cuont }}"
+    a: "{{ inputs.countt }}"
   - id: show
     type: test.fixtures.Echo
     value: "{{ vars.greting }} {{ outputs.sum.summ }}"
@@ -50,7 +50,7 @@ tasks:
     expect(issues).toHaveLength(3)
     expect(issues[0]).toMatchObject({ path: 'tasks[0].a', taskId: 'sum', line: 11, column: 12 })
     expect(issues[0]?.message).toBe(
-      'task "sum": {{ inputs.cuont }}: unknown input "cuont"; did you mean "count"? (declared inputs: count)',
+      'task "sum": {{ inputs.countt }}: unknown input "countt"; did you mean "count"? (declared inputs: count)',
     )
     expect(issues[1]).toMatchObject({ path: 'tasks[1].value', line: 14, column: 16 })
     expect(issues[1]?.message).toContain('unknown variable "greting"; did you mean "greeting"?')

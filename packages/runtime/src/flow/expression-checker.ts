@@ -1,12 +1,14 @@
 import {
   BUILTIN_FUNCTIONS,
+  closestName,
   type ExpressionReference,
   expressionReferences,
   hasExpression,
+  listNames,
 } from '@kite/expressions'
 import type { JsonSchema } from '@kite/sdk'
 import { childBranches, type Flow, type FlowTask } from './flow-model.js'
-import { closest, formatPath, type PathSegment, parsePath } from './parse-flow.js'
+import { formatPath, type PathSegment, parsePath } from './parse-flow.js'
 
 /** What the checker knows about the plugin types a flow resolved to. */
 export interface ExpressionTypes {
@@ -114,12 +116,12 @@ export function checkFlowExpressions(flow: Flow, types: ExpressionTypes): Expres
     const { root, path } = reference
     if (reference.called) {
       if (GLOBALS.has(root)) return undefined
-      const hint = closest(root, [...GLOBALS])
+      const hint = closestName(root, [...GLOBALS])
       return `unknown function "${root}"${hint ? `; did you mean "${hint}"?` : ''}`
     }
     if (!Object.hasOwn(ROOT_KEYS, root)) {
       if (GLOBALS.has(root)) return undefined
-      const hint = closest(root, Object.keys(ROOT_KEYS))
+      const hint = closestName(root, Object.keys(ROOT_KEYS))
       return `unknown variable "${root}"${hint ? `; did you mean "${hint}"?` : ''} (variables: ${Object.keys(ROOT_KEYS).join(', ')})`
     }
     const first = path[0]
@@ -149,7 +151,7 @@ export function checkFlowExpressions(flow: Flow, types: ExpressionTypes): Expres
   const checkOutput = (taskId: string, rest: PathSegment[], place: Place): string | undefined => {
     const position = order.get(taskId)
     if (position === undefined) {
-      const hint = closest(taskId, [...order.keys()])
+      const hint = closestName(taskId, [...order.keys()])
       return `no task "${taskId}" in this flow${hint ? `; did you mean "${hint}"?` : ''}`
     }
     if (place.task) {
@@ -267,9 +269,9 @@ function checkSchemaPath(
         node = properties[segment] as JsonSchema
       } else if (node.additionalProperties === false && properties) {
         const known = Object.keys(properties)
-        const hint = closest(segment, known)
+        const hint = closestName(segment, known)
         const where = walked.length > 0 ? ` under "${formatPath(walked)}"` : ''
-        return `"${segment}" is not an output of ${owner}${where}${hint ? `; did you mean "${hint}"?` : ''} (outputs: ${known.join(', ') || 'none'})`
+        return `"${segment}" is not an output of ${owner}${where}${hint ? `; did you mean "${hint}"?` : ''} (outputs: ${listNames(known) || 'none'})`
       } else {
         return undefined
       }
@@ -280,6 +282,6 @@ function checkSchemaPath(
 }
 
 function unknownName(what: string, name: string, known: string[], list: string): string {
-  const hint = closest(name, known)
-  return `unknown ${what} "${name}"${hint ? `; did you mean "${hint}"?` : ''} (${list}: ${known.join(', ') || 'none'})`
+  const hint = closestName(name, known)
+  return `unknown ${what} "${name}"${hint ? `; did you mean "${hint}"?` : ''} (${list}: ${listNames(known) || 'none'})`
 }
