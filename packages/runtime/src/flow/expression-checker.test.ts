@@ -118,6 +118,15 @@ tasks:
   - id: raw
     type: test.fixtures.Raw
     template: "{{ not.checked.at.save }}"
+  - id: together
+    type: kite.flow.Parallel
+    tasks:
+      - id: left
+        type: test.fixtures.Echo
+        value: "{{ outputs.right.value ?? 0 }} {{ outputs.right.value }}"
+      - id: right
+        type: test.fixtures.Echo
+        value: 1
 outputs:
   - id: last
     value: "{{ outputs.read.value }}"

@@ -68,10 +68,16 @@ export function checkFlowExpressions(flow: Flow, types: ExpressionTypes): Expres
   const order = new Map<string, number>()
   const ancestors = new Map<string, Set<string>>()
   const inLoop = new Set<string>()
+  // Children of one Parallel run side by side: any of them may read another's outputs.
+  const parallels = new Map<string, string[]>()
   const visit = (tasks: FlowTask[], parents: FlowTask[]) => {
     for (const task of tasks) {
       order.set(task.id, order.size)
       ancestors.set(task.id, new Set(parents.map((parent) => parent.id)))
+      parallels.set(
+        task.id,
+        parents.filter((parent) => parent.kind === 'parallel').map((parent) => parent.id),
+      )
       if (parents.some((parent) => parent.kind === 'forEach')) inLoop.add(task.id)
       for (const branch of childBranches(task)) visit(branch.tasks, [...parents, task])
     }
@@ -157,7 +163,10 @@ export function checkFlowExpressions(flow: Flow, types: ExpressionTypes): Expres
     if (place.task) {
       if (taskId === place.task.id) return `task "${taskId}" cannot read its own outputs`
       const own = order.get(place.task.id) ?? 0
-      if (position > own && !ancestors.get(place.task.id)?.has(taskId)) {
+      const sideBySide = parallels
+        .get(place.task.id)
+        ?.some((parallel) => parallels.get(taskId)?.includes(parallel))
+      if (position > own && !ancestors.get(place.task.id)?.has(taskId) && !sideBySide) {
         return `task "${taskId}" runs after task "${place.task.id}", so its outputs do not exist yet`
       }
     }
