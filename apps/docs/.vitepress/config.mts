@@ -22,6 +22,7 @@ const guide: DefaultTheme.SidebarItem[] = [
     items: [
       { text: 'Flows', link: '/guide/flows' },
       { text: 'Expressions', link: '/guide/expressions' },
+      { text: 'Typed flows and precise errors', link: '/guide/typed-flows' },
       { text: 'Plugin versions and pinning', link: '/guide/versions' },
       { text: 'Hot reload and sync', link: '/guide/hot-reload' },
     ],

@@ -133,6 +133,7 @@ describe('built site', () => {
       'guide/index',
       'guide/versions',
       'guide/expressions',
+      'guide/typed-flows',
       'api/index',
       'cli/index',
     ]) {

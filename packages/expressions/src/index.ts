@@ -16,3 +16,5 @@ export {
   type ExpressionErrorOptions,
   isExpressionError,
 } from './expression-error'
+export { type ExpressionReference, expressionReferences } from './references'
+export { closestName, listNames } from './suggest'

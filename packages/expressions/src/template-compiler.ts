@@ -100,6 +100,18 @@ class TemplateIssue extends Error {
   }
 }
 
+/**
+ * Parses template source into nunjucks' AST (with Kite's `??`) without checking names or
+ * generating code; `expressionReferences` walks it. Throws EXPRESSION_SYNTAX like `check`.
+ */
+export function parseTemplate(source: string): AstNode {
+  try {
+    return new KiteParser(lexer.lex(source, {})).parseAsRoot()
+  } catch (error) {
+    throw syntaxError(source, error)
+  }
+}
+
 export function compileTemplate(source: string, options: CompileOptions): CompiledTemplate {
   let root: AstNode
   try {

@@ -34,6 +34,8 @@ export interface ValidationIssue {
   message: string
   /** 1-based line in the flow's YAML, when the issue is about a flow. */
   line?: number
+  /** 1-based column of the offending value (or key) on that line. */
+  column?: number
   /** For plugin resolution and property problems: which task, type and version were involved. */
   taskId?: string
   type?: string

@@ -99,7 +99,7 @@ describe('kite flow validate', () => {
     const result = await kite('flow', 'validate', file, '--plugin', GREETING)
     expect(result.code).toBe(2)
     expect(result.err).toContain('bad.yaml: flow "demo/bad" is invalid')
-    expect(result.err).toContain('tasks[1].id (line 7): duplicate task id "a"')
+    expect(result.err).toContain('bad.yaml:7:9: tasks[1].id: duplicate task id "a"')
     const unknownType = await kite(
       'flow',
       'validate',
@@ -112,7 +112,7 @@ describe('kite flow validate', () => {
     )
     expect(unknownType.code).toBe(2)
     expect(unknownType.err).toContain(
-      'tasks[0] (line 4): task "a": unknown type "acme.greeting.Nope"',
+      'unknown.yaml:5:11: tasks[0]: task "a": unknown type "acme.greeting.Nope"',
     )
     const invalidYaml = await kite('flow', 'validate', await flowFile('yaml.yaml', 'id: [\n'))
     expect(invalidYaml.code).toBe(2)
@@ -121,7 +121,7 @@ describe('kite flow validate', () => {
       [
         'keys.yaml',
         'id: k\nnamespace: demo\ntaks: []\ntasks:\n  - id: a\n    type: acme.greeting.Hello\n',
-        'taks (line 3): unknown key "taks" (did you mean "tasks"?)',
+        'keys.yaml:3:1: taks: unknown key "taks" (did you mean "tasks"?)',
       ],
       [
         'types.yaml',
@@ -146,6 +146,45 @@ describe('kite flow validate', () => {
     }
     const missing = await kite('flow', 'validate', join(dir, 'nope.yaml'))
     expect(missing).toMatchObject({ code: 2, err: expect.stringContaining('cannot read') })
+  })
+})
+
+describe('kite flow validate: typed expressions', () => {
+  it('prints FILE:LINE:COL for each of three problems in one flow', async () => {
+    const file = await flowFile(
+      'typed.yaml',
+      [
+        'id: typed',
+        'namespace: demo',
+        'inputs:',
+        '  - id: who',
+        '    type: STRING',
+        'variables:',
+        '  greeting: Hi',
+        'tasks:',
+        '  - id: greet',
+        '    type: acme.greeting.Hello',
+        '    name: "{{ inputs.whoo }}"',
+        '  - id: again',
+        '    type: acme.greeting.Hello',
+        '    name: "{{ outputs.greet.mesage }} {{ vars.greting }}"',
+        '',
+      ].join('\n'),
+    )
+    const result = await kite('flow', 'validate', file, '--plugin', GREETING)
+    expect(result.code).toBe(2)
+    expect(result.err).toContain('typed.yaml: flow "demo/typed" is invalid: 3 problems')
+    const lines = result.err.split('\n').filter((line) => /typed\.yaml:\d+:\d+: /.test(line))
+    expect(lines).toHaveLength(3)
+    expect(lines[0]).toContain(
+      'typed.yaml:11:15: tasks[0].name: task "greet": {{ inputs.whoo }}: unknown input "whoo"; did you mean "who"?',
+    )
+    expect(lines[1]).toContain(
+      'typed.yaml:14:15: tasks[1].name: task "again": {{ outputs.greet.mesage }}',
+    )
+    expect(lines[1]).toContain('did you mean "message"?')
+    expect(lines[2]).toContain('typed.yaml:14:42: tasks[1].name: task "again": {{ vars.greting }}')
+    expect(lines[2]).toContain('did you mean "greeting"?')
   })
 })
 
@@ -174,12 +213,12 @@ describe('kite flow run', () => {
   it('exits 1 when the execution fails, printing why', async () => {
     const file = await flowFile(
       'fails.yaml',
-      'id: fails\nnamespace: demo\ntasks:\n  - id: greet\n    type: acme.greeting.Hello\n    name: "{{ inputs.nobody }}"\n',
+      'id: fails\nnamespace: demo\nvariables:\n  people: {}\ntasks:\n  - id: greet\n    type: acme.greeting.Hello\n    name: "{{ vars.people.nobody }}"\n',
     )
     const result = await kite('flow', 'run', file, '--plugin', GREETING, '--no-logs')
     expect(result.code).toBe(1)
     expect(result.out).toMatch(/✗ greet\s+acme\.greeting\.Hello@1\.0\.0\s+FAILED/)
-    expect(result.out).toContain('error: property "name": undefined variable "inputs.nobody"')
+    expect(result.out).toContain('error: property "name": undefined variable "vars.people.nobody"')
     expect(result.out).toContain('✗ FAILED')
   })
 

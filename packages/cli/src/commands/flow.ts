@@ -205,11 +205,17 @@ export function toCliError(error: unknown, file?: string): never {
         'PLUGIN_INVALID',
         'PLUGIN_CONFLICT',
       ].includes(error.code)
-    const lines = error.issues.map(formatIssue)
-    const where = file && error.code === 'FLOW_INVALID' ? `${display(file)}: ` : ''
+    const flowFile = file && error.code === 'FLOW_INVALID' ? display(file) : undefined
+    const where = flowFile ? `${flowFile}: ` : ''
+    const count = `${error.issues.length} problem${error.issues.length === 1 ? '' : 's'}`
+    // `FILE:LINE:COL: message`, one per line, the form editors and terminals link to.
+    const located = (issue: ValidationIssue) =>
+      flowFile && issue.line !== undefined
+        ? `${flowFile}:${issue.line}:${issue.column ?? 1}: ${issue.path ? `${issue.path}: ` : ''}${issue.message}`
+        : `  ${formatIssue(issue)}`
     const message =
-      lines.length > 0
-        ? `${where}${error.message.split(': ')[0]}:\n  ${lines.join('\n  ')}`
+      error.issues.length > 0
+        ? `${where}${error.message.split(': ')[0]}: ${count}\n${error.issues.map(located).join('\n')}`
         : `${where}${error.message}`
     throw new CliError(message, usage ? 2 : 1)
   }

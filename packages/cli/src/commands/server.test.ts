@@ -119,7 +119,7 @@ describe('kite server local', () => {
     children.delete(server.child)
     expect(code).toBe(2)
     expect(server.output().err).toContain(
-      'bad.yaml: tasks[0] (line 4): task "a": unknown type "acme.greeting.Nope"',
+      'bad.yaml: tasks[0] (line 5): task "a": unknown type "acme.greeting.Nope"',
     )
   })
 })

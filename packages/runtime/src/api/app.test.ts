@@ -127,7 +127,7 @@ describe('flows API', () => {
     expect(bad.status).toBe(422)
     expect(await bad.json()).toMatchObject({
       valid: false,
-      errors: [expect.objectContaining({ path: 'tasks[0]', line: 4, taskId: 'a' })],
+      errors: [expect.objectContaining({ path: 'tasks[0]', line: 5, column: 11, taskId: 'a' })],
     })
   })
 })
@@ -146,8 +146,9 @@ describe('bad input is answered clearly and the server stays up', () => {
       'id: x\nnamespace: n\ntasks:\n  - id: a\n    type: test.fixtures.Add\n    a: one\n',
       /a: expected number, got string "one"/,
       {
-        path: 'tasks[0]',
-        line: 4,
+        path: 'tasks[0].a',
+        line: 6,
+        column: 8,
         taskId: 'a',
         type: 'test.fixtures.Add',
         decidedBy: 'defaultVersion',
@@ -225,13 +226,13 @@ describe('bad input is answered clearly and the server stays up', () => {
 
   it('fails an execution whose expression names an undefined variable', async () => {
     await yaml(
-      'id: undefined-var\nnamespace: n\ntasks:\n  - id: a\n    type: test.fixtures.Echo\n    value: "{{ inputs.nothing }}"\n',
+      'id: undefined-var\nnamespace: n\nvariables:\n  cfg: {}\ntasks:\n  - id: a\n    type: test.fixtures.Echo\n    value: "{{ vars.cfg.nothing }}"\n',
     )
     const response = await json('/executions/n/undefined-var?wait=true', {})
     expect(response.status).toBe(200)
     const execution = await response.json()
     expect(execution.state.current).toBe('FAILED')
-    expect(execution.taskRunList[0].error).toContain('undefined variable "inputs.nothing"')
+    expect(execution.taskRunList[0].error).toContain('undefined variable "vars.cfg.nothing"')
     await expectUp()
   })
 })

@@ -377,6 +377,7 @@ export function createOpenApiDocument(version: string): Json {
                   path: { type: 'string', description: 'e.g. tasks[2].retry.maxAttempts' },
                   message: { type: 'string' },
                   line: { type: 'integer', description: 'Line in the YAML.' },
+                  column: { type: 'integer', description: 'Column (1-based) of the value to fix.' },
                   taskId: { type: 'string' },
                   type: { type: 'string' },
                   versionSpec: { type: 'string' },

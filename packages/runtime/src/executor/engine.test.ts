@@ -179,7 +179,7 @@ tasks:
     value: 1
   - id: b
     type: test.fixtures.Echo
-    value: "{{ outputs.a.missing }}"
+    value: "{{ outputs.a.value.missing }}"
   - id: c
     type: test.fixtures.Echo
     value: never
@@ -188,10 +188,10 @@ tasks:
     const b = t.taskRun(execution, 'b')
     expect(b.state.current).toBe('FAILED')
     expect(b.error).toContain('property "value"')
-    expect(b.error).toContain('outputs.a.missing')
+    expect(b.error).toContain('outputs.a.value.missing')
     expect(b.attempts).toHaveLength(1)
     expect(execution.taskRunList.map((run) => run.taskId)).toEqual(['a', 'b'])
-    expect((await t.logs(execution.id)).join('\n')).toContain('outputs.a.missing')
+    expect((await t.logs(execution.id)).join('\n')).toContain('outputs.a.value.missing')
   })
 
   it('exposes flow, execution, vars, labels, envs and secret()', async () => {
@@ -590,7 +590,7 @@ tasks:
     value: 1
 outputs:
   - id: broken
-    value: "{{ outputs.nope.x }}"
+    value: "{{ outputs.a.value.x }}"
 `)
     expect(execution.state.current).toBe('FAILED')
     expect(execution.error).toContain('output "broken"')

@@ -78,6 +78,7 @@ export interface TaskCommon {
   /** Where the task is in the YAML, e.g. `tasks[1].then[0]`. */
   path: string
   line?: number
+  column?: number
 }
 
 /** A task provided by a plugin: everything but the common keys is the plugin's properties. */
@@ -162,6 +163,7 @@ export interface FlowCondition {
   properties: Record<string, unknown>
   path: string
   line?: number
+  column?: number
 }
 
 export interface TriggerCommon {
@@ -173,6 +175,7 @@ export interface TriggerCommon {
   conditions: FlowCondition[]
   path: string
   line?: number
+  column?: number
 }
 
 export interface ScheduleTrigger extends TriggerCommon {

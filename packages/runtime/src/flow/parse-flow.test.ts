@@ -100,6 +100,38 @@ tasks:
     expect(issue?.line).toBeGreaterThanOrEqual(5)
   })
 
+  it('points a YAML syntax error at the quote that is never closed, not the end of the file', () => {
+    const [quote] = issuesOf('id: f\nnamespace: "n\ntasks:\n  - id: a\n    type: x.y.Z\n')
+    expect(quote).toMatchObject({ line: 2, column: 12 })
+    expect(quote?.message).toContain('never closed')
+    const [single] = issuesOf("id: f\nnamespace: n\ntasks:\n  - id: 'a\n    type: x.y.Z\n")
+    expect(single).toMatchObject({ line: 4, column: 9 })
+    const [indent] = issuesOf(
+      'id: f\nnamespace: n\ntasks:\n  - id: a\n    type: x.y.Z\n   bad: 1\n',
+    )
+    expect(indent).toMatchObject({ line: 6, column: 1 })
+  })
+
+  it('points at the property, not at the task', () => {
+    const issues = issuesOf(`id: f
+namespace: n
+tasks:
+  - id: a
+    type: kite.flow.Sequential
+    concurrent: 2
+    tasks:
+      - id: b
+        type: x.y.Z
+  - id: c
+    type: x.y.Z
+    timeout: soon
+`)
+    expect(issues).toEqual([
+      expect.objectContaining({ path: 'tasks[0].concurrent', line: 6, column: 5 }),
+      expect.objectContaining({ path: 'tasks[1].timeout', line: 12, column: 14 }),
+    ])
+  })
+
   it('reports a wrong type with the YAML path and line', () => {
     const issues = issuesOf(`id: f
 namespace: n
@@ -116,7 +148,12 @@ tasks:
       maxAttempts: lots
 `)
     expect(issues).toEqual([
-      { path: 'tasks[2].retry.maxAttempts', line: 13, message: 'expected number, received string' },
+      {
+        path: 'tasks[2].retry.maxAttempts',
+        line: 13,
+        column: 20,
+        message: 'expected number, received string',
+      },
     ])
   })
 
@@ -133,8 +170,13 @@ tasks:
     tsks: []
 `)
     expect(issues).toEqual([
-      { path: 'taks', line: 3, message: 'unknown key "taks" (did you mean "tasks"?)' },
-      { path: 'tasks[0].tsks', line: 10, message: 'unknown key "tsks" (did you mean "tasks"?)' },
+      { path: 'taks', line: 3, column: 1, message: 'unknown key "taks" (did you mean "tasks"?)' },
+      {
+        path: 'tasks[0].tsks',
+        line: 10,
+        column: 5,
+        message: 'unknown key "tsks" (did you mean "tasks"?)',
+      },
     ])
   })
 
@@ -191,7 +233,7 @@ tasks:
     expect(() => parseFlow('   ')).toThrow('the flow is empty')
     expect(issuesOf('- a\n- b')[0]?.message).toContain('a flow must be a YAML mapping')
     expect(issuesOf('id: f\nnamespace: n\ntasks: []\n')).toEqual([
-      { path: 'tasks', line: 3, message: 'needs at least one task' },
+      { path: 'tasks', line: 3, column: 8, message: 'needs at least one task' },
     ])
   })
 

@@ -1,5 +1,5 @@
 import type { z } from '@kite/sdk'
-import { type Document, isMap, isScalar, LineCounter, type Node, parseDocument } from 'yaml'
+import { LineCounter, parseDocument } from 'yaml'
 import { RuntimeError, type ValidationIssue } from '../errors.js'
 import {
   allTasks,
@@ -13,6 +13,12 @@ import {
   type FlowTrigger,
 } from './flow-model.js'
 import {
+  createLocator,
+  type FlowLocator,
+  type PathSegment,
+  yamlErrorPosition,
+} from './flow-positions.js'
+import {
   ConditionCommonSchema,
   FlowableSchemas,
   FlowInputSchema,
@@ -24,7 +30,7 @@ import {
   TriggerSchemas,
 } from './flow-schema.js'
 
-export type PathSegment = string | number
+export { lineOf, type PathSegment } from './flow-positions.js'
 
 interface RawIssue {
   path: PathSegment[]
@@ -56,11 +62,17 @@ export function parseFlow(source: string): Flow {
   const lineCounter = new LineCounter()
   const doc = parseDocument(source, { lineCounter, uniqueKeys: true })
   if (doc.errors.length > 0) {
-    const issues = doc.errors.map((error) => ({
-      path: '',
-      message: `invalid YAML: ${error.message.split('\n')[0]}`,
-      ...(error.linePos ? { line: error.linePos[0].line } : {}),
-    }))
+    const issues = doc.errors.map((error) => {
+      const position = yamlErrorPosition(error, source, lineCounter)
+      const quote = error.code === 'MISSING_CHAR' && /quote/i.test(error.message)
+      return {
+        path: '',
+        message: quote
+          ? `invalid YAML: this quoted string is never closed (add the closing quote)`
+          : `invalid YAML: ${error.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '')}`,
+        ...position,
+      }
+    })
     throw invalid(`the flow is not valid YAML: ${formatFirst(issues)}`, issues)
   }
   let value: unknown
@@ -74,17 +86,18 @@ export function parseFlow(source: string): Flow {
   const raw: RawIssue[] = []
   const flow = buildFlow(value, source, raw)
   if (flow) checkIds(flow, raw)
+  const locator = createLocator(doc, lineCounter, source)
   if (raw.length > 0 || !flow) {
-    const issues = raw.map((issue) => locate(doc, lineCounter, issue))
+    const issues = raw.map((issue) => locate(locator, issue))
     const name = flowName(value)
     throw invalid(
       `flow ${name}is invalid: ${issues.length} problem${issues.length === 1 ? '' : 's'}: ${formatFirst(issues)}`,
       issues,
     )
   }
-  const place = (item: { path: string; line?: number }) => {
-    const line = lineOf(doc, lineCounter, parsePath(item.path))
-    if (line !== undefined) item.line = line
+  const place = (item: { path: string; line?: number; column?: number }) => {
+    const position = locator.at(parsePath(item.path))
+    if (position) Object.assign(item, position)
   }
   for (const task of allTasks(flow)) place(task)
   for (const trigger of flow.triggers) {
@@ -468,51 +481,10 @@ export function parsePath(path: string): PathSegment[] {
   return segments
 }
 
-/** Finds the line of an issue: the deepest YAML node on its path that exists. */
-function locate(doc: Document, lineCounter: LineCounter, issue: RawIssue): ValidationIssue {
-  const line = lineOf(doc, lineCounter, issue.path, issue.atKey === true)
-  return {
-    path: formatPath(issue.path),
-    message: issue.message,
-    ...(line === undefined ? {} : { line }),
-  }
-}
-
-/** The 1-based line of the YAML node at `path` (or of its deepest existing ancestor). */
-export function lineOf(
-  doc: Document,
-  lineCounter: LineCounter,
-  path: readonly PathSegment[],
-  atKey = false,
-): number | undefined {
-  let node: unknown = doc.contents
-  let offset = rangeStart(node)
-  for (const [index, segment] of path.entries()) {
-    const last = index === path.length - 1
-    if (isMap(node)) {
-      const pair = node.items.find((item) => isScalar(item.key) && item.key.value === segment)
-      if (!pair) break
-      if (last && atKey) {
-        offset = rangeStart(pair.key) ?? offset
-        break
-      }
-      node = pair.value
-      offset = rangeStart(node) ?? rangeStart(pair.key) ?? offset
-    } else if (node && typeof node === 'object' && 'items' in node && typeof segment === 'number') {
-      const item = (node as { items: unknown[] }).items[segment]
-      if (item === undefined) break
-      node = item
-      offset = rangeStart(node) ?? offset
-    } else {
-      break
-    }
-  }
-  return offset === undefined ? undefined : lineCounter.linePos(offset).line
-}
-
-function rangeStart(node: unknown): number | undefined {
-  const range = (node as Node | null | undefined)?.range
-  return range ? range[0] : undefined
+/** Places an issue at the deepest YAML node on its path that exists. */
+function locate(locator: FlowLocator, issue: RawIssue): ValidationIssue {
+  const position = locator.at(issue.path, issue.atKey === true)
+  return { path: formatPath(issue.path), message: issue.message, ...position }
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

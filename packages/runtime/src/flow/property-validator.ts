@@ -2,7 +2,7 @@ import type { ExpressionEngine } from '@kite/expressions'
 import type { JsonSchema } from '@kite/sdk'
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js'
 import addFormats from 'ajv-formats'
-import { closest } from './parse-flow.js'
+import { closest, formatPath, type PathSegment } from './parse-flow.js'
 
 const ajv = new Ajv2020({ allErrors: true, strict: false, logger: false, validateFormats: true })
 addFormats(ajv)
@@ -18,6 +18,30 @@ function validatorFor(schema: JsonSchema): ValidateFunction {
   return validate
 }
 
+/** One problem with a property: where under the properties (`items[0].name`) and what. */
+export interface PropertyProblem {
+  /** Path under the task's properties; empty for the properties as a whole. */
+  path: PathSegment[]
+  message: string
+  /** For expression syntax errors: the 1-based place inside the string. */
+  at?: { line: number; column: number }
+  /** The key itself is wrong (an unknown property), not its value. */
+  atKey?: boolean
+}
+
+/** Another installed version of the same type, for messages about properties it knows. */
+export interface OtherVersion {
+  package: string
+  version: string
+  properties: JsonSchema
+}
+
+export interface PropertyCheckOptions {
+  /** The version being checked, for messages that compare it with `otherVersions`. */
+  version?: string
+  otherVersions?: readonly OtherVersion[]
+}
+
 /**
  * Checks a task's (unrendered) properties against its version's JSON Schema, as saving a flow
  * does. Values holding a `{{ }}` expression are known only at run time: they are checked for
@@ -28,21 +52,31 @@ export function checkProperties(
   properties: Record<string, unknown>,
   schema: JsonSchema,
   expressions: Pick<ExpressionEngine, 'check' | 'hasExpression'>,
+  options: PropertyCheckOptions = {},
 ): string[] {
-  const problems: string[] = []
+  return findPropertyProblems(properties, schema, expressions, options).map((problem) =>
+    problem.path.length > 0 ? `${formatPath(problem.path)}: ${problem.message}` : problem.message,
+  )
+}
+
+/** `checkProperties` with each problem's path kept apart, so callers can place it in the YAML. */
+export function findPropertyProblems(
+  properties: Record<string, unknown>,
+  schema: JsonSchema,
+  expressions: Pick<ExpressionEngine, 'check' | 'hasExpression'>,
+  options: PropertyCheckOptions = {},
+): PropertyProblem[] {
+  const problems: PropertyProblem[] = []
   const known = Object.keys(schema.properties ?? {})
   if (schema.additionalProperties === undefined || schema.additionalProperties === false) {
     for (const key of Object.keys(properties)) {
       if (known.includes(key)) continue
-      const hint = closest(key, known)
-      problems.push(
-        `${key}: unknown property${hint ? ` (did you mean "${hint}"?)` : ''}; known: ${known.join(', ') || 'none'}`,
-      )
+      problems.push({ path: [key], atKey: true, message: unknownProperty(key, known, options) })
     }
   }
   for (const [key, value] of Object.entries(properties)) {
     if (schema.properties?.[key]?.$dynamic === false) continue
-    for (const problem of syntaxProblems(value, key, expressions)) problems.push(problem)
+    problems.push(...expressionSyntaxProblems(value, [key], expressions))
   }
   const validate = validatorFor(schema)
   if (!validate(properties)) {
@@ -52,7 +86,32 @@ export function checkProperties(
       problems.push(describe(error, properties))
     }
   }
-  return [...new Set(problems)]
+  const seen = new Set<string>()
+  return problems.filter((problem) => {
+    const key = `${formatPath(problem.path)}\u0000${problem.message}`
+    if (seen.has(key)) return false
+    seen.add(key)
+    return true
+  })
+}
+
+/**
+ * `unknown property`, with a did-you-mean, and — when another installed version of the type
+ * knows the property — which version and what to do.
+ */
+function unknownProperty(key: string, known: string[], options: PropertyCheckOptions): string {
+  const elsewhere = (options.otherVersions ?? []).filter(
+    (other) =>
+      other.version !== options.version && Object.hasOwn(other.properties.properties ?? {}, key),
+  )
+  const hint = closest(key, known)
+  const knownList = `known${options.version ? ` in ${options.version}` : ''}: ${known.join(', ') || 'none'}`
+  if (elsewhere.length > 0) {
+    const newest = elsewhere.at(-1)!
+    const versions = elsewhere.map((other) => other.version).join(', ')
+    return `unknown property${options.version ? ` in version ${options.version}` : ''}; "${key}" exists in ${newest.package} ${versions}: pin version "${newest.version}" or update the flow${hint ? ` (did you mean "${hint}"?)` : ''}; ${knownList}`
+  }
+  return `unknown property${hint ? ` (did you mean "${hint}"?)` : ''}; ${knownList}`
 }
 
 /** Expression syntax problems in every string of a value. */
@@ -61,21 +120,50 @@ export function syntaxProblems(
   path: string,
   expressions: Pick<ExpressionEngine, 'check' | 'hasExpression'>,
 ): string[] {
+  return expressionSyntaxProblems(value, [], expressions).map(
+    (problem) => `${joinPath(path, problem.path)}: ${problem.message}`,
+  )
+}
+
+function joinPath(base: string, path: PathSegment[]): string {
+  const rest = formatPath(path)
+  if (!base) return rest
+  if (!rest) return base
+  return rest.startsWith('[') ? `${base}${rest}` : `${base}.${rest}`
+}
+
+/** Expression syntax problems in every string of a value, each with its path under `path`. */
+export function expressionSyntaxProblems(
+  value: unknown,
+  path: PathSegment[],
+  expressions: Pick<ExpressionEngine, 'check' | 'hasExpression'>,
+): PropertyProblem[] {
   if (typeof value === 'string') {
     if (!expressions.hasExpression(value)) return []
     try {
       expressions.check(value)
       return []
     } catch (error) {
-      return [`${path}: ${(error as Error).message}`]
+      const { line, column } = error as { line?: unknown; column?: unknown }
+      return [
+        {
+          path,
+          message: (error as Error).message,
+          ...(typeof line === 'number'
+            ? { at: { line, column: typeof column === 'number' ? column : 1 } }
+            : {}),
+        },
+      ]
     }
   }
   if (Array.isArray(value)) {
-    return value.flatMap((item, index) => syntaxProblems(item, `${path}[${index}]`, expressions))
+    return value.flatMap((item, index) =>
+      expressionSyntaxProblems(item, [...path, index], expressions),
+    )
   }
   if (typeof value === 'object' && value !== null) {
     return Object.entries(value).flatMap(([key, item]) =>
-      syntaxProblems(item, `${path}.${key}`, expressions),
+      expressionSyntaxProblems(item, [...path, key], expressions),
     )
   }
   return []
@@ -105,25 +193,31 @@ function holdsExpression(
   return typeof node === 'string' && expressions.hasExpression(node)
 }
 
-function describe(error: ErrorObject, root: unknown): string {
-  const path = segments(error.instancePath)
-    .map((part, index) => (/^\d+$/.test(part) ? `[${part}]` : index === 0 ? part : `.${part}`))
-    .join('')
-  const at = (suffix: string) => (path ? `${path}${suffix}` : suffix.replace(/^\./, ''))
+function describe(error: ErrorObject, root: unknown): PropertyProblem {
+  const path: PathSegment[] = segments(error.instancePath).map((part) =>
+    /^\d+$/.test(part) ? Number(part) : part,
+  )
   const params = error.params as Record<string, unknown>
   switch (error.keyword) {
     case 'required':
-      return `${at(`.${String(params.missingProperty)}`)}: is required`
+      return { path: [...path, String(params.missingProperty)], message: 'is required' }
     case 'type': {
       const value = valueAt(root, error.instancePath)
-      return `${path || '(properties)'}: expected ${String(params.type)}, got ${typeName(value)}`
+      return { path, message: `expected ${String(params.type)}, got ${typeName(value)}` }
     }
     case 'enum':
-      return `${path}: must be one of ${(params.allowedValues as unknown[]).map((item) => JSON.stringify(item)).join(', ')}`
+      return {
+        path,
+        message: `must be one of ${(params.allowedValues as unknown[]).map((item) => JSON.stringify(item)).join(', ')}`,
+      }
     case 'additionalProperties':
-      return `${at(`.${String(params.additionalProperty)}`)}: unknown property`
+      return {
+        path: [...path, String(params.additionalProperty)],
+        atKey: true,
+        message: 'unknown property',
+      }
     default:
-      return `${path || '(properties)'}: ${error.message ?? 'is invalid'}`
+      return { path, message: error.message ?? 'is invalid' }
   }
 }
 

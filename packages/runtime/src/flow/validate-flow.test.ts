@@ -32,6 +32,9 @@ describe('validateFlow', () => {
     const validated = validate(`
 id: ok
 namespace: test
+inputs:
+  - id: n
+    type: INT
 tasks:
   - id: a
     type: test.fixtures.Add
@@ -63,7 +66,7 @@ triggers:
     expect(pinsOf(validated.plugins).get('b')?.version).toBe('1.2.0')
   })
 
-  it('gives one error per task with id, type, spec, deciding level and why', () => {
+  it('gives one error per problem with id, type, spec, deciding level and why', () => {
     const issues = issuesOf(`
 id: bad
 namespace: test
@@ -84,25 +87,39 @@ tasks:
     type: test.fixtures.Echo
     value: "{{ outputs.a.sum "
 `)
-    expect(issues).toHaveLength(5)
-    const [unknown, wrong, tooNew, missing, syntax] = issues
+    expect(issues).toHaveLength(7)
+    const [unknown, extra, wrong, wrongB, tooNew, missing, syntax] = issues
     expect(unknown).toMatchObject({
       path: 'tasks[0]',
-      line: 5,
+      line: 6,
+      column: 11,
       taskId: 'unknown-type',
       type: 'test.fixtures.Nope',
     })
     expect(unknown?.message).toContain('unknown type "test.fixtures.Nope"')
     expect(wrong).toMatchObject({
+      path: 'tasks[1].a',
+      line: 9,
+      column: 8,
       taskId: 'wrong-types',
       version: '1.0.0',
       versionSpec: 'LATEST',
       decidedBy: 'defaultVersion',
     })
     expect(wrong?.message).toBe(
-      'task "wrong-types" (test.fixtures.Add 1.0.0, version "LATEST" decided by defaultVersion): invalid properties: extra: unknown property; known: a, b; a: expected number, got string "one"; b: expected number, got array',
+      'task "wrong-types" (test.fixtures.Add 1.0.0, version "LATEST" decided by defaultVersion): invalid property: a: expected number, got string "one"',
     )
-    expect(tooNew).toMatchObject({ taskId: 'too-new', versionSpec: '^3', decidedBy: 'task' })
+    expect(extra).toMatchObject({ path: 'tasks[1].extra', line: 11, column: 5 })
+    expect(extra?.message).toContain('extra: unknown property; known in 1.0.0: a, b')
+    expect(wrongB).toMatchObject({ path: 'tasks[1].b', line: 10 })
+    expect(wrongB?.message).toContain('b: expected number, got array')
+    expect(tooNew).toMatchObject({
+      taskId: 'too-new',
+      versionSpec: '^3',
+      decidedBy: 'task',
+      line: 14,
+      column: 14,
+    })
     expect(tooNew?.message).toContain('matches none of the installed versions 1.0.0, 1.2.0, 2.0.0')
     expect(missing?.message).toContain('name: is required')
     expect(syntax?.message).toContain('value: syntax error')
@@ -113,6 +130,9 @@ tasks:
       validate(`
 id: dynamic
 namespace: test
+inputs:
+  - id: n
+    type: INT
 tasks:
   - id: a
     type: test.fixtures.Add
@@ -192,7 +212,9 @@ tasks:
     type: test.fixtures.Add
     a: 1
 `)[0]?.message,
-    ).toContain('timeout (from pluginDefaults)')
+    ).toContain(
+      'timeout: must be an ISO-8601 duration such as PT30S, PT5M or PT1H (from pluginDefaults)',
+    )
   })
 
   it('validates triggers and conditions: cron, time zone, plugin properties', () => {
@@ -219,7 +241,7 @@ triggers:
     expect(issues.map((issue) => issue.path)).toEqual([
       'triggers[0].cron',
       'triggers[0].timezone',
-      'triggers[1]',
+      'triggers[1].source',
       'triggers[2].conditions[0]',
     ])
     expect(issues[1]?.message).toContain('unknown time zone "Mars/Olympus"')

@@ -1,5 +1,5 @@
 import type { ExpressionEngine } from '@kite/expressions'
-import { parseDuration, z } from '@kite/sdk'
+import { type JsonSchema, parseDuration, z } from '@kite/sdk'
 import { Cron } from 'croner'
 import { isRuntimeError, RuntimeError, type ValidationIssue } from '../errors.js'
 import type { ExecutionPlugin } from '../executor/execution-model.js'
@@ -10,6 +10,7 @@ import type {
   ResolvedPlugin,
   ResolveRequest,
 } from '../plugins/plugin-resolver.js'
+import { checkFlowExpressions } from './expression-checker.js'
 import {
   allTasks,
   type Flow,
@@ -19,8 +20,15 @@ import {
   type PluginTask,
   type RetryPolicy,
 } from './flow-model.js'
+import { createFlowLocator, type PathSegment } from './flow-positions.js'
 import { Duration, LogLevelSchema, RetrySchema } from './flow-schema.js'
-import { checkProperties, syntaxProblems } from './property-validator.js'
+import { formatPath, parsePath } from './parse-flow.js'
+import {
+  expressionSyntaxProblems,
+  findPropertyProblems,
+  type OtherVersion,
+  type PropertyProblem,
+} from './property-validator.js'
 
 /** A plugin task ready to run: its resolved version and its properties with defaults applied. */
 export interface PreparedTask {
@@ -78,15 +86,56 @@ const DEFAULTABLE_COMMON = { timeout: Duration, retry: RetrySchema, logLevel: Lo
 export function validateFlow(flow: Flow, options: ValidateFlowOptions): ValidatedFlow {
   const { resolver, expressions, pins } = options
   const issues: ValidationIssue[] = []
+  // Where each issue is in the YAML: its path, and the place inside a string when known.
+  const places = new Map<
+    ValidationIssue,
+    { path: PathSegment[]; at?: PropertyProblem['at']; atKey?: boolean }
+  >()
   const tasks = new Map<string, PreparedTask>()
   const triggers = new Map<string, PreparedTrigger>()
   const levels = resolver.defaultsLevels(flow.namespace, flow.pluginDefaults)
+  const taskOutputs = new Map<string, { schema: JsonSchema; label: string }>()
+  const taskProperties = new Map<string, JsonSchema>()
+  const triggerOutputs = new Map<string, JsonSchema>()
 
-  const expressionIssues = (value: unknown, path: string, line?: number) => {
-    for (const problem of syntaxProblems(value, path, expressions)) {
-      issues.push({ path, message: problem.slice(path.length + 2), ...(line ? { line } : {}) })
+  const expressionIssues = (value: unknown, path: string) => {
+    for (const problem of expressionSyntaxProblems(value, parsePath(path), expressions)) {
+      const issue = { path: formatPath(problem.path), message: problem.message }
+      issues.push(issue)
+      places.set(issue, { path: problem.path, ...(problem.at ? { at: problem.at } : {}) })
     }
   }
+
+  /** One issue per property problem, placed at the property (not at the task). */
+  const propertyIssues = (
+    owner: { path: string },
+    problems: PropertyProblem[],
+    fields: Omit<ValidationIssue, 'path' | 'message'>,
+    prefix: string,
+  ) => {
+    const base = parsePath(owner.path)
+    for (const problem of problems) {
+      const path = [...base, ...problem.path]
+      const issue: ValidationIssue = {
+        path: formatPath(path),
+        ...fields,
+        message: `${prefix}: ${problem.path.length > 0 ? `${formatPath(problem.path)}: ` : ''}${problem.message}`,
+      }
+      issues.push(issue)
+      places.set(issue, {
+        path,
+        ...(problem.at ? { at: problem.at } : {}),
+        ...(problem.atKey ? { atKey: true } : {}),
+      })
+    }
+  }
+
+  const otherVersions = (type: string): OtherVersion[] =>
+    resolver.versionsOfType(type).map((item) => ({
+      package: item.package,
+      version: item.version,
+      properties: item.entry.properties,
+    }))
 
   const resolve = (
     key: string,
@@ -99,19 +148,24 @@ export function validateFlow(flow: Flow, options: ValidateFlowOptions): Validate
     } catch (error) {
       if (!isRuntimeError(error)) throw error
       const detail = error.issues[0]
-      issues.push({
+      const issue = {
         ...issueBase,
         ...(detail?.versionSpec ? { versionSpec: detail.versionSpec } : {}),
         ...(detail?.decidedBy ? { decidedBy: detail.decidedBy } : {}),
         message: error.message,
-      })
+      }
+      issues.push(issue)
+      // The value to change is the type, or the version when the type exists but no version fits.
+      const at =
+        error.code === 'PLUGIN_VERSION' && request.version !== undefined ? 'version' : 'type'
+      places.set(issue, { path: [...parsePath(issueBase.path), at] })
       return undefined
     }
   }
 
   for (const task of allTasks(flow)) {
-    const where = { path: task.path, ...(task.line ? { line: task.line } : {}) }
-    if (task.runIf !== undefined) expressionIssues(task.runIf, `${task.path}.runIf`, task.line)
+    const where = { path: task.path }
+    if (task.runIf !== undefined) expressionIssues(task.runIf, `${task.path}.runIf`)
     if (task.kind !== 'plugin') {
       checkFlowable(task, expressionIssues)
       continue
@@ -136,6 +190,13 @@ export function validateFlow(flow: Flow, options: ValidateFlowOptions): Validate
       base,
     )
     if (!resolved) continue
+    if ('outputs' in resolved.manifestEntry) {
+      taskOutputs.set(task.id, {
+        schema: resolved.manifestEntry.outputs,
+        label: `${task.type} ${resolved.version}`,
+      })
+    }
+    taskProperties.set(task.id, resolved.manifestEntry.properties)
     const merged = applyPluginDefaults(
       task.type,
       {
@@ -147,7 +208,7 @@ export function validateFlow(flow: Flow, options: ValidateFlowOptions): Validate
       levels,
     )
     const { timeout, retry, logLevel, ...properties } = merged
-    const problems: string[] = []
+    const problems: PropertyProblem[] = []
     const common = z
       .object({
         timeout: DEFAULTABLE_COMMON.timeout.optional(),
@@ -157,18 +218,31 @@ export function validateFlow(flow: Flow, options: ValidateFlowOptions): Validate
       .safeParse({ timeout, retry, logLevel })
     if (!common.success) {
       for (const issue of common.error.issues) {
-        problems.push(`${issue.path.join('.')} (from pluginDefaults): ${issue.message}`)
+        problems.push({
+          path: issue.path.map((segment) => segment as PathSegment),
+          message: `${issue.message} (from pluginDefaults)`,
+        })
       }
     }
-    problems.push(...checkProperties(properties, resolved.manifestEntry.properties, expressions))
-    if (problems.length > 0 || !common.success) {
-      issues.push({
-        ...base,
-        versionSpec: resolved.versionSpec,
-        decidedBy: resolved.decidedBy,
+    problems.push(
+      ...findPropertyProblems(properties, resolved.manifestEntry.properties, expressions, {
         version: resolved.version,
-        message: `${label} (${task.type} ${resolved.version}, version "${resolved.versionSpec}" decided by ${resolved.decidedBy}): invalid properties: ${problems.join('; ')}`,
-      })
+        otherVersions: otherVersions(task.type),
+      }),
+    )
+    if (problems.length > 0 || !common.success) {
+      const { path: _path, ...fields } = base
+      propertyIssues(
+        task,
+        problems,
+        {
+          ...fields,
+          versionSpec: resolved.versionSpec,
+          decidedBy: resolved.decidedBy,
+          version: resolved.version,
+        },
+        `${label} (${task.type} ${resolved.version}, version "${resolved.versionSpec}" decided by ${resolved.decidedBy}): invalid property`,
+      )
       continue
     }
     tasks.set(task.id, {
@@ -193,7 +267,7 @@ export function validateFlow(flow: Flow, options: ValidateFlowOptions): Validate
   }
 
   function validateTrigger(trigger: FlowTrigger): PreparedTrigger | undefined {
-    const where = { path: trigger.path, ...(trigger.line ? { line: trigger.line } : {}) }
+    const where = { path: trigger.path }
     const label = `trigger "${trigger.id}"`
     const before = issues.length
     let resolved: ResolvedPlugin | undefined
@@ -233,28 +307,34 @@ export function validateFlow(flow: Flow, options: ValidateFlowOptions): Validate
         base,
       )
       if (resolved) {
+        if ('outputs' in resolved.manifestEntry) {
+          triggerOutputs.set(trigger.id, resolved.manifestEntry.outputs)
+        }
         properties = applyPluginDefaults(trigger.type, trigger.properties, levels)
-        const problems = checkProperties(properties, resolved.manifestEntry.properties, expressions)
-        if (problems.length > 0) {
-          issues.push({
-            ...base,
+        const problems = findPropertyProblems(
+          properties,
+          resolved.manifestEntry.properties,
+          expressions,
+          { version: resolved.version, otherVersions: otherVersions(trigger.type) },
+        )
+        const { path: _path, ...fields } = base
+        propertyIssues(
+          trigger,
+          problems,
+          {
+            ...fields,
             versionSpec: resolved.versionSpec,
             decidedBy: resolved.decidedBy,
             version: resolved.version,
-            message: `${label} (${trigger.type} ${resolved.version}): invalid properties: ${problems.join('; ')}`,
-          })
-        }
+          },
+          `${label} (${trigger.type} ${resolved.version}): invalid property`,
+        )
       }
     }
     const conditions: PreparedCondition[] = []
     for (const [index, condition] of trigger.conditions.entries()) {
       const conditionLabel = `${label} condition ${index + 1}`
-      const base = {
-        path: condition.path,
-        ...(condition.line ? { line: condition.line } : {}),
-        taskId: trigger.id,
-        type: condition.type,
-      }
+      const base = { path: condition.path, taskId: trigger.id, type: condition.type }
       const conditionResolved = resolve(
         `trigger:${trigger.id}:condition:${index}`,
         {
@@ -269,18 +349,20 @@ export function validateFlow(flow: Flow, options: ValidateFlowOptions): Validate
       )
       if (!conditionResolved) continue
       const conditionProperties = applyPluginDefaults(condition.type, condition.properties, levels)
-      const problems = checkProperties(
+      const problems = findPropertyProblems(
         conditionProperties,
         conditionResolved.manifestEntry.properties,
         expressions,
+        { version: conditionResolved.version, otherVersions: otherVersions(condition.type) },
       )
       if (problems.length > 0) {
-        issues.push({
-          ...base,
-          version: conditionResolved.version,
-          decidedBy: conditionResolved.decidedBy,
-          message: `${conditionLabel} (${condition.type} ${conditionResolved.version}): invalid properties: ${problems.join('; ')}`,
-        })
+        const { path: _path, ...fields } = base
+        propertyIssues(
+          condition,
+          problems,
+          { ...fields, version: conditionResolved.version, decidedBy: conditionResolved.decidedBy },
+          `${conditionLabel} (${condition.type} ${conditionResolved.version}): invalid property`,
+        )
         continue
       }
       conditions.push({ resolved: conditionResolved, properties: conditionProperties })
@@ -289,7 +371,29 @@ export function validateFlow(flow: Flow, options: ValidateFlowOptions): Validate
     return { trigger, ...(resolved ? { resolved } : {}), properties, conditions }
   }
 
+  for (const problem of checkFlowExpressions(flow, {
+    taskOutputs,
+    taskProperties,
+    triggerOutputs,
+  })) {
+    const issue: ValidationIssue = {
+      path: formatPath(problem.path),
+      ...(problem.taskId ? { taskId: problem.taskId } : {}),
+      message: problem.message,
+    }
+    issues.push(issue)
+    places.set(issue, { path: problem.path, at: problem.at })
+  }
+
   if (issues.length > 0) {
+    const locator = createFlowLocator(flow.source)
+    for (const issue of issues) {
+      const place = places.get(issue) ?? { path: parsePath(issue.path) }
+      const position = place.at
+        ? locator.inValue(place.path, place.at.line, place.at.column)
+        : locator.at(place.path, place.atKey === true)
+      if (position) Object.assign(issue, position)
+    }
     const first = issues[0]!
     throw new RuntimeError(
       `flow "${flow.namespace}/${flow.id}" is invalid: ${issues.length} problem${issues.length === 1 ? '' : 's'}: ${first.line ? `${first.path} (line ${first.line})` : first.path}: ${first.message}${issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''}`,
@@ -301,23 +405,23 @@ export function validateFlow(flow: Flow, options: ValidateFlowOptions): Validate
 
 function checkFlowable(
   task: Exclude<FlowTask, PluginTask>,
-  check: (value: unknown, path: string, line?: number) => void,
+  check: (value: unknown, path: string) => void,
 ): void {
   switch (task.kind) {
     case 'if':
-      check(task.condition, `${task.path}.condition`, task.line)
+      check(task.condition, `${task.path}.condition`)
       break
     case 'switch':
-      check(task.value, `${task.path}.value`, task.line)
+      check(task.value, `${task.path}.value`)
       break
     case 'forEach':
-      check(task.values, `${task.path}.values`, task.line)
+      check(task.values, `${task.path}.values`)
       break
     case 'subflow':
-      check(task.namespace, `${task.path}.namespace`, task.line)
-      check(task.flowId, `${task.path}.flowId`, task.line)
-      check(task.inputs, `${task.path}.inputs`, task.line)
-      check(task.labels, `${task.path}.labels`, task.line)
+      check(task.namespace, `${task.path}.namespace`)
+      check(task.flowId, `${task.path}.flowId`)
+      check(task.inputs, `${task.path}.inputs`)
+      check(task.labels, `${task.path}.labels`)
       break
     default:
       break

@@ -55,6 +55,11 @@ export interface PluginResolver {
   defaultsLevels(namespace: string, flowDefaults: readonly PluginDefaultEntry[]): DefaultsLevel[]
   /** `ctx.pluginConfig` for a type (`plugins.configurations`). */
   pluginConfig(type: string): Record<string, unknown>
+  /**
+   * Every installed version that provides the type, oldest first, for messages that compare
+   * versions ("`name` exists in 1.0.0"). Empty when no installed plugin owns the type.
+   */
+  versionsOfType(type: string): Array<{ package: string; version: string; entry: TypeManifest }>
 }
 
 export interface PluginResolverOptions {
@@ -162,6 +167,17 @@ export function createPluginResolver(options: PluginResolverOptions): PluginReso
         versionSpec: resolution.decision.spec,
         manifestEntry: chosen.entry,
       }
+    },
+
+    versionsOfType(type) {
+      const owner = catalog.ownerOf(type)
+      if (!owner) return []
+      return catalog.versionsOf(owner.name).flatMap((plugin) => {
+        const provided = catalog.typeIn(plugin, type)
+        return provided
+          ? [{ package: plugin.name, version: plugin.version, entry: provided.entry }]
+          : []
+      })
     },
 
     resolvePinned(pin, label) {
