@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { posix } from 'node:path'
-import { isKiteError, type PluginManifest, parseManifest } from '@kite/sdk'
+import { isKiteError } from '@kite/sdk'
+import { type PluginManifest, parseManifest } from '@kite/sdk/host'
 import semver from 'semver'
 import type { Catalog } from './catalog.js'
 import { RegistryError } from './errors.js'

@@ -1,14 +1,13 @@
 import {
-  createManifest,
   defineCondition,
   definePlugin,
   defineTask,
   type OutputsSchema,
   type PluginDefinition,
-  type PluginManifest,
   type PropertiesSchema,
   z,
 } from '@kite/sdk'
+import { createManifest, type PluginManifest } from '@kite/sdk/host'
 import { describe, expect, it } from 'vitest'
 import { pokemonV1, pokemonV1_1, pokemonV2 } from '../test/fixtures/plugins.js'
 import { diffManifests, type SchemaChange } from './schema-diff.js'

@@ -4,7 +4,8 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
-import { createManifest, type PluginDefinition } from '@kite/sdk'
+import type { PluginDefinition } from '@kite/sdk'
+import { createManifest } from '@kite/sdk/host'
 import { createRegistry, type Registry, type RegistryOptions } from '../src/registry.js'
 
 export async function makeTempDir(prefix: string): Promise<string> {

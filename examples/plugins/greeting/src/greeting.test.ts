@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises'
-import { parseManifest } from '@kite/sdk'
+import { parseManifest } from '@kite/sdk/host'
 import { pollTrigger, runTask, testCondition } from '@kite/sdk/testing'
 import { describe, expect, it } from 'vitest'
 import { hello } from './hello.js'

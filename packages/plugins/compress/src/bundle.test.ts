@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
-import { type AnyTask, type PluginDefinition, parseManifest } from '@kite/sdk'
+import type { AnyTask, PluginDefinition } from '@kite/sdk'
+import { parseManifest } from '@kite/sdk/host'
 import { describe, expect, it } from 'vitest'
 import { sharedContext } from './test-helpers.js'
 

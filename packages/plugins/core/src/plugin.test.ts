@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
-import { isDefinition, type PluginDefinition, parseManifest } from '@kite/sdk'
+import type { PluginDefinition } from '@kite/sdk'
+import { isDefinition, parseManifest } from '@kite/sdk/host'
 import { runTask } from '@kite/sdk/testing'
 import { describe, expect, it } from 'vitest'
 import plugin from './index.js'

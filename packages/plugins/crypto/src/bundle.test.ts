@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
-import { type PluginDefinition, parseManifest } from '@kite/sdk'
+import type { PluginDefinition } from '@kite/sdk'
+import { parseManifest } from '@kite/sdk/host'
 import { runTask } from '@kite/sdk/testing'
 import { describe, expect, it } from 'vitest'
 

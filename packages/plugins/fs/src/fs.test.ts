@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readFile, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { guardOutputs, invokeTask, outputsJsonSchema } from '@kite/sdk'
+import { guardOutputs, invokeTask, outputsJsonSchema } from '@kite/sdk/host'
 import { createTestContext, pollTrigger, runTask } from '@kite/sdk/testing'
 import { afterAll, beforeEach, describe, expect, it } from 'vitest'
 import { copy, move } from './copy-move.js'

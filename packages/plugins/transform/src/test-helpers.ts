@@ -1,4 +1,5 @@
-import { type AnyTask, invokeTask } from '@kite/sdk'
+import type { AnyTask } from '@kite/sdk'
+import { invokeTask } from '@kite/sdk/host'
 import { createTestContext, type TestContext } from '@kite/sdk/testing'
 import { afterAll } from 'vitest'
 

@@ -120,6 +120,48 @@ console.log(JSON.stringify(outputs))`,
     await expect(buildPlugin({ dir })).rejects.toThrow(/group "Bad" must be dotted lower-case/)
   })
 
+  it('refuses a task property named version and a condition property named type', async () => {
+    const dir = await copyFixture('reserved')
+    await writeFile(
+      join(dir, 'src/index.ts'),
+      `import { defineCondition, definePlugin, defineTask, z } from '@kite/sdk'
+const pin = defineTask({
+  name: 'Pin',
+  properties: z.object({ version: z.string() }),
+  run: () => undefined,
+})
+const kind = defineCondition({
+  name: 'Kind',
+  properties: z.object({ type: z.string() }),
+  test: () => true,
+})
+export default definePlugin({ group: 'acme.reserved', title: 'R', tasks: [pin], conditions: [kind] })
+`,
+    )
+    const error = await buildPlugin({ dir }).catch((caught: Error) => caught)
+    expect(error).toMatchObject({ code: 'DEFINITION_INVALID' })
+    expect((error as Error).message).toContain(
+      'task "Pin": the property "version" has the name of the reserved flow key "version"',
+    )
+    expect((error as Error).message).toContain(
+      'condition "Kind": the property "type" has the name of the reserved flow key "type"',
+    )
+  })
+
+  it('refuses a plugin whose examples do not validate, naming each', async () => {
+    const dir = await copyFixture('bad-example')
+    const source = await readFile(join(dir, 'src/index.ts'), 'utf8')
+    await writeFile(
+      join(dir, 'src/index.ts'),
+      source.replace("code: 'value:\\n  a: 1'", "code: 'value: 7'"),
+    )
+    const error = await buildPlugin({ dir }).catch((caught: Error) => caught)
+    expect(error).toMatchObject({ code: 'BUILD_FAILED' })
+    expect((error as Error).message).toMatch(
+      /plugin "acme\.bundled" has invalid examples:\n- "ToYaml" example 1 \("One key"\): value: /,
+    )
+  })
+
   it('runs as the kite-plugin command', async () => {
     const dir = await copyFixture('cli')
     const { stdout } = await run(process.execPath, [join(sdkDir, 'dist/cli.js'), 'build'], {

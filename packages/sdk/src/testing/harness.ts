@@ -2,13 +2,13 @@ import type { z } from 'zod'
 import type { AnyCondition, AnyDefinition, AnyTask, AnyTrigger } from '../define.js'
 import { parseDuration } from '../duration.js'
 import { KiteError } from '../errors.js'
+import type { MetricEntry } from '../host/run-context.js'
 import { invokeCondition, invokeTask, invokeTrigger } from '../invoke.js'
 import { propertiesJsonSchema } from '../json-schema.js'
 import { renderProperties } from '../properties.js'
 import {
   createTestContext,
   type LogEntry,
-  type MetricEntry,
   type TestContext,
   type TestContextOptions,
 } from './test-context.js'

@@ -4,8 +4,11 @@
  * KV store, given secrets and variables, and properties rendered exactly as the runtime renders them.
  */
 
+export type { MetricEntry } from '../host/run-context.js'
+export { type BundleRunOptions, type BundleRunResult, runBundle } from './bundle.js'
 export {
   type ConditionTestResult,
+  type HarnessOptions,
   pollTrigger,
   runTask,
   type TaskTestResult,
@@ -15,7 +18,6 @@ export {
 export {
   createTestContext,
   type LogEntry,
-  type MetricEntry,
   type TestContext,
   type TestContextOptions,
 } from './test-context.js'
