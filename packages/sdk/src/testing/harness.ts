@@ -97,6 +97,43 @@ export async function testCondition(
   return { result, ...collected(context) }
 }
 
+/** One run context several runs share; see {@link createSharedContext}. */
+export interface SharedContext {
+  context: TestContext
+  /** Stores a file in the shared internal storage and returns its `kite:///` URI. */
+  store(name: string, content: string | Uint8Array): Promise<string>
+  /** Reads a stored file back as bytes. */
+  read(uri: string): Promise<Uint8Array>
+  /** Runs a task in the shared context (properties rendered as by `runTask`) and returns its outputs. */
+  run<T extends AnyTask>(
+    task: T,
+    properties?: Record<string, unknown>,
+    options?: Omit<HarnessOptions, 'context'>,
+  ): Promise<z.output<T['outputs']>>
+}
+
+/**
+ * A run context that several task runs share (`runTask` gives each run a fresh one), so a test
+ * can store a file, hand its URI to a task, and read back what the task stored. Its temp dirs
+ * are removed by `context.cleanup()`, or when the process exits.
+ *
+ * @example
+ * const { store, run, read } = await createSharedContext()
+ * const archived = await run(archive, { from: await store('a.txt', 'hi') })
+ */
+export async function createSharedContext(
+  options: TestContextOptions = {},
+): Promise<SharedContext> {
+  const context = await createTestContext(options)
+  return {
+    context,
+    store: (name, content) => context.ctx.storage.put(name, content),
+    read: (uri) => context.ctx.storage.get(uri),
+    run: async (task, properties = {}, runOptions = {}) =>
+      (await runTask(task, properties, { ...runOptions, context })).outputs,
+  }
+}
+
 async function contextFor(
   definition: AnyDefinition,
   options: HarnessOptions,

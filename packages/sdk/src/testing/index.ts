@@ -8,9 +8,11 @@ export type { MetricEntry } from '../host/run-context.js'
 export { type BundleRunOptions, type BundleRunResult, runBundle } from './bundle.js'
 export {
   type ConditionTestResult,
+  createSharedContext,
   type HarnessOptions,
   pollTrigger,
   runTask,
+  type SharedContext,
   type TaskTestResult,
   type TriggerTestResult,
   testCondition,
