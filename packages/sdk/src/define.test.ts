@@ -29,25 +29,6 @@ describe('type inference', () => {
     expect(fetch.kind).toBe('task')
   })
 
-  it('rejects a run() whose result does not match the outputs schema, at compile time', () => {
-    defineTask({
-      name: 'Wrong',
-      properties: z.object({}),
-      outputs: z.object({ height: z.number() }),
-      // @ts-expect-error height must be a number
-      run: () => ({ height: 'tall' }),
-    })
-    defineTask({
-      name: 'WrongProp',
-      properties: z.object({ a: z.string() }),
-      run(props) {
-        // @ts-expect-error b is not a property
-        return void props.b
-      },
-    })
-    expect(true).toBe(true)
-  })
-
   it('lets a task without outputs return nothing', () => {
     const log = defineTask({
       name: 'Log',

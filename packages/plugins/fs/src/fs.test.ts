@@ -199,7 +199,7 @@ describe('List', () => {
   it('filters by pattern, recursively', async () => {
     const { outputs } = await runTask(
       list,
-      { path: 'inbox', pattern: '**/*.csv', recursive: true, type: 'FILES' },
+      { path: 'inbox', pattern: '**/*.csv', recursive: true, entryType: 'FILES' },
       config,
     )
     expect(outputs.files.map((file) => file.path)).toEqual([

@@ -162,6 +162,23 @@ export default definePlugin({ group: 'acme.reserved', title: 'R', tasks: [pin], 
     )
   })
 
+  it('refuses a misspelt Kite metadata key, naming the one meant', async () => {
+    const dir = await copyFixture('misspelt-meta')
+    const source = await readFile(join(dir, 'src/index.ts'), 'utf8')
+    await writeFile(
+      join(dir, 'src/index.ts'),
+      source.replace(
+        'z.record(z.string(), z.unknown())',
+        'z.record(z.string(), z.unknown()).meta({ dynamc: false })',
+      ),
+    )
+    const error = await buildPlugin({ dir }).catch((caught: Error) => caught)
+    expect(error).toMatchObject({ code: 'BUILD_FAILED' })
+    expect((error as Error).message).toContain(
+      'acme.bundled.ToYaml properties.value: the metadata key "dynamc" is not one Kite reads; did you mean "dynamic"?',
+    )
+  })
+
   it('runs as the kite-plugin command', async () => {
     const dir = await copyFixture('cli')
     const { stdout } = await run(process.execPath, [join(sdkDir, 'dist/cli.js'), 'build'], {

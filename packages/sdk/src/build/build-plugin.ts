@@ -12,6 +12,7 @@ import {
   type PluginManifest,
 } from '../manifest.js'
 import { validateExamples } from './examples.js'
+import { misspeltMetaKeys } from './meta-keys.js'
 import { BUNDLE_PATH, loadPluginPackage, type PluginPackageJson } from './plugin-package.js'
 
 export interface BuildOptions {
@@ -158,6 +159,12 @@ async function finish(dir: string, pkg: PluginPackageJson, started: number): Pro
     entry: BUNDLE_PATH,
     sdkRange: pkg.peerDependencies?.['@kite/sdk'] ?? '*',
   })
+  const misspelt = misspeltMetaKeys(manifest)
+  if (misspelt.length > 0) {
+    throw new KiteError(`plugin "${plugin.group}":\n- ${misspelt.join('\n- ')}`, {
+      code: 'BUILD_FAILED',
+    })
+  }
   const manifestPath = join(dir, MANIFEST_PATH)
   await mkdir(join(dir, 'dist'), { recursive: true })
   await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`)
