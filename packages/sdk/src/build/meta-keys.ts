@@ -18,6 +18,8 @@ export function misspeltMetaKeys(manifest: PluginManifest): string[] {
     if ('outputs' in entry) schemas.push(['outputs', entry.outputs as JsonSchema])
     for (const [part, schema] of schemas) {
       walk(schema, part, (key, path) => {
+        // Kite's own output keywords ($dynamic, ...) and the rest of JSON Schema's `$` keys are fine.
+        if (key.startsWith('$')) return
         const meant = KITE_META_KEYS.find((known) => key !== known && distance(key, known) <= 2)
         if (meant) {
           problems.push(
