@@ -72,7 +72,7 @@ describe('diffManifests', () => {
       { kind: 'default-changed', path: 'properties.pokemon', breaking: true },
       { kind: 'enum-value-removed', path: 'properties.format', breaking: true },
       { kind: 'property-narrowed', path: 'properties.retries', breaking: true },
-      { kind: 'property-added', path: 'properties.timeout', breaking: false },
+      { kind: 'property-added', path: 'properties.wait', breaking: false },
       { kind: 'output-removed', path: 'outputs.name', breaking: true },
       { kind: 'default-changed', path: 'interval', breaking: true },
       { kind: 'default-changed', path: 'properties.region', breaking: true },
