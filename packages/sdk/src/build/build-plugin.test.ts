@@ -1,31 +1,19 @@
 import { execFile } from 'node:child_process'
 import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { sdkDir, useScratchDir } from '../../test/scratch.js'
 import { parseManifest } from '../manifest.js'
 import { buildPlugin } from './build-plugin.js'
 
 const run = promisify(execFile)
-const sdkDir = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
-const repoRoot = resolve(sdkDir, '../..')
 const fixture = join(sdkDir, 'test/fixtures/bundled-plugin')
-// Under the repo's node_modules, so the plugin's dependencies resolve as in a real workspace.
-const scratchRoot = join(repoRoot, 'node_modules/.cache/kite-sdk-tests')
-let scratch: string
-
-beforeAll(async () => {
-  await mkdir(scratchRoot, { recursive: true })
-  scratch = await mkdtemp(join(scratchRoot, 'build-'))
-})
-afterAll(async () => {
-  await rm(scratch, { recursive: true, force: true })
-})
+const scratch = useScratchDir('build')
 
 async function copyFixture(name: string): Promise<string> {
-  const dir = join(scratch, name)
+  const dir = join(scratch(), name)
   await cp(fixture, dir, { recursive: true })
   return dir
 }

@@ -1,24 +1,14 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { useScratchDir } from '../../test/scratch.js'
 import { definePlugin, defineTask, z } from '../index.js'
 import { createManifest } from '../manifest.js'
 import { runBundle } from './bundle.js'
 import { createSharedContext } from './harness.js'
 
 // runBundle's child process imports the built @kite/sdk (npm test builds before testing).
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..')
-const scratchRoot = join(repoRoot, 'node_modules/.cache/kite-sdk-tests')
-let scratch: string
-
-beforeAll(async () => {
-  await mkdir(scratchRoot, { recursive: true })
-  scratch = await mkdtemp(join(scratchRoot, 'bundle-'))
-})
-afterAll(async () => {
-  await rm(scratch, { recursive: true, force: true })
-})
+const scratch = useScratchDir('bundle')
 
 const echo = defineTask({
   name: 'Echo',
@@ -33,7 +23,7 @@ const manifest = createManifest(
 )
 
 async function packageWith(name: string, bundle: string): Promise<string> {
-  const dir = join(scratch, name)
+  const dir = join(scratch(), name)
   await mkdir(join(dir, 'dist'), { recursive: true })
   await writeFile(join(dir, 'dist/kite-plugin.json'), JSON.stringify(manifest))
   await writeFile(join(dir, 'dist/index.js'), bundle)
@@ -76,7 +66,7 @@ describe('runBundle', () => {
   })
 
   it('says to build first when there is no manifest', async () => {
-    const dir = join(scratch, 'unbuilt')
+    const dir = join(scratch(), 'unbuilt')
     await mkdir(dir, { recursive: true })
     await expect(runBundle(dir, 'acme.echo.Echo')).rejects.toMatchObject({
       code: 'BUNDLE_INVALID',
