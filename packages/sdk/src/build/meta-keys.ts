@@ -34,7 +34,7 @@ export function misspeltMetaKeys(manifest: PluginManifest): string[] {
 
 function walk(node: unknown, path: string, visit: (key: string, path: string) => void): void {
   if (Array.isArray(node)) {
-    node.forEach((item, index) => walk(item, `${path}[${index}]`, visit))
+    for (const [index, item] of node.entries()) walk(item, `${path}[${index}]`, visit)
     return
   }
   if (typeof node !== 'object' || node === null) return
