@@ -84,6 +84,13 @@ describe('runBundle', () => {
     })
   })
 
+  it('fails a bundle that left a dependency outside, though the repo has it installed', async () => {
+    const leaky = await packageWith('leaky', `import { stringify } from 'yaml'\n${ECHO_BUNDLE}`)
+    await expect(runBundle(leaky, 'acme.echo.Echo', { text: 'x' })).rejects.toThrow(
+      /Cannot find package 'yaml'/,
+    )
+  })
+
   it('refuses a bundle that lacks a type its manifest lists', async () => {
     const stale = await packageWith(
       'stale',

@@ -1,4 +1,8 @@
 import { execFile } from 'node:child_process'
+import { cp, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { KiteErrorCode } from '../errors.js'
 import { KiteError } from '../errors.js'
@@ -26,9 +30,11 @@ export interface BundleRunResult {
 const MARKER = '\n@@kite-bundle-result@@'
 
 /**
- * Tests a plugin as it is published: in a plain `node` process (not the test runner, which hides
- * ESM bundle bugs such as a missing `__dirname`), imports the package's built `dist/index.js`,
- * checks it against `dist/kite-plugin.json`, and runs one task, trigger poll or condition with
+ * Tests a plugin as it is installed: copies the package's `dist/` into a temp dir whose only
+ * dependency is `@kite/sdk` (as the runtime's plugin store does, so a dependency left out of the
+ * bundle fails here), then in a plain `node` process (not the test runner, which hides ESM bundle
+ * bugs such as a missing `__dirname`) imports `dist/index.js`, checks it against
+ * `dist/kite-plugin.json`, and runs one task, trigger poll or condition with
  * `@kite/sdk/testing`'s run context. Build the package first.
  *
  * @example
@@ -43,10 +49,12 @@ export async function runBundle(
   const dir = typeof packageDir === 'string' ? packageDir : fileURLToPath(packageDir)
   const { context, ...rest } = options
   const payload = JSON.stringify({
+    dir,
     type,
     properties,
     options: { ...rest, ...(context ? { storageDir: context.storageDir } : {}) },
   })
+  const installed = await install(dir)
   const { stdout, stderr, failed } = await new Promise<{
     stdout: string
     stderr: string
@@ -55,10 +63,10 @@ export async function runBundle(
     execFile(
       process.execPath,
       ['--input-type=module', '-e', CHILD, payload],
-      { cwd: dir, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, NODE_OPTIONS: '' } },
+      { cwd: installed, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, NODE_OPTIONS: '' } },
       (error, out, err) => resolve({ stdout: out, stderr: err, failed: error !== null }),
     )
-  })
+  }).finally(() => rm(installed, { recursive: true, force: true }))
   const at = stdout.lastIndexOf(MARKER)
   if (at === -1) {
     throw new KiteError(
@@ -84,6 +92,25 @@ export async function runBundle(
   return result
 }
 
+/** The package's `dist/` beside nothing but the `@kite/sdk` the package itself resolves. */
+async function install(dir: string): Promise<string> {
+  const installed = await mkdtemp(join(tmpdir(), 'kite-bundle-'))
+  await cp(join(dir, 'dist'), join(installed, 'dist'), { recursive: true }).catch(
+    (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error
+    },
+  )
+  let sdk: string
+  try {
+    sdk = dirname(createRequire(join(dir, 'package.json')).resolve('@kite/sdk/package.json'))
+  } catch {
+    sdk = dirname(createRequire(import.meta.url).resolve('@kite/sdk/package.json'))
+  }
+  await mkdir(join(installed, 'node_modules/@kite'), { recursive: true })
+  await symlink(sdk, join(installed, 'node_modules/@kite/sdk'), 'dir')
+  return installed
+}
+
 // Runs in the child: everything it imports resolves from the plugin package, as for a user.
 const CHILD = `
 import { readFile } from 'node:fs/promises'
@@ -92,7 +119,7 @@ import { pathToFileURL } from 'node:url'
 const marker = ${JSON.stringify(MARKER)}
 const answer = (value) => process.stdout.write(marker + JSON.stringify(value) + '\\n')
 try {
-  const { type, properties, options } = JSON.parse(process.argv[1])
+  const { dir, type, properties, options } = JSON.parse(process.argv[1])
   const host = await import('@kite/sdk/host')
   const testing = await import('@kite/sdk/testing')
   const fail = (message) => Object.assign(new Error(message), { code: 'BUNDLE_INVALID' })
@@ -100,7 +127,7 @@ try {
   try {
     text = await readFile(host.MANIFEST_PATH, 'utf8')
   } catch {
-    throw fail(process.cwd() + ' has no ' + host.MANIFEST_PATH + ': build the plugin first (kite-plugin build)')
+    throw fail(dir + ' has no ' + host.MANIFEST_PATH + ': build the plugin first (kite-plugin build)')
   }
   const manifest = host.parseManifest(JSON.parse(text))
   const listed = host.listManifestTypes(manifest).find(({ entry }) => entry.type === type)
