@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { createRegistry } from '@kite/registry'
 import { createInProcessHost, createServer } from '@kite/runtime'
-import { createManifest } from '@kite/sdk'
+import { createManifest } from '@kite/sdk/host'
 
 const NAME = '@bench/kite-plugin-echo'
 const require = createRequire(import.meta.url)

@@ -8,7 +8,8 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { gzipSync } from 'node:zlib'
 import { createRegistry } from '@kite/registry'
-import { createManifest, definePlugin, defineTask, z } from '@kite/sdk'
+import { definePlugin, defineTask, z } from '@kite/sdk'
+import { createManifest } from '@kite/sdk/host'
 import { integrityOf, packTarball } from './tarball.mjs'
 
 const { values: args } = parseArgs({

@@ -2,6 +2,7 @@ import { defineKiteConfig } from '../../tsup.config.base'
 
 export default defineKiteConfig({
   index: 'src/index.ts',
+  host: 'src/host/index.ts',
   testing: 'src/testing/index.ts',
   build: 'src/build/index.ts',
   tarball: 'src/tarball/index.ts',

@@ -17,7 +17,7 @@ import {
   parseManifest,
   renderPluginMarkdown,
   renderTypeMarkdown,
-} from '@kite/sdk'
+} from '@kite/sdk/host'
 
 const docsDir = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const repoRoot = resolve(docsDir, '../..')

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { listManifestTypes, type PluginManifest, parseManifest } from '@kite/sdk'
+import { listManifestTypes, type PluginManifest, parseManifest } from '@kite/sdk/host'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateReference, pluginSlug, typeSlug } from '../scripts/generate-reference.mjs'
 

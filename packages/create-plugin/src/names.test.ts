@@ -1,4 +1,4 @@
-import * as sdk from '@kite/sdk'
+import * as sdk from '@kite/sdk/host'
 import { describe, expect, it } from 'vitest'
 import {
   checkGroup,

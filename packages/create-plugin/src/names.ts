@@ -1,6 +1,6 @@
 import { basename } from 'node:path'
 
-// These three patterns are copied from @kite/sdk (packages/sdk/src/names.ts) so the scaffolder
+// These three patterns are copied from @kite/sdk/host (packages/sdk/src/names.ts) so the scaffolder
 // has no runtime dependency on the SDK; names.test.ts fails if they drift apart.
 
 /** A plugin group: dotted lower-case segments, at least two, e.g. `kite.http`, `acme.pokemon`. */

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
-import type { Logger, PluginManifest } from '@kite/sdk'
+import type { Logger } from '@kite/sdk'
+import type { PluginManifest } from '@kite/sdk/host'
 import type { TarballLimits } from '@kite/sdk/tarball'
 import semver from 'semver'
 import type { Catalog } from './catalog.js'

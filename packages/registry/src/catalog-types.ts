@@ -1,4 +1,4 @@
-import type { PluginManifest, TypeKind } from '@kite/sdk'
+import type { PluginManifest, TypeKind } from '@kite/sdk/host'
 
 /** The kinds of change the event stream reports. */
 export type CatalogEventType = 'published' | 'unpublished' | 'deprecated'

@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { createManifest, type PluginDefinition } from '@kite/sdk'
+import type { PluginDefinition } from '@kite/sdk'
+import { createManifest } from '@kite/sdk/host'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { pokemonV1, pokemonV2, simplePlugin } from '../test/fixtures/plugins.js'
 import { makeTempDir } from '../test/helpers.js'

@@ -1,12 +1,12 @@
 import { mkdirSync, renameSync } from 'node:fs'
 import { dirname } from 'node:path'
+import type { Logger } from '@kite/sdk'
 import {
-  type Logger,
   listManifestTypes,
   type PluginManifest,
   parseManifest,
   type TypeKind,
-} from '@kite/sdk'
+} from '@kite/sdk/host'
 import Database from 'better-sqlite3'
 import semver from 'semver'
 import type {

@@ -1,4 +1,5 @@
-import { type Logger, listManifestTypes, renderPluginMarkdown, renderTypeMarkdown } from '@kite/sdk'
+import type { Logger } from '@kite/sdk'
+import { listManifestTypes, renderPluginMarkdown, renderTypeMarkdown } from '@kite/sdk/host'
 import { type Context, Hono } from 'hono'
 import { cors } from 'hono/cors'
 import { streamSSE } from 'hono/streaming'

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
-import { isKiteError, type PluginManifest } from '@kite/sdk'
+import { isKiteError } from '@kite/sdk'
+import type { PluginManifest } from '@kite/sdk/host'
 import {
   type PackageContents,
   readPackageContents,

@@ -1,14 +1,13 @@
 import {
-  createManifest,
   defineCondition,
   definePlugin,
   defineTask,
   type OutputsSchema,
   type PluginDefinition,
-  type PluginManifest,
   type PropertiesSchema,
   z,
 } from '@kite/sdk'
+import { createManifest, type PluginManifest } from '@kite/sdk/host'
 import { describe, expect, it } from 'vitest'
 import { pokemonV1, pokemonV1_1, pokemonV2 } from '../test/fixtures/plugins.js'
 import { diffManifests, type SchemaChange } from './schema-diff.js'
@@ -73,7 +72,7 @@ describe('diffManifests', () => {
       { kind: 'default-changed', path: 'properties.pokemon', breaking: true },
       { kind: 'enum-value-removed', path: 'properties.format', breaking: true },
       { kind: 'property-narrowed', path: 'properties.retries', breaking: true },
-      { kind: 'property-added', path: 'properties.timeout', breaking: false },
+      { kind: 'property-added', path: 'properties.wait', breaking: false },
       { kind: 'output-removed', path: 'outputs.name', breaking: true },
       { kind: 'default-changed', path: 'interval', breaking: true },
       { kind: 'default-changed', path: 'properties.region', breaking: true },

@@ -5,7 +5,7 @@ import {
   type PluginManifest,
   type TypeKind,
   type TypeManifest,
-} from '@kite/sdk'
+} from '@kite/sdk/host'
 
 /** What changed, one kind per rule; `breaking` says whether existing flows may stop working. */
 export type SchemaChangeKind =

@@ -5,7 +5,8 @@ import { cp, mkdir, readFile, symlink, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { createManifest, type PluginDefinition } from '@kite/sdk'
+import type { PluginDefinition } from '@kite/sdk'
+import { createManifest } from '@kite/sdk/host'
 
 export const REPO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 export const GREETING_V1 = join(REPO_DIR, 'examples/plugins/greeting')

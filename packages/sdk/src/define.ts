@@ -2,7 +2,7 @@ import { z } from 'zod'
 import type { ConditionContext, RunContext, TriggerContext } from './context.js'
 import { parseDuration } from './duration.js'
 import { KiteError } from './errors.js'
-import { validateExamples } from './examples.js'
+import { reservedPropertyNames } from './flow-keys.js'
 import { GROUP_PATTERN, NAME_PATTERN, typeId } from './names.js'
 
 /** The schema of a task's, trigger's or condition's properties: always a zod object. */
@@ -160,7 +160,8 @@ export function defineCondition<P extends PropertiesSchema>(
 
 /**
  * Defines a plugin: its group and every type it provides. Checks the whole plugin at once
- * (group, names, duplicates, examples) and throws a KiteError naming every problem.
+ * (group, names, duplicates, reserved property names) and throws a KiteError naming every
+ * problem. `kite-plugin build` also checks the examples.
  */
 export function definePlugin(spec: PluginSpec): PluginDefinition {
   const problems: string[] = []
@@ -199,7 +200,7 @@ export function definePlugin(spec: PluginSpec): PluginDefinition {
       )
     }
     seen.add(definition.name)
-    for (const problem of validateExamples(definition)) problems.push(problem)
+    problems.push(...reservedNameProblems(definition))
   }
   if (problems.length > 0) {
     throw definitionError(`plugin "${String(spec.group)}" is invalid:\n- ${problems.join('\n- ')}`)
@@ -214,6 +215,20 @@ export function definePlugin(spec: PluginSpec): PluginDefinition {
     conditions: Object.freeze([...(spec.conditions ?? [])]),
     find: (type: string) => byType.get(type),
   })
+}
+
+/**
+ * A property named like a key the flow itself uses for that kind of block (`type`, `version`,
+ * and for tasks and triggers `id`, `timeout`, `retry`, ...) could never be set from a flow.
+ */
+function reservedNameProblems(definition: AnyDefinition): string[] {
+  const reserved = reservedPropertyNames(definition.kind)
+  return Object.keys(definition.properties.shape)
+    .filter((key) => reserved.includes(key))
+    .map(
+      (key) =>
+        `${definition.kind} "${definition.name}": the property "${key}" has the name of the reserved flow key "${key}" (every ${definition.kind} block takes it from the flow, so a flow could never set this property); rename it`,
+    )
 }
 
 /** True when `value` is a definition of the given kind, made by any copy of the SDK. */

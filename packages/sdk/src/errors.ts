@@ -15,6 +15,7 @@ export type KiteErrorCode =
   | 'TIMEOUT'
   | 'ABORTED'
   | 'BUILD_FAILED'
+  | 'BUNDLE_INVALID'
   | 'TASK_FAILED'
   | 'NOT_AVAILABLE'
 

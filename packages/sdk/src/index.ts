@@ -1,9 +1,12 @@
 /**
- * @kite/sdk — the contracts of Kite plugins: define tasks, triggers and conditions with zod
- * schemas; generate JSON Schema, Markdown docs and the plugin manifest; run definitions the way
- * every Kite host does.
+ * @kite/sdk — what a plugin author needs: define tasks, triggers and conditions with zod schemas,
+ * the run context's types, `KiteError`, and the property patterns many plugins share.
+ *
+ * Hosts (the runtime, the registry, tools) import `@kite/sdk/host`; the `kite-plugin build`
+ * command is `@kite/sdk/build`; plugin tests use `@kite/sdk/testing`.
  */
 import { z } from 'zod'
+import './meta.js'
 
 export type {
   ConditionContext,
@@ -31,7 +34,6 @@ export {
   defineTask,
   defineTrigger,
   type Example,
-  isDefinition,
   type NoOutputs,
   type OutputsSchema,
   type PluginDefinition,
@@ -43,7 +45,6 @@ export {
   type TriggerDefinition,
   type TriggerSpec,
 } from './define.js'
-export { renderPluginMarkdown, renderTypeMarkdown } from './docs.js'
 export { isDuration, parseDuration } from './duration.js'
 export {
   type ErrorKind,
@@ -53,46 +54,11 @@ export {
   type KiteErrorCode,
   type KiteErrorOptions,
 } from './errors.js'
-export { FLOW_CONDITION_KEYS, FLOW_TASK_KEYS, validateExamples } from './examples.js'
 export {
   FetchType,
   fetchOutputs,
   fetchTypeProperty,
-  guardOutputs,
   pagingProperties,
   toFetchOutputs,
 } from './fetch.js'
-export { invokeCondition, invokeTask, invokeTrigger, parseProperties } from './invoke.js'
-export {
-  describeJsonType,
-  type JsonSchema,
-  outputsJsonSchema,
-  propertiesJsonSchema,
-} from './json-schema.js'
-export {
-  ConditionManifest,
-  type CreateManifestOptions,
-  createManifest,
-  listManifestTypes,
-  MANIFEST_PATH,
-  MANIFEST_VERSION,
-  type ManifestPackage,
-  PLUGIN_KEYWORD,
-  PluginManifest,
-  parseManifest,
-  TaskManifest,
-  TriggerManifest,
-  type TypeKind,
-  type TypeManifest,
-} from './manifest.js'
-export {
-  GROUP_PATTERN,
-  NAME_PATTERN,
-  PACKAGE_NAME_PATTERN,
-  SEMVER_PATTERN,
-  typeId,
-} from './names.js'
-export { isPlainObject, renderProperties } from './properties.js'
-export { createRenderVariables, type RenderVariablesInput } from './variables.js'
-export { SDK_VERSION } from './version.js'
 export { z }

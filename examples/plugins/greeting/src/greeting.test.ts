@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
-import { parseManifest } from '@kite/sdk'
-import { pollTrigger, runTask, testCondition } from '@kite/sdk/testing'
+import { parseManifest } from '@kite/sdk/host'
+import { pollTrigger, runBundle, runTask, testCondition } from '@kite/sdk/testing'
 import { describe, expect, it } from 'vitest'
 import { hello } from './hello.js'
 import plugin from './index.js'
@@ -89,8 +89,19 @@ describe('the built package', () => {
       default: 'world',
       $dynamic: true,
     })
-    const built = (await import(new URL('index.js', dist).href)) as { default: typeof plugin }
-    expect(built.default.find('acme.greeting.Hello')?.name).toBe('Hello')
+  })
+
+  it('runs Hello from the bundle in a plain node process', async () => {
+    const { value, logs } = await runBundle(
+      new URL('..', import.meta.url),
+      'acme.greeting.Hello',
+      {
+        name: '{{ inputs.who }}',
+      },
+      { inputs: { who: 'Ada' } },
+    )
+    expect(value).toEqual({ message: 'Hello, Ada!' })
+    expect(logs).toEqual([{ level: 'info', message: 'Hello, Ada!' }])
   })
 })
 
@@ -114,5 +125,17 @@ describe('version 2.0.0 (v2/)', () => {
       'acme.greeting.Goodbye',
     ])
     expect(Object.keys(manifest.tasks[0]?.properties.properties ?? {})).toEqual(['who', 'greeting'])
+  })
+
+  it('runs its renamed Hello from the v2 bundle', async () => {
+    const { value, manifest } = await runBundle(
+      new URL('../v2', import.meta.url),
+      'acme.greeting.Hello',
+      {
+        who: 'Ada',
+      },
+    )
+    expect(manifest.version).toBe('2.0.0')
+    expect(value).toMatchObject({ message: 'Hello, Ada!' })
   })
 })

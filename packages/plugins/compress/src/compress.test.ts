@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import { gzipSync } from 'node:zlib'
+import { createSharedContext } from '@kite/sdk/testing'
 import { zipSync } from 'fflate'
 import { packTar } from 'modern-tar'
 import { describe, expect, it } from 'vitest'
 import { archive } from './archive.js'
 import { extract } from './extract.js'
-import { sharedContext } from './test-helpers.js'
 
 const longName = `${'deep/'.repeat(25)}file-with-a-long-name.txt`
 
@@ -26,7 +26,7 @@ async function fixtures(store: (name: string, content: Uint8Array) => Promise<st
 describe('Archive and Extract', () => {
   for (const format of ['ZIP', 'TAR_GZ', 'TAR'] as const) {
     it(`round-trips ${format} byte for byte`, async () => {
-      const { store, read, run } = await sharedContext()
+      const { store, read, run } = await createSharedContext()
       const { contents, files } = await fixtures(store)
       const archived = await run(archive, {
         files: { ...files, 'note.txt': 'written inline' },
@@ -53,7 +53,7 @@ describe('Archive and Extract', () => {
   }
 
   it('names the archive after its format and compresses harder at level 9', async () => {
-    const { store, run } = await sharedContext()
+    const { store, run } = await createSharedContext()
     const text = await store('t.txt', new TextEncoder().encode('kite '.repeat(50_000)))
     const stored = await run(archive, { files: { 't.txt': text }, compressionLevel: 0 })
     const packed = await run(archive, { files: { 't.txt': text }, compressionLevel: 9 })
@@ -65,7 +65,7 @@ describe('Archive and Extract', () => {
   })
 
   it('refuses unsafe entry names when archiving', async () => {
-    const { run } = await sharedContext()
+    const { run } = await createSharedContext()
     await expect(run(archive, { files: { '../up.txt': 'x' } })).rejects.toMatchObject({
       code: 'ENTRY_NAME_UNSAFE',
       message:
@@ -79,7 +79,7 @@ describe('Archive and Extract', () => {
 
 describe('Extract of hostile or broken archives', () => {
   it('refuses a hand-made zip-slip zip', async () => {
-    const { store, run } = await sharedContext()
+    const { store, run } = await createSharedContext()
     const evil = zipSync({
       'fine.txt': new TextEncoder().encode('ok'),
       '../../etc/cron.d/evil': new TextEncoder().encode('* * * * * root rm -rf /'),
@@ -101,7 +101,7 @@ describe('Extract of hostile or broken archives', () => {
   })
 
   it('refuses a tar.gz with a path climbing out, and one with a duplicate entry', async () => {
-    const { store, run } = await sharedContext()
+    const { store, run } = await createSharedContext()
     const tar = (names: string[]) =>
       packTar(
         names.map((name) => ({ header: { name, size: 1, type: 'file' as const }, body: 'x' })),
@@ -118,7 +118,7 @@ describe('Extract of hostile or broken archives', () => {
   })
 
   it('stops zip and gzip bombs at maxTotalSize', async () => {
-    const { store, run } = await sharedContext()
+    const { store, run } = await createSharedContext()
     const zeros = new Uint8Array(3 * 1024 * 1024)
     const zip = zipSync({ 'zeros.bin': [zeros, { level: 9 }] })
     expect(zip.length).toBeLessThan(10_000)
@@ -143,7 +143,7 @@ describe('Extract of hostile or broken archives', () => {
   })
 
   it('fails clearly on corrupt and truncated archives', async () => {
-    const { store, run } = await sharedContext()
+    const { store, run } = await createSharedContext()
     const good = zipSync({ 'hello.txt': [new TextEncoder().encode('hello world'), { level: 0 }] })
     const truncated = good.subarray(0, good.length - 30)
     await expect(run(extract, { from: await store('cut.zip', truncated) })).rejects.toMatchObject({
@@ -171,7 +171,7 @@ describe('Extract of hostile or broken archives', () => {
   })
 
   it('skips links in a tar with a warning', async () => {
-    const { store, run, context } = await sharedContext()
+    const { store, run, context } = await createSharedContext()
     const tar = await packTar([
       { header: { name: 'real.txt', size: 2, type: 'file' }, body: 'hi' },
       { header: { name: 'link', size: 0, type: 'symlink', linkname: '/etc/passwd' } },

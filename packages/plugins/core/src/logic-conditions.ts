@@ -1,13 +1,5 @@
-import {
-  type AnyCondition,
-  type ConditionContext,
-  defineCondition,
-  invokeCondition,
-  isPlainObject,
-  KiteError,
-  propertiesJsonSchema,
-  z,
-} from '@kite/sdk'
+import { type AnyCondition, type ConditionContext, defineCondition, KiteError, z } from '@kite/sdk'
+import { invokeCondition, isPlainObject, propertiesJsonSchema } from '@kite/sdk/host'
 import { executionFlow, executionNamespace, executionStatus } from './execution-conditions.js'
 import { expression } from './expression-condition.js'
 import { dayOfWeek, timeBetween } from './time-conditions.js'

@@ -1,4 +1,4 @@
-import { invokeTask } from '@kite/sdk'
+import { invokeTask } from '@kite/sdk/host'
 import { createTestContext, runTask } from '@kite/sdk/testing'
 import { describe, expect, it } from 'vitest'
 import { debugReturn } from './debug-return.js'

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import { runTask } from '@kite/sdk/testing'
+import { createSharedContext, runTask } from '@kite/sdk/testing'
 import { describe, expect, it } from 'vitest'
 import { decrypt, encrypt } from './cipher.js'
-import { sharedContext } from './test-helpers.js'
 
 const KEY = randomBytes(32).toString('base64')
 const secrets = { ENCRYPTION_KEY: KEY }
@@ -112,7 +111,7 @@ describe('Encrypt and Decrypt', () => {
   })
 
   it('encrypts and decrypts a stored binary file byte for byte', async () => {
-    const { store, read, run, context } = await sharedContext()
+    const { store, read, run, context } = await createSharedContext()
     const original = new Uint8Array(randomBytes(100_000))
     const from = await store('export.bin', original)
     const sealed = await run(encrypt, { key: KEY, from })

@@ -1,7 +1,6 @@
-import { runTask } from '@kite/sdk/testing'
+import { createSharedContext, runTask } from '@kite/sdk/testing'
 import { describe, expect, it } from 'vitest'
 import { hash, hmac } from './hash.js'
-import { sharedContext } from './test-helpers.js'
 
 describe('Hash', () => {
   it.each([
@@ -31,7 +30,7 @@ describe('Hash', () => {
   })
 
   it('streams a stored file (one million "a": the NIST long vector)', async () => {
-    const { store, run } = await sharedContext()
+    const { store, run } = await createSharedContext()
     const from = await store('a.txt', 'a'.repeat(1_000_000))
     expect(await run(hash, { from })).toEqual({
       hash: 'cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0',

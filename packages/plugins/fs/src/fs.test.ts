@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readFile, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { guardOutputs, invokeTask, outputsJsonSchema } from '@kite/sdk'
+import { guardOutputs, invokeTask, outputsJsonSchema } from '@kite/sdk/host'
 import { createTestContext, pollTrigger, runTask } from '@kite/sdk/testing'
 import { afterAll, beforeEach, describe, expect, it } from 'vitest'
 import { copy, move } from './copy-move.js'
@@ -199,7 +199,7 @@ describe('List', () => {
   it('filters by pattern, recursively', async () => {
     const { outputs } = await runTask(
       list,
-      { path: 'inbox', pattern: '**/*.csv', recursive: true, type: 'FILES' },
+      { path: 'inbox', pattern: '**/*.csv', recursive: true, entryType: 'FILES' },
       config,
     )
     expect(outputs.files.map((file) => file.path)).toEqual([

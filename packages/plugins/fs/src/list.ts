@@ -22,7 +22,7 @@ export const list = defineTask({
         'A glob matched against each path relative to `path`: `*.csv`, `**/*.json`, `2024-*/report.txt`.',
       ),
     recursive: z.boolean().default(false).describe('Descend into subdirectories.'),
-    type: z
+    entryType: z
       .enum(['FILES', 'DIRECTORIES', 'ALL'])
       .default('ALL')
       .describe('Which entries to return.'),
@@ -41,7 +41,10 @@ export const list = defineTask({
     count: z.number().int().describe('How many entries were found.'),
   }),
   examples: [
-    { title: 'CSV files of the inbox', code: 'path: /data/inbox\npattern: "*.csv"\ntype: FILES' },
+    {
+      title: 'CSV files of the inbox',
+      code: 'path: /data/inbox\npattern: "*.csv"\nentryType: FILES',
+    },
     { title: 'Everything, recursively', code: 'path: /data/archive\nrecursive: true' },
   ],
   async run(props, ctx) {
@@ -57,8 +60,8 @@ export const list = defineTask({
       const entries = await listEntries(directory, props)
       const wanted = entries.filter(
         (entry) =>
-          props.type === 'ALL' ||
-          (props.type === 'FILES' ? entry.type === 'file' : entry.type === 'directory'),
+          props.entryType === 'ALL' ||
+          (props.entryType === 'FILES' ? entry.type === 'file' : entry.type === 'directory'),
       )
       const files = wanted.map(({ path, size, modified, type }) => ({ path, size, modified, type }))
       return { files, count: files.length }

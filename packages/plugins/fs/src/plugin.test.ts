@@ -1,8 +1,7 @@
-import { mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { isDefinition, type PluginDefinition, parseManifest } from '@kite/sdk'
-import { runTask } from '@kite/sdk/testing'
+import { runBundle } from '@kite/sdk/testing'
 import { afterAll, describe, expect, it } from 'vitest'
 import plugin from './index.js'
 
@@ -21,19 +20,11 @@ describe('the plugin', () => {
   })
 })
 
-describe('the built package', () => {
-  const dist = new URL('../dist/', import.meta.url)
+describe('the built package, in a plain node process', () => {
+  const packageDir = new URL('..', import.meta.url)
   const created: string[] = []
   afterAll(async () => {
     for (const dir of created) await rm(dir, { recursive: true, force: true })
-  })
-
-  it('has a valid manifest', async () => {
-    const manifest = parseManifest(
-      JSON.parse(await readFile(new URL('kite-plugin.json', dist), 'utf8')),
-    )
-    expect(manifest).toMatchObject({ name: '@kite/plugin-fs', group: 'kite.fs' })
-    expect(manifest.tasks.length + manifest.triggers.length).toBe(7)
   })
 
   it('lists files from the bundle, with the bundled glob matcher', async () => {
@@ -42,16 +33,15 @@ describe('the built package', () => {
     await mkdir(join(root, 'a', 'b'), { recursive: true })
     await writeFile(join(root, 'a', 'b', 'x.json'), '{}')
     await writeFile(join(root, 'a', 'y.txt'), 'y')
-    const built = (await import(new URL('index.js', dist).href)) as { default: PluginDefinition }
-    const task = built.default.find('kite.fs.List')
-    if (!isDefinition(task, 'task')) throw new Error('List is missing from the bundle')
-    const { outputs } = await runTask(
-      task,
+    const { manifest, value } = await runBundle(
+      packageDir,
+      'kite.fs.List',
       { path: root, pattern: '**/*.json', recursive: true },
       { pluginConfig: { allowedRoots: [root] } },
     )
-    expect(outputs.files.map((file: { path: string }) => file.path)).toEqual([
-      join(root, 'a', 'b', 'x.json'),
-    ])
+    expect(manifest).toMatchObject({ name: '@kite/plugin-fs', group: 'kite.fs' })
+    expect(manifest.tasks.length + manifest.triggers.length).toBe(7)
+    const { files } = value as { files: Array<{ path: string }> }
+    expect(files.map((file) => file.path)).toEqual([join(root, 'a', 'b', 'x.json')])
   })
 })

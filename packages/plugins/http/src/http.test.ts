@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { guardOutputs, outputsJsonSchema } from '@kite/sdk'
+import { guardOutputs, outputsJsonSchema } from '@kite/sdk/host'
 import { pollTrigger, runTask } from '@kite/sdk/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { download } from './download.js'

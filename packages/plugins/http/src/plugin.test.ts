@@ -1,8 +1,6 @@
-import { readFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { isDefinition, type PluginDefinition, parseManifest } from '@kite/sdk'
-import { runTask } from '@kite/sdk/testing'
+import { runBundle } from '@kite/sdk/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import plugin from './index.js'
 
@@ -15,8 +13,8 @@ describe('the plugin', () => {
   })
 })
 
-describe('the built package', () => {
-  const dist = new URL('../dist/', import.meta.url)
+describe('the built package, in a plain node process', () => {
+  const packageDir = new URL('..', import.meta.url)
   let server: Server
   beforeAll(async () => {
     server = createServer((_req, res) => {
@@ -27,21 +25,14 @@ describe('the built package', () => {
   })
   afterAll(() => new Promise((resolve) => server.close(resolve)))
 
-  it('has a valid manifest with the exclusive body/uri outputs', async () => {
-    const manifest = parseManifest(
-      JSON.parse(await readFile(new URL('kite-plugin.json', dist), 'utf8')),
-    )
+  it('runs a request from the bundle', async () => {
+    const port = (server.address() as AddressInfo).port
+    const { manifest, value } = await runBundle(packageDir, 'kite.http.Request', {
+      uri: `http://127.0.0.1:${port}/`,
+    })
     expect(manifest).toMatchObject({ name: '@kite/plugin-http', group: 'kite.http' })
     const requestType = manifest.tasks.find((task) => task.type === 'kite.http.Request')
     expect(requestType?.outputs.$exclusive).toEqual([['body', 'uri']])
-  })
-
-  it('runs a request from the bundle', async () => {
-    const built = (await import(new URL('index.js', dist).href)) as { default: PluginDefinition }
-    const task = built.default.find('kite.http.Request')
-    if (!isDefinition(task, 'task')) throw new Error('Request is missing from the bundle')
-    const port = (server.address() as AddressInfo).port
-    const { outputs } = await runTask(task, { uri: `http://127.0.0.1:${port}/` })
-    expect(outputs).toMatchObject({ code: 200, body: { bundled: true } })
+    expect(value).toMatchObject({ code: 200, body: { bundled: true } })
   })
 })

@@ -1,6 +1,4 @@
-import { readFile } from 'node:fs/promises'
-import { isDefinition, type PluginDefinition, parseManifest } from '@kite/sdk'
-import { runTask } from '@kite/sdk/testing'
+import { runBundle, runTask } from '@kite/sdk/testing'
 import { describe, expect, it } from 'vitest'
 import plugin from './index.js'
 import { deleteKey, get, keys, set } from './kv.js'
@@ -94,16 +92,14 @@ describe('the plugin', () => {
     expect(plugin.tasks.map((task) => task.name)).toEqual(['Set', 'Get', 'Delete', 'Keys'])
   })
 
-  it('builds to a bundle with a valid manifest that runs', async () => {
-    const dist = new URL('../dist/', import.meta.url)
-    const manifest = parseManifest(
-      JSON.parse(await readFile(new URL('kite-plugin.json', dist), 'utf8')),
+  it('builds to a bundle with a valid manifest that runs in plain node', async () => {
+    const { manifest, value } = await runBundle(
+      new URL('..', import.meta.url),
+      'kite.kv.Get',
+      { key: 'a' },
+      { kv: { a: [1, 2] } },
     )
     expect(manifest).toMatchObject({ name: '@kite/plugin-kv', group: 'kite.kv' })
-    const built = (await import(new URL('index.js', dist).href)) as { default: PluginDefinition }
-    const task = built.default.find('kite.kv.Get')
-    if (!isDefinition(task, 'task')) throw new Error('Get is missing from the bundle')
-    const { outputs } = await runTask(task, { key: 'a' }, { kv: { a: [1, 2] } })
-    expect(outputs).toEqual({ value: [1, 2], exists: true })
+    expect(value).toEqual({ value: [1, 2], exists: true })
   })
 })

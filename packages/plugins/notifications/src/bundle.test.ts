@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
-import { type AnyTask, type PluginDefinition, parseManifest } from '@kite/sdk'
+import type { AnyTask, PluginDefinition } from '@kite/sdk'
+import { parseManifest } from '@kite/sdk/host'
 import { runTask } from '@kite/sdk/testing'
 import { SMTPServer } from 'smtp-server'
 import { describe, expect, it } from 'vitest'

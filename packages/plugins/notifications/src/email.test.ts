@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net'
-import { invokeTask } from '@kite/sdk'
+import { invokeTask } from '@kite/sdk/host'
 import { createTestContext, runTask } from '@kite/sdk/testing'
 import { simpleParser } from 'mailparser'
 import { SMTPServer } from 'smtp-server'

@@ -1,6 +1,4 @@
-import { readFile } from 'node:fs/promises'
-import { isDefinition, type PluginDefinition, parseManifest } from '@kite/sdk'
-import { runTask } from '@kite/sdk/testing'
+import { createTestContext, runBundle } from '@kite/sdk/testing'
 import { describe, expect, it } from 'vitest'
 import plugin from './index.js'
 
@@ -16,32 +14,30 @@ describe('the plugin', () => {
   })
 })
 
-describe('the built package', () => {
-  const dist = new URL('../dist/', import.meta.url)
+describe('the built package, in a plain node process', () => {
+  const packageDir = new URL('..', import.meta.url)
 
-  it('has a valid manifest', async () => {
-    const manifest = parseManifest(
-      JSON.parse(await readFile(new URL('kite-plugin.json', dist), 'utf8')),
+  it('runs shell commands from the bundle, with the bundled glob matcher', async () => {
+    const shared = await createTestContext()
+    const { manifest, value } = await runBundle(
+      packageDir,
+      'kite.scripts.shell.Commands',
+      {
+        commands: [
+          'mkdir -p out/deep',
+          'echo a > out/a.csv',
+          'echo b > out/deep/b.csv',
+          'echo c > c.txt',
+        ],
+        outputFiles: ['out/**/*.csv'],
+      },
+      { context: shared },
     )
     expect(manifest).toMatchObject({ name: '@kite/plugin-scripts', group: 'kite.scripts' })
     expect(manifest.tasks).toHaveLength(4)
-  })
-
-  it('runs shell commands from the bundle, with the bundled glob matcher', async () => {
-    const built = (await import(new URL('index.js', dist).href)) as { default: PluginDefinition }
-    const task = built.default.find('kite.scripts.shell.Commands')
-    if (!isDefinition(task, 'task')) throw new Error('shell.Commands is missing from the bundle')
-    const { outputs, context } = await runTask(task, {
-      commands: [
-        'mkdir -p out/deep',
-        'echo a > out/a.csv',
-        'echo b > out/deep/b.csv',
-        'echo c > c.txt',
-      ],
-      outputFiles: ['out/**/*.csv'],
-    })
-    const files = outputs.outputFiles as Record<string, string>
+    const files = (value as { outputFiles: Record<string, string> }).outputFiles
     expect(Object.keys(files).sort()).toEqual(['out/a.csv', 'out/deep/b.csv'])
-    expect(await context.readStorage(files['out/deep/b.csv'] ?? '')).toBe('b\n')
+    expect(await shared.readStorage(files['out/deep/b.csv'] ?? '')).toBe('b\n')
+    await shared.cleanup()
   })
 })

@@ -2,7 +2,8 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promise
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { type PluginDefinition, parseManifest } from '@kite/sdk'
+import type { PluginDefinition } from '@kite/sdk'
+import { parseManifest } from '@kite/sdk/host'
 import { pollTrigger, runTask } from '@kite/sdk/testing'
 import { describe, expect, it } from 'vitest'
 

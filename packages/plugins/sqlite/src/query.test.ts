@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { invokeTask } from '@kite/sdk'
+import { invokeTask } from '@kite/sdk/host'
 import { createTestContext, runTask } from '@kite/sdk/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openDatabase, runScript } from './database.js'

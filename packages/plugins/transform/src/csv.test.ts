@@ -1,7 +1,6 @@
-import { runTask } from '@kite/sdk/testing'
+import { createSharedContext, runTask } from '@kite/sdk/testing'
 import { describe, expect, it } from 'vitest'
 import { csvToJson, jsonToCsv } from './csv.js'
-import { sharedContext } from './test-helpers.js'
 
 describe('CsvToJson', () => {
   it('parses inline CSV into objects keyed by the header row', async () => {
@@ -36,7 +35,7 @@ describe('CsvToJson', () => {
   })
 
   it('stores a file with a byte-order mark, CRLF and quoted newlines as JSON Lines', async () => {
-    const { store, run, context } = await sharedContext()
+    const { store, run, context } = await createSharedContext()
     const from = await store(
       'people.csv',
       '\uFEFFid,note\r\n1,"two\r\nlines"\r\n2,"say ""hi"""\r\n',
@@ -146,7 +145,7 @@ describe('JsonToCsv', () => {
   })
 
   it('round-trips a stored CSV file through JSON Lines', async () => {
-    const { store, run, context } = await sharedContext()
+    const { store, run, context } = await createSharedContext()
     const original = 'id,city,note\n1,London,"a, b"\n2,Paris,"line\nbreak"\n'
     const parsed = await run(csvToJson, { from: await store('in.csv', original) })
     const written = await run(jsonToCsv, { from: parsed.uri })
@@ -162,7 +161,7 @@ describe('JsonToCsv', () => {
   })
 
   it('refuses a stored file holding a single object', async () => {
-    const { store, run } = await sharedContext()
+    const { store, run } = await createSharedContext()
     const from = await store('one.json', '{"a":1}')
     await expect(run(jsonToCsv, { from })).rejects.toThrow(/holds one JSON value, not rows/)
   })

@@ -2,11 +2,11 @@ import {
   defineTask,
   fetchOutputs,
   fetchTypeProperty,
-  isPlainObject,
   KiteError,
   toFetchOutputs,
   z,
 } from '@kite/sdk'
+import { isPlainObject } from '@kite/sdk/host'
 import { CsvError, parse } from 'csv-parse/sync'
 import { stringify } from 'csv-stringify/sync'
 import {

@@ -1,8 +1,7 @@
-import { invokeTask } from '@kite/sdk'
-import { createTestContext, runTask } from '@kite/sdk/testing'
+import { invokeTask } from '@kite/sdk/host'
+import { createSharedContext, createTestContext, runTask } from '@kite/sdk/testing'
 import { describe, expect, it } from 'vitest'
 import { jsonataTask } from './jsonata.js'
-import { sharedContext } from './test-helpers.js'
 
 const orders = {
   orders: [
@@ -49,7 +48,7 @@ describe('Jsonata', () => {
   })
 
   it('reads a stored JSON Lines file and stores its result', async () => {
-    const { store, run, context } = await sharedContext()
+    const { store, run, context } = await createSharedContext()
     const from = await store('rows.jsonl', '{"amount":2.5}\n{"amount":4}\n\n{"amount":1}\n')
     expect(await run(jsonataTask, { from, expression: '$sum(amount)' })).toEqual({ value: 7.5 })
     const stored = await run(jsonataTask, { from, expression: 'amount', store: true })
@@ -58,7 +57,7 @@ describe('Jsonata', () => {
   })
 
   it('reads a stored JSON document whatever its file name says with fromFormat JSON', async () => {
-    const { store, run } = await sharedContext()
+    const { store, run } = await createSharedContext()
     const from = await store('export.txt', '{"rows":[1,2,3]}')
     expect(
       await run(jsonataTask, { from, fromFormat: 'JSON', expression: '$count(rows)' }),

@@ -1,6 +1,5 @@
-import { runTask } from '@kite/sdk/testing'
+import { createSharedContext, runTask } from '@kite/sdk/testing'
 import { describe, expect, it } from 'vitest'
-import { sharedContext } from './test-helpers.js'
 import { jsonToYaml, yamlToJson } from './yaml.js'
 
 describe('JsonToYaml', () => {
@@ -25,7 +24,7 @@ describe('JsonToYaml', () => {
   })
 
   it('reads stored JSON Lines as a list', async () => {
-    const { store, run } = await sharedContext()
+    const { store, run } = await createSharedContext()
     const from = await store('rows.jsonl', '{"id":1}\n{"id":2}\n')
     expect(await run(jsonToYaml, { from })).toEqual({ value: '- id: 1\n- id: 2\n' })
   })
@@ -45,7 +44,7 @@ describe('YamlToJson', () => {
   })
 
   it('reads a stored multi-document file with allDocuments and stores JSON', async () => {
-    const { store, run, context } = await sharedContext()
+    const { store, run, context } = await createSharedContext()
     const from = await store('docs.yaml', 'a: 1\n---\n- x\n- y\n')
     await expect(run(yamlToJson, { from })).rejects.toMatchObject({
       code: 'YAML_INVALID',

@@ -139,7 +139,9 @@ describe('browse UI in a real browser', () => {
     await expect(
       page.locator('tr.row-breaking', { hasText: 'no longer accepts "yaml"' }).count(),
     ).resolves.toBe(1)
-    await expect(page.locator('tr.row-compatible', { hasText: 'timeout' }).count()).resolves.toBe(1)
+    await expect(
+      page.locator('tr.row-compatible', { hasText: 'properties.wait' }).count(),
+    ).resolves.toBe(1)
     await screenshot(page, '6-diff')
 
     expect(errors).toEqual([])

@@ -5,7 +5,7 @@ import {
   type PluginManifest,
   type TypeKind,
   type TypeManifest,
-} from '@kite/sdk'
+} from '@kite/sdk/host'
 import type { PluginDetails, SearchResult } from '../catalog-types.js'
 import type { ManifestDiff, SchemaChange } from '../schema-diff.js'
 import { html, inlineMarkdown, paragraphs, type SafeHtml } from './html.js'

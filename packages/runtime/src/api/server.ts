@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
-import { SDK_VERSION } from '@kite/sdk'
+import { SDK_VERSION } from '@kite/sdk/host'
 import { createRuntime, type Runtime, type RuntimeOptions, schedulerStarts } from '../runtime.js'
 import { createApi, DEFAULT_BODY_LIMIT } from './app.js'
 

@@ -1,5 +1,5 @@
 import { createExpressionEngine, type ExpressionEngine } from '@kite/expressions'
-import { createRenderVariables } from '@kite/sdk'
+import { createRenderVariables } from '@kite/sdk/host'
 import { isRuntimeError, messageOf, RuntimeError } from '../errors.js'
 import type { Flow } from '../flow/flow-model.js'
 import { parseFlow } from '../flow/parse-flow.js'

@@ -1,15 +1,12 @@
 import { join } from 'node:path'
 import type { ExpressionEngine } from '@kite/expressions'
+import { type ExecutionInfo, isKiteError, type LogLevel, parseDuration } from '@kite/sdk'
 import {
   createRenderVariables,
-  type ExecutionInfo,
   guardOutputs,
-  isKiteError,
   type JsonSchema,
-  type LogLevel,
-  parseDuration,
   renderProperties,
-} from '@kite/sdk'
+} from '@kite/sdk/host'
 import { messageOf, RuntimeError } from '../errors.js'
 import type {
   FlowTask,

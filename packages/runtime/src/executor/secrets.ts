@@ -1,8 +1,9 @@
 import { RuntimeError } from '../errors.js'
 
+export { MASK, maskSecrets } from '@kite/sdk/host'
+
 /** The prefix of environment variables that hold secrets. */
 export const SECRET_ENV_PREFIX = 'KITE_SECRET_'
-export const MASK = '******'
 
 /** Reads secrets and knows every value to mask. */
 export interface SecretProvider {
@@ -38,13 +39,4 @@ export function createEnvSecrets(env: Record<string, string | undefined>): Secre
     },
     values: () => values,
   }
-}
-
-/** Replaces every occurrence of the given values with `******`. */
-export function maskSecrets(text: string, values: readonly string[]): string {
-  let masked = text
-  for (const value of values) {
-    if (value.length > 0 && masked.includes(value)) masked = masked.replaceAll(value, MASK)
-  }
-  return masked
 }

@@ -1,4 +1,11 @@
 import { isDuration, z } from '@kite/sdk'
+import {
+  FLOW_TASK_KEYS,
+  FLOW_TRIGGER_KEYS,
+  type FlowConditionKey,
+  type FlowTaskKey,
+  type FlowTriggerKey,
+} from '@kite/sdk/host'
 
 /** Flow ids: letters, digits, `.`, `_`, `-`; starting with a letter or digit (Kestra's rule). */
 export const FLOW_ID_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9._-]*$/
@@ -140,8 +147,8 @@ export const TaskCommonShape = {
   timeout: Duration.optional(),
   retry: RetrySchema.optional(),
   logLevel: LogLevelSchema.optional(),
-}
-export const TASK_COMMON_KEYS: readonly string[] = Object.keys(TaskCommonShape)
+} satisfies Record<FlowTaskKey, z.ZodType>
+export const TASK_COMMON_KEYS: readonly string[] = FLOW_TASK_KEYS
 export const TaskCommonSchema = z.object(TaskCommonShape)
 
 const TaskList = z.array(z.unknown())
@@ -206,11 +213,8 @@ export const TriggerCommonShape = {
   description: z.string().optional(),
   disabled: z.boolean().default(false),
   conditions: z.array(z.unknown()).default([]),
-}
-export const TRIGGER_COMMON_KEYS: readonly string[] = [
-  ...Object.keys(TriggerCommonShape),
-  'interval',
-]
+} satisfies Record<Exclude<FlowTriggerKey, 'interval'>, z.ZodType>
+export const TRIGGER_COMMON_KEYS: readonly string[] = FLOW_TRIGGER_KEYS
 
 export const TriggerSchemas = {
   schedule: z.strictObject({
@@ -246,7 +250,10 @@ export const TriggerSchemas = {
   plugin: z.object({ ...TriggerCommonShape, interval: Duration.optional() }),
 } as const
 
-export const ConditionCommonSchema = z.object({ type: TypeName, version: VersionSpec.optional() })
+export const ConditionCommonSchema = z.object({
+  type: TypeName,
+  version: VersionSpec.optional(),
+} satisfies Record<FlowConditionKey, z.ZodType>)
 
 /** Top-level keys; lists of tasks and triggers are parsed one element at a time. */
 export const FlowTopSchema = z.strictObject({

@@ -1,5 +1,6 @@
 import { createExpressionEngine } from '@kite/expressions'
-import { propertiesJsonSchema, z } from '@kite/sdk'
+import { z } from '@kite/sdk'
+import { propertiesJsonSchema } from '@kite/sdk/host'
 import { describe, expect, it } from 'vitest'
 import { checkProperties } from './property-validator.js'
 

@@ -1,5 +1,5 @@
 import type { ExpressionEngine } from '@kite/expressions'
-import type { JsonSchema } from '@kite/sdk'
+import type { JsonSchema } from '@kite/sdk/host'
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js'
 import addFormats from 'ajv-formats'
 import { closest, formatPath, type PathSegment } from './parse-flow.js'

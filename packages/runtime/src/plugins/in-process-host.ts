@@ -1,11 +1,6 @@
 import { rm } from 'node:fs/promises'
-import {
-  type AnyDefinition,
-  invokeCondition,
-  invokeTask,
-  invokeTrigger,
-  type PluginDefinition,
-} from '@kite/sdk'
+import type { AnyDefinition, PluginDefinition } from '@kite/sdk'
+import { invokeCondition, invokeTask, invokeTrigger } from '@kite/sdk/host'
 import { RuntimeError } from '../errors.js'
 import type { InstalledPlugin, PluginCatalog } from './plugin-catalog.js'
 import { createPluginRunContext, type HostRequest, type PluginHost } from './plugin-host.js'

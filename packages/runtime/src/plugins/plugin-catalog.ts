@@ -1,5 +1,6 @@
-import type { PluginDefinition, PluginManifest, TypeKind, TypeManifest } from '@kite/sdk'
-import { listManifestTypes } from '@kite/sdk'
+import type { PluginDefinition } from '@kite/sdk'
+import type { PluginManifest, TypeKind, TypeManifest } from '@kite/sdk/host'
+import { listManifestTypes } from '@kite/sdk/host'
 import semver from 'semver'
 import { RuntimeError } from '../errors.js'
 

@@ -1,4 +1,4 @@
-import type { TypeKind, TypeManifest } from '@kite/sdk'
+import type { TypeKind, TypeManifest } from '@kite/sdk/host'
 import { type InstanceConfig, namespaceDefaults, parseConfig } from '../config.js'
 import { RuntimeError } from '../errors.js'
 import type { PluginDefaultEntry } from '../flow/flow-model.js'

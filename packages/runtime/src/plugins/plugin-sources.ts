@@ -1,14 +1,14 @@
 import { access, readFile } from 'node:fs/promises'
 import { join, resolve, sep } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import type { PluginDefinition } from '@kite/sdk'
 import {
   createManifest,
   isDefinition,
   listManifestTypes,
-  type PluginDefinition,
   parseManifest,
   SDK_VERSION,
-} from '@kite/sdk'
+} from '@kite/sdk/host'
 import semver from 'semver'
 import { RuntimeError } from '../errors.js'
 import type { InstalledPlugin } from './plugin-catalog.js'

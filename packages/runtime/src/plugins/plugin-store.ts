@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { dirname, join, resolve, sep } from 'node:path'
-import { isKiteError, parseManifest, SDK_VERSION } from '@kite/sdk'
+import { isKiteError } from '@kite/sdk'
+import { parseManifest, SDK_VERSION } from '@kite/sdk/host'
 import {
   hashManifest,
   readPackageContents,

@@ -5,15 +5,8 @@
  * thread, invokes the type and posts `done`.
  */
 import { parentPort } from 'node:worker_threads'
-import {
-  type AnyDefinition,
-  invokeCondition,
-  invokeTask,
-  invokeTrigger,
-  isDefinition,
-  isKiteError,
-  type PluginDefinition,
-} from '@kite/sdk'
+import { type AnyDefinition, isKiteError, type PluginDefinition } from '@kite/sdk'
+import { invokeCondition, invokeTask, invokeTrigger, isDefinition } from '@kite/sdk/host'
 import { createPluginRunContext, type RunServices } from './plugin-host.js'
 import type { WorkerRequest, WorkerResponse } from './worker-protocol.js'
 

@@ -1,11 +1,7 @@
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
-import {
-  createRenderVariables,
-  type ExecutionInfo,
-  parseDuration,
-  renderProperties,
-} from '@kite/sdk'
+import { type ExecutionInfo, parseDuration } from '@kite/sdk'
+import { createRenderVariables, renderProperties } from '@kite/sdk/host'
 import { isRuntimeError, messageOf, RuntimeError, type ValidationIssue } from '../errors.js'
 import type { Engine, RuntimeLogger } from '../executor/engine.js'
 import {

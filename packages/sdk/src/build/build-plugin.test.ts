@@ -1,31 +1,19 @@
 import { execFile } from 'node:child_process'
 import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { sdkDir, useScratchDir } from '../../test/scratch.js'
 import { parseManifest } from '../manifest.js'
 import { buildPlugin } from './build-plugin.js'
 
 const run = promisify(execFile)
-const sdkDir = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
-const repoRoot = resolve(sdkDir, '../..')
 const fixture = join(sdkDir, 'test/fixtures/bundled-plugin')
-// Under the repo's node_modules, so the plugin's dependencies resolve as in a real workspace.
-const scratchRoot = join(repoRoot, 'node_modules/.cache/kite-sdk-tests')
-let scratch: string
-
-beforeAll(async () => {
-  await mkdir(scratchRoot, { recursive: true })
-  scratch = await mkdtemp(join(scratchRoot, 'build-'))
-})
-afterAll(async () => {
-  await rm(scratch, { recursive: true, force: true })
-})
+const scratch = useScratchDir('build')
 
 async function copyFixture(name: string): Promise<string> {
-  const dir = join(scratch, name)
+  const dir = join(scratch(), name)
   await cp(fixture, dir, { recursive: true })
   return dir
 }
@@ -118,6 +106,65 @@ console.log(JSON.stringify(outputs))`,
       "import { definePlugin } from '@kite/sdk'\nexport default definePlugin({ group: 'Bad', title: 'x' })\n",
     )
     await expect(buildPlugin({ dir })).rejects.toThrow(/group "Bad" must be dotted lower-case/)
+  })
+
+  it('refuses a task property named version and a condition property named type', async () => {
+    const dir = await copyFixture('reserved')
+    await writeFile(
+      join(dir, 'src/index.ts'),
+      `import { defineCondition, definePlugin, defineTask, z } from '@kite/sdk'
+const pin = defineTask({
+  name: 'Pin',
+  properties: z.object({ version: z.string() }),
+  run: () => undefined,
+})
+const kind = defineCondition({
+  name: 'Kind',
+  properties: z.object({ type: z.string() }),
+  test: () => true,
+})
+export default definePlugin({ group: 'acme.reserved', title: 'R', tasks: [pin], conditions: [kind] })
+`,
+    )
+    const error = await buildPlugin({ dir }).catch((caught: Error) => caught)
+    expect(error).toMatchObject({ code: 'DEFINITION_INVALID' })
+    expect((error as Error).message).toContain(
+      'task "Pin": the property "version" has the name of the reserved flow key "version"',
+    )
+    expect((error as Error).message).toContain(
+      'condition "Kind": the property "type" has the name of the reserved flow key "type"',
+    )
+  })
+
+  it('refuses a plugin whose examples do not validate, naming each', async () => {
+    const dir = await copyFixture('bad-example')
+    const source = await readFile(join(dir, 'src/index.ts'), 'utf8')
+    await writeFile(
+      join(dir, 'src/index.ts'),
+      source.replace("code: 'value:\\n  a: 1'", "code: 'value: 7'"),
+    )
+    const error = await buildPlugin({ dir }).catch((caught: Error) => caught)
+    expect(error).toMatchObject({ code: 'BUILD_FAILED' })
+    expect((error as Error).message).toMatch(
+      /plugin "acme\.bundled" has invalid examples:\n- "ToYaml" example 1 \("One key"\): value: /,
+    )
+  })
+
+  it('refuses a misspelt Kite metadata key, naming the one meant', async () => {
+    const dir = await copyFixture('misspelt-meta')
+    const source = await readFile(join(dir, 'src/index.ts'), 'utf8')
+    await writeFile(
+      join(dir, 'src/index.ts'),
+      source.replace(
+        'z.record(z.string(), z.unknown())',
+        'z.record(z.string(), z.unknown()).meta({ dynamc: false })',
+      ),
+    )
+    const error = await buildPlugin({ dir }).catch((caught: Error) => caught)
+    expect(error).toMatchObject({ code: 'BUILD_FAILED' })
+    expect((error as Error).message).toContain(
+      'acme.bundled.ToYaml properties.value: the metadata key "dynamc" is not one Kite reads; did you mean "dynamic"?',
+    )
   })
 
   it('runs as the kite-plugin command', async () => {

@@ -11,6 +11,8 @@ import {
   MANIFEST_PATH,
   type PluginManifest,
 } from '../manifest.js'
+import { validateExamples } from './examples.js'
+import { misspeltMetaKeys } from './meta-keys.js'
 import { BUNDLE_PATH, loadPluginPackage, type PluginPackageJson } from './plugin-package.js'
 
 export interface BuildOptions {
@@ -141,10 +143,28 @@ async function finish(dir: string, pkg: PluginPackageJson, started: number): Pro
       { code: 'BUILD_FAILED' },
     )
   }
-  const manifest = createManifest(loaded.default, pkg, {
+  const plugin = loaded.default
+  const problems = [...plugin.tasks, ...plugin.triggers, ...plugin.conditions].flatMap(
+    validateExamples,
+  )
+  if (problems.length > 0) {
+    throw new KiteError(
+      `plugin "${plugin.group}" has invalid examples:\n- ${problems.join('\n- ')}`,
+      {
+        code: 'BUILD_FAILED',
+      },
+    )
+  }
+  const manifest = createManifest(plugin, pkg, {
     entry: BUNDLE_PATH,
     sdkRange: pkg.peerDependencies?.['@kite/sdk'] ?? '*',
   })
+  const misspelt = misspeltMetaKeys(manifest)
+  if (misspelt.length > 0) {
+    throw new KiteError(`plugin "${plugin.group}":\n- ${misspelt.join('\n- ')}`, {
+      code: 'BUILD_FAILED',
+    })
+  }
   const manifestPath = join(dir, MANIFEST_PATH)
   await mkdir(join(dir, 'dist'), { recursive: true })
   await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`)

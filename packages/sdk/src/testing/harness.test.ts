@@ -83,6 +83,19 @@ describe('runTask', () => {
     )
   })
 
+  it('masks a secret that contains another whole, as the runtime does', async () => {
+    const leak = defineTask({
+      name: 'Leak',
+      properties: z.object({}),
+      async run(_, ctx) {
+        ctx.logger.info(`long ${await ctx.secret('LONG')}`)
+      },
+    })
+    // Insertion order puts the short secret first: masking it first would leave "abc…ghi" visible.
+    const { logs } = await runTask(leak, {}, { secrets: { SHORT: 'def', LONG: 'abcdefghi' } })
+    expect(logs).toEqual([{ level: 'info', message: 'long ******' }])
+  })
+
   it('gives a real KV store with TTL and a real internal storage', async () => {
     const store = defineTask({
       name: 'Store',

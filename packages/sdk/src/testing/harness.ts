@@ -2,13 +2,13 @@ import type { z } from 'zod'
 import type { AnyCondition, AnyDefinition, AnyTask, AnyTrigger } from '../define.js'
 import { parseDuration } from '../duration.js'
 import { KiteError } from '../errors.js'
+import type { MetricEntry } from '../host/run-context.js'
 import { invokeCondition, invokeTask, invokeTrigger } from '../invoke.js'
 import { propertiesJsonSchema } from '../json-schema.js'
 import { renderProperties } from '../properties.js'
 import {
   createTestContext,
   type LogEntry,
-  type MetricEntry,
   type TestContext,
   type TestContextOptions,
 } from './test-context.js'
@@ -55,14 +55,10 @@ export async function runTask<T extends AnyTask>(
   properties: Record<string, unknown> = {},
   options: HarnessOptions = {},
 ): Promise<TaskTestResult<z.output<T['outputs']>>> {
-  const context = await contextFor(task, options)
-  const rendered = renderFor(task, properties, context)
-  const outputs = await withTimeout(
-    invokeTask(task, rendered, context.ctx),
-    options.timeout,
-    context,
+  const { value, ...run } = await invoke(task, properties, options, (rendered, ctx) =>
+    invokeTask(task, rendered, ctx),
   )
-  return { outputs: outputs as z.output<T['outputs']>, ...collected(context) }
+  return { outputs: value as z.output<T['outputs']>, ...run }
 }
 
 /** Polls a trigger once; `options.state` seeds `ctx.state`, and `result.context.state` shows what it kept. */
@@ -71,14 +67,10 @@ export async function pollTrigger<T extends AnyTrigger>(
   properties: Record<string, unknown> = {},
   options: HarnessOptions = {},
 ): Promise<TriggerTestResult<z.output<T['outputs']>>> {
-  const context = await contextFor(trigger, options)
-  const rendered = renderFor(trigger, properties, context)
-  const events = await withTimeout(
-    invokeTrigger(trigger, rendered, context.ctx),
-    options.timeout,
-    context,
+  const { value, ...run } = await invoke(trigger, properties, options, (rendered, ctx) =>
+    invokeTrigger(trigger, rendered, ctx),
   )
-  return { events: events as z.output<T['outputs']>[], ...collected(context) }
+  return { events: value as z.output<T['outputs']>[], ...run }
 }
 
 /** Tests a condition once. */
@@ -87,34 +79,65 @@ export async function testCondition(
   properties: Record<string, unknown> = {},
   options: HarnessOptions = {},
 ): Promise<ConditionTestResult> {
-  const context = await contextFor(condition, options)
-  const rendered = renderFor(condition, properties, context)
-  const result = await withTimeout(
-    invokeCondition(condition, rendered, context.ctx),
-    options.timeout,
-    context,
+  const { value, ...run } = await invoke(condition, properties, options, (rendered, ctx) =>
+    invokeCondition(condition, rendered, ctx),
   )
-  return { result, ...collected(context) }
+  return { result: value, ...run }
 }
 
-async function contextFor(
-  definition: AnyDefinition,
-  options: HarnessOptions,
-): Promise<TestContext> {
-  if (options.context) return options.context
-  return createTestContext({ type: `test.${definition.name}`, ...options })
+/** One run context several runs share; see {@link createSharedContext}. */
+export interface SharedContext {
+  context: TestContext
+  /** Stores a file in the shared internal storage and returns its `kite:///` URI. */
+  store(name: string, content: string | Uint8Array): Promise<string>
+  /** Reads a stored file back as bytes. */
+  read(uri: string): Promise<Uint8Array>
+  /** Runs a task in the shared context (properties rendered as by `runTask`) and returns its outputs. */
+  run<T extends AnyTask>(
+    task: T,
+    properties?: Record<string, unknown>,
+    options?: Omit<HarnessOptions, 'context'>,
+  ): Promise<z.output<T['outputs']>>
 }
 
-function renderFor(
+/**
+ * A run context that several task runs share (`runTask` gives each run a fresh one), so a test
+ * can store a file, hand its URI to a task, and read back what the task stored. Its temp dirs
+ * are removed by `context.cleanup()`, or when the process exits.
+ *
+ * @example
+ * const { store, run, read } = await createSharedContext()
+ * const archived = await run(archive, { from: await store('a.txt', 'hi') })
+ */
+export async function createSharedContext(
+  options: TestContextOptions = {},
+): Promise<SharedContext> {
+  const context = await createTestContext(options)
+  return {
+    context,
+    store: (name, content) => context.ctx.storage.put(name, content),
+    read: (uri) => context.ctx.storage.get(uri),
+    run: async (task, properties = {}, runOptions = {}) =>
+      (await runTask(task, properties, { ...runOptions, context })).outputs,
+  }
+}
+
+/** Renders the properties as the runtime does, then runs the definition in its context. */
+async function invoke<T>(
   definition: AnyDefinition,
   properties: Record<string, unknown>,
-  context: TestContext,
-) {
-  return renderProperties(properties, propertiesJsonSchema(definition.properties), context.render)
-}
-
-function collected(context: TestContext): HarnessResult {
-  return { logs: context.logs, metrics: context.metrics, context }
+  options: HarnessOptions,
+  call: (rendered: Record<string, unknown>, ctx: TestContext['ctx']) => Promise<T>,
+): Promise<HarnessResult & { value: T }> {
+  const context =
+    options.context ?? (await createTestContext({ type: `test.${definition.name}`, ...options }))
+  const rendered = renderProperties(
+    properties,
+    propertiesJsonSchema(definition.properties),
+    context.render,
+  )
+  const value = await withTimeout(call(rendered, context.ctx), options.timeout, context)
+  return { value, logs: context.logs, metrics: context.metrics, context }
 }
 
 async function withTimeout<T>(

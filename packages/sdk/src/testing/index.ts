@@ -4,10 +4,15 @@
  * KV store, given secrets and variables, and properties rendered exactly as the runtime renders them.
  */
 
+export type { MetricEntry } from '../host/run-context.js'
+export { type BundleRunOptions, type BundleRunResult, runBundle } from './bundle.js'
 export {
   type ConditionTestResult,
+  createSharedContext,
+  type HarnessOptions,
   pollTrigger,
   runTask,
+  type SharedContext,
   type TaskTestResult,
   type TriggerTestResult,
   testCondition,
@@ -15,7 +20,6 @@ export {
 export {
   createTestContext,
   type LogEntry,
-  type MetricEntry,
   type TestContext,
   type TestContextOptions,
 } from './test-context.js'

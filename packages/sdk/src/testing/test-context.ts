@@ -4,29 +4,16 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os'
 import { basename, dirname, join, resolve, sep } from 'node:path'
 import { createExpressionEngine } from '@kite/expressions'
-import type {
-  ExecutionInfo,
-  InternalStorage,
-  KeyValueStore,
-  Logger,
-  LogLevel,
-  Metrics,
-  TriggerContext,
-} from '../context.js'
+import type { ExecutionInfo, LogLevel, TriggerContext } from '../context.js'
 import { parseDuration } from '../duration.js'
 import { KiteError } from '../errors.js'
+import { createPluginRunContext, type MetricEntry, type RunServices } from '../host/run-context.js'
+import { createSecretMasker } from '../host/secrets.js'
 import { createRenderVariables } from '../variables.js'
 
 export interface LogEntry {
   level: LogLevel
   message: string
-}
-
-export interface MetricEntry {
-  kind: 'counter' | 'timer'
-  name: string
-  value: number
-  tags: Record<string, string>
 }
 
 export interface TestContextOptions {
@@ -52,6 +39,11 @@ export interface TestContextOptions {
   env?: Record<string, string>
   pluginConfig?: Record<string, unknown>
   taskrunValue?: unknown
+  /**
+   * Keep internal storage in this directory (e.g. another context's `storageDir`, or one a test
+   * made) instead of a new temp dir, so files stored by one run can be read by another.
+   */
+  storageDir?: string
 }
 
 /** A live run context plus everything a test wants to look at afterwards. */
@@ -72,7 +64,6 @@ export interface TestContext {
   cleanup(): Promise<void>
 }
 
-const MASK = '******'
 const engine = createExpressionEngine()
 const leftovers = new Set<string>()
 process.once('exit', () => {
@@ -83,7 +74,7 @@ process.once('exit', () => {
 export async function createTestContext(options: TestContextOptions = {}): Promise<TestContext> {
   const root = await mkdtemp(join(tmpdir(), 'kite-test-'))
   leftovers.add(root)
-  const storageDir = join(root, 'storage')
+  const storageDir = resolve(options.storageDir ?? join(root, 'storage'))
   const workingDir = join(root, 'work')
   await mkdir(workingDir, { recursive: true })
   const namespace = options.namespace ?? options.execution?.namespace ?? 'test'
@@ -120,22 +111,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     }
     return value
   }
-  const mask = (message: string): string =>
-    Object.values(secrets)
-      .filter((value) => value.length > 0)
-      .reduce((text, value) => text.replaceAll(value, MASK), message)
-  const log =
-    (level: LogLevel) =>
-    (message: string): void => {
-      logs.push({ level, message: mask(String(message)) })
-    }
-  const logger: Logger = {
-    trace: log('trace'),
-    debug: log('debug'),
-    info: log('info'),
-    warn: log('warn'),
-    error: log('error'),
-  }
+  const mask = createSecretMasker(Object.values(secrets))
   const liveKv = (key: string): unknown => {
     const expiry = expiries.get(key)
     if (expiry !== undefined && expiry <= Date.now()) {
@@ -143,20 +119,6 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
       expiries.delete(key)
     }
     return kv.get(key)
-  }
-  const kvStore: KeyValueStore = {
-    get: async (key) => liveKv(key),
-    async set(key, value, setOptions) {
-      kv.set(key, structuredClone(value))
-      if (setOptions?.ttl) expiries.set(key, Date.now() + parseDuration(setOptions.ttl))
-      else expiries.delete(key)
-    },
-    async delete(key) {
-      expiries.delete(key)
-      return kv.delete(key)
-    },
-    keys: async (keyPrefix = '') =>
-      [...kv.keys()].filter((key) => key.startsWith(keyPrefix) && liveKv(key) !== undefined).sort(),
   }
   const pathOf = (uri: string): string => {
     if (!uri.startsWith('kite:///')) {
@@ -174,27 +136,47 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     await mkdir(dirname(path), { recursive: true })
     return { uri, path }
   }
-  const storage: InternalStorage = {
-    async put(name, data) {
+  const services: RunServices = {
+    log: async (level, message) => {
+      logs.push({ level, message: mask(message) })
+    },
+    render: async (template, vars) => engine.renderString(template, { ...variables, ...vars }),
+    secret: async (name) => readSecret(name),
+    kvGet: async (key) => liveKv(key),
+    async kvSet(key, value, ttl) {
+      kv.set(key, structuredClone(value))
+      if (ttl) expiries.set(key, Date.now() + parseDuration(ttl))
+      else expiries.delete(key)
+    },
+    async kvDelete(key) {
+      expiries.delete(key)
+      return kv.delete(key)
+    },
+    kvKeys: async (keyPrefix = '') =>
+      [...kv.keys()].filter((key) => key.startsWith(keyPrefix) && liveKv(key) !== undefined).sort(),
+    async storagePut(name, data) {
       const { uri, path } = await place(name)
       await writeFile(path, data)
       return uri
     },
-    async putFile(name, source) {
+    async storagePutFile(name, source) {
       const { uri, path } = await place(name)
       await copyFile(source, path)
       return uri
     },
-    get: async (uri) => new Uint8Array(await readFile(pathOf(uri))),
-    async getFile(uri, target) {
+    storageGet: async (uri) => new Uint8Array(await readFile(pathOf(uri))),
+    async storageGetFile(uri, target) {
       const destination = target ?? join(workingDir, basename(pathOf(uri)))
       await copyFile(pathOf(uri), destination)
       return destination
     },
-  }
-  const metricsApi: Metrics = {
-    counter: (name, value = 1, tags = {}) => metrics.push({ kind: 'counter', name, value, tags }),
-    timer: (name, value, tags = {}) => metrics.push({ kind: 'timer', name, value, tags }),
+    metric: async (entry) => {
+      metrics.push(entry)
+    },
+    stateGet: async (key) => state.get(key),
+    stateSet: async (key, value) => {
+      state.set(key, structuredClone(value))
+    },
   }
   const variables = createRenderVariables({
     flow: { id: flowId, namespace },
@@ -209,26 +191,18 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     secret: readSecret,
     kv: (key) => liveKv(key),
   })
-  const ctx: TriggerContext = {
-    logger,
-    render: async (template, vars) => engine.renderString(template, { ...variables, ...vars }),
-    secret: async (name) => readSecret(name),
-    kv: kvStore,
-    storage,
-    metrics: metricsApi,
-    signal: controller.signal,
-    workingDir,
-    execution,
-    task: { id: taskId, type, version: options.version ?? '0.0.0-test' },
-    pluginConfig: options.pluginConfig ?? {},
-    ...(options.trigger ? { trigger: options.trigger } : {}),
-    state: {
-      get: async <T>(key: string) => state.get(key) as T | undefined,
-      set: async (key, value) => {
-        state.set(key, structuredClone(value))
-      },
+  // The one run context every host builds (secrets masked the runtime's way), over test services.
+  const ctx: TriggerContext = createPluginRunContext(
+    {
+      execution,
+      task: { id: taskId, type, version: options.version ?? '0.0.0-test' },
+      workingDir,
+      pluginConfig: options.pluginConfig ?? {},
+      ...(options.trigger ? { trigger: options.trigger } : {}),
+      services,
     },
-  }
+    controller.signal,
+  )
   return {
     ctx,
     logs,

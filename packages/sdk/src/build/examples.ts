@@ -1,26 +1,8 @@
 import { parse } from 'yaml'
 import type { z } from 'zod'
-import type { AnyDefinition } from './define.js'
-import { formatIssues } from './errors.js'
-
-/** The only flow keys a condition block has besides its properties. */
-export const FLOW_CONDITION_KEYS = ['type', 'version'] as const
-
-/** Keys every task/trigger takes from the flow, not from the plugin's properties schema. */
-export const FLOW_TASK_KEYS = [
-  'id',
-  'type',
-  'version',
-  'description',
-  'disabled',
-  'runIf',
-  'allowFailure',
-  'timeout',
-  'retry',
-  'conditions',
-  'interval',
-  'logLevel',
-] as const
+import type { AnyDefinition } from '../define.js'
+import { formatIssues } from '../errors.js'
+import { reservedPropertyNames } from '../flow-keys.js'
 
 /**
  * Checks that every example of a definition parses as YAML and validates against the
@@ -31,8 +13,7 @@ export function validateExamples(definition: AnyDefinition): string[] {
   const problems: string[] = []
   const examples: unknown = definition.examples ?? []
   if (!Array.isArray(examples)) return [`"${definition.name}": examples must be an array`]
-  const flowKeys: readonly string[] =
-    definition.kind === 'condition' ? FLOW_CONDITION_KEYS : FLOW_TASK_KEYS
+  const flowKeys = reservedPropertyNames(definition.kind)
   for (const [index, example] of examples.entries()) {
     const label = `"${definition.name}" example ${index + 1}${example?.title ? ` ("${example.title}")` : ''}`
     if (typeof example?.title !== 'string' || typeof example?.code !== 'string') {
