@@ -37,7 +37,10 @@ export interface RunServices {
 export interface HostRunContext {
   execution: ExecutionInfo
   task: TaskInfo
-  /** A private directory for the run; created on first use, removed by the host afterwards. */
+  /**
+   * A private directory for the run: created only when plugin code reads `ctx.workingDir` (or a
+   * storage download targets it), and then removed by the host afterwards.
+   */
   workingDir: string
   pluginConfig: Record<string, unknown>
   trigger?: Record<string, unknown>
@@ -55,6 +58,14 @@ export interface HostRequest {
   signal: AbortSignal
   /** Fails the call with TASK_TIMEOUT after this many milliseconds. */
   timeoutMs?: number
+  /**
+   * When the thread running this call ends because of ANOTHER call on it (that call's timeout or
+   * kill: the thread is terminated to really stop its code): `'resubmit'` (default) runs this call
+   * again on a fresh thread, up to 3 times; `'reject'` rejects it at once with a RuntimeError
+   * `WORKER_LOST` (kind `operational`), for a caller that resubmits through its own queue and
+   * records the lost attempt. The code may thus run twice: tasks are at-least-once.
+   */
+  onWorkerLost?: 'resubmit' | 'reject'
 }
 
 /**
