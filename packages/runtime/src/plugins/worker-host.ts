@@ -442,6 +442,14 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
       })
     }
     thread.calls.clear()
+    // The slot was freed for a waiting version: it goes to that version's first call, not to
+    // whichever call is first in line (which may be of the version that just gave it up).
+    const heir =
+      thread.endingFor === undefined ? -1 : queue.findIndex((call) => call.key === thread.endingFor)
+    if (heir >= 0 && !closed && threads.size < maxWorkers) {
+      const [call] = queue.splice(heir, 1) as [Call]
+      begin(spawn(call.key, call.entry), call)
+    }
     replenishSpare()
     dispatch()
   }
