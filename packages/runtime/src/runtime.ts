@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { join, relative, resolve } from 'node:path'
 import { createExpressionEngine } from '@kite/expressions'
+import { parseDuration } from '@kite/sdk'
 import { type InstanceConfig, type InstanceConfigInput, loadConfig, parseConfig } from './config.js'
 import { isRuntimeError, messageOf, RuntimeError, type ValidationIssue } from './errors.js'
 import {
@@ -51,7 +52,7 @@ export interface RuntimeOptions {
   createHost?: (catalog: MutablePluginCatalog) => PluginHost
   /** npm registry the plugin store installs from and follows (default `plugins.registry`). */
   registry?: string
-  /** Idle time after which a plugin version's workers end (default 60 000 ms). */
+  /** Idle time after which a plugin thread ends (default `plugins.idleTimeout`, 5 s). */
   pluginIdleMs?: number
   /**
    * The scheduler (triggers): `false` (or `start: false`) leaves it stopped until
@@ -124,7 +125,9 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     : createWorkerHost({
         catalog,
         fallback: createInProcessHost({ catalog }),
-        ...(options.pluginIdleMs === undefined ? {} : { idleMs: options.pluginIdleMs }),
+        maxWorkers: config.plugins.maxWorkers,
+        callsPerWorker: config.plugins.callsPerWorker,
+        idleMs: options.pluginIdleMs ?? parseDuration(config.plugins.idleTimeout),
       })
   const store = await createSqliteStore({ file: join(dataDir, 'kite.db') }).catch((error) => {
     unlock()
