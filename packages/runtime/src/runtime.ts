@@ -13,6 +13,12 @@ import {
 } from './executor/engine.js'
 import { createEnvSecrets } from './executor/secrets.js'
 import { parseFlow } from './flow/parse-flow.js'
+import {
+  type PendingFlow,
+  type PendingFlows,
+  waitsForPlugins,
+  watchPendingFlows,
+} from './flow/pending-flows.js'
 import { type ValidatedFlow, validateFlow } from './flow/validate-flow.js'
 import { createInProcessHost } from './plugins/in-process-host.js'
 import {
@@ -77,8 +83,14 @@ export interface Runtime {
   host: PluginHost
   /** Evaluates the flows' triggers; started with the runtime unless `scheduler: false`. */
   scheduler: Scheduler
-  /** Saves every `*.yml`/`*.yaml` flow under a directory; throws listing every invalid file. */
+  /**
+   * Saves every `*.yml`/`*.yaml` flow under a directory; throws listing every invalid file. With
+   * a registry, a flow whose only problems are plugins not installed yet is saved once they are
+   * (an empty data dir installs them from the registry): `pendingFlows()` names those files.
+   */
   loadFlows(dir: string): Promise<SavedFlow[]>
+  /** Flow files from `loadFlows` still waiting for their plugins. */
+  pendingFlows(): string[]
   /** Stops executions without writing more (they resume on the next start) and closes the store. */
   close(): Promise<void>
 }
@@ -165,6 +177,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   if (options.recover !== false) await engine.recover()
   if (options.recover !== false && schedulerStarts(options)) await scheduler.start()
   let closed = false
+  let pending: PendingFlows | undefined
   return {
     engine,
     store,
@@ -176,10 +189,20 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     plugins,
     host,
     scheduler,
-    loadFlows: (dir) => loadFlowsDirectory(engine, dir),
+    async loadFlows(dir) {
+      const waiting: PendingFlow[] = []
+      const saved = await loadFlowsDirectory(engine, dir, plugins.sync ? waiting : undefined)
+      if (waiting.length > 0) {
+        pending?.close()
+        pending = watchPendingFlows({ engine, catalog, logger, flows: waiting })
+      }
+      return saved
+    },
+    pendingFlows: () => pending?.names() ?? [],
     async close() {
       if (closed) return
       closed = true
+      pending?.close()
       await scheduler?.close()
       await plugins.close()
       await engine.close()
@@ -221,7 +244,12 @@ export async function createFlowValidator(
 }
 
 /** Saves every flow file under `dir` (recursively); all invalid files are reported together. */
-export async function loadFlowsDirectory(engine: Engine, dir: string): Promise<SavedFlow[]> {
+export async function loadFlowsDirectory(
+  engine: Engine,
+  dir: string,
+  /** When given, flows that only lack installed plugins go here instead of failing the load. */
+  waitingForPlugins?: PendingFlow[],
+): Promise<SavedFlow[]> {
   const root = resolve(dir)
   let files: string[]
   try {
@@ -240,9 +268,15 @@ export async function loadFlowsDirectory(engine: Engine, dir: string): Promise<S
   for (const file of files) {
     const path = join(root, file)
     const name = relative(process.cwd(), path)
+    let source = ''
     try {
-      saved.push(await engine.saveFlow(await readFile(path, 'utf8')))
+      source = await readFile(path, 'utf8')
+      saved.push(await engine.saveFlow(source))
     } catch (error) {
+      if (waitingForPlugins && waitsForPlugins(error)) {
+        waitingForPlugins.push({ name, source, issues: (error as RuntimeError).issues })
+        continue
+      }
       if (!isRuntimeError(error) || error.issues.length === 0) {
         issues.push({ path: name, message: messageOf(error) })
         continue

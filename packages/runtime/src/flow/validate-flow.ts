@@ -103,6 +103,7 @@ export function validateFlow(flow: Flow, options: ValidateFlowOptions): Validate
         ...issueBase,
         ...(detail?.versionSpec ? { versionSpec: detail.versionSpec } : {}),
         ...(detail?.decidedBy ? { decidedBy: detail.decidedBy } : {}),
+        code: error.code,
         message: error.message,
       })
       return undefined
