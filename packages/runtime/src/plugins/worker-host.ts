@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { createRequire } from 'node:module'
+import { availableParallelism } from 'node:os'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { KiteError } from '@kite/sdk'
@@ -95,6 +96,8 @@ interface Thread {
   draining: boolean
   /** Terminated (or terminating): still counted until its `exit`. */
   ending: boolean
+  /** Its version's bundle is imported (a call or a load finished): calls run without waiting. */
+  ready: boolean
   /** The version waiting for this thread's slot. */
   endingFor?: string
   lastError?: Error
@@ -107,10 +110,11 @@ const MAX_RESUBMISSIONS = 3
  * Runs each plugin version in worker threads of its own (SPEC 6 isolation, SPEC 9 bounded
  * resources). All versions share a pool of at most `maxWorkers` threads; a thread serves one
  * version and up to `callsPerWorker` concurrent calls of it, multiplexed by run id. A call
- * takes an idle thread of its version, else a new thread (the spare first) while the pool has
- * room, else the least busy thread of its version with a free slot; a version with no thread at
- * all when the pool is full drains the least busy thread of another version (an idle one ends at
- * once). Calls that find no room wait in one FIFO queue. Threads end after `idleMs` without
+ * takes an idle thread of its version; else a new thread (the spare first) while its version has
+ * fewer threads than there are cores and the pool has room; else the least busy loaded thread of
+ * its version with a free slot; else a new thread while the pool has room. When the pool is full,
+ * an idle thread of another version ends for it, and a version with no thread at all drains the
+ * least busy thread of another version. Calls that find no room wait in one FIFO queue. Threads end after `idleMs` without
  * calls. A timeout or a kill terminates the thread running the call (the code really stops); the
  * other calls on that thread run again on a fresh one (see `HostRequest.onWorkerLost`). A thread
  * that dies by itself (process.exit, a crash, out of memory) fails the calls it was running: all
@@ -121,6 +125,7 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
   const maxWorkers = Math.max(1, options.maxWorkers ?? 8)
   const callsPerWorker = Math.max(1, options.callsPerWorker ?? 64)
   const maxHeapMb = options.maxHeapMb ?? 256
+  const spreadUpTo = Math.min(maxWorkers, availableParallelism())
   const spareWorker = options.spareWorker ?? true
   /** Every live thread, the spare and the ending ones included: what the cap counts. */
   const threads = new Set<Thread>()
@@ -153,6 +158,7 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
       configs: new Map(),
       draining: false,
       ending: false,
+      ready: false,
     }
     threads.add(thread)
     peakThreads = Math.max(peakThreads, threads.size)
@@ -220,13 +226,24 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
     const own = [...(byKey.get(call.key) ?? [])].filter((thread) => !thread.draining)
     const idle = own.find((thread) => thread.calls.size === 0)
     if (idle) return idle
-    if (spare || threads.size < maxWorkers) return spawn(call.key, call.entry)
+    const room = spare !== undefined || threads.size < maxWorkers
+    // Up to one thread per core, a version spreads (CPU-bound code gains nothing past that)...
+    if (room && own.length < spreadUpTo) return spawn(call.key, call.entry)
+    // ...then packs calls onto its threads, loaded ones first (a thread still importing the
+    // bundle would only make them wait), and grows by one thread when they are all full.
     let least: Thread | undefined
     for (const thread of own) {
-      if (thread.calls.size < callsPerWorker && thread.calls.size < (least?.calls.size ?? Infinity))
+      if (thread.calls.size >= callsPerWorker) continue
+      if (
+        !least ||
+        (thread.ready && !least.ready) ||
+        (thread.ready === least.ready && thread.calls.size < least.calls.size)
+      ) {
         least = thread
+      }
     }
     if (least) return least
+    if (room) return spawn(call.key, call.entry)
     // The pool is full: free a slot of another version for this one, one at a time. An idle
     // thread ends at once; a busy one is drained only for a version that has no thread at all.
     for (const thread of threads) if (thread.endingFor === call.key) return undefined
@@ -400,6 +417,7 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
       return
     }
     thread.calls.delete(message.runId)
+    thread.ready = true
     if (message.madeWorkingDir) call.madeWorkingDir = true
     if (message.ok) settle(call, { value: message.value })
     else {
