@@ -468,7 +468,8 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
       const [call] = queue.splice(heir, 1) as [Call]
       begin(spawn(call.key, call.entry), call)
     }
-    replenishSpare()
+    // Not after the spare itself died: a spare that cannot start would be restarted forever.
+    if (thread.key !== '') replenishSpare()
     dispatch()
   }
 
