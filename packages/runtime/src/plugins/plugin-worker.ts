@@ -40,17 +40,22 @@ const load = (): Promise<PluginDefinition> => {
   return definition
 }
 
+const ONE_WAY: ReadonlySet<string> = new Set(['log', 'metric'])
+
 /** The services of one run: every call names the run, so the host answers with its services. */
 const servicesOf = (runId: number): RunServices =>
   new Proxy({} as RunServices, {
     get:
       (_, method: string) =>
       (...args: unknown[]) =>
-        new Promise((resolve, reject) => {
-          const callId = nextCallId++
-          pending.set(callId, { resolve, reject })
-          post({ type: 'call', runId, callId, method, args })
-        }),
+        // Logs and metrics are fire-and-forget: posted without a call id, never answered.
+        ONE_WAY.has(method)
+          ? Promise.resolve(post({ type: 'call', runId, callId: 0, method, args }))
+          : new Promise((resolve, reject) => {
+              const callId = nextCallId++
+              pending.set(callId, { resolve, reject })
+              post({ type: 'call', runId, callId, method, args })
+            }),
   })
 
 port.on('message', async (message: WorkerRequest) => {

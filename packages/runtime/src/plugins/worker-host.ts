@@ -623,6 +623,11 @@ function answer(
       // The worker ended while the service answered: nobody is waiting any more.
     }
   }
+  if (callId === 0) {
+    // One way (logs, metrics): nobody waits for an answer.
+    if (typeof fn === 'function') fn.apply(services, args).catch(() => {})
+    return
+  }
   if (typeof fn !== 'function') {
     reply({ type: 'reply', callId, ok: false, error: { message: `no run service "${method}"` } })
     return

@@ -31,6 +31,7 @@ export type WorkerRequest =
 
 /** What a plugin worker posts back. */
 export type WorkerResponse =
+  /** A service call; `callId` 0 for one-way calls (logs, metrics), which get no reply. */
   | { type: 'call'; runId: number; callId: number; method: string; args: unknown[] }
   | {
       type: 'done'
