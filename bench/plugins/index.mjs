@@ -121,7 +121,8 @@ export default definePlugin({ group: 'bench.echo', title: 'Echo', description: '
   const host = server.runtime.host
   await host.close()
   const { createWorkerHost } = await import('@kite/runtime')
-  const workers = createWorkerHost({ catalog: server.runtime.catalog })
+  // Room for all 20 versions side by side (the pool's default cap is 8 threads).
+  const workers = createWorkerHost({ catalog: server.runtime.catalog, maxWorkers: 32 })
   const versions = server.runtime.catalog.versionsOf(NAME).map((plugin) => plugin.version)
   const services = new Proxy({}, { get: () => async () => undefined })
   const request = (version) => ({

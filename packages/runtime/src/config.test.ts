@@ -83,3 +83,33 @@ namespaces:
     })
   })
 })
+
+describe('the plugin thread pool keys', () => {
+  it('have defaults, take values from kite.yaml, and refuse garbage with the key and line', async () => {
+    expect(parseConfig({}).plugins).toMatchObject({
+      maxWorkers: 8,
+      callsPerWorker: 64,
+      idleTimeout: 'PT5S',
+    })
+    const file = join(dir, 'pool.yaml')
+    await writeFile(file, 'plugins:\n  maxWorkers: 3\n  callsPerWorker: 10\n  idleTimeout: PT1S\n')
+    expect((await loadConfig(file)).plugins).toMatchObject({
+      maxWorkers: 3,
+      callsPerWorker: 10,
+      idleTimeout: 'PT1S',
+    })
+    await writeFile(
+      file,
+      'plugins:\n  maxWorkers: 0\n  callsPerWorker: many\n  idleTimeout: soon\n',
+    )
+    const error = await loadConfig(file).catch((caught: unknown) => caught)
+    expect(error).toMatchObject({ code: 'CONFIG_INVALID' })
+    const issues = (error as { issues: { path: string; line?: number }[] }).issues
+    expect(issues.map((issue) => [issue.path, issue.line])).toEqual([
+      ['plugins.maxWorkers', 2],
+      ['plugins.callsPerWorker', 3],
+      ['plugins.idleTimeout', 4],
+    ])
+    expect(() => parseConfig({ plugins: { maxWorkers: 2.5 } })).toThrow(/maxWorkers/)
+  })
+})

@@ -12,6 +12,10 @@ const PluginConfiguration = z.strictObject({
   values: z.record(z.string(), z.unknown()),
 })
 
+const DEFAULT_MAX_WORKERS = 8
+const DEFAULT_CALLS_PER_WORKER = 64
+const DEFAULT_IDLE_TIMEOUT = 'PT5S'
+
 /** `kite.yaml`: the instance configuration (SPEC section 6). Unknown keys are refused. */
 export const InstanceConfig = z.strictObject({
   plugins: z
@@ -42,6 +46,13 @@ export const InstanceConfig = z.strictObject({
         .default({}),
       /** `ctx.pluginConfig` per type or group (most specific wins, merged over less specific). */
       configurations: z.array(PluginConfiguration).default([]),
+      // ── bounded isolation (SPEC 9): the pool of plugin threads ──
+      /** The most plugin threads alive at once, all versions together (the spare included). */
+      maxWorkers: z.int().min(1).max(1024).default(DEFAULT_MAX_WORKERS),
+      /** Concurrent calls one plugin thread serves. */
+      callsPerWorker: z.int().min(1).max(10_000).default(DEFAULT_CALLS_PER_WORKER),
+      /** An idle plugin thread ends after this long without calls. */
+      idleTimeout: Duration.default(DEFAULT_IDLE_TIMEOUT),
     })
     .default({
       defaultVersion: 'LATEST',
@@ -51,6 +62,9 @@ export const InstanceConfig = z.strictObject({
       security: { includes: [], excludes: [] },
       limits: {},
       configurations: [],
+      maxWorkers: DEFAULT_MAX_WORKERS,
+      callsPerWorker: DEFAULT_CALLS_PER_WORKER,
+      idleTimeout: DEFAULT_IDLE_TIMEOUT,
     }),
   namespaces: z
     .record(Namespace, z.strictObject({ pluginDefaults: z.array(PluginDefaultSchema).default([]) }))

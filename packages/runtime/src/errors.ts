@@ -42,6 +42,8 @@ export interface ValidationIssue {
   versionSpec?: string
   decidedBy?: string
   version?: string
+  /** For plugin resolution problems: the resolver's code (a missing plugin may be installed later). */
+  code?: RuntimeErrorCode
 }
 
 export interface RuntimeErrorOptions {

@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { join, relative, resolve } from 'node:path'
 import { createExpressionEngine } from '@kite/expressions'
+import { parseDuration } from '@kite/sdk'
 import { type InstanceConfig, type InstanceConfigInput, loadConfig, parseConfig } from './config.js'
 import { isRuntimeError, messageOf, RuntimeError, type ValidationIssue } from './errors.js'
 import {
@@ -12,6 +13,12 @@ import {
 } from './executor/engine.js'
 import { createEnvSecrets } from './executor/secrets.js'
 import { parseFlow } from './flow/parse-flow.js'
+import {
+  type PendingFlow,
+  type PendingFlows,
+  waitsForPlugins,
+  watchPendingFlows,
+} from './flow/pending-flows.js'
 import { type ValidatedFlow, validateFlow } from './flow/validate-flow.js'
 import { createInProcessHost } from './plugins/in-process-host.js'
 import {
@@ -51,7 +58,7 @@ export interface RuntimeOptions {
   createHost?: (catalog: MutablePluginCatalog) => PluginHost
   /** npm registry the plugin store installs from and follows (default `plugins.registry`). */
   registry?: string
-  /** Idle time after which a plugin version's workers end (default 60 000 ms). */
+  /** Idle time after which a plugin thread ends (default `plugins.idleTimeout`, 5 s). */
   pluginIdleMs?: number
   /**
    * The scheduler (triggers): `false` (or `start: false`) leaves it stopped until
@@ -76,8 +83,14 @@ export interface Runtime {
   host: PluginHost
   /** Evaluates the flows' triggers; started with the runtime unless `scheduler: false`. */
   scheduler: Scheduler
-  /** Saves every `*.yml`/`*.yaml` flow under a directory; throws listing every invalid file. */
+  /**
+   * Saves every `*.yml`/`*.yaml` flow under a directory; throws listing every invalid file. With
+   * a registry, a flow whose only problems are plugins not installed yet is saved once they are
+   * (an empty data dir installs them from the registry): `pendingFlows()` names those files.
+   */
   loadFlows(dir: string): Promise<SavedFlow[]>
+  /** Flow files from `loadFlows` still waiting for their plugins. */
+  pendingFlows(): string[]
   /** Stops executions without writing more (they resume on the next start) and closes the store. */
   close(): Promise<void>
 }
@@ -124,7 +137,9 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     : createWorkerHost({
         catalog,
         fallback: createInProcessHost({ catalog }),
-        ...(options.pluginIdleMs === undefined ? {} : { idleMs: options.pluginIdleMs }),
+        maxWorkers: config.plugins.maxWorkers,
+        callsPerWorker: config.plugins.callsPerWorker,
+        idleMs: options.pluginIdleMs ?? parseDuration(config.plugins.idleTimeout),
       })
   const store = await createSqliteStore({ file: join(dataDir, 'kite.db') }).catch((error) => {
     unlock()
@@ -162,6 +177,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   if (options.recover !== false) await engine.recover()
   if (options.recover !== false && schedulerStarts(options)) await scheduler.start()
   let closed = false
+  let pending: PendingFlows | undefined
   return {
     engine,
     store,
@@ -173,10 +189,20 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     plugins,
     host,
     scheduler,
-    loadFlows: (dir) => loadFlowsDirectory(engine, dir),
+    async loadFlows(dir) {
+      const waiting: PendingFlow[] = []
+      const saved = await loadFlowsDirectory(engine, dir, plugins.sync ? waiting : undefined)
+      if (waiting.length > 0) {
+        pending?.close()
+        pending = watchPendingFlows({ engine, catalog, logger, flows: waiting })
+      }
+      return saved
+    },
+    pendingFlows: () => pending?.names() ?? [],
     async close() {
       if (closed) return
       closed = true
+      pending?.close()
       await scheduler?.close()
       await plugins.close()
       await engine.close()
@@ -218,7 +244,12 @@ export async function createFlowValidator(
 }
 
 /** Saves every flow file under `dir` (recursively); all invalid files are reported together. */
-export async function loadFlowsDirectory(engine: Engine, dir: string): Promise<SavedFlow[]> {
+export async function loadFlowsDirectory(
+  engine: Engine,
+  dir: string,
+  /** When given, flows that only lack installed plugins go here instead of failing the load. */
+  waitingForPlugins?: PendingFlow[],
+): Promise<SavedFlow[]> {
   const root = resolve(dir)
   let files: string[]
   try {
@@ -237,9 +268,15 @@ export async function loadFlowsDirectory(engine: Engine, dir: string): Promise<S
   for (const file of files) {
     const path = join(root, file)
     const name = relative(process.cwd(), path)
+    let source = ''
     try {
-      saved.push(await engine.saveFlow(await readFile(path, 'utf8')))
+      source = await readFile(path, 'utf8')
+      saved.push(await engine.saveFlow(source))
     } catch (error) {
+      if (waitingForPlugins && waitsForPlugins(error)) {
+        waitingForPlugins.push({ name, source, issues: (error as RuntimeError).issues })
+        continue
+      }
       if (!isRuntimeError(error) || error.issues.length === 0) {
         issues.push({ path: name, message: messageOf(error) })
         continue

@@ -68,6 +68,7 @@ async function startServer(options: LocalOptions): Promise<KiteServer> {
     toCliError(error)
   }
   const flows = await running.runtime.store.listFlows()
+  const waiting = running.runtime.pendingFlows()
   const plugins = running.runtime.catalog.list()
   process.stdout.write(
     [
@@ -75,7 +76,7 @@ async function startServer(options: LocalOptions): Promise<KiteServer> {
       `  API:     ${running.url}/api/v1`,
       `  OpenAPI: ${running.url}/api/v1/openapi.json`,
       `  data:    ${running.runtime.dataDir}`,
-      `  flows:   ${flows.length}`,
+      `  flows:   ${flows.length}${waiting.length ? ` (+${waiting.length} waiting for their plugins from the registry)` : ''}`,
       `  plugins: ${plugins.map((plugin) => `${plugin.name}@${plugin.version}`).join(', ') || 'none'}`,
       ...(options.registry
         ? [`  registry: ${options.registry} (new versions install as they are published)`]

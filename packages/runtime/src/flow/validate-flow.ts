@@ -152,6 +152,7 @@ export function validateFlow(flow: Flow, options: ValidateFlowOptions): Validate
         ...issueBase,
         ...(detail?.versionSpec ? { versionSpec: detail.versionSpec } : {}),
         ...(detail?.decidedBy ? { decidedBy: detail.decidedBy } : {}),
+        code: error.code,
         message: error.message,
       }
       issues.push(issue)

@@ -21,6 +21,14 @@ export interface HostRequest {
   signal: AbortSignal
   /** Fails the call with TASK_TIMEOUT after this many milliseconds. */
   timeoutMs?: number
+  /**
+   * When the thread running this call ends because of ANOTHER call on it (that call's timeout or
+   * kill: the thread is terminated to really stop its code): `'resubmit'` (default) runs this call
+   * again on a fresh thread, up to 3 times; `'reject'` rejects it at once with a RuntimeError
+   * `WORKER_LOST` (kind `operational`), for a caller that resubmits through its own queue and
+   * records the lost attempt. The code may thus run twice: tasks are at-least-once.
+   */
+  onWorkerLost?: 'resubmit' | 'reject'
 }
 
 /**

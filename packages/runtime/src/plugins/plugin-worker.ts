@@ -1,8 +1,8 @@
 /**
  * The entry of a plugin worker thread (built to `dist/plugin-worker.js`). One worker serves one
- * plugin version and runs one call at a time: the host posts `run`, the worker imports the
- * version's bundle (once), builds the SDK run context whose services are answered by the host
- * thread, invokes the type and posts `done`.
+ * plugin version and runs several calls at once (`plugins.callsPerWorker`), each named by a run
+ * id: the host posts `run`, the worker imports the version's bundle (once), builds the SDK run
+ * context whose services are answered by the host thread, invokes the type and posts `done`.
  */
 import { parentPort } from 'node:worker_threads'
 import { type AnyDefinition, isKiteError, type PluginDefinition } from '@kite/sdk'
@@ -18,7 +18,8 @@ let entry = ''
 let definition: Promise<PluginDefinition> | undefined
 const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>()
 let nextCallId = 1
-let controller: AbortController | undefined
+/** `ctx.pluginConfig` objects the host sent, by id. */
+const configs = new Map<number, Record<string, unknown>>()
 
 const post = (message: WorkerResponse) => port.postMessage(message)
 
@@ -32,16 +33,23 @@ const load = (): Promise<PluginDefinition> => {
   return definition
 }
 
-const services = new Proxy({} as RunServices, {
-  get:
-    (_, method: string) =>
-    (...args: unknown[]) =>
-      new Promise((resolve, reject) => {
-        const callId = nextCallId++
-        pending.set(callId, { resolve, reject })
-        post({ type: 'call', callId, method, args })
-      }),
-})
+const ONE_WAY: ReadonlySet<string> = new Set(['log', 'metric'])
+
+/** The services of one run: every call names the run, so the host answers with its services. */
+const servicesOf = (runId: number): RunServices =>
+  new Proxy({} as RunServices, {
+    get:
+      (_, method: string) =>
+      (...args: unknown[]) =>
+        // Logs and metrics are fire-and-forget: posted without a call id, never answered.
+        ONE_WAY.has(method)
+          ? Promise.resolve(post({ type: 'call', runId, callId: 0, method, args }))
+          : new Promise((resolve, reject) => {
+              const callId = nextCallId++
+              pending.set(callId, { resolve, reject })
+              post({ type: 'call', runId, callId, method, args })
+            }),
+  })
 
 port.on('message', async (message: WorkerRequest) => {
   if (message.type === 'reply') {
@@ -56,38 +64,52 @@ port.on('message', async (message: WorkerRequest) => {
     entry = message.entry
     return
   }
-  if (message.type === 'abort') {
-    controller?.abort(new Error(message.reason))
-    return
-  }
   if (message.type === 'load') {
     try {
       await load()
-      post({ type: 'done', ok: true, value: null })
+      post({ type: 'done', runId: message.runId, ok: true, value: null })
     } catch (error) {
-      post({ type: 'done', ok: false, error: describe(error) })
+      post({ type: 'done', runId: message.runId, ok: false, error: describe(error) })
     }
     return
   }
-  controller = new AbortController()
+  const { runId } = message
+  if (message.pluginConfig) configs.set(message.configId, message.pluginConfig)
+  // A timeout or a kill ends the whole thread (the host terminates it), so no abort message.
+  const controller = new AbortController()
+  let madeWorkingDir = false
   try {
     const plugin = await load()
     const found: AnyDefinition | undefined = plugin.find(message.type_)
     if (!found || found.kind !== message.kind) {
       throw new Error(`the bundle provides no ${message.kind} ${message.type_}`)
     }
-    const ctx = createPluginRunContext({ ...message.context, services }, controller.signal)
+    const ctx = createPluginRunContext(
+      {
+        ...message.context,
+        pluginConfig: configs.get(message.configId) ?? {},
+        services: servicesOf(runId),
+      },
+      controller.signal,
+      () => {
+        madeWorkingDir = true
+      },
+    )
     const value =
       found.kind === 'task'
         ? await invokeTask(found, message.properties, ctx)
         : found.kind === 'trigger'
           ? await invokeTrigger(found, message.properties, ctx)
           : await invokeCondition(found, message.properties, ctx)
-    post({ type: 'done', ok: true, value })
+    post({ type: 'done', runId, ok: true, value, ...(madeWorkingDir ? { madeWorkingDir } : {}) })
   } catch (error) {
-    post({ type: 'done', ok: false, error: describe(error) })
-  } finally {
-    controller = undefined
+    post({
+      type: 'done',
+      runId,
+      ok: false,
+      error: describe(error),
+      ...(madeWorkingDir ? { madeWorkingDir } : {}),
+    })
   }
 })
 

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { createRequire } from 'node:module'
+import { availableParallelism } from 'node:os'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { KiteError } from '@kite/sdk'
@@ -12,8 +13,15 @@ import type { WorkerRequest, WorkerResponse } from './worker-protocol.js'
 
 export interface WorkerHostOptions {
   catalog: PluginCatalog
-  /** End a version's idle workers after this many milliseconds (default 60 000). */
+  /** End an idle plugin thread after this many milliseconds without calls (default 5 000). */
   idleMs?: number
+  /**
+   * The most plugin threads alive at once, all versions together, the spare included (default 8).
+   * Calls beyond the capacity wait, first come first served.
+   */
+  maxWorkers?: number
+  /** Concurrent calls one thread serves (default 64): calls that mostly wait share a thread. */
+  callsPerWorker?: number
   /** Heap limit of one worker in MiB (default 256): an allocation bomb ends only its worker. */
   maxHeapMb?: number
   /**
@@ -28,6 +36,22 @@ export interface WorkerHostOptions {
   spareWorker?: boolean
 }
 
+/** What the pool holds right now (for tests, the bench and the cluster view). */
+export interface WorkerHostUsage {
+  /** Live plugin threads, the spare and the ones ending included. */
+  threads: number
+  /** The most `threads` there ever were. */
+  peakThreads: number
+  /** Whether a spare thread is ready. */
+  spare: boolean
+  /** Calls running on a thread. */
+  running: number
+  /** Calls waiting for capacity. */
+  queued: number
+  /** Calls run again on a fresh thread because another call's timeout or kill ended theirs. */
+  resubmitted: number
+}
+
 /** The isolated host, plus what the plugin store and the bench need. */
 export interface WorkerHost extends PluginHost {
   /** Ends every worker of one version (uninstall). */
@@ -36,37 +60,90 @@ export interface WorkerHost extends PluginHost {
   warm(name: string, version: string): Promise<void>
   /** Live workers per `name@version`. */
   stats(): Record<string, number>
+  usage(): WorkerHostUsage
 }
 
-interface PooledWorker {
-  worker: Worker
+type CallKind = 'task' | 'trigger' | 'condition' | 'load'
+
+/** One call into plugin code, from the moment it is asked for until it settles. */
+interface Call {
+  kind: CallKind
   key: string
-  busy: boolean
-  idleTimer?: NodeJS.Timeout
-  /** Settles the call in progress when the worker dies. */
-  onDeath?: (error: Error) => void
-  onResponse?: (message: WorkerResponse) => void
+  entry: string
+  label: string
+  request?: HostRequest
+  runId: number
+  resolve(value: unknown): void
+  reject(error: Error): void
+  thread?: Thread
+  timer?: NodeJS.Timeout
+  onAbort?: () => void
+  settled: boolean
+  madeWorkingDir: boolean
+  /** Times it was run again because its thread was ended for another call. */
+  resubmissions: number
 }
+
+interface Thread {
+  worker: Worker
+  /** `name@version`, or '' for the spare. */
+  key: string
+  calls: Map<number, Call>
+  /** `ctx.pluginConfig` objects already sent to this thread, by identity. */
+  configs: Map<object, number>
+  idleTimer?: NodeJS.Timeout
+  /** Takes no new calls and ends when its last call settles (its slot goes to another version). */
+  draining: boolean
+  /** Terminated (or terminating): still counted until its `exit`. */
+  ending: boolean
+  /** Its version's bundle is imported (a call or a load finished): calls run without waiting. */
+  ready: boolean
+  /** The version waiting for this thread's slot. */
+  endingFor?: string
+  lastError?: Error
+}
+
+/** Resubmissions of one call after sibling timeouts or kills before it fails as WORKER_LOST. */
+const MAX_RESUBMISSIONS = 3
 
 /**
- * Runs each plugin version in worker threads of its own (SPEC 6, isolation). A worker runs one
- * call at a time; a version gets as many workers as it has concurrent calls, started on demand
- * and ended after `idleMs` without work. A timeout or a kill terminates the worker running the
- * call (the code really stops); the next call starts a fresh one. Workers get an empty
- * environment and a heap limit.
+ * Runs each plugin version in worker threads of its own (SPEC 6 isolation, SPEC 9 bounded
+ * resources). All versions share a pool of at most `maxWorkers` threads; a thread serves one
+ * version and up to `callsPerWorker` concurrent calls of it, multiplexed by run id. A call
+ * takes an idle thread of its version; else a new thread (the spare first) while its version has
+ * fewer threads than there are cores and the pool has room; else the least busy loaded thread of
+ * its version with a free slot; else a new thread while the pool has room. When the pool is full,
+ * an idle thread of another version ends for it, and a version with no thread at all drains the
+ * least busy thread of another version. Calls that find no room wait in one FIFO queue. Threads end after `idleMs` without
+ * calls. A timeout or a kill terminates the thread running the call (the code really stops); the
+ * other calls on that thread run again on a fresh one (see `HostRequest.onWorkerLost`). A thread
+ * that dies by itself (process.exit, a crash, out of memory) fails the calls it was running: all
+ * of one version. Workers get an empty environment and a heap limit.
  */
 export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
-  const idleMs = options.idleMs ?? 60_000
+  const idleMs = options.idleMs ?? 5_000
+  const maxWorkers = Math.max(1, options.maxWorkers ?? 8)
+  const callsPerWorker = Math.max(1, options.callsPerWorker ?? 64)
   const maxHeapMb = options.maxHeapMb ?? 256
+  const spreadUpTo = Math.min(maxWorkers, availableParallelism())
   const spareWorker = options.spareWorker ?? true
-  const pools = new Map<string, Set<PooledWorker>>()
+  /** Every live thread, the spare and the ending ones included: what the cap counts. */
+  const threads = new Set<Thread>()
+  /** Threads that take calls, per version. */
+  const byKey = new Map<string, Set<Thread>>()
+  const queue: Call[] = []
+  /** Working directories being removed, off the call's path; `close` waits for them. */
+  const removals = new Set<Promise<void>>()
   let script: URL | undefined
   let closed = false
-
+  let nextRunId = 1
+  let nextConfigId = 1
+  let peakThreads = 0
+  let resubmitted = 0
   /** A started worker with the SDK loaded but no plugin yet: the next new version takes it. */
-  let spare: PooledWorker | undefined
+  let spare: Thread | undefined
 
-  const start = (key: string): PooledWorker => {
+  const start = (key: string): Thread => {
     script ??= workerScript()
     const worker = new Worker(script, {
       env: {},
@@ -74,73 +151,326 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
       stdout: false,
       stderr: false,
     })
-    const pooled: PooledWorker = { worker, key, busy: false }
-    worker.on('message', (message: WorkerResponse) => pooled.onResponse?.(message))
-    let lastError: Error | undefined
+    const thread: Thread = {
+      worker,
+      key,
+      calls: new Map(),
+      configs: new Map(),
+      draining: false,
+      ending: false,
+      ready: false,
+    }
+    threads.add(thread)
+    peakThreads = Math.max(peakThreads, threads.size)
+    worker.on('message', (message: WorkerResponse) => onMessage(thread, message))
     worker.on('error', (error) => {
-      lastError = error
+      thread.lastError = error
     })
-    worker.on('exit', (code) => {
-      if (spare === pooled) spare = undefined
-      pools.get(pooled.key)?.delete(pooled)
-      clearTimeout(pooled.idleTimer)
-      const reason =
-        lastError && (lastError as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY'
-          ? `its worker ran out of memory (heap limit ${maxHeapMb} MiB) and was stopped`
-          : lastError
-            ? `its worker crashed: ${lastError.message}`
-            : `its worker exited with code ${code} (process.exit in plugin code?)`
-      pooled.onDeath?.(new Error(reason))
-    })
-    return pooled
+    worker.on('exit', (code) => onExit(thread, code))
+    return thread
   }
 
-  const spawn = (key: string, entry: string): PooledWorker => {
-    const pooled = spare ?? start(key)
+  const keep = (thread: Thread) => {
+    let set = byKey.get(thread.key)
+    if (!set) {
+      set = new Set()
+      byKey.set(thread.key, set)
+    }
+    set.add(thread)
+  }
+
+  const forget = (thread: Thread) => {
+    const set = byKey.get(thread.key)
+    if (!set) return
+    set.delete(thread)
+    if (set.size === 0) byKey.delete(thread.key)
+  }
+
+  const endThread = (thread: Thread, endingFor?: string) => {
+    if (thread.ending) return
+    thread.ending = true
+    if (endingFor !== undefined) thread.endingFor = endingFor
+    clearTimeout(thread.idleTimer)
+    forget(thread)
+    if (spare === thread) spare = undefined
+    void thread.worker.terminate()
+  }
+
+  const replenishSpare = () => {
+    if (!spareWorker || closed || spare || threads.size >= maxWorkers) return
+    // Started off the critical path, so the next new version does not pay for the SDK's import.
+    setImmediate(() => {
+      if (spare || closed || threads.size >= maxWorkers) return
+      spare = start('')
+      spare.worker.unref()
+    })
+  }
+
+  /** A thread for a new version: the spare if there is one, else a fresh start. */
+  const spawn = (key: string, entry: string): Thread => {
+    const thread = spare ?? start(key)
     spare = undefined
-    pooled.worker.ref()
-    pooled.key = key
-    pooled.worker.postMessage({
+    thread.worker.ref()
+    thread.key = key
+    thread.worker.postMessage({
       type: 'init',
       entry: pathToFileURL(entry).href,
     } satisfies WorkerRequest)
-    if (spareWorker && !closed) {
-      // Started off the critical path, so the next new version does not pay for the SDK's import.
-      setImmediate(() => {
-        if (!spare && !closed) {
-          spare = start('')
-          spare.worker.unref()
-        }
-      })
-    }
-    let pool = pools.get(key)
-    if (!pool) {
-      pool = new Set()
-      pools.set(key, pool)
-    }
-    pool.add(pooled)
-    return pooled
+    keep(thread)
+    replenishSpare()
+    return thread
   }
 
-  const acquire = (key: string, entry: string): PooledWorker => {
-    for (const pooled of pools.get(key) ?? []) {
-      if (!pooled.busy) {
-        clearTimeout(pooled.idleTimer)
-        pooled.busy = true
-        return pooled
+  /** Where a call can run now, or undefined (it waits; maybe a thread is drained for it). */
+  const place = (call: Call): Thread | undefined => {
+    const own = [...(byKey.get(call.key) ?? [])].filter((thread) => !thread.draining)
+    const idle = own.find((thread) => thread.calls.size === 0)
+    if (idle) return idle
+    const room = spare !== undefined || threads.size < maxWorkers
+    // Up to one thread per core, a version spreads (CPU-bound code gains nothing past that)...
+    if (room && own.length < spreadUpTo) return spawn(call.key, call.entry)
+    // ...then packs calls onto its threads, loaded ones first (a thread still importing the
+    // bundle would only make them wait), and grows by one thread when they are all full.
+    let least: Thread | undefined
+    for (const thread of own) {
+      if (thread.calls.size >= callsPerWorker) continue
+      if (
+        !least ||
+        (thread.ready && !least.ready) ||
+        (thread.ready === least.ready && thread.calls.size < least.calls.size)
+      ) {
+        least = thread
       }
     }
-    const pooled = spawn(key, entry)
-    pooled.busy = true
-    return pooled
+    if (least) return least
+    if (room) return spawn(call.key, call.entry)
+    // The pool is full: free a slot of another version for this one, one at a time. An idle
+    // thread ends at once; a busy one is drained only for a version that has no thread at all.
+    for (const thread of threads) if (thread.endingFor === call.key) return undefined
+    let victim: Thread | undefined
+    for (const thread of threads) {
+      if (thread.ending || thread.draining || thread.key === '' || thread.key === call.key) continue
+      if (!victim || thread.calls.size < victim.calls.size) victim = thread
+    }
+    if (!victim || (victim.calls.size > 0 && own.length > 0)) return undefined
+    victim.endingFor = call.key
+    if (victim.calls.size === 0) endThread(victim, call.key)
+    else {
+      victim.draining = true
+      forget(victim)
+    }
+    return undefined
   }
 
-  const releaseWorker = (pooled: PooledWorker) => {
-    pooled.busy = false
-    pooled.onDeath = undefined
-    pooled.onResponse = undefined
-    pooled.idleTimer = setTimeout(() => void pooled.worker.terminate(), idleMs)
-    pooled.idleTimer.unref()
+  let dispatching = false
+  const dispatch = () => {
+    if (dispatching || closed) return
+    dispatching = true
+    try {
+      const blocked = new Set<string>()
+      for (let index = 0; index < queue.length; ) {
+        const call = queue[index] as Call
+        const thread = blocked.has(call.key) ? undefined : place(call)
+        if (!thread) {
+          blocked.add(call.key)
+          index++
+          continue
+        }
+        queue.splice(index, 1)
+        begin(thread, call)
+      }
+    } finally {
+      dispatching = false
+    }
+  }
+
+  const begin = (thread: Thread, call: Call) => {
+    clearTimeout(thread.idleTimer)
+    thread.idleTimer = undefined
+    thread.calls.set(call.runId, call)
+    call.thread = thread
+    const { request } = call
+    if (!request) {
+      thread.worker.postMessage({ type: 'load', runId: call.runId } satisfies WorkerRequest)
+      return
+    }
+    if (request.timeoutMs !== undefined) {
+      const timeoutMs = request.timeoutMs
+      call.timer = setTimeout(
+        () =>
+          stop(
+            call,
+            new RuntimeError(`${call.label}: timed out after ${formatMs(timeoutMs)}`, {
+              code: 'TASK_TIMEOUT',
+            }),
+          ),
+        timeoutMs,
+      )
+    }
+    const { services, pluginConfig, ...context } = request.context
+    let configId = thread.configs.get(pluginConfig)
+    const sendConfig = configId === undefined
+    if (configId === undefined) {
+      configId = nextConfigId++
+      thread.configs.set(pluginConfig, configId)
+    }
+    const message: WorkerRequest = {
+      type: 'run',
+      runId: call.runId,
+      kind: call.kind as 'task' | 'trigger' | 'condition',
+      type_: request.pin.type,
+      properties: request.properties,
+      context,
+      configId,
+      ...(sendConfig ? { pluginConfig } : {}),
+    }
+    thread.worker.postMessage(message)
+  }
+
+  const removeWorkingDir = (call: Call) => {
+    if (!call.request) return
+    const removal = rm(call.request.context.workingDir, { recursive: true, force: true })
+      .catch(() => {})
+      .finally(() => removals.delete(removal))
+    removals.add(removal)
+  }
+
+  /** Settles a call once: clears its timer and listener, removes its working dir if it made one. */
+  const settle = (call: Call, outcome: { value: unknown } | { error: Error }) => {
+    if (call.settled) return
+    call.settled = true
+    clearTimeout(call.timer)
+    if (call.onAbort) call.request?.signal.removeEventListener('abort', call.onAbort)
+    if (call.madeWorkingDir) removeWorkingDir(call)
+    if ('error' in outcome) call.reject(outcome.error)
+    else call.resolve(outcome.value)
+  }
+
+  /** After a call leaves a thread: the thread idles, drains or takes the next waiting call. */
+  const vacate = (thread: Thread) => {
+    if (thread.calls.size === 0 && !thread.ending) {
+      if (thread.draining) endThread(thread, thread.endingFor)
+      else {
+        thread.idleTimer = setTimeout(() => endThread(thread), idleMs)
+        thread.idleTimer.unref()
+      }
+    }
+    dispatch()
+  }
+
+  /** A timeout or a kill: end the thread that runs the call; its other calls run again. */
+  const stop = (call: Call, error: Error) => {
+    const { thread } = call
+    if (!thread) {
+      const index = queue.indexOf(call)
+      if (index >= 0) queue.splice(index, 1)
+      settle(call, { error })
+      return
+    }
+    const siblings = [...thread.calls.values()].filter((other) => other !== call)
+    thread.calls.clear()
+    endThread(thread)
+    // The code may have made its working directory before it was stopped.
+    call.madeWorkingDir = true
+    settle(call, { error })
+    const again: Call[] = []
+    for (const sibling of siblings) {
+      clearTimeout(sibling.timer)
+      sibling.timer = undefined
+      sibling.thread = undefined
+      if (
+        sibling.request?.onWorkerLost === 'reject' ||
+        sibling.resubmissions >= MAX_RESUBMISSIONS
+      ) {
+        sibling.madeWorkingDir = true
+        settle(sibling, {
+          error: new RuntimeError(
+            `${sibling.label}: worker lost (its thread was ended to stop another call: ${error.message})`,
+            { code: 'WORKER_LOST', kind: 'operational' },
+          ),
+        })
+        continue
+      }
+      sibling.resubmissions++
+      resubmitted++
+      again.push(sibling)
+    }
+    // First in line: they were running already.
+    queue.unshift(...again)
+    dispatch()
+  }
+
+  const onMessage = (thread: Thread, message: WorkerResponse) => {
+    const call = thread.calls.get(message.runId)
+    if (!call) return
+    if (message.type === 'call') {
+      if (!call.request) return
+      // A download without a target lands in the working directory: it exists now.
+      if (message.method === 'storageGetFile') call.madeWorkingDir = true
+      answer(
+        thread.worker,
+        call.request.context.services,
+        message.callId,
+        message.method,
+        message.args,
+      )
+      return
+    }
+    thread.calls.delete(message.runId)
+    thread.ready = true
+    if (message.madeWorkingDir) call.madeWorkingDir = true
+    if (message.ok) settle(call, { value: message.value })
+    else {
+      const error = message.error ?? { message: 'unknown error' }
+      settle(call, {
+        error:
+          call.kind === 'load'
+            ? new Error(error.message)
+            : new KiteError(error.message, {
+                code: error.code ?? 'TASK_FAILED',
+                kind: (error.kind as 'user' | 'operational' | 'internal' | undefined) ?? 'user',
+              }),
+      })
+    }
+    vacate(thread)
+  }
+
+  const onExit = (thread: Thread, code: number) => {
+    threads.delete(thread)
+    forget(thread)
+    if (spare === thread) spare = undefined
+    clearTimeout(thread.idleTimer)
+    const { lastError } = thread
+    const reason =
+      lastError && (lastError as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY'
+        ? `its worker ran out of memory (heap limit ${maxHeapMb} MiB) and was stopped`
+        : lastError
+          ? `its worker crashed: ${lastError.message}`
+          : thread.ending
+            ? 'its worker was ended (the version was released or the host closed)'
+            : `its worker exited with code ${code} (process.exit in plugin code?)`
+    // A thread that dies by itself fails what it ran: every call on it is of the same version.
+    for (const call of thread.calls.values()) {
+      call.madeWorkingDir = true
+      settle(call, {
+        error: new RuntimeError(`${call.label} failed: ${reason}`, {
+          code: 'TASK_FAILED',
+          kind: 'user',
+        }),
+      })
+    }
+    thread.calls.clear()
+    // The slot was freed for a waiting version: it goes to that version's first call, not to
+    // whichever call is first in line (which may be of the version that just gave it up).
+    const heir =
+      thread.endingFor === undefined ? -1 : queue.findIndex((call) => call.key === thread.endingFor)
+    if (heir >= 0 && !closed && threads.size < maxWorkers) {
+      const [call] = queue.splice(heir, 1) as [Call]
+      begin(spawn(call.key, call.entry), call)
+    }
+    // Not after the spare itself died: a spare that cannot start would be restarted forever.
+    if (thread.key !== '') replenishSpare()
+    dispatch()
   }
 
   const entryOf = (request: HostRequest): { key: string; entry: string } | undefined => {
@@ -156,19 +486,62 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
     return { key: `${plugin.name}@${plugin.version}`, entry: plugin.code.entry }
   }
 
-  async function call<T>(request: HostRequest, kind: 'task' | 'trigger' | 'condition'): Promise<T> {
-    if (closed) {
-      throw new RuntimeError('the plugin host is closed', {
-        code: 'WORKER_LOST',
-        kind: 'operational',
-      })
+  const closedError = () =>
+    new RuntimeError('the plugin host is closed', { code: 'WORKER_LOST', kind: 'operational' })
+
+  const submit = <T>(
+    target: { key: string; entry: string },
+    kind: CallKind,
+    request?: HostRequest,
+  ): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const call: Call = {
+        kind,
+        key: target.key,
+        entry: target.entry,
+        label: request ? `${kind} "${request.context.task.id}" (${target.key})` : target.key,
+        runId: nextRunId++,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        settled: false,
+        madeWorkingDir: false,
+        resubmissions: 0,
+        ...(request ? { request } : {}),
+      }
+      if (request) {
+        const onAbort = () =>
+          stop(
+            call,
+            new RuntimeError(`${call.label}: killed`, { code: 'TASK_KILLED', kind: 'user' }),
+          )
+        if (request.signal.aborted) {
+          settle(call, {
+            error: new RuntimeError(`${call.label}: killed`, { code: 'TASK_KILLED', kind: 'user' }),
+          })
+          return
+        }
+        call.onAbort = onAbort
+        request.signal.addEventListener('abort', onAbort, { once: true })
+      }
+      queue.push(call)
+      dispatch()
+    })
+
+  function call<T>(request: HostRequest, kind: 'task' | 'trigger' | 'condition'): Promise<T> {
+    if (closed) return Promise.reject(closedError())
+    let target: { key: string; entry: string } | undefined
+    try {
+      target = entryOf(request)
+    } catch (error) {
+      return Promise.reject(error)
     }
-    const target = entryOf(request)
     if (!target) {
       if (!options.fallback) {
-        throw new RuntimeError(
-          `${request.pin.package}@${request.pin.version} has no bundle to run in a worker`,
-          { code: 'INTERNAL', kind: 'internal' },
+        return Promise.reject(
+          new RuntimeError(
+            `${request.pin.package}@${request.pin.version} has no bundle to run in a worker`,
+            { code: 'INTERNAL', kind: 'internal' },
+          ),
         )
       }
       const fallback = options.fallback
@@ -180,110 +553,54 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
             : fallback.testCondition(request)
       ) as Promise<T>
     }
-    const label = `${kind} "${request.context.task.id}" (${target.key})`
-    const pooled = acquire(target.key, target.entry)
-    const { services, ...context } = request.context
-    let timer: NodeJS.Timeout | undefined
-    let onAbort: (() => void) | undefined
-    let dead = false
-    try {
-      return await new Promise<T>((resolve, reject) => {
-        const stop = (error: RuntimeError) => {
-          dead = true
-          void pooled.worker.terminate()
-          reject(error)
-        }
-        pooled.onDeath = (error) => {
-          dead = true
-          reject(
-            new RuntimeError(`${label} failed: ${error.message}`, {
-              code: 'TASK_FAILED',
-              kind: 'user',
-            }),
-          )
-        }
-        pooled.onResponse = (message) => {
-          if (message.type === 'call') {
-            answer(pooled.worker, services, message.callId, message.method, message.args)
-            return
-          }
-          if (message.ok) resolve(message.value as T)
-          else {
-            const error = message.error ?? { message: 'unknown error' }
-            reject(
-              new KiteError(error.message, {
-                code: error.code ?? 'TASK_FAILED',
-                kind: (error.kind as 'user' | 'operational' | 'internal' | undefined) ?? 'user',
-              }),
-            )
-          }
-        }
-        onAbort = () =>
-          stop(new RuntimeError(`${label}: killed`, { code: 'TASK_KILLED', kind: 'user' }))
-        if (request.signal.aborted) return onAbort()
-        request.signal.addEventListener('abort', onAbort, { once: true })
-        if (request.timeoutMs !== undefined) {
-          timer = setTimeout(
-            () =>
-              stop(
-                new RuntimeError(`${label}: timed out after ${formatMs(request.timeoutMs ?? 0)}`, {
-                  code: 'TASK_TIMEOUT',
-                }),
-              ),
-            request.timeoutMs,
-          )
-        }
-        const message: WorkerRequest = {
-          type: 'run',
-          kind,
-          type_: request.pin.type,
-          properties: request.properties,
-          context,
-        }
-        pooled.worker.postMessage(message)
-      })
-    } finally {
-      clearTimeout(timer)
-      if (onAbort) request.signal.removeEventListener('abort', onAbort)
-      if (!dead) releaseWorker(pooled)
-      await rm(request.context.workingDir, { recursive: true, force: true }).catch(() => {})
-    }
+    return submit<T>(target, kind, request)
   }
 
-  const endPool = async (key: string) => {
-    const pool = pools.get(key)
-    pools.delete(key)
-    await Promise.all([...(pool ?? [])].map((pooled) => pooled.worker.terminate()))
+  const endVersion = async (key: string) => {
+    const ended = [...(byKey.get(key) ?? [])]
+    for (const thread of threads)
+      if (thread.key === key && !ended.includes(thread)) ended.push(thread)
+    await Promise.all(
+      ended.map((thread) => {
+        endThread(thread)
+        return thread.worker.terminate()
+      }),
+    )
   }
 
   return {
     runTask: (request) => call(request, 'task'),
     pollTrigger: (request) => call(request, 'trigger'),
     testCondition: (request) => call(request, 'condition'),
-    release: (name, version) => endPool(`${name}@${version}`),
+    release: (name, version) => endVersion(`${name}@${version}`),
     async warm(name, version) {
       const plugin = options.catalog.get(name, version)
-      if (plugin?.code.kind !== 'module') return
-      const pooled = acquire(`${name}@${version}`, plugin.code.entry)
-      try {
-        await new Promise<void>((resolve, reject) => {
-          pooled.onDeath = reject
-          pooled.onResponse = (message) => {
-            if (message.type !== 'done') return
-            if (message.ok) resolve()
-            else reject(new Error(message.error?.message))
-          }
-          pooled.worker.postMessage({ type: 'load' } satisfies WorkerRequest)
-        })
-      } finally {
-        releaseWorker(pooled)
+      if (plugin?.code.kind !== 'module' || closed) return
+      await submit<void>({ key: `${name}@${version}`, entry: plugin.code.entry }, 'load')
+    },
+    stats: () => Object.fromEntries([...byKey].map(([key, set]) => [key, set.size])),
+    usage: () => {
+      let running = 0
+      for (const thread of threads) running += thread.calls.size
+      return {
+        threads: threads.size,
+        peakThreads,
+        spare: spare !== undefined,
+        running,
+        queued: queue.length,
+        resubmitted,
       }
     },
-    stats: () => Object.fromEntries([...pools].map(([key, pool]) => [key, pool.size])),
     async close() {
       closed = true
-      await spare?.worker.terminate()
-      await Promise.all([...pools.keys()].map(endPool))
+      for (const waiting of queue.splice(0)) settle(waiting, { error: closedError() })
+      await Promise.all(
+        [...threads].map((thread) => {
+          endThread(thread)
+          return thread.worker.terminate()
+        }),
+      )
+      await Promise.all([...removals])
       await options.fallback?.close()
     },
   }
@@ -305,6 +622,11 @@ function answer(
     } catch {
       // The worker ended while the service answered: nobody is waiting any more.
     }
+  }
+  if (callId === 0) {
+    // One way (logs, metrics): nobody waits for an answer.
+    if (typeof fn === 'function') fn.apply(services, args).catch(() => {})
+    return
   }
   if (typeof fn !== 'function') {
     reply({ type: 'reply', callId, ok: false, error: { message: `no run service "${method}"` } })

@@ -19,7 +19,7 @@ import type { PluginCatalog } from '../plugins/plugin-catalog.js'
 import type { HostRunContext, PluginHost } from '../plugins/plugin-host.js'
 import type { PluginResolver } from '../plugins/plugin-resolver.js'
 import type { InternalStorageService } from '../storage/internal-storage.js'
-import type { Store, StoredFlow } from '../storage/store.js'
+import type { EndedExecutionCursor, Store, StoredFlow } from '../storage/store.js'
 import { createCron, decideSchedule, scheduleVariables } from './schedule.js'
 
 /** The trigger-state key of the scheduler's own record (plugin state uses the other keys). */
@@ -35,8 +35,9 @@ const ALIVE = { namespace: '', flowId: '', triggerId: '$flow-triggers' } as cons
 const ALIVE_EVERY_MS = 5000
 /** On start, upstream executions that ended this long before the last alive note are checked again. */
 const REPLAY_MARGIN_MS = 60_000
-/** ...among executions created at most this long ago. */
+/** ...but never further back than this. */
 const REPLAY_WINDOW_MS = 24 * 3_600_000
+const REPLAY_PAGE = 200
 
 /** Default polling interval of a plugin trigger whose manifest has none. */
 const DEFAULT_INTERVAL = 'PT1M'
@@ -595,9 +596,13 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
   // Downstream ids being fired now: the live event and the replay after a start may meet.
   const firingIds = new Set<string>()
-  const onExecutionEnd = async (executionId: string) => {
+  const onExecutionEnd = async (executionId: string, endedSince?: number) => {
     const upstream = await store.getExecution(executionId)
     if (!upstream || closed) return
+    if (endedSince !== undefined) {
+      const ended = upstream.state.endDate ? Date.parse(upstream.state.endDate) : Number.NaN
+      if (!(ended >= endedSince)) return
+    }
     for (const entry of (await refresh()).values()) {
       if (!active(entry) || entry.trigger.kind !== 'flow') continue
       // One downstream execution per upstream and trigger, whatever replays the upstream's end.
@@ -700,23 +705,26 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       RECORD_KEY,
     )) as { aliveAt?: string } | undefined
     if (!mark?.aliveAt) return
-    const since = Date.parse(mark.aliveAt) - REPLAY_MARGIN_MS
-    const createdAfter = Date.now() - REPLAY_WINDOW_MS
-    const size = 200
-    for (let page = 1; ; page++) {
-      const { results } = await store.listExecutions(
-        { states: [...TERMINAL_EXECUTION_STATES] },
-        page,
-        size,
-      )
-      for (const execution of results) {
-        const ended = execution.state.endDate ? Date.parse(execution.state.endDate) : Number.NaN
-        if (ended >= since) await onExecutionEnd(execution.id)
-      }
-      const oldest = results.at(-1)
-      if (results.length < size || !oldest || Date.parse(oldest.state.startDate) < createdAfter) {
-        return
-      }
+    // Nothing to replay for a runtime without flow triggers: no read of the history at all.
+    const entries = await refresh()
+    if (![...entries.values()].some((entry) => active(entry) && entry.trigger.kind === 'flow')) {
+      return
+    }
+    const since = Math.max(
+      Date.parse(mark.aliveAt) - REPLAY_MARGIN_MS,
+      Date.now() - REPLAY_WINDOW_MS,
+    )
+    // Keyset pages over the executions written since then: the cost follows what ended around
+    // the last stop, not the history stored.
+    let after: EndedExecutionCursor | undefined
+    for (;;) {
+      const page = await store.listExecutionsEndedSince(new Date(since).toISOString(), {
+        ...(after ? { after } : {}),
+        limit: REPLAY_PAGE,
+      })
+      for (const row of page) await onExecutionEnd(row.id, since)
+      after = page.at(-1)
+      if (page.length < REPLAY_PAGE || closed) return
     }
   }
 

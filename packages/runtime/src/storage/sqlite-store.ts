@@ -163,6 +163,14 @@ const MIGRATIONS: Array<(db: Kysely<KiteDatabase>) => Promise<void>> = [
       .addPrimaryKeyConstraint('trigger_state_pk', ['namespace', 'flow_id', 'trigger_id', 'key'])
       .execute()
   },
+  // The scheduler's start-up replay reads the executions written since a date, by keyset.
+  async (db) => {
+    await db.schema
+      .createIndex('executions_updated')
+      .on('executions')
+      .columns(['updated_at', 'id'])
+      .execute()
+  },
 ]
 
 export interface SqliteStoreOptions {
@@ -504,6 +512,29 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
         page,
         size,
       }
+    },
+
+    async listExecutionsEndedSince(since, options = {}) {
+      const { after } = options
+      let query = db
+        .selectFrom('executions')
+        .select(['id', 'updated_at'])
+        .where('updated_at', '>=', since)
+        .where('state', 'not in', UNFINISHED)
+      if (after) {
+        query = query.where((eb) =>
+          eb.or([
+            eb('updated_at', '>', after.updatedAt),
+            eb.and([eb('updated_at', '=', after.updatedAt), eb('id', '>', after.id)]),
+          ]),
+        )
+      }
+      const rows = await query
+        .orderBy('updated_at')
+        .orderBy('id')
+        .limit(options.limit ?? 200)
+        .execute()
+      return rows.map((row) => ({ id: row.id, updatedAt: row.updated_at }))
     },
 
     async listUnfinishedExecutions() {

@@ -90,6 +90,15 @@ export interface Store {
     page: number,
     size: number,
   ): Promise<Page<ExecutionSummary>>
+  /**
+   * Executions in a final state whose last write is at or after `since` (ISO), oldest write
+   * first, `limit` (default 200) at a time after the `after` cursor: keyset pagination over an
+   * index, so the cost follows the rows returned, not the history stored (the scheduler's replay).
+   */
+  listExecutionsEndedSince(
+    since: string,
+    options?: { after?: EndedExecutionCursor; limit?: number },
+  ): Promise<EndedExecutionCursor[]>
   /** Executions not in a final state (to resume after a restart), oldest first. */
   listUnfinishedExecutions(): Promise<Execution[]>
   listLogs(executionId: string, query?: LogQuery): Promise<StoredLogEntry[]>
@@ -129,4 +138,10 @@ export interface Store {
   ): Promise<void>
 
   close(): Promise<void>
+}
+
+/** One row of `listExecutionsEndedSince`, and the cursor to pass for the next page. */
+export interface EndedExecutionCursor {
+  id: string
+  updatedAt: string
 }
