@@ -6,7 +6,7 @@ import {
   hasExpression,
   listNames,
 } from '@kite/expressions'
-import type { JsonSchema } from '@kite/sdk'
+import type { JsonSchema } from '@kite/sdk/host'
 import { childBranches, type Flow, type FlowTask } from './flow-model.js'
 import { formatPath, type PathSegment, parsePath } from './parse-flow.js'
 

@@ -1,4 +1,10 @@
-import { type JsonSchema, listManifestTypes, type TypeKind, type TypeManifest, z } from '@kite/sdk'
+import { z } from '@kite/sdk'
+import {
+  type JsonSchema,
+  listManifestTypes,
+  type TypeKind,
+  type TypeManifest,
+} from '@kite/sdk/host'
 import type { PluginCatalog } from '../plugins/plugin-catalog.js'
 import { BUILTIN_TRIGGER_TYPES, FLOWABLE_TYPES } from './flow-model.js'
 import {

@@ -1,5 +1,6 @@
 import type { ExpressionEngine } from '@kite/expressions'
-import { type JsonSchema, parseDuration, z } from '@kite/sdk'
+import { parseDuration, z } from '@kite/sdk'
+import type { JsonSchema } from '@kite/sdk/host'
 import { Cron } from 'croner'
 import { isRuntimeError, RuntimeError, type ValidationIssue } from '../errors.js'
 import type { ExecutionPlugin } from '../executor/execution-model.js'
