@@ -15,6 +15,7 @@ export type {
   Metrics,
   RunContext,
   TaskInfo,
+  TaskRunInfo,
   TriggerContext,
   TriggerState,
 } from './context.js'

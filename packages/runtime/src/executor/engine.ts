@@ -26,6 +26,7 @@ import {
 } from './execution-runner.js'
 import { resolveInputs } from './inputs.js'
 import type { SecretProvider } from './secrets.js'
+import { createWorkerSlots } from './slots.js'
 
 /** Where the runtime reports about itself (not execution logs): the CLI prints it. */
 export interface RuntimeLogger {
@@ -56,6 +57,12 @@ export interface EngineOptions {
   env?: Record<string, string | undefined>
   expressions?: ExpressionEngine
   logger?: RuntimeLogger
+  /** Task runs this process runs at once (`worker.slots`, default 32); more wait their turn. */
+  slots?: number
+  /** Resubmissions of a task run after lost workers before it fails (default 3). */
+  maxResubmissions?: number
+  /** This process's id, recorded on the attempts it runs (a new one by default). */
+  nodeId?: string
   /** Checks a validated flow against the other saved flows (webhook keys) before it is saved. */
   beforeSave?: (flow: Flow) => Promise<void>
 }
@@ -138,6 +145,7 @@ export function createEngine(options: EngineOptions): Engine {
     if (key.startsWith('KITE_ENV_') && value !== undefined) env[key] = value
   }
   const runners = new Map<string, ExecutionRunner>()
+  const slots = createWorkerSlots(options.slots ?? 32)
   const listeners = new Map<string, Set<(event: EngineEvent) => void>>()
   const allListeners = new Set<(event: EngineEvent) => void>()
   const validations = new Map<string, { generation: number; validated: ValidatedFlow }>()
@@ -185,6 +193,9 @@ export function createEngine(options: EngineOptions): Engine {
     expressions,
     env,
     workDir: options.workDir,
+    slots,
+    maxResubmissions: options.maxResubmissions ?? 3,
+    nodeId: options.nodeId ?? createId(),
     get closing() {
       return closing
     },

@@ -48,6 +48,7 @@ import { coerceInput } from './inputs.js'
 import { decideRetry } from './retry.js'
 import { createRunServices } from './run-services.js'
 import { maskSecrets, type SecretProvider } from './secrets.js'
+import type { ReleaseSlot, WorkerSlots } from './slots.js'
 
 /** What the runner of one execution needs from the engine. */
 export interface RunnerDeps {
@@ -61,6 +62,12 @@ export interface RunnerDeps {
   env: Record<string, string>
   /** Where task working directories go. */
   workDir: string
+  /** This process's worker slots (`worker.slots`), shared by every execution. */
+  slots: WorkerSlots
+  /** Resubmissions of a task run after lost workers before it fails (`worker.maxResubmissions`). */
+  maxResubmissions: number
+  /** This process's id, recorded on the attempts it runs. */
+  nodeId: string
   readonly closing: boolean
   startChild(request: ChildStart): Promise<void>
   /** Resolves with the execution once it is in a final state. */
@@ -278,7 +285,10 @@ export class ExecutionRunner {
       if (run.state.current === 'RUNNING' && attempt?.state.current === 'RUNNING') {
         const killing = this.execution.state.current === 'KILLING'
         transition(attempt.state, killing ? 'KILLED' : 'FAILED', now(), TERMINAL_TASK_RUN_STATES)
-        if (!killing) attempt.error = WORKER_LOST
+        if (!killing) {
+          attempt.error = WORKER_LOST
+          attempt.workerLost = true
+        }
         this.log(
           'warn',
           `task "${run.taskId}": attempt ${run.attempts.length}: ${WORKER_LOST}`,
@@ -360,73 +370,118 @@ export class ExecutionRunner {
         kind: 'internal',
       })
     }
-    let run = existing
-    if (!run) {
-      run = this.createRun(task, scope, 'RUNNING', prepared.resolved.version)
-      run.attempts.push({ state: newState('RUNNING', now()) })
-      await this.save([run])
-    } else {
-      if (this.killed) return this.endRun(run, 'KILLED')
-      const last = run.attempts.at(-1)
-      if (last?.state.current !== 'RUNNING') {
-        // Resumed between attempts (or after a lost worker): the retry policy decides.
-        const failures = run.attempts.length
-        const decision = decideRetry(
-          prepared.retry,
-          failures,
-          Date.parse(run.state.startDate),
-          Date.now(),
-        )
-        if (!decision.retry) {
-          return this.failRun(run, task.allowFailure, last?.error ?? WORKER_LOST)
-        }
-        const lastEnd = Date.parse(last?.state.endDate ?? run.state.startDate)
-        if (!(await this.sleep(lastEnd + decision.delayMs - Date.now()))) {
-          return this.endRun(run, 'KILLED')
-        }
-        run.attempts.push({ state: newState('RUNNING', now()) })
-        await this.save([run])
-      }
+    if (existing && this.killed) return this.endRun(existing, 'KILLED')
+    // Work beyond the worker's slots waits here, before anything about it is committed.
+    let release = await this.takeSlot()
+    if (!release) {
+      return existing ? this.endRun(existing, 'KILLED') : 'KILLED'
     }
-    for (;;) {
-      const attempt = run.attempts.at(-1)!
-      const result = await this.attempt(task, prepared, run, scope, attempt)
-      if (result.ok) {
-        transition(attempt.state, 'SUCCESS', now(), TERMINAL_TASK_RUN_STATES)
-        run.outputs = result.outputs
-        const state =
-          prepared.retry?.warningOnRetry && run.attempts.length > 1 ? 'WARNING' : 'SUCCESS'
-        transition(run.state, state, now(), TERMINAL_TASK_RUN_STATES)
-        this.expose(task.id, scope.valueKeys, result.outputs, outputsSchema(prepared))
-        this.defer(run)
-        return state
-      }
-      if (result.killed) {
-        transition(attempt.state, 'KILLED', now(), TERMINAL_TASK_RUN_STATES)
-        return this.endRun(run, 'KILLED')
-      }
-      const message = this.mask(result.error)
-      attempt.error = message
-      transition(attempt.state, 'FAILED', now(), TERMINAL_TASK_RUN_STATES)
-      const decision = result.retryable
-        ? decideRetry(
+    try {
+      let run = existing
+      if (!run) {
+        run = this.createRun(task, scope, 'RUNNING', prepared.resolved.version)
+        run.attempts.push(this.newAttempt())
+        await this.save([run])
+      } else {
+        const last = run.attempts.at(-1)
+        if (last?.workerLost) {
+          // Resubmitted: a lost attempt does not use the task's own retry policy.
+          const lost = run.attempts.filter((attempt) => attempt.workerLost).length
+          if (lost > this.deps.maxResubmissions) {
+            return this.failRun(
+              run,
+              task.allowFailure,
+              `${WORKER_LOST} (lost ${lost} times; worker.maxResubmissions is ${this.deps.maxResubmissions})`,
+            )
+          }
+          this.log(
+            'warn',
+            `resubmitting after a lost worker (attempt ${run.attempts.length + 1})`,
+            run,
+          )
+          run.attempts.push(this.newAttempt())
+          await this.save([run])
+        } else if (last?.state.current !== 'RUNNING') {
+          // Resumed between attempts: the retry policy decides.
+          const decision = decideRetry(
             prepared.retry,
-            run.attempts.length,
+            countedAttempts(run),
             Date.parse(run.state.startDate),
             Date.now(),
           )
-        : ({ retry: false } as const)
-      if (!decision.retry) return this.failRun(run, task.allowFailure, message)
-      this.log(
-        'warn',
-        `attempt ${run.attempts.length} failed: ${message}; retrying in ${formatMs(decision.delayMs)}`,
-        run,
-      )
-      await this.save([run])
-      if (!(await this.sleep(decision.delayMs))) return this.endRun(run, 'KILLED')
-      run.attempts.push({ state: newState('RUNNING', now()) })
-      await this.save([run])
+          if (!decision.retry) {
+            return this.failRun(run, task.allowFailure, last?.error ?? WORKER_LOST)
+          }
+          const lastEnd = Date.parse(last?.state.endDate ?? run.state.startDate)
+          release()
+          if (!(await this.sleep(lastEnd + decision.delayMs - Date.now()))) {
+            return this.endRun(run, 'KILLED')
+          }
+          release = await this.takeSlot()
+          if (!release) return this.endRun(run, 'KILLED')
+          run.attempts.push(this.newAttempt())
+          await this.save([run])
+        }
+      }
+      for (;;) {
+        const attempt = run.attempts.at(-1)!
+        const result = await this.attempt(task, prepared, run, scope, attempt)
+        if (result.ok) {
+          transition(attempt.state, 'SUCCESS', now(), TERMINAL_TASK_RUN_STATES)
+          run.outputs = result.outputs
+          const state =
+            prepared.retry?.warningOnRetry && countedAttempts(run) > 1 ? 'WARNING' : 'SUCCESS'
+          transition(run.state, state, now(), TERMINAL_TASK_RUN_STATES)
+          this.expose(task.id, scope.valueKeys, result.outputs, outputsSchema(prepared))
+          this.defer(run)
+          return state
+        }
+        if (result.killed) {
+          transition(attempt.state, 'KILLED', now(), TERMINAL_TASK_RUN_STATES)
+          return this.endRun(run, 'KILLED')
+        }
+        const message = this.mask(result.error)
+        attempt.error = message
+        transition(attempt.state, 'FAILED', now(), TERMINAL_TASK_RUN_STATES)
+        const decision = result.retryable
+          ? decideRetry(
+              prepared.retry,
+              countedAttempts(run),
+              Date.parse(run.state.startDate),
+              Date.now(),
+            )
+          : ({ retry: false } as const)
+        if (!decision.retry) return this.failRun(run, task.allowFailure, message)
+        this.log(
+          'warn',
+          `attempt ${run.attempts.length} failed: ${message}; retrying in ${formatMs(decision.delayMs)}`,
+          run,
+        )
+        await this.save([run])
+        release()
+        if (!(await this.sleep(decision.delayMs))) return this.endRun(run, 'KILLED')
+        release = await this.takeSlot()
+        if (!release) return this.endRun(run, 'KILLED')
+        run.attempts.push(this.newAttempt())
+        await this.save([run])
+      }
+    } finally {
+      release?.()
     }
+  }
+
+  /** A worker slot, or undefined when the execution was killed while waiting for one. */
+  private async takeSlot(): Promise<ReleaseSlot | undefined> {
+    try {
+      return await this.deps.slots.acquire(this.controller.signal)
+    } catch {
+      if (this.deps.closing) throw new Shutdown()
+      return undefined
+    }
+  }
+
+  private newAttempt(): TaskRunAttempt {
+    return { state: newState('RUNNING', now()), worker: this.deps.nodeId }
   }
 
   private async attempt(
@@ -454,6 +509,12 @@ export class ExecutionRunner {
     const context: HostRunContext = {
       execution: this.executionInfo(),
       task: { id: task.id, type: task.type, version: prepared.resolved.version },
+      // The key stays the same across retries and resubmissions of this task run.
+      taskRun: {
+        id: run.id,
+        attempt: attemptNumber,
+        idempotencyKey: `${this.execution.id}:${run.id}`,
+      },
       workingDir,
       pluginConfig: this.deps.resolver.pluginConfig(task.type),
       ...(this.execution.trigger ? { trigger: this.execution.trigger.variables } : {}),
@@ -1078,6 +1139,13 @@ export class ExecutionRunner {
       return slept as boolean
     })
   }
+}
+
+/** Attempts that count against the task's `retry`: every one but those lost with their worker. */
+function countedAttempts(run: TaskRun): number {
+  let count = 0
+  for (const attempt of run.attempts) if (!attempt.workerLost) count++
+  return count
 }
 
 function outputsSchema(prepared: PreparedTask): JsonSchema | undefined {
