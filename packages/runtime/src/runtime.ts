@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { join, relative, resolve } from 'node:path'
 import { createExpressionEngine } from '@kite/expressions'
+import { parseDuration } from '@kite/sdk'
 import { type InstanceConfig, type InstanceConfigInput, loadConfig, parseConfig } from './config.js'
 import { isRuntimeError, messageOf, RuntimeError, type ValidationIssue } from './errors.js'
 import {
@@ -143,6 +144,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     env: options.env ?? process.env,
     logger,
     slots: config.worker.slots,
+    heartbeatTimeoutMs: parseDuration(config.worker.heartbeatTimeout),
     maxResubmissions: config.worker.maxResubmissions,
     beforeSave: (flow) => scheduler?.checkFlow(flow) ?? Promise.resolve(),
   })

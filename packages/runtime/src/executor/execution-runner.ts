@@ -4,10 +4,10 @@ import {
   createRenderVariables,
   type ExecutionInfo,
   guardOutputs,
-  isKiteError,
   type JsonSchema,
   type LogLevel,
   parseDuration,
+  type RenderVariablesInput,
   renderProperties,
 } from '@kite/sdk'
 import { messageOf, RuntimeError } from '../errors.js'
@@ -26,10 +26,9 @@ import type {
 import type { PreparedTask, ValidatedFlow } from '../flow/validate-flow.js'
 import { createId } from '../ids.js'
 import { formatMs } from '../plugins/in-process-host.js'
-import type { HostRunContext, MetricEntry, PluginHost } from '../plugins/plugin-host.js'
 import type { PluginResolver } from '../plugins/plugin-resolver.js'
 import { executionPrefix, type InternalStorageService } from '../storage/internal-storage.js'
-import type { Store } from '../storage/store.js'
+import type { QueuedTaskRun, Store } from '../storage/store.js'
 import {
   type Execution,
   type ExecutionState,
@@ -46,14 +45,30 @@ import {
 } from './execution-model.js'
 import { coerceInput } from './inputs.js'
 import { decideRetry } from './retry.js'
-import { createRunServices } from './run-services.js'
 import { maskSecrets, type SecretProvider } from './secrets.js'
-import type { ReleaseSlot, WorkerSlots } from './slots.js'
+import type { TaskJob, TaskOutcome, TaskResult } from './worker.js'
+
+/** How the executor hands attempts to the workers and hears back (the engine implements it). */
+export interface TaskDispatch {
+  /**
+   * Resolves with the worker's result for a queue entry. When the signal fires (kill), an entry
+   * no worker claimed yet is withdrawn and a running one is stopped.
+   */
+  result(id: string, signal: AbortSignal): Promise<TaskOutcome>
+  /** Lets the local worker skip parsing the payload. */
+  remember(id: string, job: TaskJob): void
+  /** Tells the workers that something was queued. */
+  wake(): void
+  /** Whether the node that claimed an entry is still alive. */
+  isNodeAlive(nodeId: string): Promise<boolean>
+}
+
+/** The queue entry of a task run's attempt. */
+export const queueId = (taskRunId: string, attempt: number) => `${taskRunId}:${attempt}`
 
 /** What the runner of one execution needs from the engine. */
 export interface RunnerDeps {
   store: Store
-  host: PluginHost
   resolver: PluginResolver
   storage: InternalStorageService
   secrets: SecretProvider
@@ -62,8 +77,8 @@ export interface RunnerDeps {
   env: Record<string, string>
   /** Where task working directories go. */
   workDir: string
-  /** This process's worker slots (`worker.slots`), shared by every execution. */
-  slots: WorkerSlots
+  /** The queue between this executor and the workers. */
+  queue: TaskDispatch
   /** Resubmissions of a task run after lost workers before it fails (`worker.maxResubmissions`). */
   maxResubmissions: number
   /** This process's id, recorded on the attempts it runs. */
@@ -158,6 +173,11 @@ export class ExecutionRunner {
   private killed = false
   private sequence = 0
   private pendingLogs: LogEntry[] = []
+  /** Queue entries that go out with the next commit, and entries whose result it records. */
+  private enqueue: QueuedTaskRun[] = []
+  private dequeue: string[] = []
+  /** After a restart: attempts still in the queue (waited for) or done (their result taken). */
+  private readonly resumedEntries = new Map<string, 'waiting' | TaskResult>()
   /** Task runs whose final state goes out with the next commit (see `defer`). */
   private deferred: TaskRun[] = []
   private flushScheduled = false
@@ -272,9 +292,13 @@ export class ExecutionRunner {
     await this.finish(outcome)
   }
 
-  /** Rebuilds memory from the recorded task runs and fails attempts whose worker was lost. */
+  /**
+   * Rebuilds memory from the recorded task runs. An attempt that was running is looked up in the
+   * queue: still queued or claimed by a live worker, it is waited for; done, its result is taken;
+   * otherwise its worker was lost and it is recorded so (then resubmitted, see `runPluginTask`).
+   */
   private async recover(): Promise<void> {
-    const lost: TaskRun[] = []
+    const inFlight: TaskRun[] = []
     for (const run of this.execution.taskRunList) {
       this.index.set(this.keyOf(run.parentTaskRunId, run.taskId, run.iteration), run)
       this.sequence = Math.max(this.sequence, run.sequence + 1)
@@ -283,19 +307,48 @@ export class ExecutionRunner {
       }
       const attempt = run.attempts.at(-1)
       if (run.state.current === 'RUNNING' && attempt?.state.current === 'RUNNING') {
-        const killing = this.execution.state.current === 'KILLING'
-        transition(attempt.state, killing ? 'KILLED' : 'FAILED', now(), TERMINAL_TASK_RUN_STATES)
-        if (!killing) {
-          attempt.error = WORKER_LOST
-          attempt.workerLost = true
-        }
+        inFlight.push(run)
+      }
+    }
+    if (inFlight.length === 0) return
+    const killing = this.execution.state.current === 'KILLING'
+    const entries = new Map(
+      (
+        await this.deps.store.getQueueEntries(
+          inFlight.map((run) => queueId(run.id, run.attempts.length)),
+        )
+      ).map((entry) => [entry.id, entry]),
+    )
+    const lost: TaskRun[] = []
+    for (const run of inFlight) {
+      const id = queueId(run.id, run.attempts.length)
+      const entry = entries.get(id)
+      const attempt = run.attempts.at(-1)!
+      if (!killing && entry?.state === 'DONE' && entry.result !== undefined) {
+        this.resumedEntries.set(id, JSON.parse(entry.result) as TaskResult)
+        continue
+      }
+      if (
+        !killing &&
+        entry &&
+        (entry.state === 'QUEUED' ||
+          (entry.nodeId !== undefined && (await this.deps.queue.isNodeAlive(entry.nodeId))))
+      ) {
+        this.resumedEntries.set(id, 'waiting')
+        continue
+      }
+      if (entry) this.dequeue.push(id)
+      transition(attempt.state, killing ? 'KILLED' : 'FAILED', now(), TERMINAL_TASK_RUN_STATES)
+      if (!killing) {
+        attempt.error = WORKER_LOST
+        attempt.workerLost = true
         this.log(
           'warn',
           `task "${run.taskId}": attempt ${run.attempts.length}: ${WORKER_LOST}`,
           run,
         )
-        lost.push(run)
       }
+      lost.push(run)
     }
     if (lost.length > 0) await this.save(lost)
   }
@@ -370,188 +423,198 @@ export class ExecutionRunner {
         kind: 'internal',
       })
     }
-    if (existing && this.killed) return this.endRun(existing, 'KILLED')
-    // Work beyond the worker's slots waits here, before anything about it is committed.
-    let release = await this.takeSlot()
-    if (!release) {
-      return existing ? this.endRun(existing, 'KILLED') : 'KILLED'
-    }
-    try {
-      let run = existing
-      if (!run) {
-        run = this.createRun(task, scope, 'RUNNING', prepared.resolved.version)
+    // A new attempt is committed together with its queue entry (in `attempt`).
+    let run = existing
+    if (!run) {
+      run = this.createRun(task, scope, 'RUNNING', prepared.resolved.version)
+      run.attempts.push(this.newAttempt())
+    } else {
+      if (this.killed) return this.endRun(run, 'KILLED')
+      const last = run.attempts.at(-1)
+      if (last?.workerLost) {
+        if (!this.resubmit(run)) return this.failLost(run, task.allowFailure)
+      } else if (last?.state.current !== 'RUNNING') {
+        // Resumed between attempts: the retry policy decides.
+        const decision = decideRetry(
+          prepared.retry,
+          countedAttempts(run),
+          Date.parse(run.state.startDate),
+          Date.now(),
+        )
+        if (!decision.retry) {
+          return this.failRun(run, task.allowFailure, last?.error ?? WORKER_LOST)
+        }
+        const lastEnd = Date.parse(last?.state.endDate ?? run.state.startDate)
+        if (!(await this.sleep(lastEnd + decision.delayMs - Date.now()))) {
+          return this.endRun(run, 'KILLED')
+        }
         run.attempts.push(this.newAttempt())
-        await this.save([run])
-      } else {
-        const last = run.attempts.at(-1)
-        if (last?.workerLost) {
-          // Resubmitted: a lost attempt does not use the task's own retry policy.
-          const lost = run.attempts.filter((attempt) => attempt.workerLost).length
-          if (lost > this.deps.maxResubmissions) {
-            return this.failRun(
-              run,
-              task.allowFailure,
-              `${WORKER_LOST} (lost ${lost} times; worker.maxResubmissions is ${this.deps.maxResubmissions})`,
-            )
-          }
-          this.log(
-            'warn',
-            `resubmitting after a lost worker (attempt ${run.attempts.length + 1})`,
-            run,
-          )
-          run.attempts.push(this.newAttempt())
-          await this.save([run])
-        } else if (last?.state.current !== 'RUNNING') {
-          // Resumed between attempts: the retry policy decides.
-          const decision = decideRetry(
+      }
+    }
+    for (;;) {
+      const attempt = run.attempts.at(-1)!
+      const result = await this.attempt(task, prepared, run, scope, attempt)
+      if (result.ok) {
+        transition(attempt.state, 'SUCCESS', now(), TERMINAL_TASK_RUN_STATES)
+        run.outputs = result.outputs
+        const state =
+          prepared.retry?.warningOnRetry && countedAttempts(run) > 1 ? 'WARNING' : 'SUCCESS'
+        transition(run.state, state, now(), TERMINAL_TASK_RUN_STATES)
+        this.expose(task.id, scope.valueKeys, result.outputs, outputsSchema(prepared))
+        this.defer(run)
+        return state
+      }
+      if ('lost' in result) {
+        // Its worker died while this executor waited (another node): resubmitted.
+        transition(attempt.state, 'FAILED', now(), TERMINAL_TASK_RUN_STATES)
+        attempt.error = WORKER_LOST
+        attempt.workerLost = true
+        this.log('warn', `attempt ${run.attempts.length}: ${WORKER_LOST}`, run)
+        if (!this.resubmit(run)) return this.failLost(run, task.allowFailure)
+        continue
+      }
+      if (result.killed) {
+        transition(attempt.state, 'KILLED', now(), TERMINAL_TASK_RUN_STATES)
+        return this.endRun(run, 'KILLED')
+      }
+      const message = this.mask(result.error)
+      attempt.error = message
+      transition(attempt.state, 'FAILED', now(), TERMINAL_TASK_RUN_STATES)
+      const decision = result.retryable
+        ? decideRetry(
             prepared.retry,
             countedAttempts(run),
             Date.parse(run.state.startDate),
             Date.now(),
           )
-          if (!decision.retry) {
-            return this.failRun(run, task.allowFailure, last?.error ?? WORKER_LOST)
-          }
-          const lastEnd = Date.parse(last?.state.endDate ?? run.state.startDate)
-          release()
-          if (!(await this.sleep(lastEnd + decision.delayMs - Date.now()))) {
-            return this.endRun(run, 'KILLED')
-          }
-          release = await this.takeSlot()
-          if (!release) return this.endRun(run, 'KILLED')
-          run.attempts.push(this.newAttempt())
-          await this.save([run])
-        }
-      }
-      for (;;) {
-        const attempt = run.attempts.at(-1)!
-        const result = await this.attempt(task, prepared, run, scope, attempt)
-        if (result.ok) {
-          transition(attempt.state, 'SUCCESS', now(), TERMINAL_TASK_RUN_STATES)
-          run.outputs = result.outputs
-          const state =
-            prepared.retry?.warningOnRetry && countedAttempts(run) > 1 ? 'WARNING' : 'SUCCESS'
-          transition(run.state, state, now(), TERMINAL_TASK_RUN_STATES)
-          this.expose(task.id, scope.valueKeys, result.outputs, outputsSchema(prepared))
-          this.defer(run)
-          return state
-        }
-        if (result.killed) {
-          transition(attempt.state, 'KILLED', now(), TERMINAL_TASK_RUN_STATES)
-          return this.endRun(run, 'KILLED')
-        }
-        const message = this.mask(result.error)
-        attempt.error = message
-        transition(attempt.state, 'FAILED', now(), TERMINAL_TASK_RUN_STATES)
-        const decision = result.retryable
-          ? decideRetry(
-              prepared.retry,
-              countedAttempts(run),
-              Date.parse(run.state.startDate),
-              Date.now(),
-            )
-          : ({ retry: false } as const)
-        if (!decision.retry) return this.failRun(run, task.allowFailure, message)
-        this.log(
-          'warn',
-          `attempt ${run.attempts.length} failed: ${message}; retrying in ${formatMs(decision.delayMs)}`,
-          run,
-        )
-        await this.save([run])
-        release()
-        if (!(await this.sleep(decision.delayMs))) return this.endRun(run, 'KILLED')
-        release = await this.takeSlot()
-        if (!release) return this.endRun(run, 'KILLED')
-        run.attempts.push(this.newAttempt())
-        await this.save([run])
-      }
-    } finally {
-      release?.()
+        : ({ retry: false } as const)
+      if (!decision.retry) return this.failRun(run, task.allowFailure, message)
+      this.log(
+        'warn',
+        `attempt ${run.attempts.length} failed: ${message}; retrying in ${formatMs(decision.delayMs)}`,
+        run,
+      )
+      await this.save([run])
+      if (!(await this.sleep(decision.delayMs))) return this.endRun(run, 'KILLED')
+      run.attempts.push(this.newAttempt())
     }
   }
 
-  /** A worker slot, or undefined when the execution was killed while waiting for one. */
-  private async takeSlot(): Promise<ReleaseSlot | undefined> {
-    try {
-      return await this.deps.slots.acquire(this.controller.signal)
-    } catch {
-      if (this.deps.closing) throw new Shutdown()
-      return undefined
-    }
+  /**
+   * Adds an attempt after a lost one (which does not use the task's own retry policy); false
+   * once `worker.maxResubmissions` is used up.
+   */
+  private resubmit(run: TaskRun): boolean {
+    const lost = run.attempts.filter((attempt) => attempt.workerLost).length
+    if (lost > this.deps.maxResubmissions) return false
+    this.log('warn', `resubmitting after a lost worker (attempt ${run.attempts.length + 1})`, run)
+    run.attempts.push(this.newAttempt())
+    return true
+  }
+
+  private failLost(run: TaskRun, allowFailure: boolean): Promise<TaskRunState> {
+    const lost = run.attempts.filter((attempt) => attempt.workerLost).length
+    return this.failRun(
+      run,
+      allowFailure,
+      `${WORKER_LOST} (lost ${lost} times; worker.maxResubmissions is ${this.deps.maxResubmissions})`,
+    )
   }
 
   private newAttempt(): TaskRunAttempt {
     return { state: newState('RUNNING', now()), worker: this.deps.nodeId }
   }
 
+  /**
+   * Runs one attempt through the queue: renders the properties, commits the attempt with its
+   * queue entry, and waits for a worker's result. A resumed attempt whose entry is still queued,
+   * running on a live worker or already done is waited for (or taken) instead.
+   */
   private async attempt(
     task: PluginTask,
     prepared: PreparedTask,
     run: TaskRun,
     scope: Scope,
     attempt: TaskRunAttempt,
-  ): Promise<
-    | { ok: true; outputs: Record<string, unknown> }
-    | { ok: false; killed: true }
-    | { ok: false; killed?: false; error: string; retryable: boolean }
-  > {
+  ): Promise<TaskOutcome> {
     const attemptNumber = run.attempts.length
-    const variables = this.variables(scope, task, run)
-    let properties: Record<string, unknown>
-    try {
-      properties = this.renderTaskProperties(prepared, variables)
-    } catch (error) {
-      return { ok: false, error: messageOf(error), retryable: false }
+    const id = queueId(run.id, attemptNumber)
+    const resumed = this.resumedEntries.get(id)
+    this.resumedEntries.delete(id)
+    let result: TaskOutcome
+    if (resumed && resumed !== 'waiting') {
+      result = resumed
+    } else {
+      let waiting: Promise<TaskOutcome>
+      if (resumed === 'waiting') {
+        waiting = this.deps.queue.result(id, this.controller.signal)
+      } else {
+        const input = this.variablesInput(scope, task, run)
+        let properties: Record<string, unknown>
+        try {
+          properties = this.renderTaskProperties(prepared, this.withFunctions(input))
+        } catch (error) {
+          return { ok: false, error: messageOf(error), retryable: false }
+        }
+        const { versionSpec: _spec, manifestEntry: _entry, ...pin } = prepared.resolved
+        const workingDir = join(this.deps.workDir, this.execution.id, `${run.id}-${attemptNumber}`)
+        const job: TaskJob = {
+          executionId: this.execution.id,
+          namespace: this.execution.namespace,
+          taskRunId: run.id,
+          taskId: task.id,
+          attempt: attemptNumber,
+          pin,
+          properties,
+          context: {
+            execution: this.executionInfo(),
+            task: { id: task.id, type: task.type, version: prepared.resolved.version },
+            // The key stays the same across retries and resubmissions of this task run.
+            taskRun: {
+              id: run.id,
+              attempt: attemptNumber,
+              idempotencyKey: `${this.execution.id}:${run.id}`,
+            },
+            workingDir,
+            pluginConfig: this.deps.resolver.pluginConfig(task.type),
+            ...(this.execution.trigger ? { trigger: this.execution.trigger.variables } : {}),
+          },
+          storagePrefix: `${executionPrefix(this.execution.namespace, this.execution.flowId, this.execution.id)}/${task.id}`,
+          ...(prepared.logLevel === undefined ? {} : { logLevel: prepared.logLevel }),
+          ...(prepared.timeoutMs === undefined ? {} : { timeoutMs: prepared.timeoutMs }),
+          variables: input,
+          secretInputs: this.execution.secretInputs ?? [],
+        }
+        this.enqueue.push({
+          id,
+          executionId: this.execution.id,
+          taskRunId: run.id,
+          attempt: attemptNumber,
+          payload: JSON.stringify(job),
+        })
+        this.deps.queue.remember(id, job)
+        await this.save([run])
+        this.deps.queue.wake()
+        // A result that arrives before this asks for it is kept for it.
+        waiting = this.deps.queue.result(id, this.controller.signal)
+      }
+      try {
+        result = await waiting
+      } catch (error) {
+        if (this.deps.closing) throw new Shutdown()
+        throw error
+      }
     }
-    const metrics: MetricEntry[] = []
-    const minLevel = prepared.logLevel
-    const workingDir = join(this.deps.workDir, this.execution.id, `${run.id}-${attemptNumber}`)
-    const context: HostRunContext = {
-      execution: this.executionInfo(),
-      task: { id: task.id, type: task.type, version: prepared.resolved.version },
-      // The key stays the same across retries and resubmissions of this task run.
-      taskRun: {
-        id: run.id,
-        attempt: attemptNumber,
-        idempotencyKey: `${this.execution.id}:${run.id}`,
-      },
-      workingDir,
-      pluginConfig: this.deps.resolver.pluginConfig(task.type),
-      ...(this.execution.trigger ? { trigger: this.execution.trigger.variables } : {}),
-      services: createRunServices({
-        store: this.deps.store,
-        storage: this.deps.storage,
-        secrets: this.deps.secrets,
-        namespace: this.execution.namespace,
-        storagePrefix: `${executionPrefix(this.execution.namespace, this.execution.flowId, this.execution.id)}/${task.id}`,
-        workingDir,
-        log: (level, message) => this.log(level, message, run, attemptNumber, minLevel),
-        render: (template, vars) =>
-          this.deps.expressions.renderString(
-            template,
-            vars ? { ...variables, ...vars } : variables,
-          ),
-        metrics,
-      }),
+    if (this.deps.closing) throw new Shutdown()
+    // The entry goes with the commit that records this attempt's end.
+    this.dequeue.push(id)
+    if ('metrics' in result && result.metrics && result.metrics.length > 0) {
+      attempt.metrics = result.metrics
     }
-    try {
-      const outputs = await this.deps.host.runTask({
-        pin: prepared.resolved,
-        properties,
-        context,
-        signal: this.controller.signal,
-        ...(prepared.timeoutMs === undefined ? {} : { timeoutMs: prepared.timeoutMs }),
-      })
-      return { ok: true, outputs }
-    } catch (error) {
-      if (this.deps.closing) throw new Shutdown()
-      if (this.killed) return { ok: false, killed: true }
-      const code = (error as { code?: unknown }).code
-      const retryable = !(isKiteError(error) && code === 'PROPERTIES_INVALID')
-      return { ok: false, error: messageOf(error), retryable }
-    } finally {
-      if (metrics.length > 0) attempt.metrics = metrics
+    if (!result.ok && !('killed' in result && result.killed) && this.killed) {
+      return { ok: false, killed: true }
     }
+    return result
   }
 
   /** Renders a task's properties one by one, so an error names the property. */
@@ -966,10 +1029,16 @@ export class ExecutionRunner {
       execution = summary
       this.executionDirty = false
     }
+    const enqueue = this.enqueue
+    const dequeue = this.dequeue
+    this.enqueue = []
+    this.dequeue = []
     await this.deps.store.commit({
       ...(execution ? { execution } : {}),
       taskRuns,
       logs,
+      ...(enqueue.length > 0 ? { enqueue } : {}),
+      ...(dequeue.length > 0 ? { dequeue } : {}),
     })
     if (execution) this.committedState = execution.state.current
     this.deps.notify({ type: 'state', executionId: this.execution.id, state: this.committedState })
@@ -1079,11 +1148,20 @@ export class ExecutionRunner {
   }
 
   private variables(scope: Scope, task?: FlowTask, run?: TaskRun): Record<string, unknown> {
+    return this.withFunctions(this.variablesInput(scope, task, run))
+  }
+
+  /** The variables as plain data (what a worker gets for `ctx.render`). */
+  private variablesInput(
+    scope: Scope,
+    task?: FlowTask,
+    run?: TaskRun,
+  ): Omit<RenderVariablesInput, 'secret' | 'kv' | 'env'> {
     const flow = this.validated.flow
     const values = scope.values
     const parent =
       values.length >= 2 ? { taskrun: { value: values[values.length - 2] } } : undefined
-    return createRenderVariables({
+    return {
       flow: { id: flow.id, namespace: flow.namespace, revision: this.execution.flowRevision },
       execution: this.executionInfo(),
       inputs: this.execution.inputs,
@@ -1103,6 +1181,14 @@ export class ExecutionRunner {
           ? { taskrun: { id: '', value: values.at(-1) } }
           : {}),
       ...(parent ? { parent } : {}),
+    }
+  }
+
+  private withFunctions(
+    input: Omit<RenderVariablesInput, 'secret' | 'kv' | 'env'>,
+  ): Record<string, unknown> {
+    return createRenderVariables({
+      ...input,
       env: this.deps.env,
       secret: (name) => this.deps.secrets.get(name),
       kv: (key) => {

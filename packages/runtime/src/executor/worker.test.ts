@@ -1,51 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { gauge } from '../../test/fixtures/plugins.js'
 import { createTestRuntime, type TestRuntime } from '../../test/fixtures/test-runtime.js'
-import { createWorkerSlots } from './slots.js'
-
-describe('worker slots', () => {
-  it('hands out at most `size` slots and passes a released one to the first waiter', async () => {
-    const slots = createWorkerSlots(2)
-    const a = await slots.acquire()
-    await slots.acquire()
-    const order: string[] = []
-    const third = slots.acquire().then((release) => {
-      order.push('third')
-      return release
-    })
-    const fourth = slots.acquire().then(() => order.push('fourth'))
-    expect(slots.waiting).toBe(2)
-    a()
-    a()
-    const releaseThird = await third
-    expect(order).toEqual(['third'])
-    expect(slots.inUse).toBe(2)
-    releaseThird()
-    await fourth
-    expect(order).toEqual(['third', 'fourth'])
-    expect(slots.waiting).toBe(0)
-  })
-
-  it('lets a waiter leave the line when its signal fires, with the signal reason', async () => {
-    const slots = createWorkerSlots(1)
-    const release = await slots.acquire()
-    const controller = new AbortController()
-    const waiting = slots.acquire(controller.signal)
-    controller.abort(new Error('killed'))
-    await expect(waiting).rejects.toThrow('killed')
-    expect(slots.waiting).toBe(0)
-    release()
-    expect(slots.inUse).toBe(0)
-    await expect(slots.acquire(controller.signal)).rejects.toThrow('killed')
-  })
-
-  it('refuses a size that is not a whole number of at least 1', () => {
-    expect(() => createWorkerSlots(0)).toThrow(
-      'worker.slots must be a whole number of at least 1, not 0',
-    )
-    expect(() => createWorkerSlots(1.5)).toThrow('not 1.5')
-  })
-})
 
 describe('an engine with worker.slots: 2', () => {
   let runtime: TestRuntime | undefined
@@ -103,7 +58,9 @@ tasks:
     await runtime.runtime.engine.kill(started.id)
     const done = await runtime.runtime.engine.waitFor(started.id)
     expect(done.state.current).toBe('KILLED')
-    // Only the task that had the slot was ever recorded; the waiting one left the line.
-    expect(done.taskRunList.filter((run) => run.type === 'test.fixtures.Gauge')).toHaveLength(1)
+    // The task run that waited in the queue was withdrawn from it, never run.
+    const gauges = done.taskRunList.filter((run) => run.type === 'test.fixtures.Gauge')
+    expect(gauges.map((run) => run.state.current)).toEqual(['KILLED', 'KILLED'])
+    expect(await runtime.runtime.store.countQueuedTaskRuns()).toBe(0)
   })
 })
