@@ -133,6 +133,8 @@ export function createTaskDispatch(options: TaskDispatchOptions): LocalTaskDispa
         waiters.set(id, { resolve, reject, since: Date.now() })
         startPolling()
         const onAbort = () => {
+          // The engine stopping aborts too: then the entry stays for the next start.
+          if (closed) return
           // Not claimed yet: withdrawn. Claimed here: stopped, its result (killed) follows.
           store
             .cancelQueuedTaskRun(id)

@@ -340,6 +340,8 @@ export function createWorker(options: WorkerOptions): Worker {
         controller.abort(new Error('the runtime is shutting down'))
       }
       await flushing?.catch(() => {})
+      // Its claimed entries now belong to a node that is gone: they are resubmitted.
+      await store.removeNode(nodeId).catch(() => {})
     },
   }
 }
