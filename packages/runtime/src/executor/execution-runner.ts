@@ -46,7 +46,7 @@ import {
 import { coerceInput } from './inputs.js'
 import { decideRetry } from './retry.js'
 import { maskSecrets, type SecretProvider } from './secrets.js'
-import type { TaskJob, TaskOutcome, TaskResult } from './worker.js'
+import { parseTaskResult, type TaskJob, type TaskOutcome, type TaskResult } from './worker.js'
 
 /** How the executor hands attempts to the workers and hears back (the engine implements it). */
 export interface TaskDispatch {
@@ -324,8 +324,9 @@ export class ExecutionRunner {
       const id = queueId(run.id, run.attempts.length)
       const entry = entries.get(id)
       const attempt = run.attempts.at(-1)!
-      if (!killing && entry?.state === 'DONE' && entry.result !== undefined) {
-        this.resumedEntries.set(id, JSON.parse(entry.result) as TaskResult)
+      const recorded = entry?.result === undefined ? undefined : parseTaskResult(entry.result)
+      if (!killing && entry?.state === 'DONE' && recorded) {
+        this.resumedEntries.set(id, recorded)
         continue
       }
       if (

@@ -192,4 +192,51 @@ describe('the task queue across restarts', () => {
       'quick',
     ])
   }, 20_000)
+
+  it('fails a task run whose queue entry cannot be read, clearly, and keeps running others', async () => {
+    const garbled = await stopMidTask()
+    editDatabase((db) => {
+      db.prepare(
+        "UPDATE task_queue SET state = 'QUEUED', node_id = NULL, payload = 'not json'",
+      ).run()
+    })
+    const after = await start()
+    const failed = await after.runtime.engine.waitFor(garbled)
+    expect(failed.state.current).toBe('FAILED')
+    const work = after.taskRun(failed, 'work')
+    expect(work.error).toMatch(
+      new RegExp(`^queued task run ${work.id}:1 cannot be read: its payload is not JSON \\(`),
+    )
+    const next = await after.run(flow.replace('ms: 5000', 'ms: 1'))
+    expect(next.state.current).toBe('SUCCESS')
+    expect(await after.runtime.store.countQueuedTaskRuns()).toBe(0)
+  })
+
+  it('refuses a queue entry that is JSON but not a task job', async () => {
+    const garbled = await stopMidTask()
+    editDatabase((db) => {
+      db.prepare(
+        `UPDATE task_queue SET state = 'QUEUED', node_id = NULL, payload = '{"executionId":1}'`,
+      ).run()
+    })
+    const after = await start()
+    const failed = await after.runtime.engine.waitFor(garbled)
+    expect(after.taskRun(failed, 'work').error).toContain('its payload is not a task job')
+  })
+
+  it('runs an attempt again when its recorded result cannot be read', async () => {
+    const id = await stopMidTask()
+    editDatabase((db) => {
+      db.prepare("UPDATE task_queue SET state = 'DONE', result = '{\"ok\":'").run()
+      db.prepare(
+        'UPDATE task_queue SET payload = replace(payload, \'"ms":5000\', \'"ms":1\')',
+      ).run()
+    })
+    const after = await start()
+    const done = await after.runtime.engine.waitFor(id)
+    expect(done.state.current).toBe('SUCCESS')
+    const work = after.taskRun(done, 'work')
+    expect(work.attempts.map((attempt) => attempt.workerLost)).toEqual([true, undefined])
+    expect(work.outputs).toMatchObject({ attempt: 2 })
+  })
 })

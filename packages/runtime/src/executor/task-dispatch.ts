@@ -3,7 +3,13 @@ import { RuntimeError } from '../errors.js'
 import type { Store } from '../storage/store.js'
 import type { RuntimeLogger } from './engine.js'
 import type { TaskDispatch } from './execution-runner.js'
-import type { TaskJob, TaskOutcome, TaskResult, Worker } from './worker.js'
+import {
+  parseTaskResult,
+  type TaskJob,
+  type TaskOutcome,
+  type TaskResult,
+  type Worker,
+} from './worker.js'
 
 export interface TaskDispatchOptions {
   store: Store
@@ -77,8 +83,12 @@ export function createTaskDispatch(options: TaskDispatchOptions): LocalTaskDispa
       const alive = new Map<string, boolean>()
       for (const id of ids) {
         const entry = entries.get(id)
-        if (entry?.state === 'DONE' && entry.result !== undefined) {
-          settle(id, JSON.parse(entry.result) as TaskResult)
+        const recorded = entry?.result === undefined ? undefined : parseTaskResult(entry.result)
+        if (entry?.state === 'DONE' && recorded) {
+          settle(id, recorded)
+        } else if (entry?.state === 'DONE') {
+          // An unreadable result: the attempt is done again.
+          settle(id, { ok: false, lost: true })
         } else if (!entry) {
           // Withdrawn or recorded by someone else: only a lost worker leaves an attempt so.
           settle(id, { ok: false, lost: true })

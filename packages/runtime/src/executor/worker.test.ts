@@ -1,6 +1,29 @@
+import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
 import { gauge } from '../../test/fixtures/plugins.js'
 import { createTestRuntime, type TestRuntime } from '../../test/fixtures/test-runtime.js'
+import { parseTaskResult } from './worker.js'
+
+describe('reading a recorded task result', () => {
+  it('takes what a worker writes and refuses anything else without throwing', () => {
+    expect(parseTaskResult('{"ok":true,"outputs":{"a":1}}')).toEqual({
+      ok: true,
+      outputs: { a: 1 },
+    })
+    expect(parseTaskResult('{"ok":false,"error":"x","retryable":true}')).toMatchObject({
+      ok: false,
+    })
+    for (const garbage of ['', '{', 'null', '[]', '{"ok":"yes"}', '{"ok":true}', '42']) {
+      expect(parseTaskResult(garbage)).toBeUndefined()
+    }
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.json()), (text) => {
+        const result = parseTaskResult(text)
+        expect(result === undefined || typeof result.ok === 'boolean').toBe(true)
+      }),
+    )
+  })
+})
 
 describe('an engine with worker.slots: 2', () => {
   let runtime: TestRuntime | undefined

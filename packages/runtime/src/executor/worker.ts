@@ -189,9 +189,21 @@ export function createWorker(options: WorkerOptions): Worker {
         const claimed = await store.claimTaskRuns(nodeId, free)
         if (closed) return
         for (const { id, payload } of claimed) {
-          const job = remembered.get(id) ?? (JSON.parse(payload) as TaskJob)
+          const job = remembered.get(id) ?? parseJob(payload)
           remembered.delete(id)
-          run(id, job)
+          if (typeof job === 'string') {
+            pendingResults.push({
+              id,
+              result: {
+                ok: false,
+                error: `queued task run ${id} cannot be read: ${job}`,
+                retryable: false,
+              },
+            })
+            scheduleFlush()
+          } else {
+            run(id, job)
+          }
         }
         if (claimed.length === free) claimAgain = true
       } while (claimAgain)
@@ -343,5 +355,43 @@ export function createWorker(options: WorkerOptions): Worker {
       // Its claimed entries now belong to a node that is gone: they are resubmitted.
       await store.removeNode(nodeId).catch(() => {})
     },
+  }
+}
+
+/** A queued job, or why its payload is not one. */
+function parseJob(payload: string): TaskJob | string {
+  let value: unknown
+  try {
+    value = JSON.parse(payload)
+  } catch (error) {
+    return `its payload is not JSON (${messageOf(error)})`
+  }
+  const job = value as Partial<TaskJob> | null
+  if (
+    typeof job !== 'object' ||
+    job === null ||
+    typeof job.executionId !== 'string' ||
+    typeof job.taskRunId !== 'string' ||
+    typeof job.pin?.type !== 'string' ||
+    typeof job.context?.workingDir !== 'string' ||
+    typeof job.properties !== 'object' ||
+    !Array.isArray(job.secretInputs)
+  ) {
+    return 'its payload is not a task job'
+  }
+  return job as TaskJob
+}
+
+/** A recorded result, or undefined when the stored text is not one. */
+export function parseTaskResult(text: string): TaskResult | undefined {
+  try {
+    const value = JSON.parse(text) as Partial<TaskResult> | null
+    if (typeof value !== 'object' || value === null || typeof value.ok !== 'boolean') {
+      return undefined
+    }
+    if (value.ok && typeof (value as { outputs?: unknown }).outputs !== 'object') return undefined
+    return value as TaskResult
+  } catch {
+    return undefined
   }
 }
