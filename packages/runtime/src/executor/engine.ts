@@ -200,7 +200,7 @@ export function createEngine(options: EngineOptions): Engine {
     slots: options.slots ?? 32,
     heartbeatMs: Math.max(100, Math.floor(heartbeatTimeoutMs / 3)),
     notify,
-    onResult: (id, result) => dispatch.deliver(id, result),
+    onResult: (id, result, logs) => dispatch.deliver(id, result, logs),
     logger,
   })
   dispatch.attach(worker)

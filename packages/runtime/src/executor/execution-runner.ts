@@ -54,13 +54,24 @@ export interface TaskDispatch {
    * Resolves with the worker's result for a queue entry. When the signal fires (kill), an entry
    * no worker claimed yet is withdrawn and a running one is stopped.
    */
-  result(id: string, signal: AbortSignal): Promise<TaskOutcome>
+  result(id: string, signal: AbortSignal): Promise<Delivered>
   /** Lets the local worker skip parsing the payload. */
   remember(id: string, job: TaskJob): void
+  /** A local slot for the next entry, which is then committed as claimed by this node. */
+  reserve(): boolean
+  unreserve(): void
+  /** Runs a reserved entry once it is committed. */
+  runReserved(id: string, job: TaskJob): void
   /** Tells the workers that something was queued. */
   wake(): void
   /** Whether the node that claimed an entry is still alive. */
   isNodeAlive(nodeId: string): Promise<boolean>
+}
+
+/** A result as it reaches the executor, with the worker's log lines still to commit. */
+export interface Delivered {
+  outcome: TaskOutcome
+  logs: LogEntry[]
 }
 
 /** The queue entry of a task run's attempt. */
@@ -546,7 +557,7 @@ export class ExecutionRunner {
     if (resumed && resumed !== 'waiting') {
       result = resumed
     } else {
-      let waiting: Promise<TaskOutcome>
+      let waiting: Promise<Delivered>
       if (resumed === 'waiting') {
         waiting = this.deps.queue.result(id, this.controller.signal)
       } else {
@@ -586,21 +597,37 @@ export class ExecutionRunner {
           variables: input,
           secretInputs: this.execution.secretInputs ?? [],
         }
+        // With a free local slot the entry is committed as claimed by this node and runs at once
+        // (no claim round trip); its payload is then never read (a lost one is rebuilt).
+        const local = this.deps.queue.reserve()
         this.enqueue.push({
           id,
           executionId: this.execution.id,
           taskRunId: run.id,
           attempt: attemptNumber,
-          payload: JSON.stringify(job),
+          payload: local ? '' : JSON.stringify(job),
+          ...(local ? { nodeId: this.deps.nodeId } : {}),
         })
-        this.deps.queue.remember(id, job)
-        await this.save([run])
-        this.deps.queue.wake()
+        try {
+          await this.save([run])
+        } catch (error) {
+          if (local) this.deps.queue.unreserve()
+          throw error
+        }
+        if (local) {
+          this.deps.queue.runReserved(id, job)
+        } else {
+          this.deps.queue.remember(id, job)
+          this.deps.queue.wake()
+        }
         // A result that arrives before this asks for it is kept for it.
         waiting = this.deps.queue.result(id, this.controller.signal)
       }
       try {
-        result = await waiting
+        const delivered = await waiting
+        result = delivered.outcome
+        // Written by the worker, committed with this attempt's end.
+        if (delivered.logs.length > 0) this.pendingLogs.push(...delivered.logs)
       } catch (error) {
         if (this.deps.closing) throw new Shutdown()
         throw error

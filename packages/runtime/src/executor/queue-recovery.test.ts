@@ -119,20 +119,29 @@ describe('the task queue across restarts', () => {
   })
 
   it('runs an attempt still waiting in the queue without calling its worker lost', async () => {
-    const id = await stopMidTask()
+    // One slot: the first execution's task runs, the second's waits in the queue.
+    const first = await stopMidTask({ worker: { slots: 1 } })
+    const before = await start({ worker: { slots: 1 } })
+    const second = await before.runtime.engine.start({ namespace: 'test.queue', flowId: 'queued' })
+    await waitUntil(async () => (await before.runtime.store.countQueuedTaskRuns()) === 1)
+    await stop(before)
+    const waiting = queueRows().find((row) => row.state === 'QUEUED')
+    expect(waiting?.node_id).toBeNull()
     editDatabase((db) => {
-      db.prepare("UPDATE task_queue SET state = 'QUEUED', node_id = NULL").run()
       db.prepare(
         'UPDATE task_queue SET payload = replace(payload, \'"ms":5000\', \'"ms":1\')',
       ).run()
     })
     const after = await start()
-    const done = await after.runtime.engine.waitFor(id)
+    const done = await after.runtime.engine.waitFor(second.id)
     expect(done.state.current).toBe('SUCCESS')
     const work = after.taskRun(done, 'work')
+    expect(`${work.id}:1`).toBe(waiting?.id)
     expect(work.attempts.map((attempt) => attempt.state.current)).toEqual(['SUCCESS'])
     expect(work.attempts[0]?.workerLost).toBeUndefined()
-    expect((await after.logs(id)).join('\n')).not.toContain('worker lost')
+    expect(work.outputs).toMatchObject({ attempt: 1 })
+    expect((await after.logs(second.id)).join('\n')).not.toContain('worker lost')
+    await after.runtime.engine.kill(first)
   })
 
   it('resubmits an attempt whose worker on another host stops heartbeating', async () => {

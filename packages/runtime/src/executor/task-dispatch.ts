@@ -2,7 +2,8 @@ import { hostname } from 'node:os'
 import { RuntimeError } from '../errors.js'
 import type { Store } from '../storage/store.js'
 import type { RuntimeLogger } from './engine.js'
-import type { TaskDispatch } from './execution-runner.js'
+import type { LogEntry } from './execution-model.js'
+import type { Delivered, TaskDispatch } from './execution-runner.js'
 import {
   parseTaskResult,
   type TaskJob,
@@ -25,14 +26,14 @@ export interface TaskDispatchOptions {
 export interface LocalTaskDispatch extends TaskDispatch {
   /** The worker of this process (results it records arrive at once). */
   attach(worker: Worker): void
-  /** A worker recorded a result. */
-  deliver(id: string, result: TaskResult): void
+  /** A worker's result: true when a waiter took it (with the log lines to commit). */
+  deliver(id: string, result: TaskResult, logs: LogEntry[]): boolean
   /** Rejects every waiter: the engine stops. */
   close(): void
 }
 
 interface Waiter {
-  resolve: (outcome: TaskOutcome) => void
+  resolve: (outcome: Delivered) => void
   reject: (error: unknown) => void
   since: number
 }
@@ -50,11 +51,11 @@ export function createTaskDispatch(options: TaskDispatchOptions): LocalTaskDispa
   let polling = false
   let closed = false
 
-  const settle = (id: string, outcome: TaskOutcome) => {
+  const settle = (id: string, outcome: TaskOutcome, logs: LogEntry[] = []) => {
     const waiter = waiters.get(id)
     if (!waiter) return false
     waiters.delete(id)
-    waiter.resolve(outcome)
+    waiter.resolve({ outcome, logs })
     if (waiters.size === 0) stopPolling()
     return true
   }
@@ -128,8 +129,11 @@ export function createTaskDispatch(options: TaskDispatchOptions): LocalTaskDispa
       worker = attached
     },
 
-    deliver(id, result) {
-      if (!settle(id, result)) unheard.set(id, { result, at: Date.now() })
+    deliver(id, result, logs) {
+      if (settle(id, result, logs)) return true
+      // Recorded in the store by now (the worker writes what nobody took): kept for a while.
+      if (logs.length === 0) unheard.set(id, { result, at: Date.now() })
+      return false
     },
 
     result(id, signal) {
@@ -137,10 +141,21 @@ export function createTaskDispatch(options: TaskDispatchOptions): LocalTaskDispa
       const kept = unheard.get(id)
       if (kept) {
         unheard.delete(id)
-        return Promise.resolve(kept.result)
+        return Promise.resolve({ outcome: kept.result, logs: [] })
       }
-      return new Promise<TaskOutcome>((resolve, reject) => {
-        waiters.set(id, { resolve, reject, since: Date.now() })
+      return new Promise<Delivered>((resolve, reject) => {
+        const done = () => signal.removeEventListener('abort', onAbort)
+        waiters.set(id, {
+          resolve: (value) => {
+            done()
+            resolve(value)
+          },
+          reject: (error) => {
+            done()
+            reject(error)
+          },
+          since: Date.now(),
+        })
         startPolling()
         const onAbort = () => {
           // The engine stopping aborts too: then the entry stays for the next start.
@@ -149,8 +164,10 @@ export function createTaskDispatch(options: TaskDispatchOptions): LocalTaskDispa
           store
             .cancelQueuedTaskRun(id)
             .then((withdrawn) => {
-              if (withdrawn) settle(id, { ok: false, killed: true })
-              else worker?.abort(id, signal.reason)
+              if (withdrawn) {
+                worker?.forget(id)
+                settle(id, { ok: false, killed: true })
+              } else worker?.abort(id, signal.reason)
             })
             .catch(() => worker?.abort(id, signal.reason))
         }
@@ -162,6 +179,10 @@ export function createTaskDispatch(options: TaskDispatchOptions): LocalTaskDispa
     remember(id, job: TaskJob) {
       worker?.remember(id, job)
     },
+
+    reserve: () => worker?.reserve() ?? false,
+    unreserve: () => worker?.unreserve(),
+    runReserved: (id, job) => worker?.runReserved(id, job),
 
     wake() {
       worker?.wake()

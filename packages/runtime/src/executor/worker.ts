@@ -69,8 +69,12 @@ export interface WorkerOptions {
   pollMs?: number
   /** Log lines and results (the engine's subscribers). */
   notify: (event: EngineEvent) => void
-  /** A result is recorded: the executor of that execution can act on it. */
-  onResult: (id: string, result: TaskResult) => void
+  /**
+   * A result: true when an executor of this process took it at once (it records the attempt's
+   * end, with the log lines it is handed, in its own commit); otherwise the worker records it in
+   * the store and calls again once it is written.
+   */
+  onResult: (id: string, result: TaskResult, logs: LogEntry[]) => boolean
   logger: RuntimeLogger
 }
 
@@ -86,6 +90,15 @@ export interface Worker {
   wake(): void
   /** Keeps a job's data in memory so the claim need not parse it (same content as the payload). */
   remember(id: string, job: TaskJob): void
+  /**
+   * Holds a free slot for a task run this process is about to queue, when nothing else waits:
+   * its entry is then committed as claimed by this node and run at once (`runReserved`).
+   */
+  /** Drops a remembered job (its entry was withdrawn). */
+  forget(id: string): void
+  reserve(): boolean
+  unreserve(): void
+  runReserved(id: string, job: TaskJob): void
   /** Stops a running attempt of this worker (the execution was killed). */
   abort(id: string, reason: unknown): boolean
   /** Writes the log lines not committed yet. */
@@ -104,6 +117,7 @@ export function createWorker(options: WorkerOptions): Worker {
   const startedAt = new Date().toISOString()
   let pendingLogs: LogEntry[] = []
   let pendingResults: Array<{ id: string; result: TaskResult }> = []
+  let reserved = 0
   let flushing: Promise<void> | undefined
   let flushScheduled = false
   let claimScheduled = false
@@ -152,7 +166,7 @@ export function createWorker(options: WorkerOptions): Worker {
       throw error
     }
     // Only once recorded does the executor act on a result.
-    for (const { id, result } of results) options.onResult(id, result)
+    for (const { id, result } of results) options.onResult(id, result, [])
   }
 
   const scheduleFlush = () => {
@@ -184,7 +198,7 @@ export function createWorker(options: WorkerOptions): Worker {
     try {
       do {
         claimAgain = false
-        const free = options.slots - running.size
+        const free = options.slots - running.size - reserved
         if (free <= 0 || closed) return
         const claimed = await store.claimTaskRuns(nodeId, free)
         if (closed) return
@@ -219,8 +233,13 @@ export function createWorker(options: WorkerOptions): Worker {
       .then((result) => {
         running.delete(id)
         if (closed) return
-        pendingResults.push({ id, result })
-        scheduleFlush()
+        const logs = pendingLogs
+        pendingLogs = []
+        if (!options.onResult(id, result, logs)) {
+          pendingLogs = [...logs, ...pendingLogs]
+          pendingResults.push({ id, result })
+          scheduleFlush()
+        }
         scheduleClaim()
       })
       .catch((error: unknown) => {
@@ -323,6 +342,23 @@ export function createWorker(options: WorkerOptions): Worker {
     wake: scheduleClaim,
     remember(id, job) {
       remembered.set(id, job)
+    },
+    forget(id) {
+      remembered.delete(id)
+    },
+    reserve() {
+      if (closed || claiming || remembered.size > 0) return false
+      if (running.size + reserved >= options.slots) return false
+      reserved++
+      return true
+    },
+    unreserve() {
+      reserved = Math.max(0, reserved - 1)
+    },
+    runReserved(id, job) {
+      reserved = Math.max(0, reserved - 1)
+      if (closed) return
+      run(id, job)
     },
     abort(id, reason) {
       const controller = running.get(id)

@@ -328,7 +328,9 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
       task_run_id: '',
       attempt: 0,
       state: 'QUEUED',
+      node_id: null,
       enqueued_at: '',
+      claimed_at: null,
       payload: '',
     })
     .compile().sql
@@ -548,8 +550,10 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
                 entry.executionId,
                 entry.taskRunId,
                 entry.attempt,
-                'QUEUED',
+                entry.nodeId === undefined ? 'QUEUED' : 'RUNNING',
+                entry.nodeId ?? null,
                 date,
+                entry.nodeId === undefined ? null : date,
                 entry.payload,
               ]),
             )
