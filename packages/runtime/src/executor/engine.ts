@@ -199,6 +199,7 @@ export function createEngine(options: EngineOptions): Engine {
     nodeId,
     slots: options.slots ?? 32,
     heartbeatMs: Math.max(100, Math.floor(heartbeatTimeoutMs / 3)),
+    forgetNodesAfterMs: Math.max(3_600_000, heartbeatTimeoutMs * 10),
     notify,
     onResult: (id, result, logs) => dispatch.deliver(id, result, logs),
     logger,

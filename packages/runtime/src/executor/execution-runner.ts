@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import type { ExpressionEngine } from '@kite/expressions'
 import {
   createRenderVariables,
@@ -168,6 +169,8 @@ export class ExecutionRunner {
     const secretInputs = (execution.secretInputs ?? [])
       .map((id) => execution.inputs[id])
       .filter((value): value is string => typeof value === 'string' && value.length > 0)
+    // Every attempt in flight listens for a kill: a ForEach may have hundreds at once.
+    setMaxListeners(0, this.controller.signal)
     this.maskValues = [...deps.secrets.values(), ...secretInputs].sort(
       (a, b) => b.length - a.length,
     )

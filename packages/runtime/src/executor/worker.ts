@@ -65,6 +65,8 @@ export interface WorkerOptions {
   roles?: string[]
   /** Milliseconds between heartbeats (default 5 s). */
   heartbeatMs?: number
+  /** Nodes silent for longer than this (ms) are forgotten when the worker starts (default 1 h). */
+  forgetNodesAfterMs?: number
   /** Milliseconds between looks at the queue when nothing woke the worker (default 1 s). */
   pollMs?: number
   /** Log lines and results (the engine's subscribers). */
@@ -370,6 +372,9 @@ export function createWorker(options: WorkerOptions): Worker {
       if (pendingLogs.length > 0 && !closed) await flush()
     },
     async start() {
+      // Processes that died without a goodbye leave their row; long-silent ones go.
+      const forgetAfter = options.forgetNodesAfterMs ?? 3_600_000
+      await store.removeNodesSilentSince(new Date(Date.now() - forgetAfter).toISOString())
       await store.saveNode(nodeRecord())
       heartbeatTimer = setInterval(heartbeat, heartbeatMs)
       heartbeatTimer.unref()

@@ -272,7 +272,10 @@ describe('the task queue in the SQLite store', () => {
     expect(await store.listNodes()).toEqual([
       { ...node, slotsInUse: 3, heartbeatAt: '2026-01-01T00:00:05.000Z' },
     ])
-    await store.removeNode('n1')
+    await store.saveNode({ ...node, id: 'n2', heartbeatAt: '2026-01-01T00:00:10.000Z' })
+    await store.removeNodesSilentSince('2026-01-01T00:00:06.000Z')
+    expect((await store.listNodes()).map((found) => found.id)).toEqual(['n2'])
+    await store.removeNode('n2')
     expect(await store.listNodes()).toEqual([])
   })
 })

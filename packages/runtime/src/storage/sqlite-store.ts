@@ -688,6 +688,10 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
       await db.deleteFrom('nodes').where('id', '=', id).execute()
     },
 
+    async removeNodesSilentSince(date) {
+      await db.deleteFrom('nodes').where('heartbeat_at', '<', date).execute()
+    },
+
     async getExecution(id) {
       const row = await db
         .selectFrom('executions')

@@ -159,6 +159,8 @@ export interface Store {
   saveNode(node: NodeRecord): Promise<void>
   listNodes(): Promise<NodeRecord[]>
   removeNode(id: string): Promise<void>
+  /** Forgets nodes silent since before this date (gone either way: a missing node is dead). */
+  removeNodesSilentSince(date: string): Promise<void>
 
   kvGet(namespace: string, key: string): Promise<unknown>
   /**
