@@ -70,6 +70,7 @@ export default defineConfig({
           text: 'Runtime',
           items: [
             { text: 'Runtime configuration', link: '/runtime/' },
+            { text: 'Executions, workers and crashes', link: '/runtime/scaling' },
             { text: 'Plugin versions and pinning', link: '/guide/versions' },
             { text: 'Hot reload and sync', link: '/guide/hot-reload' },
             { text: 'HTTP API', link: '/api/' },

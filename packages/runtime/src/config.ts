@@ -66,6 +66,17 @@ export const InstanceConfig = z.strictObject({
       callsPerWorker: DEFAULT_CALLS_PER_WORKER,
       idleTimeout: DEFAULT_IDLE_TIMEOUT,
     }),
+  /** The worker role: how many task runs it runs at once and how lost ones are resubmitted (SPEC 9). */
+  worker: z
+    .strictObject({
+      /** Task runs this process runs at once; more wait in the queue. */
+      slots: z.number().int().min(1).max(10_000).default(32),
+      /** A worker whose heartbeat is older than this is gone: its task runs are resubmitted. */
+      heartbeatTimeout: Duration.default('PT30S'),
+      /** Times a task run is resubmitted after its worker was lost before it fails. */
+      maxResubmissions: z.number().int().min(0).max(100).default(3),
+    })
+    .default({ slots: 32, heartbeatTimeout: 'PT30S', maxResubmissions: 3 }),
   namespaces: z
     .record(Namespace, z.strictObject({ pluginDefaults: z.array(PluginDefaultSchema).default([]) }))
     .default({}),

@@ -157,6 +157,9 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     workDir: join(dataDir, 'work'),
     env: options.env ?? process.env,
     logger,
+    slots: config.worker.slots,
+    heartbeatTimeoutMs: parseDuration(config.worker.heartbeatTimeout),
+    maxResubmissions: config.worker.maxResubmissions,
     beforeSave: (flow) => scheduler?.checkFlow(flow) ?? Promise.resolve(),
   })
   scheduler = createScheduler({

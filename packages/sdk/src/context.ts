@@ -58,6 +58,17 @@ export interface TaskInfo {
 }
 
 /**
+ * The task run being attempted. After a crash a task may run more than once (at-least-once):
+ * `attempt` counts every try (retries and resubmissions after a lost worker), and
+ * `idempotencyKey` stays the same across them, so side effects can be de-duplicated.
+ */
+export interface TaskRunInfo {
+  id: string
+  attempt: number
+  idempotencyKey: string
+}
+
+/**
  * What plugin code receives as `ctx`. Every method that reaches the host is async, because plugin
  * code runs in a worker thread of its own and the host answers across the thread boundary.
  */
@@ -76,6 +87,8 @@ export interface RunContext {
   workingDir: string
   execution: ExecutionInfo
   task: TaskInfo
+  /** The task run and attempt (tasks only; absent for triggers and conditions). */
+  taskRun?: TaskRunInfo
   /** Instance configuration for this plugin (`plugins.configurations` in kite.yaml). */
   pluginConfig: Record<string, unknown>
   /** The variables of the trigger that started the execution, if any. */

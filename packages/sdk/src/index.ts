@@ -18,6 +18,7 @@ export type {
   Metrics,
   RunContext,
   TaskInfo,
+  TaskRunInfo,
   TriggerContext,
   TriggerState,
 } from './context.js'

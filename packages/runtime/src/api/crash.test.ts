@@ -81,9 +81,12 @@ interface ExecutionJson {
     taskId: string
     state: { current: string }
     error?: string
-    attempts: Array<{ state: { current: string }; error?: string }>
+    attempts: Array<{ state: { current: string }; error?: string; workerLost?: boolean }>
   }>
 }
+
+const read = (url: string, id: string) => async () =>
+  (await (await fetch(`${url}/api/v1/executions/${id}`)).json()) as ExecutionJson
 
 describe('a server killed with SIGKILL mid-flow', () => {
   it('finishes every execution after a restart on the same data directory', async () => {
@@ -121,8 +124,6 @@ ${retry}
       ).id
     const retried = await start('retried')
     const lost = await start('lost')
-    const read = (url: string, id: string) => async () =>
-      (await (await fetch(`${url}/api/v1/executions/${id}`)).json()) as ExecutionJson
     for (const id of [retried, lost]) {
       await poll(read(first.url, id), (execution) =>
         execution.taskRunList.some(
@@ -142,11 +143,86 @@ ${retry}
     expect(slow.attempts[0]?.error).toContain('worker lost')
     expect(done.taskRunList.map((run) => run.taskId)).toEqual(['before', 'slow', 'after'])
 
-    const failed = await poll(read(second.url, lost), final)
-    expect(failed.state.current).toBe('FAILED')
-    expect(failed.taskRunList.find((run) => run.taskId === 'slow')?.error).toContain(
+    // No retry policy: the lost attempt is resubmitted all the same (at-least-once).
+    const resubmitted = await poll(read(second.url, lost), final)
+    expect(resubmitted.state.current).toBe('SUCCESS')
+    const again = resubmitted.taskRunList.find((run) => run.taskId === 'slow')!
+    expect(again.attempts.map((attempt) => attempt.state.current)).toEqual(['FAILED', 'SUCCESS'])
+    expect(again.attempts[0]?.error).toBe(
       'worker lost: the runtime stopped while this attempt was running',
     )
     await stop(second.child, 'SIGTERM')
   })
+
+  it('finishes 60 in-flight executions after SIGKILL: one successful attempt per task, nothing phantom', async () => {
+    const first = await startServer()
+    const saved = await fetch(`${first.url}/api/v1/flows`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-yaml' },
+      body: `id: many
+namespace: crash.many
+tasks:
+  - id: before
+    type: test.fixtures.Attempt
+  - id: slow
+    type: test.fixtures.Attempt
+    ms: 4000
+  - id: after
+    type: test.fixtures.Echo
+    value: "{{ outputs.slow.idempotencyKey }}"
+`,
+    })
+    expect(saved.status).toBe(200)
+    const ids = await Promise.all(
+      Array.from({ length: 60 }, async () => {
+        const response = await fetch(`${first.url}/api/v1/executions/crash.many/many`, {
+          method: 'POST',
+        })
+        expect(response.status).toBe(200)
+        return ((await response.json()) as { id: string }).id
+      }),
+    )
+    // Killed while most of them are inside `slow`.
+    await poll(
+      async () => {
+        const page = (await (
+          await fetch(`${first.url}/api/v1/executions?namespace=crash.many&state=RUNNING&size=100`)
+        ).json()) as { total: number }
+        return page.total
+      },
+      (running) => running >= 50,
+    )
+    await stop(first.child, 'SIGKILL')
+
+    const second = await startServer()
+    const final = (execution: ExecutionJson) =>
+      ['SUCCESS', 'WARNING', 'FAILED', 'KILLED'].includes(execution.state.current)
+    let lostAttempts = 0
+    for (const id of ids) {
+      const done = await poll(read(second.url, id), final, 60_000)
+      expect(done.state.current).toBe('SUCCESS')
+      expect(done.taskRunList.map((run) => run.taskId)).toEqual(['before', 'slow', 'after'])
+      for (const run of done.taskRunList) {
+        expect(run.state.current).toBe('SUCCESS')
+        const succeeded = run.attempts.filter((attempt) => attempt.state.current === 'SUCCESS')
+        expect(succeeded).toHaveLength(1)
+        for (const attempt of run.attempts.slice(0, -1)) {
+          expect(attempt).toMatchObject({
+            workerLost: true,
+            error: expect.stringContaining('worker lost'),
+          })
+          lostAttempts++
+        }
+      }
+    }
+    // Only claimed attempts are lost (at most worker.slots, 32); queued ones simply run.
+    expect(lostAttempts).toBeGreaterThan(0)
+    expect(lostAttempts).toBeLessThanOrEqual(32)
+    const all = (await (
+      await fetch(`${second.url}/api/v1/executions?namespace=crash.many&size=500`)
+    ).json()) as { total: number; results: Array<{ id: string }> }
+    expect(all.total).toBe(60)
+    expect(new Set(all.results.map((execution) => execution.id))).toEqual(new Set(ids))
+    await stop(second.child, 'SIGTERM')
+  }, 120_000)
 })

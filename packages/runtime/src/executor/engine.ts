@@ -26,6 +26,8 @@ import {
 } from './execution-runner.js'
 import { resolveInputs } from './inputs.js'
 import type { SecretProvider } from './secrets.js'
+import { createTaskDispatch } from './task-dispatch.js'
+import { createWorker } from './worker.js'
 
 /** Where the runtime reports about itself (not execution logs): the CLI prints it. */
 export interface RuntimeLogger {
@@ -56,6 +58,14 @@ export interface EngineOptions {
   env?: Record<string, string | undefined>
   expressions?: ExpressionEngine
   logger?: RuntimeLogger
+  /** Task runs this process's worker runs at once (`worker.slots`, default 32); more wait queued. */
+  slots?: number
+  /** A node whose heartbeat is older than this is gone (ms, default 30 s). */
+  heartbeatTimeoutMs?: number
+  /** Resubmissions of a task run after lost workers before it fails (default 3). */
+  maxResubmissions?: number
+  /** This process's id, recorded on the attempts it runs (a new one by default). */
+  nodeId?: string
   /** Checks a validated flow against the other saved flows (webhook keys) before it is saved. */
   beforeSave?: (flow: Flow) => Promise<void>
 }
@@ -138,6 +148,9 @@ export function createEngine(options: EngineOptions): Engine {
     if (key.startsWith('KITE_ENV_') && value !== undefined) env[key] = value
   }
   const runners = new Map<string, ExecutionRunner>()
+  const nodeId = options.nodeId ?? createId()
+  const heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 30_000
+  const dispatch = createTaskDispatch({ store, nodeId, heartbeatTimeoutMs, logger })
   const listeners = new Map<string, Set<(event: EngineEvent) => void>>()
   const allListeners = new Set<(event: EngineEvent) => void>()
   const validations = new Map<string, { generation: number; validated: ValidatedFlow }>()
@@ -176,15 +189,42 @@ export function createEngine(options: EngineOptions): Engine {
     }
   }
 
-  const deps: RunnerDeps = {
+  const worker = createWorker({
     store,
     host,
+    storage,
+    secrets,
+    expressions,
+    env,
+    nodeId,
+    slots: options.slots ?? 32,
+    heartbeatMs: Math.max(100, Math.floor(heartbeatTimeoutMs / 3)),
+    forgetNodesAfterMs: Math.max(3_600_000, heartbeatTimeoutMs * 10),
+    notify,
+    onResult: (id, result, logs) => dispatch.deliver(id, result, logs),
+    logger,
+  })
+  dispatch.attach(worker)
+  let workerStarted: Promise<void> | undefined
+  /** The worker starts with the first execution or after recovery, whichever comes first. */
+  const startWorker = () => {
+    workerStarted ??= worker.start().catch((error: unknown) => {
+      logger.error(`the worker could not start: ${messageOf(error)}`)
+    })
+    return workerStarted
+  }
+
+  const deps: RunnerDeps = {
+    store,
     resolver,
     storage,
     secrets,
     expressions,
     env,
     workDir: options.workDir,
+    queue: dispatch,
+    maxResubmissions: options.maxResubmissions ?? 3,
+    nodeId,
     get closing() {
       return closing
     },
@@ -202,6 +242,7 @@ export function createEngine(options: EngineOptions): Engine {
   }
 
   const launch = (execution: Execution, validated: ValidatedFlow, recovering: boolean) => {
+    if (!recovering) startWorker()
     const runner = new ExecutionRunner(deps, execution, validated, { recovering })
     runners.set(execution.id, runner)
     runner.done.finally(() => {
@@ -472,11 +513,12 @@ export function createEngine(options: EngineOptions): Engine {
         resumed.push(execution.id)
       }
       if (resumed.length > 0) logger.info(`resumed ${resumed.length} unfinished execution(s)`)
+      await startWorker()
       return resumed
     },
 
     async flushLogs(executionId) {
-      await runners.get(executionId)?.flushLogs()
+      await Promise.all([runners.get(executionId)?.flushLogs(), worker.flushLogs()])
     },
 
     subscribe(executionId, listener) {
@@ -504,6 +546,8 @@ export function createEngine(options: EngineOptions): Engine {
     async close() {
       if (closing) return
       closing = true
+      await worker.close()
+      dispatch.close()
       const running = [...runners.values()]
       for (const runner of running) runner.abort()
       await Promise.allSettled(running.map((runner) => runner.done))

@@ -58,6 +58,13 @@ export interface TaskRunAttempt {
   state: StateInfo<TaskRunState>
   /** Why the attempt failed. */
   error?: string
+  /**
+   * The attempt's worker was lost (the process died or stopped heartbeating): it was resubmitted,
+   * and it does not count against the task's `retry`.
+   */
+  workerLost?: boolean
+  /** The node (runtime process) that ran it. */
+  worker?: string
   metrics?: MetricEntry[]
 }
 

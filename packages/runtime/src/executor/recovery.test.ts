@@ -78,27 +78,83 @@ describe('resuming after a stop', () => {
     })
   })
 
-  it('fails a lost task without retries, saying the worker was lost', async () => {
+  it('resubmits a lost task without a retry policy: the lost attempt is recorded, the key stays', async () => {
     const before = await start()
-    await before.runtime.engine.saveFlow(flow(''))
+    await before.runtime.engine.saveFlow(`
+id: resubmitted
+namespace: test.recovery
+tasks:
+  - id: once
+    type: test.fixtures.Attempt
+    ms: 400
+`)
     const started = await before.runtime.engine.start({
       namespace: 'test.recovery',
-      flowId: 'survivor',
+      flowId: 'resubmitted',
     })
     await waitUntil(
       async () =>
         (await before.runtime.engine.getExecution(started.id))?.taskRunList.some(
-          (run) => run.taskId === 'slow',
+          (run) => run.taskId === 'once',
         ) === true,
     )
+    const lostOn = (await before.runtime.engine.getExecution(started.id))!.taskRunList[0]!
+      .attempts[0]!.worker
     await stop(before)
     const after = await start()
     const done = await after.runtime.engine.waitFor(started.id)
+    expect(done.state.current).toBe('SUCCESS')
+    const once = after.taskRun(done, 'once')
+    expect(once.state.current).toBe('SUCCESS')
+    expect(once.attempts.map((attempt) => attempt.state.current)).toEqual(['FAILED', 'SUCCESS'])
+    expect(once.attempts[0]).toMatchObject({ workerLost: true, worker: lostOn })
+    expect(once.attempts[0]?.error).toContain('worker lost')
+    expect(once.attempts[1]?.worker).not.toBe(lostOn)
+    expect(once.attempts[1]?.workerLost).toBeUndefined()
+    expect(once.outputs).toEqual({
+      taskRunId: once.id,
+      attempt: 2,
+      idempotencyKey: `${done.id}:${once.id}`,
+    })
+    const logs = (await after.logs(done.id)).join('\n')
+    expect(logs).toContain('worker lost')
+    expect(logs).toContain('resubmitting after a lost worker (attempt 2)')
+  })
+
+  it('fails a task run lost more often than worker.maxResubmissions allows', async () => {
+    const config = { worker: { maxResubmissions: 1 } }
+    const source = `
+id: unlucky
+namespace: test.recovery
+tasks:
+  - id: slow
+    type: test.fixtures.Slow
+    ms: 5000
+`
+    const first = await createTestRuntime({ dataDir, config })
+    open.push(first)
+    await first.runtime.engine.saveFlow(source)
+    const started = await first.runtime.engine.start({
+      namespace: 'test.recovery',
+      flowId: 'unlucky',
+    })
+    const attempts = async (t: TestRuntime) =>
+      (await t.runtime.engine.getExecution(started.id))?.taskRunList[0]?.attempts.length ?? 0
+    await waitUntil(async () => (await attempts(first)) === 1)
+    await stop(first)
+    const second = await createTestRuntime({ dataDir, config })
+    open.push(second)
+    await waitUntil(async () => (await attempts(second)) === 2)
+    await stop(second)
+    const third = await createTestRuntime({ dataDir, config })
+    open.push(third)
+    const done = await third.runtime.engine.waitFor(started.id)
     expect(done.state.current).toBe('FAILED')
-    expect(after.taskRun(done, 'slow').error).toContain(
-      'worker lost: the runtime stopped while this attempt was running',
+    const slow = third.taskRun(done, 'slow')
+    expect(slow.attempts.map((attempt) => attempt.workerLost)).toEqual([true, true])
+    expect(slow.error).toBe(
+      'worker lost: the runtime stopped while this attempt was running (lost 2 times; worker.maxResubmissions is 1)',
     )
-    expect((await after.logs(done.id)).join('\n')).toContain('worker lost')
   })
 
   it('keeps a paused execution paused across a restart, and resumes it on request', async () => {

@@ -187,3 +187,95 @@ describe('internal storage', () => {
     )
   })
 })
+
+describe('the task queue in the SQLite store', () => {
+  const entry = (taskRunId: string, attempt = 1) => ({
+    id: `${taskRunId}:${attempt}`,
+    executionId: 'e1',
+    taskRunId,
+    attempt,
+    payload: JSON.stringify({ taskRunId }),
+  })
+
+  it('hands each queued entry to one claimer, oldest first, up to the limit', async () => {
+    await store.commit({ enqueue: ['a', 'b', 'c'].map((id) => entry(id)) })
+    expect(await store.countQueuedTaskRuns()).toBe(3)
+    expect(await store.claimTaskRuns('n1', 0)).toEqual([])
+    expect(await store.claimTaskRuns('n1', -5)).toEqual([])
+    const [first, second] = await Promise.all([
+      store.claimTaskRuns('n1', 2),
+      store.claimTaskRuns('n2', 2),
+    ])
+    expect(first?.map((claimed) => claimed.id)).toEqual(['a:1', 'b:1'])
+    expect(second?.map((claimed) => claimed.id)).toEqual(['c:1'])
+    expect(first?.[0]?.payload).toBe('{"taskRunId":"a"}')
+    expect(await store.claimTaskRuns('n3', 10)).toEqual([])
+    expect(await store.countQueuedTaskRuns()).toBe(0)
+    const entries = await store.getQueueEntries(['a:1', 'c:1', 'missing:1'])
+    expect(entries.map((found) => [found.id, found.state, found.nodeId])).toEqual([
+      ['a:1', 'RUNNING', 'n1'],
+      ['c:1', 'RUNNING', 'n2'],
+    ])
+    expect(await store.getQueueEntries([])).toEqual([])
+  })
+
+  it('records results with their log lines, and removes entries with the executor commit', async () => {
+    await store.commit({ execution: execution('e1'), enqueue: [entry('a')] })
+    await store.claimTaskRuns('n1', 1)
+    await store.completeTaskRuns(
+      [{ id: 'a:1', result: '{"ok":true,"outputs":{}}' }],
+      [
+        {
+          executionId: 'e1',
+          taskRunId: 'a',
+          taskId: 't',
+          attemptNumber: 1,
+          level: 'info',
+          message: 'from the worker',
+          timestamp: new Date().toISOString(),
+        },
+      ],
+    )
+    const [done] = await store.getQueueEntries(['a:1'])
+    expect(done).toMatchObject({ state: 'DONE', nodeId: 'n1', result: '{"ok":true,"outputs":{}}' })
+    expect((await store.listLogs('e1')).map((line) => line.message)).toEqual(['from the worker'])
+    await store.commit({ dequeue: ['a:1'] })
+    expect(await store.getQueueEntries(['a:1'])).toEqual([])
+  })
+
+  it('withdraws only entries no worker claimed, and refuses a second entry with the same id', async () => {
+    await store.commit({ enqueue: [entry('a'), entry('b')] })
+    await store.claimTaskRuns('n1', 1)
+    expect(await store.cancelQueuedTaskRun('a:1')).toBe(false)
+    expect(await store.cancelQueuedTaskRun('b:1')).toBe(true)
+    expect(await store.cancelQueuedTaskRun('b:1')).toBe(false)
+    await expect(
+      store.commit({ execution: execution('e9'), enqueue: [entry('a')] }),
+    ).rejects.toThrow(/UNIQUE/)
+    // The failed commit wrote nothing.
+    expect(await store.getExecution('e9')).toBeUndefined()
+  })
+
+  it('records nodes and their heartbeats', async () => {
+    const node = {
+      id: 'n1',
+      roles: ['worker', 'executor'],
+      host: 'h',
+      pid: 42,
+      slots: 8,
+      slotsInUse: 0,
+      startedAt: '2026-01-01T00:00:00.000Z',
+      heartbeatAt: '2026-01-01T00:00:00.000Z',
+    }
+    await store.saveNode(node)
+    await store.saveNode({ ...node, slotsInUse: 3, heartbeatAt: '2026-01-01T00:00:05.000Z' })
+    expect(await store.listNodes()).toEqual([
+      { ...node, slotsInUse: 3, heartbeatAt: '2026-01-01T00:00:05.000Z' },
+    ])
+    await store.saveNode({ ...node, id: 'n2', heartbeatAt: '2026-01-01T00:00:10.000Z' })
+    await store.removeNodesSilentSince('2026-01-01T00:00:06.000Z')
+    expect((await store.listNodes()).map((found) => found.id)).toEqual(['n2'])
+    await store.removeNode('n2')
+    expect(await store.listNodes()).toEqual([])
+  })
+})

@@ -3,9 +3,9 @@ import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { CompiledQuery, type Generated, Kysely, SqliteDialect, sql } from 'kysely'
 import { RuntimeError } from '../errors.js'
-import type { Execution, ExecutionSummary, TaskRun } from '../executor/execution-model.js'
+import type { Execution, ExecutionSummary, LogEntry, TaskRun } from '../executor/execution-model.js'
 import { logLevelRank } from '../executor/execution-model.js'
-import type { Store, StoredFlow, StoredLogEntry } from './store.js'
+import type { QueueEntryState, Store, StoredFlow, StoredLogEntry } from './store.js'
 
 interface FlowsTable {
   namespace: string
@@ -65,8 +65,35 @@ interface TriggerStateTable {
   updated_at: string
 }
 
+interface TaskQueueTable {
+  seq: Generated<number>
+  id: string
+  execution_id: string
+  task_run_id: string
+  attempt: number
+  state: string
+  node_id: string | null
+  enqueued_at: string
+  claimed_at: string | null
+  payload: string
+  result: string | null
+}
+
+interface NodesTable {
+  id: string
+  roles: string
+  host: string
+  pid: number
+  slots: number
+  slots_in_use: number
+  started_at: string
+  heartbeat_at: string
+}
+
 /** The tables, for kysely's types. */
 export interface KiteDatabase {
+  task_queue: TaskQueueTable
+  nodes: NodesTable
   flows: FlowsTable
   executions: ExecutionsTable
   task_runs: TaskRunsTable
@@ -171,6 +198,39 @@ const MIGRATIONS: Array<(db: Kysely<KiteDatabase>) => Promise<void>> = [
       .columns(['updated_at', 'id'])
       .execute()
   },
+  // The durable queue between executor and workers, and the nodes that heartbeat (SPEC 9).
+  async (db) => {
+    await db.schema
+      .createTable('task_queue')
+      .addColumn('seq', 'integer', (column) => column.primaryKey().autoIncrement())
+      .addColumn('id', 'text', (column) => column.notNull().unique())
+      .addColumn('execution_id', 'text', (column) => column.notNull())
+      .addColumn('task_run_id', 'text', (column) => column.notNull())
+      .addColumn('attempt', 'integer', (column) => column.notNull())
+      .addColumn('state', 'text', (column) => column.notNull())
+      .addColumn('node_id', 'text')
+      .addColumn('enqueued_at', 'text', (column) => column.notNull())
+      .addColumn('claimed_at', 'text')
+      .addColumn('payload', 'text', (column) => column.notNull())
+      .addColumn('result', 'text')
+      .execute()
+    await db.schema
+      .createIndex('task_queue_state')
+      .on('task_queue')
+      .columns(['state', 'seq'])
+      .execute()
+    await db.schema
+      .createTable('nodes')
+      .addColumn('id', 'text', (column) => column.primaryKey())
+      .addColumn('roles', 'text', (column) => column.notNull())
+      .addColumn('host', 'text', (column) => column.notNull())
+      .addColumn('pid', 'integer', (column) => column.notNull())
+      .addColumn('slots', 'integer', (column) => column.notNull())
+      .addColumn('slots_in_use', 'integer', (column) => column.notNull())
+      .addColumn('started_at', 'text', (column) => column.notNull())
+      .addColumn('heartbeat_at', 'text', (column) => column.notNull())
+      .execute()
+  },
 ]
 
 export interface SqliteStoreOptions {
@@ -268,6 +328,26 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
       message: '',
     })
     .compile().sql
+  const insertQueued = db
+    .insertInto('task_queue')
+    .values({
+      id: '',
+      execution_id: '',
+      task_run_id: '',
+      attempt: 0,
+      state: 'QUEUED',
+      node_id: null,
+      enqueued_at: '',
+      claimed_at: null,
+      payload: '',
+    })
+    .compile().sql
+  const deleteQueued = db.deleteFrom('task_queue').where('id', '=', '').compile().sql
+  const completeQueued = db
+    .updateTable('task_queue')
+    .set({ state: 'DONE', result: '' })
+    .where('id', '=', '')
+    .compile().sql
   const kvNow = db
     .selectFrom('kv')
     .select(['value', 'expires_at'])
@@ -313,6 +393,23 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
   }
 
   const escapeLike = (text: string) => text.replace(/[\\%_]/g, (char) => `\\${char}`)
+
+  const insertLogs = async (trx: Kysely<KiteDatabase>, logs: readonly LogEntry[]) => {
+    for (const line of logs) {
+      await trx.executeQuery(
+        CompiledQuery.raw(insertLog, [
+          line.executionId,
+          line.taskRunId ?? null,
+          line.taskId ?? null,
+          line.attemptNumber ?? null,
+          line.level,
+          logLevelRank(line.level),
+          line.timestamp,
+          line.message,
+        ]),
+      )
+    }
+  }
 
   const withTaskRuns = async (row: ExecutionsTable): Promise<Execution> => {
     const runs = await db
@@ -438,9 +535,38 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     },
 
     async commit(changes) {
-      const { execution, taskRuns = [], logs = [] } = changes
-      if (!execution && taskRuns.length === 0 && logs.length === 0) return
+      const { execution, taskRuns = [], logs = [], enqueue = [], dequeue = [] } = changes
+      if (
+        !execution &&
+        taskRuns.length === 0 &&
+        logs.length === 0 &&
+        enqueue.length === 0 &&
+        dequeue.length === 0
+      ) {
+        return
+      }
       await db.transaction().execute(async (trx) => {
+        for (const id of dequeue) {
+          await trx.executeQuery(CompiledQuery.raw(deleteQueued, [id]))
+        }
+        if (enqueue.length > 0) {
+          const date = new Date().toISOString()
+          for (const entry of enqueue) {
+            await trx.executeQuery(
+              CompiledQuery.raw(insertQueued, [
+                entry.id,
+                entry.executionId,
+                entry.taskRunId,
+                entry.attempt,
+                entry.nodeId === undefined ? 'QUEUED' : 'RUNNING',
+                entry.nodeId ?? null,
+                date,
+                entry.nodeId === undefined ? null : date,
+                entry.payload,
+              ]),
+            )
+          }
+        }
         if (execution) {
           await trx.executeQuery(CompiledQuery.raw(upsertExecution, executionParams(execution)))
         }
@@ -455,21 +581,123 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
             ]),
           )
         }
-        for (const line of logs) {
-          await trx.executeQuery(
-            CompiledQuery.raw(insertLog, [
-              line.executionId,
-              line.taskRunId ?? null,
-              line.taskId ?? null,
-              line.attemptNumber ?? null,
-              line.level,
-              logLevelRank(line.level),
-              line.timestamp,
-              line.message,
-            ]),
-          )
-        }
+        await insertLogs(trx, logs)
       })
+    },
+
+    async claimTaskRuns(nodeId, limit) {
+      if (limit <= 0) return []
+      return db.transaction().execute(async (trx) => {
+        const rows = await trx
+          .selectFrom('task_queue')
+          .select(['seq', 'id', 'payload'])
+          .where('state', '=', 'QUEUED')
+          .orderBy('seq')
+          .limit(limit)
+          .execute()
+        if (rows.length === 0) return []
+        await trx
+          .updateTable('task_queue')
+          .set({ state: 'RUNNING', node_id: nodeId, claimed_at: new Date().toISOString() })
+          .where(
+            'seq',
+            'in',
+            rows.map((row) => row.seq),
+          )
+          .execute()
+        return rows.map((row) => ({ id: row.id, payload: row.payload }))
+      })
+    },
+
+    async completeTaskRuns(results, logs) {
+      if (results.length === 0 && logs.length === 0) return
+      await db.transaction().execute(async (trx) => {
+        for (const { id, result } of results) {
+          await trx.executeQuery(CompiledQuery.raw(completeQueued, ['DONE', result, id]))
+        }
+        await insertLogs(trx, logs)
+      })
+    },
+
+    async getQueueEntries(ids) {
+      if (ids.length === 0) return []
+      const rows = await db
+        .selectFrom('task_queue')
+        .select(['id', 'execution_id', 'task_run_id', 'attempt', 'state', 'node_id', 'result'])
+        .where('id', 'in', [...ids])
+        .execute()
+      return rows.map((row) => ({
+        id: row.id,
+        executionId: row.execution_id,
+        taskRunId: row.task_run_id,
+        attempt: row.attempt,
+        state: row.state as QueueEntryState,
+        ...(row.node_id === null ? {} : { nodeId: row.node_id }),
+        ...(row.result === null ? {} : { result: row.result }),
+      }))
+    },
+
+    async cancelQueuedTaskRun(id) {
+      const result = await db
+        .deleteFrom('task_queue')
+        .where('id', '=', id)
+        .where('state', '=', 'QUEUED')
+        .executeTakeFirst()
+      return Number(result.numDeletedRows) > 0
+    },
+
+    async countQueuedTaskRuns() {
+      const row = await db
+        .selectFrom('task_queue')
+        .select((eb) => eb.fn.countAll<number>().as('count'))
+        .where('state', '=', 'QUEUED')
+        .executeTakeFirstOrThrow()
+      return Number(row.count)
+    },
+
+    async saveNode(node) {
+      const values = {
+        id: node.id,
+        roles: node.roles.join(','),
+        host: node.host,
+        pid: node.pid,
+        slots: node.slots,
+        slots_in_use: node.slotsInUse,
+        started_at: node.startedAt,
+        heartbeat_at: node.heartbeatAt,
+      }
+      await db
+        .insertInto('nodes')
+        .values(values)
+        .onConflict((conflict) =>
+          conflict.column('id').doUpdateSet({
+            slots_in_use: node.slotsInUse,
+            heartbeat_at: node.heartbeatAt,
+          }),
+        )
+        .execute()
+    },
+
+    async listNodes() {
+      const rows = await db.selectFrom('nodes').selectAll().orderBy('started_at').execute()
+      return rows.map((row) => ({
+        id: row.id,
+        roles: row.roles === '' ? [] : row.roles.split(','),
+        host: row.host,
+        pid: row.pid,
+        slots: row.slots,
+        slotsInUse: row.slots_in_use,
+        startedAt: row.started_at,
+        heartbeatAt: row.heartbeat_at,
+      }))
+    },
+
+    async removeNode(id) {
+      await db.deleteFrom('nodes').where('id', '=', id).execute()
+    },
+
+    async removeNodesSilentSince(date) {
+      await db.deleteFrom('nodes').where('heartbeat_at', '<', date).execute()
     },
 
     async getExecution(id) {

@@ -65,6 +65,51 @@ export interface Commit {
   execution?: ExecutionSummary
   taskRuns?: readonly TaskRun[]
   logs?: readonly LogEntry[]
+  /** Task run attempts handed to the workers, committed with the attempt's state. */
+  enqueue?: readonly QueuedTaskRun[]
+  /** Queue entries whose result the executor has recorded (removed with that state). */
+  dequeue?: readonly string[]
+}
+
+/** One attempt of a task run handed to the workers through the queue. */
+export interface QueuedTaskRun {
+  /** `<taskRunId>:<attempt>`. */
+  id: string
+  executionId: string
+  taskRunId: string
+  attempt: number
+  /** What the worker needs to run it, as JSON (`TaskJob`). */
+  payload: string
+  /** Committed as claimed by this node already (a free local slot). */
+  nodeId?: string
+}
+
+export type QueueEntryState = 'QUEUED' | 'RUNNING' | 'DONE'
+
+/** A queue entry as the executor sees it when it resumes an execution. */
+export interface QueueEntry {
+  id: string
+  executionId: string
+  taskRunId: string
+  attempt: number
+  state: QueueEntryState
+  /** The node that claimed it (RUNNING, DONE). */
+  nodeId?: string
+  /** The worker's result (DONE), as JSON (`TaskResult`). */
+  result?: string
+}
+
+/** A runtime process (a node) and its heartbeat. */
+export interface NodeRecord {
+  id: string
+  roles: string[]
+  /** `os.hostname()` and the process id: a dead process on the same host is seen at once. */
+  host: string
+  pid: number
+  slots: number
+  slotsInUse: number
+  startedAt: string
+  heartbeatAt: string
 }
 
 /**
@@ -102,6 +147,29 @@ export interface Store {
   /** Executions not in a final state (to resume after a restart), oldest first. */
   listUnfinishedExecutions(): Promise<Execution[]>
   listLogs(executionId: string, query?: LogQuery): Promise<StoredLogEntry[]>
+
+  /**
+   * Claims up to `limit` queued task runs for a node, oldest first: each is claimed by one node
+   * only. Returns their ids and payloads.
+   */
+  claimTaskRuns(nodeId: string, limit: number): Promise<Array<{ id: string; payload: string }>>
+  /** Records workers' results (and the log lines written meanwhile) in one transaction. */
+  completeTaskRuns(
+    results: ReadonlyArray<{ id: string; result: string }>,
+    logs: readonly LogEntry[],
+  ): Promise<void>
+  /** The queue entries of these ids that exist. */
+  getQueueEntries(ids: readonly string[]): Promise<QueueEntry[]>
+  /** Removes a queue entry no worker has claimed yet; false when one has (or it is gone). */
+  cancelQueuedTaskRun(id: string): Promise<boolean>
+  /** How many task runs wait in the queue, unclaimed. */
+  countQueuedTaskRuns(): Promise<number>
+  /** Records a node or its new heartbeat. */
+  saveNode(node: NodeRecord): Promise<void>
+  listNodes(): Promise<NodeRecord[]>
+  removeNode(id: string): Promise<void>
+  /** Forgets nodes silent since before this date (gone either way: a missing node is dead). */
+  removeNodesSilentSince(date: string): Promise<void>
 
   kvGet(namespace: string, key: string): Promise<unknown>
   /**

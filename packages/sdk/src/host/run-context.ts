@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs'
-import type { ExecutionInfo, LogLevel, TaskInfo, TriggerContext } from '../context.js'
+import type { ExecutionInfo, LogLevel, TaskInfo, TaskRunInfo, TriggerContext } from '../context.js'
 
 /** One counter or timer a task reported. */
 export interface MetricEntry {
@@ -37,6 +37,8 @@ export interface RunServices {
 export interface HostRunContext {
   execution: ExecutionInfo
   task: TaskInfo
+  /** The task run and attempt, for tasks (`ctx.taskRun`). */
+  taskRun?: TaskRunInfo
   /** A private directory for the run; created on first use, removed by the host afterwards. */
   workingDir: string
   pluginConfig: Record<string, unknown>
@@ -100,6 +102,7 @@ export function createPluginRunContext(
     },
     execution: host.execution,
     task: host.task,
+    ...(host.taskRun ? { taskRun: host.taskRun } : {}),
     pluginConfig: host.pluginConfig,
     ...(host.trigger ? { trigger: host.trigger } : {}),
     state: {

@@ -1,0 +1,106 @@
+import { messageOf } from '../../errors.js'
+import type { SubflowTask } from '../../flow/flow-model.js'
+import { createId } from '../../ids.js'
+import type { ExecutionSummary, TaskRun, TaskRunState } from '../execution-model.js'
+import type { ExecutionRunner } from '../execution-runner.js'
+import { type Scope, Shutdown } from './shared.js'
+
+/** `kite.flow.Subflow`: starts a child execution (its id recorded first) and may wait for it. */
+export async function runSubflow(
+  r: ExecutionRunner,
+  task: SubflowTask,
+  scope: Scope,
+  existing: TaskRun | undefined,
+): Promise<TaskRunState> {
+  let run = existing
+  if (!run) {
+    let target: {
+      namespace: string
+      flowId: string
+      inputs: Record<string, unknown>
+      labels: Record<string, string>
+    }
+    try {
+      const variables = r.variables(scope, task)
+      const render = (value: unknown) => r.deps.expressions.renderDeep(value, variables)
+      target = {
+        namespace: String(render(task.namespace)),
+        flowId: String(render(task.flowId)),
+        inputs: render(task.inputs) as Record<string, unknown>,
+        labels: Object.fromEntries(
+          Object.entries(render(task.labels) as Record<string, unknown>).map(([key, value]) => [
+            key,
+            String(value),
+          ]),
+        ),
+      }
+    } catch (error) {
+      const failed = r.createRun(task, scope, 'RUNNING')
+      return r.failRun(failed, task.allowFailure, messageOf(error))
+    }
+    // The child's id is recorded before the child exists, so a restart never starts it twice.
+    run = r.createRun(task, scope, 'RUNNING')
+    run.outputs = { executionId: createId(), namespace: target.namespace, flowId: target.flowId }
+    await r.save([run])
+    try {
+      await r.deps.startChild({
+        id: String(run.outputs.executionId),
+        namespace: target.namespace,
+        flowId: target.flowId,
+        ...(task.revision === undefined ? {} : { revision: task.revision }),
+        inputs: target.inputs,
+        labels: target.labels,
+        parent: {
+          executionId: r.execution.id,
+          namespace: r.execution.namespace,
+          flowId: r.execution.flowId,
+          taskRunId: run.id,
+          taskId: task.id,
+        },
+        trigger: {
+          id: task.id,
+          type: task.type,
+          variables: {
+            executionId: r.execution.id,
+            namespace: r.execution.namespace,
+            flowId: r.execution.flowId,
+            flowRevision: r.execution.flowRevision,
+          },
+        },
+      })
+    } catch (error) {
+      if (r.deps.closing) throw new Shutdown()
+      return r.failRun(run, task.allowFailure, `cannot start the subflow: ${messageOf(error)}`)
+    }
+  } else if (r.killed) {
+    await r.deps.kill(String(run.outputs?.executionId)).catch(() => {})
+  }
+  const childId = String(run.outputs?.executionId)
+  if (!task.wait) {
+    run.outputs = { executionId: childId }
+    r.expose(task.id, scope.valueKeys, run.outputs)
+    return r.endRun(run, 'SUCCESS')
+  }
+  r.children.add(childId)
+  let child: ExecutionSummary
+  try {
+    child = await r.deps.waitForEnd(childId)
+  } catch (error) {
+    if (r.deps.closing) throw new Shutdown()
+    return r.failRun(run, task.allowFailure, messageOf(error))
+  } finally {
+    r.children.delete(childId)
+  }
+  if (r.deps.closing) throw new Shutdown()
+  const state = child.state.current
+  run.outputs = { executionId: childId, state, outputs: child.outputs ?? {} }
+  r.expose(task.id, scope.valueKeys, run.outputs)
+  if (r.killed) return r.endRun(run, 'KILLED')
+  if (state === 'SUCCESS' || state === 'WARNING') return r.endRun(run, state)
+  if (!task.transmitFailed) return r.endRun(run, 'SUCCESS')
+  return r.failRun(
+    run,
+    task.allowFailure,
+    `subflow ${child.namespace}/${child.flowId} execution ${childId} ended ${state}${child.error ? `: ${child.error}` : ''}`,
+  )
+}
