@@ -93,6 +93,14 @@ export {
   typeId,
 } from './names.js'
 export { isPlainObject, renderProperties } from './properties.js'
+export {
+  EXECUTION_STATES,
+  type ExecutionState,
+  TASK_RUN_STATES,
+  type TaskRunState,
+  TERMINAL_EXECUTION_STATES,
+  TERMINAL_TASK_RUN_STATES,
+} from './states.js'
 export { createRenderVariables, type RenderVariablesInput } from './variables.js'
 export { SDK_VERSION } from './version.js'
 export { z }
