@@ -73,7 +73,7 @@ export function resolveServer(
 export function withServerOption(command: Command): Command {
   return command.option(
     '--server <url>',
-    'the runtime (default: $KITE_SERVER, else http://127.0.0.1:${KITE_PORT:-8080})',
+    'the runtime (default: $KITE_SERVER, else http://127.0.0.1:$KITE_PORT, port 8080 if unset)',
     parseUrl,
   )
 }

@@ -12,7 +12,7 @@ export interface MetricEntry {
 
 /**
  * What the host side offers plugin code, as async functions whose arguments and results are
- * structured-cloneable: an isolated host (worker thread, next issue) proxies each call across the
+ * structured-cloneable: the isolated host (a worker thread) proxies each call across the
  * thread boundary; the in-process host calls them directly.
  */
 export interface RunServices {
@@ -58,8 +58,8 @@ export interface HostRequest {
 }
 
 /**
- * Runs plugin code. The in-process host runs definitions in this thread; the next issue adds an
- * isolated host (a worker thread per plugin version) behind the same interface. Every method
+ * Runs plugin code. The in-process host runs definitions in this thread; the worker host runs
+ * each plugin version in worker threads of its own, behind the same interface. Every method
  * validates properties, runs the code, validates its result, and rejects with TASK_TIMEOUT or
  * TASK_KILLED when the timeout passes or the signal fires.
  */
