@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fixturePlugins } from '../../test/fixtures/plugins.js'
 import { createApi } from './app.js'
@@ -456,6 +457,45 @@ describe('the OpenAPI document', () => {
     })
     expect(namespace.status).toBe(400)
     expect((await namespace.json()).errors[0].path).toBe('param.namespace')
+    await expectUp()
+  })
+
+  it('answers any query string with 200 or a clear 400, never a crash (property)', async () => {
+    const value = fc.oneof(
+      fc.string(),
+      fc.integer().map(String),
+      fc.constantFrom('SUCCESS', 'x,FAILED', ''),
+    )
+    await fc.assert(
+      fc.asyncProperty(
+        fc.dictionary(fc.constantFrom('page', 'size', 'state', 'namespace', 'flowId'), value),
+        async (query) => {
+          const response = await api(`/executions?${new URLSearchParams(query)}`)
+          expect([200, 400]).toContain(response.status)
+          const body = await response.json()
+          if (response.status === 400) {
+            expect(body.code).toBe('REQUEST_INVALID')
+            expect(body.message).toEqual(expect.any(String))
+            expect(body.errors?.[0]?.path).toMatch(/^query\./)
+          } else expect(body.results).toEqual(expect.any(Array))
+        },
+      ),
+      { numRuns: 60 },
+    )
+    await expectUp()
+  })
+
+  it('answers any JSON body on the plugin routes with a clear 400 or an answer (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.jsonValue(), async (body) => {
+        const response = await json('/plugins/resolve', body)
+        expect([200, 400]).toContain(response.status)
+        const answer = await response.json()
+        if (response.status === 400) expect(answer.code).toBe('REQUEST_INVALID')
+        else expect(answer.results).toEqual(expect.any(Array))
+      }),
+      { numRuns: 60 },
+    )
     await expectUp()
   })
 })
