@@ -30,6 +30,11 @@ export const ErrorBody = z
   .openapi('Error')
 export type ErrorBody = z.infer<typeof ErrorBody>
 
+/** Which level chose a plugin version (SPEC 4). */
+export const DecidedBy = z
+  .enum(['task', 'flow', 'namespace', 'instance', 'defaultVersion'])
+  .openapi('DecidedBy')
+
 export const FlowPlugin = z
   .object({
     taskId: z.string(),
@@ -37,9 +42,7 @@ export const FlowPlugin = z
     package: z.string(),
     version: z.string(),
     versionSpec: z.string(),
-    decidedBy: z.string().openapi({
-      description: 'task, flow, namespace, instance or defaultVersion',
-    }),
+    decidedBy: DecidedBy,
     integrity: z.string().optional(),
   })
   .openapi('FlowPlugin')
@@ -97,11 +100,11 @@ export const TaskRunState = z.enum(TASK_RUN_STATES).openapi('TaskRunState')
 export const ExecutionPlugin = z
   .object({
     type: z.string(),
-    kind: z.enum(['task', 'trigger', 'condition']).optional(),
+    kind: z.enum(['task', 'trigger', 'condition']),
     package: z.string(),
     version: z.string(),
     integrity: z.string().optional(),
-    decidedBy: z.string().optional(),
+    decidedBy: DecidedBy,
     taskIds: z.array(z.string()),
   })
   .openapi('ExecutionPlugin')
