@@ -22,20 +22,24 @@ export interface KiteResult {
   err: string
 }
 
-/** A `kite` process that keeps running (a server): wait for a line, then stop it. */
-export interface RunningKite {
+/** A `kite` process. */
+interface KiteProcess {
   child: ChildProcess
-  /** Resolves once stdout matches `until`; rejects when the process exits first. */
-  ready: Promise<RegExpMatchArray>
   exited: Promise<number>
   output(): { out: string; err: string }
   /** Sends a signal (SIGTERM by default) and waits for the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number>
 }
 
-const running = new Set<RunningKite>()
+/** A `kite` process that keeps running (a server): wait for a line, then stop it. */
+export interface RunningKite extends KiteProcess {
+  /** Resolves once stdout matches `until`; rejects when the process exits first. */
+  ready: Promise<RegExpMatchArray>
+}
 
-function start(args: readonly string[], options: KiteOptions): RunningKite & { until?: RegExp } {
+const running = new Set<KiteProcess>()
+
+function start(args: readonly string[], options: KiteOptions): KiteProcess {
   if (!existsSync(join(CLI_ROOT, 'dist', 'bin.js'))) {
     throw new Error('build @kite/cli first (npm run build -w @kite/cli)')
   }
@@ -59,9 +63,8 @@ function start(args: readonly string[], options: KiteOptions): RunningKite & { u
   const exited = new Promise<number>((resolve) => {
     child.once('close', (code, signal) => resolve(code ?? (signal ? 128 : -1)))
   })
-  const handle: RunningKite = {
+  const handle: KiteProcess = {
     child,
-    ready: Promise.resolve([] as unknown as RegExpMatchArray),
     exited,
     output: () => ({ out, err }),
     async stop(signal = 'SIGTERM') {
@@ -94,7 +97,7 @@ export function startKite(
   options: KiteOptions = {},
 ): RunningKite {
   const handle = start(args, options)
-  handle.ready = new Promise<RegExpMatchArray>((resolve, reject) => {
+  const ready = new Promise<RegExpMatchArray>((resolve, reject) => {
     const check = () => {
       const match = handle.output().out.match(until)
       if (match) resolve(match)
@@ -106,8 +109,8 @@ export function startKite(
     })
   })
   // A caller that only waits for the exit does not care that it never became ready.
-  handle.ready.catch(() => {})
-  return handle
+  ready.catch(() => {})
+  return { ...handle, ready }
 }
 
 /** Stops every `kite` process the tests started and that still runs (for afterAll). */
