@@ -299,7 +299,7 @@ function apiPage(document) {
     "curl -X POST 'http://127.0.0.1:8080/api/v1/executions/company.team/hello?wait=true' -H 'content-type: application/json' -d '{}'",
     '```',
     '',
-    'All paths below are under `/api/v1`. Admin routes (plugin install and uninstall, `PUT` namespace plugin defaults) need `Authorization: Bearer <token>` when the runtime has `KITE_ADMIN_TOKEN` set (401 otherwise).',
+    'All paths below are under `/api/v1`; `GET /api/v1` itself lists them. From TypeScript, [`@kite/client`](/runtime/#a-typed-client) calls them with types taken from the same routes. Admin routes (plugin install and uninstall, `PUT` namespace plugin defaults) need `Authorization: Bearer <token>` when the runtime has `KITE_ADMIN_TOKEN` set (401 otherwise).',
     '',
   ]
   const operations = []
@@ -404,10 +404,12 @@ function schemaLines(schemas) {
 }
 
 const anchor = (method, path) =>
-  `${method}-${path
-    .replace(/^\/api\/v1\/?/, '')
-    .replace(/[^a-zA-Z0-9]+/g, '-')
-    .replace(/^-|-$/g, '')}`.toLowerCase()
+  `${method}-${
+    path
+      .replace(/^\/api\/v1\/?/, '')
+      .replace(/[^a-zA-Z0-9]+/g, '-')
+      .replace(/^-|-$/g, '') || 'index'
+  }`.toLowerCase()
 
 function cell(text) {
   return String(text).replaceAll('|', '\\|').replaceAll('\n', ' ')

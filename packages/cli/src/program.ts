@@ -1,3 +1,4 @@
+import { isKiteClientError } from '@kite/client'
 import { Command, CommanderError } from 'commander'
 import pkg from '../package.json' with { type: 'json' }
 
@@ -32,6 +33,12 @@ export async function runProgram(program: Command, argv: readonly string[]): Pro
     return 0
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode
+    if (isKiteClientError(error) && error.code === 'UNREACHABLE') {
+      process.stderr.write(
+        `kite: ${error.message}; start one with \`kite server local\`, or pass --server (or set KITE_SERVER or KITE_PORT)\n`,
+      )
+      return 1
+    }
     if (error instanceof CliError) {
       process.stderr.write(`kite: ${error.message}\n`)
       return error.exitCode

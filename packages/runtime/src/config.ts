@@ -24,7 +24,7 @@ export const InstanceConfig = z.strictObject({
       defaultVersion: z.union([z.string().min(1), z.number().transform(String)]).default('LATEST'),
       /** Instance plugin defaults. */
       defaults: z.array(PluginDefaultSchema).default([]),
-      /** Installing from the registry (next issue): every published version, or explicit installs only. */
+      /** Installing from the registry: every published version, or explicit installs only. */
       sync: z.enum(['all', 'manual']).default('all'),
       reconcileInterval: Duration.default('PT30S'),
       /** The Kite registry the plugin store installs from (used by the plugin store). */

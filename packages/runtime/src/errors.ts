@@ -26,6 +26,8 @@ export type RuntimeErrorCode =
   | 'REQUEST_INVALID'
   | 'NOT_FOUND'
   | 'BODY_TOO_LARGE'
+  | 'UNAUTHORIZED'
+  | 'UNSUPPORTED_MEDIA_TYPE'
   | 'INTERNAL'
 
 /** One problem in a flow, inputs or a request: where (`tasks[2].retry.maxAttempts`) and what. */

@@ -3,9 +3,16 @@
  * task resolves to, executes them write-through to an embedded SQLite store, and serves the
  * HTTP API of SPEC section 6.
  */
-export { createApi, DEFAULT_BODY_LIMIT } from './api/app.js'
-export { API_ROUTES, createOpenApiDocument } from './api/openapi.js'
-export { chooseVersion, parsePluginSpec } from './api/plugins-routes.js'
+export { type ApiOptions, createApi, DEFAULT_BODY_LIMIT, type KiteApp } from './api/app.js'
+export { createOpenApiDocument } from './api/openapi.js'
+export { API_PREFIX } from './api/routes.js'
+export type {
+  ErrorBody,
+  Execution as ExecutionJson,
+  ExecutionSummary as ExecutionSummaryJson,
+  Flow as FlowJson,
+  LogEntry as LogEntryJson,
+} from './api/schemas.js'
 export { createServer, type KiteServer, type ServerOptions } from './api/server.js'
 export {
   InstanceConfig,
@@ -99,6 +106,7 @@ export {
   loadPluginDirectory,
   type PluginVersionOptions,
 } from './plugins/plugin-sources.js'
+export { type PluginSpec, parsePluginSpec } from './plugins/plugin-spec.js'
 export {
   createPluginStore,
   type InstallResult,

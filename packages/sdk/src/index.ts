@@ -62,4 +62,12 @@ export {
   pagingProperties,
   toFetchOutputs,
 } from './fetch.js'
+export {
+  EXECUTION_STATES,
+  type ExecutionState,
+  TASK_RUN_STATES,
+  type TaskRunState,
+  TERMINAL_EXECUTION_STATES,
+  TERMINAL_TASK_RUN_STATES,
+} from './states.js'
 export { z }

@@ -1,21 +1,10 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { createProgram, runProgram } from '../program.js'
-import { registerFlowCommand } from './flow.js'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { REPO_ROOT, runKite } from '../../test/kite.js'
 
-const GREETING = join(
-  dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  '..',
-  '..',
-  'examples',
-  'plugins',
-  'greeting',
-)
+const GREETING = join(REPO_ROOT, 'examples', 'plugins', 'greeting')
 let dir: string
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'kite-cli-flow-'))
@@ -23,28 +12,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
 })
-afterEach(() => {
-  vi.restoreAllMocks()
-  process.exitCode = undefined
-})
 
-async function kite(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = ''
-  let err = ''
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out += String(chunk)
-    return true
-  })
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    err += String(chunk)
-    return true
-  })
-  const returned = await runProgram(createProgram([registerFlowCommand]), argv)
-  const code = returned !== 0 ? returned : Number(process.exitCode ?? 0)
-  vi.restoreAllMocks()
-  process.exitCode = undefined
-  return { code, out, err }
-}
+const kite = (...argv: string[]) => runKite(argv)
 
 async function flowFile(name: string, yaml: string): Promise<string> {
   const file = join(dir, name)
@@ -75,7 +44,7 @@ outputs:
     value: "{{ outputs.greet.message }}"
 `
 
-describe('kite flow validate', () => {
+describe('kite flow validate', { timeout: 120_000 }, () => {
   it('prints the version each task resolved to', async () => {
     const result = await kite(
       'flow',
@@ -188,7 +157,7 @@ describe('kite flow validate: typed expressions', () => {
   })
 })
 
-describe('kite flow run', () => {
+describe('kite flow run', { timeout: 120_000 }, () => {
   it('runs the flow and prints task runs, states and outputs (exit 0 on SUCCESS)', async () => {
     const result = await kite(
       'flow',

@@ -1,4 +1,5 @@
 import type { RegisterCommand } from '../program.js'
+import { registerExecutionsCommand } from './executions.js'
 import { registerFlowCommand } from './flow.js'
 import { registerPluginsCommand } from './plugins.js'
 import { registerRegistryCommand } from './registry.js'
@@ -10,6 +11,7 @@ export const commands: readonly RegisterCommand[] = [
   registerRegistryCommand,
   registerServerCommand,
   registerFlowCommand,
+  registerExecutionsCommand,
   registerPluginsCommand,
   registerTriggersCommand,
 ]

@@ -1,4 +1,5 @@
-import { InvalidArgumentError } from 'commander'
+import { createKiteClient, type KiteClient } from '@kite/client'
+import { type Command, InvalidArgumentError } from 'commander'
 import { CliError } from '../program.js'
 
 /** Commander parser for `--port`: an integer from 0 (a free port) to 65535. */
@@ -34,50 +35,51 @@ export function waitForStop(): Promise<void> {
   })
 }
 
-/** Where a command reaches a running runtime, and the admin token to send, if any. */
-export interface RuntimeTarget {
-  server: string
-  token?: string
+/** The default runtime port (`kite server local`), unless `KITE_PORT` says otherwise. */
+export const DEFAULT_PORT = 8080
+
+/** `KITE_PORT`, checked, or the default port. */
+export function portFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const value = env.KITE_PORT
+  if (value === undefined || value === '') return DEFAULT_PORT
+  try {
+    return parsePort(value)
+  } catch {
+    throw new CliError(`KITE_PORT must be a port number between 0 and 65535, got "${value}"`)
+  }
 }
 
 /**
- * Calls the runtime's API (`/api/v1` + path) and returns the decoded JSON answer; an unreachable
- * server or an error answer becomes a CliError naming the call and the runtime's message.
+ * The runtime a command talks to: `--server`, else `KITE_SERVER`, else
+ * `http://127.0.0.1:${KITE_PORT:-8080}` — the address `kite server local` listens on by default.
  */
-export async function callRuntime(
-  target: RuntimeTarget,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<unknown> {
-  const url = `${target.server.replace(/\/+$/, '')}/api/v1${path}`
-  const headers: Record<string, string> = {}
-  if (body !== undefined) headers['content-type'] = 'application/json'
-  if (target.token) headers.authorization = `Bearer ${target.token}`
-  let response: Response
-  try {
-    response = await fetch(url, {
-      method,
-      headers,
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    })
-  } catch (error) {
-    throw new CliError(
-      `cannot reach the runtime at ${target.server} (${error instanceof Error ? error.message : String(error)}); start one with \`kite server local\` or pass --server`,
-    )
+export function resolveServer(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
+  if (flag) return flag
+  const fromEnv = env.KITE_SERVER
+  if (fromEnv) {
+    try {
+      return parseUrl(fromEnv)
+    } catch {
+      throw new CliError(`KITE_SERVER must be an http(s) URL, got "${fromEnv}"`)
+    }
   }
-  const text = await response.text()
-  let answer: unknown
-  try {
-    answer = text === '' ? undefined : JSON.parse(text)
-  } catch {
-    answer = undefined
-  }
-  if (!response.ok) {
-    const found = answer as { message?: unknown } | undefined
-    throw new CliError(
-      `${method} ${path}: ${typeof found?.message === 'string' ? found.message : `${response.status} ${response.statusText}`}`,
-    )
-  }
-  return answer
+  return `http://127.0.0.1:${portFromEnv(env)}`
+}
+
+/** Adds `--server` to a command that talks to a runtime. */
+export function withServerOption(command: Command): Command {
+  return command.option(
+    '--server <url>',
+    'the runtime (default: $KITE_SERVER, else http://127.0.0.1:$KITE_PORT, port 8080 if unset)',
+    parseUrl,
+  )
+}
+
+/** A typed client for the runtime a command names, with the admin token when there is one. */
+export function runtimeClient(options: { server?: string; token?: string }): KiteClient {
+  const token = options.token ?? process.env.KITE_ADMIN_TOKEN
+  return createKiteClient({ server: resolveServer(options.server), ...(token ? { token } : {}) })
 }

@@ -3,9 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServer, definePluginVersion, type KiteServer } from '@kite/runtime'
 import { definePlugin, defineTask, z } from '@kite/sdk'
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { createProgram, runProgram } from '../program.js'
-import { registerPluginsCommand } from './plugins.js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runKite } from '../../test/kite.js'
 
 let dir: string
 let server: KiteServer
@@ -39,27 +38,13 @@ afterAll(async () => {
   await server?.close()
   await rm(dir, { recursive: true, force: true })
 })
-afterEach(() => {
-  vi.restoreAllMocks()
-})
 
-async function kite(args: string[]) {
-  let stdout = ''
-  let stderr = ''
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk)
-    return true
-  })
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk)
-    return true
-  })
-  const code = await runProgram(createProgram([registerPluginsCommand]), args)
-  vi.restoreAllMocks()
-  return { code, stdout, stderr }
+async function kite(args: string[], env: Record<string, string> = {}) {
+  const { code, out, err } = await runKite(args, { env })
+  return { code, stdout: out, stderr: err }
 }
 
-describe('kite plugins', () => {
+describe('kite plugins', { timeout: 120_000 }, () => {
   it('lists installed versions with their types', async () => {
     const result = await kite(['plugins', 'list', '--server', server.url])
     expect(result.code).toBe(0)
@@ -118,6 +103,33 @@ describe('kite plugins', () => {
   it('says when the runtime cannot be reached', async () => {
     const result = await kite(['plugins', 'list', '--server', 'http://127.0.0.1:9'])
     expect(result.code).toBe(1)
-    expect(result.stderr).toContain('cannot reach the runtime')
+    expect(result.stderr).toContain('cannot reach the runtime at http://127.0.0.1:9')
+    expect(result.stderr).toContain('KITE_SERVER')
+  })
+
+  it('finds the runtime from KITE_PORT alone, and from KITE_SERVER before it', async () => {
+    const byPort = await kite(['plugins', 'list'], { KITE_PORT: String(server.port) })
+    expect(byPort.stderr).toBe('')
+    expect(byPort.stdout).toContain('1.2.0  acme.cli.Hello')
+    const byServer = await kite(['plugins', 'list'], {
+      KITE_SERVER: server.url,
+      KITE_PORT: '9',
+    })
+    expect(byServer.stdout).toContain('1.2.0  acme.cli.Hello')
+    const flagFirst = await kite(['plugins', 'list', '--server', 'http://127.0.0.1:9'], {
+      KITE_SERVER: server.url,
+    })
+    expect(flagFirst.stderr).toContain('cannot reach the runtime at http://127.0.0.1:9')
+  })
+
+  it('refuses a KITE_PORT or KITE_SERVER that is not one', async () => {
+    const port = await kite(['plugins', 'list'], { KITE_PORT: 'eighty' })
+    expect(port.code).toBe(1)
+    expect(port.stderr).toBe(
+      'kite: KITE_PORT must be a port number between 0 and 65535, got "eighty"\n',
+    )
+    const url = await kite(['plugins', 'list'], { KITE_SERVER: 'ftp://nope' })
+    expect(url.code).toBe(1)
+    expect(url.stderr).toBe('kite: KITE_SERVER must be an http(s) URL, got "ftp://nope"\n')
   })
 })

@@ -1,65 +1,32 @@
-import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { once } from 'node:events'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { REPO_ROOT, runKite, startKite, stopAllKites } from '../../test/kite.js'
 
-const CLI_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
-const BIN = join(CLI_ROOT, 'bin', 'kite.js')
-const GREETING = join(CLI_ROOT, '..', '..', 'examples', 'plugins', 'greeting')
+const GREETING = join(REPO_ROOT, 'examples', 'plugins', 'greeting')
 let dir: string
-const children = new Set<ChildProcess>()
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'kite-cli-server-'))
 })
 afterAll(async () => {
-  for (const child of children) await stop(child)
+  await stopAllKites()
   await rm(dir, { recursive: true, force: true })
 })
 
-/** Runs the built `kite` binary; resolves once it printed `line` (or it exited). */
-function kite(args: string[], until: RegExp) {
-  if (!existsSync(join(CLI_ROOT, 'dist', 'bin.js')))
-    throw new Error('build @kite/cli first (npm run build)')
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  children.add(child)
-  let out = ''
-  let err = ''
-  child.stdout?.on('data', (chunk) => {
-    out += chunk
-  })
-  child.stderr?.on('data', (chunk) => {
-    err += chunk
-  })
-  const exited = new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? -1)))
-  const ready = new Promise<void>((resolve, reject) => {
-    const check = () => {
-      if (until.test(out)) resolve()
-    }
-    child.stdout?.on('data', check)
-    exited.then((code) => reject(new Error(`kite exited with ${code}: ${err}`)))
-  })
-  // A caller that only waits for the exit does not care that it never became ready.
-  ready.catch(() => {})
-  return { child, ready, exited, output: () => ({ out, err }) }
+/** A port nothing listens on right now. */
+async function freePort(): Promise<number> {
+  const probe = createServer().listen(0, '127.0.0.1')
+  await once(probe, 'listening')
+  const { port } = probe.address() as { port: number }
+  await new Promise((resolve) => probe.close(resolve))
+  return port
 }
 
-function stop(child: ChildProcess): Promise<void> {
-  children.delete(child)
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve())
-    process.kill(child.pid!, 'SIGTERM')
-  })
-}
-
-describe('kite server local', () => {
+describe('kite server local', { timeout: 120_000 }, () => {
   it('serves the API with local plugins and flows, and stops cleanly on SIGTERM', async () => {
     const flows = join(dir, 'flows')
     await mkdir(flows, { recursive: true })
@@ -67,7 +34,7 @@ describe('kite server local', () => {
       join(flows, 'hello.yaml'),
       'id: hello\nnamespace: demo\ntasks:\n  - id: greet\n    type: acme.greeting.Hello\n    name: CLI\n',
     )
-    const server = kite(
+    const server = startKite(
       [
         'server',
         'local',
@@ -83,6 +50,7 @@ describe('kite server local', () => {
         'http://127.0.0.1:4873',
       ],
       /Press Ctrl-C to stop/,
+      { cwd: dir },
     )
     await server.ready
     const { out } = server.output()
@@ -99,8 +67,7 @@ describe('kite server local', () => {
     }
     expect(execution.state.current).toBe('SUCCESS')
     expect(execution.taskRunList[0]?.outputs).toEqual({ message: 'Hello, CLI!' })
-    await stop(server.child)
-    expect(await server.exited).toBe(0)
+    expect(await server.stop()).toBe(0)
     expect(server.output().out).toContain('stopping the runtime')
   })
 
@@ -111,15 +78,30 @@ describe('kite server local', () => {
       join(flows, 'bad.yaml'),
       'id: bad\nnamespace: demo\ntasks:\n  - id: a\n    type: acme.greeting.Nope\n',
     )
-    const server = kite(
+    const server = await runKite(
       ['server', 'local', '--port', '0', '--data', join(dir, 'data2'), '--flows', flows],
-      /never/,
+      { cwd: dir },
     )
-    const code = await server.exited
-    children.delete(server.child)
-    expect(code).toBe(2)
-    expect(server.output().err).toContain(
+    expect(server.code).toBe(2)
+    expect(server.err).toContain(
       'bad.yaml: tasks[0] (line 5): task "a": unknown type "acme.greeting.Nope"',
     )
+  })
+
+  it('listens on KITE_PORT, where every other command finds it with KITE_PORT alone', async () => {
+    const port = String(await freePort())
+    const env = { KITE_PORT: port }
+    const server = startKite(
+      ['server', 'local', '--data', join(dir, 'data3'), '--plugin', GREETING],
+      /Press Ctrl-C to stop/,
+      { cwd: dir, env },
+    )
+    await server.ready
+    expect(server.output().out).toContain(`running at http://127.0.0.1:${port}`)
+    const listed = await runKite(['plugins', 'list'], { env })
+    expect(listed.err).toBe('')
+    expect(listed.code).toBe(0)
+    expect(listed.out).toContain('@acme/kite-plugin-greeting')
+    expect(await server.stop()).toBe(0)
   })
 })

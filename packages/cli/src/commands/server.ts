@@ -3,10 +3,10 @@ import type { InstanceConfigInput, KiteServer } from '@kite/runtime'
 import type { Command } from 'commander'
 import { CliError } from '../program.js'
 import { stderrLogger, toCliError } from './flow.js'
-import { parsePort, parseUrl, waitForStop } from './options.js'
+import { parsePort, parseUrl, portFromEnv, waitForStop } from './options.js'
 
 interface LocalOptions {
-  port: number
+  port?: number
   host: string
   data: string
   config?: string
@@ -22,7 +22,11 @@ export function registerServerCommand(program: Command): void {
   server
     .command('local')
     .description('start the runtime (API, executor, storage) and keep it running until Ctrl-C')
-    .option('--port <port>', 'port to listen on (0 picks a free one)', parsePort, 8080)
+    .option(
+      '--port <port>',
+      'port to listen on (0 picks a free one; default: $KITE_PORT, else 8080)',
+      parsePort,
+    )
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--data <dir>', 'where state lives (SQLite, internal storage)', '.kite/data')
     .option('--config <file>', 'instance configuration (default: ./kite.yaml when present)')
@@ -48,11 +52,12 @@ async function startServer(options: LocalOptions): Promise<KiteServer> {
   if (configFile) config = await loadConfig(configFile).catch(toCliError)
   if (options.registry)
     config = { ...config, plugins: { ...config.plugins, registry: options.registry } }
+  const port = options.port ?? portFromEnv()
   let running: KiteServer
   try {
     running = await createServer({
       dataDir: options.data,
-      port: options.port,
+      port,
       host: options.host,
       config,
       pluginDirs: options.plugin,
@@ -62,7 +67,7 @@ async function startServer(options: LocalOptions): Promise<KiteServer> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       throw new CliError(
-        `port ${options.port} is in use on ${options.host}; pick another with --port`,
+        `port ${port} is in use on ${options.host}; pick another with --port (or KITE_PORT)`,
       )
     }
     toCliError(error)

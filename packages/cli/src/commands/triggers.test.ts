@@ -2,9 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServer, type KiteServer } from '@kite/runtime'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { createProgram, runProgram } from '../program.js'
-import { registerTriggersCommand } from './triggers.js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runKite } from '../../test/kite.js'
 
 let dir: string
 let server: KiteServer
@@ -30,28 +29,9 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-/** Runs `kite triggers ...` in this process; returns the exit code and what it printed. */
-async function kite(...args: string[]) {
-  let out = ''
-  let err = ''
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out += String(chunk)
-    return true
-  })
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    err += String(chunk)
-    return true
-  })
-  try {
-    const code = await runProgram(createProgram([registerTriggersCommand]), ['triggers', ...args])
-    return { code, out, err }
-  } finally {
-    stdout.mockRestore()
-    stderr.mockRestore()
-  }
-}
+const kite = (...args: string[]) => runKite(['triggers', ...args])
 
-describe('kite triggers', () => {
+describe('kite triggers', { timeout: 120_000 }, () => {
   it('lists triggers with their state', async () => {
     await server.runtime.scheduler.tick()
     const listed = await kite('list', '--server', server.url)
@@ -84,7 +64,7 @@ describe('kite triggers', () => {
     const unknown = await kite('disable', 'cli', 'nightly', 'nope', '--server', server.url)
     expect(unknown.code).toBe(1)
     expect(unknown.err).toBe(
-      'kite: POST /triggers/cli/nightly/nope/disable: trigger "nope" of flow cli/nightly not found\n',
+      'kite: disable trigger nope: trigger "nope" of flow cli/nightly not found\n',
     )
     const unreachable = await kite('list', '--server', 'http://127.0.0.1:9')
     expect(unreachable.code).toBe(1)

@@ -1,10 +1,10 @@
-// Types only: the command talks to a runtime over HTTP, it never loads one.
-import type { TriggerInfo } from '@kite/runtime'
+// The command talks to a runtime over HTTP through @kite/client, it never loads one.
+import type { Trigger } from '@kite/client'
 import type { Command } from 'commander'
-import { callRuntime, parseUrl } from './options.js'
+import { runtimeClient, withServerOption } from './options.js'
 
 interface ServerOption {
-  server: string
+  server?: string
 }
 
 interface ListOptions extends ServerOption {
@@ -13,32 +13,27 @@ interface ListOptions extends ServerOption {
   json: boolean
 }
 
-const DEFAULT_SERVER = 'http://127.0.0.1:8080'
-
-/** `kite triggers list|enable|disable|reset` against a running runtime (`--server URL`). */
+/** `kite triggers list|enable|disable|reset` against a running runtime. */
 export function registerTriggersCommand(program: Command): void {
   const triggers = program
     .command('triggers')
     .description("list a runtime's triggers with their state; enable, disable or reset one")
 
-  triggers
-    .command('list')
-    .description('every trigger of the saved flows, with its next date, last firing and last error')
-    .option('--server <url>', 'the runtime', parseUrl, DEFAULT_SERVER)
+  withServerOption(
+    triggers
+      .command('list')
+      .description(
+        'every trigger of the saved flows, with its next date, last firing and last error',
+      ),
+  )
     .option('--namespace <namespace>', 'only this namespace')
     .option('--flow-id <id>', 'only this flow')
     .option('--json', 'print the API answer as JSON', false)
     .action(async (options: ListOptions) => {
-      const query = new URLSearchParams()
-      if (options.namespace) query.set('namespace', options.namespace)
-      if (options.flowId) query.set('flowId', options.flowId)
-      const answer = (await callRuntime(
-        { server: options.server },
-        'GET',
-        `/triggers?${query}`,
-      )) as {
-        results: TriggerInfo[]
-      }
+      const answer = await runtimeClient(options).triggers.list({
+        ...(options.namespace ? { namespace: options.namespace } : {}),
+        ...(options.flowId ? { flowId: options.flowId } : {}),
+      })
       if (options.json) {
         process.stdout.write(`${JSON.stringify(answer.results, null, 2)}\n`)
         return
@@ -55,30 +50,29 @@ export function registerTriggersCommand(program: Command): void {
     ['disable', 'disabled'],
     ['reset', 'reset (dates, errors and cursor forgotten)'],
   ] as const) {
-    triggers
-      .command(action)
-      .description(`${action} one trigger`)
-      .argument('<namespace>', 'the flow namespace')
-      .argument('<flowId>', 'the flow id')
-      .argument('<triggerId>', 'the trigger id')
-      .option('--server <url>', 'the runtime', parseUrl, DEFAULT_SERVER)
-      .action(
-        async (namespace: string, flowId: string, triggerId: string, options: ServerOption) => {
-          const path = `/triggers/${[namespace, flowId, triggerId].map(encodeURIComponent).join('/')}/${action}`
-          const trigger = (await callRuntime(
-            { server: options.server },
-            'POST',
-            path,
-          )) as TriggerInfo
-          process.stdout.write(`trigger ${namespace}/${flowId}/${triggerId} ${done}\n`)
-          process.stdout.write(`${describe(trigger)}\n`)
-        },
-      )
+    withServerOption(
+      triggers
+        .command(action)
+        .description(`${action} one trigger`)
+        .argument('<namespace>', 'the flow namespace')
+        .argument('<flowId>', 'the flow id')
+        .argument('<triggerId>', 'the trigger id'),
+    ).action(
+      async (namespace: string, flowId: string, triggerId: string, options: ServerOption) => {
+        const trigger = await runtimeClient(options).triggers[action]({
+          namespace,
+          flowId,
+          triggerId,
+        })
+        process.stdout.write(`trigger ${namespace}/${flowId}/${triggerId} ${done}\n`)
+        process.stdout.write(`${describe(trigger)}\n`)
+      },
+    )
   }
 }
 
 /** One line (plus an error line) per trigger. */
-function describe(trigger: TriggerInfo): string {
+function describe(trigger: Trigger): string {
   const status = trigger.flowDisabled
     ? 'disabled in the flow'
     : trigger.enabled

@@ -1,15 +1,6 @@
-import { defineCondition, KiteError, z } from '@kite/sdk'
+import { defineCondition, EXECUTION_STATES, KiteError, z } from '@kite/sdk'
 
-export const ExecutionState = z.enum([
-  'CREATED',
-  'RUNNING',
-  'PAUSED',
-  'KILLING',
-  'SUCCESS',
-  'WARNING',
-  'FAILED',
-  'KILLED',
-])
+export const ExecutionState = z.enum(EXECUTION_STATES)
 
 export const executionStatus = defineCondition({
   name: 'condition.ExecutionStatus',

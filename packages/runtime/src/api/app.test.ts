@@ -1,9 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fixturePlugins } from '../../test/fixtures/plugins.js'
-import { API_ROUTES } from './openapi.js'
+import { createApi } from './app.js'
 import { createServer, type KiteServer } from './server.js'
 
 let dataDir: string
@@ -210,9 +211,25 @@ describe('bad input is answered clearly and the server stays up', () => {
       'inputs.extra',
       'inputs.name',
     ])
-    const broken = await api('/executions/company.team/hello', { method: 'POST', body: '{nope' })
+    const broken = await api('/executions/company.team/hello', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{nope',
+    })
     expect(broken.status).toBe(400)
-    expect((await broken.json()).message).toMatch(/^the body is not valid JSON/)
+    expect(await broken.json()).toEqual({
+      message: 'the body is not valid JSON',
+      code: 'REQUEST_INVALID',
+    })
+    const notJson = await api('/executions/company.team/hello', { method: 'POST', body: '{}' })
+    expect(notJson.status).toBe(415)
+    expect(await notJson.json()).toMatchObject({
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      message: expect.stringContaining('text/plain'),
+    })
+    const array = await json('/executions/company.team/hello', [1, 2])
+    expect(array.status).toBe(400)
+    expect((await array.json()).code).toBe('REQUEST_INVALID')
     expect((await json('/executions/company.team/nothing', {})).status).toBe(404)
     expect((await api('/executions?size=0')).status).toBe(400)
     expect((await api('/executions?state=DONE')).status).toBe(400)
@@ -389,15 +406,97 @@ tasks:
 })
 
 describe('the OpenAPI document', () => {
-  it('describes every route the server answers', async () => {
+  it('describes exactly the routes the app answers', async () => {
     const document = await (await api('/openapi.json')).json()
     expect(document.openapi).toBe('3.1.0')
-    for (const [method, path] of API_ROUTES) {
-      expect(document.paths[path]?.[method], `${method} ${path}`).toBeDefined()
-    }
     const described = Object.entries(document.paths).flatMap(([path, methods]) =>
-      Object.keys(methods as object).map((method) => `${method} ${path}`),
+      Object.keys(methods as object).map((method) => `${method.toUpperCase()} ${path}`),
     )
-    expect(described.sort()).toEqual(API_ROUTES.map(([method, path]) => `${method} ${path}`).sort())
+    const app = createApi({ runtime: server.runtime })
+    const answered = app.routes
+      .filter((route) => route.method !== 'ALL')
+      .map((route) => `${route.method} ${route.path.replaceAll(/:(\w+)/g, '{$1}')}`)
+    expect([...new Set(answered)].sort()).toEqual(described.sort())
+    expect(described).toContain('POST /api/v1/flows')
+    expect(described.length).toBeGreaterThan(25)
+  })
+
+  it('answers GET /api/v1 with an index of the routes and links', async () => {
+    const index = await api('')
+    expect(index.status).toBe(200)
+    const body = await index.json()
+    expect(body.links).toMatchObject({ openapi: '/api/v1/openapi.json', flows: '/api/v1/flows' })
+    expect(body.routes).toContainEqual(
+      expect.objectContaining({ method: 'GET', path: '/api/v1/executions/{id}/follow' }),
+    )
+    for (const link of Object.values(body.links) as string[]) {
+      const response = await fetch(`${server.url}${link}`)
+      expect(response.status, link).toBe(200)
+      await response.body?.cancel()
+    }
+  })
+
+  it('answers bad parameters with the path of each problem', async () => {
+    const page = await api('/executions?page=two&size=x')
+    expect(page.status).toBe(400)
+    const body = await page.json()
+    expect(body.code).toBe('REQUEST_INVALID')
+    expect(body.errors.map((error: { path: string }) => error.path).sort()).toEqual([
+      'query.page',
+      'query.size',
+    ])
+    const level = await api('/executions/none/logs?minLevel=loud')
+    expect(level.status).toBe(400)
+    expect((await level.json()).errors[0].path).toBe('query.minLevel')
+    const specs = await json('/plugins/resolve', { plugins: [1] })
+    expect(specs.status).toBe(400)
+    expect((await specs.json()).errors[0].path).toBe('body.plugins.0')
+    const namespace = await api('/namespaces/Not%20One/plugin-defaults', {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: '[]',
+    })
+    expect(namespace.status).toBe(400)
+    expect((await namespace.json()).errors[0].path).toBe('param.namespace')
+    await expectUp()
+  })
+
+  it('answers any query string with 200 or a clear 400, never a crash (property)', async () => {
+    const value = fc.oneof(
+      fc.string(),
+      fc.integer().map(String),
+      fc.constantFrom('SUCCESS', 'x,FAILED', ''),
+    )
+    await fc.assert(
+      fc.asyncProperty(
+        fc.dictionary(fc.constantFrom('page', 'size', 'state', 'namespace', 'flowId'), value),
+        async (query) => {
+          const response = await api(`/executions?${new URLSearchParams(query)}`)
+          expect([200, 400]).toContain(response.status)
+          const body = await response.json()
+          if (response.status === 400) {
+            expect(body.code).toBe('REQUEST_INVALID')
+            expect(body.message).toEqual(expect.any(String))
+            expect(body.errors?.[0]?.path).toMatch(/^query\./)
+          } else expect(body.results).toEqual(expect.any(Array))
+        },
+      ),
+      { numRuns: 60 },
+    )
+    await expectUp()
+  })
+
+  it('answers any JSON body on the plugin routes with a clear 400 or an answer (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.jsonValue(), async (body) => {
+        const response = await json('/plugins/resolve', body)
+        expect([200, 400]).toContain(response.status)
+        const answer = await response.json()
+        if (response.status === 400) expect(answer.code).toBe('REQUEST_INVALID')
+        else expect(answer.results).toEqual(expect.any(Array))
+      }),
+      { numRuns: 60 },
+    )
+    await expectUp()
   })
 })

@@ -1,19 +1,13 @@
+import type { z } from '@hono/zod-openapi'
 import type { Execution, ExecutionSummary } from '../executor/execution-model.js'
 import { MASK } from '../executor/secrets.js'
 import type { ValidatedFlow } from '../flow/validate-flow.js'
 import type { ResolvedPlugin } from '../plugins/plugin-resolver.js'
 import type { StoredFlow } from '../storage/store.js'
+import type { FlowPlugin } from './schemas.js'
 
 /** A resolved plugin task as the flow API shows it. */
-export interface FlowPluginJson {
-  taskId: string
-  type: string
-  package: string
-  version: string
-  versionSpec: string
-  decidedBy: string
-  integrity?: string
-}
+export type FlowPluginJson = z.infer<typeof FlowPlugin>
 
 /** What a plugin version was resolved for each task, trigger and condition of a flow. */
 export function flowPlugins(validated: ValidatedFlow): FlowPluginJson[] {

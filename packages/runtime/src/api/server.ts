@@ -15,6 +15,8 @@ export interface ServerOptions extends RuntimeOptions {
   bodyLimit?: number
   /** The version reported by `/api/v1/health` and the OpenAPI document. */
   version?: string
+  /** Bearer token the admin routes need (default `KITE_ADMIN_TOKEN`). */
+  adminToken?: string
 }
 
 export interface KiteServer {
@@ -44,6 +46,7 @@ export async function createServer(options: ServerOptions): Promise<KiteServer> 
       bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
       ...(options.logger ? { logger: options.logger } : {}),
       version: options.version ?? SDK_VERSION,
+      ...(options.adminToken ? { adminToken: options.adminToken } : {}),
     })
     const host = options.host ?? '127.0.0.1'
     const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {

@@ -1,42 +1,14 @@
-import type { LogLevel } from '@kite/sdk'
+import type { ExecutionState, LogLevel, TaskRunState } from '@kite/sdk'
 import type { MetricEntry } from '../plugins/plugin-host.js'
 import type { PluginPin } from '../plugins/plugin-resolver.js'
 
-/** States of an execution. KILLING is transient: a kill was asked and running tasks are stopping. */
-export type ExecutionState =
-  | 'CREATED'
-  | 'RUNNING'
-  | 'PAUSED'
-  | 'KILLING'
-  | 'SUCCESS'
-  | 'WARNING'
-  | 'FAILED'
-  | 'KILLED'
-
-/** States of a task run. */
-export type TaskRunState =
-  | 'CREATED'
-  | 'RUNNING'
-  | 'PAUSED'
-  | 'SUCCESS'
-  | 'WARNING'
-  | 'FAILED'
-  | 'KILLED'
-  | 'SKIPPED'
-
-export const TERMINAL_EXECUTION_STATES: ReadonlySet<ExecutionState> = new Set([
-  'SUCCESS',
-  'WARNING',
-  'FAILED',
-  'KILLED',
-])
-export const TERMINAL_TASK_RUN_STATES: ReadonlySet<TaskRunState> = new Set([
-  'SUCCESS',
-  'WARNING',
-  'FAILED',
-  'KILLED',
-  'SKIPPED',
-])
+// The states live in the SDK, shared with plugins (kite.core.condition.ExecutionStatus).
+export {
+  type ExecutionState,
+  type TaskRunState,
+  TERMINAL_EXECUTION_STATES,
+  TERMINAL_TASK_RUN_STATES,
+} from '@kite/sdk'
 
 export interface StateHistory<S extends string> {
   state: S

@@ -34,8 +34,8 @@ export interface ProvidedType {
 }
 
 /**
- * The installed plugin versions the resolver chooses from. The next issue backs it with the
- * registry-fed plugin store; this one fills it from in-process definitions and local directories.
+ * The installed plugin versions the resolver chooses from, filled by the plugin store (from the
+ * registry), in-process definitions and local plugin directories.
  */
 export interface PluginCatalog {
   /** Increases on every change, so callers can cache what they derived from the catalog. */

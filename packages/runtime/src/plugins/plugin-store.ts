@@ -373,12 +373,12 @@ export function createPluginStore(options: PluginStoreOptions): PluginStore {
     },
     install(name, spec = 'latest', installOptions = {}) {
       const key = `${name}@${spec}`
-      let running = installing.get(key)
-      if (!running) {
-        running = doInstall(name, spec, installOptions).finally(() => installing.delete(key))
-        installing.set(key, running)
-      }
-      return running
+      const running = installing.get(key)
+      // A caller that joins an install under way did not install anything itself.
+      if (running) return running.then(({ plugin }) => ({ plugin, installed: false }))
+      const started = doInstall(name, spec, installOptions).finally(() => installing.delete(key))
+      installing.set(key, started)
+      return started
     },
     async uninstall(name, version) {
       const removed = catalog.remove(name, version)

@@ -1,0 +1,126 @@
+// The command talks to a runtime over HTTP through @kite/client, it never loads one.
+import type { ExecutionState, LogEntry } from '@kite/client'
+import type { Command } from 'commander'
+import { CliError } from '../program.js'
+import { printExecution } from './flow.js'
+import { runtimeClient, withServerOption } from './options.js'
+
+interface ServerOptions {
+  server?: string
+  json: boolean
+}
+
+interface ListOptions extends ServerOptions {
+  namespace?: string
+  flowId?: string
+  state: string[]
+  page?: string
+  size?: string
+}
+
+/** `kite executions list|show|logs|follow` against a running runtime. */
+export function registerExecutionsCommand(program: Command): void {
+  const executions = program
+    .command('executions')
+    .description("a runtime's executions: search, show one, its logs, follow it live")
+
+  const json = (command: Command) =>
+    withServerOption(command).option('--json', 'print the API answer as JSON', false)
+
+  json(
+    executions
+      .command('list')
+      .description('executions, newest first')
+      .option('--namespace <namespace>', 'only this namespace (and those below it)')
+      .option('--flow-id <id>', 'only this flow')
+      .option('--state <state>', 'only this state (repeatable)', collect, [])
+      .option('--page <page>', 'page, from 1')
+      .option('--size <size>', 'executions per page (default 25)'),
+  ).action(async (options: ListOptions) => {
+    const page = await runtimeClient(options).executions.list({
+      ...(options.namespace ? { namespace: options.namespace } : {}),
+      ...(options.flowId ? { flowId: options.flowId } : {}),
+      ...(options.state.length > 0 ? { state: options.state as ExecutionState[] } : {}),
+      ...(options.page ? { page: integer(options.page, '--page') } : {}),
+      ...(options.size ? { size: integer(options.size, '--size') } : {}),
+    })
+    if (options.json) return print(page)
+    if (page.results.length === 0) return void process.stdout.write('no executions\n')
+    for (const item of page.results) {
+      process.stdout.write(
+        `${item.id}  ${item.namespace}/${item.flowId} rev ${item.flowRevision}  ${item.state.current}  ${item.state.startDate}\n`,
+      )
+    }
+    process.stdout.write(`page ${page.page}, ${page.results.length} of ${page.total}\n`)
+  })
+
+  json(
+    executions
+      .command('show')
+      .description('one execution with its task runs')
+      .argument('<id>', 'the execution id'),
+  ).action(async (id: string, options: ServerOptions) => {
+    const execution = await runtimeClient(options).executions.get(id)
+    if (options.json) return print(execution)
+    process.stdout.write(
+      `execution ${execution.id} of ${execution.namespace}/${execution.flowId} (revision ${execution.flowRevision})\n`,
+    )
+    printExecution(execution)
+  })
+
+  json(
+    executions
+      .command('logs')
+      .description("an execution's log lines (secrets masked)")
+      .argument('<id>', 'the execution id')
+      .option('--min-level <level>', 'trace, debug, info, warn or error')
+      .option('--task-id <id>', 'only this task'),
+  ).action(async (id: string, options: ServerOptions & { minLevel?: string; taskId?: string }) => {
+    const logs = await runtimeClient(options).executions.logs(id, {
+      ...(options.minLevel ? { minLevel: options.minLevel as LogEntry['level'] } : {}),
+      ...(options.taskId ? { taskId: options.taskId } : {}),
+    })
+    if (options.json) return print(logs)
+    for (const entry of logs) process.stdout.write(`${logLine(entry)}\n`)
+  })
+
+  withServerOption(
+    executions
+      .command('follow')
+      .description(
+        'print log lines and state changes as they come, until it ends (exit 0 on SUCCESS)',
+      )
+      .argument('<id>', 'the execution id'),
+  ).action(async (id: string, options: ServerOptions) => {
+    let last: string | undefined
+    let final: ExecutionState | undefined
+    for await (const event of runtimeClient(options).executions.follow(id)) {
+      if (event.type === 'log') {
+        process.stdout.write(`${logLine(event.log)}\n`)
+      } else if (event.state !== last) {
+        last = event.state
+        final = event.state
+        process.stdout.write(`state: ${event.state}\n`)
+      }
+    }
+    if (final !== 'SUCCESS') process.exitCode = 1
+  })
+}
+
+function logLine(entry: LogEntry): string {
+  return `${entry.timestamp}${entry.taskId ? ` [${entry.taskId}]` : ''} ${entry.level}: ${entry.message}`
+}
+
+function integer(value: string, option: string): number {
+  const number = Number(value)
+  if (!Number.isInteger(number)) throw new CliError(`${option} must be an integer, got "${value}"`)
+  return number
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value]
+}
+
+function print(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`)
+}

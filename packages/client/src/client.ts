@@ -1,0 +1,321 @@
+import type { KiteApp } from '@kite/runtime'
+import {
+  type ClientRequestOptions,
+  type ClientResponse,
+  hc,
+  type InferResponseType,
+} from 'hono/client'
+import type { SuccessStatusCode } from 'hono/utils/http-status'
+import { KiteClientError } from './errors.js'
+import { readEvents } from './follow.js'
+
+/** The `/api/v1` part of the `hc` client typed from the runtime's app. */
+function createApiClient(server: string, options: ClientRequestOptions) {
+  return hc<KiteApp>(server, options).api.v1
+}
+type Api = ReturnType<typeof createApiClient>
+// biome-ignore lint/suspicious/noExplicitAny: any answer of the typed client
+type AnyResponse = ClientResponse<any, number, string>
+/** The body of the 2xx answers a route declares. */
+type SuccessBody<R> =
+  R extends ClientResponse<infer T, infer S, string>
+    ? S extends SuccessStatusCode
+      ? T
+      : never
+    : never
+
+/** A flow as the runtime answers it (with the plugin version each task resolved to). */
+export type Flow = InferResponseType<Api['flows']['$post'], 200>
+/** One saved revision of a flow. */
+export type FlowRevision = InferResponseType<
+  Api['flows'][':namespace'][':id']['revisions']['$get'],
+  200
+>[number]
+/** A valid flow's validation answer. */
+export type FlowValidation = InferResponseType<Api['flows']['validate']['$post'], 200>
+/** An execution with its task runs. */
+export type Execution = InferResponseType<Api['executions'][':id']['$get'], 200>
+/** A page of executions (without task runs), newest first. */
+export type ExecutionPage = InferResponseType<Api['executions']['$get'], 200>
+export type ExecutionState = Execution['state']['current']
+export type TaskRun = Execution['taskRunList'][number]
+/** One log line of an execution. */
+export type LogEntry = InferResponseType<Api['executions'][':id']['logs']['$get'], 200>[number]
+/** The installed plugins, their versions and types. */
+export type PluginList = InferResponseType<Api['plugins']['$get'], 200>
+export type PluginInstallResult = InferResponseType<Api['plugins']['install']['$post'], 200>
+export type PluginUninstallResult = InferResponseType<Api['plugins']['uninstall']['$delete'], 200>
+export type PluginResolveResult = InferResponseType<Api['plugins']['resolve']['$post'], 200>
+export type PluginDefaults = InferResponseType<
+  Api['namespaces'][':namespace']['plugin-defaults']['$get'],
+  200
+>
+export type TriggerList = InferResponseType<Api['triggers']['$get'], 200>
+export type Trigger = TriggerList['results'][number]
+export type Health = InferResponseType<Api['health']['$get'], 200>
+
+/** What `follow()` yields: each log line, and the execution after each change of state. */
+export type FollowEvent =
+  | { type: 'log'; log: LogEntry }
+  | { type: 'state'; state: ExecutionState; execution: Execution }
+
+export interface KiteClientOptions {
+  /** The runtime, e.g. `http://127.0.0.1:8080` (without `/api/v1`). */
+  server: string
+  /** Sent as `Authorization: Bearer <token>` (admin routes, and any route once users exist). */
+  token?: string
+  /** A fetch to use instead of the global one. */
+  fetch?: typeof fetch
+}
+
+export interface StartOptions {
+  inputs?: Record<string, unknown>
+  /** Answer when the execution ends (or pauses) instead of at once. */
+  wait?: boolean
+  /** A flow revision (latest by default). */
+  revision?: number
+  labels?: Record<string, string>
+}
+
+export interface ListExecutionsOptions {
+  namespace?: string
+  flowId?: string
+  state?: ExecutionState | ExecutionState[]
+  page?: number
+  size?: number
+}
+
+/**
+ * A typed client for the Kite runtime's HTTP API (`/api/v1`), typed from the runtime's own app.
+ * Every failure is a `KiteClientError` with the runtime's `code`, `status` and `errors`.
+ *
+ * @example
+ * const kite = createKiteClient({ server: 'http://127.0.0.1:8080' })
+ * await kite.flows.save(readFileSync('hello.yml', 'utf8'))
+ * const execution = await kite.executions.start('company.team', 'hello', { wait: true })
+ * for await (const event of kite.executions.follow(execution.id)) console.log(event)
+ */
+export function createKiteClient(options: KiteClientOptions) {
+  const server = options.server.replace(/\/+$/, '')
+  const fetcher = options.fetch ?? fetch
+  const headers: Record<string, string> = options.token
+    ? { authorization: `Bearer ${options.token}` }
+    : {}
+  const api = createApiClient(server, { headers, fetch: fetcher })
+
+  /** The answer's body, or the runtime's error as a KiteClientError. */
+  async function call<R extends AnyResponse>(
+    what: string,
+    request: () => Promise<R>,
+  ): Promise<SuccessBody<R>> {
+    let response: R
+    try {
+      response = await request()
+    } catch (error) {
+      throw unreachable(server, error)
+    }
+    if (!response.ok) throw await answerError(what, response)
+    if (response.status === 204) return undefined as SuccessBody<R>
+    return (await response.json()) as SuccessBody<R>
+  }
+
+  const yaml = (source: string) => ({
+    headers: { ...headers, 'content-type': 'application/x-yaml' },
+    init: { body: source },
+  })
+  const flowParam = (namespace: string, id: string) => ({ param: { namespace, id } })
+  const specs = (plugins: readonly string[], force?: boolean) => ({
+    json: { plugins: [...plugins], ...(force === undefined ? {} : { force }) },
+  })
+
+  const flows = {
+    /** Every flow (latest revision), optionally of a namespace and those below it. */
+    list: (namespace?: string) =>
+      call('list flows', () => api.flows.$get({ query: namespace ? { namespace } : {} })),
+    /** Creates the flow, or saves a new revision when it exists. */
+    async save(source: string): Promise<Flow> {
+      try {
+        return await call('save the flow', () => api.flows.$post(undefined, yaml(source)))
+      } catch (error) {
+        if (!(error instanceof KiteClientError) || error.code !== 'FLOW_EXISTS') throw error
+        const { namespace, id } = flowKey(source, error)
+        const flow = api.flows[':namespace'][':id']
+        return call(`save flow ${namespace}/${id}`, () =>
+          flow.$put(flowParam(namespace, id), yaml(source)),
+        )
+      }
+    },
+    /** Validates a flow without saving it; throws with every problem (`errors`) when invalid. */
+    validate: (source: string) =>
+      call('validate the flow', () => api.flows.validate.$post(undefined, yaml(source))),
+    get: (namespace: string, id: string, revision?: number) =>
+      call(`get flow ${namespace}/${id}`, () =>
+        api.flows[':namespace'][':id'].$get({
+          ...flowParam(namespace, id),
+          query: revision === undefined ? {} : { revision: String(revision) },
+        }),
+      ),
+    delete: async (namespace: string, id: string): Promise<void> => {
+      await call(`delete flow ${namespace}/${id}`, () =>
+        api.flows[':namespace'][':id'].$delete(flowParam(namespace, id)),
+      )
+    },
+    revisions: (namespace: string, id: string) =>
+      call(`list revisions of ${namespace}/${id}`, () =>
+        api.flows[':namespace'][':id'].revisions.$get(flowParam(namespace, id)),
+      ),
+  }
+
+  const execution = api.executions[':id']
+  const executions = {
+    /** Starts an execution; with `wait: true` it answers when the execution ends (or pauses). */
+    start: (namespace: string, flowId: string, start: StartOptions = {}) =>
+      call(`start ${namespace}/${flowId}`, () =>
+        api.executions[':namespace'][':id'].$post({
+          param: { namespace, id: flowId },
+          query: {
+            ...(start.wait ? { wait: 'true' as const } : {}),
+            ...(start.revision === undefined ? {} : { revision: String(start.revision) }),
+            ...(start.labels
+              ? { labels: Object.entries(start.labels).map(([key, value]) => `${key}:${value}`) }
+              : {}),
+          },
+          json: start.inputs ?? {},
+        }),
+      ),
+    get: (id: string) => call(`get execution ${id}`, () => execution.$get({ param: { id } })),
+    list: (filter: ListExecutionsOptions = {}) =>
+      call('list executions', () =>
+        api.executions.$get({
+          query: {
+            ...(filter.namespace ? { namespace: filter.namespace } : {}),
+            ...(filter.flowId ? { flowId: filter.flowId } : {}),
+            ...(filter.state ? { state: [filter.state].flat() } : {}),
+            ...(filter.page === undefined ? {} : { page: String(filter.page) }),
+            ...(filter.size === undefined ? {} : { size: String(filter.size) }),
+          },
+        }),
+      ),
+    logs: (id: string, query: { minLevel?: LogEntry['level']; taskId?: string } = {}) =>
+      call(`get logs of ${id}`, () => execution.logs.$get({ param: { id }, query })),
+    kill: (id: string) => call(`kill ${id}`, () => execution.kill.$post({ param: { id } })),
+    resume: (id: string) => call(`resume ${id}`, () => execution.resume.$post({ param: { id } })),
+    /**
+     * Follows an execution: yields every log line (those already written first) and the
+     * execution each time it changes, and ends when the execution reaches a final state (or
+     * when the loop is left, which closes the stream).
+     */
+    async *follow(id: string): AsyncGenerator<FollowEvent> {
+      let response: Response
+      try {
+        response = await execution.follow.$get({ param: { id } })
+      } catch (error) {
+        throw unreachable(server, error)
+      }
+      if (!response.ok) throw await answerError(`follow ${id}`, response)
+      if (!response.body) {
+        throw new KiteClientError(`follow ${id}: the runtime sent no stream`, {
+          code: 'BAD_ANSWER',
+          kind: 'internal',
+        })
+      }
+      for await (const message of readEvents(response.body)) {
+        if (message.event === 'log') yield { type: 'log', log: message.data as LogEntry }
+        else if (message.event === 'execution') {
+          const current = message.data as Execution
+          yield { type: 'state', state: current.state.current, execution: current }
+        } else if (message.event === 'end') return
+      }
+    },
+  }
+
+  const plugins = {
+    list: () => call('list plugins', () => api.plugins.$get()),
+    /** Installs versions from the registry (`name@1.2.0`, a range, `LATEST`, a dist-tag). */
+    install: (list: readonly string[]) =>
+      call('install plugins', () => api.plugins.install.$post(specs(list))),
+    /** Uninstalls exact versions; refused while saved flows use one, unless `force`. */
+    uninstall: (list: readonly string[], uninstall: { force?: boolean } = {}) =>
+      call('uninstall plugins', () =>
+        api.plugins.uninstall.$delete({ query: {}, ...specs(list, uninstall.force) }),
+      ),
+    /** What each spec chooses among the registry's and the installed versions. */
+    resolve: (list: readonly string[]) =>
+      call('resolve plugins', () => api.plugins.resolve.$post(specs(list))),
+  }
+
+  const defaults = api.namespaces[':namespace']['plugin-defaults']
+  const namespaces = {
+    pluginDefaults: (namespace: string) =>
+      call(`get plugin defaults of ${namespace}`, () => defaults.$get({ param: { namespace } })),
+    setPluginDefaults: (namespace: string, pluginDefaults: Record<string, unknown>[]) =>
+      call(`set plugin defaults of ${namespace}`, () =>
+        defaults.$put({ param: { namespace }, json: { pluginDefaults } }),
+      ),
+  }
+
+  const trigger = api.triggers[':namespace'][':flowId'][':triggerId']
+  type TriggerKey = { namespace: string; flowId: string; triggerId: string }
+  const triggers = {
+    list: (filter: { namespace?: string; flowId?: string } = {}) =>
+      call('list triggers', () => api.triggers.$get({ query: filter })),
+    enable: (key: TriggerKey) =>
+      call(`enable trigger ${key.triggerId}`, () => trigger.enable.$post({ param: key })),
+    disable: (key: TriggerKey) =>
+      call(`disable trigger ${key.triggerId}`, () => trigger.disable.$post({ param: key })),
+    reset: (key: TriggerKey) =>
+      call(`reset trigger ${key.triggerId}`, () => trigger.reset.$post({ param: key })),
+  }
+
+  return {
+    server,
+    health: () => call('health', () => api.health.$get()),
+    flows,
+    executions,
+    plugins,
+    namespaces,
+    triggers,
+    /** The underlying `hc` client, for routes the methods above do not cover. */
+    api,
+  }
+}
+
+/** A client made by `createKiteClient`. */
+export type KiteClient = ReturnType<typeof createKiteClient>
+
+function unreachable(server: string, error: unknown): KiteClientError {
+  const reason = error instanceof Error ? error.message : String(error)
+  return new KiteClientError(`cannot reach the runtime at ${server} (${reason})`, {
+    code: 'UNREACHABLE',
+    kind: 'operational',
+    cause: error,
+  })
+}
+
+async function answerError(what: string, response: Response): Promise<KiteClientError> {
+  const text = await response.text().catch(() => '')
+  let body: { message?: unknown; code?: unknown; errors?: unknown } = {}
+  try {
+    body = JSON.parse(text)
+  } catch {
+    // Not the runtime's JSON error: the status says what happened.
+  }
+  const message =
+    typeof body.message === 'string' ? body.message : `${response.status} ${response.statusText}`
+  return new KiteClientError(`${what}: ${message}`, {
+    code: typeof body.code === 'string' ? body.code : `HTTP_${response.status}`,
+    kind: response.status >= 500 ? 'internal' : 'user',
+    status: response.status,
+    errors: Array.isArray(body.errors) ? body.errors : [],
+  })
+}
+
+/** The namespace and id of a flow the runtime said exists (its message names them). */
+function flowKey(source: string, error: KiteClientError): { namespace: string; id: string } {
+  const field = (name: string) =>
+    new RegExp(`^${name}:\\s*["']?([^"'\\s#]+)`, 'm').exec(source)?.[1]
+  const namespace = field('namespace')
+  const id = field('id')
+  if (namespace && id) return { namespace, id }
+  throw error
+}

@@ -1,0 +1,35 @@
+/**
+ * @kite/client — a typed client for the Kite runtime's HTTP API, for your own code and the
+ * `kite` CLI.
+ */
+export {
+  createKiteClient,
+  type Execution,
+  type ExecutionPage,
+  type ExecutionState,
+  type Flow,
+  type FlowRevision,
+  type FlowValidation,
+  type FollowEvent,
+  type Health,
+  type KiteClient,
+  type KiteClientOptions,
+  type ListExecutionsOptions,
+  type LogEntry,
+  type PluginDefaults,
+  type PluginInstallResult,
+  type PluginList,
+  type PluginResolveResult,
+  type PluginUninstallResult,
+  type StartOptions,
+  type TaskRun,
+  type Trigger,
+  type TriggerList,
+} from './client.js'
+export {
+  type ClientErrorKind,
+  type ClientIssue,
+  isKiteClientError,
+  KiteClientError,
+  type KiteClientErrorOptions,
+} from './errors.js'

@@ -1,0 +1,364 @@
+import { createRoute, z } from '@hono/zod-openapi'
+import { streamSSE } from 'hono/streaming'
+import { RuntimeError } from '../errors.js'
+import {
+  type Execution,
+  type ExecutionState,
+  TERMINAL_EXECUTION_STATES,
+} from '../executor/execution-model.js'
+import type { EngineEvent } from '../executor/execution-runner.js'
+import { executionPrefix, STORAGE_SCHEME } from '../storage/internal-storage.js'
+import { createRouter, errorAnswer, jsonAnswer, type RouteContext } from './router.js'
+import {
+  ExecutionPage,
+  ExecutionParams,
+  Execution as ExecutionSchema,
+  ExecutionState as ExecutionStateSchema,
+  FlowParams,
+  LogEntry,
+  LogLevel,
+  queryBoolean,
+  queryInt,
+} from './schemas.js'
+import { executionJson } from './serialize.js'
+
+const MAX_PAGE_SIZE = 500
+const tags = ['Executions']
+/** A query parameter that may repeat (`?state=A&state=B`). */
+const repeated = z.union([z.string(), z.array(z.string())]).optional()
+const listOf = (value: string | string[] | undefined): string[] =>
+  (value === undefined ? [] : [value].flat()).flatMap((item) => item.split(',')).filter(Boolean)
+
+export const waitQuery = queryBoolean('true: answer when the execution ends (or pauses).')
+
+const list = createRoute({
+  method: 'get',
+  path: '/executions',
+  tags,
+  summary: 'Search executions, newest first',
+  request: {
+    query: z.object({
+      namespace: z.string().optional().openapi({ description: 'Namespace (and below).' }),
+      flowId: z.string().optional().openapi({ description: 'Flow id.' }),
+      state: repeated.openapi({
+        description: `States, repeated or comma-separated: ${ExecutionStateSchema.options.join(', ')}.`,
+      }),
+      page: queryInt('From 1.'),
+      size: queryInt(`From 1 to ${MAX_PAGE_SIZE} (default 25).`),
+    }),
+  },
+  responses: {
+    200: jsonAnswer(ExecutionPage, 'A page of executions (without task runs).'),
+    400: errorAnswer('Bad paging or state.'),
+  },
+})
+
+const start = createRoute({
+  method: 'post',
+  path: '/executions/{namespace}/{id}',
+  tags,
+  summary: 'Start an execution',
+  request: {
+    params: FlowParams,
+    query: z.object({
+      wait: waitQuery,
+      revision: queryInt('A flow revision (latest by default).'),
+      labels: repeated.openapi({ description: '`key:value`, repeated.' }),
+    }),
+    body: {
+      required: false,
+      description: 'The inputs, as a JSON object (none: `{}`).',
+      content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
+    },
+  },
+  responses: {
+    200: jsonAnswer(ExecutionSchema, 'The execution (CREATED, or final with wait=true).'),
+    400: errorAnswer('The body is not a JSON object, or a label is not key:value.'),
+    404: errorAnswer('No such flow.'),
+    409: errorAnswer('The flow is disabled.'),
+    415: errorAnswer('The body is not JSON.'),
+    422: errorAnswer('Invalid inputs, or the flow no longer validates.'),
+  },
+})
+
+const get = createRoute({
+  method: 'get',
+  path: '/executions/{id}',
+  tags,
+  summary: 'Get an execution with its task runs',
+  request: { params: ExecutionParams },
+  responses: {
+    200: jsonAnswer(ExecutionSchema, 'The execution.'),
+    404: errorAnswer('No such execution.'),
+  },
+})
+
+const logs = createRoute({
+  method: 'get',
+  path: '/executions/{id}/logs',
+  tags,
+  summary: 'Logs of an execution (secrets masked)',
+  request: {
+    params: ExecutionParams,
+    query: z.object({
+      minLevel: z
+        .string()
+        .toLowerCase()
+        .pipe(LogLevel)
+        .optional()
+        .openapi({ description: `${LogLevel.options.join(', ')}` }),
+      taskId: z.string().optional().openapi({ description: 'Only this task.' }),
+    }),
+  },
+  responses: {
+    200: jsonAnswer(z.array(LogEntry), 'Oldest first.'),
+    404: errorAnswer('No such execution.'),
+  },
+})
+
+const follow = createRoute({
+  method: 'get',
+  path: '/executions/{id}/follow',
+  tags,
+  summary: 'Follow an execution (Server-Sent Events)',
+  description:
+    'Events: `log` (a LogEntry), `execution` (the whole execution, after each change), `ping`, and `end` (`{ state }`) when it reaches a final state.',
+  request: { params: ExecutionParams },
+  responses: {
+    200: {
+      description: 'An event stream.',
+      content: { 'text/event-stream': { schema: z.string() } },
+    },
+    404: errorAnswer('No such execution.'),
+  },
+})
+
+const file = createRoute({
+  method: 'get',
+  path: '/executions/{id}/file',
+  tags,
+  summary: "Download one of the execution's files",
+  request: {
+    params: ExecutionParams,
+    query: z.object({
+      uri: z.string().openapi({ description: 'A kite:/// URI of this execution.' }),
+    }),
+  },
+  responses: {
+    200: {
+      description: 'The file.',
+      content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } },
+    },
+    400: errorAnswer('The URI is not a file of this execution.'),
+    404: errorAnswer('No such file.'),
+  },
+})
+
+const kill = createRoute({
+  method: 'post',
+  path: '/executions/{id}/kill',
+  tags,
+  summary: 'Kill an execution',
+  request: { params: ExecutionParams },
+  responses: {
+    202: jsonAnswer(ExecutionSchema, 'Killing (KILLING, then KILLED).'),
+    404: errorAnswer('No such execution.'),
+    409: errorAnswer('The execution already ended.'),
+  },
+})
+
+const resume = createRoute({
+  method: 'post',
+  path: '/executions/{id}/resume',
+  tags,
+  summary: 'Resume a paused execution (kite.flow.Pause)',
+  request: { params: ExecutionParams },
+  responses: { 200: jsonAnswer(ExecutionSchema, 'Resumed.'), 409: errorAnswer('Not paused.') },
+})
+
+/** The answer of a start: at once, or when the execution ends (or pauses) with `?wait=true`. */
+export async function startedAnswer(
+  context: RouteContext,
+  wait: 'true' | 'false' | undefined,
+  created: Execution,
+) {
+  const execution =
+    wait === 'true'
+      ? await context.runtime.engine.waitFor(created.id, { untilPaused: true })
+      : created
+  return executionJson(execution)
+}
+
+/** `/executions`: start, search, read, logs, follow (SSE), files, kill and resume. */
+export function createExecutionRoutes(context: RouteContext) {
+  const existing = async (id: string) => {
+    const execution = await context.runtime.engine.getExecution(id)
+    if (!execution) {
+      throw new RuntimeError(`execution "${id}" not found`, { code: 'EXECUTION_NOT_FOUND' })
+    }
+    return execution
+  }
+
+  // kill and resume come before start: `/executions/{id}/kill` also fits `{namespace}/{id}`.
+  return createRouter()
+    .openapi(kill, async (c) => {
+      return c.json(executionJson(await context.runtime.engine.kill(c.req.valid('param').id)), 202)
+    })
+    .openapi(resume, async (c) => {
+      return c.json(
+        executionJson(await context.runtime.engine.resume(c.req.valid('param').id)),
+        200,
+      )
+    })
+    .openapi(list, async (c) => {
+      const query = c.req.valid('query')
+      const page = query.page ?? 1
+      const size = query.size ?? 25
+      if (page < 1 || size < 1 || size > MAX_PAGE_SIZE) {
+        throw new RuntimeError(`page must be ≥ 1 and size between 1 and ${MAX_PAGE_SIZE}`, {
+          code: 'REQUEST_INVALID',
+          issues: [{ path: page < 1 ? 'query.page' : 'query.size', message: 'out of range' }],
+        })
+      }
+      const states = listOf(query.state).map((state) => {
+        const parsed = ExecutionStateSchema.safeParse(state)
+        if (parsed.success) return parsed.data
+        throw new RuntimeError(
+          `unknown state "${state}"; use one of ${ExecutionStateSchema.options.join(', ')}`,
+          {
+            code: 'REQUEST_INVALID',
+            issues: [{ path: 'query.state', message: `unknown state "${state}"` }],
+          },
+        )
+      })
+      const result = await context.runtime.store.listExecutions(
+        {
+          ...(query.namespace ? { namespace: query.namespace } : {}),
+          ...(query.flowId ? { flowId: query.flowId } : {}),
+          ...(states.length > 0 ? { states: states satisfies ExecutionState[] } : {}),
+        },
+        page,
+        size,
+      )
+      return c.json({ ...result, results: result.results.map(executionJson) }, 200)
+    })
+    .openapi(start, async (c) => {
+      const { namespace, id } = c.req.valid('param')
+      const query = c.req.valid('query')
+      const labels = Object.fromEntries(
+        listOf(query.labels).map((label) => {
+          const at = label.indexOf(':')
+          if (at < 1) {
+            throw new RuntimeError(`label "${label}" must be key:value`, {
+              code: 'REQUEST_INVALID',
+              issues: [{ path: 'query.labels', message: `"${label}" is not key:value` }],
+            })
+          }
+          return [label.slice(0, at), label.slice(at + 1)]
+        }),
+      )
+      const execution = await context.runtime.engine.start({
+        namespace,
+        flowId: id,
+        inputs: c.req.valid('json'),
+        labels,
+        ...(query.revision === undefined ? {} : { revision: query.revision }),
+      })
+      return c.json(await startedAnswer(context, query.wait, execution), 200)
+    })
+    .openapi(get, async (c) => {
+      return c.json(executionJson(await existing(c.req.valid('param').id)), 200)
+    })
+    .openapi(logs, async (c) => {
+      const { id } = c.req.valid('param')
+      await existing(id)
+      const { minLevel, taskId } = c.req.valid('query')
+      const entries = await context.runtime.store.listLogs(id, {
+        ...(minLevel ? { minLevel } : {}),
+        ...(taskId ? { taskId } : {}),
+      })
+      return c.json(entries, 200)
+    })
+    .openapi(file, async (c) => {
+      const { id } = c.req.valid('param')
+      const execution = await existing(id)
+      const { uri } = c.req.valid('query')
+      const prefix = `${STORAGE_SCHEME}${executionPrefix(execution.namespace, execution.flowId, id)}/`
+      if (!uri.startsWith(prefix)) {
+        throw new RuntimeError(`uri must be a file of this execution (${prefix}...)`, {
+          code: 'REQUEST_INVALID',
+          issues: [{ path: 'query.uri', message: `not under ${prefix}` }],
+        })
+      }
+      const data = await context.runtime.storage.get(uri)
+      return c.body(new Uint8Array(data), 200, { 'content-type': 'application/octet-stream' })
+    })
+    .openapi(follow, async (c) => {
+      const { id } = c.req.valid('param')
+      await existing(id)
+      return streamSSE(c, async (stream) => {
+        const { engine, store } = context.runtime
+        const queue: EngineEvent[] = []
+        let wake: (() => void) | undefined
+        let closed = false
+        const unsubscribe = engine.subscribe(id, (event) => {
+          queue.push(event)
+          wake?.()
+        })
+        stream.onAbort(() => {
+          closed = true
+          wake?.()
+        })
+        try {
+          const sentLogs = new Set<string>()
+          const logKey = (entry: { timestamp: string; taskRunId?: string; message: string }) =>
+            `${entry.timestamp}|${entry.taskRunId ?? ''}|${entry.message}`
+          await engine.flushLogs(id)
+          for (const entry of await store.listLogs(id)) {
+            sentLogs.add(logKey(entry))
+            await stream.writeSSE({ event: 'log', data: JSON.stringify(entry) })
+          }
+          let current = await engine.getExecution(id)
+          if (current) {
+            await stream.writeSSE({
+              event: 'execution',
+              data: JSON.stringify(executionJson(current)),
+            })
+          }
+          while (!closed && current && !TERMINAL_EXECUTION_STATES.has(current.state.current)) {
+            if (queue.length === 0) {
+              await new Promise<void>((resolve) => {
+                wake = resolve
+                setTimeout(resolve, 15_000).unref()
+              })
+              wake = undefined
+              if (queue.length === 0) {
+                await stream.writeSSE({ event: 'ping', data: '{}' })
+                continue
+              }
+            }
+            let changed = false
+            for (const event of queue.splice(0)) {
+              if (event.type !== 'log') changed = true
+              else if (!sentLogs.has(logKey(event.entry))) {
+                await stream.writeSSE({ event: 'log', data: JSON.stringify(event.entry) })
+              }
+            }
+            if (changed) {
+              current = await engine.getExecution(id)
+              if (current) {
+                const data = JSON.stringify(executionJson(current))
+                await stream.writeSSE({ event: 'execution', data })
+              }
+            }
+          }
+          if (!closed) {
+            const data = JSON.stringify({ state: current?.state.current })
+            await stream.writeSSE({ event: 'end', data })
+          }
+        } finally {
+          unsubscribe()
+        }
+      })
+    })
+}

@@ -1,0 +1,74 @@
+import { createRoute, z } from '@hono/zod-openapi'
+import { Namespace } from '../flow/flow-schema.js'
+import {
+  ADMIN_NOTE,
+  checkAdmin,
+  createRouter,
+  errorAnswer,
+  jsonAnswer,
+  type RouteContext,
+} from './router.js'
+import { PluginDefaults } from './schemas.js'
+
+const tags = ['Namespaces']
+const params = z.object({
+  namespace: Namespace.openapi({
+    param: { name: 'namespace', in: 'path' },
+    description: 'A namespace (dotted lower-case segments).',
+  }),
+})
+const entries = z.array(z.record(z.string(), z.unknown()))
+
+const get = createRoute({
+  method: 'get',
+  path: '/namespaces/{namespace}/plugin-defaults',
+  tags,
+  summary: "A namespace's plugin defaults",
+  request: { params },
+  responses: { 200: jsonAnswer(PluginDefaults, 'The defaults (resolution level 3).') },
+})
+
+const put = createRoute({
+  method: 'put',
+  path: '/namespaces/{namespace}/plugin-defaults',
+  tags,
+  summary: "Replace a namespace's plugin defaults",
+  description: `Resolution level 3; stored in the data directory. ${ADMIN_NOTE}`,
+  request: {
+    params,
+    body: {
+      required: true,
+      description: '`{ "pluginDefaults": [{ "type", "values" }] }` (or the bare list).',
+      content: {
+        'application/json': {
+          schema: z.union([z.object({ pluginDefaults: entries }), entries]),
+        },
+      },
+    },
+  },
+  responses: {
+    200: jsonAnswer(PluginDefaults, 'The saved defaults.'),
+    400: errorAnswer('Not a namespace, or not a list of defaults.'),
+    401: errorAnswer('The admin token is missing or wrong.'),
+  },
+})
+
+/** `/namespaces/{namespace}/plugin-defaults`: read and replace a namespace's plugin defaults. */
+export function createNamespaceRoutes(context: RouteContext) {
+  return createRouter()
+    .openapi(get, async (c) => {
+      const { namespace } = c.req.valid('param')
+      return c.json(
+        { namespace, pluginDefaults: context.runtime.plugins.getNamespaceDefaults(namespace) },
+        200,
+      )
+    })
+    .openapi(put, async (c) => {
+      checkAdmin(context, c.req.header('authorization'))
+      const { namespace } = c.req.valid('param')
+      const body = c.req.valid('json')
+      const list = Array.isArray(body) ? body : body.pluginDefaults
+      const pluginDefaults = await context.runtime.plugins.setNamespaceDefaults(namespace, list)
+      return c.json({ namespace, pluginDefaults }, 200)
+    })
+}

@@ -1,0 +1,259 @@
+import { createRoute, z } from '@hono/zod-openapi'
+import semver from 'semver'
+import { messageOf, RuntimeError } from '../errors.js'
+import { parsePluginSpec } from '../plugins/plugin-spec.js'
+import { parseVersionSpec, selectVersion } from '../plugins/version-resolver.js'
+import type { WorkerHost } from '../plugins/worker-host.js'
+import {
+  ADMIN_NOTE,
+  checkAdmin,
+  createRouter,
+  errorAnswer,
+  jsonAnswer,
+  type RouteContext,
+} from './router.js'
+import { ErrorBody, PluginList, PluginSpecs, queryBoolean } from './schemas.js'
+
+const tags = ['Plugins']
+const specsBody = (description: string) => ({
+  required: true,
+  description,
+  content: { 'application/json': { schema: PluginSpecs } },
+})
+const results = <T extends z.ZodType>(item: T) => z.object({ results: z.array(item) })
+
+const list = createRoute({
+  method: 'get',
+  path: '/plugins',
+  tags,
+  summary: 'Installed plugins',
+  description:
+    'Every installed package with its versions, the types each version provides, and whether the registry has a newer version.',
+  responses: { 200: jsonAnswer(PluginList, 'The installed plugins.') },
+})
+
+const install = createRoute({
+  method: 'post',
+  path: '/plugins/install',
+  tags,
+  summary: 'Install plugin versions from the registry',
+  description: `Additive and idempotent; a range or LATEST/OLDEST is chosen among the registry's versions by the same rules as flows. ${ADMIN_NOTE}`,
+  request: { body: specsBody('`{ "plugins": ["@scope/name@1.2.0"] }`') },
+  responses: {
+    200: jsonAnswer(
+      results(
+        z.object({
+          name: z.string(),
+          version: z.string(),
+          integrity: z.string().optional(),
+          installed: z.boolean(),
+        }),
+      ),
+      'What each spec installed (`installed: false` when it already was).',
+    ),
+    401: errorAnswer('The admin token is missing or wrong.'),
+    404: errorAnswer('The version does not exist in the registry.'),
+    422: errorAnswer(
+      'Integrity mismatch, incompatible @kite/sdk range, not allowed by plugins.security.',
+    ),
+  },
+})
+
+const PluginInUse = ErrorBody.extend({ flows: z.array(z.string()) }).openapi('PluginInUse')
+
+const uninstall = createRoute({
+  method: 'delete',
+  path: '/plugins/uninstall',
+  tags,
+  summary: 'Uninstall exact plugin versions',
+  description: `Refused with 409 (and the flows listed) while a saved flow resolves to a version, unless \`force\`. ${ADMIN_NOTE}`,
+  request: {
+    query: z.object({ force: queryBoolean('true: the same as `force: true` in the body.') }),
+    body: specsBody('`{ "plugins": ["@scope/name@1.0.0"], "force": false }`'),
+  },
+  responses: {
+    200: jsonAnswer(
+      results(z.object({ name: z.string(), version: z.string(), uninstalled: z.boolean() })),
+      'The versions removed.',
+    ),
+    400: errorAnswer('A spec is not an exact version.'),
+    401: errorAnswer('The admin token is missing or wrong.'),
+    404: errorAnswer('The version is not installed.'),
+    409: jsonAnswer(PluginInUse, 'Saved flows use the version; `flows` names them.'),
+  },
+})
+
+const resolve = createRoute({
+  method: 'post',
+  path: '/plugins/resolve',
+  tags,
+  summary: 'What each spec chooses',
+  description: "The registry's versions, the installed ones, and the version each spec picks.",
+  request: { body: specsBody('`{ "plugins": ["@scope/name@LATEST", "@scope/name@^1"] }`') },
+  responses: {
+    200: jsonAnswer(
+      results(
+        z.object({
+          spec: z.string(),
+          name: z.string(),
+          versionSpec: z.string(),
+          versions: z.array(z.string()),
+          installed: z.array(z.string()),
+          resolved: z.string().nullable(),
+          resolvedInstalled: z.string().nullable(),
+          error: z.string().optional(),
+        }),
+      ),
+      'One answer per spec.',
+    ),
+  },
+})
+
+/** `/plugins`: installed versions, install, uninstall and resolve (SPEC 6). */
+export function createPluginRoutes(context: RouteContext) {
+  /** Saved flows whose resolved set uses `name@version`. */
+  const flowsUsing = async (name: string, version: string): Promise<string[]> => {
+    const users: string[] = []
+    for (const flow of await context.runtime.store.listFlows()) {
+      if (flow.deleted) continue
+      try {
+        const validated = await context.runtime.engine.validateSource(flow.source)
+        if (validated.plugins.some((item) => item.package === name && item.version === version)) {
+          users.push(`${flow.namespace}/${flow.id}`)
+        }
+      } catch {
+        // A flow that no longer resolves uses no installed version.
+      }
+    }
+    return users
+  }
+
+  /** The exact version to install: ranges and LATEST/OLDEST are chosen by the resolver's rules. */
+  const versionToInstall = async (name: string, spec = 'LATEST'): Promise<string> => {
+    const parsed = parseVersionSpec(spec)
+    if (!parsed || parsed.kind === 'exact') return spec // exact versions and dist-tags: the registry knows
+    const { versions } = await context.runtime.plugins.store.packument(name)
+    const chosen = selectVersion(spec, versions)
+    if (chosen) return chosen
+    throw new RuntimeError(
+      `version "${spec}" of ${name} matches none of the registry's versions ${versions.join(', ') || 'none'}`,
+      { code: 'NOT_FOUND' },
+    )
+  }
+
+  return createRouter()
+    .openapi(list, async (c) => {
+      const names = [...new Set(context.runtime.catalog.list().map((plugin) => plugin.name))]
+      return c.json(
+        {
+          registry: context.runtime.plugins.store.registry ?? null,
+          sync: context.runtime.config.plugins.sync,
+          connected: context.runtime.plugins.sync?.connected() ?? false,
+          results: names.map((name) => {
+            const versions = context.runtime.catalog.versionsOf(name)
+            const newest = versions.at(-1)?.version
+            const available = context.runtime.plugins.sync?.latest(name)
+            return {
+              name,
+              group: versions[0]?.manifest.group,
+              latestInstalled: newest,
+              latestAvailable: available ?? newest,
+              updateAvailable: Boolean(available && newest && semver.gt(available, newest)),
+              versions: versions.map((plugin) => ({
+                version: plugin.version,
+                integrity: plugin.integrity ?? null,
+                origin: plugin.origin,
+                types: [
+                  ...plugin.manifest.tasks.map((entry) => ({
+                    type: entry.type,
+                    kind: 'task' as const,
+                  })),
+                  ...plugin.manifest.triggers.map((entry) => ({
+                    type: entry.type,
+                    kind: 'trigger' as const,
+                  })),
+                  ...plugin.manifest.conditions.map((entry) => ({
+                    type: entry.type,
+                    kind: 'condition' as const,
+                  })),
+                ],
+              })),
+            }
+          }),
+        },
+        200,
+      )
+    })
+    .openapi(install, async (c) => {
+      checkAdmin(context, c.req.header('authorization'))
+      const answer = []
+      for (const text of c.req.valid('json').plugins) {
+        const { name, spec } = parsePluginSpec(text)
+        const version = await versionToInstall(name, spec)
+        const { plugin, installed } = await context.runtime.plugins.store.install(name, version)
+        answer.push({ name, version: plugin.version, integrity: plugin.integrity, installed })
+      }
+      return c.json({ results: answer }, 200)
+    })
+    .openapi(uninstall, async (c) => {
+      checkAdmin(context, c.req.header('authorization'))
+      const body = c.req.valid('json')
+      const force = body.force === true || c.req.valid('query').force === 'true'
+      const targets = body.plugins.map((text) => {
+        const { name, spec } = parsePluginSpec(text)
+        if (!spec || !semver.valid(spec)) {
+          throw new RuntimeError(
+            `uninstall needs an exact version: "${text}" (e.g. ${name}@1.0.0)`,
+            {
+              code: 'REQUEST_INVALID',
+            },
+          )
+        }
+        if (!context.runtime.catalog.get(name, spec)) {
+          throw new RuntimeError(`plugin ${name}@${spec} is not installed`, { code: 'NOT_FOUND' })
+        }
+        return { name, version: spec }
+      })
+      if (!force) {
+        for (const { name, version } of targets) {
+          const flows = await flowsUsing(name, version)
+          if (flows.length > 0) {
+            const message = `plugin ${name}@${version} is used by ${flows.length} saved flow${flows.length === 1 ? '' : 's'} (${flows.join(', ')}); change them or uninstall with force`
+            return c.json({ message, code: 'PLUGIN_IN_USE', flows }, 409)
+          }
+        }
+      }
+      const answer = []
+      for (const { name, version } of targets) {
+        const uninstalled = await context.runtime.plugins.store.uninstall(name, version)
+        await (context.runtime.host as Partial<WorkerHost>).release?.(name, version)
+        answer.push({ name, version, uninstalled })
+      }
+      return c.json({ results: answer }, 200)
+    })
+    .openapi(resolve, async (c) => {
+      const answer = []
+      for (const text of c.req.valid('json').plugins) {
+        const { name, spec = 'LATEST' } = parsePluginSpec(text)
+        const installed = context.runtime.catalog.versionsOf(name).map((plugin) => plugin.version)
+        let available: string[] = []
+        let registryError: string | undefined
+        try {
+          available = (await context.runtime.plugins.store.packument(name)).versions
+        } catch (error) {
+          registryError = messageOf(error)
+        }
+        answer.push({
+          spec: text,
+          name,
+          versionSpec: spec,
+          versions: available,
+          installed,
+          resolved: selectVersion(spec, available) ?? null,
+          resolvedInstalled: selectVersion(spec, installed) ?? null,
+          ...(registryError ? { error: registryError } : {}),
+        })
+      }
+      return c.json({ results: answer }, 200)
+    })
+}

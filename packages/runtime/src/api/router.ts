@@ -1,0 +1,67 @@
+import { OpenAPIHono, type z } from '@hono/zod-openapi'
+import { RuntimeError, type ValidationIssue } from '../errors.js'
+import type { Runtime } from '../runtime.js'
+import { ErrorBody } from './schemas.js'
+
+/** What every resource's routes get: the runtime they act on. */
+export interface RouteContext {
+  readonly runtime: Runtime
+  /** The version `/health`, `/api/v1` and the OpenAPI document report. */
+  version?: string
+  /** Bearer token the admin routes need (undefined: open). */
+  adminToken?: string
+}
+
+/**
+ * A router for one resource. Every resource file (`flows.ts`, `executions.ts`, ...) exports a
+ * `create<Resource>Routes(context)` that chains `.openapi(route, handler)` on one of these, and
+ * `createApi` mounts them all under `/api/v1` with `.route('/', ...)`: the chain keeps the types
+ * `@kite/client` reads, the registry keeps what the OpenAPI document says.
+ */
+export function createRouter() {
+  return new OpenAPIHono({
+    defaultHook: (result) => {
+      if (!result.success) throw requestInvalid(result.target, result.error.issues)
+    },
+  })
+}
+
+/** A failed parameter or body check as the API's one error shape, with the path of each problem. */
+export function requestInvalid(target: string, issues: readonly z.core.$ZodIssue[]): RuntimeError {
+  const where = target === 'json' ? 'body' : target
+  const list: ValidationIssue[] = issues.map((issue) => ({
+    path: [where, ...issue.path.map(String)].join('.'),
+    message: issue.message,
+  }))
+  const first = list[0]
+  return new RuntimeError(
+    `invalid request: ${first ? `${first.path}: ${first.message}` : `bad ${where}`}${list.length > 1 ? ` (and ${list.length - 1} more)` : ''}`,
+    { code: 'REQUEST_INVALID', issues: list },
+  )
+}
+
+/** An error answer in the OpenAPI document. */
+export const errorAnswer = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: ErrorBody } },
+})
+
+/** A JSON answer in the OpenAPI document. */
+export const jsonAnswer = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+})
+
+/** The note admin routes carry in the document. */
+export const ADMIN_NOTE =
+  'Needs `Authorization: Bearer <KITE_ADMIN_TOKEN>` when an admin token is configured (401 otherwise).'
+
+/** Refuses a request without the admin token, when one is configured. */
+export function checkAdmin(context: RouteContext, authorization: string | undefined): void {
+  if (!context.adminToken) return
+  if (authorization === `Bearer ${context.adminToken}`) return
+  throw new RuntimeError(
+    'this route needs the admin token: send Authorization: Bearer <KITE_ADMIN_TOKEN>',
+    { code: 'UNAUTHORIZED' },
+  )
+}
