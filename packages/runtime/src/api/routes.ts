@@ -3,6 +3,7 @@ import { createFlowRoutes } from './flows.js'
 import { createNamespaceRoutes } from './namespaces.js'
 import { createPluginRoutes } from './plugins.js'
 import type { RouteContext } from './router.js'
+import { createFlowSchemaRoutes } from './schemas-flow.js'
 import { createServiceRoutes } from './service.js'
 import { createTriggerRoutes } from './triggers.js'
 import { createWebhookRoutes } from './webhooks.js'
@@ -20,6 +21,7 @@ export function createApiRoutes(context: RouteContext) {
     .route('/', createWebhookRoutes(context))
     .route('/', createExecutionRoutes(context))
     .route('/', createPluginRoutes(context))
+    .route('/', createFlowSchemaRoutes(context))
     .route('/', createNamespaceRoutes(context))
     .route('/', createTriggerRoutes(context))
 }

@@ -1,0 +1,65 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Ajv2020 } from 'ajv/dist/2020.js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
+// Through the package entry: it loads @hono/zod-openapi before the flow schemas are built.
+import { createServer, type KiteServer } from '../index.js'
+
+const root = fileURLToPath(new URL('../../../..', import.meta.url))
+let dataDir: string
+let server: KiteServer
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'kite-flow-schema-'))
+  server = await createServer({
+    dataDir,
+    port: 0,
+    pluginDirs: [
+      join(root, 'packages/plugins/core'),
+      join(root, 'examples/plugins/greeting'),
+      join(root, 'examples/plugins/greeting/v2'),
+    ],
+  })
+})
+afterAll(async () => {
+  await server.close()
+  await rm(dataDir, { recursive: true, force: true })
+})
+
+const greet = (lines: string) => `id: greet
+namespace: demo
+tasks:
+  - id: hello
+    type: acme.greeting.Hello
+${lines}
+`
+
+describe('GET /api/v1/plugins/schemas/flow', () => {
+  it('answers a draft 2020-12 schema that validates real flows per version', async () => {
+    const response = await fetch(`${server.url}/api/v1/plugins/schemas/flow`)
+    expect(response.status).toBe(200)
+    expect(response.headers.get('content-type')).toContain('application/json')
+    const schema = await response.json()
+    expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema')
+    const validate = new Ajv2020({ allErrors: true, strict: false }).compile(schema)
+    const valid = (yaml: string) => validate(parse(yaml))
+
+    expect(valid(await readFile(join(root, 'examples/flows/hello.yml'), 'utf8'))).toBe(true)
+    expect(valid(await readFile(join(root, 'examples/flows/pin-exact.yml'), 'utf8'))).toBe(true)
+    expect(valid(greet('    version: "1.0.0"\n    name: Ada'))).toBe(true)
+    expect(valid(greet('    version: "2.0.0"\n    who: Ada'))).toBe(true)
+    // `who` is a property of 2.0.0 only: invalid under 1.0.0, and `name` under 2.0.0.
+    expect(valid(greet('    version: "1.0.0"\n    who: Ada'))).toBe(false)
+    expect(valid(greet('    version: "2.0.0"\n    name: Ada'))).toBe(false)
+    expect(valid('id: x\nnamespace: demo\ntasks: nope\n')).toBe(false)
+  })
+
+  it('follows what is installed: a type without an installed version is not in it', async () => {
+    const schema = await (await fetch(`${server.url}/api/v1/plugins/schemas/flow`)).json()
+    const text = JSON.stringify(schema)
+    expect(text).toContain('"const":"acme.greeting.Hello"')
+    expect(text).not.toContain('"const":"kite.transform.')
+  })
+})

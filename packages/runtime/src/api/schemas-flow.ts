@@ -1,0 +1,24 @@
+import { createRoute, z } from '@hono/zod-openapi'
+import { flowJsonSchema, schemaTypesOf } from '../flow/flow-json-schema.js'
+import { createRouter, jsonAnswer, type RouteContext } from './router.js'
+
+const FlowJsonSchema = z
+  .record(z.string(), z.unknown())
+  .openapi('FlowJsonSchema', { description: 'A JSON Schema (draft 2020-12) of a flow.' })
+
+const flowSchema = createRoute({
+  method: 'get',
+  path: '/plugins/schemas/flow',
+  tags: ['Plugins'],
+  summary: 'The JSON Schema of a flow for the installed plugin versions',
+  description:
+    "Draft 2020-12: the flow's shape with one branch per installed `type` and version (an exact `version` selects that version's properties). For the UI editor and any editor with a YAML language server: `# yaml-language-server: $schema=<server>/api/v1/plugins/schemas/flow`.",
+  responses: { 200: jsonAnswer(FlowJsonSchema, 'The flow JSON Schema.') },
+})
+
+/** `/plugins/schemas/flow`: the flow JSON Schema of the installed versions (SPEC 11). */
+export function createFlowSchemaRoutes(context: RouteContext) {
+  return createRouter().openapi(flowSchema, (c) =>
+    c.json(flowJsonSchema(schemaTypesOf(context.runtime.catalog)), 200),
+  )
+}
