@@ -173,6 +173,12 @@ describe('@kite/client against a real runtime', () => {
     })
   })
 
+  it('gets the flow JSON Schema of the installed versions', async () => {
+    const schema = await createKiteClient({ server: server.url }).flows.schema()
+    expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema')
+    expect(JSON.stringify(schema)).toContain('"const":"acme.client.Say"')
+  })
+
   it('lists and resolves plugins; admin routes need the token', async () => {
     const open = createKiteClient({ server: server.url })
     const list = await open.plugins.list()

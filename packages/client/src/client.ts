@@ -164,6 +164,8 @@ export function createKiteClient(options: KiteClientOptions) {
       call(`list revisions of ${namespace}/${id}`, () =>
         api.flows[':namespace'][':id'].revisions.$get(flowParam(namespace, id)),
       ),
+    /** The JSON Schema (draft 2020-12) of a flow for the runtime's installed plugin versions. */
+    schema: () => call('get the flow schema', () => api.plugins.schemas.flow.$get()),
   }
 
   const execution = api.executions[':id']

@@ -1,6 +1,7 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
+import { isKiteClientError, type KiteClient } from '@kite/client'
 // Types only at the top: the runtime loads when a flow command runs, not for every `kite` command.
 import type {
   Execution,
@@ -11,10 +12,16 @@ import type {
 } from '@kite/runtime'
 import type { Command } from 'commander'
 import { CliError } from '../program.js'
+import { parseUrl, runtimeClient, withServerOption } from './options.js'
 
 interface FlowOptions {
   plugin: string[]
   config?: string
+  server?: string
+}
+
+interface SchemaOptions extends FlowOptions {
+  output?: string
 }
 
 interface RunOptions extends FlowOptions {
@@ -23,9 +30,13 @@ interface RunOptions extends FlowOptions {
   logs: boolean
 }
 
-/** `kite flow validate FILE` and `kite flow run FILE`. */
+const SERVER_HELP = 'do it on this runtime (http URL) instead of in this process'
+
+/** `kite flow validate|run|save|schema`: in this process, or on a runtime with `--server`. */
 export function registerFlowCommand(program: Command): void {
-  const flow = program.command('flow').description('validate and run flows without a server')
+  const flow = program
+    .command('flow')
+    .description('validate, save and run flows, here or on a runtime (--server)')
 
   flow
     .command('validate')
@@ -33,8 +44,20 @@ export function registerFlowCommand(program: Command): void {
     .argument('<file>', 'the flow YAML')
     .option('--plugin <dir>', 'a built local plugin directory (repeatable)', collect, [])
     .option('--config <file>', 'instance configuration (kite.yaml)')
+    .option('--server <url>', SERVER_HELP, parseUrl)
     .action(async (file: string, options: FlowOptions) => {
       const source = await readSource(file)
+      if (options.server) {
+        localOnly(options, '--plugin', '--config')
+        const validated = await runtimeClient(options)
+          .flows.validate(source)
+          .catch((error: unknown) => clientCliError(error, file))
+        process.stdout.write(
+          `✓ ${display(file)}: flow ${validated.namespace}/${validated.id} is valid on ${options.server} (${validated.plugins.length} plugin task${validated.plugins.length === 1 ? '' : 's'})\n`,
+        )
+        for (const line of remotePluginLines(validated.plugins)) process.stdout.write(`  ${line}\n`)
+        return
+      }
       const { createFlowValidator } = await import('@kite/runtime')
       const validator = await createFlowValidator({
         pluginDirs: options.plugin,
@@ -55,16 +78,21 @@ export function registerFlowCommand(program: Command): void {
 
   flow
     .command('run')
-    .description('run a flow once, in this process, and print its task runs (exit 0 on SUCCESS)')
+    .description('run a flow once and print its task runs (exit 0 on SUCCESS)')
     .argument('<file>', 'the flow YAML')
     .option('--input <key=value>', 'an input (repeatable); @path reads a file', collect, [])
     .option('--plugin <dir>', 'a built local plugin directory (repeatable)', collect, [])
     .option('--config <file>', 'instance configuration (kite.yaml)')
     .option('--data <dir>', 'keep state in this directory (default: a temporary one)')
     .option('--no-logs', 'do not print log lines as they come')
+    .option('--server <url>', 'save the flow on this runtime and run it there', parseUrl)
     .action(async (file: string, options: RunOptions) => {
       const source = await readSource(file)
       const inputs = await parseInputs(options.input)
+      if (options.server) {
+        localOnly(options, '--plugin', '--config', '--data')
+        return runOnServer(runtimeClient(options), file, source, inputs, options.logs)
+      }
       const dataDir = options.data ?? (await mkdtemp(join(tmpdir(), 'kite-flow-run-')))
       const { createRuntime } = await import('@kite/runtime')
       const runtime = await createRuntime({
@@ -116,6 +144,142 @@ export function registerFlowCommand(program: Command): void {
         if (!options.data) await rm(dataDir, { recursive: true, force: true })
       }
     })
+
+  registerServerCommands(flow)
+}
+
+/** `kite flow save FILE` and `kite flow schema`, registered on the `flow` command. */
+function registerServerCommands(flow: Command): void {
+  withServerOption(
+    flow
+      .command('save')
+      .description('save a flow on a runtime (a new revision when it exists)')
+      .argument('<file>', 'the flow YAML'),
+  ).action(async (file: string, options: { server?: string }) => {
+    const source = await readSource(file)
+    const client = runtimeClient(options)
+    const saved = await client.flows
+      .save(source)
+      .catch((error: unknown) => clientCliError(error, file))
+    process.stdout.write(
+      `✓ ${display(file)}: saved flow ${saved.namespace}/${saved.id} revision ${saved.revision} on ${client.server}\n`,
+    )
+    for (const line of remotePluginLines(saved.plugins ?? [])) process.stdout.write(`  ${line}\n`)
+  })
+
+  flow
+    .command('schema')
+    .description(
+      "write the flow JSON Schema (for editors' YAML language server): a runtime's, or that of --plugin directories",
+    )
+    .option('--server <url>', 'the runtime whose installed plugins the schema describes', parseUrl)
+    .option('--plugin <dir>', 'a built local plugin directory (repeatable)', collect, [])
+    .option('-o, --output <file>', 'write to this file instead of stdout')
+    .action(async (options: SchemaOptions) => {
+      if (options.server && options.plugin.length > 0) {
+        throw new CliError('give --server or --plugin directories, not both', 2)
+      }
+      let schema: Record<string, unknown>
+      if (options.plugin.length > 0) {
+        const { createFlowValidator, flowJsonSchema, schemaTypesOf } = await import('@kite/runtime')
+        const { catalog } = await createFlowValidator({ pluginDirs: options.plugin }).catch(
+          toCliError,
+        )
+        schema = flowJsonSchema(schemaTypesOf(catalog))
+      } else {
+        schema = await runtimeClient(options).flows.schema()
+      }
+      const text = `${JSON.stringify(schema, null, 2)}\n`
+      if (!options.output) return void process.stdout.write(text)
+      try {
+        await writeFile(options.output, text)
+      } catch (error) {
+        throw new CliError(`cannot write ${options.output}: ${(error as Error).message}`, 1)
+      }
+      process.stdout.write(`✓ wrote the flow JSON Schema to ${display(options.output)}\n`)
+    })
+}
+
+/** Saves the flow on a runtime, starts it there and follows it, like a local run. */
+async function runOnServer(
+  client: KiteClient,
+  file: string,
+  source: string,
+  inputs: Record<string, unknown>,
+  logs: boolean,
+): Promise<void> {
+  const saved = await client.flows
+    .save(source)
+    .catch((error: unknown) => clientCliError(error, file))
+  const started = await client.executions
+    .start(saved.namespace, saved.id, { inputs })
+    .catch((error: unknown) => clientCliError(error, file))
+  process.stdout.write(
+    `execution ${started.id} of ${saved.namespace}/${saved.id} (revision ${saved.revision}) on ${client.server}\n`,
+  )
+  const interrupt = () => {
+    client.executions.kill(started.id).catch(() => {})
+  }
+  process.once('SIGINT', interrupt)
+  try {
+    for await (const event of client.executions.follow(started.id)) {
+      if (event.type === 'log' && logs) {
+        const { log } = event
+        process.stdout.write(`  [${log.taskId ?? 'execution'}] ${log.level}: ${log.message}\n`)
+      }
+      if (event.type === 'state' && event.state === 'PAUSED') {
+        process.stdout.write('  execution paused (kite.flow.Pause): press Ctrl-C to stop it\n')
+      }
+    }
+  } finally {
+    process.off('SIGINT', interrupt)
+  }
+  const execution = await client.executions.get(started.id)
+  printExecution(execution)
+  if (execution.state.current !== 'SUCCESS') process.exitCode = 1
+}
+
+/** Refuses local-only options next to `--server`. */
+function localOnly(options: object, ...flags: string[]): void {
+  const values = options as Record<string, unknown>
+  for (const flag of flags) {
+    const key = flag.slice(2)
+    const value = values[key]
+    if (value !== undefined && !(Array.isArray(value) && value.length === 0)) {
+      throw new CliError(
+        `${flag} applies to a local run; with --server the runtime's own is used`,
+        2,
+      )
+    }
+  }
+}
+
+/** One line per resolved plugin task, from the runtime's answer. */
+function remotePluginLines(
+  plugins: readonly {
+    taskId: string
+    type: string
+    package: string
+    version: string
+    versionSpec: string
+    decidedBy: string
+  }[],
+): string[] {
+  return plugins.map(
+    (item) =>
+      `${item.taskId}: ${item.type} → ${item.package}@${item.version} (version "${item.versionSpec}", decided by ${item.decidedBy})`,
+  )
+}
+
+/** A runtime's answer as a CLI error: flow problems `FILE:LINE:COL: message`, exit code 2. */
+export function clientCliError(error: unknown, file: string): never {
+  if (!isKiteClientError(error) || error.code === 'UNREACHABLE') throw error
+  const headline =
+    error.errors.length > 0 ? error.message.split(': ').slice(0, 2).join(': ') : error.message
+  throw problems(
+    { headline, code: error.code, user: error.kind === 'user', issues: error.errors },
+    file,
+  )
 }
 
 /** Prints the task runs, their states and outputs, then the execution's outcome. */
@@ -205,21 +369,35 @@ export function toCliError(error: unknown, file?: string): never {
         'PLUGIN_INVALID',
         'PLUGIN_CONFLICT',
       ].includes(error.code)
-    const flowFile = file && error.code === 'FLOW_INVALID' ? display(file) : undefined
-    const where = flowFile ? `${flowFile}: ` : ''
-    const count = `${error.issues.length} problem${error.issues.length === 1 ? '' : 's'}`
-    // `FILE:LINE:COL: message`, one per line, the form editors and terminals link to.
-    const located = (issue: ValidationIssue) =>
-      flowFile && issue.line !== undefined
-        ? `${flowFile}:${issue.line}:${issue.column ?? 1}: ${issue.path ? `${issue.path}: ` : ''}${issue.message}`
-        : `  ${formatIssue(issue)}`
-    const message =
-      error.issues.length > 0
-        ? `${where}${error.message.split(': ')[0]}: ${count}\n${error.issues.map(located).join('\n')}`
-        : `${where}${error.message}`
-    throw new CliError(message, usage ? 2 : 1)
+    const headline = error.issues.length > 0 ? (error.message.split(': ')[0] ?? '') : error.message
+    throw problems({ headline, code: error.code, user: usage, issues: error.issues }, file)
   }
   throw error
+}
+
+interface Problems {
+  headline: string
+  code: string
+  /** The caller's mistake: exit code 2. */
+  user: boolean
+  issues: readonly ValidationIssue[]
+}
+
+/** Problems one per line, `FILE:LINE:COL: message` when a flow file has positions. */
+function problems({ headline, code, user, issues }: Problems, file?: string): CliError {
+  const flowFile = file && code === 'FLOW_INVALID' ? display(file) : undefined
+  const where = flowFile ? `${flowFile}: ` : ''
+  const count = `${issues.length} problem${issues.length === 1 ? '' : 's'}`
+  // `FILE:LINE:COL: message`, one per line, the form editors and terminals link to.
+  const located = (issue: ValidationIssue) =>
+    flowFile && issue.line !== undefined
+      ? `${flowFile}:${issue.line}:${issue.column ?? 1}: ${issue.path ? `${issue.path}: ` : ''}${issue.message}`
+      : `  ${formatIssue(issue)}`
+  const message =
+    issues.length > 0
+      ? `${where}${headline}: ${count}\n${issues.map(located).join('\n')}`
+      : `${where}${headline}`
+  return new CliError(message, user ? 2 : 1)
 }
 
 async function readSource(file: string): Promise<string> {
