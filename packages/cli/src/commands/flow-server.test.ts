@@ -1,0 +1,215 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { createServer as createNetServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createServer, type KiteServer } from '@kite/runtime'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { REPO_ROOT, runKite } from '../../test/kite.js'
+
+// `kite flow save|validate|run|schema` against a real runtime server with real plugin directories.
+const GREETING = join(REPO_ROOT, 'examples', 'plugins', 'greeting')
+let dir: string
+let server: KiteServer
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'kite-cli-flow-server-'))
+  server = await createServer({
+    dataDir: join(dir, 'data'),
+    port: 0,
+    pluginDirs: [join(REPO_ROOT, 'packages', 'plugins', 'core'), GREETING, join(GREETING, 'v2')],
+  })
+})
+afterAll(async () => {
+  await server?.close()
+  await rm(dir, { recursive: true, force: true })
+})
+
+const kite = (...argv: string[]) => runKite(argv)
+async function flowFile(name: string, yaml: string): Promise<string> {
+  const file = join(dir, name)
+  await writeFile(file, yaml)
+  return file
+}
+
+const HELLO = `id: hello
+namespace: cli.server
+inputs:
+  - id: who
+    type: STRING
+    defaults: world
+tasks:
+  - id: greet
+    type: acme.greeting.Hello
+    version: "1.0.0"
+    name: "{{ inputs.who }}"
+outputs:
+  - id: message
+    value: "{{ outputs.greet.message }}"
+`
+
+async function expectUp() {
+  expect((await fetch(`${server.url}/api/v1/health`)).status).toBe(200)
+}
+
+describe('kite flow on a server', { timeout: 180_000 }, () => {
+  it('saves a flow, and a new revision when it exists', async () => {
+    const file = await flowFile('hello.yaml', HELLO)
+    const first = await kite('flow', 'save', file, '--server', server.url)
+    expect(first.err).toBe('')
+    expect(first.code).toBe(0)
+    expect(first.out).toContain(`saved flow cli.server/hello revision 1 on ${server.url}`)
+    expect(first.out).toContain(
+      'greet: acme.greeting.Hello → @acme/kite-plugin-greeting@1.0.0 (version "1.0.0", decided by task)',
+    )
+    const second = await runKite(['flow', 'save', file], { env: { KITE_SERVER: server.url } })
+    expect(second.code).toBe(0)
+    expect(second.out).toContain('saved flow cli.server/hello revision 2')
+  })
+
+  it('validates on the server, every problem as FILE:LINE:COL', async () => {
+    const good = await kite(
+      'flow',
+      'validate',
+      await flowFile('good.yaml', HELLO),
+      '--server',
+      server.url,
+    )
+    expect(good.code).toBe(0)
+    expect(good.out).toContain(`flow cli.server/hello is valid on ${server.url} (1 plugin task)`)
+
+    const bad = await flowFile(
+      'bad.yaml',
+      [
+        'id: bad',
+        'namespace: cli.server',
+        'tasks:',
+        '  - id: a',
+        '    type: acme.greeting.Hello',
+        '    version: "2.0.0"',
+        '    name: Ada',
+        '  - id: a',
+        '    type: acme.greeting.Nope',
+        '  - id: c',
+        '    type: kite.core.log.Log',
+        '    message: "{{ inputs.whoo }}"',
+        '',
+      ].join('\n'),
+    )
+    const result = await kite('flow', 'validate', bad, '--server', server.url)
+    expect(result.code).toBe(2)
+    expect(result.err).toContain('bad.yaml: validate the flow: flow "cli.server/bad" is invalid')
+    const located = result.err.split('\n').filter((line) => /^bad\.yaml:\d+:\d+: /.test(line))
+    expect(located.length).toBeGreaterThanOrEqual(3)
+    expect(result.err).toMatch(/bad\.yaml:7:\d+: tasks\[0\]\.name: /)
+    expect(result.err).toMatch(/bad\.yaml:8:\d+: tasks\[1\]\.id: duplicate task id "a"/)
+    expect(result.err).toMatch(/bad\.yaml:12:\d+: .*inputs\.whoo/)
+    await expectUp()
+  })
+
+  it('answers garbage with a clear error and keeps the server up', async () => {
+    const garbage = await flowFile('garbage.yaml', 'id: [unclosed\n  namespace: "x\n\u0000')
+    const validate = await kite('flow', 'validate', garbage, '--server', server.url)
+    expect(validate.code).toBe(2)
+    expect(validate.err).toMatch(/garbage\.yaml/)
+    const save = await kite('flow', 'save', garbage, '--server', server.url)
+    expect(save.code).toBe(2)
+    expect(save.err).toContain('garbage.yaml')
+    const missing = await kite('flow', 'save', join(dir, 'nope.yaml'), '--server', server.url)
+    expect(missing.code).toBe(2)
+    expect(missing.err).toContain('cannot read')
+    const mixed = await kite(
+      'flow',
+      'validate',
+      garbage,
+      '--server',
+      server.url,
+      '--plugin',
+      GREETING,
+    )
+    expect(mixed.code).toBe(2)
+    expect(mixed.err).toContain('--plugin applies to a local run')
+    const badUrl = await kite('flow', 'save', garbage, '--server', 'ftp://x')
+    expect(badUrl.code).not.toBe(0)
+    expect(badUrl.err).toContain('expected an http(s) URL')
+    await expectUp()
+  })
+
+  it('says so when the server cannot be reached', async () => {
+    const port = await freePort()
+    const result = await kite(
+      'flow',
+      'run',
+      await flowFile('down.yaml', HELLO),
+      '--server',
+      `http://127.0.0.1:${port}`,
+    )
+    expect(result.code).toBe(1)
+    expect(result.err).toContain(`cannot reach the runtime at http://127.0.0.1:${port}`)
+  })
+
+  it('runs on the server, prints task runs and outputs, exit code by final state', async () => {
+    const file = await flowFile('run.yaml', HELLO)
+    const result = await kite('flow', 'run', file, '--server', server.url, '--input', 'who=Ada')
+    expect(result.err).toBe('')
+    expect(result.code).toBe(0)
+    expect(result.out).toMatch(/^execution \S+ of cli\.server\/hello \(revision \d+\) on /)
+    expect(result.out).toMatch(/✓ greet\s+acme\.greeting\.Hello@1\.0\.0\s+SUCCESS/)
+    expect(result.out).toContain('flow outputs: {"message":"Hello, Ada!"}')
+    expect(result.out).toMatch(/✓ SUCCESS/)
+
+    const failing = await flowFile(
+      'fail.yaml',
+      'id: failing\nnamespace: cli.server\ntasks:\n  - id: stop\n    type: kite.core.execution.Fail\n    errorMessage: stopped on purpose\n',
+    )
+    const failed = await kite('flow', 'run', failing, '--server', server.url)
+    expect(failed.code).toBe(1)
+    expect(failed.out).toContain('stopped on purpose')
+    expect(failed.out).toMatch(/✗ FAILED/)
+
+    const badInput = await kite('flow', 'run', file, '--server', server.url, '--input', 'nokey')
+    expect(badInput.code).toBe(2)
+    await expectUp()
+  })
+
+  it('writes the flow JSON Schema of the server, or of --plugin directories', async () => {
+    const output = join(dir, 'flow.schema.json')
+    const written = await kite('flow', 'schema', '--server', server.url, '-o', output)
+    expect(written.code).toBe(0)
+    expect(written.out).toContain('wrote the flow JSON Schema')
+    // The file is the route's answer (which the runtime's tests validate flows with).
+    const route = await (await fetch(`${server.url}/api/v1/plugins/schemas/flow`)).json()
+    expect(JSON.parse(await readFile(output, 'utf8'))).toEqual(route)
+    expect(JSON.stringify(route)).toContain('acme.greeting.Hello 2.0.0')
+
+    const local = await kite('flow', 'schema', '--plugin', GREETING)
+    expect(local.code).toBe(0)
+    const schema = JSON.parse(local.out)
+    expect(JSON.stringify(schema)).toContain('acme.greeting.Hello 1.0.0')
+    expect(JSON.stringify(schema)).not.toContain('acme.greeting.Hello 2.0.0')
+
+    const both = await kite('flow', 'schema', '--server', server.url, '--plugin', GREETING)
+    expect(both.code).toBe(2)
+    const unwritable = await kite(
+      'flow',
+      'schema',
+      '--server',
+      server.url,
+      '-o',
+      join(dir, 'no', 'such', 'x.json'),
+    )
+    expect(unwritable.code).toBe(1)
+    expect(unwritable.err).toContain('cannot write')
+  })
+})
+
+/** A port nothing listens on: bound, then released. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createNetServer()
+    probe.once('error', reject)
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address()
+      const port = typeof address === 'object' && address ? address.port : 0
+      probe.close(() => resolve(port))
+    })
+  })
+}
