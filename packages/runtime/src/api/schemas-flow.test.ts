@@ -41,7 +41,7 @@ describe('GET /api/v1/plugins/schemas/flow', () => {
     const response = await fetch(`${server.url}/api/v1/plugins/schemas/flow`)
     expect(response.status).toBe(200)
     expect(response.headers.get('content-type')).toContain('application/json')
-    const schema = await response.json()
+    const schema = (await response.json()) as { $schema?: string }
     expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema')
     const validate = new Ajv2020({ allErrors: true, strict: false }).compile(schema)
     const valid = (yaml: string) => validate(parse(yaml))
