@@ -98,7 +98,8 @@ describe('@kite/client against a real runtime', () => {
       kite.flows.validate('id: bad\nnamespace: n\ntasks:\n  - id: a\n    type: acme.client.Nope\n'),
     )
     expect(invalid).toMatchObject({ code: 'FLOW_INVALID', status: 422, kind: 'user' })
-    expect(invalid.errors[0]).toMatchObject({ path: 'tasks[0]', line: 4 })
+    // An unknown type points at its `type:` value (SPEC 11 positions).
+    expect(invalid.errors[0]).toMatchObject({ path: 'tasks[0]', line: 5, column: 11 })
 
     await kite.flows.save(flow('doomed', 'bye'))
     await kite.flows.delete('company.client', 'doomed')
