@@ -52,19 +52,25 @@ export function createAccountLayer(options: AccountLayerOptions) {
     const bearer = /^Bearer\s+(\S+)$/i.exec(authorization)?.[1]
     if (bearer) {
       const holder = isKiteToken(bearer) ? governance.checkToken(bearer) : undefined
-      if (!holder) {
+      const loggingIn = path.startsWith(USER_PATH)
+      if (!holder && loggingIn) {
+        // npm sends the stale token along with a new login: the login decides, not the token.
+        delete req.headers.authorization
+      } else if (!holder) {
         throw new RegistryError(
           'the token is unknown, revoked, expired or of a deleted account; log in again with npm login',
           { code: 'UNAUTHENTICATED' },
         )
       }
-      if (holder.readonly && !['GET', 'HEAD', 'OPTIONS'].includes(method)) {
+      if (holder?.readonly && !['GET', 'HEAD', 'OPTIONS'].includes(method)) {
         throw new RegistryError(`the token ${holder.key.slice(0, 6)} is read-only`, {
           code: 'NOT_MAINTAINER',
         })
       }
-      req.headers.authorization = `Bearer ${holder.credential}`
-      req.kiteUser = holder.user
+      if (holder) {
+        req.headers.authorization = `Bearer ${holder.credential}`
+        req.kiteUser = holder.user
+      }
     }
 
     if (path.startsWith(USER_PATH)) {
@@ -122,7 +128,13 @@ export function createAccountLayer(options: AccountLayerOptions) {
         code: 'BAD_REQUEST',
       })
     }
-    const answer = await callVerdaccio('PUT', `${USER_PATH}${encodeURIComponent(name)}`, raw)
+    // npm's retry for an existing account carries Basic credentials: verdaccio checks them.
+    const answer = await callVerdaccio(
+      'PUT',
+      `${USER_PATH}${encodeURIComponent(name)}`,
+      raw,
+      req.headers.authorization,
+    )
     const credential = (answer.body as { token?: unknown } | undefined)?.token
     if (answer.status < 200 || answer.status >= 300 || typeof credential !== 'string') {
       return sendJson(res, answer.status, answer.body ?? { error: 'login failed' })
@@ -167,6 +179,7 @@ export function createAccountLayer(options: AccountLayerOptions) {
       'PUT',
       `${USER_PATH}${encodeURIComponent(user)}`,
       Buffer.from(JSON.stringify({ name: user, password: body.password })),
+      `Basic ${Buffer.from(`${user}:${body.password}`).toString('base64')}`,
     )
     const credential = (check.body as { token?: unknown } | undefined)?.token
     if (check.status < 200 || check.status >= 300 || typeof credential !== 'string') {
@@ -271,6 +284,7 @@ export function createAccountLayer(options: AccountLayerOptions) {
     method: string,
     path: string,
     body: Buffer,
+    authorization?: string,
   ): Promise<{ status: number; body: unknown }> =>
     new Promise((done, fail) => {
       const call = request(
@@ -282,6 +296,7 @@ export function createAccountLayer(options: AccountLayerOptions) {
             'content-type': 'application/json',
             'content-length': body.length,
             accept: 'application/json',
+            ...(authorization ? { authorization } : {}),
           },
           agent: false,
         },
