@@ -5,6 +5,7 @@ import type { Catalog } from './catalog.js'
 import { RegistryError, statusOf } from './errors.js'
 import { type Governance, isKiteToken } from './governance.js'
 import { sendJson, splitPackagePath } from './npm-gateway.js'
+import type { PackageStorage } from './package-storage.js'
 import { UI_BASE } from './ui/layout.js'
 
 /** Where the audit log and account deletion live. */
@@ -17,6 +18,7 @@ const MAX_ACCOUNT_BODY = 64 * 1024
 export interface AccountLayerOptions {
   governance: Governance
   catalog: Catalog
+  storage: PackageStorage
   logger: Logger
   /** verdaccio alone, on a loopback port of its own (passwords are checked there). */
   verdaccio: { host: string; port: number }
@@ -105,6 +107,7 @@ export function createAccountLayer(options: AccountLayerOptions) {
       const revoked = deleteAccount(name)
       return sendJson(res, 200, { ok: true, name, revokedTokens: revoked })
     }
+    if (method === 'GET' && path === '/-/v1/search') completeSearch(req, res)
     if (method === 'GET' && !path.startsWith('/-/')) {
       const parsed = splitPackagePath(path)
       const accept = req.headers.accept ?? ''
@@ -240,45 +243,28 @@ export function createAccountLayer(options: AccountLayerOptions) {
     return revoked
   }
 
-  const addMaintainers = (req: IncomingMessage, res: ServerResponse, users: string[]) => {
-    // An uncompressed answer is needed to rewrite it.
-    delete req.headers['accept-encoding']
-    delete req.headers['if-none-match']
-    // Headers may go out before the body is rewritten (compression sends them early): the
-    // rewritten answer goes without a length or etag of the original.
-    const setHeader = res.setHeader.bind(res)
-    res.setHeader = ((name: string, value: number | string | readonly string[]) => {
-      const lower = name.toLowerCase()
-      if (lower === 'content-length' || lower === 'etag') return res
-      return setHeader(name, value)
-    }) as typeof res.setHeader
-    const chunks: Buffer[] = []
-    const write = res.write.bind(res)
-    const end = res.end.bind(res)
-    res.write = ((chunk: unknown, encoding?: unknown) => {
-      if (chunk) chunks.push(toBuffer(chunk, encoding))
-      return true
-    }) as typeof res.write
-    res.end = ((chunk?: unknown, encoding?: unknown, done?: unknown) => {
-      if (chunk && typeof chunk !== 'function') chunks.push(toBuffer(chunk, encoding))
-      let body = Buffer.concat(chunks)
-      const type = String(res.getHeader('content-type') ?? '')
-      if (res.statusCode === 200 && type.includes('json')) {
-        try {
-          const packument = JSON.parse(body.toString('utf8')) as Record<string, unknown>
-          packument.maintainers = users.map((name) => ({
-            name,
-            email: governance.emailOf(name) ?? '',
-          }))
-          body = Buffer.from(JSON.stringify(packument))
-        } catch {
-          // Not a packument after all: pass it on as it came.
-        }
+  const addMaintainers = (req: IncomingMessage, res: ServerResponse, users: string[]) =>
+    rewriteJson(req, res, (packument) => {
+      packument.maintainers = users.map((name) => ({
+        name,
+        email: governance.emailOf(name) ?? '',
+      }))
+    })
+
+  /** `npm search` prints each hit's version and date: verdaccio's answer lacks both. */
+  const completeSearch = (req: IncomingMessage, res: ServerResponse) =>
+    rewriteJson(req, res, (answer) => {
+      if (!Array.isArray(answer.objects)) return
+      for (const object of answer.objects as Array<{ package?: Record<string, unknown> }>) {
+        const pkg = object.package
+        if (!pkg || typeof pkg.name !== 'string') continue
+        const stored = options.storage.read(pkg.name)
+        const latest = stored?.distTags.latest
+        if (!stored || !latest) continue
+        pkg.version ??= latest
+        pkg.date ??= stored.time[latest] ?? stored.time.modified
       }
-      res.write = write
-      return typeof done === 'function' ? end(body, done as () => void) : end(body)
-    }) as typeof res.end
-  }
+    })
 
   const callVerdaccio = (
     method: string,
@@ -351,6 +337,48 @@ function readHtpasswd(file: string): string[] {
   } catch {
     return []
   }
+}
+
+/** Lets verdaccio answer, then changes its JSON answer before it leaves. */
+function rewriteJson(
+  req: IncomingMessage,
+  res: ServerResponse,
+  change: (body: Record<string, unknown>) => void,
+): void {
+  // An uncompressed answer is needed to rewrite it.
+  delete req.headers['accept-encoding']
+  delete req.headers['if-none-match']
+  // Headers may go out before the body is rewritten (compression sends them early): the
+  // rewritten answer goes without the original's length or etag.
+  const setHeader = res.setHeader.bind(res)
+  res.setHeader = ((name: string, value: number | string | readonly string[]) => {
+    const lower = name.toLowerCase()
+    if (lower === 'content-length' || lower === 'etag') return res
+    return setHeader(name, value)
+  }) as typeof res.setHeader
+  const chunks: Buffer[] = []
+  const write = res.write.bind(res)
+  const end = res.end.bind(res)
+  res.write = ((chunk: unknown, encoding?: unknown) => {
+    if (chunk) chunks.push(toBuffer(chunk, encoding))
+    return true
+  }) as typeof res.write
+  res.end = ((chunk?: unknown, encoding?: unknown, done?: unknown) => {
+    if (chunk && typeof chunk !== 'function') chunks.push(toBuffer(chunk, encoding))
+    let body = Buffer.concat(chunks)
+    const type = String(res.getHeader('content-type') ?? '')
+    if (res.statusCode === 200 && type.includes('json')) {
+      try {
+        const parsed = JSON.parse(body.toString('utf8')) as Record<string, unknown>
+        change(parsed)
+        body = Buffer.from(JSON.stringify(parsed))
+      } catch {
+        // Not the JSON expected after all: pass it on as it came.
+      }
+    }
+    res.write = write
+    return typeof done === 'function' ? end(body, done as () => void) : end(body)
+  }) as typeof res.end
 }
 
 function requireUser(req: AuthenticatedRequest): string {

@@ -132,6 +132,20 @@ describe('owners, like npm owner', () => {
   })
 })
 
+describe('npm search', () => {
+  it('prints each hit with its version and publish date', async () => {
+    const search = await run(['search', 'pokemon', '--parseable'], carolRc)
+    expect(search.code, search.stderr).toBe(0)
+    const line = search.stdout.split('\n').find((l) => l.startsWith(`${PKG}\t`))
+    expect(line, search.stdout).toBeDefined()
+    const fields = (line as string).split('\t')
+    expect(fields).toContain('1.0.1')
+    expect(fields.some((f) => /^\d{4}-\d{2}-\d{2}/.test(f))).toBe(true)
+    const text = await run(['search', 'pokemon'], carolRc)
+    expect(text.stdout).not.toMatch(/Version undefined|prehistoric/)
+  })
+})
+
 describe('the audit log', () => {
   it('records publishes, deprecations and owner changes, for owners only', async () => {
     const own = await audit(bobToken, `?package=${encodeURIComponent(PKG)}`)

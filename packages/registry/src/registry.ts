@@ -143,6 +143,7 @@ export async function createRegistry(options: RegistryOptions = {}): Promise<Reg
     const accounts = createAccountLayer({
       governance: rules,
       catalog,
+      storage,
       logger,
       verdaccio: internal,
       htpasswd,
