@@ -188,6 +188,19 @@ export class Catalog {
       .run(name, user, since)
   }
 
+  /** Makes `users` the package's maintainers, keeping the `since` of those who stay. */
+  setMaintainers(name: string, users: readonly string[], since = new Date().toISOString()): void {
+    this.db.transaction(() => {
+      const keep = new Set(users)
+      for (const user of this.maintainersOf(name)) {
+        if (!keep.has(user)) {
+          this.db.prepare('DELETE FROM maintainers WHERE name = ? AND user = ?').run(name, user)
+        }
+      }
+      for (const user of users) this.addMaintainer(name, user, since)
+    })()
+  }
+
   /** Names of every package (plugin or not) this registry has maintainers for. */
   knownPackages(): string[] {
     return this.db

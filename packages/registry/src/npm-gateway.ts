@@ -3,8 +3,10 @@ import type { Logger } from '@kite/sdk'
 import type { TarballLimits } from '@kite/sdk/tarball'
 import type { Catalog } from './catalog.js'
 import { type SyncHints, syncPackage } from './catalog-sync.js'
+import type { StoredEvent } from './catalog-types.js'
 import { RegistryError, statusOf } from './errors.js'
 import type { EventHub } from './event-hub.js'
+import type { AuditAction, Governance } from './governance.js'
 import type { PackageStorage } from './package-storage.js'
 import {
   checkNewName,
@@ -34,6 +36,10 @@ export interface NpmGatewayOptions {
   limits: TarballLimits
   /** Scopes owned by accounts set in the config, e.g. `{ '@kite': ['kite-publisher'] }`. */
   scopeOwners: Readonly<Record<string, readonly string[]>>
+  /** Accounts, owners and the audit log. */
+  governance: Governance
+  /** Whether an account of this name exists (and is not deleted). */
+  accountExists?(name: string): boolean
 }
 
 /** What a write request does to which package. */
@@ -57,7 +63,7 @@ interface ParsedRequest extends IncomingMessage {
  * serialized, so two publishes can never claim the same group at once.
  */
 export function createNpmGateway(options: NpmGatewayOptions): RequestListener {
-  const { catalog, storage, hub, logger, verdaccio } = options
+  const { catalog, storage, hub, logger, verdaccio, governance } = options
   let queue: Promise<void> = Promise.resolve()
 
   /** Runs writes one at a time; `release` is called when the response is over. */
@@ -150,6 +156,11 @@ export function createNpmGateway(options: NpmGatewayOptions): RequestListener {
         { code: 'NOT_MAINTAINER' },
       )
     }
+    if (target.action === 'change' && isOwnerChange(body)) {
+      changeOwners(target.name, user, body.maintainers)
+      sendJson(res, 200, { ok: true, id: target.name })
+      return
+    }
     const hints: SyncHints = {}
     if (target.action === 'publish' && isRecord(body)) {
       const attachments = isRecord(body._attachments) ? Object.keys(body._attachments) : []
@@ -184,10 +195,60 @@ export function createNpmGateway(options: NpmGatewayOptions): RequestListener {
       }
     }
     forward(req, res, body, async () => {
-      hub.publish(
-        await syncPackage({ catalog, storage, logger, limits: options.limits }, target.name, hints),
+      const events = await syncPackage(
+        { catalog, storage, logger, limits: options.limits },
+        target.name,
+        hints,
       )
+      if (storage.read(target.name) === undefined) governance.forgetOwners(target.name)
+      for (const event of events) {
+        governance.audit({
+          actor: user,
+          action: AUDIT_ACTIONS[event.event],
+          package: event.name,
+          version: event.version,
+          detail: typeof event.deprecated === 'string' ? event.deprecated : undefined,
+        })
+      }
+      hub.publish(events)
     })
+  }
+
+  /** `npm owner add|rm`: the package's owners (and so its group's) become exactly `wanted`. */
+  const changeOwners = (name: string, user: string, wanted: unknown[]) => {
+    const before = catalog.maintainersOf(name)
+    if (before.length === 0 && storage.read(name) === undefined) {
+      throw new RegistryError(`there is no package ${name}`, { code: 'NOT_FOUND' })
+    }
+    const names: string[] = []
+    for (const entry of wanted) {
+      const owner = isRecord(entry) ? entry.name : undefined
+      if (typeof owner !== 'string' || owner === '') {
+        throw new RegistryError(`every owner of ${name} needs an account name`, {
+          code: 'BAD_REQUEST',
+        })
+      }
+      if (!names.includes(owner)) names.push(owner)
+    }
+    if (names.length === 0) {
+      throw new RegistryError(`${name} needs at least one owner; add someone else first`, {
+        code: 'BAD_REQUEST',
+      })
+    }
+    for (const owner of names) {
+      if (!before.includes(owner) && options.accountExists && !options.accountExists(owner)) {
+        throw new RegistryError(`there is no account named ${owner}`, { code: 'NOT_FOUND' })
+      }
+    }
+    const now = new Date().toISOString()
+    governance.setOwners(name, names, () => now)
+    catalog.setMaintainers(name, names)
+    for (const owner of names.filter((o) => !before.includes(o))) {
+      governance.audit({ actor: user, action: 'owner.add', package: name, subject: owner })
+    }
+    for (const owner of before.filter((o) => !names.includes(o))) {
+      governance.audit({ actor: user, action: 'owner.rm', package: name, subject: owner })
+    }
   }
 
   return (req, res) => {
@@ -209,6 +270,17 @@ export function createNpmGateway(options: NpmGatewayOptions): RequestListener {
       sendJson(res, statusOf(known), { error: known.message, code: known.code })
     })
   }
+}
+
+const AUDIT_ACTIONS: Record<StoredEvent['event'], AuditAction> = {
+  published: 'publish',
+  unpublished: 'unpublish',
+  deprecated: 'deprecate',
+}
+
+/** `npm owner` sends only `_id`, `_rev` and the new `maintainers`. */
+function isOwnerChange(body: unknown): body is { maintainers: unknown[] } {
+  return isRecord(body) && Array.isArray(body.maintainers) && !('versions' in body)
 }
 
 /** Classifies a request as a write to one package, or undefined for reads and account calls. */

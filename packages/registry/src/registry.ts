@@ -6,10 +6,12 @@ import { getRequestListener } from '@hono/node-server'
 import type { Logger } from '@kite/sdk'
 import { resolveTarballLimits, type TarballLimits } from '@kite/sdk/tarball'
 import { runServer } from 'verdaccio'
+import { accountExistsIn, createAccountLayer } from './account-layer.js'
 import { openCatalog } from './catalog.js'
 import { syncAll } from './catalog-sync.js'
 import { RegistryError } from './errors.js'
 import { EventHub } from './event-hub.js'
+import { Governance } from './governance.js'
 import { createKiteApp } from './kite-app.js'
 import { createNpmGateway, type RequestListener } from './npm-gateway.js'
 import { PackageStorage } from './package-storage.js'
@@ -39,6 +41,11 @@ export interface RegistryOptions {
    * them. A scope not listed belongs to whoever publishes in it first.
    */
   scopeOwners?: Record<string, string[]>
+  /**
+   * How long a token from `npm login` or `npm token create` stays valid, in milliseconds
+   * (default 30 days). A new `npm login` gives a fresh one.
+   */
+  tokenTtlMs?: number
 }
 
 /** A running registry. */
@@ -49,12 +56,19 @@ export interface Registry {
   host: string
   /** Absolute path of the storage directory. */
   storage: string
+  /**
+   * Deletes an account (an operator's tool; an account may also delete itself with
+   * `DELETE /-/kite/api/v1/accounts/{name}`): its password stops working and every token it
+   * holds is revoked at once. Returns how many tokens were revoked.
+   */
+  deleteAccount(name: string): number
   /** Stops accepting requests, ends event streams, closes the catalog. */
   close(): Promise<void>
 }
 
 const SILENT: Logger = { trace() {}, debug() {}, info() {}, warn() {}, error() {} }
 const MAX_BODY_BYTES = 100 * 1024 * 1024
+const DEFAULT_TOKEN_TTL_MS = 30 * 24 * 60 * 60 * 1000
 
 /**
  * Starts a Kite registry: the npm protocol at the root (verdaccio, embedded), the catalog API
@@ -73,7 +87,7 @@ export async function createRegistry(options: RegistryOptions = {}): Promise<Reg
   const storageDir = resolve(options.storage ?? '.kite/registry')
   const logger = options.logger ?? SILENT
   const packagesDir = join(storageDir, 'packages')
-  const { limits, scopeOwners } = checkOptions(options)
+  const { limits, scopeOwners, tokenTtlMs } = checkOptions(options)
   try {
     mkdirSync(packagesDir, { recursive: true })
   } catch (error) {
@@ -90,8 +104,13 @@ export async function createRegistry(options: RegistryOptions = {}): Promise<Reg
   const catalog = openCatalog(join(storageDir, 'catalog.db'), logger)
   const storage = new PackageStorage(packagesDir)
   const hub = new EventHub()
+  const htpasswd = join(storageDir, 'htpasswd')
+  let governance: Governance | undefined
   let server: Server | undefined
+  let direct: Server | undefined
   try {
+    governance = new Governance(join(storageDir, 'governance.db'))
+    const rules = governance
     if (catalog.created && storage.list().length > 0) {
       // A rebuilt catalog numbers its events above any id a client can hold from before, so a
       // reconnecting client replays the rebuilt history instead of silently missing it.
@@ -99,6 +118,10 @@ export async function createRegistry(options: RegistryOptions = {}): Promise<Reg
       logger.info(`rebuilding the catalog from ${packagesDir}`)
     }
     await syncAll({ catalog, storage, logger, limits })
+    // Owners set with `npm owner` outlive a rebuilt catalog.
+    for (const [name, owners] of rules.allOwners()) {
+      if (storage.read(name)) catalog.setMaintainers(name, owners)
+    }
 
     const verdaccioServer = (await runServer(
       createVerdaccioConfig({ storageDir, packagesDir, upstream: options.upstream }),
@@ -106,7 +129,26 @@ export async function createRegistry(options: RegistryOptions = {}): Promise<Reg
     const verdaccio = verdaccioServer.listeners('request')[0] as RequestListener | undefined
     if (!verdaccio) throw new Error('verdaccio returned a server without a request handler')
 
-    let internal: { host: string; port: number } | undefined
+    // verdaccio alone on a loopback port: where Kite checks credentials and passwords.
+    const alone = createServer(verdaccio)
+    direct = alone
+    const internal = await new Promise<{ host: string; port: number }>((done, fail) => {
+      alone.once('error', fail)
+      alone.listen(0, '127.0.0.1', () => {
+        alone.off('error', fail)
+        done({ host: '127.0.0.1', port: (alone.address() as AddressInfo).port })
+      })
+    })
+    const accountExists = (name: string) => accountExistsIn(htpasswd, rules, name)
+    const accounts = createAccountLayer({
+      governance: rules,
+      catalog,
+      storage,
+      logger,
+      verdaccio: internal,
+      htpasswd,
+      tokenTtlMs,
+    })
     const gateway = createNpmGateway({
       catalog,
       storage,
@@ -116,7 +158,9 @@ export async function createRegistry(options: RegistryOptions = {}): Promise<Reg
       maxBodyBytes: MAX_BODY_BYTES,
       limits,
       scopeOwners,
-      whoami: (req) => (internal ? whoami(internal, req) : Promise.resolve(undefined)),
+      governance: rules,
+      accountExists,
+      whoami: (req) => whoami(internal, req),
     })
     const kite = getRequestListener(
       createKiteApp({
@@ -128,18 +172,20 @@ export async function createRegistry(options: RegistryOptions = {}): Promise<Reg
       }).fetch,
     )
     const listening = createServer((req, res) => {
-      const url = req.url ?? '/'
-      if (url === '/' || url.startsWith('/?')) {
-        res.writeHead(302, { location: `${UI_BASE}/` }).end()
-      } else if (
-        url === UI_BASE ||
-        url.startsWith(`${UI_BASE}/`) ||
-        url.startsWith(`${UI_BASE}?`)
-      ) {
-        void kite(req, res)
-      } else {
-        gateway(req, res)
-      }
+      accounts(req, res, () => {
+        const url = req.url ?? '/'
+        if (url === '/' || url.startsWith('/?')) {
+          res.writeHead(302, { location: `${UI_BASE}/` }).end()
+        } else if (
+          url === UI_BASE ||
+          url.startsWith(`${UI_BASE}/`) ||
+          url.startsWith(`${UI_BASE}?`)
+        ) {
+          void kite(req, res)
+        } else {
+          gateway(req, res)
+        }
+      })
     })
     server = listening
     listening.keepAliveTimeout = 60_000
@@ -158,8 +204,7 @@ export async function createRegistry(options: RegistryOptions = {}): Promise<Reg
       })
     })
     const actualPort = (listening.address() as AddressInfo).port
-    internal = { host: loopbackFor(host), port: actualPort }
-    const url = `http://${formatHost(internal.host)}:${actualPort}`
+    const url = `http://${formatHost(loopbackFor(host))}:${actualPort}`
     logger.info(`registry listening at ${url}`)
 
     let closing: Promise<void> | undefined
@@ -168,21 +213,31 @@ export async function createRegistry(options: RegistryOptions = {}): Promise<Reg
       port: actualPort,
       host,
       storage: storageDir,
+      deleteAccount(name) {
+        return accounts.deleteAccount(name)
+      },
       close() {
         closing ??= new Promise<void>((done) => {
           hub.close()
+          alone.close()
+          alone.closeAllConnections()
           listening.close(() => done())
           listening.closeIdleConnections()
           // Streams and keep-alive sockets would hold close() open; nothing useful is in flight.
           setTimeout(() => listening.closeAllConnections(), 50).unref()
-        }).finally(() => catalog.close())
+        }).finally(() => {
+          catalog.close()
+          rules.close()
+        })
         return closing
       },
     }
   } catch (error) {
     hub.close()
     server?.close()
+    direct?.close()
     catalog.close()
+    governance?.close()
     if (error instanceof RegistryError) throw error
     throw new RegistryError(`the registry failed to start: ${(error as Error).message}`, {
       code: 'START_FAILED',
@@ -196,6 +251,7 @@ export async function createRegistry(options: RegistryOptions = {}): Promise<Reg
 function checkOptions(options: RegistryOptions): {
   limits: TarballLimits
   scopeOwners: Record<string, string[]>
+  tokenTtlMs: number
 } {
   const fail = (why: string, cause?: unknown) =>
     new RegistryError(`the registry options are invalid: ${why}`, {
@@ -223,7 +279,11 @@ function checkOptions(options: RegistryOptions): {
     }
     scopeOwners[scope] = [...owners]
   }
-  return { limits, scopeOwners }
+  const tokenTtlMs = options.tokenTtlMs ?? DEFAULT_TOKEN_TTL_MS
+  if (!Number.isSafeInteger(tokenTtlMs) || tokenTtlMs < 1000) {
+    throw fail(`tokenTtlMs must be a whole number of milliseconds, at least 1000`)
+  }
+  return { limits, scopeOwners, tokenTtlMs }
 }
 
 /** Asks verdaccio who the request's credentials belong to. */
