@@ -195,7 +195,7 @@ describe('the task queue across restarts', () => {
     editDatabase((db) => {
       version = db.pragma('user_version', { simple: true }) as number
     })
-    expect(version).toBe(2)
+    expect(version).toBe(3)
     expect((await t.runtime.store.listFlows('upgrade')).map((f) => f.id)).toEqual([
       'legacy',
       'quick',
