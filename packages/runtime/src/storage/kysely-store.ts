@@ -195,6 +195,8 @@ export async function createKyselyStore(
   type KvRow = { value: string; expires_at: number | null }
   const kvCache = new Map<string, KvRow | undefined>()
   const kvCacheKey = (namespace: string, key: string) => JSON.stringify([namespace, key])
+  // Bumped by every write here: a read that started before a write must not cache what it saw.
+  let kvWrites = 0
 
   const executionParams = (execution: ExecutionSummary) => [
     execution.id,
@@ -645,13 +647,14 @@ export async function createKyselyStore(
     },
 
     async kvGet(namespace, key) {
+      const writes = kvWrites
       const row = await db
         .selectFrom('kv')
         .select(['value', 'expires_at'])
         .where('namespace', '=', namespace)
         .where('key', '=', key)
         .executeTakeFirst()
-      if (!options.kvGetNow) kvCache.set(kvCacheKey(namespace, key), row)
+      if (!options.kvGetNow && writes === kvWrites) kvCache.set(kvCacheKey(namespace, key), row)
       return liveKv(row)
     },
 
@@ -667,9 +670,14 @@ export async function createKyselyStore(
 
     async kvSet(namespace, key, value, expiresAt) {
       const text = JSON.stringify(value ?? null)
-      if (!options.kvGetNow) {
-        kvCache.set(kvCacheKey(namespace, key), { value: text, expires_at: expiresAt ?? null })
+      const cache = () => {
+        kvWrites++
+        if (!options.kvGetNow) {
+          kvCache.set(kvCacheKey(namespace, key), { value: text, expires_at: expiresAt ?? null })
+        }
       }
+      // Before the write (reads see it at once) and after (a read that raced it is discarded).
+      cache()
       await db
         .insertInto('kv')
         .values({
@@ -687,6 +695,7 @@ export async function createKyselyStore(
           })),
         )
         .execute()
+      cache()
     },
 
     async kvDelete(namespace, key) {
@@ -696,6 +705,7 @@ export async function createKyselyStore(
         .where('key', '=', key)
         .returning(['value', 'expires_at'])
         .executeTakeFirst()
+      kvWrites++
       if (!options.kvGetNow) kvCache.delete(kvCacheKey(namespace, key))
       return liveKv(row) !== undefined
     },
