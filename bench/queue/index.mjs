@@ -1,16 +1,47 @@
 #!/usr/bin/env node
-// Queue benchmark (`npm run bench queue`, after a build). On the embedded SQLite store it prints:
+// Queue benchmark (`npm run bench queue`, after a build). On the embedded SQLite store, and on
+// PostgreSQL (a fresh `kite_bench_<random>` database on $KITE_BENCH_POSTGRES, default
+// postgres://postgres@127.0.0.1:5432, dropped at the end; skipped with a note when unreachable),
+// it prints:
 //   1. queue latency, enqueue → the plugin task starts, with free worker slots (the entry is
 //      committed as claimed by the local worker) and with every slot busy (entries wait queued
 //      and are claimed in batches as slots free up);
 //   2. the time from a restart (the runtime stopped with in-flight task runs) until every
 //      in-flight execution runs again (lost attempts resubmitted).
 // Plugins here are in-process definitions: this measures the queue, not plugin isolation.
+import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createRuntime, definePluginVersion } from '@kite/runtime'
 import { definePlugin, defineTask, z } from '@kite/sdk'
+import pg from 'pg'
+
+const POSTGRES = process.env.KITE_BENCH_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432'
+
+/** A fresh PostgreSQL database for one run; undefined when no server answers. */
+async function postgresDatabase() {
+  const name = `kite_bench_${randomBytes(6).toString('hex')}`
+  const admin = async (text) => {
+    const client = new pg.Client({ connectionString: `${POSTGRES}/postgres` })
+    await client.connect()
+    try {
+      await client.query(text)
+    } finally {
+      await client.end()
+    }
+  }
+  try {
+    await admin(`CREATE DATABASE ${name}`)
+  } catch (error) {
+    console.log(`(no PostgreSQL at ${POSTGRES}: ${error.message}; its figures are skipped)`)
+    return undefined
+  }
+  return {
+    url: `${POSTGRES}/${name}`,
+    drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  }
+}
 
 const stamp = defineTask({
   name: 'Stamp',
@@ -57,12 +88,12 @@ const latencyOf = (execution) => {
   return run.outputs.startedAt - Date.parse(run.attempts.at(-1).state.startDate)
 }
 
-async function latency(dataDir) {
+async function latency(dataDir, storeUrl) {
   const runtime = await createRuntime({
     dataDir,
     plugins: plugins(),
     env: {},
-    config: { worker: { slots: 4 } },
+    config: { worker: { slots: 4 }, ...(storeUrl ? { store: { url: storeUrl } } : {}) },
   })
   try {
     await runtime.engine.saveFlow(flow('quick', 0))
@@ -77,7 +108,8 @@ async function latency(dataDir) {
     const busy = (await Promise.all(Array.from({ length: 200 }, () => one('busy')))).map(latencyOf)
     const f = stats(free)
     const b = stats(busy)
-    console.log('queue latency, enqueue → task start (SQLite, 4 slots, ms resolution)')
+    const store = storeUrl ? 'PostgreSQL' : 'SQLite'
+    console.log(`queue latency, enqueue → task start (${store}, 4 slots, ms resolution)`)
     console.log(
       `  free slots, one at a time     p50 ${f.p50} ms   p95 ${f.p95} ms   (${free.length})`,
     )
@@ -125,6 +157,15 @@ try {
   console.log(`Kite queue benchmark — ${availableParallelism()} cores, Node ${process.version}\n`)
   await latency(join(root, 'latency'))
   console.log('')
+  const database = await postgresDatabase()
+  if (database) {
+    try {
+      await latency(join(root, 'latency-postgres'), database.url)
+    } finally {
+      await database.drop()
+    }
+    console.log('')
+  }
   await restart(join(root, 'restart'), 300)
 } finally {
   await rm(root, { recursive: true, force: true })

@@ -113,3 +113,26 @@ describe('the plugin thread pool keys', () => {
     expect(() => parseConfig({ plugins: { maxWorkers: 2.5 } })).toThrow(/maxWorkers/)
   })
 })
+
+describe('the store key', () => {
+  it('defaults to SQLite, takes a postgres:// URL, and refuses anything else with its line', async () => {
+    expect(parseConfig({}).store).toEqual({ maxConnections: 10 })
+    expect(parseConfig({ store: { url: 'postgres://kite@db:5432/kite' } }).store).toEqual({
+      url: 'postgres://kite@db:5432/kite',
+      maxConnections: 10,
+    })
+    const file = join(dir, 'store.yaml')
+    await writeFile(file, 'store:\n  url: mysql://db/kite\n  maxConnections: 0\n  pool: 3\n')
+    const error = await loadConfig(file).catch((caught: unknown) => caught)
+    expect(error).toMatchObject({ code: 'CONFIG_INVALID' })
+    const issues = (error as { issues: { path: string; line?: number; message: string }[] }).issues
+    expect(issues.map((issue) => [issue.path, issue.line])).toEqual([
+      ['store.url', 2],
+      ['store.maxConnections', 3],
+      ['store.pool', 4],
+    ])
+    expect(issues.find((issue) => issue.path === 'store.url')?.message).toContain(
+      'expected a postgres:// URL',
+    )
+  })
+})

@@ -77,6 +77,20 @@ export const InstanceConfig = z.strictObject({
       maxResubmissions: z.number().int().min(0).max(100).default(3),
     })
     .default({ slots: 32, heartbeatTimeout: 'PT30S', maxResubmissions: 3 }),
+  /**
+   * Where executions, flows and the queue live (SPEC 9): the data dir's SQLite file by default, or
+   * PostgreSQL (`url: postgres://…`), shared by every node of a cluster.
+   */
+  store: z
+    .strictObject({
+      url: z
+        .string()
+        .regex(/^postgres(ql)?:\/\/./, 'expected a postgres:// URL')
+        .optional(),
+      /** Connections each node keeps to PostgreSQL. */
+      maxConnections: z.number().int().min(1).max(1000).default(10),
+    })
+    .default({ maxConnections: 10 }),
   namespaces: z
     .record(Namespace, z.strictObject({ pluginDefaults: z.array(PluginDefaultSchema).default([]) }))
     .default({}),

@@ -152,6 +152,11 @@ export {
   type InternalStorageService,
   STORAGE_SCHEME,
 } from './storage/internal-storage.js'
+export {
+  createPostgresStore,
+  type PostgresStoreOptions,
+  redactStoreUrl,
+} from './storage/postgres-store.js'
 export { createSqliteStore, type SqliteStoreOptions } from './storage/sqlite-store.js'
 export type {
   Commit,

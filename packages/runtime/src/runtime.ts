@@ -34,6 +34,7 @@ import { createWorkerHost } from './plugins/worker-host.js'
 import { createScheduler, type Scheduler } from './scheduler/scheduler.js'
 import { lockDataDir } from './storage/data-lock.js'
 import { createInternalStorage, type InternalStorageService } from './storage/internal-storage.js'
+import { createPostgresStore } from './storage/postgres-store.js'
 import { createSqliteStore } from './storage/sqlite-store.js'
 import type { Store } from './storage/store.js'
 
@@ -141,7 +142,10 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
         callsPerWorker: config.plugins.callsPerWorker,
         idleMs: options.pluginIdleMs ?? parseDuration(config.plugins.idleTimeout),
       })
-  const store = await createSqliteStore({ file: join(dataDir, 'kite.db') }).catch((error) => {
+  const store = await (config.store.url
+    ? createPostgresStore({ url: config.store.url, maxConnections: config.store.maxConnections })
+    : createSqliteStore({ file: join(dataDir, 'kite.db') })
+  ).catch((error) => {
     unlock()
     throw error
   })

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import type { InstanceConfigInput, KiteServer } from '@kite/runtime'
-import type { Command } from 'commander'
+import { type Command, InvalidArgumentError } from 'commander'
 import { CliError } from '../program.js'
 import { stderrLogger, toCliError } from './flow.js'
 import { parsePort, parseUrl, portFromEnv, waitForStop } from './options.js'
@@ -13,6 +13,7 @@ interface LocalOptions {
   flows?: string
   plugin: string[]
   registry?: string
+  store?: string
 }
 
 /** `kite server local`: the runtime with its API, in one process. */
@@ -37,6 +38,11 @@ export function registerServerCommand(program: Command): void {
       'the Kite registry the plugin store installs from (recorded as plugins.registry)',
       parseUrl,
     )
+    .option(
+      '--store <url>',
+      "keep executions, flows and the queue in PostgreSQL (postgres://…) instead of the data dir's SQLite (recorded as store.url)",
+      parseStoreUrl,
+    )
     .action(async (options: LocalOptions) => {
       const running = await startServer(options)
       await waitForStop()
@@ -46,12 +52,13 @@ export function registerServerCommand(program: Command): void {
 }
 
 async function startServer(options: LocalOptions): Promise<KiteServer> {
-  const { createServer, loadConfig } = await import('@kite/runtime')
+  const { createServer, loadConfig, redactStoreUrl } = await import('@kite/runtime')
   const configFile = options.config ?? (existsSync('kite.yaml') ? 'kite.yaml' : undefined)
   let config: InstanceConfigInput = {}
   if (configFile) config = await loadConfig(configFile).catch(toCliError)
   if (options.registry)
     config = { ...config, plugins: { ...config.plugins, registry: options.registry } }
+  if (options.store) config = { ...config, store: { ...config.store, url: options.store } }
   const port = options.port ?? portFromEnv()
   let running: KiteServer
   try {
@@ -81,6 +88,7 @@ async function startServer(options: LocalOptions): Promise<KiteServer> {
       `  API:     ${running.url}/api/v1`,
       `  OpenAPI: ${running.url}/api/v1/openapi.json`,
       `  data:    ${running.runtime.dataDir}`,
+      `  store:   ${running.runtime.config.store.url ? redactStoreUrl(running.runtime.config.store.url) : 'SQLite in the data dir'}`,
       `  flows:   ${flows.length}${waiting.length ? ` (+${waiting.length} waiting for their plugins from the registry)` : ''}`,
       `  plugins: ${plugins.map((plugin) => `${plugin.name}@${plugin.version}`).join(', ') || 'none'}`,
       ...(options.registry
@@ -91,6 +99,14 @@ async function startServer(options: LocalOptions): Promise<KiteServer> {
     ].join('\n'),
   )
   return running
+}
+
+/** `--store`: a postgres:// URL (SQLite is the default and needs no option). */
+function parseStoreUrl(value: string): string {
+  if (/^postgres(ql)?:\/\/./.test(value)) return value
+  throw new InvalidArgumentError(
+    `expected a postgres:// URL, got "${value.replace(/:[^:@/]*@/, ':***@')}"`,
+  )
 }
 
 function collect(value: string, previous: string[]): string[] {

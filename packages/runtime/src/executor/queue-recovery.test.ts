@@ -192,10 +192,20 @@ describe('the task queue across restarts', () => {
       expect(slow.attempts[0]?.error).toContain('worker lost')
       expect(t.taskRun(done, 'after').outputs).toEqual({ value: 2 })
     }
+    let migrations: string[] = []
     editDatabase((db) => {
       version = db.pragma('user_version', { simple: true }) as number
+      migrations = db
+        .prepare('SELECT name FROM kysely_migration ORDER BY name')
+        .all()
+        .map((row) => (row as { name: string }).name)
     })
-    expect(version).toBe(3)
+    expect(migrations).toEqual([
+      '0001_base',
+      '0002_executions_updated',
+      '0003_task_queue_and_nodes',
+    ])
+    expect(version).toBe(migrations.length)
     expect((await t.runtime.store.listFlows('upgrade')).map((f) => f.id)).toEqual([
       'legacy',
       'quick',

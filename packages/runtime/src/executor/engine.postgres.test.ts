@@ -1,0 +1,78 @@
+import { rm } from 'node:fs/promises'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestDatabase } from '../../test/fixtures/postgres.js'
+import { createTestRuntime, type TestRuntime } from '../../test/fixtures/test-runtime.js'
+
+let database: Awaited<ReturnType<typeof createTestDatabase>>
+let t: TestRuntime
+beforeAll(async () => {
+  database = await createTestDatabase()
+  t = await createTestRuntime({ config: { store: { url: database.url } } })
+})
+afterAll(async () => {
+  await t?.close()
+  await database?.drop()
+})
+
+const FLOW = `
+id: on-postgres
+namespace: test.postgres
+tasks:
+  - id: set
+    type: test.fixtures.Kv
+    key: colour
+    value: { name: teal }
+  - id: fan
+    type: kite.flow.Parallel
+    tasks:
+      - id: slow
+        type: test.fixtures.Slow
+        ms: 50
+      - id: loop
+        type: kite.flow.ForEach
+        values: '["a", "b", "c"]'
+        concurrencyLimit: 2
+        tasks:
+          - id: upper
+            type: test.fixtures.Return
+            format: "{{ taskrun.value | upper }}"
+  - id: collect
+    type: test.fixtures.Echo
+    value: "{{ outputs.upper.a.value }}{{ outputs.upper['c'].value }}-{{ kv('colour').name }}"
+`
+
+describe('the engine on a postgres store', () => {
+  it('runs a flow end to end: Parallel, ForEach, kv(), outputs and logs kept in PostgreSQL', async () => {
+    const execution = await t.run(FLOW)
+    expect(execution.state.current).toBe('SUCCESS')
+    expect(t.taskRun(execution, 'upper', 'b').outputs).toEqual({ value: 'B' })
+    expect(t.taskRun(execution, 'collect').outputs).toEqual({ value: 'AC-teal' })
+    expect(await t.runtime.store.kvGet('test.postgres', 'colour')).toEqual({ name: 'teal' })
+    // Every task run is stored with its state, and the queue is empty at the end.
+    const stored = await t.runtime.store.getExecution(execution.id)
+    expect(stored?.taskRunList.map((run) => run.state.current).sort()).toEqual(
+      execution.taskRunList.map((run) => run.state.current).sort(),
+    )
+    expect(stored?.taskRunList.every((run) => run.state.current === 'SUCCESS')).toBe(true)
+    expect(await t.runtime.store.countQueuedTaskRuns()).toBe(0)
+  })
+
+  it('runs many executions at once through the queue and keeps them across a restart', async () => {
+    await t.runtime.engine.saveFlow(FLOW)
+    const started = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        t.runtime.engine.start({ namespace: 'test.postgres', flowId: 'on-postgres', inputs: {} }),
+      ),
+    )
+    const ended = await Promise.all(started.map((one) => t.runtime.engine.waitFor(one.id)))
+    expect(ended.map((one) => one.state.current)).toEqual(ended.map(() => 'SUCCESS'))
+    await t.close()
+    await rm(t.dataDir, { recursive: true, force: true })
+    // A new data dir: everything but internal storage lives in the database.
+    t = await createTestRuntime({ config: { store: { url: database.url } } })
+    const page = await t.runtime.store.listExecutions({ namespace: 'test.postgres' }, 1, 50)
+    expect(page.total).toBe(13)
+    expect(page.results.every((one) => one.state.current === 'SUCCESS')).toBe(true)
+    expect((await t.runtime.store.getFlow('test.postgres', 'on-postgres'))?.revision).toBe(1)
+  })
+})

@@ -1,0 +1,331 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createTestDatabase } from '../../test/fixtures/postgres.js'
+import { type ExecutionSummary, newState, type TaskRun } from '../executor/execution-model.js'
+import { createInternalStorage } from './internal-storage.js'
+import { createPostgresStore } from './postgres-store.js'
+import { createSqliteStore } from './sqlite-store.js'
+import type { Store } from './store.js'
+
+// The same suite runs against every store: one code path, so one contract.
+interface StoreKind {
+  name: string
+  /** Makes an empty store; `reopen` opens the same data again. */
+  create(dir: string): Promise<{ open: () => Promise<Store>; cleanup: () => Promise<void> }>
+}
+const STORE_KINDS: StoreKind[] = [
+  {
+    name: 'SQLite',
+    async create(dir) {
+      return {
+        open: () => createSqliteStore({ file: join(dir, 'db', 'kite.db') }),
+        cleanup: async () => undefined,
+      }
+    },
+  },
+  {
+    name: 'postgres',
+    async create() {
+      const database = await createTestDatabase()
+      return { open: () => createPostgresStore({ url: database.url }), cleanup: database.drop }
+    },
+  },
+]
+
+let dir: string
+let store: Store
+
+describe.each(STORE_KINDS)('the $name store', (kind) => {
+  let reopen: () => Promise<Store>
+  let cleanup: () => Promise<void>
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kite-store-'))
+    const made = await kind.create(dir)
+    reopen = made.open
+    cleanup = made.cleanup
+    store = await reopen()
+  })
+  afterEach(async () => {
+    await store.close()
+    await cleanup()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  const execution = (id: string, overrides: Partial<ExecutionSummary> = {}): ExecutionSummary => ({
+    id,
+    namespace: 'company.team',
+    flowId: 'hello',
+    flowRevision: 1,
+    state: newState('CREATED', new Date().toISOString()),
+    labels: {},
+    inputs: {},
+    plugins: [],
+    ...overrides,
+  })
+
+  describe('flows, executions, KV', () => {
+    it('keeps flow revisions, skips unchanged saves, and records deletions', async () => {
+      expect(await store.saveFlow({ namespace: 'a', id: 'f', source: 'v1' })).toEqual({
+        revision: 1,
+        changed: true,
+        created: true,
+      })
+      expect(await store.saveFlow({ namespace: 'a', id: 'f', source: 'v1' })).toEqual({
+        revision: 1,
+        changed: false,
+        created: false,
+      })
+      expect(await store.saveFlow({ namespace: 'a', id: 'f', source: 'v2' })).toMatchObject({
+        revision: 2,
+        created: false,
+      })
+      await store.saveFlow({ namespace: 'a.b', id: 'g', source: 'g1' })
+      await store.saveFlow({ namespace: 'ab', id: 'h', source: 'h1' })
+      expect((await store.getFlow('a', 'f'))?.source).toBe('v2')
+      expect((await store.getFlow('a', 'f', 1))?.source).toBe('v1')
+      expect((await store.listFlows('a')).map((flow) => `${flow.namespace}/${flow.id}`)).toEqual([
+        'a/f',
+        'a.b/g',
+      ])
+      expect(await store.deleteFlow('a', 'f')).toBe(true)
+      expect(await store.deleteFlow('a', 'f')).toBe(false)
+      expect(await store.getFlow('a', 'f')).toBeUndefined()
+      expect(
+        (await store.listFlowRevisions('a', 'f')).map((flow) => [flow.revision, flow.deleted]),
+      ).toEqual([
+        [1, false],
+        [2, false],
+        [3, true],
+      ])
+      expect(await store.saveFlow({ namespace: 'a', id: 'f', source: 'v2' })).toEqual({
+        revision: 4,
+        changed: true,
+        created: true,
+      })
+    })
+
+    it('commits executions, task runs and logs together, and reads them back', async () => {
+      const run: TaskRun = {
+        id: 'r1',
+        executionId: 'e1',
+        namespace: 'company.team',
+        flowId: 'hello',
+        taskId: 'a',
+        type: 'x.y.Z',
+        state: newState('RUNNING', new Date().toISOString()),
+        attempts: [],
+        sequence: 0,
+      }
+      await store.commit({
+        execution: execution('e1'),
+        taskRuns: [run],
+        logs: [
+          {
+            executionId: 'e1',
+            taskRunId: 'r1',
+            taskId: 'a',
+            level: 'debug',
+            message: 'low',
+            timestamp: 't1',
+          },
+          {
+            executionId: 'e1',
+            taskRunId: 'r1',
+            taskId: 'a',
+            level: 'error',
+            message: 'high',
+            timestamp: 't2',
+          },
+        ],
+      })
+      await store.commit({ taskRuns: [{ ...run, outputs: { x: 1 } }] })
+      const stored = await store.getExecution('e1')
+      expect(stored?.taskRunList).toEqual([{ ...run, outputs: { x: 1 } }])
+      expect((await store.listLogs('e1')).map((line) => line.message)).toEqual(['low', 'high'])
+      expect(
+        (await store.listLogs('e1', { minLevel: 'warn' })).map((line) => line.message),
+      ).toEqual(['high'])
+      const first = (await store.listLogs('e1'))[0]!
+      expect(
+        (await store.listLogs('e1', { afterId: first.id })).map((line) => line.message),
+      ).toEqual(['high'])
+      expect(await store.listUnfinishedExecutions()).toHaveLength(1)
+    })
+
+    it('lists executions newest first, filtered and paged', async () => {
+      for (let index = 0; index < 5; index++) {
+        await store.commit({
+          execution: execution(`e${index}`, {
+            flowId: index % 2 === 0 ? 'even' : 'odd',
+            state: {
+              ...newState(
+                index === 4 ? 'FAILED' : 'SUCCESS',
+                new Date(Date.now() + index).toISOString(),
+              ),
+            },
+          }),
+        })
+      }
+      const page = await store.listExecutions({}, 1, 2)
+      expect(page.total).toBe(5)
+      expect(page.results.map((item) => item.id)).toEqual(['e4', 'e3'])
+      expect((await store.listExecutions({}, 3, 2)).results.map((item) => item.id)).toEqual(['e0'])
+      expect(
+        (await store.listExecutions({ flowId: 'even' }, 1, 10)).results.map((item) => item.id),
+      ).toEqual(['e4', 'e2', 'e0'])
+      expect((await store.listExecutions({ states: ['FAILED'] }, 1, 10)).total).toBe(1)
+      expect((await store.listExecutions({ namespace: 'company' }, 1, 10)).total).toBe(5)
+      expect((await store.listExecutions({ namespace: 'comp' }, 1, 10)).total).toBe(0)
+    })
+
+    it('keeps KV per namespace with TTL, and trigger state', async () => {
+      await store.kvSet('n1', 'a', { deep: [1] })
+      await store.kvSet('n1', 'a_b', 2)
+      await store.kvSet('n1', 'ab', 3)
+      await store.kvSet('n1', 'gone', 4, Date.now() - 1)
+      await store.kvSet('n2', 'a', 'other')
+      expect(await store.kvGet('n1', 'a')).toEqual({ deep: [1] })
+      expect(store.kvGetNow('n1', 'a')).toEqual({ deep: [1] })
+      expect(await store.kvGet('n1', 'gone')).toBeUndefined()
+      expect(await store.kvKeys('n1')).toEqual(['a', 'a_b', 'ab'])
+      expect(await store.kvKeys('n1', 'a_')).toEqual(['a_b'])
+      expect(await store.kvDelete('n1', 'a')).toBe(true)
+      expect(await store.kvDelete('n1', 'gone')).toBe(false)
+      expect(await store.kvGet('n2', 'a')).toBe('other')
+      await store.triggerStateSet('n', 'f', 't', 'cursor', { at: 5 })
+      expect(await store.triggerStateGet('n', 'f', 't', 'cursor')).toEqual({ at: 5 })
+      expect(await store.triggerStateGet('n', 'f', 'other', 'cursor')).toBeUndefined()
+    })
+
+    it('persists across reopening', async () => {
+      await store.saveFlow({ namespace: 'a', id: 'f', source: 'v1' })
+      await store.close()
+      store = await reopen()
+      expect((await store.getFlow('a', 'f'))?.revision).toBe(1)
+    })
+  })
+
+  describe('the task queue', () => {
+    const entry = (taskRunId: string, attempt = 1) => ({
+      id: `${taskRunId}:${attempt}`,
+      executionId: 'e1',
+      taskRunId,
+      attempt,
+      payload: JSON.stringify({ taskRunId }),
+    })
+
+    it('hands each queued entry to one claimer, oldest first, up to the limit', async () => {
+      await store.commit({ enqueue: ['a', 'b', 'c'].map((id) => entry(id)) })
+      expect(await store.countQueuedTaskRuns()).toBe(3)
+      expect(await store.claimTaskRuns('n1', 0)).toEqual([])
+      expect(await store.claimTaskRuns('n1', -5)).toEqual([])
+      const [first, second] = await Promise.all([
+        store.claimTaskRuns('n1', 2),
+        store.claimTaskRuns('n2', 2),
+      ])
+      // Whichever claim ran first took the two oldest (on PostgreSQL the two run side by side).
+      const claims: Array<[Array<{ id: string; payload: string }>, string]> = [
+        [first!, 'n1'],
+        [second!, 'n2'],
+      ]
+      const [[earlier, earlierNode], [later, laterNode]] = claims.sort(
+        (x, y) => y[0].length - x[0].length,
+      ) as [(typeof claims)[number], (typeof claims)[number]]
+      expect(earlier.map((claimed) => claimed.id)).toEqual(['a:1', 'b:1'])
+      expect(later.map((claimed) => claimed.id)).toEqual(['c:1'])
+      expect(earlier[0]?.payload).toBe('{"taskRunId":"a"}')
+      expect(await store.claimTaskRuns('n3', 10)).toEqual([])
+      expect(await store.countQueuedTaskRuns()).toBe(0)
+      const entries = await store.getQueueEntries(['a:1', 'c:1', 'missing:1'])
+      expect(entries.map((found) => [found.id, found.state, found.nodeId])).toEqual([
+        ['a:1', 'RUNNING', earlierNode],
+        ['c:1', 'RUNNING', laterNode],
+      ])
+      expect(await store.getQueueEntries([])).toEqual([])
+    })
+
+    it('records results with their log lines, and removes entries with the executor commit', async () => {
+      await store.commit({ execution: execution('e1'), enqueue: [entry('a')] })
+      await store.claimTaskRuns('n1', 1)
+      await store.completeTaskRuns(
+        [{ id: 'a:1', result: '{"ok":true,"outputs":{}}' }],
+        [
+          {
+            executionId: 'e1',
+            taskRunId: 'a',
+            taskId: 't',
+            attemptNumber: 1,
+            level: 'info',
+            message: 'from the worker',
+            timestamp: new Date().toISOString(),
+          },
+        ],
+      )
+      const [done] = await store.getQueueEntries(['a:1'])
+      expect(done).toMatchObject({
+        state: 'DONE',
+        nodeId: 'n1',
+        result: '{"ok":true,"outputs":{}}',
+      })
+      expect((await store.listLogs('e1')).map((line) => line.message)).toEqual(['from the worker'])
+      await store.commit({ dequeue: ['a:1'] })
+      expect(await store.getQueueEntries(['a:1'])).toEqual([])
+    })
+
+    it('withdraws only entries no worker claimed, and refuses a second entry with the same id', async () => {
+      await store.commit({ enqueue: [entry('a'), entry('b')] })
+      await store.claimTaskRuns('n1', 1)
+      expect(await store.cancelQueuedTaskRun('a:1')).toBe(false)
+      expect(await store.cancelQueuedTaskRun('b:1')).toBe(true)
+      expect(await store.cancelQueuedTaskRun('b:1')).toBe(false)
+      await expect(
+        store.commit({ execution: execution('e9'), enqueue: [entry('a')] }),
+      ).rejects.toThrow(/UNIQUE|unique constraint/)
+      // The failed commit wrote nothing.
+      expect(await store.getExecution('e9')).toBeUndefined()
+    })
+
+    it('records nodes and their heartbeats', async () => {
+      const node = {
+        id: 'n1',
+        roles: ['worker', 'executor'],
+        host: 'h',
+        pid: 42,
+        slots: 8,
+        slotsInUse: 0,
+        startedAt: '2026-01-01T00:00:00.000Z',
+        heartbeatAt: '2026-01-01T00:00:00.000Z',
+      }
+      await store.saveNode(node)
+      await store.saveNode({ ...node, slotsInUse: 3, heartbeatAt: '2026-01-01T00:00:05.000Z' })
+      expect(await store.listNodes()).toEqual([
+        { ...node, slotsInUse: 3, heartbeatAt: '2026-01-01T00:00:05.000Z' },
+      ])
+      await store.saveNode({ ...node, id: 'n2', heartbeatAt: '2026-01-01T00:00:10.000Z' })
+      await store.removeNodesSilentSince('2026-01-01T00:00:06.000Z')
+      expect((await store.listNodes()).map((found) => found.id)).toEqual(['n2'])
+      await store.removeNode('n2')
+      expect(await store.listNodes()).toEqual([])
+    })
+  })
+})
+
+describe('internal storage', () => {
+  it('stores files under kite:/// URIs and refuses URIs outside it', async () => {
+    const storage = createInternalStorage(
+      join(await mkdtemp(join(tmpdir(), 'kite-storage-')), 'storage'),
+    )
+    const uri = await storage.put('ns/flow/executions/e1/task', 'data.txt', 'hello')
+    expect(uri).toMatch(/^kite:\/\/\/ns\/flow\/executions\/e1\/task\/[0-9a-f]{8}-data.txt$/)
+    expect(new TextDecoder().decode(await storage.get(uri))).toBe('hello')
+    await expect(storage.get('kite:///../../etc/passwd')).rejects.toThrow(
+      'points outside internal storage',
+    )
+    await expect(storage.get('file:///etc/passwd')).rejects.toThrow('is not a kite:/// URI')
+    await expect(storage.get('kite:///ns/nothing')).rejects.toThrow(
+      'kite:///ns/nothing does not exist in internal storage',
+    )
+  })
+})
