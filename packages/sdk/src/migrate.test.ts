@@ -90,7 +90,9 @@ describe('migrateProperties', () => {
     const task = defineTask({
       name: 'Bad',
       properties,
-      migrations: [{ from: '1.x', note: 'broken', up: () => value as unknown as Record<string, unknown> }],
+      migrations: [
+        { from: '1.x', note: 'broken', up: () => value as unknown as Record<string, unknown> },
+      ],
       run,
     })
     await expect(migrateProperties(task, {}, from120)).rejects.toMatchObject({
