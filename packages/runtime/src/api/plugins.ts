@@ -138,7 +138,7 @@ const upgrade = createRoute({
   path: '/plugins/upgrade',
   tags,
   summary: 'Upgrade saved flows to a plugin version',
-  description: `For every saved flow with a task or trigger of the plugin: runs the target version's migrations in that version's worker, pins the task to it, validates, and reports unchanged / migrated (with a YAML diff) / blocked (why). A dry run unless \`apply\`, which saves a new revision of every flow that is not blocked. With `apply`: ${ADMIN_NOTE}`,
+  description: `For every saved flow with a task or trigger of the plugin: runs the target version's migrations in that version's worker, pins the task to it, validates, and reports unchanged / migrated (with a YAML diff) / blocked (why). A dry run unless \`apply\`, which saves a new revision of every flow that is not blocked. With \`apply\`: ${ADMIN_NOTE}`,
   request: {
     body: {
       required: true,
