@@ -15,6 +15,7 @@ const guide: DefaultTheme.SidebarItem[] = [
       { text: 'Write your first plugin', link: '/guide/first-plugin' },
       { text: 'Testing plugins', link: '/guide/testing-plugins' },
       { text: 'Publishing and releasing', link: '/guide/publishing' },
+      { text: 'Writing migrations', link: '/guide/migrations' },
     ],
   },
   {
@@ -24,6 +25,7 @@ const guide: DefaultTheme.SidebarItem[] = [
       { text: 'Expressions', link: '/guide/expressions' },
       { text: 'Typed flows and precise errors', link: '/guide/typed-flows' },
       { text: 'Plugin versions and pinning', link: '/guide/versions' },
+      { text: 'Upgrading plugins safely', link: '/guide/upgrading' },
       { text: 'Hot reload and sync', link: '/guide/hot-reload' },
     ],
   },

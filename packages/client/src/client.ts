@@ -46,6 +46,8 @@ export type PluginList = InferResponseType<Api['plugins']['$get'], 200>
 export type PluginInstallResult = InferResponseType<Api['plugins']['install']['$post'], 200>
 export type PluginUninstallResult = InferResponseType<Api['plugins']['uninstall']['$delete'], 200>
 export type PluginResolveResult = InferResponseType<Api['plugins']['resolve']['$post'], 200>
+/** The upgrade assistant's report: per flow and task, unchanged / migrated / blocked. */
+export type PluginUpgradeResult = InferResponseType<Api['plugins']['upgrade']['$post'], 200>
 export type PluginDefaults = InferResponseType<
   Api['namespaces'][':namespace']['plugin-defaults']['$get'],
   200
@@ -244,6 +246,11 @@ export function createKiteClient(options: KiteClientOptions) {
     /** What each spec chooses among the registry's and the installed versions. */
     resolve: (list: readonly string[]) =>
       call('resolve plugins', () => api.plugins.resolve.$post(specs(list))),
+    /** Upgrades saved flows to an installed version: a dry run unless `apply`. */
+    upgrade: (request: { plugin: string; to: string; namespace?: string; apply?: boolean }) =>
+      call(`upgrade ${request.plugin} to ${request.to}`, () =>
+        api.plugins.upgrade.$post({ json: request }),
+      ),
   }
 
   const defaults = api.namespaces[':namespace']['plugin-defaults']

@@ -3,7 +3,7 @@ import type { ConditionContext, RunContext, TriggerContext } from './context.js'
 import { parseDuration } from './duration.js'
 import { KiteError } from './errors.js'
 import { reservedPropertyNames } from './flow-keys.js'
-import { GROUP_PATTERN, NAME_PATTERN, typeId } from './names.js'
+import { GROUP_PATTERN, NAME_PATTERN, TYPE_ID_PATTERN, typeId } from './names.js'
 
 /** The schema of a task's, trigger's or condition's properties: always a zod object. */
 export type PropertiesSchema = z.ZodObject<z.ZodRawShape, z.core.$ZodObjectConfig>
@@ -33,11 +33,33 @@ interface CommonSpec<P extends PropertiesSchema> {
   examples?: Example[]
   /** `true`, or a message telling users what to use instead. */
   deprecated?: boolean | string
+  /**
+   * How properties written for older versions of this type become valid for this one. The
+   * host runs every migration whose `from` range holds the flow's old version, in order.
+   */
+  migrations?: Migration[]
+}
+
+/**
+ * One step from older properties to this version's. `up` receives the raw properties written
+ * for a version in `from` (expressions not rendered) and returns the properties for this version.
+ *
+ * @example
+ * { from: '1.x', note: '`name` is now `who`', up: ({ name, ...rest }) => ({ ...rest, who: name }) }
+ */
+export interface Migration {
+  /** A semver range of the older versions this migration applies to, e.g. `1.x` or `<2.0.0`. */
+  from: string
+  /** One line for people: what changed and what the migration does. */
+  note: string
+  up(props: Record<string, unknown>): MaybePromise<Record<string, unknown>>
 }
 
 export interface TaskSpec<P extends PropertiesSchema, O extends OutputsSchema>
   extends CommonSpec<P> {
   outputs?: O
+  /** Full type ids this task was known by before (renamed types): `['acme.old.Hello']`. */
+  aliases?: string[]
   run(props: z.output<P>, ctx: RunContext): MaybePromise<TaskResult<O>>
 }
 
@@ -132,6 +154,7 @@ export function defineTask<P extends PropertiesSchema, O extends OutputsSchema =
 ): TaskDefinition<P, O> {
   checkCommon(spec, 'task')
   checkFunction(spec.name, 'run', spec.run)
+  checkAliases(spec)
   return brand('task', { ...spec, kind: 'task', outputs: checkOutputs(spec) })
 }
 
@@ -193,6 +216,23 @@ export function definePlugin(spec: PluginSpec): PluginDefinition {
     }
   }
   const seen = new Set<string>()
+  const ownTypes = new Set(all.map((definition) => typeId(spec.group, definition.name)))
+  const aliasOwners = new Map<string, string>()
+  for (const task of all) {
+    if (task.kind !== 'task') continue
+    for (const alias of task.aliases ?? []) {
+      if (ownTypes.has(alias)) {
+        problems.push(`task "${task.name}": the alias "${alias}" is a type of this plugin`)
+      }
+      const owner = aliasOwners.get(alias)
+      if (owner !== undefined) {
+        problems.push(
+          `the alias "${alias}" is declared by both "${owner}" and "${task.name}"; it must resolve to one task`,
+        )
+      }
+      aliasOwners.set(alias, task.name)
+    }
+  }
   for (const definition of all) {
     if (seen.has(definition.name)) {
       problems.push(
@@ -264,6 +304,47 @@ function checkCommon(spec: CommonSpec<PropertiesSchema>, kind: DefinitionKind): 
     throw definitionError(
       `${label}: properties must be a z.object(...) schema (made with the z exported by @kite/sdk)`,
     )
+  }
+  checkMigrations(label, spec.migrations)
+}
+
+/** A semver range as people write them: versions, x-ranges, operators, `||` and hyphens. */
+const RANGE_PATTERN = /^[\w.*^~<>=|+\s-]+$/
+
+function checkMigrations(label: string, migrations: unknown): void {
+  if (migrations === undefined) return
+  if (!Array.isArray(migrations)) throw definitionError(`${label}: migrations must be an array`)
+  for (const [index, migration] of migrations.entries()) {
+    const at = `${label}: migrations[${index}]`
+    if (typeof migration !== 'object' || migration === null) {
+      throw definitionError(`${at} must be an object { from, note, up }`)
+    }
+    const { from, note, up } = migration as Record<string, unknown>
+    if (typeof from !== 'string' || from.trim() === '' || !RANGE_PATTERN.test(from)) {
+      throw definitionError(
+        `${at}.from must be a semver range of older versions (e.g. "1.x" or "<2.0.0"), got ${JSON.stringify(from)}`,
+      )
+    }
+    if (typeof note !== 'string' || note.trim() === '' || /[\r\n]/.test(note)) {
+      throw definitionError(`${at}.note must be one non-empty line`)
+    }
+    if (typeof up !== 'function') throw definitionError(`${at}.up must be a function`)
+  }
+}
+
+function checkAliases(spec: { name: string; aliases?: unknown }): void {
+  if (spec.aliases === undefined) return
+  const label = `task "${spec.name}"`
+  if (!Array.isArray(spec.aliases)) throw definitionError(`${label}: aliases must be an array`)
+  for (const alias of spec.aliases) {
+    if (typeof alias !== 'string' || !TYPE_ID_PATTERN.test(alias)) {
+      throw definitionError(
+        `${label}: the alias ${JSON.stringify(alias)} must be a full type id such as "acme.old.Hello"`,
+      )
+    }
+  }
+  if (new Set(spec.aliases).size !== spec.aliases.length) {
+    throw definitionError(`${label}: aliases lists the same type twice`)
   }
 }
 

@@ -35,6 +35,7 @@ export {
   defineTask,
   defineTrigger,
   type Example,
+  type Migration,
   type NoOutputs,
   type OutputsSchema,
   type PluginDefinition,

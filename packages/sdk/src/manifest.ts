@@ -7,6 +7,7 @@ import {
   NAME_PATTERN,
   PACKAGE_NAME_PATTERN,
   SEMVER_PATTERN,
+  TYPE_ID_PATTERN,
   typeId,
 } from './names.js'
 
@@ -28,6 +29,12 @@ export const ManifestExample = z.object({
   full: z.boolean().optional(),
 })
 
+/** A migration as the manifest lists it; its code stays in the bundle. */
+export const ManifestMigration = z.object({
+  from: z.string().min(1),
+  note: z.string().min(1),
+})
+
 const TypeEntryBase = z.object({
   type: z.string().min(1),
   name: z.string().regex(NAME_PATTERN, 'must be PascalCase with optional dotted sub-groups'),
@@ -36,9 +43,15 @@ const TypeEntryBase = z.object({
   deprecated: z.union([z.boolean(), z.string()]).optional(),
   properties: JsonSchemaObject,
   examples: z.array(ManifestExample),
+  /** Absent in manifests written before migrations existed. */
+  migrations: z.array(ManifestMigration).optional(),
 })
 
-export const TaskManifest = TypeEntryBase.extend({ outputs: JsonSchemaObject })
+export const TaskManifest = TypeEntryBase.extend({
+  outputs: JsonSchemaObject,
+  /** Older type ids that resolve to this task; absent when there are none. */
+  aliases: z.array(z.string().regex(TYPE_ID_PATTERN, 'must be a full type id')).optional(),
+})
 export type TaskManifest = z.infer<typeof TaskManifest>
 
 export const TriggerManifest = TypeEntryBase.extend({
@@ -104,8 +117,25 @@ export const PluginManifest = z
         seen.add(entry.type)
       }
     }
+    for (const [index, task] of manifest.tasks.entries()) {
+      for (const alias of task.aliases ?? []) {
+        if (seen.has(alias)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['tasks', index, 'aliases'],
+            message: `alias "${alias}" is a type of this plugin or another task's alias`,
+          })
+        }
+        seen.add(alias)
+      }
+    }
   })
 export type PluginManifest = z.infer<typeof PluginManifest>
+
+/** The task of a manifest that declares `type` as an alias, if any. */
+export function findAliasedTask(manifest: PluginManifest, type: string): TaskManifest | undefined {
+  return manifest.tasks.find((task) => task.aliases?.includes(type))
+}
 
 /**
  * Parses a manifest (already JSON-decoded) and throws a KiteError listing every problem.
@@ -152,6 +182,9 @@ export function createManifest(
     ...(definition.deprecated === undefined ? {} : { deprecated: definition.deprecated }),
     properties: propertiesJsonSchema(definition.properties),
     examples: (definition.examples ?? []).map((example) => ({ ...example })),
+    ...(definition.migrations?.length
+      ? { migrations: definition.migrations.map(({ from, note }) => ({ from, note })) }
+      : {}),
   })
   return parseManifest({
     manifestVersion: MANIFEST_VERSION,
@@ -166,6 +199,7 @@ export function createManifest(
     tasks: plugin.tasks.map((task) => ({
       ...common(task),
       outputs: outputsJsonSchema(task.outputs),
+      ...(task.aliases?.length ? { aliases: [...task.aliases] } : {}),
     })),
     triggers: plugin.triggers.map((trigger) => ({
       ...common(trigger),

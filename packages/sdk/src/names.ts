@@ -5,6 +5,10 @@ export const GROUP_PATTERN =
 /** A task/trigger/condition name: PascalCase, with optional dotted lower-case sub-groups. */
 export const NAME_PATTERN = /^(?:[a-z][a-z0-9]*\.)*[A-Z][A-Za-z0-9]*$/
 
+/** A full type id: a group, then a name (`acme.greeting.Hello`, `kite.core.log.Log`). */
+export const TYPE_ID_PATTERN =
+  /^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*(?:\.[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*)+\.[A-Z][A-Za-z0-9]*$/
+
 /** An npm package name, scoped or not. */
 export const PACKAGE_NAME_PATTERN = /^(?:@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/
 

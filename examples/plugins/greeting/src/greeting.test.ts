@@ -139,3 +139,25 @@ describe('version 2.0.0 (v2/)', () => {
     expect(value).toMatchObject({ message: 'Hello, Ada!' })
   })
 })
+
+describe('Hello 2.0.0 migration', async () => {
+  const { migrateProperties } = await import('@kite/sdk/host')
+  const { hello: hello2 } = await import('../v2/src/hello.js')
+  const from1 = { applies: (range: string) => range === '1.x', label: 'flow "f", task "t"' }
+
+  it('moves `name` to `who`, expressions as written', async () => {
+    const result = await migrateProperties(
+      hello2,
+      { name: '{{ inputs.name }}', greeting: 'Hi' },
+      from1,
+    )
+    expect(result.properties).toEqual({ who: '{{ inputs.name }}', greeting: 'Hi' })
+    expect(result.applied).toEqual([{ from: '1.x', note: '`name` is renamed `who`' }])
+  })
+
+  it('refuses a task that sets both, saying why', async () => {
+    await expect(migrateProperties(hello2, { name: 'a', who: 'b' }, from1)).rejects.toThrow(
+      /both `name` and `who` are set; keep one of them/,
+    )
+  })
+})

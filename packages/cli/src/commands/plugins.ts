@@ -8,7 +8,7 @@ interface ServerOptions {
   json: boolean
 }
 
-/** `kite plugins list|install|uninstall|resolve` against a running runtime. */
+/** `kite plugins list|install|uninstall|resolve|upgrade` against a running runtime. */
 export function registerPluginsCommand(program: Command): void {
   const plugins = program
     .command('plugins')
@@ -82,6 +82,49 @@ export function registerPluginsCommand(program: Command): void {
       )
     }
   })
+
+  common(
+    plugins
+      .command('upgrade')
+      .description(
+        'move saved flows to an installed version with its migrations (a dry run unless --apply)',
+      )
+      .argument('<name>', 'the plugin package, e.g. @acme/kite-plugin-greeting')
+      .requiredOption('--to <version>', 'the exact installed version to move to')
+      .option('--namespace <namespace>', 'only the flows of this namespace')
+      .option('--apply', 'save a new revision of every flow that is not blocked', false),
+  ).action(
+    async (
+      name: string,
+      options: ServerOptions & { to: string; namespace?: string; apply: boolean },
+    ) => {
+      const answer = await runtimeClient(options).plugins.upgrade({
+        plugin: name,
+        to: options.to,
+        apply: options.apply,
+        ...(options.namespace ? { namespace: options.namespace } : {}),
+      })
+      if (options.json) return print(answer)
+      if (answer.flows.length === 0) {
+        return void process.stdout.write(`no saved flow uses ${name}\n`)
+      }
+      for (const flow of answer.flows) {
+        const saved = flow.revision === undefined ? '' : ` (saved revision ${flow.revision})`
+        process.stdout.write(`${flow.namespace}/${flow.id}: ${flow.status}${saved}\n`)
+        for (const task of flow.tasks) {
+          const why = task.reason
+            ? `: ${task.reason}`
+            : task.notes?.length
+              ? `: ${task.notes.join('; ')}`
+              : ''
+          process.stdout.write(`  ${task.id} (${task.type} ${task.from}): ${task.status}${why}\n`)
+        }
+        if (flow.reason) process.stdout.write(`  blocked: ${flow.reason}\n`)
+        if (flow.diff) process.stdout.write(`${flow.diff.replace(/^/gm, '    ')}\n`)
+      }
+      if (!answer.applied) process.stdout.write('dry run: nothing saved (add --apply to save)\n')
+    },
+  )
 }
 
 function print(value: unknown): void {

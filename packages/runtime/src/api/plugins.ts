@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi'
 import semver from 'semver'
 import { messageOf, RuntimeError } from '../errors.js'
 import { parsePluginSpec } from '../plugins/plugin-spec.js'
+import { upgradeFlows } from '../plugins/upgrade.js'
 import { parseVersionSpec, selectVersion } from '../plugins/version-resolver.js'
 import type { WorkerHost } from '../plugins/worker-host.js'
 import {
@@ -106,6 +107,68 @@ const resolve = createRoute({
       ),
       'One answer per spec.',
     ),
+  },
+})
+
+const TaskUpgrade = z
+  .object({
+    id: z.string(),
+    type: z.string(),
+    from: z.string().describe('The version the task resolves to now.'),
+    status: z.enum(['unchanged', 'migrated', 'blocked']),
+    notes: z.array(z.string()).optional().describe('The notes of the migrations that ran.'),
+    reason: z.string().optional().describe('Why the task cannot move.'),
+  })
+  .openapi('TaskUpgrade')
+
+const FlowUpgrade = z
+  .object({
+    namespace: z.string(),
+    id: z.string(),
+    status: z.enum(['unchanged', 'migrated', 'blocked']),
+    tasks: z.array(TaskUpgrade),
+    reason: z.string().optional().describe('Why the migrated flow does not validate.'),
+    diff: z.string().optional().describe('Line diff of the YAML: `- ` removed, `+ ` added.'),
+    revision: z.number().int().optional().describe('The revision saved (apply).'),
+  })
+  .openapi('FlowUpgrade')
+
+const upgrade = createRoute({
+  method: 'post',
+  path: '/plugins/upgrade',
+  tags,
+  summary: 'Upgrade saved flows to a plugin version',
+  description: `For every saved flow with a task or trigger of the plugin: runs the target version's migrations in that version's worker, pins the task to it, validates, and reports unchanged / migrated (with a YAML diff) / blocked (why). A dry run unless \`apply\`, which saves a new revision of every flow that is not blocked. With \`apply\`: ${ADMIN_NOTE}`,
+  request: {
+    body: {
+      required: true,
+      description: '`{ "plugin": "@scope/name", "to": "2.0.0", "apply": false }`',
+      content: {
+        'application/json': {
+          schema: z.object({
+            plugin: z.string().min(1),
+            to: z.string().min(1),
+            namespace: z.string().optional(),
+            apply: z.boolean().optional(),
+          }),
+        },
+      },
+    },
+  },
+  responses: {
+    200: jsonAnswer(
+      z.object({
+        plugin: z.string(),
+        to: z.string(),
+        applied: z.boolean(),
+        flows: z.array(FlowUpgrade),
+      }),
+      'One report per flow that uses the plugin.',
+    ),
+    400: errorAnswer('`to` is not an exact version.'),
+    401: errorAnswer('The admin token is missing or wrong.'),
+    404: errorAnswer('The plugin or the version is not installed.'),
+    422: errorAnswer('The version is older than one saved flows use.'),
   },
 })
 
@@ -230,6 +293,12 @@ export function createPluginRoutes(context: RouteContext) {
         answer.push({ name, version, uninstalled })
       }
       return c.json({ results: answer }, 200)
+    })
+    .openapi(upgrade, async (c) => {
+      const body = c.req.valid('json')
+      if (body.apply) checkAdmin(context, c.req.header('authorization'))
+      const flows = await upgradeFlows(context.runtime, body)
+      return c.json({ plugin: body.plugin, to: body.to, applied: body.apply === true, flows }, 200)
     })
     .openapi(resolve, async (c) => {
       const answer = []

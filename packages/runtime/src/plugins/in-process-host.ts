@@ -2,8 +2,14 @@ import { rm } from 'node:fs/promises'
 import type { AnyDefinition, PluginDefinition } from '@kite/sdk'
 import { invokeCondition, invokeTask, invokeTrigger } from '@kite/sdk/host'
 import { RuntimeError } from '../errors.js'
+import { runMigrations } from './migrate.js'
 import type { InstalledPlugin, PluginCatalog } from './plugin-catalog.js'
-import { createPluginRunContext, type HostRequest, type PluginHost } from './plugin-host.js'
+import {
+  createPluginRunContext,
+  type HostRequest,
+  type MigrateRequest,
+  type PluginHost,
+} from './plugin-host.js'
 import { importPluginModule } from './plugin-sources.js'
 
 export interface InProcessHostOptions {
@@ -17,7 +23,7 @@ export interface InProcessHostOptions {
 export function createInProcessHost(options: InProcessHostOptions): PluginHost {
   const loaded = new Map<InstalledPlugin, Promise<PluginDefinition>>()
 
-  const definitionFor = async (request: HostRequest): Promise<AnyDefinition> => {
+  const definitionFor = async (request: Pick<MigrateRequest, 'pin'>): Promise<AnyDefinition> => {
     const { pin } = request
     const plugin = options.catalog.get(pin.package, pin.version)
     if (!plugin) {
@@ -117,6 +123,10 @@ export function createInProcessHost(options: InProcessHostOptions): PluginHost {
           ? invokeCondition(definition, request.properties, ctx)
           : Promise.reject(wrongKind(definition.kind, 'condition')),
       ),
+    migrate: async (request: MigrateRequest) => {
+      const definition = await definitionFor(request)
+      return runMigrations(definition, request)
+    },
     async close() {
       loaded.clear()
     },

@@ -1,4 +1,4 @@
-import type { HostRunContext } from '@kite/sdk/host'
+import type { HostRunContext, MigrateResult } from '@kite/sdk/host'
 import type { PluginPin } from './plugin-resolver.js'
 
 // The run context and its services are the SDK's (one implementation for every host and for
@@ -31,6 +31,18 @@ export interface HostRequest {
   onWorkerLost?: 'resubmit' | 'reject'
 }
 
+/** Migrating one task's (trigger's, condition's) raw properties to a target version. */
+export interface MigrateRequest {
+  /** The target version and type (its migrations run). */
+  pin: Pick<PluginPin, 'type' | 'kind' | 'package' | 'version'>
+  /** The version the properties were written for. */
+  fromVersion: string
+  /** Raw properties as the flow has them (expressions not rendered). */
+  properties: Record<string, unknown>
+  /** Names the thing in errors, e.g. `flow "a.b/hello", task "greet"`. */
+  label: string
+}
+
 /**
  * Runs plugin code. The in-process host runs definitions in this thread; the worker host runs
  * them isolated (a worker thread per plugin version) behind the same interface. Every method
@@ -41,5 +53,7 @@ export interface PluginHost {
   runTask(request: HostRequest): Promise<Record<string, unknown>>
   pollTrigger(request: HostRequest): Promise<Record<string, unknown>[]>
   testCondition(request: HostRequest): Promise<boolean>
+  /** Runs the target version's migrations that apply (the worker host: in that version's thread). */
+  migrate(request: MigrateRequest): Promise<MigrateResult>
   close(): Promise<void>
 }

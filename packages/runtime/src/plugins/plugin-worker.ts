@@ -7,6 +7,7 @@
 import { parentPort } from 'node:worker_threads'
 import { type AnyDefinition, isKiteError, type PluginDefinition } from '@kite/sdk'
 import { invokeCondition, invokeTask, invokeTrigger, isDefinition } from '@kite/sdk/host'
+import { runMigrations } from './migrate.js'
 import { createPluginRunContext, type RunServices } from './plugin-host.js'
 import type { WorkerRequest, WorkerResponse } from './worker-protocol.js'
 
@@ -68,6 +69,24 @@ port.on('message', async (message: WorkerRequest) => {
     try {
       await load()
       post({ type: 'done', runId: message.runId, ok: true, value: null })
+    } catch (error) {
+      post({ type: 'done', runId: message.runId, ok: false, error: describe(error) })
+    }
+    return
+  }
+  if (message.type === 'migrate') {
+    try {
+      const found = (await load()).find(message.type_)
+      if (!found || found.kind !== message.kind) {
+        throw new Error(`the bundle provides no ${message.kind} ${message.type_}`)
+      }
+      const value = await runMigrations(found, {
+        pin: { type: message.type_, kind: message.kind, package: '', version: '' },
+        fromVersion: message.fromVersion,
+        properties: message.properties,
+        label: message.label,
+      })
+      post({ type: 'done', runId: message.runId, ok: true, value })
     } catch (error) {
       post({ type: 'done', runId: message.runId, ok: false, error: describe(error) })
     }

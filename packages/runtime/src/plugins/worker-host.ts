@@ -8,7 +8,7 @@ import { KiteError } from '@kite/sdk'
 import { RuntimeError } from '../errors.js'
 import { formatMs } from './in-process-host.js'
 import type { PluginCatalog } from './plugin-catalog.js'
-import type { HostRequest, PluginHost, RunServices } from './plugin-host.js'
+import type { HostRequest, MigrateRequest, PluginHost, RunServices } from './plugin-host.js'
 import type { WorkerRequest, WorkerResponse } from './worker-protocol.js'
 
 export interface WorkerHostOptions {
@@ -63,7 +63,7 @@ export interface WorkerHost extends PluginHost {
   usage(): WorkerHostUsage
 }
 
-type CallKind = 'task' | 'trigger' | 'condition' | 'load'
+type CallKind = 'task' | 'trigger' | 'condition' | 'load' | 'migrate'
 
 /** One call into plugin code, from the moment it is asked for until it settles. */
 interface Call {
@@ -72,6 +72,8 @@ interface Call {
   entry: string
   label: string
   request?: HostRequest
+  /** What a `migrate` call migrates. */
+  migration?: MigrateRequest
   runId: number
   resolve(value: unknown): void
   reject(error: Error): void
@@ -290,6 +292,19 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
     thread.calls.set(call.runId, call)
     call.thread = thread
     const { request } = call
+    if (call.migration) {
+      const { pin, fromVersion, properties, label } = call.migration
+      thread.worker.postMessage({
+        type: 'migrate',
+        runId: call.runId,
+        kind: pin.kind,
+        type_: pin.type,
+        fromVersion,
+        properties,
+        label,
+      } satisfies WorkerRequest)
+      return
+    }
     if (!request) {
       thread.worker.postMessage({ type: 'load', runId: call.runId } satisfies WorkerRequest)
       return
@@ -493,13 +508,16 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
     target: { key: string; entry: string },
     kind: CallKind,
     request?: HostRequest,
+    migration?: MigrateRequest,
   ): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       const call: Call = {
         kind,
         key: target.key,
         entry: target.entry,
-        label: request ? `${kind} "${request.context.task.id}" (${target.key})` : target.key,
+        label: request
+          ? `${kind} "${request.context.task.id}" (${target.key})`
+          : (migration?.label ?? target.key),
         runId: nextRunId++,
         resolve: resolve as (value: unknown) => void,
         reject,
@@ -507,6 +525,7 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
         madeWorkingDir: false,
         resubmissions: 0,
         ...(request ? { request } : {}),
+        ...(migration ? { migration } : {}),
       }
       if (request) {
         const onAbort = () =>
@@ -572,6 +591,30 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
     runTask: (request) => call(request, 'task'),
     pollTrigger: (request) => call(request, 'trigger'),
     testCondition: (request) => call(request, 'condition'),
+    migrate(request) {
+      if (closed) return Promise.reject(closedError())
+      const { pin } = request
+      const plugin = options.catalog.get(pin.package, pin.version)
+      if (!plugin) {
+        return Promise.reject(
+          new RuntimeError(`${pin.package}@${pin.version} is not installed`, {
+            code: 'PLUGIN_VERSION',
+            kind: 'operational',
+          }),
+        )
+      }
+      if (plugin.code.kind !== 'module') {
+        if (options.fallback) return options.fallback.migrate(request)
+        return Promise.reject(
+          new RuntimeError(`${pin.package}@${pin.version} has no bundle to run in a worker`, {
+            code: 'INTERNAL',
+            kind: 'internal',
+          }),
+        )
+      }
+      const target = { key: `${plugin.name}@${plugin.version}`, entry: plugin.code.entry }
+      return submit(target, 'migrate', undefined, request)
+    },
     release: (name, version) => endVersion(`${name}@${version}`),
     async warm(name, version) {
       const plugin = options.catalog.get(name, version)

@@ -26,6 +26,16 @@ export type WorkerRequest =
       configId: number
       pluginConfig?: Record<string, unknown>
     }
+  | {
+      /** Runs the version's migrations of one type on raw properties; `done` carries the result. */
+      type: 'migrate'
+      runId: number
+      kind: 'task' | 'trigger' | 'condition'
+      type_: string
+      fromVersion: string
+      properties: Record<string, unknown>
+      label: string
+    }
   | { type: 'reply'; callId: number; ok: true; value: unknown }
   | { type: 'reply'; callId: number; ok: false; error: { message: string; code?: string } }
 

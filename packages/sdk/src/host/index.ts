@@ -31,9 +31,11 @@ export {
   ConditionManifest,
   type CreateManifestOptions,
   createManifest,
+  findAliasedTask,
   listManifestTypes,
   MANIFEST_PATH,
   MANIFEST_VERSION,
+  ManifestMigration,
   type ManifestPackage,
   PLUGIN_KEYWORD,
   PluginManifest,
@@ -44,11 +46,13 @@ export {
   type TypeManifest,
 } from '../manifest.js'
 export { KITE_META_KEYS } from '../meta.js'
+export { type MigrateOptions, type MigrateResult, migrateProperties } from '../migrate.js'
 export {
   GROUP_PATTERN,
   NAME_PATTERN,
   PACKAGE_NAME_PATTERN,
   SEMVER_PATTERN,
+  TYPE_ID_PATTERN,
   typeId,
 } from '../names.js'
 export { isPlainObject, renderProperties } from '../properties.js'

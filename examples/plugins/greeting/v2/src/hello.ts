@@ -1,6 +1,6 @@
 import { defineTask, z } from '@kite/sdk'
 
-// 2.0.0: `name` became `who` — flows that set `name` must pin 1.x or change.
+// 2.0.0: `name` became `who`. The migration moves it, so `kite plugins upgrade` can move flows.
 export const hello = defineTask({
   name: 'Hello',
   title: 'Say hello',
@@ -13,6 +13,19 @@ export const hello = defineTask({
     message: z.string().describe('The greeting, e.g. "Hello, world!".'),
   }),
   examples: [{ title: 'Greet Ada', code: 'who: Ada' }],
+  migrations: [
+    {
+      from: '1.x',
+      note: '`name` is renamed `who`',
+      up({ name, ...rest }) {
+        if (name === undefined) return rest
+        if (rest.who !== undefined) {
+          throw new Error('both `name` and `who` are set; keep one of them')
+        }
+        return { ...rest, who: name }
+      },
+    },
+  ],
   run(props, ctx) {
     const message = `${props.greeting}, ${props.who}!`
     ctx.logger.info(message)

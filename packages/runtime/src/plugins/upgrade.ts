@@ -1,0 +1,246 @@
+import { FLOW_TASK_KEYS, FLOW_TRIGGER_KEYS } from '@kite/sdk/host'
+import semver from 'semver'
+import { isMap, isSeq, parseDocument, type YAMLMap } from 'yaml'
+import { isRuntimeError, messageOf, RuntimeError } from '../errors.js'
+import type { Engine } from '../executor/engine.js'
+import type { Store } from '../storage/store.js'
+import type { PluginCatalog } from './plugin-catalog.js'
+import type { PluginHost } from './plugin-host.js'
+
+export interface UpgradeRequest {
+  /** The package name. */
+  plugin: string
+  /** The exact, installed target version. */
+  to: string
+  /** Only the flows of this namespace (and its children). */
+  namespace?: string
+  /** Save a new revision of every flow that is not blocked. */
+  apply?: boolean
+}
+
+export type TaskOutcome =
+  | { id: string; type: string; from: string; status: 'unchanged' }
+  | { id: string; type: string; from: string; status: 'migrated'; notes: string[] }
+  | { id: string; type: string; from: string; status: 'blocked'; reason: string }
+
+export interface FlowUpgrade {
+  namespace: string
+  id: string
+  /** `blocked` when any task is, `migrated` when any moved, else `unchanged`. */
+  status: 'unchanged' | 'migrated' | 'blocked'
+  tasks: TaskOutcome[]
+  /** Why the flow as a whole cannot move (its new source does not validate). */
+  reason?: string
+  /** A line diff of the YAML (`-`/`+`/` ` prefixes), when it changed. */
+  diff?: string
+  /** The revision saved (apply only). */
+  revision?: number
+}
+
+export interface UpgradeDeps {
+  engine: Pick<Engine, 'validateSource' | 'saveFlow'>
+  store: Pick<Store, 'listFlows'>
+  catalog: Pick<PluginCatalog, 'versionsOf'>
+  host: Pick<PluginHost, 'migrate'>
+}
+
+/**
+ * The upgrade assistant (SPEC 11): for every saved flow with a task or trigger resolving to
+ * `plugin`, runs the target version's migrations in that version's isolation (the host), pins
+ * the block to the target version, validates the new source against it, and reports per flow
+ * and task. A dry run unless `apply`, which saves the flows that are not blocked.
+ */
+export async function upgradeFlows(
+  deps: UpgradeDeps,
+  request: UpgradeRequest,
+): Promise<FlowUpgrade[]> {
+  const { plugin, to } = request
+  const installed = deps.catalog.versionsOf(plugin).map((item) => item.version)
+  if (installed.length === 0) {
+    throw new RuntimeError(`plugin ${plugin} is not installed`, { code: 'NOT_FOUND' })
+  }
+  if (!semver.valid(to)) {
+    throw new RuntimeError(
+      `upgrade needs an exact version to go to, got "${to}" (e.g. ${plugin}@2.0.0)`,
+      {
+        code: 'REQUEST_INVALID',
+      },
+    )
+  }
+  if (!installed.includes(to)) {
+    throw new RuntimeError(
+      `${plugin}@${to} is not installed (installed: ${installed.join(', ')}); install it first`,
+      { code: 'NOT_FOUND' },
+    )
+  }
+  const flows = (await deps.store.listFlows(request.namespace || undefined)).filter(
+    (flow) => !flow.deleted,
+  )
+  const plans: Array<{
+    flow: (typeof flows)[number]
+    uses: Array<{
+      key: string
+      type: string
+      kind: 'task' | 'trigger' | 'condition'
+      version: string
+    }>
+  }> = []
+  for (const flow of flows) {
+    let validated: ReturnType<Engine['validateSource']>
+    try {
+      validated = deps.engine.validateSource(flow.source)
+    } catch {
+      continue // A flow that does not resolve now uses no installed version of anything.
+    }
+    const uses = validated.plugins
+      .filter((item) => item.package === plugin)
+      .flatMap((item) =>
+        item.taskIds.map((key) => ({
+          key,
+          type: item.type,
+          kind: item.kind,
+          version: item.version,
+        })),
+      )
+    if (uses.length > 0) plans.push({ flow, uses })
+  }
+  const newer = plans.flatMap((plan) =>
+    plan.uses
+      .filter((use) => semver.gt(use.version, to))
+      .map((use) => `${plan.flow.namespace}/${plan.flow.id} (${use.key}: ${use.version})`),
+  )
+  if (newer.length > 0) {
+    throw new RuntimeError(
+      `${plugin}@${to} is older than versions saved flows use: ${newer.join(', ')}; the assistant only upgrades`,
+      { code: 'PLUGIN_VERSION' },
+    )
+  }
+
+  const answer: FlowUpgrade[] = []
+  for (const { flow, uses } of plans) {
+    const document = parseDocument(flow.source)
+    const tasks: TaskOutcome[] = []
+    for (const use of uses) {
+      const isTrigger = use.key.startsWith('trigger:')
+      const id = isTrigger ? use.key.slice('trigger:'.length) : use.key
+      const base = { id, type: use.type, from: use.version }
+      if (use.version === to) {
+        tasks.push({ ...base, status: 'unchanged' })
+        continue
+      }
+      const node = isTrigger
+        ? findBlock(document.get('triggers'), id)
+        : findBlock(document.get('tasks'), id)
+      if (!node || use.kind === 'condition') {
+        tasks.push({
+          ...base,
+          status: 'blocked',
+          reason: `cannot find ${isTrigger ? 'trigger' : 'task'} "${id}" in the YAML`,
+        })
+        continue
+      }
+      const flowKeys: readonly string[] = isTrigger ? FLOW_TRIGGER_KEYS : FLOW_TASK_KEYS
+      const properties: Record<string, unknown> = {}
+      for (const pair of node.items) {
+        const key = String((pair.key as { value?: unknown })?.value ?? pair.key)
+        if (!flowKeys.includes(key)) properties[key] = node.toJSON()[key]
+      }
+      try {
+        const result = await deps.host.migrate({
+          pin: { type: use.type, kind: use.kind, package: plugin, version: to },
+          fromVersion: use.version,
+          properties,
+          label: `flow "${flow.namespace}/${flow.id}", ${isTrigger ? 'trigger' : 'task'} "${id}"`,
+        })
+        for (const key of Object.keys(properties)) {
+          if (!(key in result.properties)) node.delete(key)
+        }
+        for (const [key, value] of Object.entries(result.properties)) {
+          if (JSON.stringify(properties[key]) !== JSON.stringify(value)) node.set(key, value)
+        }
+        node.set('version', to)
+        tasks.push({ ...base, status: 'migrated', notes: result.applied.map((item) => item.note) })
+      } catch (error) {
+        tasks.push({ ...base, status: 'blocked', reason: messageOf(error) })
+      }
+    }
+    const source = document.toString()
+    const outcome: FlowUpgrade = {
+      namespace: flow.namespace,
+      id: flow.id,
+      status: tasks.some((task) => task.status === 'blocked')
+        ? 'blocked'
+        : tasks.some((task) => task.status === 'migrated')
+          ? 'migrated'
+          : 'unchanged',
+      tasks,
+    }
+    if (outcome.status === 'migrated') {
+      try {
+        deps.engine.validateSource(source)
+      } catch (error) {
+        outcome.status = 'blocked'
+        outcome.reason =
+          isRuntimeError(error) && error.issues.length > 0
+            ? error.issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')
+            : messageOf(error)
+      }
+      outcome.diff = lineDiff(flow.source, source)
+      if (outcome.status === 'migrated' && request.apply) {
+        const saved = await deps.engine.saveFlow(source, {
+          expect: { namespace: flow.namespace, id: flow.id },
+        })
+        outcome.revision = saved.revision
+      }
+    }
+    answer.push(outcome)
+  }
+  return answer
+}
+
+/** The block (task or trigger) with this id in a list, searching nested `tasks` lists too. */
+function findBlock(list: unknown, id: string): YAMLMap | undefined {
+  if (!isSeq(list)) return undefined
+  for (const item of list.items) {
+    if (!isMap(item)) continue
+    if (item.get('id') === id) return item
+    for (const pair of item.items) {
+      if (isSeq(pair.value)) {
+        const found = findBlock(pair.value, id)
+        if (found) return found
+      }
+    }
+  }
+  return undefined
+}
+
+/** A small line diff (longest common subsequence): flows are short. */
+export function lineDiff(before: string, after: string): string {
+  const a = before.replace(/\n$/, '').split('\n')
+  const b = after.replace(/\n$/, '').split('\n')
+  const lengths = Array.from({ length: a.length + 1 }, () =>
+    new Array<number>(b.length + 1).fill(0),
+  )
+  for (let i = a.length - 1; i >= 0; i--) {
+    for (let j = b.length - 1; j >= 0; j--) {
+      lengths[i]![j] =
+        a[i] === b[j]
+          ? lengths[i + 1]![j + 1]! + 1
+          : Math.max(lengths[i + 1]![j]!, lengths[i]![j + 1]!)
+    }
+  }
+  const lines: string[] = []
+  let i = 0
+  let j = 0
+  while (i < a.length || j < b.length) {
+    if (i < a.length && j < b.length && a[i] === b[j]) {
+      lines.push(`  ${a[i++]}`)
+      j++
+    } else if (i < a.length && (j >= b.length || lengths[i + 1]![j]! >= lengths[i]![j + 1]!)) {
+      lines.push(`- ${a[i++]}`)
+    } else {
+      lines.push(`+ ${b[j++]}`)
+    }
+  }
+  return lines.join('\n')
+}
