@@ -176,6 +176,21 @@ const resume = createRoute({
   responses: { 200: jsonAnswer(ExecutionSchema, 'Resumed.'), 409: errorAnswer('Not paused.') },
 })
 
+const restart = createRoute({
+  method: 'post',
+  path: '/executions/{id}/restart',
+  tags,
+  summary: 'Restart a failed or killed execution from its failed task runs',
+  description:
+    'Runs the execution again on the same flow revision and plugin versions, keeping its successful task runs; each failed task run gains an attempt.',
+  request: { params: ExecutionParams },
+  responses: {
+    200: jsonAnswer(ExecutionSchema, 'Restarted (RUNNING).'),
+    404: errorAnswer('No such execution, or its flow revision is gone.'),
+    409: errorAnswer('The execution is not FAILED or KILLED.'),
+  },
+})
+
 /** The answer of a start: at once, or when the execution ends (or pauses) with `?wait=true`. */
 export async function startedAnswer(
   context: RouteContext,
@@ -199,7 +214,7 @@ export function createExecutionRoutes(context: RouteContext) {
     return execution
   }
 
-  // kill and resume come before start: `/executions/{id}/kill` also fits `{namespace}/{id}`.
+  // kill, resume and restart come before start: `/executions/{id}/kill` also fits `{namespace}/{id}`.
   return createRouter()
     .openapi(kill, async (c) => {
       return c.json(executionJson(await context.runtime.engine.kill(c.req.valid('param').id)), 202)
@@ -207,6 +222,12 @@ export function createExecutionRoutes(context: RouteContext) {
     .openapi(resume, async (c) => {
       return c.json(
         executionJson(await context.runtime.engine.resume(c.req.valid('param').id)),
+        200,
+      )
+    })
+    .openapi(restart, async (c) => {
+      return c.json(
+        executionJson(await context.runtime.engine.restart(c.req.valid('param').id)),
         200,
       )
     })
