@@ -82,8 +82,8 @@ tasks:
     // The failed one has its failed attempt and the restart's attempt.
     const flaky: Json = runOf(done, 'flaky')!
     expect(flaky.id).toBe(runOf(failed, 'flaky').id)
-    expect(flaky.attempts.map((attempt) => attempt.state.current)).toEqual(['FAILED', 'SUCCESS'])
-    expect(flaky.state.histories.map((entry) => entry.state)).toEqual([
+    expect(flaky.attempts.map((attempt: Json) => attempt.state.current)).toEqual(['FAILED', 'SUCCESS'])
+    expect(flaky.state.histories.map((entry: Json) => entry.state)).toEqual([
       'CREATED',
       'RUNNING',
       'FAILED',
@@ -92,7 +92,7 @@ tasks:
     ])
     expect(runOf(done, 'group')!.state.current).toBe('SUCCESS')
     expect(runOf(done, 'after')!.outputs).toEqual({ value: 2 })
-    expect(done.state.histories.map((entry) => entry.state)).toEqual([
+    expect(done.state.histories.map((entry: Json) => entry.state)).toEqual([
       'CREATED',
       'RUNNING',
       'FAILED',
