@@ -82,7 +82,10 @@ tasks:
     // The failed one has its failed attempt and the restart's attempt.
     const flaky: Json = runOf(done, 'flaky')!
     expect(flaky.id).toBe(runOf(failed, 'flaky').id)
-    expect(flaky.attempts.map((attempt: Json) => attempt.state.current)).toEqual(['FAILED', 'SUCCESS'])
+    expect(flaky.attempts.map((attempt: Json) => attempt.state.current)).toEqual([
+      'FAILED',
+      'SUCCESS',
+    ])
     expect(flaky.state.histories.map((entry: Json) => entry.state)).toEqual([
       'CREATED',
       'RUNNING',
