@@ -172,8 +172,24 @@ const resume = createRoute({
   path: '/executions/{id}/resume',
   tags,
   summary: 'Resume a paused execution (kite.flow.Pause)',
-  request: { params: ExecutionParams },
-  responses: { 200: jsonAnswer(ExecutionSchema, 'Resumed.'), 409: errorAnswer('Not paused.') },
+  description:
+    "The body gives the Pause's `onResume` inputs, validated like flow inputs and read downstream as `outputs.<pause>.onResume.<input>`.",
+  request: {
+    params: ExecutionParams,
+    body: {
+      required: false,
+      description: 'The `onResume` inputs, as a JSON object (none: `{}`).',
+      content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
+    },
+  },
+  responses: {
+    200: jsonAnswer(ExecutionSchema, 'Resumed.'),
+    400: errorAnswer('The body is not a JSON object.'),
+    404: errorAnswer('No such execution.'),
+    409: errorAnswer('Not paused.'),
+    415: errorAnswer('The body is not JSON.'),
+    422: errorAnswer('Invalid onResume inputs.'),
+  },
 })
 
 const restart = createRoute({
@@ -221,7 +237,9 @@ export function createExecutionRoutes(context: RouteContext) {
     })
     .openapi(resume, async (c) => {
       return c.json(
-        executionJson(await context.runtime.engine.resume(c.req.valid('param').id)),
+        executionJson(
+          await context.runtime.engine.resume(c.req.valid('param').id, c.req.valid('json')),
+        ),
         200,
       )
     })

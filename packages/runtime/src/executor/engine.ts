@@ -125,7 +125,8 @@ export interface Engine {
   /** Resolves when the execution is in a final state (or paused, if asked). */
   waitFor(id: string, options?: WaitOptions): Promise<Execution>
   kill(id: string): Promise<Execution>
-  resume(id: string): Promise<Execution>
+  /** Resumes a paused execution with its Pause's `onResume` inputs (`INPUTS_INVALID` when wrong). */
+  resume(id: string, inputs?: Record<string, unknown>): Promise<Execution>
   /**
    * Runs a FAILED or KILLED execution again from its failed task runs, on the same flow revision
    * and plugin versions, keeping the successful ones (`EXECUTION_STATE` otherwise).
@@ -461,7 +462,7 @@ export function createEngine(options: EngineOptions): Engine {
       return execution
     },
 
-    async resume(id) {
+    async resume(id, inputs = {}) {
       const runner = runners.get(id)
       if (!runner) {
         const execution = await store.getExecution(id)
@@ -471,6 +472,7 @@ export function createEngine(options: EngineOptions): Engine {
         })
       }
       // Answer once the resumed task runs are committed, so the caller sees RUNNING.
+      let stopWaiting = () => {}
       const committed = new Promise<void>((resolve) => {
         const stop = engine.subscribe(id, (event) => {
           if (event.type === 'state' && event.state !== 'PAUSED') {
@@ -478,8 +480,14 @@ export function createEngine(options: EngineOptions): Engine {
             resolve()
           }
         })
+        stopWaiting = stop
       })
-      runner.resume()
+      try {
+        await runner.resume(inputs)
+      } catch (error) {
+        stopWaiting()
+        throw error
+      }
       await committed
       const execution = await store.getExecution(id)
       if (!execution) throw notFound(id)
