@@ -150,4 +150,26 @@ tasks:
     // The server is still up.
     expect((await api('/health')).status).toBe(200)
   })
+
+  it('finishes a restart committed just before the runtime stopped, on its next start', async () => {
+    await save(`id: durable
+namespace: restart.api
+tasks:
+  - id: flaky
+    type: test.fixtures.Fail
+    times: 1
+    key: durable-1
+`)
+    const failed = await startAndWait('restart.api', 'durable')
+    expect(failed.state.current).toBe('FAILED')
+    expect((await post(`/executions/${failed.id}/restart`)).status).toBe(200)
+    // Stop at once: whatever the restart did not finish is picked up from the store.
+    await server.close()
+    server = await createServer({ dataDir, port: 0, plugins: fixturePlugins() })
+    const done = await server.runtime.engine.waitFor(failed.id)
+    expect(done.state.current).toBe('SUCCESS')
+    const flaky = done.taskRunList.find((run) => run.taskId === 'flaky')
+    expect(flaky?.outputs).toEqual({ attempts: 2 })
+    expect(flaky?.attempts.at(-1)?.state.current).toBe('SUCCESS')
+  })
 })

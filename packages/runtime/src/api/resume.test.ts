@@ -94,6 +94,24 @@ describe('POST /executions/{id}/resume with onResume inputs', () => {
     expect((await api('/health')).status).toBe(200)
   })
 
+  it('refuses a malformed onResume list at save, with the place to fix', async () => {
+    const duplicate = await saveFlow(
+      'id: dup\nnamespace: resume.api\ntasks:\n  - id: wait\n    type: kite.flow.Pause\n    onResume:\n      - id: a\n        type: INT\n      - id: a\n        type: STRING\n',
+    )
+    expect(duplicate.status).toBe(422)
+    expect(JSON.stringify(await duplicate.json())).toContain('duplicate onResume input id \\"a\\"')
+    const badType = await saveFlow(
+      'id: badtype\nnamespace: resume.api\ntasks:\n  - id: wait\n    type: kite.flow.Pause\n    onResume:\n      - id: a\n        type: NUMBERISH\n',
+    )
+    expect(badType.status).toBe(422)
+    expect(JSON.stringify(await badType.json())).toContain('onResume')
+    const notAList = await saveFlow(
+      'id: notalist\nnamespace: resume.api\ntasks:\n  - id: wait\n    type: kite.flow.Pause\n    onResume: yes\n',
+    )
+    expect(notAList.status).toBe(422)
+    expect((await api('/health')).status).toBe(200)
+  })
+
   it('refuses an onResume input the flow reads under a wrong name, at save', async () => {
     const response = await saveFlow(
       APPROVAL.replace('id: approval', 'id: misread').replace('onResume.note', 'onResume.nots'),
