@@ -495,6 +495,11 @@ export function createEngine(options: EngineOptions): Engine {
     },
 
     async restart(id) {
+      const ending = runners.get(id)
+      // A runner that has committed its final state is only tidying up: wait for it.
+      if (ending && TERMINAL_EXECUTION_STATES.has(ending.committedState)) {
+        await ending.done.catch(() => {})
+      }
       if (runners.has(id) || restarting.has(id)) {
         const running = runners.get(id)?.execution.state.current ?? 'RUNNING'
         throw new RuntimeError(`execution ${id} cannot be restarted: it is ${running}`, {
