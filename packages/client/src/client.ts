@@ -203,7 +203,12 @@ export function createKiteClient(options: KiteClientOptions) {
     logs: (id: string, query: { minLevel?: LogEntry['level']; taskId?: string } = {}) =>
       call(`get logs of ${id}`, () => execution.logs.$get({ param: { id }, query })),
     kill: (id: string) => call(`kill ${id}`, () => execution.kill.$post({ param: { id } })),
-    resume: (id: string) => call(`resume ${id}`, () => execution.resume.$post({ param: { id } })),
+    /** Resumes a paused execution, with its Pause's `onResume` inputs (422 when wrong). */
+    resume: (id: string, inputs: Record<string, unknown> = {}) =>
+      call(`resume ${id}`, () => execution.resume.$post({ param: { id }, json: inputs })),
+    /** Runs a FAILED or KILLED execution again from its failed task runs (409 otherwise). */
+    restart: (id: string) =>
+      call(`restart ${id}`, () => execution.restart.$post({ param: { id } })),
     /**
      * Follows an execution: yields every log line (those already written first) and the
      * execution each time it changes, and ends when the execution reaches a final state (or

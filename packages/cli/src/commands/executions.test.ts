@@ -95,4 +95,63 @@ describe('kite executions', { timeout: 120_000 }, () => {
     expect(broken.code).toBe(1)
     expect(broken.out).toMatch(/state: FAILED\n$/)
   })
+
+  it('restarts a failed execution and refuses to restart a successful one', async () => {
+    const restarted = await kite('restart', failed)
+    expect(restarted.code).toBe(0)
+    expect(restarted.out).toMatch(new RegExp(`^restarted ${failed}: (RUNNING|FAILED)\n$`))
+    const again = await server.runtime.engine.waitFor(failed)
+    expect(again.state.current).toBe('FAILED')
+    expect(again.taskRunList[0]?.attempts).toHaveLength(2)
+    const refused = await kite('restart', ok)
+    expect(refused.code).toBe(1)
+    expect(refused.err).toContain('cannot be restarted: it is SUCCESS')
+    const missing = await kite('restart', 'nope')
+    expect(missing.code).toBe(1)
+    expect(missing.err).toContain('execution "nope" not found')
+  })
+
+  it('resumes a paused execution with its onResume inputs, and kills one', async () => {
+    const { engine } = server.runtime
+    await engine.saveFlow(`id: gate
+namespace: cli.exec
+tasks:
+  - id: wait
+    type: kite.flow.Pause
+    onResume:
+      - id: approved
+        type: BOOLEAN
+  - id: say
+    type: acme.exec.Say
+    message: "approved={{ outputs.wait.onResume.approved }}"
+`)
+    const start = async () =>
+      engine.waitFor((await engine.start({ namespace: 'cli.exec', flowId: 'gate' })).id, {
+        untilPaused: true,
+      })
+    const paused = await start()
+    const wrong = await kite('resume', paused.id, '--input', 'approved=maybe')
+    expect(wrong.code).toBe(1)
+    expect(wrong.err).toContain('input "approved" (BOOLEAN)')
+    const malformed = await kite('resume', paused.id, '--input', 'approved')
+    expect(malformed.code).toBe(1)
+    expect(malformed.err).toContain('--input must be key=value')
+    const resumed = await kite('resume', paused.id, '--input', 'approved=true')
+    expect(resumed.code).toBe(0)
+    expect(resumed.out).toContain(`resumed ${paused.id}`)
+    const done = await engine.waitFor(paused.id)
+    expect(done.state.current).toBe('SUCCESS')
+    expect(done.taskRunList.find((run) => run.taskId === 'say')?.outputs).toEqual({
+      said: 'approved=true',
+    })
+
+    const other = await start()
+    const killed = await kite('kill', other.id)
+    expect(killed.code).toBe(0)
+    expect(killed.out).toMatch(new RegExp(`^killing ${other.id}: (KILLING|KILLED)\n$`))
+    expect((await engine.waitFor(other.id)).state.current).toBe('KILLED')
+    const twice = await kite('kill', other.id)
+    expect(twice.code).toBe(1)
+    expect(twice.err).toContain('it is KILLED')
+  })
 })

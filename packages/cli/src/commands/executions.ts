@@ -18,11 +18,13 @@ interface ListOptions extends ServerOptions {
   size?: string
 }
 
-/** `kite executions list|show|logs|follow` against a running runtime. */
+/** `kite executions list|show|logs|follow|restart|resume|kill` against a running runtime. */
 export function registerExecutionsCommand(program: Command): void {
   const executions = program
     .command('executions')
-    .description("a runtime's executions: search, show one, its logs, follow it live")
+    .description(
+      "a runtime's executions: search, show one, its logs, follow it live, restart, resume, kill",
+    )
 
   const json = (command: Command) =>
     withServerOption(command).option('--json', 'print the API answer as JSON', false)
@@ -104,6 +106,47 @@ export function registerExecutionsCommand(program: Command): void {
       }
     }
     if (final !== 'SUCCESS') process.exitCode = 1
+  })
+
+  json(
+    executions
+      .command('restart')
+      .description('run a FAILED or KILLED execution again from its failed task runs')
+      .argument('<id>', 'the execution id'),
+  ).action(async (id: string, options: ServerOptions) => {
+    const execution = await runtimeClient(options).executions.restart(id)
+    if (options.json) return print(execution)
+    process.stdout.write(`restarted ${execution.id}: ${execution.state.current}\n`)
+  })
+
+  json(
+    executions
+      .command('resume')
+      .description("resume a paused execution, with its Pause's onResume inputs")
+      .argument('<id>', 'the execution id')
+      .option('--input <key=value>', 'an onResume input (repeatable)', collect, []),
+  ).action(async (id: string, options: ServerOptions & { input: string[] }) => {
+    const inputs = Object.fromEntries(
+      options.input.map((pair) => {
+        const at = pair.indexOf('=')
+        if (at < 1) throw new CliError(`--input must be key=value, got "${pair}"`)
+        return [pair.slice(0, at), pair.slice(at + 1)]
+      }),
+    )
+    const execution = await runtimeClient(options).executions.resume(id, inputs)
+    if (options.json) return print(execution)
+    process.stdout.write(`resumed ${execution.id}: ${execution.state.current}\n`)
+  })
+
+  json(
+    executions
+      .command('kill')
+      .description('kill a running or paused execution')
+      .argument('<id>', 'the execution id'),
+  ).action(async (id: string, options: ServerOptions) => {
+    const execution = await runtimeClient(options).executions.kill(id)
+    if (options.json) return print(execution)
+    process.stdout.write(`killing ${execution.id}: ${execution.state.current}\n`)
   })
 }
 

@@ -172,8 +172,39 @@ const resume = createRoute({
   path: '/executions/{id}/resume',
   tags,
   summary: 'Resume a paused execution (kite.flow.Pause)',
+  description:
+    "The body gives the Pause's `onResume` inputs, validated like flow inputs and read downstream as `outputs.<pause>.onResume.<input>`.",
+  request: {
+    params: ExecutionParams,
+    body: {
+      required: false,
+      description: 'The `onResume` inputs, as a JSON object (none: `{}`).',
+      content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
+    },
+  },
+  responses: {
+    200: jsonAnswer(ExecutionSchema, 'Resumed.'),
+    400: errorAnswer('The body is not a JSON object.'),
+    404: errorAnswer('No such execution.'),
+    409: errorAnswer('Not paused.'),
+    415: errorAnswer('The body is not JSON.'),
+    422: errorAnswer('Invalid onResume inputs.'),
+  },
+})
+
+const restart = createRoute({
+  method: 'post',
+  path: '/executions/{id}/restart',
+  tags,
+  summary: 'Restart a failed or killed execution from its failed task runs',
+  description:
+    'Runs the execution again on the same flow revision and plugin versions, keeping its successful task runs; each failed task run gains an attempt.',
   request: { params: ExecutionParams },
-  responses: { 200: jsonAnswer(ExecutionSchema, 'Resumed.'), 409: errorAnswer('Not paused.') },
+  responses: {
+    200: jsonAnswer(ExecutionSchema, 'Restarted (RUNNING).'),
+    404: errorAnswer('No such execution, or its flow revision is gone.'),
+    409: errorAnswer('The execution is not FAILED or KILLED.'),
+  },
 })
 
 /** The answer of a start: at once, or when the execution ends (or pauses) with `?wait=true`. */
@@ -199,14 +230,22 @@ export function createExecutionRoutes(context: RouteContext) {
     return execution
   }
 
-  // kill and resume come before start: `/executions/{id}/kill` also fits `{namespace}/{id}`.
+  // kill, resume and restart come before start: `/executions/{id}/kill` also fits `{namespace}/{id}`.
   return createRouter()
     .openapi(kill, async (c) => {
       return c.json(executionJson(await context.runtime.engine.kill(c.req.valid('param').id)), 202)
     })
     .openapi(resume, async (c) => {
       return c.json(
-        executionJson(await context.runtime.engine.resume(c.req.valid('param').id)),
+        executionJson(
+          await context.runtime.engine.resume(c.req.valid('param').id, c.req.valid('json')),
+        ),
+        200,
+      )
+    })
+    .openapi(restart, async (c) => {
+      return c.json(
+        executionJson(await context.runtime.engine.restart(c.req.valid('param').id)),
         200,
       )
     })

@@ -25,6 +25,7 @@ import {
   type RunnerDeps,
 } from './execution-runner.js'
 import { resolveInputs } from './inputs.js'
+import { prepareRestart } from './restart.js'
 import type { SecretProvider } from './secrets.js'
 import { createTaskDispatch } from './task-dispatch.js'
 import { createWorker } from './worker.js'
@@ -124,7 +125,13 @@ export interface Engine {
   /** Resolves when the execution is in a final state (or paused, if asked). */
   waitFor(id: string, options?: WaitOptions): Promise<Execution>
   kill(id: string): Promise<Execution>
-  resume(id: string): Promise<Execution>
+  /** Resumes a paused execution with its Pause's `onResume` inputs (`INPUTS_INVALID` when wrong). */
+  resume(id: string, inputs?: Record<string, unknown>): Promise<Execution>
+  /**
+   * Runs a FAILED or KILLED execution again from its failed task runs, on the same flow revision
+   * and plugin versions, keeping the successful ones (`EXECUTION_STATE` otherwise).
+   */
+  restart(id: string): Promise<Execution>
   /** Resumes every execution the store holds as unfinished; returns their ids. */
   recover(): Promise<string[]>
   /** Commits the log lines an execution still holds in memory. */
@@ -253,6 +260,8 @@ export function createEngine(options: EngineOptions): Engine {
   }
 
   const snapshot = (execution: Execution): Execution => structuredClone(execution)
+  /** Executions whose restart is being committed (a second restart meanwhile is refused). */
+  const restarting = new Set<string>()
 
   const notFound = (id: string) =>
     new RuntimeError(`execution "${id}" not found`, { code: 'EXECUTION_NOT_FOUND' })
@@ -453,7 +462,7 @@ export function createEngine(options: EngineOptions): Engine {
       return execution
     },
 
-    async resume(id) {
+    async resume(id, inputs = {}) {
       const runner = runners.get(id)
       if (!runner) {
         const execution = await store.getExecution(id)
@@ -463,6 +472,7 @@ export function createEngine(options: EngineOptions): Engine {
         })
       }
       // Answer once the resumed task runs are committed, so the caller sees RUNNING.
+      let stopWaiting = () => {}
       const committed = new Promise<void>((resolve) => {
         const stop = engine.subscribe(id, (event) => {
           if (event.type === 'state' && event.state !== 'PAUSED') {
@@ -470,12 +480,69 @@ export function createEngine(options: EngineOptions): Engine {
             resolve()
           }
         })
+        stopWaiting = stop
       })
-      runner.resume()
+      try {
+        await runner.resume(inputs)
+      } catch (error) {
+        stopWaiting()
+        throw error
+      }
       await committed
       const execution = await store.getExecution(id)
       if (!execution) throw notFound(id)
       return execution
+    },
+
+    async restart(id) {
+      const ending = runners.get(id)
+      // A runner that has committed its final state is only tidying up: wait for it.
+      if (ending && TERMINAL_EXECUTION_STATES.has(ending.committedState)) {
+        await ending.done.catch(() => {})
+      }
+      if (runners.has(id) || restarting.has(id)) {
+        const running = runners.get(id)?.execution.state.current ?? 'RUNNING'
+        throw new RuntimeError(`execution ${id} cannot be restarted: it is ${running}`, {
+          code: 'EXECUTION_STATE',
+        })
+      }
+      restarting.add(id)
+      try {
+        const execution = await store.getExecution(id)
+        if (!execution) throw notFound(id)
+        const stored = await store.getFlow(
+          execution.namespace,
+          execution.flowId,
+          execution.flowRevision,
+        )
+        if (!stored) {
+          throw new RuntimeError(
+            `execution ${id} cannot be restarted: flow ${execution.namespace}/${execution.flowId} revision ${execution.flowRevision} is gone`,
+            { code: 'FLOW_NOT_FOUND' },
+          )
+        }
+        // The same revision with the same plugin versions (the execution's lock).
+        const validated = validate(parseFlow(stored.source), pinsOf(execution.plugins))
+        const changed = prepareRestart(execution, new Date().toISOString())
+        const { taskRunList: _runs, ...summary } = execution
+        await store.commit({
+          execution: summary,
+          taskRuns: changed,
+          logs: [
+            {
+              executionId: id,
+              level: 'info',
+              message: `restarted from ${changed.length} failed task run(s)`,
+              timestamp: new Date().toISOString(),
+            },
+          ],
+        })
+        startWorker()
+        launch(execution, validated, true)
+        return snapshot(execution)
+      } finally {
+        restarting.delete(id)
+      }
     },
 
     async recover() {

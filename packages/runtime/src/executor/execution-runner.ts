@@ -8,11 +8,11 @@ import {
   type RenderVariablesInput,
 } from '@kite/sdk/host'
 import { messageOf, RuntimeError } from '../errors.js'
-import type { FlowTask, LogLevelName } from '../flow/flow-model.js'
+import type { FlowTask, LogLevelName, PauseTask } from '../flow/flow-model.js'
 import type { ValidatedFlow } from '../flow/validate-flow.js'
 import { createId } from '../ids.js'
 import type { PluginResolver } from '../plugins/plugin-resolver.js'
-import type { InternalStorageService } from '../storage/internal-storage.js'
+import { executionPrefix, type InternalStorageService } from '../storage/internal-storage.js'
 import type { QueuedTaskRun, Store } from '../storage/store.js'
 import {
   type Execution,
@@ -27,7 +27,7 @@ import {
   TERMINAL_TASK_RUN_STATES,
   transition,
 } from './execution-model.js'
-import { coerceInput } from './inputs.js'
+import { coerceInput, resolveInputs } from './inputs.js'
 import { maskSecrets, type SecretProvider } from './secrets.js'
 import { parseTaskResult, type TaskJob, type TaskOutcome, type TaskResult } from './worker.js'
 
@@ -131,6 +131,9 @@ export class ExecutionRunner {
   readonly outputs: Record<string, unknown> = {}
   readonly controller = new AbortController()
   readonly pauses = new Map<string, (result: 'resumed' | 'killed' | 'shutdown') => void>()
+  /** The Pause of each paused task run, and the `onResume` inputs a resume gave it. */
+  readonly pauseTasks = new Map<string, PauseTask>()
+  readonly resumeInputs = new Map<string, Record<string, unknown>>()
   readonly sleepers = new Set<() => void>()
   readonly children = new Set<string>()
   readonly maskValues: readonly string[]
@@ -197,15 +200,35 @@ export class ExecutionRunner {
     await Promise.all([...this.children].map((id) => this.deps.kill(id).catch(() => {})))
   }
 
-  /** Resumes every paused task run; throws when none is paused. */
-  resume(): void {
+  /**
+   * Resumes every paused task run with the inputs of its Pause's `onResume` (validated like flow
+   * inputs, `INPUTS_INVALID` before anything resumes); throws when none is paused.
+   */
+  async resume(given: Record<string, unknown> = {}): Promise<void> {
     if (this.pauses.size === 0) {
       throw new RuntimeError(
         `execution ${this.execution.id} is not paused (it is ${this.execution.state.current})`,
         { code: 'EXECUTION_STATE' },
       )
     }
+    const resolved = new Map<string, Record<string, unknown>>()
+    for (const [runId, task] of this.pauseTasks) {
+      resolved.set(runId, await this.resolveOnResume(task, given))
+    }
+    for (const [runId, values] of resolved) this.resumeInputs.set(runId, values)
     for (const wake of this.pauses.values()) wake('resumed')
+  }
+
+  /** A Pause's `onResume` inputs from what the resume gave (defaults when it gave none). */
+  resolveOnResume(task: PauseTask, given: Record<string, unknown>) {
+    const flow = this.validated.flow
+    const where = `${executionPrefix(flow.namespace, flow.id, this.execution.id)}/${task.id}/onResume`
+    return resolveInputs(task.onResume ?? [], given, {
+      renderDefault: (value) =>
+        this.deps.expressions.renderDeep(value, this.variables({ valueKeys: [], values: [] })),
+      storeFile: (inputId, name, content) =>
+        this.deps.storage.put(`${where}/${inputId}`, name, content),
+    })
   }
 
   /** Writes the log lines not committed yet (a follower is about to read them). */

@@ -7,7 +7,7 @@ import {
   listNames,
 } from '@kite/expressions'
 import type { JsonSchema } from '@kite/sdk/host'
-import { childBranches, type Flow, type FlowTask } from './flow-model.js'
+import { childBranches, type Flow, type FlowTask, type PauseTask } from './flow-model.js'
 import { formatPath, type PathSegment, parsePath } from './parse-flow.js'
 
 /** What the checker knows about the plugin types a flow resolved to. */
@@ -68,11 +68,13 @@ export function checkFlowExpressions(flow: Flow, types: ExpressionTypes): Expres
   const order = new Map<string, number>()
   const ancestors = new Map<string, Set<string>>()
   const inLoop = new Set<string>()
+  const pauses = new Map<string, PauseTask>()
   // Children of one Parallel run side by side: any of them may read another's outputs.
   const parallels = new Map<string, string[]>()
   const visit = (tasks: FlowTask[], parents: FlowTask[]) => {
     for (const task of tasks) {
       order.set(task.id, order.size)
+      if (task.kind === 'pause') pauses.set(task.id, task)
       ancestors.set(task.id, new Set(parents.map((parent) => parent.id)))
       parallels.set(
         task.id,
@@ -172,6 +174,8 @@ export function checkFlowExpressions(flow: Flow, types: ExpressionTypes): Expres
     }
     // Outputs of tasks in a loop are keyed by the iteration's value first.
     if (inLoop.has(taskId)) return undefined
+    const pause = pauses.get(taskId)
+    if (pause) return checkSchemaPath(pauseOutputs(pause), rest, `Pause "${taskId}"`)
     const producer = types.taskOutputs.get(taskId)
     if (!producer) return undefined
     return checkSchemaPath(producer.schema, rest, `task "${taskId}" (${producer.label})`)
@@ -293,4 +297,16 @@ function checkSchemaPath(
 function unknownName(what: string, name: string, known: string[], list: string): string {
   const hint = closestName(name, known)
   return `unknown ${what} "${name}"${hint ? `; did you mean "${hint}"?` : ''} (${list}: ${listNames(known) || 'none'})`
+}
+
+/** What a Pause outputs: `onResume.<input>` for each input it declares. */
+function pauseOutputs(task: PauseTask): JsonSchema {
+  const inputs = Object.fromEntries((task.onResume ?? []).map((input) => [input.id, {}]))
+  return {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      onResume: { type: 'object', additionalProperties: false, properties: inputs },
+    },
+  }
 }

@@ -143,6 +143,8 @@ export interface PauseTask extends TaskCommon {
   kind: 'pause'
   /** Resume by itself after this ISO-8601 duration; without it, wait for the API. */
   delay?: string
+  /** Inputs the resume gives (typed like flow inputs): `outputs.<id>.onResume.<input>`. */
+  onResume?: FlowInput[]
 }
 
 export type FlowableTask =

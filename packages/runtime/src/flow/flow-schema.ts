@@ -202,7 +202,12 @@ export const FlowableSchemas = {
     wait: z.boolean().default(true),
     transmitFailed: z.boolean().default(true),
   }),
-  pause: z.strictObject({ ...TaskCommonShape, delay: Duration.optional() }),
+  pause: z.strictObject({
+    ...TaskCommonShape,
+    delay: Duration.optional(),
+    /** Inputs given with the resume, read downstream as `outputs.<pause>.onResume.<id>`. */
+    onResume: z.array(FlowInputSchema).optional(),
+  }),
 } as const
 
 /** The keys every trigger takes. */

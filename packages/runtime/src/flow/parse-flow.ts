@@ -269,6 +269,16 @@ function parseTask(value: unknown, path: PathSegment[], issues: RawIssue[]): Flo
     }
     case 'pause': {
       const task = check(FlowableSchemas.pause, value, path, issues)
+      const seen = new Set<string>()
+      for (const [index, input] of (task?.onResume ?? []).entries()) {
+        if (seen.has(input.id)) {
+          issues.push({
+            path: [...path, 'onResume', index, 'id'],
+            message: `duplicate onResume input id "${input.id}"`,
+          })
+        }
+        seen.add(input.id)
+      }
       return task ? { ...task, ...where, kind } : undefined
     }
   }

@@ -1,4 +1,5 @@
 import { parseDuration } from '@kite/sdk'
+import { messageOf } from '../../errors.js'
 import type { PauseTask } from '../../flow/flow-model.js'
 import {
   type TaskRun,
@@ -35,9 +36,11 @@ export async function runPause(
     const settle = (value: 'resumed' | 'killed' | 'shutdown' | 'timeout') => {
       for (const timer of timers) clearTimeout(timer)
       r.pauses.delete(run.id)
+      r.pauseTasks.delete(run.id)
       resolve(value)
     }
     r.pauses.set(run.id, settle)
+    r.pauseTasks.set(run.id, task)
     if (task.delay !== undefined) {
       const wait = pausedAt + parseDuration(task.delay) - Date.now()
       timers.push(setTimeout(() => settle('resumed'), Math.max(0, wait)))
@@ -62,5 +65,19 @@ export async function runPause(
     return r.failRun(run, task.allowFailure, run.error, executionResumed)
   }
   transition(run.state, 'RUNNING', now(), TERMINAL_TASK_RUN_STATES)
+  if (task.onResume !== undefined) {
+    // Given by the resume; resumed by its delay, the inputs' defaults.
+    let values = r.resumeInputs.get(run.id)
+    r.resumeInputs.delete(run.id)
+    if (!values) {
+      try {
+        values = await r.resolveOnResume(task, {})
+      } catch (error) {
+        return r.failRun(run, task.allowFailure, `onResume: ${messageOf(error)}`, executionResumed)
+      }
+    }
+    run.outputs = { onResume: values }
+    r.expose(task.id, scope.valueKeys, run.outputs)
+  }
   return r.endRun(run, 'SUCCESS', executionResumed)
 }

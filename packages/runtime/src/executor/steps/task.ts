@@ -50,7 +50,12 @@ export async function runPluginTask(
   } else {
     if (r.killed) return r.endRun(run, 'KILLED')
     const last = run.attempts.at(-1)
-    if (last?.workerLost) {
+    if (last?.state.current === 'CREATED') {
+      // A restart of the execution: this attempt runs at once, whatever the retry policy says.
+      r.log('info', `restarted: attempt ${run.attempts.length}`, run)
+      last.worker = r.deps.nodeId
+      transition(last.state, 'RUNNING', now(), TERMINAL_TASK_RUN_STATES)
+    } else if (last?.workerLost) {
       if (!resubmit(r, run)) return failLost(r, run, task.allowFailure)
     } else if (last?.state.current !== 'RUNNING') {
       // Resumed between attempts: the retry policy decides.

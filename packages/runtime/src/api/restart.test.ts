@@ -1,0 +1,175 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { fixturePlugins } from '../../test/fixtures/plugins.js'
+import { createServer, type KiteServer } from './server.js'
+
+let dataDir: string
+let server: KiteServer
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'kite-restart-'))
+  server = await createServer({ dataDir, port: 0, plugins: fixturePlugins() })
+})
+afterAll(async () => {
+  await server.close()
+  await rm(dataDir, { recursive: true, force: true })
+})
+
+// biome-ignore lint/suspicious/noExplicitAny: API answers are checked by the assertions below
+type Json = any
+const api = (path: string, init: RequestInit = {}) => fetch(`${server.url}/api/v1${path}`, init)
+const post = (path: string) => api(path, { method: 'POST' })
+const save = async (source: string) => {
+  const response = await api('/flows', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-yaml' },
+    body: source,
+  })
+  expect(response.status).toBe(200)
+}
+const startAndWait = async (namespace: string, id: string): Promise<Json> => {
+  const response = await api(`/executions/${namespace}/${id}?wait=true`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{}',
+  })
+  expect(response.status).toBe(200)
+  return response.json()
+}
+const runOf = (execution: Json, taskId: string) =>
+  execution.taskRunList.find((run: Json) => run.taskId === taskId)
+
+describe('POST /executions/{id}/restart', () => {
+  it('runs a failed execution again from its failed task run, keeping the successful ones', async () => {
+    // `times: 1`: the first attempt fails, the next one succeeds.
+    await save(`id: flaky
+namespace: restart.api
+tasks:
+  - id: first
+    type: test.fixtures.Attempt
+  - id: group
+    type: kite.flow.Sequential
+    tasks:
+      - id: flaky
+        type: test.fixtures.Fail
+        times: 1
+        key: flaky-1
+  - id: after
+    type: test.fixtures.Echo
+    value: "{{ outputs.flaky.attempts }}"
+`)
+    const failed = await startAndWait('restart.api', 'flaky')
+    expect(failed.state.current).toBe('FAILED')
+    expect(runOf(failed, 'after')).toBeUndefined()
+    const first = runOf(failed, 'first')
+
+    const response = await post(`/executions/${failed.id}/restart`)
+    expect(response.status).toBe(200)
+    const restarted = (await response.json()) as Json
+    expect(restarted.id).toBe(failed.id)
+    expect(['RUNNING', 'SUCCESS']).toContain(restarted.state.current)
+
+    const done = await server.runtime.engine.waitFor(failed.id)
+    expect(done.state.current).toBe('SUCCESS')
+    // Same revision, same plugin versions.
+    expect(done.flowRevision).toBe(failed.flowRevision)
+    expect(done.plugins).toEqual(failed.plugins)
+    // The successful task run was kept, not run again.
+    const keptFirst = runOf(done, 'first')!
+    expect(keptFirst.id).toBe(first.id)
+    expect(keptFirst.attempts).toHaveLength(1)
+    // The failed one has its failed attempt and the restart's attempt.
+    const flaky: Json = runOf(done, 'flaky')!
+    expect(flaky.id).toBe(runOf(failed, 'flaky').id)
+    expect(flaky.attempts.map((attempt: Json) => attempt.state.current)).toEqual([
+      'FAILED',
+      'SUCCESS',
+    ])
+    expect(flaky.state.histories.map((entry: Json) => entry.state)).toEqual([
+      'CREATED',
+      'RUNNING',
+      'FAILED',
+      'RUNNING',
+      'SUCCESS',
+    ])
+    expect(runOf(done, 'group')!.state.current).toBe('SUCCESS')
+    expect(runOf(done, 'after')!.outputs).toEqual({ value: 2 })
+    expect(done.state.histories.map((entry: Json) => entry.state)).toEqual([
+      'CREATED',
+      'RUNNING',
+      'FAILED',
+      'RUNNING',
+      'SUCCESS',
+    ])
+    const logs = (await (await api(`/executions/${failed.id}/logs`)).json()) as Json[]
+    expect(logs.map((entry) => entry.message)).toContain('restarted from 2 failed task run(s)')
+
+    // Ended SUCCESS: not restartable any more.
+    const again = await post(`/executions/${failed.id}/restart`)
+    expect(again.status).toBe(409)
+    expect(((await again.json()) as Json).message).toContain('it is SUCCESS')
+  })
+
+  it('restarts a killed execution, refuses one that runs (409) and an unknown id (404)', async () => {
+    await save(`id: killed
+namespace: restart.api
+tasks:
+  - id: before
+    type: test.fixtures.Echo
+    value: 1
+  - id: wait
+    type: kite.flow.Pause
+  - id: after
+    type: test.fixtures.Echo
+    value: 2
+`)
+    const paused = await startAndWait('restart.api', 'killed')
+    expect(paused.state.current).toBe('PAUSED')
+    const running = await post(`/executions/${paused.id}/restart`)
+    expect(running.status).toBe(409)
+    expect(((await running.json()) as Json).message).toContain('cannot be restarted')
+
+    expect((await post(`/executions/${paused.id}/kill`)).status).toBe(202)
+    const killed = await server.runtime.engine.waitFor(paused.id)
+    expect(killed.state.current).toBe('KILLED')
+
+    expect((await post(`/executions/${paused.id}/restart`)).status).toBe(200)
+    const pausedAgain = await server.runtime.engine.waitFor(paused.id, { untilPaused: true })
+    expect(pausedAgain.state.current).toBe('PAUSED')
+    expect(runOf(pausedAgain, 'before').id).toBe(runOf(killed, 'before').id)
+    expect((await post(`/executions/${paused.id}/resume`)).status).toBe(200)
+    const done = await server.runtime.engine.waitFor(paused.id)
+    expect(done.state.current).toBe('SUCCESS')
+    expect(runOf(done, 'after').outputs).toEqual({ value: 2 })
+    expect(done.taskRunList.filter((run: Json) => run.taskId === 'wait')).toHaveLength(1)
+
+    const unknown = await post('/executions/no-such-execution/restart')
+    expect(unknown.status).toBe(404)
+    expect(((await unknown.json()) as Json).message).toContain('no-such-execution')
+    // The server is still up.
+    expect((await api('/health')).status).toBe(200)
+  })
+
+  it('finishes a restart committed just before the runtime stopped, on its next start', async () => {
+    await save(`id: durable
+namespace: restart.api
+tasks:
+  - id: flaky
+    type: test.fixtures.Fail
+    times: 1
+    key: durable-1
+`)
+    const failed = await startAndWait('restart.api', 'durable')
+    expect(failed.state.current).toBe('FAILED')
+    expect((await post(`/executions/${failed.id}/restart`)).status).toBe(200)
+    // Stop at once: whatever the restart did not finish is picked up from the store.
+    await server.close()
+    server = await createServer({ dataDir, port: 0, plugins: fixturePlugins() })
+    const done = await server.runtime.engine.waitFor(failed.id)
+    expect(done.state.current).toBe('SUCCESS')
+    const flaky = done.taskRunList.find((run) => run.taskId === 'flaky')
+    expect(flaky?.outputs).toEqual({ attempts: 2 })
+    expect(flaky?.attempts.at(-1)?.state.current).toBe('SUCCESS')
+  })
+})
