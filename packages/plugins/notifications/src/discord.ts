@@ -1,12 +1,6 @@
-import { defineTask, KiteError, z } from '@kite/sdk'
-import {
-  jsonObject,
-  postJson,
-  requestTimeoutProperty,
-  responseOutputs,
-  toJsonObject,
-  webhookUrl,
-} from './http.js'
+import { defineTask, z } from '@kite/sdk'
+import { messagePayload, nothingToSend, postMessage } from './chat.js'
+import { jsonObject, requestTimeoutProperty, responseOutputs, webhookUrl } from './http.js'
 
 export const discordWebhook = defineTask({
   name: 'DiscordWebhook',
@@ -49,7 +43,7 @@ embeds:
     },
   ],
   async run(props, ctx) {
-    const payload = toJsonObject(props.payload, 'payload')
+    const payload = messagePayload(props.payload)
     const fields = {
       content: props.content,
       username: props.username,
@@ -59,16 +53,8 @@ embeds:
     }
     for (const [key, value] of Object.entries(fields)) if (value !== undefined) payload[key] = value
     if (payload.content === undefined && payload.embeds === undefined) {
-      throw new KiteError('nothing to send: set `content`, `embeds` or a `payload` with either', {
-        code: 'PAYLOAD_INVALID',
-        kind: 'user',
-      })
+      throw nothingToSend('set `content`, `embeds` or a `payload` with either')
     }
-    return postJson(ctx, {
-      service: 'Discord',
-      url: props.url,
-      json: payload,
-      timeout: props.requestTimeout,
-    })
+    return postMessage(ctx, 'Discord', props, payload)
   },
 })

@@ -1,12 +1,6 @@
-import { defineTask, KiteError, z } from '@kite/sdk'
-import {
-  jsonObject,
-  postJson,
-  requestTimeoutProperty,
-  responseOutputs,
-  toJsonObject,
-  webhookUrl,
-} from './http.js'
+import { defineTask, z } from '@kite/sdk'
+import { messagePayload, nothingToSend, postMessage } from './chat.js'
+import { jsonObject, requestTimeoutProperty, responseOutputs, webhookUrl } from './http.js'
 
 export const slackIncomingWebhook = defineTask({
   name: 'SlackIncomingWebhook',
@@ -44,20 +38,12 @@ blocks:
     },
   ],
   async run(props, ctx) {
-    const payload = toJsonObject(props.payload, 'payload')
+    const payload = messagePayload(props.payload)
     if (props.text !== undefined) payload.text = props.text
     if (props.blocks !== undefined) payload.blocks = props.blocks
     if (payload.text === undefined && payload.blocks === undefined) {
-      throw new KiteError('nothing to send: set `text`, `blocks` or a `payload` with either', {
-        code: 'PAYLOAD_INVALID',
-        kind: 'user',
-      })
+      throw nothingToSend('set `text`, `blocks` or a `payload` with either')
     }
-    return postJson(ctx, {
-      service: 'Slack',
-      url: props.url,
-      json: payload,
-      timeout: props.requestTimeout,
-    })
+    return postMessage(ctx, 'Slack', props, payload)
   },
 })

@@ -1,12 +1,6 @@
 import { defineTask, KiteError, z } from '@kite/sdk'
-import {
-  jsonObject,
-  postJson,
-  requestTimeoutProperty,
-  responseOutputs,
-  toJsonObject,
-  webhookUrl,
-} from './http.js'
+import { messagePayload, nothingToSend, postMessage } from './chat.js'
+import { jsonObject, requestTimeoutProperty, responseOutputs, webhookUrl } from './http.js'
 
 export const teamsWebhook = defineTask({
   name: 'TeamsWebhook',
@@ -59,19 +53,10 @@ link:
       )
     }
     if (props.payload === undefined && !card) {
-      throw new KiteError('nothing to send: set `text`, `title`, `facts`, `link` or `payload`', {
-        code: 'PAYLOAD_INVALID',
-        kind: 'user',
-      })
+      throw nothingToSend('set `text`, `title`, `facts`, `link` or `payload`')
     }
-    const json =
-      props.payload !== undefined ? toJsonObject(props.payload, 'payload') : adaptiveCard(props)
-    return postJson(ctx, {
-      service: 'Teams',
-      url: props.url,
-      json,
-      timeout: props.requestTimeout,
-    })
+    const json = props.payload !== undefined ? messagePayload(props.payload) : adaptiveCard(props)
+    return postMessage(ctx, 'Teams', props, json)
   },
 })
 
