@@ -4,7 +4,7 @@ import type { Logger } from '@kite/sdk'
 import type { Catalog } from './catalog.js'
 import { RegistryError, statusOf } from './errors.js'
 import { type Governance, isKiteToken } from './governance.js'
-import { sendJson, splitPackagePath } from './npm-gateway.js'
+import { readBody, sendJson, splitPackagePath } from './npm-gateway.js'
 import type { PackageStorage } from './package-storage.js'
 import { UI_BASE } from './ui/layout.js'
 
@@ -122,7 +122,7 @@ export function createAccountLayer(options: AccountLayerOptions) {
 
   /** `npm adduser`/`login`: verdaccio checks or creates the account; Kite hands out the token. */
   const login = async (req: IncomingMessage, res: ServerResponse, name: string) => {
-    const raw = await readSmallBody(req)
+    const raw = await readBody(req, MAX_ACCOUNT_BODY)
     let body: { name?: unknown; email?: unknown }
     try {
       body = JSON.parse(raw.toString('utf8')) as typeof body
@@ -156,7 +156,7 @@ export function createAccountLayer(options: AccountLayerOptions) {
   /** `npm token create`: the password is checked again, as npm does. */
   const createToken = async (req: AuthenticatedRequest, res: ServerResponse) => {
     const user = requireUser(req)
-    const raw = await readSmallBody(req)
+    const raw = await readBody(req, MAX_ACCOUNT_BODY)
     let body: Record<string, unknown>
     try {
       body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>
@@ -388,28 +388,6 @@ function requireUser(req: AuthenticatedRequest): string {
     })
   }
   return req.kiteUser
-}
-
-function readSmallBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length
-      if (size > MAX_ACCOUNT_BODY) {
-        reject(
-          new RegistryError(`the request body is larger than ${MAX_ACCOUNT_BODY} bytes`, {
-            code: 'BAD_REQUEST',
-          }),
-        )
-        req.destroy()
-        return
-      }
-      chunks.push(chunk)
-    })
-    req.on('end', () => resolve(Buffer.concat(chunks)))
-    req.on('error', reject)
-  })
 }
 
 function toBuffer(chunk: unknown, encoding: unknown): Buffer {

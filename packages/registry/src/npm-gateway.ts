@@ -322,7 +322,8 @@ export function splitPackagePath(path: string): { name: string; rest: string[] }
   return { name: first, rest: decoded.slice(1) }
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/** Reads a whole request body, failing with BAD_REQUEST past `limit` bytes. */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
