@@ -1,9 +1,12 @@
-import { writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { defineTask, z } from '@kite/sdk'
 import { OUTPUT_PREFIX } from './child-process.js'
-import { runInWorkspace, workspaceOutputs, workspaceProperties } from './workspace.js'
+import {
+  type InlineScript,
+  inlineScriptProperties,
+  runInlineScript,
+  workspaceOutputs,
+} from './workspace.js'
 
 /** Preloaded with `--import`: gives the script the `kite` global and a `require`. */
 const NODE_HELPER = `import { readFileSync } from 'node:fs'
@@ -31,19 +34,7 @@ export const nodeScript = defineTask({
     'It reads the task\'s `inputs` as `kite.inputs` and sets outputs with `kite.setOutputs({ key: value })`, or by printing a line `::kite::{"outputs":{...}}` to stdout.',
     'stdout lines are logged as INFO, stderr lines as WARN. A non-zero exit code fails the task with the code and the last lines of stderr.',
   ].join(' '),
-  properties: z.object({
-    script: z
-      .string()
-      .min(1)
-      .describe(
-        'The JavaScript to run. `{{ }}` expressions are rendered first: pass data through `inputs` to avoid quoting problems.',
-      ),
-    inputs: z
-      .record(z.string(), z.unknown())
-      .default({})
-      .describe('Values the script reads as `kite.inputs` (passed as JSON).'),
-    ...workspaceProperties,
-  }),
+  properties: z.object(inlineScriptProperties('The JavaScript')),
   outputs: z.object(workspaceOutputs),
   examples: [
     {
@@ -67,24 +58,15 @@ export const nodeScript = defineTask({
       ].join('\n'),
     },
   ],
-  async run(props, ctx) {
-    return runInWorkspace(
-      props,
-      {
-        label: 'node script',
-        async prepare(kiteDir) {
-          const helper = join(kiteDir, 'helper.mjs')
-          const script = join(kiteDir, 'script.mjs')
-          await writeFile(join(kiteDir, 'inputs.json'), JSON.stringify(props.inputs))
-          await writeFile(helper, NODE_HELPER)
-          await writeFile(script, props.script)
-          return {
-            command: process.execPath,
-            args: ['--import', pathToFileURL(helper).href, script],
-          }
-        },
-      },
-      ctx,
-    )
-  },
+  run: (props, ctx) => runInlineScript(props, NODE_SCRIPT, ctx),
 })
+
+const NODE_SCRIPT: InlineScript = {
+  label: 'node script',
+  helper: ['helper.mjs', NODE_HELPER],
+  scriptFile: 'script.mjs',
+  command: ({ helper, script }) => ({
+    command: process.execPath,
+    args: ['--import', pathToFileURL(helper).href, script],
+  }),
+}

@@ -1,8 +1,11 @@
-import { writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import { defineTask, z } from '@kite/sdk'
 import { OUTPUT_PREFIX } from './child-process.js'
-import { runInWorkspace, workspaceOutputs, workspaceProperties } from './workspace.js'
+import {
+  type InlineScript,
+  inlineScriptProperties,
+  runInlineScript,
+  workspaceOutputs,
+} from './workspace.js'
 
 /** Runs the script with a `kite` global, as `__main__`. */
 const PYTHON_RUNNER = `import json, runpy, sys
@@ -35,19 +38,7 @@ export const pythonScript = defineTask({
     'The script reads the task\'s `inputs` as `kite.inputs` (a dict) and sets outputs with `kite.set_outputs({"key": value})`, or by printing a line `::kite::{"outputs":{...}}`.',
     'stdout lines are logged as INFO, stderr lines as WARN (output is unbuffered). A non-zero exit code fails the task with the code and the last lines of stderr; a worker without python3 fails the task saying so.',
   ].join(' '),
-  properties: z.object({
-    script: z
-      .string()
-      .min(1)
-      .describe(
-        'The Python code to run. `{{ }}` expressions are rendered first: pass data through `inputs` to avoid quoting problems.',
-      ),
-    inputs: z
-      .record(z.string(), z.unknown())
-      .default({})
-      .describe('Values the script reads as `kite.inputs` (passed as JSON).'),
-    ...workspaceProperties,
-  }),
+  properties: z.object(inlineScriptProperties('The Python code')),
   outputs: z.object(workspaceOutputs),
   examples: [
     {
@@ -62,27 +53,17 @@ export const pythonScript = defineTask({
       ].join('\n'),
     },
   ],
-  async run(props, ctx) {
-    return runInWorkspace(
-      props,
-      {
-        label: 'python script',
-        async prepare(kiteDir) {
-          const runner = join(kiteDir, 'runner.py')
-          const inputs = join(kiteDir, 'inputs.json')
-          const script = join(kiteDir, 'script.py')
-          await writeFile(inputs, JSON.stringify(props.inputs))
-          await writeFile(runner, PYTHON_RUNNER)
-          await writeFile(script, props.script)
-          return {
-            command: 'python3',
-            args: ['-u', runner, inputs, script],
-            notFound:
-              'python3 was not found on this worker (looked in PATH): install Python 3 there, or run the script on a worker that has it',
-          }
-        },
-      },
-      ctx,
-    )
-  },
+  run: (props, ctx) => runInlineScript(props, PYTHON_SCRIPT, ctx),
 })
+
+const PYTHON_SCRIPT: InlineScript = {
+  label: 'python script',
+  helper: ['runner.py', PYTHON_RUNNER],
+  scriptFile: 'script.py',
+  command: ({ helper, inputs, script }) => ({
+    command: 'python3',
+    args: ['-u', helper, inputs, script],
+    notFound:
+      'python3 was not found on this worker (looked in PATH): install Python 3 there, or run the script on a worker that has it',
+  }),
+}

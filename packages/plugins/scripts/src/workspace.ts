@@ -171,3 +171,84 @@ function checkRelative(path: string, property: string): string {
   }
   return normalized
 }
+
+/**
+ * The `script` and `inputs` properties of an inline script task, then the workspace ones;
+ * `code` names what the script holds ("The Python code").
+ */
+export function inlineScriptProperties(code: string) {
+  return {
+    script: z
+      .string()
+      .min(1)
+      .describe(
+        `${code} to run. \`{{ }}\` expressions are rendered first: pass data through \`inputs\` to avoid quoting problems.`,
+      ),
+    inputs: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .describe('Values the script reads as `kite.inputs` (passed as JSON).'),
+    ...workspaceProperties,
+  }
+}
+
+/**
+ * Writes an inline script task's files into the Kite folder: `inputs.json`, the helper that
+ * gives the script its `kite` global, and the script; returns their paths.
+ */
+async function writeScriptFiles(
+  kiteDir: string,
+  files: {
+    inputs: unknown
+    helper: [name: string, text: string]
+    script: [name: string, text: string]
+  },
+): Promise<{ inputs: string; helper: string; script: string }> {
+  const paths = {
+    inputs: join(kiteDir, 'inputs.json'),
+    helper: join(kiteDir, files.helper[0]),
+    script: join(kiteDir, files.script[0]),
+  }
+  await writeFile(paths.inputs, JSON.stringify(files.inputs))
+  await writeFile(paths.helper, files.helper[1])
+  await writeFile(paths.script, files.script[1])
+  return paths
+}
+
+export interface InlineScript {
+  /** What logs and errors call the process, e.g. "node script". */
+  label: string
+  /** The file name and text of the helper that gives the script its `kite` global. */
+  helper: [name: string, text: string]
+  /** The file name the script is written to. */
+  scriptFile: string
+  /** The command to run, given the paths of the written files. */
+  command(paths: { inputs: string; helper: string; script: string }): {
+    command: string
+    args: string[]
+    notFound?: string
+  }
+}
+
+/** Runs an inline script task: writes its files into the Kite folder, then runs the command. */
+export function runInlineScript(
+  props: WorkspaceOptions & { script: string; inputs: Record<string, unknown> },
+  inline: InlineScript,
+  ctx: RunContext,
+) {
+  return runInWorkspace(
+    props,
+    {
+      label: inline.label,
+      async prepare(kiteDir) {
+        const paths = await writeScriptFiles(kiteDir, {
+          inputs: props.inputs,
+          helper: inline.helper,
+          script: [inline.scriptFile, props.script],
+        })
+        return inline.command(paths)
+      },
+    },
+    ctx,
+  )
+}
