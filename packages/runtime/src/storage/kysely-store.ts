@@ -219,8 +219,9 @@ export async function createKyselyStore(
     createdAt: row.created_at,
   })
 
-  const latestRevision = async (namespace: string, id: string) =>
-    db
+  /** The newest revision row of a flow (deleted or not), read through `on` (a transaction). */
+  const latestRevision = async (namespace: string, id: string, on: Kysely<KiteDatabase> = db) =>
+    on
       .selectFrom('flows')
       .selectAll()
       .where('namespace', '=', namespace)
@@ -271,14 +272,7 @@ export async function createKyselyStore(
   const store: Store = {
     async saveFlow(flow) {
       return db.transaction().execute(async (trx) => {
-        const latest = await trx
-          .selectFrom('flows')
-          .selectAll()
-          .where('namespace', '=', flow.namespace)
-          .where('id', '=', flow.id)
-          .orderBy('revision', 'desc')
-          .limit(1)
-          .executeTakeFirst()
+        const latest = await latestRevision(flow.namespace, flow.id, trx)
         if (latest && latest.deleted === 0 && latest.source === flow.source) {
           return { revision: latest.revision, changed: false, created: false }
         }
@@ -355,14 +349,7 @@ export async function createKyselyStore(
 
     async deleteFlow(namespace, id) {
       return db.transaction().execute(async (trx) => {
-        const latest = await trx
-          .selectFrom('flows')
-          .selectAll()
-          .where('namespace', '=', namespace)
-          .where('id', '=', id)
-          .orderBy('revision', 'desc')
-          .limit(1)
-          .executeTakeFirst()
+        const latest = await latestRevision(namespace, id, trx)
         if (!latest || latest.deleted === 1) return false
         await trx
           .insertInto('flows')
