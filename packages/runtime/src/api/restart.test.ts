@@ -1,24 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { fixturePlugins } from '../../test/fixtures/plugins.js'
-import { createServer, type KiteServer } from './server.js'
+import { describe, expect, it } from 'vitest'
+import { useTestServer } from '../../test/fixtures/test-server.js'
 
-let dataDir: string
-let server: KiteServer
-beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'kite-restart-'))
-  server = await createServer({ dataDir, port: 0, plugins: fixturePlugins() })
-})
-afterAll(async () => {
-  await server.close()
-  await rm(dataDir, { recursive: true, force: true })
-})
+const kite = useTestServer('kite-restart-')
 
 // biome-ignore lint/suspicious/noExplicitAny: API answers are checked by the assertions below
 type Json = any
-const api = (path: string, init: RequestInit = {}) => fetch(`${server.url}/api/v1${path}`, init)
+const api = (path: string, init: RequestInit = {}) =>
+  fetch(`${kite.server.url}/api/v1${path}`, init)
 const post = (path: string) => api(path, { method: 'POST' })
 const save = async (source: string) => {
   const response = await api('/flows', {
@@ -70,7 +58,7 @@ tasks:
     expect(restarted.id).toBe(failed.id)
     expect(['RUNNING', 'SUCCESS']).toContain(restarted.state.current)
 
-    const done = await server.runtime.engine.waitFor(failed.id)
+    const done = await kite.server.runtime.engine.waitFor(failed.id)
     expect(done.state.current).toBe('SUCCESS')
     // Same revision, same plugin versions.
     expect(done.flowRevision).toBe(failed.flowRevision)
@@ -131,15 +119,15 @@ tasks:
     expect(((await running.json()) as Json).message).toContain('cannot be restarted')
 
     expect((await post(`/executions/${paused.id}/kill`)).status).toBe(202)
-    const killed = await server.runtime.engine.waitFor(paused.id)
+    const killed = await kite.server.runtime.engine.waitFor(paused.id)
     expect(killed.state.current).toBe('KILLED')
 
     expect((await post(`/executions/${paused.id}/restart`)).status).toBe(200)
-    const pausedAgain = await server.runtime.engine.waitFor(paused.id, { untilPaused: true })
+    const pausedAgain = await kite.server.runtime.engine.waitFor(paused.id, { untilPaused: true })
     expect(pausedAgain.state.current).toBe('PAUSED')
     expect(runOf(pausedAgain, 'before').id).toBe(runOf(killed, 'before').id)
     expect((await post(`/executions/${paused.id}/resume`)).status).toBe(200)
-    const done = await server.runtime.engine.waitFor(paused.id)
+    const done = await kite.server.runtime.engine.waitFor(paused.id)
     expect(done.state.current).toBe('SUCCESS')
     expect(runOf(done, 'after').outputs).toEqual({ value: 2 })
     expect(done.taskRunList.filter((run: Json) => run.taskId === 'wait')).toHaveLength(1)
@@ -164,9 +152,8 @@ tasks:
     expect(failed.state.current).toBe('FAILED')
     expect((await post(`/executions/${failed.id}/restart`)).status).toBe(200)
     // Stop at once: whatever the restart did not finish is picked up from the store.
-    await server.close()
-    server = await createServer({ dataDir, port: 0, plugins: fixturePlugins() })
-    const done = await server.runtime.engine.waitFor(failed.id)
+    await kite.restart()
+    const done = await kite.server.runtime.engine.waitFor(failed.id)
     expect(done.state.current).toBe('SUCCESS')
     const flaky = done.taskRunList.find((run) => run.taskId === 'flaky')
     expect(flaky?.outputs).toEqual({ attempts: 2 })

@@ -1,24 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { fixturePlugins } from '../../test/fixtures/plugins.js'
-import { createServer, type KiteServer } from './server.js'
+import { describe, expect, it } from 'vitest'
+import { useTestServer } from '../../test/fixtures/test-server.js'
 
-let dataDir: string
-let server: KiteServer
-beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'kite-resume-'))
-  server = await createServer({ dataDir, port: 0, plugins: fixturePlugins() })
-})
-afterAll(async () => {
-  await server.close()
-  await rm(dataDir, { recursive: true, force: true })
-})
+const kite = useTestServer('kite-resume-')
 
 // biome-ignore lint/suspicious/noExplicitAny: API answers are checked by the assertions below
 type Json = any
-const api = (path: string, init: RequestInit = {}) => fetch(`${server.url}/api/v1${path}`, init)
+const api = (path: string, init: RequestInit = {}) =>
+  fetch(`${kite.server.url}/api/v1${path}`, init)
 const postJson = (path: string, body: string) =>
   api(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
 const saveFlow = (source: string) =>
@@ -66,7 +54,7 @@ describe('POST /executions/{id}/resume with onResume inputs', () => {
 
     const resumed = await postJson(`/executions/${paused.id}/resume`, '{"approved":"true"}')
     expect(resumed.status).toBe(200)
-    const done = await server.runtime.engine.waitFor(paused.id)
+    const done = await kite.server.runtime.engine.waitFor(paused.id)
     expect(done.state.current).toBe('SUCCESS')
     const wait = done.taskRunList.find((run) => run.taskId === 'wait')
     expect(wait?.outputs).toEqual({ onResume: { approved: true, note: 'none' } })
@@ -89,7 +77,7 @@ describe('POST /executions/{id}/resume with onResume inputs', () => {
     expect(extra.status).toBe(422)
     expect(((await extra.json()) as Json).message).toContain('no inputs')
     expect((await api(`/executions/${paused.id}/resume`, { method: 'POST' })).status).toBe(200)
-    expect((await server.runtime.engine.waitFor(paused.id)).state.current).toBe('SUCCESS')
+    expect((await kite.server.runtime.engine.waitFor(paused.id)).state.current).toBe('SUCCESS')
     expect((await postJson('/executions/nope/resume', '{}')).status).toBe(404)
     expect((await api('/health')).status).toBe(200)
   })
