@@ -72,7 +72,7 @@ tasks:
   it('keeps the recorded versions even when a newer one is installed mid-run', async () => {
     const [v1, v12, v2] = versionedPlugins()
     t = await createTestRuntime({ plugins: [fixtures(), v1!, v12!] })
-    await t.runtime.engine.saveFlow(`
+    const source = `
 id: pinned-run
 namespace: test.engine
 tasks:
@@ -82,7 +82,8 @@ tasks:
   - id: hello
     type: test.versioned.Hello
     name: Ada
-`)
+`
+    await t.runtime.engine.saveFlow(source)
     const started = await t.runtime.engine.start({ namespace: 'test.engine', flowId: 'pinned-run' })
     expect(started.plugins.find((plugin) => plugin.type === 'test.versioned.Hello')?.version).toBe(
       '1.2.0',
@@ -91,17 +92,7 @@ tasks:
     const done = await t.runtime.engine.waitFor(started.id)
     expect(t.taskRun(done, 'hello').outputs).toEqual({ message: 'Hello, Ada!', version: '1.2.0' })
     expect(t.taskRun(done, 'hello').pluginVersion).toBe('1.2.0')
-    const next = await t.run(`
-id: pinned-run
-namespace: test.engine
-tasks:
-  - id: slow
-    type: test.fixtures.Slow
-    ms: 200
-  - id: hello
-    type: test.versioned.Hello
-    name: Ada
-`)
+    const next = await t.run(source)
     expect(t.taskRun(next, 'hello').pluginVersion).toBe('2.0.0')
   })
 
