@@ -47,14 +47,18 @@ export interface VersionRecord {
   deprecated: string | null
 }
 
-/** One search hit / list entry. */
-export interface PluginSummary {
+/** What every answer about a plugin package starts with. */
+export interface PluginHeading {
   name: string
   group: string
   title: string
   description: string
   keywords: string[]
   latest: string
+}
+
+/** One search hit / list entry. */
+export interface PluginSummary extends PluginHeading {
   /** Type ids of the latest version (the first 50; search answers stay small). */
   types: string[]
   /** How many types the latest version has. */
@@ -93,13 +97,7 @@ export interface VersionSummary {
   types: TypeSummary[]
 }
 
-export interface PluginDetails {
-  name: string
-  group: string
-  title: string
-  description: string
-  keywords: string[]
-  latest: string
+export interface PluginDetails extends PluginHeading {
   distTags: Record<string, string>
   maintainers: string[]
   /** Newest first (semver order). */
