@@ -7,7 +7,7 @@ import {
   listNames,
 } from '@kite/expressions'
 import type { JsonSchema } from '@kite/sdk/host'
-import { childBranches, type Flow, type FlowTask, type PauseTask } from './flow-model.js'
+import { allTasks, childBranches, type Flow, type FlowTask, type PauseTask } from './flow-model.js'
 import { formatPath, type PathSegment, parsePath } from './parse-flow.js'
 
 /** What the checker knows about the plugin types a flow resolved to. */
@@ -181,7 +181,7 @@ export function checkFlowExpressions(flow: Flow, types: ExpressionTypes): Expres
     return checkSchemaPath(producer.schema, rest, `task "${taskId}" (${producer.label})`)
   }
 
-  for (const task of allInOrder(flow)) {
+  for (const task of allTasks(flow)) {
     const base = parsePath(task.path)
     const place: Place = { task, label: `task "${task.id}"` }
     if (task.runIf !== undefined) scan(task.runIf, [...base, 'runIf'], place)
@@ -219,20 +219,6 @@ export function checkFlowExpressions(flow: Flow, types: ExpressionTypes): Expres
     scan(value, ['variables', key], { label: `variable "${key}"` })
   }
   return problems
-}
-
-function allInOrder(flow: Flow): FlowTask[] {
-  const found: FlowTask[] = []
-  const visit = (tasks: FlowTask[]) => {
-    for (const task of tasks) {
-      found.push(task)
-      for (const branch of childBranches(task)) visit(branch.tasks)
-    }
-  }
-  visit(flow.tasks)
-  visit(flow.errors)
-  visit(flow.finally)
-  return found
 }
 
 /**
