@@ -1,13 +1,10 @@
 import { definePlugin } from '@kite/sdk'
 import { debugReturn } from './debug-return.js'
 import { fail, labels } from './execution.js'
-import { executionFlow, executionNamespace, executionStatus } from './execution-conditions.js'
-import { expression } from './expression-condition.js'
 import { log } from './log.js'
-import { not, or } from './logic-conditions.js'
+import { coreConditions } from './logic-conditions.js'
 import { outputValues } from './output-values.js'
 import { sleep } from './sleep.js'
-import { dayOfWeek, timeBetween } from './time-conditions.js'
 
 export default definePlugin({
   group: 'kite.core',
@@ -16,14 +13,5 @@ export default definePlugin({
     'The basics every flow uses: log lines, return and output values, fail on purpose, label the execution, sleep; and the conditions that decide whether a trigger fires (execution status, flow, namespace, day of week, time of day, expressions, and Not/Or to combine them).',
   tasks: [log, debugReturn, outputValues, fail, labels, sleep],
   triggers: [],
-  conditions: [
-    executionStatus,
-    executionFlow,
-    executionNamespace,
-    dayOfWeek,
-    timeBetween,
-    expression,
-    not,
-    or,
-  ],
+  conditions: coreConditions(),
 })

@@ -78,19 +78,24 @@ export const or = defineCondition({
 
 let nestable: Map<string, AnyCondition> | undefined
 
+/** Every condition of this plugin, in the order the plugin lists them. */
+export function coreConditions(): AnyCondition[] {
+  return [
+    executionStatus,
+    executionFlow,
+    executionNamespace,
+    dayOfWeek,
+    timeBetween,
+    expression,
+    not,
+    or,
+  ]
+}
+
 /** The conditions that can be nested: every condition of this plugin, by full type. */
 function nestableConditions(): Map<string, AnyCondition> {
   nestable ??= new Map(
-    [
-      executionStatus,
-      executionFlow,
-      executionNamespace,
-      dayOfWeek,
-      timeBetween,
-      expression,
-      not,
-      or,
-    ].map((condition) => [`${GROUP}.${condition.name}`, condition]),
+    coreConditions().map((condition) => [`${GROUP}.${condition.name}`, condition]),
   )
   return nestable
 }
