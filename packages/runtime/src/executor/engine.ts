@@ -262,6 +262,21 @@ export function createEngine(options: EngineOptions): Engine {
   const snapshot = (execution: Execution): Execution => structuredClone(execution)
   /** Executions whose restart is being committed (a second restart meanwhile is refused). */
   const restarting = new Set<string>()
+  /** The flow revision an execution ran, validated with the plugin versions it locked. */
+  const revalidate = async (execution: Execution, prefix: string): Promise<ValidatedFlow> => {
+    const stored = await store.getFlow(
+      execution.namespace,
+      execution.flowId,
+      execution.flowRevision,
+    )
+    if (!stored) {
+      throw new RuntimeError(
+        `${prefix}flow ${execution.namespace}/${execution.flowId} revision ${execution.flowRevision} is gone`,
+        { code: 'FLOW_NOT_FOUND' },
+      )
+    }
+    return validate(parseFlow(stored.source), pinsOf(execution.plugins))
+  }
 
   const notFound = (id: string) =>
     new RuntimeError(`execution "${id}" not found`, { code: 'EXECUTION_NOT_FOUND' })
@@ -510,19 +525,8 @@ export function createEngine(options: EngineOptions): Engine {
       try {
         const execution = await store.getExecution(id)
         if (!execution) throw notFound(id)
-        const stored = await store.getFlow(
-          execution.namespace,
-          execution.flowId,
-          execution.flowRevision,
-        )
-        if (!stored) {
-          throw new RuntimeError(
-            `execution ${id} cannot be restarted: flow ${execution.namespace}/${execution.flowId} revision ${execution.flowRevision} is gone`,
-            { code: 'FLOW_NOT_FOUND' },
-          )
-        }
         // The same revision with the same plugin versions (the execution's lock).
-        const validated = validate(parseFlow(stored.source), pinsOf(execution.plugins))
+        const validated = await revalidate(execution, `execution ${id} cannot be restarted: `)
         const changed = prepareRestart(execution, new Date().toISOString())
         const { taskRunList: _runs, ...summary } = execution
         await store.commit({
@@ -552,18 +556,7 @@ export function createEngine(options: EngineOptions): Engine {
         if (runners.has(execution.id)) continue
         let validated: ValidatedFlow
         try {
-          const stored = await store.getFlow(
-            execution.namespace,
-            execution.flowId,
-            execution.flowRevision,
-          )
-          if (!stored) {
-            throw new RuntimeError(
-              `flow ${execution.namespace}/${execution.flowId} revision ${execution.flowRevision} is gone`,
-              { code: 'FLOW_NOT_FOUND' },
-            )
-          }
-          validated = validate(parseFlow(stored.source), pinsOf(execution.plugins))
+          validated = await revalidate(execution, '')
         } catch (error) {
           const message =
             isRuntimeError(error) && error.issues.length > 0
