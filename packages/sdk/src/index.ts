@@ -63,6 +63,7 @@ export {
   pagingProperties,
   toFetchOutputs,
 } from './fetch.js'
+export { type KiteMeta, kiteMeta } from './meta.js'
 export {
   EXECUTION_STATES,
   type ExecutionState,

@@ -1,7 +1,7 @@
 import { describe, expectTypeOf, it } from 'vitest'
 import type * as host from './host/index.js'
 import type * as author from './index.js'
-import { z } from './index.js'
+import { kiteMeta, z } from './index.js'
 
 describe("Kite's zod metadata", () => {
   it('takes dynamic, exclusive and deprecated with their types', () => {
@@ -19,6 +19,21 @@ describe("Kite's zod metadata", () => {
     z.object({}).meta({ exclusive: ['value', 'uri'] })
     // @ts-expect-error deprecated is a boolean
     z.number().meta({ deprecated: 1 })
+  })
+
+  it('kiteMeta refuses a misspelt key, which plain .meta() lets through', () => {
+    z.string().meta({ dynamc: false }) // compiles: zod's metadata is open JSON Schema
+    // @ts-expect-error dynamc is not one of Kite's keys
+    z.string().meta(kiteMeta({ dynamc: false }))
+    // @ts-expect-error exclusiv is not one of Kite's keys
+    z.object({}).meta(kiteMeta({ exclusiv: [['value', 'uri']] }))
+    // @ts-expect-error dynamic is a boolean here too
+    z.string().meta(kiteMeta({ dynamic: 'no' }))
+    z.string().meta(kiteMeta({ dynamic: false, description: 'a script', title: 'Script' }))
+    z.object({ value: z.string(), uri: z.string() }).meta(
+      kiteMeta({ exclusive: [['value', 'uri']], examples: [{ value: 'x' }] }),
+    )
+    expectTypeOf(kiteMeta({ deprecated: true })).toEqualTypeOf<author.KiteMeta>()
   })
 })
 
