@@ -52,6 +52,7 @@ export function registerFlowCommand(program: Command): void {
         const validated = await runtimeClient(options)
           .flows.validate(source)
           .catch((error: unknown) => clientCliError(error, file))
+        printWarnings(file, validated.warnings)
         process.stdout.write(
           `✓ ${display(file)}: flow ${validated.namespace}/${validated.id} is valid on ${options.server} (${validated.plugins.length} plugin task${validated.plugins.length === 1 ? '' : 's'})\n`,
         )
@@ -70,6 +71,7 @@ export function registerFlowCommand(program: Command): void {
         throw toCliError(error, file)
       }
       const { flow: parsed } = validated
+      printWarnings(file, validated.warnings)
       process.stdout.write(
         `✓ ${display(file)}: flow ${parsed.namespace}/${parsed.id} is valid (${validated.tasks.size} plugin task${validated.tasks.size === 1 ? '' : 's'})\n`,
       )
@@ -107,6 +109,7 @@ export function registerFlowCommand(program: Command): void {
         const saved = await runtime.engine.saveFlow(source).catch((error: unknown) => {
           throw toCliError(error, file)
         })
+        printWarnings(file, saved.validated.warnings)
         const started = await runtime.engine
           .start({ namespace: saved.flow.namespace, flowId: saved.flow.id, inputs })
           .catch((error: unknown) => {
@@ -161,6 +164,7 @@ function registerServerCommands(flow: Command): void {
     const saved = await client.flows
       .save(source)
       .catch((error: unknown) => clientCliError(error, file))
+    printWarnings(file, saved.warnings)
     process.stdout.write(
       `✓ ${display(file)}: saved flow ${saved.namespace}/${saved.id} revision ${saved.revision} on ${client.server}\n`,
     )
@@ -211,6 +215,7 @@ async function runOnServer(
   const saved = await client.flows
     .save(source)
     .catch((error: unknown) => clientCliError(error, file))
+  printWarnings(file, saved.warnings)
   const started = await client.executions
     .start(saved.namespace, saved.id, { inputs })
     .catch((error: unknown) => clientCliError(error, file))
@@ -350,6 +355,19 @@ function isRuntimeError(error: unknown): error is RuntimeError {
     typeof (error as Partial<RuntimeError>).code === 'string' &&
     Array.isArray((error as Partial<RuntimeError>).issues)
   )
+}
+
+/** Warnings of a valid flow on stderr, `FILE:LINE:COL: warning: message` like errors. */
+function printWarnings(file: string, warnings: readonly ValidationIssue[] = []): void {
+  for (const warning of warnings) {
+    const where =
+      warning.line === undefined
+        ? `${display(file)}: `
+        : `${display(file)}:${warning.line}:${warning.column ?? 1}: `
+    process.stderr.write(
+      `${where}warning: ${warning.path ? `${warning.path}: ` : ''}${warning.message}\n`,
+    )
+  }
 }
 
 function formatIssue(issue: ValidationIssue): string {

@@ -135,7 +135,16 @@ export function createFlowRoutes(context: RouteContext) {
         const validated = await context.runtime.engine.validateSource(await c.req.text())
         await context.runtime.scheduler.checkFlow(validated.flow)
         const { namespace, id } = validated.flow
-        return c.json({ valid: true as const, namespace, id, plugins: flowPlugins(validated) }, 200)
+        return c.json(
+          {
+            valid: true as const,
+            namespace,
+            id,
+            plugins: flowPlugins(validated),
+            warnings: validated.warnings,
+          },
+          200,
+        )
       } catch (error) {
         if (isRuntimeError(error) && error.code === 'FLOW_INVALID') {
           const answer = { message: error.message, code: error.code, errors: error.issues }

@@ -36,6 +36,9 @@ export const DecidedBy = z
   .enum(['task', 'flow', 'namespace', 'instance', 'defaultVersion'])
   .openapi('DecidedBy')
 
+const FLOW_WARNINGS =
+  'What is valid but should change (an old type id resolved through an alias), placed like errors.'
+
 export const FlowPlugin = z
   .object({
     taskId: z.string(),
@@ -62,6 +65,7 @@ export const Flow = z
     updated: dateTime,
     source: z.string(),
     plugins: z.array(FlowPlugin).optional(),
+    warnings: z.array(ValidationIssue).optional().openapi({ description: FLOW_WARNINGS }),
   })
   .openapi('Flow')
 export type Flow = z.infer<typeof Flow>
@@ -81,6 +85,7 @@ export const FlowValidation = z
     namespace: z.string(),
     id: z.string(),
     plugins: z.array(FlowPlugin),
+    warnings: z.array(ValidationIssue).openapi({ description: FLOW_WARNINGS }),
   })
   .openapi('FlowValidation')
 

@@ -51,7 +51,7 @@ export function flowJson(stored: StoredFlow, validated?: ValidatedFlow) {
       : {}),
     updated: stored.createdAt,
     source: stored.source,
-    ...(validated ? { plugins: flowPlugins(validated) } : {}),
+    ...(validated ? { plugins: flowPlugins(validated), warnings: validated.warnings } : {}),
   }
 }
 

@@ -63,6 +63,11 @@ export interface ValidatedFlow {
   triggers: Map<string, PreparedTrigger>
   /** The resolved set, as an execution records it. */
   plugins: ExecutionPlugin[]
+  /**
+   * What is valid but should change, with positions like errors: an old type id that resolves
+   * through a version's alias (`rename it`).
+   */
+  warnings: ValidationIssue[]
 }
 
 export interface ValidateFlowOptions {
@@ -87,6 +92,7 @@ const DEFAULTABLE_COMMON = { timeout: Duration, retry: RetrySchema, logLevel: Lo
 export function validateFlow(flow: Flow, options: ValidateFlowOptions): ValidatedFlow {
   const { resolver, expressions, pins } = options
   const issues: ValidationIssue[] = []
+  const warnings: ValidationIssue[] = []
   // Where each issue is in the YAML: its path, and the place inside a string when known.
   const places = new Map<
     ValidationIssue,
@@ -145,7 +151,18 @@ export function validateFlow(flow: Flow, options: ValidateFlowOptions): Validate
   ): ResolvedPlugin | undefined => {
     try {
       const pin = pins?.get(key)
-      return pin ? resolver.resolvePinned(pin, request.label) : resolver.resolve(request)
+      const resolved = pin ? resolver.resolvePinned(pin, request.label) : resolver.resolve(request)
+      if (resolved.alias) {
+        const warning: ValidationIssue = {
+          ...issueBase,
+          path: `${issueBase.path}.type`,
+          version: resolved.version,
+          message: `${request.label}: \`${resolved.alias.written}\` is an alias of \`${resolved.type}\` since ${resolved.alias.since}; rename it`,
+        }
+        warnings.push(warning)
+        places.set(warning, { path: [...parsePath(issueBase.path), 'type'] })
+      }
+      return resolved
     } catch (error) {
       if (!isRuntimeError(error)) throw error
       const detail = error.issues[0]
@@ -387,22 +404,24 @@ export function validateFlow(flow: Flow, options: ValidateFlowOptions): Validate
     places.set(issue, { path: problem.path, at: problem.at })
   }
 
-  if (issues.length > 0) {
+  if (issues.length > 0 || warnings.length > 0) {
     const locator = createFlowLocator(flow.source)
-    for (const issue of issues) {
+    for (const issue of [...issues, ...warnings]) {
       const place = places.get(issue) ?? { path: parsePath(issue.path) }
       const position = place.at
         ? locator.inValue(place.path, place.at.line, place.at.column)
         : locator.at(place.path, place.atKey === true)
       if (position) Object.assign(issue, position)
     }
+  }
+  if (issues.length > 0) {
     const first = issues[0]!
     throw new RuntimeError(
       `flow "${flow.namespace}/${flow.id}" is invalid: ${issues.length} problem${issues.length === 1 ? '' : 's'}: ${first.line ? `${first.path} (line ${first.line})` : first.path}: ${first.message}${issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''}`,
       { code: 'FLOW_INVALID', kind: 'user', issues },
     )
   }
-  return { flow, tasks, triggers, plugins: collectPlugins(tasks, triggers) }
+  return { flow, tasks, triggers, plugins: collectPlugins(tasks, triggers), warnings }
 }
 
 function checkFlowable(

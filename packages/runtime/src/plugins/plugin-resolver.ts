@@ -1,9 +1,9 @@
-import type { TypeKind, TypeManifest } from '@kite/sdk/host'
+import { findAliasedTask, type TypeKind, type TypeManifest } from '@kite/sdk/host'
 import { type InstanceConfig, namespaceDefaults, parseConfig } from '../config.js'
 import { RuntimeError } from '../errors.js'
 import type { PluginDefaultEntry } from '../flow/flow-model.js'
 import { closest } from '../flow/parse-flow.js'
-import type { PluginCatalog } from './plugin-catalog.js'
+import type { InstalledPlugin, PluginCatalog } from './plugin-catalog.js'
 import type { DefaultsLevel } from './plugin-defaults.js'
 import { isPluginAllowed } from './plugin-security.js'
 import { type DecidedBy, defaultsApply, resolveVersion } from './version-resolver.js'
@@ -27,6 +27,12 @@ export interface ResolvedPlugin extends PluginPin {
   versionSpec: string
   /** The type's entry in that version's manifest: JSON Schemas of properties and outputs. */
   manifestEntry: TypeManifest
+  /**
+   * Set when the flow wrote an old type id that this version declares as an alias: `type` is
+   * the new id (the one the code knows), `written` the flow's, `since` the oldest installed
+   * version of the package that declares the alias.
+   */
+  alias?: { written: string; since: string }
 }
 
 /** What a flow asks of the resolver for one task, trigger or condition. */
@@ -93,14 +99,56 @@ export function createPluginResolver(options: PluginResolverOptions): PluginReso
     }
   }
 
+  /**
+   * The package one of whose installed versions declares `type` as an alias of a task (a
+   * renamed type, in any group), and the oldest installed version that declares it.
+   */
+  const aliasOwner = (type: string) => {
+    for (const plugin of catalog.list()) {
+      const task = findAliasedTask(plugin.manifest, type)
+      const owner = task && catalog.ownerOf(task.type)
+      if (!owner || owner.name !== plugin.name) continue
+      const since = catalog
+        .versionsOf(plugin.name)
+        .find((item) => findAliasedTask(item.manifest, type) !== undefined)!.version
+      return { owner, since }
+    }
+    return undefined
+  }
+
+  /** The type in one version: directly, or through a task that declares it as an alias. */
+  const provides = (plugin: InstalledPlugin, type: string, aliases: boolean) => {
+    const direct = catalog.typeIn(plugin, type)
+    if (direct || !aliases) return direct && { ...direct, alias: false }
+    const task = findAliasedTask(plugin.manifest, type)
+    const provided = task && catalog.typeIn(plugin, task.type)
+    return provided && { ...provided, alias: true }
+  }
+
   return {
     resolve(request) {
-      const owner = catalog.ownerOf(request.type)
+      let owner = catalog.ownerOf(request.type)
+      const versions = owner ? catalog.versionsOf(owner.name) : []
+      // An old type id: the package whose versions declare it as an alias (looked for only when
+      // some version lacks the type). Another package's alias never hides a type still provided.
+      const aliased =
+        request.kind === 'task' &&
+        (!owner || versions.some((plugin) => !catalog.typeIn(plugin, request.type)))
+          ? aliasOwner(request.type)
+          : undefined
+      const alias =
+        aliased &&
+        (!owner ||
+          aliased.owner.name === owner.name ||
+          !versions.some((plugin) => catalog.typeIn(plugin, request.type)))
+          ? aliased
+          : undefined
+      if (alias) owner = alias.owner
       if (!owner) throw notFound(request)
       refuseExcluded(owner.name, request.label, request.type)
       const installed = catalog.versionsOf(owner.name)
       const provided = installed.flatMap((plugin) => {
-        const type = catalog.typeIn(plugin, request.type)
+        const type = provides(plugin, request.type, alias !== undefined)
         return type ? [type] : []
       })
       if (provided.length === 0) {
@@ -158,7 +206,7 @@ export function createPluginResolver(options: PluginResolverOptions): PluginReso
         )
       }
       return {
-        type: request.type,
+        type: chosen.entry.type,
         kind: chosen.kind,
         package: owner.name,
         version: chosen.plugin.version,
@@ -166,6 +214,7 @@ export function createPluginResolver(options: PluginResolverOptions): PluginReso
         decidedBy: resolution.decision.decidedBy,
         versionSpec: resolution.decision.spec,
         manifestEntry: chosen.entry,
+        ...(chosen.alias && alias ? { alias: { written: request.type, since: alias.since } } : {}),
       }
     },
 

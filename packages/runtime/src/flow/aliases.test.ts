@@ -1,0 +1,109 @@
+import { createExpressionEngine } from '@kite/expressions'
+import { definePlugin, defineTask, z } from '@kite/sdk'
+import { describe, expect, it } from 'vitest'
+import { isRuntimeError } from '../errors.js'
+import { createPluginCatalog } from '../plugins/plugin-catalog.js'
+import { createPluginResolver } from '../plugins/plugin-resolver.js'
+import { definePluginVersion } from '../plugins/plugin-sources.js'
+import { parseFlow } from './parse-flow.js'
+import { validateFlow } from './validate-flow.js'
+
+// `test.renamed.Greet` (1.0.0) became `test.renamed.Hello` in 2.0.0, which keeps the old id as
+// an alias, as does 2.1.0; 2.1.0 also takes over `test.oldgroup.Wave` from another group.
+const greet = (name: string, aliases?: string[]) =>
+  defineTask({
+    name,
+    ...(aliases ? { aliases } : {}),
+    properties: z.object({ who: z.string() }),
+    outputs: z.object({ message: z.string() }),
+    run: (props) => ({ message: `Hello, ${props.who}!` }),
+  })
+const version = (v: string, tasks: Parameters<typeof definePlugin>[0]['tasks']) =>
+  definePluginVersion({
+    name: '@test/kite-plugin-renamed',
+    version: v,
+    plugin: definePlugin({ group: 'test.renamed', title: 'Renamed', tasks }),
+  })
+const catalog = createPluginCatalog([
+  version('1.0.0', [greet('Greet')]),
+  version('2.0.0', [greet('Hello', ['test.renamed.Greet'])]),
+  version('2.1.0', [greet('Hello', ['test.renamed.Greet', 'test.oldgroup.Wave'])]),
+])
+const resolver = createPluginResolver({ catalog })
+const expressions = createExpressionEngine()
+const validate = (source: string) => validateFlow(parseFlow(source), { resolver, expressions })
+const flow = (type: string, extra = '') => `id: aliased
+namespace: test
+tasks:
+  - id: hi
+    type: ${type}
+    who: Ada${extra}
+`
+
+describe('type aliases', () => {
+  it('resolves an old type id to the new type of the latest version that declares it, with a warning at the type', () => {
+    const validated = validate(flow('test.renamed.Greet', '\n    version: "^2"'))
+    const task = validated.tasks.get('hi')
+    expect(task?.resolved).toMatchObject({
+      type: 'test.renamed.Hello',
+      version: '2.1.0',
+      alias: { written: 'test.renamed.Greet', since: '2.0.0' },
+    })
+    expect(validated.plugins[0]).toMatchObject({ type: 'test.renamed.Hello', version: '2.1.0' })
+    expect(validated.warnings).toHaveLength(1)
+    expect(validated.warnings[0]).toMatchObject({
+      path: 'tasks[0].type',
+      taskId: 'hi',
+      type: 'test.renamed.Greet',
+      version: '2.1.0',
+      line: 5,
+      column: 11,
+    })
+    expect(validated.warnings[0]?.message).toBe(
+      'task "hi": `test.renamed.Greet` is an alias of `test.renamed.Hello` since 2.0.0; rename it',
+    )
+  })
+
+  it('keeps the old type where a version still provides it, without a warning', () => {
+    const validated = validate(flow('test.renamed.Greet', '\n    version: "1.0.0"'))
+    expect(validated.tasks.get('hi')?.resolved).toMatchObject({
+      type: 'test.renamed.Greet',
+      version: '1.0.0',
+    })
+    expect(validated.tasks.get('hi')?.resolved.alias).toBeUndefined()
+    expect(validated.warnings).toEqual([])
+  })
+
+  it('follows an alias into another group, only among the versions that declare it', () => {
+    const validated = validate(flow('test.oldgroup.Wave'))
+    expect(validated.tasks.get('hi')?.resolved).toMatchObject({
+      type: 'test.renamed.Hello',
+      package: '@test/kite-plugin-renamed',
+      version: '2.1.0',
+      alias: { since: '2.1.0' },
+    })
+    let message = ''
+    try {
+      validate(flow('test.oldgroup.Wave', '\n    version: "2.0.0"'))
+    } catch (error) {
+      if (!isRuntimeError(error)) throw error
+      message = error.issues[0]?.message ?? ''
+    }
+    expect(message).toContain('matches none of the installed versions 1.0.0, 2.0.0, 2.1.0')
+  })
+
+  it('validates the properties against the new type: an unknown property is still an error', () => {
+    let codes: string[] = []
+    try {
+      validate(flow('test.renamed.Greet', '\n    whom: Bob'))
+    } catch (error) {
+      if (!isRuntimeError(error)) throw error
+      codes = error.issues.map((issue) => issue.path)
+    }
+    expect(codes).toEqual(['tasks[0].whom'])
+  })
+
+  it('an unknown old id is still unknown', () => {
+    expect(() => validate(flow('test.renamed.Greeet'))).toThrow(/unknown type "test.renamed.Greeet"/)
+  })
+})
