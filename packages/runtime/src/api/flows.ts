@@ -1,6 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { isRuntimeError, RuntimeError } from '../errors.js'
+import type { Engine } from '../executor/engine.js'
 import type { ValidatedFlow } from '../flow/validate-flow.js'
+import { createRegistryAdvice } from '../plugins/registry-advice.js'
 import { createRouter, errorAnswer, jsonAnswer, type RouteContext } from './router.js'
 import { Flow, FlowInvalid, FlowParams, FlowRevision, FlowValidation, queryInt } from './schemas.js'
 import { flowJson, flowPlugins } from './serialize.js'
@@ -123,6 +125,35 @@ export function createFlowRoutes(context: RouteContext) {
     return flowJson(stored, validated)
   }
 
+  /**
+   * Validates a flow; when it is invalid and a registry is configured, first installs the pinned
+   * versions the registry has (pin on demand), then tells the problems what the registry knows.
+   */
+  const validateSource = async (source: string): Promise<ValidatedFlow> => {
+    const { engine, plugins, catalog } = context.runtime
+    try {
+      return engine.validateSource(source)
+    } catch (error) {
+      const advice = createRegistryAdvice({ store: plugins.store, catalog })
+      if (!advice || !isFlowInvalid(error)) throw error
+      let failure = error
+      if ((await advice.installPinned(error.issues)).length > 0) {
+        try {
+          return engine.validateSource(source)
+        } catch (again) {
+          if (!isFlowInvalid(again)) throw again
+          failure = again
+        }
+      }
+      await advice.explain(failure)
+      throw failure
+    }
+  }
+  const save = async (source: string, options: Parameters<Engine['saveFlow']>[1]) => {
+    await validateSource(source)
+    return context.runtime.engine.saveFlow(source, options)
+  }
+
   return createRouter()
     .openapi(list, async (c) => {
       const flows = await context.runtime.store.listFlows(
@@ -132,7 +163,7 @@ export function createFlowRoutes(context: RouteContext) {
     })
     .openapi(validate, async (c) => {
       try {
-        const validated = await context.runtime.engine.validateSource(await c.req.text())
+        const validated = await validateSource(await c.req.text())
         await context.runtime.scheduler.checkFlow(validated.flow)
         const { namespace, id } = validated.flow
         return c.json(
@@ -146,7 +177,7 @@ export function createFlowRoutes(context: RouteContext) {
           200,
         )
       } catch (error) {
-        if (isRuntimeError(error) && error.code === 'FLOW_INVALID') {
+        if (isFlowInvalid(error)) {
           const answer = { message: error.message, code: error.code, errors: error.issues }
           return c.json({ valid: false as const, ...answer }, 422)
         }
@@ -154,15 +185,13 @@ export function createFlowRoutes(context: RouteContext) {
       }
     })
     .openapi(create, async (c) => {
-      const result = await context.runtime.engine.saveFlow(await c.req.text(), { create: true })
+      const result = await save(await c.req.text(), { create: true })
       const { namespace, id } = result.flow
       return c.json(await saved(namespace, id, result.revision, result.validated), 200)
     })
     .openapi(update, async (c) => {
       const { namespace, id } = c.req.valid('param')
-      const result = await context.runtime.engine.saveFlow(await c.req.text(), {
-        expect: { namespace, id },
-      })
+      const result = await save(await c.req.text(), { expect: { namespace, id } })
       return c.json(await saved(namespace, id, result.revision, result.validated), 200)
     })
     .openapi(get, async (c) => {
@@ -197,3 +226,6 @@ export function createFlowRoutes(context: RouteContext) {
       return c.json(answer, 200)
     })
 }
+
+const isFlowInvalid = (error: unknown): error is RuntimeError =>
+  isRuntimeError(error) && error.code === 'FLOW_INVALID'

@@ -1,34 +1,13 @@
 import { createExpressionEngine } from '@kite/expressions'
-import { definePlugin, defineTask, z } from '@kite/sdk'
 import { describe, expect, it } from 'vitest'
+import { renamedPlugins } from '../../test/fixtures/plugins.js'
 import { isRuntimeError } from '../errors.js'
 import { createPluginCatalog } from '../plugins/plugin-catalog.js'
 import { createPluginResolver } from '../plugins/plugin-resolver.js'
-import { definePluginVersion } from '../plugins/plugin-sources.js'
 import { parseFlow } from './parse-flow.js'
 import { validateFlow } from './validate-flow.js'
 
-// `test.renamed.Greet` (1.0.0) became `test.renamed.Hello` in 2.0.0, which keeps the old id as
-// an alias, as does 2.1.0; 2.1.0 also takes over `test.oldgroup.Wave` from another group.
-const greet = (name: string, aliases?: string[]) =>
-  defineTask({
-    name,
-    ...(aliases ? { aliases } : {}),
-    properties: z.object({ who: z.string() }),
-    outputs: z.object({ message: z.string() }),
-    run: (props) => ({ message: `Hello, ${props.who}!` }),
-  })
-const version = (v: string, tasks: Parameters<typeof definePlugin>[0]['tasks']) =>
-  definePluginVersion({
-    name: '@test/kite-plugin-renamed',
-    version: v,
-    plugin: definePlugin({ group: 'test.renamed', title: 'Renamed', tasks }),
-  })
-const catalog = createPluginCatalog([
-  version('1.0.0', [greet('Greet')]),
-  version('2.0.0', [greet('Hello', ['test.renamed.Greet'])]),
-  version('2.1.0', [greet('Hello', ['test.renamed.Greet', 'test.oldgroup.Wave'])]),
-])
+const catalog = createPluginCatalog(renamedPlugins())
 const resolver = createPluginResolver({ catalog })
 const expressions = createExpressionEngine()
 const validate = (source: string) => validateFlow(parseFlow(source), { resolver, expressions })
