@@ -1,32 +1,22 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-// Through the package entry: it loads @hono/zod-openapi before the flow schemas are built.
-import { createServer, type KiteServer } from '../index.js'
+import {
+  type GreetingServer,
+  REPO_ROOT as root,
+  startGreetingServer,
+} from '../../test/greeting-server.js'
+import type { KiteServer } from '../index.js'
 
-const root = fileURLToPath(new URL('../../../..', import.meta.url))
-let dataDir: string
+let started: GreetingServer
 let server: KiteServer
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'kite-flow-schema-'))
-  server = await createServer({
-    dataDir,
-    port: 0,
-    pluginDirs: [
-      join(root, 'packages/plugins/core'),
-      join(root, 'examples/plugins/greeting'),
-      join(root, 'examples/plugins/greeting/v2'),
-    ],
-  })
+  started = await startGreetingServer()
+  server = started.server
 })
-afterAll(async () => {
-  await server.close()
-  await rm(dataDir, { recursive: true, force: true })
-})
+afterAll(() => started?.close())
 
 const greet = (lines: string) => `id: greet
 namespace: demo
