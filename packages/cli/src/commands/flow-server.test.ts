@@ -2,12 +2,30 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer as createNetServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createServer, type KiteServer } from '@kite/runtime'
+import { createServer, definePluginVersion, type KiteServer } from '@kite/runtime'
+import { definePlugin, defineTask, z } from '@kite/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { REPO_ROOT, runKite } from '../../test/kite.js'
 
 // `kite flow save|validate|run|schema` against a real runtime server with real plugin directories.
 const GREETING = join(REPO_ROOT, 'examples', 'plugins', 'greeting')
+/** `cli.renamed.Hello` keeps its old id `cli.renamed.Greet` as an alias. */
+const renamed = definePluginVersion({
+  name: '@test/kite-plugin-cli-renamed',
+  version: '2.0.0',
+  plugin: definePlugin({
+    group: 'cli.renamed',
+    title: 'Renamed',
+    tasks: [
+      defineTask({
+        name: 'Hello',
+        aliases: ['cli.renamed.Greet'],
+        properties: z.object({ who: z.string() }),
+        run: () => {},
+      }),
+    ],
+  }),
+})
 let dir: string
 let server: KiteServer
 beforeAll(async () => {
@@ -16,6 +34,7 @@ beforeAll(async () => {
     dataDir: join(dir, 'data'),
     port: 0,
     pluginDirs: [join(REPO_ROOT, 'packages', 'plugins', 'core'), GREETING, join(GREETING, 'v2')],
+    plugins: [renamed],
   })
 })
 afterAll(async () => {
@@ -68,6 +87,20 @@ describe('kite flow on a server', { timeout: 180_000 }, () => {
     const second = await runKite(['flow', 'save', file], { env: { KITE_SERVER: server.url } })
     expect(second.code).toBe(0)
     expect(second.out).toContain('saved flow cli.server/hello revision 2')
+  })
+
+  it('prints a warning as FILE:LINE:COL: warning: when a flow uses an old type id', async () => {
+    const file = await flowFile(
+      'alias.yaml',
+      'id: alias\nnamespace: cli.server\ntasks:\n  - id: hi\n    type: cli.renamed.Greet\n    who: Ada\n',
+    )
+    const warning = `alias.yaml:5:11: warning: tasks[0].type: task "hi": \`cli.renamed.Greet\` is an alias of \`cli.renamed.Hello\` since 2.0.0; rename it`
+    for (const command of ['validate', 'save']) {
+      const result = await kite('flow', command, file, '--server', server.url)
+      expect(result.code).toBe(0)
+      expect(result.err.trim().split('\n')).toEqual([expect.stringContaining(warning)])
+    }
+    await expectUp()
   })
 
   it('validates on the server, every problem as FILE:LINE:COL', async () => {
