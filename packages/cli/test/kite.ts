@@ -1,7 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll } from 'vitest'
 
 // The one driver every CLI test uses: it runs the built `kite` binary, as a user would, and
 // captures what it prints and how it exits.
@@ -117,3 +120,33 @@ export function startKite(
 export async function stopAllKites(): Promise<void> {
   await Promise.all([...running].map((handle) => handle.stop()))
 }
+
+/**
+ * A scratch directory for one test file, made before its tests and removed after them:
+ * `file(name, text)` writes a file there (a flow YAML) and returns its path.
+ */
+export function scratchDir(prefix: string): {
+  readonly path: string
+  file(name: string, text: string): Promise<string>
+} {
+  let path = ''
+  beforeAll(async () => {
+    path = await mkdtemp(join(tmpdir(), prefix))
+  })
+  afterAll(async () => {
+    if (path) await rm(path, { recursive: true, force: true })
+  })
+  return {
+    get path() {
+      return path
+    },
+    async file(name, text) {
+      const file = join(path, name)
+      await writeFile(file, text)
+      return file
+    },
+  }
+}
+
+/** `runKite` with the arguments spread: `kite('flow', 'validate', file)`. */
+export const kite = (...argv: string[]): Promise<KiteResult> => runKite(argv)

@@ -73,8 +73,7 @@ beforeAll(async () => {
 }, 180_000)
 
 afterAll(async () => {
-  await runtime?.close()
-  await strict?.close()
+  await Promise.all([runtime?.close(), strict?.close()])
   await registry?.close()
   if (work) await rm(work, { recursive: true, force: true })
 })

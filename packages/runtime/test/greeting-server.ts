@@ -38,3 +38,12 @@ export async function startGreetingServer(
     },
   }
 }
+
+/** A flow `demo/greet` with one greeting task `hello`; `lines` are the task's other lines. */
+export const greetFlow = (lines: string) => `id: greet
+namespace: demo
+tasks:
+  - id: hello
+    type: acme.greeting.Hello
+${lines}
+`

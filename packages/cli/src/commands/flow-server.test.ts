@@ -1,11 +1,11 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { createServer as createNetServer } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServer, definePluginVersion, type KiteServer } from '@kite/runtime'
 import { definePlugin, defineTask, z } from '@kite/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { REPO_ROOT, runKite } from '../../test/kite.js'
+import { helloFlow } from '../../test/fixtures/hello-flow.js'
+import { kite, REPO_ROOT, runKite, scratchDir } from '../../test/kite.js'
 
 // `kite flow save|validate|run|schema` against a real runtime server with real plugin directories.
 const GREETING = join(REPO_ROOT, 'examples', 'plugins', 'greeting')
@@ -26,44 +26,21 @@ const renamed = definePluginVersion({
     ],
   }),
 })
-let dir: string
+const scratch = scratchDir('kite-cli-flow-server-')
 let server: KiteServer
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kite-cli-flow-server-'))
   server = await createServer({
-    dataDir: join(dir, 'data'),
+    dataDir: join(scratch.path, 'data'),
     port: 0,
     pluginDirs: [join(REPO_ROOT, 'packages', 'plugins', 'core'), GREETING, join(GREETING, 'v2')],
     plugins: [renamed],
   })
 })
-afterAll(async () => {
-  await server?.close()
-  await rm(dir, { recursive: true, force: true })
-})
+afterAll(() => server?.close())
 
-const kite = (...argv: string[]) => runKite(argv)
-async function flowFile(name: string, yaml: string): Promise<string> {
-  const file = join(dir, name)
-  await writeFile(file, yaml)
-  return file
-}
+const flowFile = scratch.file
 
-const HELLO = `id: hello
-namespace: cli.server
-inputs:
-  - id: who
-    type: STRING
-    defaults: world
-tasks:
-  - id: greet
-    type: acme.greeting.Hello
-    version: "1.0.0"
-    name: "{{ inputs.who }}"
-outputs:
-  - id: message
-    value: "{{ outputs.greet.message }}"
-`
+const HELLO = helloFlow('cli.server')
 
 async function expectUp() {
   expect((await fetch(`${server.url}/api/v1/health`)).status).toBe(200)
@@ -156,7 +133,13 @@ describe('kite flow on a server', { timeout: 180_000 }, () => {
     const save = await kite('flow', 'save', garbage, '--server', server.url)
     expect(save.code).toBe(2)
     expect(save.err).toContain('garbage.yaml')
-    const missing = await kite('flow', 'save', join(dir, 'nope.yaml'), '--server', server.url)
+    const missing = await kite(
+      'flow',
+      'save',
+      join(scratch.path, 'nope.yaml'),
+      '--server',
+      server.url,
+    )
     expect(missing.code).toBe(2)
     expect(missing.err).toContain('cannot read')
     const mixed = await kite(
@@ -214,7 +197,7 @@ describe('kite flow on a server', { timeout: 180_000 }, () => {
   })
 
   it('writes the flow JSON Schema of the server, or of --plugin directories', async () => {
-    const output = join(dir, 'flow.schema.json')
+    const output = join(scratch.path, 'flow.schema.json')
     const written = await kite('flow', 'schema', '--server', server.url, '-o', output)
     expect(written.code).toBe(0)
     expect(written.out).toContain('wrote the flow JSON Schema')
@@ -237,7 +220,7 @@ describe('kite flow on a server', { timeout: 180_000 }, () => {
       '--server',
       server.url,
       '-o',
-      join(dir, 'no', 'such', 'x.json'),
+      join(scratch.path, 'no', 'such', 'x.json'),
     )
     expect(unwritable.code).toBe(1)
     expect(unwritable.err).toContain('cannot write')

@@ -1,48 +1,23 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { REPO_ROOT, runKite } from '../../test/kite.js'
+import { describe, expect, it } from 'vitest'
+import { helloFlow } from '../../test/fixtures/hello-flow.js'
+import { kite, REPO_ROOT, scratchDir } from '../../test/kite.js'
 
 const GREETING = join(REPO_ROOT, 'examples', 'plugins', 'greeting')
-let dir: string
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kite-cli-flow-'))
-})
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true })
-})
+const scratch = scratchDir('kite-cli-flow-')
+const flowFile = scratch.file
 
-const kite = (...argv: string[]) => runKite(argv)
-
-async function flowFile(name: string, yaml: string): Promise<string> {
-  const file = join(dir, name)
-  await writeFile(file, yaml)
-  return file
-}
-
-const HELLO = `id: hello
-namespace: demo
-inputs:
-  - id: who
-    type: STRING
-    defaults: world
-tasks:
-  - id: greet
-    type: acme.greeting.Hello
-    version: "1.0.0"
-    name: "{{ inputs.who }}"
-  - id: loop
+const HELLO = helloFlow(
+  'demo',
+  `  - id: loop
     type: kite.flow.ForEach
     values: [Ada, Grace]
     tasks:
       - id: each
         type: acme.greeting.Hello
         name: "{{ taskrun.value }}"
-outputs:
-  - id: message
-    value: "{{ outputs.greet.message }}"
-`
+`,
+)
 
 describe('kite flow validate', { timeout: 120_000 }, () => {
   it('prints the version each task resolved to', async () => {
@@ -113,7 +88,7 @@ describe('kite flow validate', { timeout: 120_000 }, () => {
       expect(result.code, name).toBe(2)
       expect(result.err, name).toContain(expected)
     }
-    const missing = await kite('flow', 'validate', join(dir, 'nope.yaml'))
+    const missing = await kite('flow', 'validate', join(scratch.path, 'nope.yaml'))
     expect(missing).toMatchObject({ code: 2, err: expect.stringContaining('cannot read') })
   })
 })
@@ -201,34 +176,27 @@ describe('kite flow run', { timeout: 120_000 }, () => {
     const noPlugin = await kite('flow', 'run', file)
     expect(noPlugin.code).toBe(2)
     expect(noPlugin.err).toContain('unknown type "acme.greeting.Hello"')
-    const badPlugin = await kite('flow', 'run', file, '--plugin', dir)
+    const badPlugin = await kite('flow', 'run', file, '--plugin', scratch.path)
     expect(badPlugin.code).toBe(2)
     expect(badPlugin.err).toContain('cannot read package.json')
   })
 
   it('keeps state in --data when asked', async () => {
-    const data = join(dir, 'data')
-    const result = await kite(
-      'flow',
-      'run',
-      await flowFile('hello.yaml', HELLO),
-      '--plugin',
-      GREETING,
-      '--data',
-      data,
-      '--no-logs',
-    )
+    const data = join(scratch.path, 'data')
+    const run = async () =>
+      kite(
+        'flow',
+        'run',
+        await flowFile('hello.yaml', HELLO),
+        '--plugin',
+        GREETING,
+        '--data',
+        data,
+        '--no-logs',
+      )
+    const result = await run()
     expect(result.code).toBe(0)
-    const again = await kite(
-      'flow',
-      'run',
-      await flowFile('hello.yaml', HELLO),
-      '--plugin',
-      GREETING,
-      '--data',
-      data,
-      '--no-logs',
-    )
+    const again = await run()
     expect(again.out).toContain('(revision 1)')
   })
 })

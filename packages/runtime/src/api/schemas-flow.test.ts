@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import {
   type GreetingServer,
+  greetFlow as greet,
   REPO_ROOT as root,
   startGreetingServer,
 } from '../../test/greeting-server.js'
@@ -17,14 +18,6 @@ beforeAll(async () => {
   server = started.server
 })
 afterAll(() => started?.close())
-
-const greet = (lines: string) => `id: greet
-namespace: demo
-tasks:
-  - id: hello
-    type: acme.greeting.Hello
-${lines}
-`
 
 describe('GET /api/v1/plugins/schemas/flow', () => {
   it('answers a draft 2020-12 schema that validates real flows per version', async () => {

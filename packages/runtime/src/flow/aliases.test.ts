@@ -1,7 +1,7 @@
 import { createExpressionEngine } from '@kite/expressions'
 import { describe, expect, it } from 'vitest'
 import { renamedPlugins } from '../../test/fixtures/plugins.js'
-import { isRuntimeError } from '../errors.js'
+import { flowIssues } from '../../test/flow-issues.js'
 import { createPluginCatalog } from '../plugins/plugin-catalog.js'
 import { createPluginResolver } from '../plugins/plugin-resolver.js'
 import { parseFlow } from './parse-flow.js'
@@ -61,28 +61,18 @@ describe('type aliases', () => {
       version: '2.1.0',
       alias: { since: '2.1.0' },
     })
-    let message = ''
-    try {
-      validate(flow('test.oldgroup.Wave', '\n    version: "2.0.0"'))
-    } catch (error) {
-      if (!isRuntimeError(error)) throw error
-      message = error.issues[0]?.message ?? ''
-    }
-    expect(message).toContain('matches none of the installed versions 1.0.0, 2.0.0, 2.1.0')
+    const [issue] = flowIssues(() => validate(flow('test.oldgroup.Wave', '\n    version: "2.0.0"')))
+    expect(issue?.message).toContain('matches none of the installed versions 1.0.0, 2.0.0, 2.1.0')
   })
 
   it('validates the properties against the new type: an unknown property is still an error', () => {
-    let codes: string[] = []
-    try {
-      validate(flow('test.renamed.Greet', '\n    whom: Bob'))
-    } catch (error) {
-      if (!isRuntimeError(error)) throw error
-      codes = error.issues.map((issue) => issue.path)
-    }
-    expect(codes).toEqual(['tasks[0].whom'])
+    const issues = flowIssues(() => validate(flow('test.renamed.Greet', '\n    whom: Bob')))
+    expect(issues.map((issue) => issue.path)).toEqual(['tasks[0].whom'])
   })
 
   it('an unknown old id is still unknown', () => {
-    expect(() => validate(flow('test.renamed.Greeet'))).toThrow(/unknown type "test.renamed.Greeet"/)
+    expect(() => validate(flow('test.renamed.Greeet'))).toThrow(
+      /unknown type "test.renamed.Greeet"/,
+    )
   })
 })

@@ -4,6 +4,7 @@ import { createExpressionEngine } from '@kite/expressions'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { fixturePlugins } from '../../test/fixtures/plugins.js'
+import { flowIssues } from '../../test/flow-issues.js'
 import { isRuntimeError, type ValidationIssue } from '../errors.js'
 import { createPluginCatalog } from '../plugins/plugin-catalog.js'
 import { createPluginResolver } from '../plugins/plugin-resolver.js'
@@ -20,15 +21,7 @@ const resolver = createPluginResolver({ catalog })
 const expressions = createExpressionEngine()
 const validate = (source: string) => validateFlow(parseFlow(source), { resolver, expressions })
 
-function issuesOf(source: string): ValidationIssue[] {
-  try {
-    validate(source)
-  } catch (error) {
-    if (isRuntimeError(error)) return error.issues
-    throw error
-  }
-  throw new Error('the flow is valid')
-}
+const issuesOf = (source: string) => flowIssues(() => validate(source))
 
 describe('typed expressions at save', () => {
   it('reports an unknown output field, an undefined input and a wrong variable: three problems, three errors', () => {

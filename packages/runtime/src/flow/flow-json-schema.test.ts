@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
+import { greetFlow as greet } from '../../test/greeting-server.js'
 import { createPluginCatalog } from '../plugins/plugin-catalog.js'
 import { loadPluginDirectory } from '../plugins/plugin-sources.js'
 import { flowJsonSchema, schemaTypesOf } from './flow-json-schema.js'
@@ -24,13 +25,6 @@ const schema = flowJsonSchema(schemaTypesOf(catalog))
 const ajv = new Ajv2020({ allErrors: true, strict: false })
 const validate = ajv.compile(schema)
 
-const greet = (lines: string) => `id: greet
-namespace: demo
-tasks:
-  - id: hello
-    type: acme.greeting.Hello
-${lines}
-`
 const errorsOf = (yaml: string) => {
   const valid = validate(parse(yaml))
   return valid ? [] : (validate.errors ?? [])

@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { isRuntimeError, type ValidationIssue } from '../errors.js'
+import { flowIssues } from '../../test/flow-issues.js'
 import { allTasks } from './flow-model.js'
 import { formatPath, parseFlow, parsePath } from './parse-flow.js'
 
-function issuesOf(source: string): ValidationIssue[] {
-  try {
-    parseFlow(source)
-  } catch (error) {
-    if (isRuntimeError(error) && error.code === 'FLOW_INVALID') return error.issues
-    throw error
-  }
-  throw new Error('the flow parsed')
-}
+const issuesOf = (source: string) => flowIssues(() => parseFlow(source))
 
 describe('parseFlow', () => {
   it('parses a full flow with nested flowable tasks, triggers and defaults', () => {

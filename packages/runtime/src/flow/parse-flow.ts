@@ -200,8 +200,11 @@ function parseTask(value: unknown, path: PathSegment[], issues: RawIssue[]): Flo
     return { ...common, ...where, kind: 'plugin', properties: omit(value, TASK_COMMON_KEYS) }
   }
   switch (kind) {
-    case 'sequential': {
-      const task = check(FlowableSchemas.sequential, value, path, issues)
+    case 'sequential':
+    case 'parallel':
+    case 'forEach': {
+      // The three flowables that hold one \`tasks\` list, parsed alike.
+      const task = check(FlowableSchemas[kind], value, path, issues)
       if (!task) return undefined
       return {
         ...task,
@@ -209,18 +212,7 @@ function parseTask(value: unknown, path: PathSegment[], issues: RawIssue[]): Flo
         kind,
         tasks: parseTasks(task.tasks, [...path, 'tasks'], issues),
         ...branches(task, path, issues),
-      }
-    }
-    case 'parallel': {
-      const task = check(FlowableSchemas.parallel, value, path, issues)
-      if (!task) return undefined
-      return {
-        ...task,
-        ...where,
-        kind,
-        tasks: parseTasks(task.tasks, [...path, 'tasks'], issues),
-        ...branches(task, path, issues),
-      }
+      } as FlowTask
     }
     case 'if': {
       const task = check(FlowableSchemas.if, value, path, issues)
@@ -249,17 +241,6 @@ function parseTask(value: unknown, path: PathSegment[], issues: RawIssue[]): Flo
           ]),
         ),
         defaults: parseTasks(task.defaults ?? [], [...path, 'defaults'], issues),
-        ...branches(task, path, issues),
-      }
-    }
-    case 'forEach': {
-      const task = check(FlowableSchemas.forEach, value, path, issues)
-      if (!task) return undefined
-      return {
-        ...task,
-        ...where,
-        kind,
-        tasks: parseTasks(task.tasks, [...path, 'tasks'], issues),
         ...branches(task, path, issues),
       }
     }
@@ -323,20 +304,19 @@ function parseTrigger(
       return condition ? [condition] : []
     })
   switch (kind) {
-    case 'schedule': {
-      const trigger = check(TriggerSchemas.schedule, value, path, issues)
-      if (!trigger) return undefined
-      return { ...trigger, ...where, kind, conditions: conditionsOf(trigger.conditions) }
-    }
-    case 'webhook': {
-      const trigger = check(TriggerSchemas.webhook, value, path, issues)
-      if (!trigger) return undefined
-      return { ...trigger, ...where, kind, conditions: conditionsOf(trigger.conditions) }
-    }
+    case 'schedule':
+    case 'webhook':
     case 'flow': {
-      const trigger = check(TriggerSchemas.flow, value, path, issues)
+      // Built-in triggers differ only by schema (the one cast: TypeScript cannot tie `kind`
+      // to the schema it picked).
+      const trigger = check(TriggerSchemas[kind], value, path, issues)
       if (!trigger) return undefined
-      return { ...trigger, ...where, kind, conditions: conditionsOf(trigger.conditions) }
+      return {
+        ...trigger,
+        ...where,
+        kind,
+        conditions: conditionsOf(trigger.conditions),
+      } as FlowTrigger
     }
     default: {
       const trigger = check(TriggerSchemas.plugin, pick(value, TRIGGER_COMMON_KEYS), path, issues)

@@ -1,8 +1,8 @@
 import { createExpressionEngine } from '@kite/expressions'
 import { describe, expect, it } from 'vitest'
 import { fixturePlugins } from '../../test/fixtures/plugins.js'
+import { flowIssues } from '../../test/flow-issues.js'
 import { parseConfig } from '../config.js'
-import { isRuntimeError, type ValidationIssue } from '../errors.js'
 import { createPluginCatalog } from '../plugins/plugin-catalog.js'
 import { createPluginResolver } from '../plugins/plugin-resolver.js'
 import { parseFlow } from './parse-flow.js'
@@ -17,15 +17,7 @@ const validate = (source: string, config?: Parameters<typeof parseConfig>[0]) =>
     expressions,
   })
 
-function issuesOf(source: string): ValidationIssue[] {
-  try {
-    validate(source)
-  } catch (error) {
-    if (isRuntimeError(error)) return error.issues
-    throw error
-  }
-  throw new Error('the flow is valid')
-}
+const issuesOf = (source: string) => flowIssues(() => validate(source))
 
 describe('validateFlow', () => {
   it('resolves every plugin task and records the set', () => {
