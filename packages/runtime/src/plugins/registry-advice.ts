@@ -131,12 +131,12 @@ export function createRegistryAdvice(options: RegistryAdviceOptions): RegistryAd
       const firstMessage = error.issues[0]?.message
       for (const { issue, type, spec } of pinned(error.issues)) {
         const record = await typeRecord(type)
-        if (!record) continue
+        if (!record || record.versions.length === 0) continue
         const match = selectVersion(spec, record.versions)
         issue.message +=
           match && !store.isAllowed(record.name)
             ? `; the registry has ${record.name}@${match}, but plugins.security does not allow ${record.name}`
-            : `; the registry has ${type} in ${record.name} ${record.versions.join(', ') || 'no version'}: pin one of them (\`kite plugins install ${record.name}@VERSION\` installs it)`
+            : `; the registry has ${type} in ${record.name} ${record.versions.join(', ')}: pin one of them (\`kite plugins install ${record.name}@VERSION\` installs it)`
       }
       for (const issue of error.issues) {
         const at = issue.message.indexOf(UNKNOWN_PROPERTY)
