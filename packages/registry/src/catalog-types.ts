@@ -1,4 +1,5 @@
 import type { PluginManifest, TypeKind } from '@kite/sdk/host'
+import type { SearchFilters, SearchMatch } from './catalog-search.js'
 
 /** The kinds of change the event stream reports. */
 export type CatalogEventType = 'published' | 'unpublished' | 'deprecated'
@@ -70,12 +71,22 @@ export interface PluginSummary extends PluginHeading {
   deprecated: string | null
 }
 
+/** A search hit: the summary and why it matched (empty when there were no words). */
+export interface SearchHit extends PluginSummary {
+  /** Strongest first: exact before prefix before fuzzy, a name before a description. */
+  matches: SearchMatch[]
+}
+
 export interface SearchResult {
   query: string
   page: number
   size: number
   total: number
-  results: PluginSummary[]
+  /** The filters applied: from the query parameters and `name:value` words in `query`. */
+  filters: SearchFilters
+  /** Inline filters in `query` that could not be used, with the reason (absent when none). */
+  problems?: string[]
+  results: SearchHit[]
 }
 
 export interface TypeSummary {

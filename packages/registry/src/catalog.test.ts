@@ -5,7 +5,7 @@ import { createManifest } from '@kite/sdk/host'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { pokemonV1, pokemonV2, simplePlugin } from '../test/fixtures/plugins.js'
 import { makeTempDir } from '../test/helpers.js'
-import { Catalog, openCatalog, toMatchQuery } from './catalog.js'
+import { Catalog, openCatalog } from './catalog.js'
 import type { VersionRecord } from './catalog-types.js'
 
 let dir: string
@@ -165,10 +165,71 @@ describe('Catalog', () => {
     expect(catalog.addVersion(record(POKEMON, '1.0.1', pokemonV1()), {}).id).toBe(1001)
   })
 
-  it('turns typed text into a safe prefix query', () => {
-    expect(toMatchQuery('  ')).toBeUndefined()
-    expect(toMatchQuery('acme.pokemon Fetch')).toBe('"acme"* "pokemon"* "fetch"*')
-    expect(toMatchQuery('a"b OR c*')).toBe('"a"* "b"* "or"* "c"*')
+  it('forgives typos, says what matched and ranks an exact type above a description', () => {
+    catalog.addVersion(record(POKEMON, '1.0.0', pokemonV1()), { latest: '1.0.0' })
+    const slack = simplePlugin('kite.chat', 'Chat')
+    const manifest = record('@kite/plugin-chat', '1.0.0', slack)
+    const [task] = manifest.manifest.tasks
+    if (!task) throw new Error('the fixture has a task')
+    manifest.manifest.tasks = [
+      { ...task, name: 'SlackIncomingWebhook', type: 'kite.chat.SlackIncomingWebhook' },
+    ]
+    catalog.addVersion(manifest, {})
+    const mentions = record('@z/mentions', '1.0.0', simplePlugin('z.mentions', 'Mentions'))
+    mentions.manifest.description = 'Forwards pokemon sightings to a webhook.'
+    catalog.addVersion(mentions, {})
+
+    const typo = catalog.search('slak')
+    expect(typo.results.map((hit) => hit.name)).toEqual(['@kite/plugin-chat'])
+    expect(typo.results[0]?.matches[0]).toEqual({
+      field: 'type',
+      query: 'slak',
+      term: 'slack',
+      how: 'fuzzy',
+      value: 'kite.chat.SlackIncomingWebhook',
+    })
+    expect(catalog.search('pokmon').results.map((hit) => hit.name)).toEqual([POKEMON, '@z/mentions'])
+    expect(catalog.search('SlackIncomingWebhook').results[0]?.matches[0]).toMatchObject({
+      field: 'type',
+      how: 'exact',
+    })
+    const prefix = catalog.search('legen').results[0]?.matches[0]
+    expect(prefix).toMatchObject({ field: 'type', how: 'prefix', term: 'legendary' })
+
+    // "webhook": a type id of the chat plugin, a word in the description of @z/mentions.
+    const ranked = catalog.search('webhook').results
+    expect(ranked.map((hit) => hit.name)).toEqual(['@kite/plugin-chat', '@z/mentions'])
+    expect(ranked[1]?.matches.map((match) => match.field)).toEqual(['description'])
+  })
+
+  it('filters by kind, group and keyword, from parameters or inline', () => {
+    catalog.addVersion(record(POKEMON, '1.0.0', pokemonV1()), {})
+    catalog.addVersion(record('@kite/plugin-http', '1.0.0', simplePlugin('kite.http', 'HTTP')), {})
+    catalog.addVersion(record('@kite/plugin-deep', '1.0.0', simplePlugin('kite.deep.x')), {})
+    const names = (query: string, filters = {}) =>
+      catalog.search(query, 1, 20, filters).results.map((hit) => hit.name)
+    expect(names('', { kind: 'condition' })).toEqual([POKEMON])
+    expect(names('kind:condition')).toEqual([POKEMON])
+    expect(names('', { group: 'kite' }).sort()).toEqual(['@kite/plugin-deep', '@kite/plugin-http'])
+    expect(names('group:kite.http')).toEqual(['@kite/plugin-http'])
+    expect(names('', { keyword: 'POKEDEX' })).toEqual([])
+    expect(names('', { keyword: 'pokedex' })).toEqual([POKEMON])
+    expect(names('echo keyword:kite-plugin group:kite.deep')).toEqual(['@kite/plugin-deep'])
+    const bad = catalog.search('kind:banana echo')
+    expect(bad.problems).toEqual(['kind must be one of task, trigger, condition (got "banana")'])
+    expect(bad.total).toBe(2)
+  })
+
+  it('keeps search in step with publishes and unpublishes', () => {
+    expect(catalog.search('pokemon').total).toBe(0)
+    catalog.addVersion(record(POKEMON, '1.0.0', pokemonV1()), {})
+    expect(catalog.search('pokemon').total).toBe(1)
+    catalog.addVersion(record(POKEMON, '2.0.0', pokemonV2()), {})
+    // A type only 1.0.0 has is still found (by its old id), but the kind filter follows latest.
+    expect(catalog.search('IsLegendary').total).toBe(1)
+    catalog.removeVersion(POKEMON, '2.0.0', {})
+    catalog.removeVersion(POKEMON, '1.0.0', {})
+    expect(catalog.search('pokemon').total).toBe(0)
   })
 })
 

@@ -19,6 +19,13 @@ import type {
   VersionRecord,
   VersionSummary,
 } from './catalog-types.js'
+import {
+  type ParsedQuery,
+  parseSearchQuery,
+  type SearchDocument,
+  type SearchFilters,
+  SearchIndex,
+} from './catalog-search.js'
 import { RegistryError } from './errors.js'
 
 /** Bump when the tables change: an older catalog is dropped and rebuilt from storage. */
@@ -80,14 +87,7 @@ CREATE TABLE events (
   time TEXT NOT NULL,
   deprecated TEXT
 );
-CREATE VIRTUAL TABLE plugin_search USING fts5(
-  name, grp, types, titles, descriptions, keywords,
-  tokenize = 'unicode61 remove_diacritics 2'
-);
 `
-
-// bm25 weights, in column order: a hit in the name or group ranks far above one in a description.
-const RANK = 'bm25(plugin_search, 10.0, 8.0, 6.0, 4.0, 1.0, 3.0)'
 
 interface PluginRow {
   id: number
@@ -102,6 +102,15 @@ interface PluginRow {
   version_count: number
   updated: string
   deprecated: string | null
+}
+
+interface TypeRow {
+  type: string
+  name: string
+  version: string
+  kind: TypeKind
+  title: string
+  description: string
 }
 
 interface VersionRow {
@@ -142,6 +151,9 @@ export class Catalog {
   readonly created: boolean
   private readonly db: Database.Database
   private readonly manifests = new Map<string, PluginManifest>()
+  /** Built on the first search; plugins changed since are re-read on the next one. */
+  private searchIndex: SearchIndex | undefined
+  private readonly searchStale = new Set<string>()
 
   constructor(options: CatalogOptions) {
     mkdirSync(dirname(options.path), { recursive: true })
@@ -369,38 +381,40 @@ export class Catalog {
 
   // --- reads ----------------------------------------------------------------------------------
 
-  search(query: string, page = 1, size = 20): SearchResult {
+  /**
+   * Finds plugins by what a person typed (see `parseSearchQuery`: words, typos forgiven, and
+   * inline `kind:`/`group:`/`keyword:` filters) plus `filters`; best first, or most recently
+   * updated first when there are no words. Each hit says what matched.
+   */
+  search(query: string, page = 1, size = 20, filters: SearchFilters = {}): SearchResult {
     const safePage = Math.max(1, Math.floor(page) || 1)
     const safeSize = Math.min(100, Math.max(1, Math.floor(size) || 20))
     const offset = (safePage - 1) * safeSize
-    const match = toMatchQuery(query)
-    let rows: PluginRow[]
-    let total: number
-    if (match === undefined) {
-      total = this.count('SELECT count(*) AS n FROM plugins')
-      rows = this.db
-        .prepare<[number, number], PluginRow>(
-          'SELECT * FROM plugins ORDER BY updated DESC, name LIMIT ? OFFSET ?',
-        )
-        .all(safeSize, offset)
-    } else {
-      total = this.count(
-        'SELECT count(*) AS n FROM plugin_search WHERE plugin_search MATCH ?',
-        match,
-      )
-      rows = this.db
-        .prepare<[string, number, number], PluginRow>(
-          `SELECT p.* FROM plugin_search s JOIN plugins p ON p.id = s.rowid
-           WHERE plugin_search MATCH ? ORDER BY ${RANK}, p.name LIMIT ? OFFSET ?`,
-        )
-        .all(match, safeSize, offset)
-    }
+    const parsed: ParsedQuery = parseSearchQuery(query)
+    const wanted = { ...parsed.filters, ...filters }
+    const hits = this.index().search(parsed.words, wanted)
+    const pageHits = hits.slice(offset, offset + safeSize)
+    const rows = new Map(
+      pageHits.length === 0
+        ? []
+        : this.db
+            .prepare<number[], PluginRow>(
+              `SELECT * FROM plugins WHERE id IN (${pageHits.map(() => '?').join(',')})`,
+            )
+            .all(...pageHits.map((hit) => hit.id))
+            .map((row) => [row.id, row]),
+    )
     return {
       query,
       page: safePage,
       size: safeSize,
-      total,
-      results: rows.map(toSummary),
+      total: hits.length,
+      filters: wanted,
+      ...(parsed.problems.length > 0 ? { problems: parsed.problems } : {}),
+      results: pageHits.flatMap((hit) => {
+        const row = rows.get(hit.id)
+        return row ? [{ ...toSummary(row), matches: hit.matches }] : []
+      }),
     }
   }
 
@@ -542,7 +556,11 @@ export class Catalog {
       const row = this.db
         .prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'schema'")
         .get()
-      if (row?.value === String(SCHEMA_VERSION)) return false
+      if (row?.value === String(SCHEMA_VERSION)) {
+        // Search moved from an FTS5 table to an in-memory index built on first use.
+        this.db.exec('DROP TABLE IF EXISTS plugin_search')
+        return false
+      }
     }
     this.db.transaction(() => {
       const tables = this.db
@@ -591,9 +609,9 @@ export class Catalog {
       .prepare<[string], VersionRow>('SELECT * FROM versions WHERE name = ?')
       .all(name)
     const existing = this.pluginRow(name)
+    this.searchStale.add(name)
     if (rows.length === 0) {
       if (existing) {
-        this.db.prepare('DELETE FROM plugin_search WHERE rowid = ?').run(existing.id)
         this.db.prepare('DELETE FROM plugins WHERE id = ?').run(existing.id)
       }
       this.db.prepare('DELETE FROM groups WHERE name = ?').run(name)
@@ -611,9 +629,6 @@ export class Catalog {
     const latestRow = rows.find((row) => row.version === latest) as VersionRow
     const manifest = this.manifest(latestRow)
     const types = listManifestTypes(manifest)
-    const allTypes = new Set<string>()
-    for (const row of rows)
-      for (const { entry } of listManifestTypes(this.manifest(row))) allTypes.add(entry.type)
     const values = {
       name,
       grp: manifest.group,
@@ -636,21 +651,41 @@ export class Catalog {
            version_count = @version_count, updated = @updated, deprecated = @deprecated`,
       )
       .run(values)
-    const id = (this.pluginRow(name) as PluginRow).id
-    this.db.prepare('DELETE FROM plugin_search WHERE rowid = ?').run(id)
-    this.db
-      .prepare(
-        'INSERT INTO plugin_search (rowid, name, grp, types, titles, descriptions, keywords) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      )
-      .run(
-        id,
-        name,
-        manifest.group,
-        [...allTypes].join(' '),
-        [manifest.title, ...types.map(({ entry }) => entry.title)].join(' \n'),
-        [manifest.description, ...types.map(({ entry }) => entry.description)].join(' \n'),
-        manifest.keywords.join(' '),
-      )
+  }
+
+  /** The search index, brought up to date with what changed since the last search. */
+  private index(): SearchIndex {
+    if (!this.searchIndex) {
+      this.searchIndex = new SearchIndex()
+      this.searchStale.clear()
+      const all = this.db.prepare<[], PluginRow>('SELECT * FROM plugins').all()
+      const types = this.db
+        .prepare<[], TypeRow>('SELECT type, name, version, kind, title, description FROM types')
+        .all()
+      const byName = new Map<string, TypeRow[]>()
+      for (const type of types) {
+        const list = byName.get(type.name)
+        if (list) list.push(type)
+        else byName.set(type.name, [type])
+      }
+      for (const row of all) this.searchIndex.put(searchDocument(row, byName.get(row.name) ?? []))
+      return this.searchIndex
+    }
+    for (const stale of this.searchStale) {
+      const row = this.pluginRow(stale)
+      if (!row) {
+        this.searchIndex.removeName(stale)
+        continue
+      }
+      const types = this.db
+        .prepare<[string], TypeRow>(
+          'SELECT type, name, version, kind, title, description FROM types WHERE name = ?',
+        )
+        .all(stale)
+      this.searchIndex.put(searchDocument(row, types))
+    }
+    this.searchStale.clear()
+    return this.searchIndex
   }
 
   private appendEvent(
@@ -772,14 +807,21 @@ function shorten(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text
 }
 
-/** Turns what a person typed into an FTS5 query: every word must match, as a prefix. */
-export function toMatchQuery(query: string): string | undefined {
-  const words = query.toLowerCase().match(/[\p{L}\p{N}_]+/gu)
-  if (!words || words.length === 0) return undefined
-  return words
-    .slice(0, 16)
-    .map((word) => `"${word}"*`)
-    .join(' ')
+/** What the search index holds for a plugin: its latest version's words, older type ids. */
+function searchDocument(row: PluginRow, types: readonly TypeRow[]): SearchDocument {
+  const latest = types.filter((type) => type.version === row.latest)
+  const latestIds = new Set(latest.map((type) => type.type))
+  return {
+    id: row.id,
+    name: row.name,
+    group: row.grp,
+    title: row.title,
+    description: row.description,
+    keywords: JSON.parse(row.keywords) as string[],
+    types: latest.map(({ type, kind, title, description }) => ({ type, kind, title, description })),
+    olderTypes: [...new Set(types.map((type) => type.type))].filter((id) => !latestIds.has(id)),
+    updated: row.updated,
+  }
 }
 
 function notFound(message: string): RegistryError {

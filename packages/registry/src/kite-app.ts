@@ -4,6 +4,7 @@ import { type Context, Hono } from 'hono'
 import { cors } from 'hono/cors'
 import { streamSSE } from 'hono/streaming'
 import type { Catalog } from './catalog.js'
+import { checkFilter, FILTER_NAMES, type SearchFilters } from './catalog-search.js'
 import type { CatalogEvent, PluginDetails, StoredEvent } from './catalog-types.js'
 import type { EventHub } from './event-hub.js'
 import { splitPackagePath } from './npm-gateway.js'
@@ -26,6 +27,21 @@ export interface KiteAppOptions {
 }
 
 class NotFound extends Error {}
+class BadRequest extends Error {}
+
+/** The `kind`, `group` and `keyword` query parameters; a bad one is a 400 naming it. */
+function searchFilters(c: Context): SearchFilters {
+  const filters: SearchFilters = {}
+  for (const name of FILTER_NAMES) {
+    const values = c.req.queries(name) ?? []
+    if (values.length === 0 || values.every((value) => value === '')) continue
+    if (values.length > 1) throw new BadRequest(`give the ${name} filter once (got ${values.length})`)
+    const checked = checkFilter(name, values[0] as string)
+    if (typeof checked === 'string') throw new BadRequest(checked)
+    Object.assign(filters, checked)
+  }
+  return filters
+}
 
 /** The catalog API, the event stream and the browse UI: everything under `/-/kite/`. */
 export function createKiteApp(options: KiteAppOptions): Hono {
@@ -45,6 +61,7 @@ export function createKiteApp(options: KiteAppOptions): Hono {
       c.req.query('q') ?? '',
       Number(c.req.query('page') ?? 1),
       Number(c.req.query('size') ?? 20),
+      searchFilters(c),
     )
     return c.json(result)
   })
@@ -182,7 +199,7 @@ export function createKiteApp(options: KiteAppOptions): Hono {
     title: string,
     body: SafeHtml,
     query?: string,
-    status: 200 | 404 | 500 = 200,
+    status: 200 | 400 | 404 | 500 = 200,
   ) => c.body(renderPage({ title, body, query }), status, UI_HEADERS)
 
   app.get(UI_BASE, (c) => c.redirect(`${UI_BASE}/`))
@@ -195,7 +212,7 @@ export function createKiteApp(options: KiteAppOptions): Hono {
 
   app.get(`${UI_BASE}/`, (c) => {
     const query = c.req.query('q') ?? ''
-    const result = catalog.search(query, Number(c.req.query('page') ?? 1), 20)
+    const result = catalog.search(query, Number(c.req.query('page') ?? 1), 20, searchFilters(c))
     return page(
       c,
       query ? `“${query}”` : 'Plugins',
@@ -263,12 +280,13 @@ export function createKiteApp(options: KiteAppOptions): Hono {
 
   app.onError((error, c) => {
     const isApi = c.req.path.startsWith(API_BASE)
-    const status = error instanceof NotFound ? 404 : 500
-    const message = status === 404 ? error.message : `the registry failed: ${error.message}`
+    const status = error instanceof NotFound ? 404 : error instanceof BadRequest ? 400 : 500
+    const message = status === 500 ? `the registry failed: ${error.message}` : error.message
     if (status === 500)
       options.logger.error(`${c.req.method} ${c.req.path}: ${error.stack ?? error.message}`)
     if (isApi) return c.json({ error: message }, status)
-    return page(c, 'Not found', notFoundPage(message), undefined, status)
+    const heading = status === 400 ? 'Bad request' : status === 404 ? 'Not found' : 'Error'
+    return page(c, heading, notFoundPage(message, heading), undefined, status)
   })
 
   function requirePlugin(name: string): PluginDetails {

@@ -392,6 +392,6 @@ function shortIntegrity(integrity: string): string {
   return integrity.length > 30 ? `${integrity.slice(0, 27)}…` : integrity
 }
 
-export function notFoundPage(what: string): SafeHtml {
-  return html`<div class="card empty"><h1>Not found</h1><p>${what}</p><p><a href="${UI_BASE}/">Back to all plugins</a></p></div>`
+export function notFoundPage(what: string, heading = 'Not found'): SafeHtml {
+  return html`<div class="card empty"><h1>${heading}</h1><p>${what}</p><p><a href="${UI_BASE}/">Back to all plugins</a></p></div>`
 }
