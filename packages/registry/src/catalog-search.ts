@@ -102,7 +102,7 @@ export function tokenize(text: string, options: { whole?: boolean } = {}): strin
   const words: string[] = []
   for (const part of text.split(/[^\p{L}\p{N}]+/u)) {
     if (!part) continue
-    const humps = part.match(/\p{Lu}+(?![\p{Ll}])|\p{Lu}?\p{Ll}+|\p{N}+|\p{L}+/gu) ?? [part]
+    const humps = part.match(/\p{Lu}+(?![\p{Ll}])|\p{Lu}?[\p{Ll}\p{N}]+|\p{N}+|\p{L}+/gu) ?? [part]
     if (humps.length < 2 || options.whole !== false) words.push(fold(part))
     if (humps.length > 1) for (const hump of humps) words.push(fold(hump))
   }
@@ -110,7 +110,10 @@ export function tokenize(text: string, options: { whole?: boolean } = {}): strin
 }
 
 function fold(word: string): string {
-  return word.normalize('NFD').replace(/\p{M}+/gu, '').toLowerCase()
+  return word
+    .normalize('NFD')
+    .replace(/\p{M}+/gu, '')
+    .toLowerCase()
 }
 
 /** What the index knows about one plugin: its latest version, plus type ids of older ones. */
@@ -217,7 +220,11 @@ export class SearchIndex {
     if (words.length === 0) {
       return [...this.docs.values()]
         .filter((doc) => passes(doc, filters))
-        .sort((a, b) => (a.updated < b.updated ? 1 : a.updated > b.updated ? -1 : 0) || (a.name < b.name ? -1 : 1))
+        .sort(
+          (a, b) =>
+            (a.updated < b.updated ? 1 : a.updated > b.updated ? -1 : 0) ||
+            (a.name < b.name ? -1 : 1),
+        )
         .map((doc) => ({ id: doc.id, score: 0, matches: [] }))
     }
     const hits = this.mini.search(words.join(' '), { filter: (hit) => keep(Number(hit.id)) })
@@ -259,8 +266,7 @@ function explain(doc: SearchDocument, hit: MiniSearchHit, words: readonly string
   for (const [term, fields] of Object.entries(hit.match)) {
     const { query, how } = closestWord(term, words)
     for (const field of fields as SearchField[]) {
-      const value =
-        FIELDS[field].text(doc).find((text) => tokenize(text).includes(term)) ?? term
+      const value = FIELDS[field].text(doc).find((text) => tokenize(text).includes(term)) ?? term
       matches.push({ field, query, term, how, value: shorten(value, 120) })
     }
   }

@@ -188,7 +188,10 @@ describe('Catalog', () => {
       how: 'fuzzy',
       value: 'kite.chat.SlackIncomingWebhook',
     })
-    expect(catalog.search('pokmon').results.map((hit) => hit.name)).toEqual([POKEMON, '@z/mentions'])
+    expect(catalog.search('pokmon').results.map((hit) => hit.name)).toEqual([
+      POKEMON,
+      '@z/mentions',
+    ])
     expect(catalog.search('SlackIncomingWebhook').results[0]?.matches[0]).toMatchObject({
       field: 'type',
       how: 'exact',

@@ -9,6 +9,13 @@ import {
 } from '@kite/sdk/host'
 import Database from 'better-sqlite3'
 import semver from 'semver'
+import {
+  type ParsedQuery,
+  parseSearchQuery,
+  type SearchDocument,
+  type SearchFilters,
+  SearchIndex,
+} from './catalog-search.js'
 import type {
   CatalogEventType,
   PluginDetails,
@@ -19,13 +26,6 @@ import type {
   VersionRecord,
   VersionSummary,
 } from './catalog-types.js'
-import {
-  type ParsedQuery,
-  parseSearchQuery,
-  type SearchDocument,
-  type SearchFilters,
-  SearchIndex,
-} from './catalog-search.js'
 import { RegistryError } from './errors.js'
 
 /** Bump when the tables change: an older catalog is dropped and rebuilt from storage. */

@@ -35,7 +35,8 @@ function searchFilters(c: Context): SearchFilters {
   for (const name of FILTER_NAMES) {
     const values = c.req.queries(name) ?? []
     if (values.length === 0 || values.every((value) => value === '')) continue
-    if (values.length > 1) throw new BadRequest(`give the ${name} filter once (got ${values.length})`)
+    if (values.length > 1)
+      throw new BadRequest(`give the ${name} filter once (got ${values.length})`)
     const checked = checkFilter(name, values[0] as string)
     if (typeof checked === 'string') throw new BadRequest(checked)
     Object.assign(filters, checked)

@@ -92,6 +92,11 @@ tr:last-child td{border-bottom:0}
 table.changes{table-layout:fixed}table.changes td:first-child{width:124px}table.changes td:last-child{width:30%}
 .req{color:var(--bad);font-weight:600}
 form.inline{display:flex;gap:8px;align-items:center;flex-wrap:wrap}
+form.filters{display:flex;gap:10px 14px;align-items:center;flex-wrap:wrap;margin-top:14px;font-size:14px;color:var(--muted)}
+form.filters input{border:1px solid var(--line);background:var(--panel);color:var(--text);border-radius:10px;padding:7px 10px;font:inherit;max-width:160px}
+form.filters button{padding:6px 14px}
+.matched{margin-top:10px;font-size:13px;color:var(--muted);overflow-wrap:anywhere}
+.matched code{font-size:12px}
 `
 
 const SCRIPT = `document.querySelectorAll('select[data-autosubmit]').forEach(function(s){s.addEventListener('change',function(){s.form.submit()})});

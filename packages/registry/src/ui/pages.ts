@@ -6,6 +6,12 @@ import {
   type TypeKind,
   type TypeManifest,
 } from '@kite/sdk/host'
+import {
+  type SearchField,
+  type SearchFilters,
+  type SearchMatch,
+  TYPE_KINDS,
+} from '../catalog-search.js'
 import type { PluginDetails, SearchResult } from '../catalog-types.js'
 import type { ManifestDiff, SchemaChange } from '../schema-diff.js'
 import { html, inlineMarkdown, paragraphs, type SafeHtml } from './html.js'
@@ -41,13 +47,15 @@ export interface SearchPageData {
 }
 
 export function searchPage({ result, stats }: SearchPageData): SafeHtml {
-  const { query, page, size, total, results } = result
+  const { query, page, size, total, results, filters } = result
   const pages = Math.max(1, Math.ceil(total / size))
+  const filtered = Object.values(filters).some((value) => value !== undefined)
   const pageLink = (target: number) =>
-    `${UI_BASE}/?${new URLSearchParams({ ...(query ? { q: query } : {}), page: String(target) })}`
-  const heading = query
-    ? html`<h1>${total} ${total === 1 ? 'result' : 'results'} for “${query}”</h1>`
-    : html`<h1>Find a plugin</h1>
+    `${UI_BASE}/?${new URLSearchParams({ ...(query ? { q: query } : {}), ...filters, page: String(target) })}`
+  const heading =
+    query || filtered
+      ? html`<h1>${total} ${total === 1 ? 'result' : 'results'}${query ? html` for “${query}”` : ''}</h1>`
+      : html`<h1>Find a plugin</h1>
 <p>Tasks, triggers and conditions for Kite flows — every version documented, every upgrade diffed.</p>
 <div class="stats"><span><b>${stats.plugins}</b> plugins</span><span><b>${stats.versions}</b> versions</span><span><b>${stats.types}</b> types</span></div>`
   const list =
@@ -60,14 +68,54 @@ export function searchPage({ result, stats }: SearchPageData): SafeHtml {
 <div class="desc">${inlineMarkdown(plugin.description || 'No description.')}</div>
 <div class="chips"><span class="chip">${plugin.group}</span>${plugin.types.slice(0, 6).map((type) => html`<span class="chip">${type.slice(plugin.group.length + 1)}</span>`)}${plugin.typeCount > 6 ? html`<span class="chip">+${plugin.typeCount - 6}</span>` : ''}
 <span class="muted" style="margin-left:auto;font-size:13px">${plugin.versionCount} ${plugin.versionCount === 1 ? 'version' : 'versions'} · updated ${formatDate(plugin.updated)}</span></div>
-</a>`,
+${matchedLine(plugin.matches)}</a>`,
         )}</div>`
   const pager =
     pages > 1
       ? html`<nav class="pager">${page > 1 ? html`<a class="button ghost" href="${pageLink(page - 1)}">← Previous</a>` : ''}
 <span class="muted">Page ${page} of ${pages}</span>${page < pages ? html`<a class="button ghost" href="${pageLink(page + 1)}">Next →</a>` : ''}</nav>`
       : ''
-  return html`<section class="hero">${heading}</section>${list}${pager}`
+  return html`<section class="hero">${heading}${result.problems?.map((problem) => html`<div class="notice warn">${problem}</div>`)}${filterForm(query, filters)}</section>${list}${pager}`
+}
+
+const FIELD_LABELS: Record<SearchField, string> = {
+  name: 'name',
+  group: 'group',
+  type: 'type',
+  title: 'title',
+  keyword: 'keyword',
+  description: 'description',
+}
+
+/** “Matched type kite.chat.SlackWebhook (slak ≈ slack)”: at most three reasons, one per text. */
+function matchedLine(matches: readonly SearchMatch[]): SafeHtml {
+  const seen = new Set<string>()
+  const shown = matches.filter((match) => {
+    const key = `${match.field}\u0000${match.value}`
+    if (seen.has(key)) return false
+    seen.add(key)
+    return true
+  })
+  if (shown.length === 0) return html``
+  return html`<div class="matched">Matched ${shown
+    .slice(0, 3)
+    .map(
+      (match, index) =>
+        html`${index > 0 ? ' · ' : ''}<span class="why" data-field="${match.field}" data-how="${match.how}">${FIELD_LABELS[match.field]} <code>${match.value}</code>${match.how === 'exact' ? '' : html` <span class="muted">(${match.query} ${match.how === 'fuzzy' ? '≈' : '→'} ${match.term})</span>`}</span>`,
+    )}${shown.length > 3 ? html` <span class="muted">+${shown.length - 3} more</span>` : ''}</div>`
+}
+
+/** Kind, group and keyword filters: a plain GET form, so it works without JavaScript. */
+function filterForm(query: string, filters: SearchFilters): SafeHtml {
+  return html`<form class="filters" action="${UI_BASE}/" method="get" id="filters">
+<input type="hidden" name="q" value="${query}">
+<label>Kind <select name="kind"><option value="">any</option>${TYPE_KINDS.map(
+    (kind) =>
+      html`<option value="${kind}"${filters.kind === kind ? html` selected` : ''}>${kind}</option>`,
+  )}</select></label>
+<label>Group <input name="group" value="${filters.group ?? ''}" placeholder="kite.http" size="12"></label>
+<label>Keyword <input name="keyword" value="${filters.keyword ?? ''}" placeholder="slack" size="10"></label>
+<button type="submit" class="ghost">Filter</button></form>`
 }
 
 // --- plugin -----------------------------------------------------------------------------------
