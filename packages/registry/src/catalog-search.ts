@@ -134,7 +134,8 @@ export interface SearchDocument {
 export interface IndexHit {
   id: number
   score: number
-  matches: SearchMatch[]
+  /** Why it matched (computed on demand). */
+  matches: () => SearchMatch[]
 }
 
 const FIELDS = {
@@ -225,23 +226,25 @@ export class SearchIndex {
             (a.updated < b.updated ? 1 : a.updated > b.updated ? -1 : 0) ||
             (a.name < b.name ? -1 : 1),
         )
-        .map((doc) => ({ id: doc.id, score: 0, matches: [] }))
+        .map((doc) => ({ id: doc.id, score: 0, matches: () => [] }))
     }
     const hits = this.mini.search(words.join(' '), { filter: (hit) => keep(Number(hit.id)) })
     return hits
       .map((hit) => {
         const doc = this.docs.get(Number(hit.id)) as SearchDocument
-        const matches = explain(doc, hit, words)
-        // A word that equals a whole name, group or type id outranks a document that only
-        // contains it somewhere: the exact thing someone looked for comes first.
-        const whole = matches.some(
-          (match) =>
-            match.how === 'exact' &&
-            (match.field === 'name' || match.field === 'group' || match.field === 'type') &&
-            words.length === 1 &&
-            fold(match.value).endsWith(match.term),
+        // A word met exactly in a name, group or type id outranks the same word met only in
+        // prose: the thing someone named comes first.
+        const named = Object.entries(hit.match).some(
+          ([term, fields]) =>
+            words.includes(term) &&
+            fields.some((field) => field === 'name' || field === 'group' || field === 'type'),
         )
-        return { id: doc.id, score: hit.score * (whole ? 2 : 1), matches }
+        return {
+          id: doc.id,
+          score: hit.score * (named ? 2 : 1),
+          // Explaining costs a tokenising pass over the document: done only for the page shown.
+          matches: () => explain(doc, hit, words),
+        }
       })
       .sort((a, b) => b.score - a.score || (this.nameOf(a.id) < this.nameOf(b.id) ? -1 : 1))
   }

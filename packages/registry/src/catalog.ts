@@ -413,7 +413,7 @@ export class Catalog {
       ...(parsed.problems.length > 0 ? { problems: parsed.problems } : {}),
       results: pageHits.flatMap((hit) => {
         const row = rows.get(hit.id)
-        return row ? [{ ...toSummary(row), matches: hit.matches }] : []
+        return row ? [{ ...toSummary(row), matches: hit.matches() }] : []
       }),
     }
   }
