@@ -1,5 +1,6 @@
 import type { PluginManifest, TypeKind } from '@kite/sdk/host'
 import type { SearchFilters, SearchMatch } from './catalog-search.js'
+import type { PackageDocs } from './package-docs.js'
 
 /** The kinds of change the event stream reports. */
 export type CatalogEventType = 'published' | 'unpublished' | 'deprecated'
@@ -46,6 +47,11 @@ export interface VersionRecord {
   tarballPath: string
   /** The deprecation message, or null. */
   deprecated: string | null
+  /**
+   * README, CHANGELOG, icon, links and permissions read from the package; absent for versions
+   * indexed before the catalog kept them.
+   */
+  docs?: PackageDocs
 }
 
 /** What every answer about a plugin package starts with. */

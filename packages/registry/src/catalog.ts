@@ -27,6 +27,7 @@ import type {
   VersionSummary,
 } from './catalog-types.js'
 import { RegistryError } from './errors.js'
+import type { PackageDocs } from './package-docs.js'
 
 /** Bump when the tables change: an older catalog is dropped and rebuilt from storage. */
 const SCHEMA_VERSION = 2
@@ -62,6 +63,7 @@ CREATE TABLE versions (
   integrity TEXT NOT NULL,
   tarball_path TEXT NOT NULL,
   deprecated TEXT,
+  docs TEXT,
   PRIMARY KEY (name, version)
 );
 CREATE TABLE types (
@@ -104,6 +106,10 @@ interface PluginRow {
   deprecated: string | null
 }
 
+/** Every column of `versions` but the (possibly large) docs, for reads of many versions. */
+const LIST_COLUMNS =
+  'name, version, manifest, manifest_hash, published, integrity, tarball_path, deprecated, NULL AS docs'
+
 interface TypeRow {
   type: string
   name: string
@@ -122,6 +128,7 @@ interface VersionRow {
   integrity: string
   tarball_path: string
   deprecated: string | null
+  docs: string | null
 }
 
 interface EventRow {
@@ -308,8 +315,8 @@ export class Catalog {
       const { manifest } = record
       this.db
         .prepare(
-          `INSERT INTO versions (name, version, manifest, manifest_hash, published, integrity, tarball_path, deprecated)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO versions (name, version, manifest, manifest_hash, published, integrity, tarball_path, deprecated, docs)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           record.name,
@@ -320,6 +327,7 @@ export class Catalog {
           record.integrity,
           record.tarballPath,
           record.deprecated,
+          record.docs ? JSON.stringify(record.docs) : null,
         )
       const insertType = this.db.prepare(
         'INSERT INTO types (type, name, version, kind, title, description) VALUES (?, ?, ?, ?, ?, ?)',
@@ -422,7 +430,7 @@ export class Catalog {
     const row = this.pluginRow(name)
     if (!row) return undefined
     const versions = this.db
-      .prepare<[string], VersionRow>('SELECT * FROM versions WHERE name = ?')
+      .prepare<[string], VersionRow>(`SELECT ${LIST_COLUMNS} FROM versions WHERE name = ?`)
       .all(name)
       .sort((a, b) => semver.rcompare(a.version, b.version))
     const types = this.db
@@ -468,6 +476,7 @@ export class Catalog {
       manifestHash: row.manifest_hash,
       tarballPath: row.tarball_path,
       deprecated: row.deprecated,
+      ...(row.docs ? { docs: JSON.parse(row.docs) as PackageDocs } : {}),
     }
   }
 
@@ -559,6 +568,9 @@ export class Catalog {
       if (row?.value === String(SCHEMA_VERSION)) {
         // Search moved from an FTS5 table to an in-memory index built on first use.
         this.db.exec('DROP TABLE IF EXISTS plugin_search')
+        const columns = this.db.prepare<[], { name: string }>('PRAGMA table_info(versions)').all()
+        if (!columns.some((column) => column.name === 'docs'))
+          this.db.exec('ALTER TABLE versions ADD COLUMN docs TEXT')
         return false
       }
     }
@@ -606,7 +618,7 @@ export class Catalog {
   /** Recomputes a plugin's summary row and search document from its versions. */
   private refreshPlugin(name: string, distTags?: Record<string, string>, updated?: string): void {
     const rows = this.db
-      .prepare<[string], VersionRow>('SELECT * FROM versions WHERE name = ?')
+      .prepare<[string], VersionRow>(`SELECT ${LIST_COLUMNS} FROM versions WHERE name = ?`)
       .all(name)
     const existing = this.pluginRow(name)
     this.searchStale.add(name)

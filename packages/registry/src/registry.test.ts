@@ -242,11 +242,13 @@ describe('publishing plugins', () => {
     const get = (query: string) => fetch(`${url}${API}/plugins?${query}`)
     const names = async (query: string) =>
       ((await (await get(query)).json()) as SearchResult).results.map((hit) => hit.name)
-    expect(await names('kind=condition')).toEqual([PKG])
-    expect(await names('kind=trigger&q=pokemon')).toEqual([])
+    // The latest version (2.0.0) has a task and a trigger; only 1.x had a condition.
+    expect(await names('kind=trigger')).toEqual([PKG])
+    expect(await names('kind=condition&q=pokemon')).toEqual([])
     expect(await names('group=acme')).toEqual([PKG])
     expect(await names('group=acme.pokemo')).toEqual([])
-    expect(await names('keyword=pokedex&q=sight')).toEqual([PKG])
+    expect(await names('keyword=Kite-Plugin&q=sight')).toEqual([PKG])
+    expect(await names('keyword=kite&q=sight')).toEqual([])
     for (const [query, message] of [
       ['kind=banana', 'kind must be one of task, trigger, condition'],
       ['kind=task&kind=trigger', 'give the kind filter once'],
