@@ -8,7 +8,8 @@ import { checkFilter, FILTER_NAMES, type SearchFilters } from './catalog-search.
 import type { CatalogEvent, PluginDetails, StoredEvent } from './catalog-types.js'
 import type { EventHub } from './event-hub.js'
 import { splitPackagePath } from './npm-gateway.js'
-import { diffManifests } from './schema-diff.js'
+import { addedPermissions, NO_PERMISSIONS } from './package-docs.js'
+import { diffManifests, upgradeNotes } from './schema-diff.js'
 import type { SafeHtml } from './ui/html.js'
 import { renderPage, UI_BASE, UI_HEADERS, UI_SCRIPT } from './ui/layout.js'
 import { diffPage, notFoundPage, pluginPage, pluginUrl, searchPage, typePage } from './ui/pages.js'
@@ -77,7 +78,16 @@ export function createKiteApp(options: KiteAppOptions): Hono {
     if (rest[0] === 'diff' && rest.length === 3) {
       const from = requireVersion(name, rest[1] as string)
       const to = requireVersion(name, rest[2] as string)
-      return c.json(diffManifests(from.manifest, to.manifest))
+      const permissions = {
+        from: from.docs?.permissions ?? NO_PERMISSIONS,
+        to: to.docs?.permissions ?? NO_PERMISSIONS,
+      }
+      return c.json({
+        ...diffManifests(from.manifest, to.manifest),
+        // Added beside the schema changes (older clients ignore them).
+        upgrade: upgradeNotes(to.manifest, from.version),
+        permissions: { ...permissions, added: addedPermissions(permissions.from, permissions.to) },
+      })
     }
     const record = requireVersion(name, rest[0] as string)
     if (rest.length === 3 && rest[1] === 'docs') {
@@ -106,6 +116,8 @@ export function createKiteApp(options: KiteAppOptions): Hono {
       distTags: plugin.distTags,
       manifest: record.manifest,
       docs: { plugin: renderPluginMarkdown(record.manifest), types },
+      // README, CHANGELOG, icon, links and permissions; null for versions indexed before them.
+      package: record.docs ?? null,
     })
   })
 
@@ -236,7 +248,19 @@ export function createKiteApp(options: KiteAppOptions): Hono {
       const fromRecord = requireVersion(name, from ?? plugin.latest)
       const toRecord = requireVersion(name, to)
       const diff = diffManifests(fromRecord.manifest, toRecord.manifest)
-      return page(c, `${plugin.title}: ${diff.from} → ${diff.to}`, diffPage({ plugin, diff }))
+      return page(
+        c,
+        `${plugin.title}: ${diff.from} → ${diff.to}`,
+        diffPage({
+          plugin,
+          diff,
+          toManifest: toRecord.manifest,
+          permissions: {
+            from: fromRecord.docs?.permissions ?? NO_PERMISSIONS,
+            to: toRecord.docs?.permissions ?? NO_PERMISSIONS,
+          },
+        }),
+      )
     }
     if (rest.length > 0) throw new NotFound(`no such page under ${name}`)
     const record = requireVersion(name, c.req.query('version') ?? plugin.latest)
@@ -248,6 +272,7 @@ export function createKiteApp(options: KiteAppOptions): Hono {
         manifest: record.manifest,
         version: record.version,
         registryUrl: `${originOf(c)}/`,
+        docs: record.docs,
       }),
     )
   })
