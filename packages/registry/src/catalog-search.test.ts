@@ -92,3 +92,38 @@ describe('parseSearchQuery', () => {
     )
   })
 })
+
+describe('SearchIndex', () => {
+  it('forgives a letter dropped, added, changed, or two letters swapped', () => {
+    const index = new SearchIndex()
+    index.put({
+      id: 7,
+      name: '@kite/plugin-notifications',
+      group: 'kite.notifications',
+      title: 'Notifications',
+      description: 'Tell people what flows do.',
+      keywords: [],
+      types: [
+        {
+          type: 'kite.notifications.SlackIncomingWebhook',
+          kind: 'task',
+          title: 'Post to Slack',
+          description: 'Posts a message.',
+        },
+      ],
+      olderTypes: [],
+      updated: '2026-01-01',
+    })
+    for (const typo of ['slak', 'slacck', 'slsck', 'salck', 'webohok', 'notfications']) {
+      expect(
+        index.search([typo], {}).map((hit) => hit.id),
+        typo,
+      ).toEqual([7])
+    }
+    for (const miss of ['sl4ck9', 'discord', 'xslakx']) {
+      expect(index.search([miss], {}), miss).toEqual([])
+    }
+    const [hit] = index.search(['salck'], {})
+    expect(hit?.matches()[0]).toMatchObject({ how: 'fuzzy', term: 'slack', query: 'salck' })
+  })
+})

@@ -1,5 +1,5 @@
 import type { TypeKind } from '@kite/sdk/host'
-import MiniSearch, { type SearchResult as MiniSearchHit } from 'minisearch'
+import MiniSearch, { type SearchResult as MiniSearchHit, type Query } from 'minisearch'
 
 /** Where a search hit matched, in the order results are ranked by (a name hit weighs most). */
 export type SearchField = 'name' | 'group' | 'type' | 'title' | 'keyword' | 'description'
@@ -156,6 +156,7 @@ const FIELDS = {
   },
 } satisfies Record<SearchField, { weight: number; text: (doc: SearchDocument) => string[] }>
 
+const FUZZY_WEIGHT = 0.25
 const FIELD_NAMES = Object.keys(FIELDS) as SearchField[]
 const HOW_ORDER: Record<MatchHow, number> = { exact: 0, prefix: 1, fuzzy: 2 }
 
@@ -181,7 +182,7 @@ export class SearchIndex {
       boost: Object.fromEntries(FIELD_NAMES.map((field) => [field, FIELDS[field].weight])),
       prefix: (term) => term.length >= 2,
       fuzzy: (term) => (term.length < 4 ? false : term.length < 8 ? 1 : 2),
-      weights: { prefix: 0.5, fuzzy: 0.25 },
+      weights: { prefix: 0.5, fuzzy: FUZZY_WEIGHT },
     },
   })
 
@@ -228,7 +229,10 @@ export class SearchIndex {
         )
         .map((doc) => ({ id: doc.id, score: 0, matches: () => [] }))
     }
-    const hits = this.mini.search(words.join(' '), { filter: (hit) => keep(Number(hit.id)) })
+    const hits = this.mini.search(
+      { combineWith: 'AND', queries: words.map(wordQuery) },
+      { filter: (hit) => keep(Number(hit.id)) },
+    )
     return hits
       .map((hit) => {
         const doc = this.docs.get(Number(hit.id)) as SearchDocument
@@ -251,6 +255,32 @@ export class SearchIndex {
 
   private nameOf(id: number): string {
     return this.docs.get(id)?.name ?? ''
+  }
+}
+
+/**
+ * One query word: itself (exact, prefix, or an edit or two away), or the word with two
+ * neighbouring letters swapped ("ecoh" → echo), which edit distance would count as two typos.
+ */
+function wordQuery(word: string): Query {
+  if (word.length < 4) return word
+  const swaps = new Set<string>()
+  for (let index = 0; index < word.length - 1; index++) {
+    if (word[index] === word[index + 1]) continue
+    swaps.add(word.slice(0, index) + word[index + 1] + word[index] + word.slice(index + 2))
+  }
+  return {
+    combineWith: 'OR',
+    queries: [
+      word,
+      {
+        combineWith: 'OR',
+        queries: [...swaps],
+        prefix: false,
+        fuzzy: false,
+        boostTerm: () => FUZZY_WEIGHT,
+      },
+    ],
   }
 }
 

@@ -535,7 +535,7 @@ export function upgradeNotes(manifest: PluginManifest, from: string): UpgradeNot
       notes.push({
         type: entry.type,
         note: `Renamed in ${manifest.version}: \`${alias}\` is now \`${entry.type}\`.`,
-        from: 'any',
+        from: 'every version',
       })
     }
     for (const migration of entry.migrations ?? []) {

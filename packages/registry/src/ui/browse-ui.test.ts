@@ -146,6 +146,7 @@ describe('browse UI in a real browser', () => {
     await expect(page.locator('.result .why').first().textContent()).resolves.toMatch(
       /type acme\.pokemon\.Sighting \(sightnig ≈ sighting\)/,
     )
+    await screenshot(page, '2b-search-typo')
     await page.selectOption('#filters select[name=kind]', 'condition')
     await page.click('#filters button')
     await page.waitForURL(/kind=condition/)
@@ -226,6 +227,11 @@ describe('browse UI in a real browser', () => {
       const page = await browser.newPage({ viewport: { width, height: 860 } })
       const errors: string[] = []
       page.on('pageerror', (error) => errors.push(error.message))
+      await page.goto(`${url}/-/kite/?q=docs%20ecoh`)
+      await expect(page.locator('.result .matched').first().textContent()).resolves.toContain(
+        'ecoh ≈ echo',
+      )
+      await screenshot(page, `6b-search-${suffix}`)
       await page.goto(`${url}/-/kite/plugins/${DOCS_PKG}?version=1.0.0`)
       await expect(page.locator('#readme h3').textContent()).resolves.toBe('Docs demo')
       await expect(page.locator('#readme').textContent()).resolves.toContain('<script>')

@@ -99,7 +99,9 @@ form.filters button{padding:6px 14px}
 .matched code{font-size:12px}
 .plugin-icon{width:40px;height:40px;border-radius:10px;flex:none;object-fit:contain}
 .plugin-icon.fallback{display:inline-flex;align-items:center;justify-content:center;background:var(--accent-soft);color:var(--accent);font-weight:700;font-size:20px}
+.snippet.wrap pre{white-space:pre-wrap;overflow-wrap:anywhere}
 .snippet.secondary pre{font-size:11.5px;opacity:.85}
+p.snippet-note{padding-right:72px}
 .perm{display:block;margin:2px 0;overflow-wrap:anywhere}
 .prose{overflow-wrap:anywhere}.prose>:first-child{margin-top:0}.prose>:last-child{margin-bottom:0}
 .prose pre{margin:10px 0}.prose img{max-width:100%}.prose ul,.prose ol{padding-left:22px}

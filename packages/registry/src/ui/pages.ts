@@ -95,15 +95,21 @@ const FIELD_LABELS: Record<SearchField, string> = {
   description: 'description',
 }
 
-/** “Matched type kite.chat.SlackWebhook (slak ≈ slack)”: at most three reasons, one per text. */
+/**
+ * “Matched type kite.chat.SlackWebhook (slak ≈ slack)”: the best reason for each word typed
+ * first, then others, at most three, one per text.
+ */
 function matchedLine(matches: readonly SearchMatch[]): SafeHtml {
   const seen = new Set<string>()
-  const shown = matches.filter((match) => {
+  const words = new Set<string>()
+  const unique = matches.filter((match) => {
     const key = `${match.field}\u0000${match.value}`
     if (seen.has(key)) return false
     seen.add(key)
     return true
   })
+  const firstPerWord = unique.filter((match) => !words.has(match.query) && words.add(match.query))
+  const shown = [...firstPerWord, ...unique.filter((match) => !firstPerWord.includes(match))]
   if (shown.length === 0) return html``
   return html`<div class="matched">Matched ${shown
     .slice(0, 3)
@@ -214,9 +220,9 @@ ${docs?.readme ? html`<h2>README</h2><div class="card prose" id="readme">${rende
 ${docs?.changelog ? html`<h2>Changelog</h2><div class="card prose" id="changelog">${renderMarkdown(docs.changelog)}</div>` : ''}
 </div>
 <aside>
-<div class="card"><h3>Install</h3><div class="snippet"><pre><code id="install-snippet">kite plugins install ${plugin.name}@${version}</code></pre></div>
-<p class="muted" style="font-size:13px;margin:10px 0 6px">Into a running Kite server. With npm, into a project:</p>
-<div class="snippet secondary"><pre><code id="npm-snippet">npm install ${plugin.name}@${version} --registry ${registryUrl}</code></pre></div></div>
+<div class="card"><h3>Install</h3><div class="snippet wrap"><pre><code id="install-snippet">kite plugins install ${plugin.name}@${version}</code></pre></div>
+<p class="muted snippet-note" style="font-size:13px;margin:12px 0 8px">Into a running Kite server. With npm, into a project:</p>
+<div class="snippet wrap secondary"><pre><code id="npm-snippet">npm install ${plugin.name}@${version} --registry ${registryUrl}</code></pre></div></div>
 ${permissionsCard(docs?.permissions)}
 <div class="card"><h3>Pin this version in a flow</h3><div class="snippet"><pre><code id="pin-snippet">${pinSnippet(manifest, version)}</code></pre></div>
 <p class="muted" style="font-size:13px;margin:10px 0 0">Per task with <code>version</code>, or for the whole group with <code>pluginDefaults</code>.</p></div>
@@ -425,7 +431,7 @@ ${
     ? html`<h2>Migrations</h2><p class="muted">What upgrading a flow from ${diff.from} to ${diff.to} rewrites (the runtime's upgrade assistant applies these).</p>
 <div class="table"><table id="migrations"><tbody>${migrations.map(
         (note) =>
-          html`<tr><td><a href="${typeUrl(note.type, diff.to)}"><code>${note.type}</code></a></td><td>${inlineMarkdown(note.note)}</td><td class="muted" style="white-space:nowrap">${note.from}</td></tr>`,
+          html`<tr><td><a href="${typeUrl(note.type, diff.to)}"><code>${note.type}</code></a></td><td>${inlineMarkdown(note.note)}</td><td class="muted" style="white-space:nowrap">from ${note.from}</td></tr>`,
       )}</tbody></table></div>`
     : ''
 }
