@@ -1,5 +1,5 @@
 import type { TypeKind } from '@kite/sdk/host'
-import MiniSearch, { type SearchResult as MiniSearchHit, type Query } from 'minisearch'
+import SearchableMap from 'minisearch/SearchableMap'
 
 /** Where a search hit matched, in the order results are ranked by (a name hit weighs most). */
 export type SearchField = 'name' | 'group' | 'type' | 'title' | 'keyword' | 'description'
@@ -156,35 +156,33 @@ const FIELDS = {
   },
 } satisfies Record<SearchField, { weight: number; text: (doc: SearchDocument) => string[] }>
 
-const FUZZY_WEIGHT = 0.25
 const FIELD_NAMES = Object.keys(FIELDS) as SearchField[]
 const HOW_ORDER: Record<MatchHow, number> = { exact: 0, prefix: 1, fuzzy: 2 }
+const HOW_WEIGHT: Record<MatchHow, number> = { exact: 1, prefix: 0.5, fuzzy: 0.25 }
+/** Bit of each field in a word's mask. */
+const FIELD_BIT = Object.fromEntries(FIELD_NAMES.map((field, bit) => [field, 1 << bit])) as Record<
+  SearchField,
+  number
+>
+
+interface IndexedDocument {
+  doc: SearchDocument
+  /** Every word of the document, with a bit per field it occurs in. */
+  terms: Map<string, number>
+}
 
 /**
- * The in-memory search index over the catalog's plugins (minisearch: prefix and typo-tolerant
- * matching over a radix tree, BM25 ranking with per-field weights). Words up to 3 letters must
- * match exactly or as a prefix; longer ones may be one edit away, from 8 letters two.
+ * The in-memory search index over the catalog's plugins: one radix tree of every word
+ * (minisearch's `SearchableMap`, for prefix and edit-distance lookups) pointing at the plugins
+ * that hold it. A query word becomes the indexed words it meets (exact; as a prefix from 2
+ * letters; one edit away from 4 letters, two from 8; or two neighbouring letters swapped), a
+ * plugin must meet every word, and its score adds, per word, the best field weight × match
+ * quality it met (exact 1, prefix ½, typo ¼).
  */
 export class SearchIndex {
-  private readonly docs = new Map<number, SearchDocument>()
+  private readonly docs = new Map<number, IndexedDocument>()
   private readonly ids = new Map<string, number>()
-  private readonly mini = new MiniSearch<SearchDocument>({
-    fields: FIELD_NAMES,
-    idField: 'id',
-    extractField: (doc, field) =>
-      field === 'id' ? String(doc.id) : FIELDS[field as SearchField].text(doc).join('\n'),
-    tokenize: (text) => tokenize(text),
-    processTerm: (term) => term,
-    searchOptions: {
-      // The words arrive already split and folded by parseSearchQuery.
-      tokenize: (text) => text.split(' '),
-      combineWith: 'AND',
-      boost: Object.fromEntries(FIELD_NAMES.map((field) => [field, FIELDS[field].weight])),
-      prefix: (term) => term.length >= 2,
-      fuzzy: (term) => (term.length < 4 ? false : term.length < 8 ? 1 : 2),
-      weights: { prefix: 0.5, fuzzy: FUZZY_WEIGHT },
-    },
-  })
+  private readonly words = new SearchableMap<Set<number>>()
 
   get size(): number {
     return this.docs.size
@@ -194,17 +192,32 @@ export class SearchIndex {
   put(doc: SearchDocument): void {
     this.remove(doc.id)
     this.removeName(doc.name)
-    this.docs.set(doc.id, doc)
+    const terms = new Map<string, number>()
+    for (const field of FIELD_NAMES) {
+      for (const text of FIELDS[field].text(doc)) {
+        for (const term of tokenize(text))
+          terms.set(term, (terms.get(term) ?? 0) | FIELD_BIT[field])
+      }
+    }
+    for (const term of terms.keys()) {
+      const holders = this.words.get(term)
+      if (holders) holders.add(doc.id)
+      else this.words.set(term, new Set([doc.id]))
+    }
+    this.docs.set(doc.id, { doc, terms })
     this.ids.set(doc.name, doc.id)
-    this.mini.add(doc)
   }
 
   remove(id: number): void {
-    const doc = this.docs.get(id)
-    if (!doc) return
-    this.mini.discard(String(id))
+    const indexed = this.docs.get(id)
+    if (!indexed) return
+    for (const term of indexed.terms.keys()) {
+      const holders = this.words.get(term)
+      holders?.delete(id)
+      if (holders?.size === 0) this.words.delete(term)
+    }
     this.docs.delete(id)
-    this.ids.delete(doc.name)
+    this.ids.delete(indexed.doc.name)
   }
 
   /** Forgets a plugin by name (after its last version went). */
@@ -215,12 +228,9 @@ export class SearchIndex {
 
   /** Every plugin that meets all the words and filters, best first. */
   search(words: readonly string[], filters: SearchFilters): IndexHit[] {
-    const keep = (id: number) => {
-      const doc = this.docs.get(id)
-      return doc !== undefined && passes(doc, filters)
-    }
     if (words.length === 0) {
       return [...this.docs.values()]
+        .map(({ doc }) => doc)
         .filter((doc) => passes(doc, filters))
         .sort(
           (a, b) =>
@@ -229,58 +239,66 @@ export class SearchIndex {
         )
         .map((doc) => ({ id: doc.id, score: 0, matches: () => [] }))
     }
-    const hits = this.mini.search(
-      { combineWith: 'AND', queries: words.map(wordQuery) },
-      { filter: (hit) => keep(Number(hit.id)) },
-    )
-    return hits
-      .map((hit) => {
-        const doc = this.docs.get(Number(hit.id)) as SearchDocument
-        // A word met exactly in a name, group or type id outranks the same word met only in
-        // prose: the thing someone named comes first.
-        const named = Object.entries(hit.match).some(
-          ([term, fields]) =>
-            words.includes(term) &&
-            fields.some((field) => field === 'name' || field === 'group' || field === 'type'),
-        )
-        return {
-          id: doc.id,
-          score: hit.score * (named ? 2 : 1),
-          // Explaining costs a tokenising pass over the document: done only for the page shown.
-          matches: () => explain(doc, hit, words),
-        }
+    const expanded = words.map((word) => this.expand(word))
+    // Plugins meeting every word: walk the rarest word's plugins, check the others'.
+    const holders = expanded
+      .map((terms) => {
+        const ids = new Set<number>()
+        for (const term of terms.keys()) for (const id of this.words.get(term) ?? []) ids.add(id)
+        return ids
       })
-      .sort((a, b) => b.score - a.score || (this.nameOf(a.id) < this.nameOf(b.id) ? -1 : 1))
+      .sort((a, b) => a.size - b.size)
+    const [rarest = new Set<number>(), ...others] = holders
+    const hits: IndexHit[] = []
+    for (const id of rarest) {
+      if (!others.every((ids) => ids.has(id))) continue
+      const indexed = this.docs.get(id)
+      if (!indexed || !passes(indexed.doc, filters)) continue
+      let score = 0
+      for (const terms of expanded) {
+        let best = 0
+        for (const [term, how] of terms) {
+          const mask = indexed.terms.get(term)
+          if (mask === undefined) continue
+          for (const field of FIELD_NAMES) {
+            if (mask & FIELD_BIT[field])
+              best = Math.max(best, FIELDS[field].weight * HOW_WEIGHT[how])
+          }
+        }
+        score += best
+      }
+      hits.push({ id, score, matches: () => explain(indexed, words, expanded) })
+    }
+    return hits.sort(
+      (a, b) => b.score - a.score || (this.nameOf(a.id) < this.nameOf(b.id) ? -1 : 1),
+    )
+  }
+
+  /** The indexed words a query word meets, each with how. */
+  private expand(word: string): Map<string, MatchHow> {
+    const terms = new Map<string, MatchHow>()
+    if (this.words.has(word)) terms.set(word, 'exact')
+    if (word.length >= 2) {
+      for (const term of this.words.atPrefix(word).keys()) {
+        if (!terms.has(term)) terms.set(term, 'prefix')
+      }
+    }
+    const distance = word.length < 4 ? 0 : word.length < 8 ? 1 : 2
+    if (distance === 0) return terms
+    for (const term of this.words.fuzzyGet(word, distance).keys()) {
+      if (!terms.has(term)) terms.set(term, 'fuzzy')
+    }
+    // Two letters swapped ("ecoh"): one typo to a person, two edits to Levenshtein.
+    for (let index = 0; index < word.length - 1; index++) {
+      if (word[index] === word[index + 1]) continue
+      const swapped = word.slice(0, index) + word[index + 1] + word[index] + word.slice(index + 2)
+      if (!terms.has(swapped) && this.words.has(swapped)) terms.set(swapped, 'fuzzy')
+    }
+    return terms
   }
 
   private nameOf(id: number): string {
-    return this.docs.get(id)?.name ?? ''
-  }
-}
-
-/**
- * One query word: itself (exact, prefix, or an edit or two away), or the word with two
- * neighbouring letters swapped ("ecoh" → echo), which edit distance would count as two typos.
- */
-function wordQuery(word: string): Query {
-  if (word.length < 4) return word
-  const swaps = new Set<string>()
-  for (let index = 0; index < word.length - 1; index++) {
-    if (word[index] === word[index + 1]) continue
-    swaps.add(word.slice(0, index) + word[index + 1] + word[index] + word.slice(index + 2))
-  }
-  return {
-    combineWith: 'OR',
-    queries: [
-      word,
-      {
-        combineWith: 'OR',
-        queries: [...swaps],
-        prefix: false,
-        fuzzy: false,
-        boostTerm: () => FUZZY_WEIGHT,
-      },
-    ],
+    return this.docs.get(id)?.doc.name ?? ''
   }
 }
 
@@ -293,14 +311,24 @@ function passes(doc: SearchDocument, filters: SearchFilters): boolean {
   return true
 }
 
-/** Turns minisearch's `match` (indexed term → fields) into reasons a person can read. */
-function explain(doc: SearchDocument, hit: MiniSearchHit, words: readonly string[]): SearchMatch[] {
+/** Why a plugin matched: each query word, the indexed words it met, in which fields. */
+function explain(
+  indexed: IndexedDocument,
+  words: readonly string[],
+  expanded: ReadonlyArray<Map<string, MatchHow>>,
+): SearchMatch[] {
   const matches: SearchMatch[] = []
-  for (const [term, fields] of Object.entries(hit.match)) {
-    const { query, how } = closestWord(term, words)
-    for (const field of fields as SearchField[]) {
-      const value = FIELDS[field].text(doc).find((text) => tokenize(text).includes(term)) ?? term
-      matches.push({ field, query, term, how, value: shorten(value, 120) })
+  for (const [index, terms] of expanded.entries()) {
+    const query = words[index] as string
+    for (const [term, how] of terms) {
+      const mask = indexed.terms.get(term)
+      if (mask === undefined) continue
+      for (const field of FIELD_NAMES) {
+        if (!(mask & FIELD_BIT[field])) continue
+        const value =
+          FIELDS[field].text(indexed.doc).find((text) => tokenize(text).includes(term)) ?? term
+        matches.push({ field, query, term, how, value: shorten(value, 120) })
+      }
     }
   }
   return matches.sort(
@@ -309,40 +337,6 @@ function explain(doc: SearchDocument, hit: MiniSearchHit, words: readonly string
       FIELDS[b.field].weight - FIELDS[a.field].weight ||
       (a.term < b.term ? -1 : 1),
   )
-}
-
-function closestWord(term: string, words: readonly string[]): { query: string; how: MatchHow } {
-  const exact = words.find((word) => word === term)
-  if (exact) return { query: exact, how: 'exact' }
-  const prefix = words.find((word) => term.startsWith(word))
-  if (prefix) return { query: prefix, how: 'prefix' }
-  let best = words[0] ?? term
-  let bestDistance = Number.POSITIVE_INFINITY
-  for (const word of words) {
-    const distance = editDistance(word, term.slice(0, word.length + 2))
-    if (distance < bestDistance) {
-      best = word
-      bestDistance = distance
-    }
-  }
-  return { query: best, how: 'fuzzy' }
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, index) => index)
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i]
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1
-      current[j] = Math.min(
-        (previous[j] as number) + 1,
-        (current[j - 1] as number) + 1,
-        (previous[j - 1] as number) + cost,
-      )
-    }
-    previous = current
-  }
-  return previous[b.length] as number
 }
 
 function shorten(text: string, max: number): string {

@@ -9,6 +9,7 @@ import {
 } from '@kite/sdk/host'
 import Database from 'better-sqlite3'
 import semver from 'semver'
+import { migrateCatalog } from './catalog-schema.js'
 import {
   type ParsedQuery,
   parseSearchQuery,
@@ -28,68 +29,6 @@ import type {
 } from './catalog-types.js'
 import { RegistryError } from './errors.js'
 import type { PackageDocs } from './package-docs.js'
-
-/** Bump when the tables change: an older catalog is dropped and rebuilt from storage. */
-const SCHEMA_VERSION = 2
-
-const SCHEMA = `
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE maintainers (
-  name TEXT NOT NULL,
-  user TEXT NOT NULL,
-  since TEXT NOT NULL,
-  PRIMARY KEY (name, user)
-);
-CREATE TABLE plugins (
-  id INTEGER PRIMARY KEY,
-  name TEXT NOT NULL UNIQUE,
-  grp TEXT NOT NULL,
-  title TEXT NOT NULL,
-  description TEXT NOT NULL,
-  keywords TEXT NOT NULL,
-  latest TEXT NOT NULL,
-  latest_types TEXT NOT NULL,
-  dist_tags TEXT NOT NULL,
-  version_count INTEGER NOT NULL,
-  updated TEXT NOT NULL,
-  deprecated TEXT
-);
-CREATE TABLE versions (
-  name TEXT NOT NULL,
-  version TEXT NOT NULL,
-  manifest TEXT NOT NULL,
-  manifest_hash TEXT NOT NULL,
-  published TEXT NOT NULL,
-  integrity TEXT NOT NULL,
-  tarball_path TEXT NOT NULL,
-  deprecated TEXT,
-  docs TEXT,
-  PRIMARY KEY (name, version)
-);
-CREATE TABLE types (
-  type TEXT NOT NULL,
-  name TEXT NOT NULL,
-  version TEXT NOT NULL,
-  kind TEXT NOT NULL,
-  title TEXT NOT NULL,
-  description TEXT NOT NULL,
-  PRIMARY KEY (type, name, version)
-);
-CREATE INDEX types_by_package ON types (name, version);
-CREATE TABLE groups (grp TEXT PRIMARY KEY, name TEXT NOT NULL);
-CREATE TABLE other_versions (name TEXT NOT NULL, version TEXT NOT NULL, PRIMARY KEY (name, version));
-CREATE TABLE events (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  type TEXT NOT NULL,
-  name TEXT NOT NULL,
-  version TEXT NOT NULL,
-  integrity TEXT NOT NULL,
-  manifest_hash TEXT NOT NULL,
-  tarball_path TEXT NOT NULL,
-  time TEXT NOT NULL,
-  deprecated TEXT
-);
-`
 
 interface PluginRow {
   id: number
@@ -162,15 +101,24 @@ export class Catalog {
   private searchIndex: SearchIndex | undefined
   private readonly searchStale = new Set<string>()
 
-  constructor(options: CatalogOptions) {
+  private constructor(db: Database.Database, created: boolean) {
+    this.db = db
+    this.created = created
+  }
+
+  /** Opens (creating it and its directory when missing) and migrates a catalog in place. */
+  static async open(options: CatalogOptions): Promise<Catalog> {
     mkdirSync(dirname(options.path), { recursive: true })
+    let db: Database.Database | undefined
     try {
-      this.db = new Database(options.path)
-      this.db.pragma('journal_mode = WAL')
-      this.db.pragma('synchronous = NORMAL')
-      this.db.pragma('foreign_keys = ON')
-      this.created = this.migrate()
+      db = new Database(options.path)
+      db.pragma('journal_mode = WAL')
+      db.pragma('synchronous = NORMAL')
+      db.pragma('foreign_keys = ON')
+      return new Catalog(db, await migrateCatalog(db, options.path))
     } catch (error) {
+      db?.close()
+      if (error instanceof RegistryError) throw error
       throw new RegistryError(
         `cannot open the catalog database ${options.path}: ${(error as Error).message}`,
         { code: 'STORAGE_FAILED', kind: 'operational', cause: error },
@@ -557,38 +505,6 @@ export class Catalog {
 
   // --- internals ------------------------------------------------------------------------------
 
-  private migrate(): boolean {
-    const hasMeta = this.db
-      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'")
-      .get()
-    if (hasMeta) {
-      const row = this.db
-        .prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'schema'")
-        .get()
-      if (row?.value === String(SCHEMA_VERSION)) {
-        // Search moved from an FTS5 table to an in-memory index built on first use.
-        this.db.exec('DROP TABLE IF EXISTS plugin_search')
-        const columns = this.db.prepare<[], { name: string }>('PRAGMA table_info(versions)').all()
-        if (!columns.some((column) => column.name === 'docs'))
-          this.db.exec('ALTER TABLE versions ADD COLUMN docs TEXT')
-        return false
-      }
-    }
-    this.db.transaction(() => {
-      const tables = this.db
-        .prepare<[], { name: string }>(
-          "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'plugin_search_%'",
-        )
-        .all()
-      for (const { name } of tables) this.db.exec(`DROP TABLE IF EXISTS "${name}"`)
-      this.db.exec(SCHEMA)
-      this.db
-        .prepare("INSERT INTO meta (key, value) VALUES ('schema', ?)")
-        .run(String(SCHEMA_VERSION))
-    })()
-    return true
-  }
-
   private count(sql: string, ...params: string[]): number {
     return (this.db.prepare<string[], { n: number }>(sql).get(...params) ?? { n: 0 }).n
   }
@@ -747,9 +663,9 @@ export class Catalog {
  * Opens the catalog; a file that is not a readable SQLite database is moved aside (kept for
  * inspection) and a fresh catalog is created, which the registry then rebuilds from storage.
  */
-export function openCatalog(path: string, logger: Logger): Catalog {
+export async function openCatalog(path: string, logger: Logger): Promise<Catalog> {
   try {
-    return new Catalog({ path })
+    return await Catalog.open({ path })
   } catch (error) {
     const code = (error as RegistryError).cause as { code?: string } | undefined
     if (code?.code !== 'SQLITE_NOTADB' && code?.code !== 'SQLITE_CORRUPT') throw error
@@ -764,7 +680,7 @@ export function openCatalog(path: string, logger: Logger): Catalog {
         // -wal and -shm may not exist
       }
     }
-    return new Catalog({ path })
+    return Catalog.open({ path })
   }
 }
 

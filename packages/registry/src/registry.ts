@@ -101,7 +101,7 @@ export async function createRegistry(options: RegistryOptions = {}): Promise<Reg
     )
   }
 
-  const catalog = openCatalog(join(storageDir, 'catalog.db'), logger)
+  const catalog = await openCatalog(join(storageDir, 'catalog.db'), logger)
   const storage = new PackageStorage(packagesDir)
   const hub = new EventHub()
   const htpasswd = join(storageDir, 'htpasswd')
