@@ -11,7 +11,7 @@ import { splitPackagePath } from './npm-gateway.js'
 import { addedPermissions, NO_PERMISSIONS } from './package-docs.js'
 import { diffManifests, upgradeNotes } from './schema-diff.js'
 import type { SafeHtml } from './ui/html.js'
-import { renderPage, UI_BASE, UI_HEADERS, UI_SCRIPT } from './ui/layout.js'
+import { ICON_SVG, renderPage, UI_BASE, UI_HEADERS, UI_SCRIPT } from './ui/layout.js'
 import { diffPage, notFoundPage, pluginPage, pluginUrl, searchPage, typePage } from './ui/pages.js'
 
 /** Where the catalog API lives. */
@@ -25,6 +25,8 @@ export interface KiteAppOptions {
   logger: Logger
   /** Scope owners set in the registry's config. */
   scopeOwners?: Readonly<Record<string, readonly string[]>>
+  /** The docs site, linked from every page's header when set. */
+  docsUrl?: string
 }
 
 class NotFound extends Error {}
@@ -213,9 +215,15 @@ export function createKiteApp(options: KiteAppOptions): Hono {
     body: SafeHtml,
     query?: string,
     status: 200 | 400 | 404 | 500 = 200,
-  ) => c.body(renderPage({ title, body, query }), status, UI_HEADERS)
+  ) => c.body(renderPage({ title, body, query, docsUrl: options.docsUrl }), status, UI_HEADERS)
 
   app.get(UI_BASE, (c) => c.redirect(`${UI_BASE}/`))
+  app.get('/favicon.ico', (c) =>
+    c.body(ICON_SVG, 200, {
+      'content-type': 'image/svg+xml',
+      'cache-control': 'public, max-age=86400',
+    }),
+  )
   app.get(`${UI_BASE}/assets/app.js`, (c) =>
     c.body(UI_SCRIPT, 200, {
       'content-type': 'text/javascript; charset=utf-8',

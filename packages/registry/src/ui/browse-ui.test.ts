@@ -330,6 +330,23 @@ describe('browse UI in a real browser', () => {
     await page.close()
   })
 
+  it('serves /favicon.ico and links the docs site from the header', async () => {
+    const icon = await fetch(`${url}/favicon.ico`)
+    expect(icon.status).toBe(200)
+    expect(icon.headers.get('content-type')).toBe('image/svg+xml')
+    expect(await icon.text()).toMatch(/^<svg /)
+    await expect(fetch(`${url}/-/kite/`).then((r) => r.text())).resolves.not.toContain('docs-link')
+    const withDocs = await startTestRegistry({ docsUrl: 'http://127.0.0.1:5173/' })
+    try {
+      const page = await (await fetch(`${withDocs.registry.url}/-/kite/`)).text()
+      expect(page).toContain(
+        '<a class="docs-link" href="http://127.0.0.1:5173/" id="docs-link">Docs</a>',
+      )
+    } finally {
+      await withDocs.close()
+    }
+  })
+
   it('answers unknown pages with a 404 page', async () => {
     const page = await browser.newPage()
     const response = await page.goto(`${url}/-/kite/plugins/@nobody/nothing`)

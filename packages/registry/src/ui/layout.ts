@@ -3,9 +3,11 @@ import { html, raw, type SafeHtml } from './html.js'
 /** Where the browse UI lives. */
 export const UI_BASE = '/-/kite'
 
-const ICON = `data:image/svg+xml,${encodeURIComponent(
-  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><path d="M16 2 28 14 16 30 4 14Z" fill="#6366f1"/><path d="M16 2v28M4 14h24" stroke="#fff" stroke-width="1.6" opacity=".7"/></svg>',
-)}`
+/** Kite's mark, also served as `/favicon.ico` (an SVG: browsers go by the content type). */
+export const ICON_SVG =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><path d="M16 2 28 14 16 30 4 14Z" fill="#6366f1"/><path d="M16 2v28M4 14h24" stroke="#fff" stroke-width="1.6" opacity=".7"/></svg>'
+
+const ICON = `data:image/svg+xml,${encodeURIComponent(ICON_SVG)}`
 
 const STYLE = `
 :root{--bg:#f7f8fb;--panel:#fff;--text:#0f172a;--muted:#5b6476;--line:#e4e7ee;--accent:#4f46e5;--accent-soft:#eef2ff;
@@ -28,6 +30,7 @@ header.top{background:var(--panel);border-bottom:1px solid var(--line);position:
 .brand{display:flex;align-items:center;gap:10px;font-weight:700;font-size:17px;color:var(--text);white-space:nowrap}
 .brand img{width:26px;height:26px}.brand span{color:var(--muted);font-weight:500}
 .brand:hover{text-decoration:none}
+.docs-link{font-weight:600;white-space:nowrap}
 form.search{flex:1;display:flex;gap:8px;max-width:560px}
 input[type=search]{flex:1;border:1px solid var(--line);background:var(--bg);color:var(--text);border-radius:10px;padding:9px 14px;font:inherit;outline:none}
 input[type=search]:focus{border-color:var(--accent);box-shadow:0 0 0 3px var(--accent-soft)}
@@ -128,6 +131,8 @@ export interface PageOptions {
   title: string
   query?: string
   body: SafeHtml
+  /** The docs site, linked from the header when known. */
+  docsUrl?: string
 }
 
 /** The document around every page: header with the search box, content, footer. */
@@ -148,6 +153,7 @@ export function renderPage(options: PageOptions): string {
 <input type="search" name="q" value="${options.query ?? ''}" placeholder="Search plugins, groups, types…" aria-label="Search plugins">
 <button type="submit">Search</button>
 </form>
+${options.docsUrl ? html`<a class="docs-link" href="${options.docsUrl}" id="docs-link">Docs</a>` : ''}
 </div></header>
 <main>${options.body}</main>
 <footer>Kite plugin registry · npm protocol at the root · catalog API at <code>${UI_BASE}/api/v1</code></footer>
