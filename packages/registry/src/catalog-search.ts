@@ -311,24 +311,39 @@ function passes(doc: SearchDocument, filters: SearchFilters): boolean {
   return true
 }
 
-/** Why a plugin matched: each query word, the indexed words it met, in which fields. */
+/**
+ * Why a plugin matched: for each query word and field, the best indexed word it met there
+ * (exact before prefix before typo) and the text holding it.
+ */
 function explain(
   indexed: IndexedDocument,
   words: readonly string[],
   expanded: ReadonlyArray<Map<string, MatchHow>>,
 ): SearchMatch[] {
   const matches: SearchMatch[] = []
+  const tokens = new Map<string, string[]>()
+  const tokensOf = (text: string) => {
+    const known = tokens.get(text)
+    if (known) return known
+    const list = tokenize(text)
+    tokens.set(text, list)
+    return list
+  }
   for (const [index, terms] of expanded.entries()) {
     const query = words[index] as string
+    const best = new Map<SearchField, { term: string; how: MatchHow }>()
     for (const [term, how] of terms) {
       const mask = indexed.terms.get(term)
       if (mask === undefined) continue
       for (const field of FIELD_NAMES) {
-        if (!(mask & FIELD_BIT[field])) continue
-        const value =
-          FIELDS[field].text(indexed.doc).find((text) => tokenize(text).includes(term)) ?? term
-        matches.push({ field, query, term, how, value: shorten(value, 120) })
+        const known = best.get(field)
+        if (mask & FIELD_BIT[field] && (!known || HOW_ORDER[how] < HOW_ORDER[known.how]))
+          best.set(field, { term, how })
       }
+    }
+    for (const [field, { term, how }] of best) {
+      const value = FIELDS[field].text(indexed.doc).find((text) => tokensOf(text).includes(term))
+      matches.push({ field, query, term, how, value: shorten(value ?? term, 120) })
     }
   }
   return matches.sort(
