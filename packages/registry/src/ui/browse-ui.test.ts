@@ -335,7 +335,9 @@ describe('browse UI in a real browser', () => {
     expect(icon.status).toBe(200)
     expect(icon.headers.get('content-type')).toBe('image/svg+xml')
     expect(await icon.text()).toMatch(/^<svg /)
-    await expect(fetch(`${url}/-/kite/`).then((r) => r.text())).resolves.not.toContain('docs-link')
+    await expect(fetch(`${url}/-/kite/`).then((r) => r.text())).resolves.not.toContain(
+      'id="docs-link"',
+    )
     const withDocs = await startTestRegistry({ docsUrl: 'http://127.0.0.1:5173/' })
     try {
       const page = await (await fetch(`${withDocs.registry.url}/-/kite/`)).text()
