@@ -254,10 +254,10 @@ function referenceIndex(plugins) {
   const rows = plugins.map((versions) => {
     const latest = versions[0]
     const link = `/reference/${pluginSlug(latest.group)}/`
-    // Three columns, the package and group under the plugin's name: the description gets the
-    // width (six columns overflowed the content column and cut it off).
+    // Three columns, the package and group in the plugin's cell: the description gets the width
+    // (six columns overflowed the content column and cut it off). No HTML: the page is v-pre.
     const versionList = versions.map((manifest) => manifest.version).join(', ')
-    return `| [${latest.title}](${link})<br>\`${latest.name}\`<br><small>\`${latest.group}\` · ${versionList}</small> | ${listManifestTypes(latest).length} | ${latest.description.replaceAll('|', '\\|')} |`
+    return `| [${latest.title}](${link}) \`${latest.name}\` \`${latest.group}\` ${versionList} | ${listManifestTypes(latest).length} | ${latest.description.replaceAll('|', '\\|')} |`
   })
   const typeCount = plugins.reduce(
     (sum, versions) => sum + listManifestTypes(versions[0]).length,

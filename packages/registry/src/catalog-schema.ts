@@ -42,11 +42,7 @@ const BASE_SCHEMA = [
 ]
 
 /** The catalog's schema migrations, in order (recorded in kysely's `kysely_migration` table). */
-// biome-ignore lint/suspicious/noExplicitAny: migrations run before any typed schema exists
-export const CATALOG_MIGRATIONS: Record<
-  string,
-  Migration & { up(db: Kysely<any>): Promise<void> }
-> = {
+export const CATALOG_MIGRATIONS: Record<string, Migration> = {
   '0001_base': {
     async up(db) {
       for (const statement of BASE_SCHEMA) await sql.raw(statement).execute(db)
