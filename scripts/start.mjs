@@ -10,14 +10,11 @@ import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { createServer as createHttpServer } from 'node:http'
 import { extname, join, normalize, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { resolvePorts } from './ports.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const state = resolve(process.env.KITE_STATE_DIR ?? join(root, '.kite'))
-const ports = {
-  registry: Number(process.env.KITE_REGISTRY_PORT ?? 4873),
-  runtime: Number(process.env.KITE_PORT ?? 8080),
-  docs: Number(process.env.KITE_DOCS_PORT ?? 5173),
-}
+const ports = resolvePorts()
 const started = Date.now()
 const running = []
 
@@ -214,7 +211,9 @@ const CONTENT_TYPES = {
 /** Serves the built docs site (VitePress with clean URLs) from a directory. */
 async function serveDocs(dir, port) {
   const server = createHttpServer(async (request, response) => {
-    const path = decodeURIComponent(new URL(request.url, 'http://x').pathname)
+    let path = decodeURIComponent(new URL(request.url, 'http://x').pathname)
+    // Browsers ask for /favicon.ico whatever the page links; the site's icon is an SVG.
+    if (path === '/favicon.ico') path = '/favicon.svg'
     const target = normalize(join(dir, path))
     if (!target.startsWith(dir)) return response.writeHead(403).end()
     for (const candidate of [target, `${target}.html`, join(target, 'index.html')]) {
@@ -254,6 +253,7 @@ async function main() {
       port: ports.registry,
       storage: join(state, 'registry'),
       scopeOwners: { '@kite': [publisher.name] },
+      docsUrl: `http://127.0.0.1:${ports.docs}/`,
     }),
   )
   running.push(registry)

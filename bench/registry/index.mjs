@@ -3,7 +3,7 @@
 // @kite/registry's `bench` script after the build) or `node bench/registry/index.mjs [--plugins N]
 // [--versions N] [--queries N]`.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { availableParallelism, tmpdir } from 'node:os'
+import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { gzipSync } from 'node:zlib'
@@ -281,20 +281,47 @@ async function main() {
                   ? word.slice(0, 3)
                   : `records paging`,
       )
+      // Typos: a letter dropped ("slak"), and two letters swapped, the kind people make.
+      if (word.length >= 4) {
+        const at = 1 + (index % (word.length - 2))
+        queries.push(
+          index % 2 === 0
+            ? word.slice(0, at) + word.slice(at + 1)
+            : word.slice(0, at) + word[at + 1] + word[at] + word.slice(at + 2),
+        )
+      }
     }
     for (const query of queries.slice(0, 20))
       await fetch(`${api}/plugins?q=${encodeURIComponent(query)}`)
     const searchTimes = []
+    const searchCpu = []
     let hits = 0
     for (const query of queries) {
       const begin = performance.now()
+      const cpu = process.cpuUsage()
       const result = await (await fetch(`${api}/plugins?q=${encodeURIComponent(query)}`)).json()
       searchTimes.push(performance.now() - begin)
+      const used = process.cpuUsage(cpu)
+      searchCpu.push((used.user + used.system) / 1000)
       hits += result.total
     }
     lines.push(
-      `catalog search over HTTP, ${QUERIES} queries (avg ${Math.round(hits / QUERIES)} hits): ${stats(searchTimes)}   goal: p95 < 20 ms`,
+      `catalog search over HTTP, ${queries.length} queries incl. typos (avg ${Math.round(hits / queries.length)} hits): ${stats(searchTimes)}   goal: p95 ≤ 5 ms`,
     )
+    // On a shared, loaded machine wall time mostly measures waiting for a core; CPU time (client
+    // and server: the registry runs in this process) is what a search costs.
+    lines.push(
+      `catalog search CPU time per query (client + server), load average ${loadavg()[0].toFixed(1)}: ${stats(searchCpu)}`,
+    )
+    const filteredTimes = []
+    for (const query of queries.slice(0, 100)) {
+      const begin = performance.now()
+      await (
+        await fetch(`${api}/plugins?q=${encodeURIComponent(query)}&kind=task&group=bench`)
+      ).json()
+      filteredTimes.push(performance.now() - begin)
+    }
+    lines.push(`catalog search with kind and group filters, 100 queries: ${stats(filteredTimes)}`)
 
     // The seeded packages were published by `bench`, which so owns the @bench scope.
     const token = await createUser(registry.url, 'bench')

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { type DefaultTheme, defineConfig } from 'vitepress'
+import { resolvePorts } from '../../../scripts/ports.mjs'
 
 // Written by scripts/generate-reference.mjs (run by `npm run build` and `npm run dev`).
 const sidebarFile = new URL('./generated/sidebar.json', import.meta.url)
@@ -31,8 +32,13 @@ const guide: DefaultTheme.SidebarItem[] = [
   },
 ]
 
+// The registry's browse UI, linked from the nav: KITE_REGISTRY_URL, else the one `npm start`
+// runs (its port comes from scripts/ports.mjs, like every port the docs mention).
+const registryUrl = process.env.KITE_REGISTRY_URL ?? `http://127.0.0.1:${resolvePorts().registry}`
+
 export default defineConfig({
   title: 'Kite',
+  head: [['link', { rel: 'icon', type: 'image/svg+xml', href: '/favicon.svg' }]],
   description: 'Typed plugins for workflow orchestration, in TypeScript.',
   srcDir: 'src',
   cleanUrls: true,
@@ -53,6 +59,7 @@ export default defineConfig({
       { text: 'Runtime', link: '/runtime/', activeMatch: '^/runtime/' },
       { text: 'CLI', link: '/cli/', activeMatch: '^/cli/' },
       { text: 'API', link: '/api/', activeMatch: '^/api/' },
+      { text: 'Browse plugins', link: `${registryUrl.replace(/\/$/, '')}/-/kite/` },
     ],
     sidebar: {
       '/guide/': guide,

@@ -254,11 +254,10 @@ function referenceIndex(plugins) {
   const rows = plugins.map((versions) => {
     const latest = versions[0]
     const link = `/reference/${pluginSlug(latest.group)}/`
-    return `| [${latest.title}](${link}) | \`${latest.name}\` | \`${latest.group}\` | ${versions
-      .map((manifest) => manifest.version)
-      .join(
-        ', ',
-      )} | ${listManifestTypes(latest).length} | ${latest.description.replaceAll('|', '\\|')} |`
+    // Three columns, the package and group in the plugin's cell: the description gets the width
+    // (six columns overflowed the content column and cut it off). No HTML: the page is v-pre.
+    const versionList = versions.map((manifest) => manifest.version).join(', ')
+    return `| [${latest.title}](${link}) \`${latest.name}\` \`${latest.group}\` ${versionList} | ${listManifestTypes(latest).length} | ${latest.description.replaceAll('|', '\\|')} |`
   })
   const typeCount = plugins.reduce(
     (sum, versions) => sum + listManifestTypes(versions[0]).length,
@@ -270,8 +269,8 @@ function referenceIndex(plugins) {
       '',
       `Every first-party plugin (and the example plugin \`@acme/kite-plugin-greeting\`, which has two versions): ${plugins.length} plugins, ${typeCount} types in their latest versions. These pages are generated from each plugin's \`dist/kite-plugin.json\` by the same SDK functions the registry uses, so they say exactly what the code accepts.`,
       '',
-      '| Plugin | Package | Group | Versions | Types | Description |',
-      '| --- | --- | --- | --- | --- | --- |',
+      '| Plugin | Types | Description |',
+      '| --- | --- | --- |',
       ...rows,
       '',
       'Each type page lists its properties (type, default, whether it is required, and whether it is *dynamic*, i.e. rendered through `{{ }}` before the task runs), its outputs and its examples.',

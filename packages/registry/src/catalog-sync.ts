@@ -5,6 +5,7 @@ import type { TarballLimits } from '@kite/sdk/tarball'
 import semver from 'semver'
 import type { Catalog } from './catalog.js'
 import type { StoredEvent } from './catalog-types.js'
+import type { PackageDocs } from './package-docs.js'
 import { PackageStorage, type StoredPackument } from './package-storage.js'
 import { readManifestFromTarball } from './publish-checks.js'
 
@@ -23,6 +24,7 @@ export interface SyncHints {
     manifest: PluginManifest
     manifestHash: string
     integrity: string
+    docs: PackageDocs
   }
   /** The account that published a new version; becomes the maintainer of a new package. */
   publisher?: string
@@ -100,7 +102,7 @@ async function indexVersion(
   const stored = packument.versions[version]
   if (!stored) return undefined
   const label = `${packument.name}@${version}`
-  let plugin: { manifest: PluginManifest; manifestHash: string } | undefined
+  let plugin: { manifest: PluginManifest; manifestHash: string; docs: PackageDocs } | undefined
   let integrity = stored.integrity
   if (hints.published?.version === version) {
     plugin = hints.published
@@ -137,6 +139,7 @@ async function indexVersion(
       integrity: integrity ?? '',
       tarballPath: PackageStorage.tarballPath(packument.name, stored.filename),
       deprecated: stored.deprecated,
+      docs: plugin.docs,
     },
     packument.distTags,
   )

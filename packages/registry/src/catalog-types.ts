@@ -1,4 +1,6 @@
 import type { PluginManifest, TypeKind } from '@kite/sdk/host'
+import type { SearchFilters, SearchMatch } from './catalog-search.js'
+import type { PackageDocs } from './package-docs.js'
 
 /** The kinds of change the event stream reports. */
 export type CatalogEventType = 'published' | 'unpublished' | 'deprecated'
@@ -45,6 +47,11 @@ export interface VersionRecord {
   tarballPath: string
   /** The deprecation message, or null. */
   deprecated: string | null
+  /**
+   * README, CHANGELOG, icon, links and permissions read from the package; absent for versions
+   * indexed before the catalog kept them.
+   */
+  docs?: PackageDocs
 }
 
 /** What every answer about a plugin package starts with. */
@@ -70,12 +77,22 @@ export interface PluginSummary extends PluginHeading {
   deprecated: string | null
 }
 
+/** A search hit: the summary and why it matched (empty when there were no words). */
+export interface SearchHit extends PluginSummary {
+  /** Strongest first: exact before prefix before fuzzy, a name before a description. */
+  matches: SearchMatch[]
+}
+
 export interface SearchResult {
   query: string
   page: number
   size: number
   total: number
-  results: PluginSummary[]
+  /** The filters applied: from the query parameters and `name:value` words in `query`. */
+  filters: SearchFilters
+  /** Inline filters in `query` that could not be used, with the reason (absent when none). */
+  problems?: string[]
+  results: SearchHit[]
 }
 
 export interface TypeSummary {

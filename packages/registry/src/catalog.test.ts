@@ -2,10 +2,12 @@ import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { PluginDefinition } from '@kite/sdk'
 import { createManifest } from '@kite/sdk/host'
+import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { pokemonV1, pokemonV2, simplePlugin } from '../test/fixtures/plugins.js'
+import { pokemonV1, pokemonV1_1, pokemonV2, simplePlugin } from '../test/fixtures/plugins.js'
 import { makeTempDir } from '../test/helpers.js'
-import { Catalog, openCatalog, toMatchQuery } from './catalog.js'
+import { Catalog, openCatalog } from './catalog.js'
+import { CATALOG_MIGRATIONS } from './catalog-schema.js'
 import type { VersionRecord } from './catalog-types.js'
 
 let dir: string
@@ -13,7 +15,7 @@ let catalog: Catalog
 
 beforeEach(async () => {
   dir = await makeTempDir('catalog')
-  catalog = new Catalog({ path: join(dir, 'catalog.db') })
+  catalog = await Catalog.open({ path: join(dir, 'catalog.db') })
 })
 afterEach(async () => {
   catalog.close()
@@ -141,7 +143,7 @@ describe('Catalog', () => {
     expect(catalog.search('pokemon').total).toBe(0)
   })
 
-  it('logs events with increasing ids that survive reopening', () => {
+  it('logs events with increasing ids that survive reopening', async () => {
     const published = catalog.addVersion(record(POKEMON, '1.0.0', pokemonV1()), {})
     const deprecated = catalog.setDeprecated(POKEMON, '1.0.0', 'old')
     const lifted = catalog.setDeprecated(POKEMON, '1.0.0', null)
@@ -157,7 +159,7 @@ describe('Catalog', () => {
     expect(deprecated.deprecated).toBe('old')
     expect(lifted.deprecated).toBe(false)
     catalog.close()
-    catalog = new Catalog({ path: join(dir, 'catalog.db') })
+    catalog = await Catalog.open({ path: join(dir, 'catalog.db') })
     expect(catalog.created).toBe(false)
     expect(catalog.lastEventId()).toBe(4)
     expect(catalog.eventsAfter(2).map((event) => event.id)).toEqual([3, 4])
@@ -165,12 +167,161 @@ describe('Catalog', () => {
     expect(catalog.addVersion(record(POKEMON, '1.0.1', pokemonV1()), {}).id).toBe(1001)
   })
 
-  it('turns typed text into a safe prefix query', () => {
-    expect(toMatchQuery('  ')).toBeUndefined()
-    expect(toMatchQuery('acme.pokemon Fetch')).toBe('"acme"* "pokemon"* "fetch"*')
-    expect(toMatchQuery('a"b OR c*')).toBe('"a"* "b"* "or"* "c"*')
+  it('forgives typos, says what matched and ranks an exact type above a description', () => {
+    catalog.addVersion(record(POKEMON, '1.0.0', pokemonV1()), { latest: '1.0.0' })
+    const slack = simplePlugin('kite.chat', 'Chat')
+    const manifest = record('@kite/plugin-chat', '1.0.0', slack)
+    const [task] = manifest.manifest.tasks
+    if (!task) throw new Error('the fixture has a task')
+    manifest.manifest.tasks = [
+      { ...task, name: 'SlackIncomingWebhook', type: 'kite.chat.SlackIncomingWebhook' },
+    ]
+    catalog.addVersion(manifest, {})
+    const mentions = record('@z/mentions', '1.0.0', simplePlugin('z.mentions', 'Mentions'))
+    mentions.manifest.description = 'Forwards pokemon sightings to a webhook.'
+    catalog.addVersion(mentions, {})
+
+    const typo = catalog.search('slak')
+    expect(typo.results.map((hit) => hit.name)).toEqual(['@kite/plugin-chat'])
+    expect(typo.results[0]?.matches[0]).toEqual({
+      field: 'type',
+      query: 'slak',
+      term: 'slack',
+      how: 'fuzzy',
+      value: 'kite.chat.SlackIncomingWebhook',
+    })
+    expect(catalog.search('pokmon').results.map((hit) => hit.name)).toEqual([
+      POKEMON,
+      '@z/mentions',
+    ])
+    expect(catalog.search('SlackIncomingWebhook').results[0]?.matches[0]).toMatchObject({
+      field: 'type',
+      how: 'exact',
+    })
+    const prefix = catalog.search('legen').results[0]?.matches[0]
+    expect(prefix).toMatchObject({ field: 'type', how: 'prefix', term: 'legendary' })
+
+    // "webhook": a type id of the chat plugin, a word in the description of @z/mentions.
+    const ranked = catalog.search('webhook').results
+    expect(ranked.map((hit) => hit.name)).toEqual(['@kite/plugin-chat', '@z/mentions'])
+    expect(ranked[1]?.matches.map((match) => match.field)).toEqual(['description'])
+  })
+
+  it('filters by kind, group and keyword, from parameters or inline', () => {
+    catalog.addVersion(record(POKEMON, '1.0.0', pokemonV1()), {})
+    catalog.addVersion(record('@kite/plugin-http', '1.0.0', simplePlugin('kite.http', 'HTTP')), {})
+    catalog.addVersion(record('@kite/plugin-deep', '1.0.0', simplePlugin('kite.deep.x')), {})
+    const names = (query: string, filters = {}) =>
+      catalog.search(query, 1, 20, filters).results.map((hit) => hit.name)
+    expect(names('', { kind: 'condition' })).toEqual([POKEMON])
+    expect(names('kind:condition')).toEqual([POKEMON])
+    expect(names('', { group: 'kite' }).sort()).toEqual(['@kite/plugin-deep', '@kite/plugin-http'])
+    expect(names('group:kite.http')).toEqual(['@kite/plugin-http'])
+    expect(names('', { keyword: 'POKEDEX' })).toEqual([])
+    expect(names('', { keyword: 'pokedex' })).toEqual([POKEMON])
+    expect(names('echo keyword:kite-plugin group:kite.deep')).toEqual(['@kite/plugin-deep'])
+    const bad = catalog.search('kind:banana echo')
+    expect(bad.problems).toEqual(['kind must be one of task, trigger, condition (got "banana")'])
+    expect(bad.total).toBe(2)
+  })
+
+  it('keeps search in step with publishes and unpublishes', () => {
+    expect(catalog.search('pokemon').total).toBe(0)
+    catalog.addVersion(record(POKEMON, '1.0.0', pokemonV1()), {})
+    expect(catalog.search('pokemon').total).toBe(1)
+    catalog.addVersion(record(POKEMON, '2.0.0', pokemonV2()), {})
+    // A type only 1.0.0 has is still found (by its old id), but the kind filter follows latest.
+    expect(catalog.search('IsLegendary').total).toBe(1)
+    catalog.removeVersion(POKEMON, '2.0.0', {})
+    catalog.removeVersion(POKEMON, '1.0.0', {})
+    expect(catalog.search('pokemon').total).toBe(0)
   })
 })
+
+describe('catalog schema migrations', () => {
+  it('upgrades a catalog made before the Migrator in place, keeping its rows', async () => {
+    catalog.close()
+    const path = join(dir, 'legacy.db')
+    // The schema the registry wrote before kysely's Migrator (meta schema "2", FTS5 search).
+    const legacy = new Database(path)
+    legacy.exec(LEGACY_SCHEMA)
+    legacy
+      .prepare('INSERT INTO maintainers (name, user, since) VALUES (?, ?, ?)')
+      .run(POKEMON, 'alice', '2026-01-01')
+    legacy
+      .prepare(
+        `INSERT INTO versions (name, version, manifest, manifest_hash, published, integrity, tarball_path)
+         VALUES (?, '1.0.0', ?, 'sha256-x', '2026-01-01', 'sha512-x', '/p.tgz')`,
+      )
+      .run(POKEMON, JSON.stringify(record(POKEMON, '1.0.0', pokemonV1()).manifest))
+    legacy
+      .prepare(
+        `INSERT INTO events (type, name, version, integrity, manifest_hash, tarball_path, time)
+         VALUES ('published', ?, '1.0.0', 'sha512-x', 'sha256-x', '/p.tgz', '2026-01-01')`,
+      )
+      .run(POKEMON)
+    legacy.close()
+
+    catalog = await Catalog.open({ path })
+    expect(catalog.created).toBe(false)
+    expect(catalog.maintainersOf(POKEMON)).toEqual(['alice'])
+    expect(catalog.version(POKEMON, '1.0.0')?.manifestHash).toBe('sha256-x')
+    expect(catalog.version(POKEMON, '1.0.0')?.docs).toBeUndefined()
+    expect(catalog.lastEventId()).toBe(1)
+    // The new column takes new versions' docs; the FTS table is gone.
+    catalog.addVersion(
+      {
+        ...record(POKEMON, '1.1.0', pokemonV1_1()),
+        docs: {
+          readme: '# hi',
+          permissions: { childProcess: true, fsRead: [], fsWrite: [], env: [] },
+        },
+      },
+      {},
+    )
+    expect(catalog.version(POKEMON, '1.1.0')?.docs?.readme).toBe('# hi')
+    catalog.close()
+    const check = new Database(path, { readonly: true })
+    const tables = check
+      .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")
+      .all()
+      .map((row) => row.name)
+    const applied = check
+      .prepare<[], { name: string }>('SELECT name FROM kysely_migration ORDER BY name')
+      .all()
+      .map((row) => row.name)
+    check.close()
+    expect(tables).not.toContain('plugin_search')
+    expect(applied).toEqual(Object.keys(CATALOG_MIGRATIONS))
+    // Opening again runs nothing more and keeps everything.
+    catalog = await Catalog.open({ path })
+    expect(catalog.created).toBe(false)
+    expect(catalog.plugin(POKEMON)?.versions.map((item) => item.version)).toEqual([
+      '1.1.0',
+      '1.0.0',
+    ])
+  })
+})
+
+const LEGACY_SCHEMA = `
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT INTO meta (key, value) VALUES ('schema', '2');
+CREATE TABLE maintainers (name TEXT NOT NULL, user TEXT NOT NULL, since TEXT NOT NULL, PRIMARY KEY (name, user));
+CREATE TABLE plugins (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, grp TEXT NOT NULL, title TEXT NOT NULL,
+  description TEXT NOT NULL, keywords TEXT NOT NULL, latest TEXT NOT NULL, latest_types TEXT NOT NULL,
+  dist_tags TEXT NOT NULL, version_count INTEGER NOT NULL, updated TEXT NOT NULL, deprecated TEXT);
+CREATE TABLE versions (name TEXT NOT NULL, version TEXT NOT NULL, manifest TEXT NOT NULL, manifest_hash TEXT NOT NULL,
+  published TEXT NOT NULL, integrity TEXT NOT NULL, tarball_path TEXT NOT NULL, deprecated TEXT, PRIMARY KEY (name, version));
+CREATE TABLE types (type TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL, kind TEXT NOT NULL, title TEXT NOT NULL,
+  description TEXT NOT NULL, PRIMARY KEY (type, name, version));
+CREATE INDEX types_by_package ON types (name, version);
+CREATE TABLE groups (grp TEXT PRIMARY KEY, name TEXT NOT NULL);
+CREATE TABLE other_versions (name TEXT NOT NULL, version TEXT NOT NULL, PRIMARY KEY (name, version));
+CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL,
+  integrity TEXT NOT NULL, manifest_hash TEXT NOT NULL, tarball_path TEXT NOT NULL, time TEXT NOT NULL, deprecated TEXT);
+CREATE VIRTUAL TABLE plugin_search USING fts5(name, grp, types, titles, descriptions, keywords,
+  tokenize = 'unicode61 remove_diacritics 2');
+`
 
 describe('openCatalog', () => {
   it('moves an unreadable catalog aside and starts a fresh one', async () => {
@@ -188,7 +339,7 @@ describe('openCatalog', () => {
       warn: (m: string) => warnings.push(m),
       error() {},
     }
-    const fresh = openCatalog(path, logger)
+    const fresh = await openCatalog(path, logger)
     try {
       expect(fresh.created).toBe(true)
       expect(fresh.stats()).toEqual({ plugins: 0, versions: 0, types: 0 })

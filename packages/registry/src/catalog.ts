@@ -9,6 +9,14 @@ import {
 } from '@kite/sdk/host'
 import Database from 'better-sqlite3'
 import semver from 'semver'
+import { migrateCatalog } from './catalog-schema.js'
+import {
+  type ParsedQuery,
+  parseSearchQuery,
+  type SearchDocument,
+  type SearchFilters,
+  SearchIndex,
+} from './catalog-search.js'
 import type {
   CatalogEventType,
   PluginDetails,
@@ -20,74 +28,7 @@ import type {
   VersionSummary,
 } from './catalog-types.js'
 import { RegistryError } from './errors.js'
-
-/** Bump when the tables change: an older catalog is dropped and rebuilt from storage. */
-const SCHEMA_VERSION = 2
-
-const SCHEMA = `
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE maintainers (
-  name TEXT NOT NULL,
-  user TEXT NOT NULL,
-  since TEXT NOT NULL,
-  PRIMARY KEY (name, user)
-);
-CREATE TABLE plugins (
-  id INTEGER PRIMARY KEY,
-  name TEXT NOT NULL UNIQUE,
-  grp TEXT NOT NULL,
-  title TEXT NOT NULL,
-  description TEXT NOT NULL,
-  keywords TEXT NOT NULL,
-  latest TEXT NOT NULL,
-  latest_types TEXT NOT NULL,
-  dist_tags TEXT NOT NULL,
-  version_count INTEGER NOT NULL,
-  updated TEXT NOT NULL,
-  deprecated TEXT
-);
-CREATE TABLE versions (
-  name TEXT NOT NULL,
-  version TEXT NOT NULL,
-  manifest TEXT NOT NULL,
-  manifest_hash TEXT NOT NULL,
-  published TEXT NOT NULL,
-  integrity TEXT NOT NULL,
-  tarball_path TEXT NOT NULL,
-  deprecated TEXT,
-  PRIMARY KEY (name, version)
-);
-CREATE TABLE types (
-  type TEXT NOT NULL,
-  name TEXT NOT NULL,
-  version TEXT NOT NULL,
-  kind TEXT NOT NULL,
-  title TEXT NOT NULL,
-  description TEXT NOT NULL,
-  PRIMARY KEY (type, name, version)
-);
-CREATE INDEX types_by_package ON types (name, version);
-CREATE TABLE groups (grp TEXT PRIMARY KEY, name TEXT NOT NULL);
-CREATE TABLE other_versions (name TEXT NOT NULL, version TEXT NOT NULL, PRIMARY KEY (name, version));
-CREATE TABLE events (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  type TEXT NOT NULL,
-  name TEXT NOT NULL,
-  version TEXT NOT NULL,
-  integrity TEXT NOT NULL,
-  manifest_hash TEXT NOT NULL,
-  tarball_path TEXT NOT NULL,
-  time TEXT NOT NULL,
-  deprecated TEXT
-);
-CREATE VIRTUAL TABLE plugin_search USING fts5(
-  name, grp, types, titles, descriptions, keywords,
-  tokenize = 'unicode61 remove_diacritics 2'
-);
-`
-
-// bm25 weights, in column order: a hit in the name or group ranks far above one in a description.
-const RANK = 'bm25(plugin_search, 10.0, 8.0, 6.0, 4.0, 1.0, 3.0)'
+import type { PackageDocs } from './package-docs.js'
 
 interface PluginRow {
   id: number
@@ -104,6 +45,19 @@ interface PluginRow {
   deprecated: string | null
 }
 
+/** Every column of `versions` but the (possibly large) docs, for reads of many versions. */
+const LIST_COLUMNS =
+  'name, version, manifest, manifest_hash, published, integrity, tarball_path, deprecated, NULL AS docs'
+
+interface TypeRow {
+  type: string
+  name: string
+  version: string
+  kind: TypeKind
+  title: string
+  description: string
+}
+
 interface VersionRow {
   name: string
   version: string
@@ -113,6 +67,7 @@ interface VersionRow {
   integrity: string
   tarball_path: string
   deprecated: string | null
+  docs: string | null
 }
 
 interface EventRow {
@@ -142,16 +97,28 @@ export class Catalog {
   readonly created: boolean
   private readonly db: Database.Database
   private readonly manifests = new Map<string, PluginManifest>()
+  /** Built on the first search; plugins changed since are re-read on the next one. */
+  private searchIndex: SearchIndex | undefined
+  private readonly searchStale = new Set<string>()
 
-  constructor(options: CatalogOptions) {
+  private constructor(db: Database.Database, created: boolean) {
+    this.db = db
+    this.created = created
+  }
+
+  /** Opens (creating it and its directory when missing) and migrates a catalog in place. */
+  static async open(options: CatalogOptions): Promise<Catalog> {
     mkdirSync(dirname(options.path), { recursive: true })
+    let db: Database.Database | undefined
     try {
-      this.db = new Database(options.path)
-      this.db.pragma('journal_mode = WAL')
-      this.db.pragma('synchronous = NORMAL')
-      this.db.pragma('foreign_keys = ON')
-      this.created = this.migrate()
+      db = new Database(options.path)
+      db.pragma('journal_mode = WAL')
+      db.pragma('synchronous = NORMAL')
+      db.pragma('foreign_keys = ON')
+      return new Catalog(db, await migrateCatalog(db, options.path))
     } catch (error) {
+      db?.close()
+      if (error instanceof RegistryError) throw error
       throw new RegistryError(
         `cannot open the catalog database ${options.path}: ${(error as Error).message}`,
         { code: 'STORAGE_FAILED', kind: 'operational', cause: error },
@@ -296,8 +263,8 @@ export class Catalog {
       const { manifest } = record
       this.db
         .prepare(
-          `INSERT INTO versions (name, version, manifest, manifest_hash, published, integrity, tarball_path, deprecated)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO versions (name, version, manifest, manifest_hash, published, integrity, tarball_path, deprecated, docs)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           record.name,
@@ -308,6 +275,7 @@ export class Catalog {
           record.integrity,
           record.tarballPath,
           record.deprecated,
+          record.docs ? JSON.stringify(record.docs) : null,
         )
       const insertType = this.db.prepare(
         'INSERT INTO types (type, name, version, kind, title, description) VALUES (?, ?, ?, ?, ?, ?)',
@@ -369,38 +337,40 @@ export class Catalog {
 
   // --- reads ----------------------------------------------------------------------------------
 
-  search(query: string, page = 1, size = 20): SearchResult {
+  /**
+   * Finds plugins by what a person typed (see `parseSearchQuery`: words, typos forgiven, and
+   * inline `kind:`/`group:`/`keyword:` filters) plus `filters`; best first, or most recently
+   * updated first when there are no words. Each hit says what matched.
+   */
+  search(query: string, page = 1, size = 20, filters: SearchFilters = {}): SearchResult {
     const safePage = Math.max(1, Math.floor(page) || 1)
     const safeSize = Math.min(100, Math.max(1, Math.floor(size) || 20))
     const offset = (safePage - 1) * safeSize
-    const match = toMatchQuery(query)
-    let rows: PluginRow[]
-    let total: number
-    if (match === undefined) {
-      total = this.count('SELECT count(*) AS n FROM plugins')
-      rows = this.db
-        .prepare<[number, number], PluginRow>(
-          'SELECT * FROM plugins ORDER BY updated DESC, name LIMIT ? OFFSET ?',
-        )
-        .all(safeSize, offset)
-    } else {
-      total = this.count(
-        'SELECT count(*) AS n FROM plugin_search WHERE plugin_search MATCH ?',
-        match,
-      )
-      rows = this.db
-        .prepare<[string, number, number], PluginRow>(
-          `SELECT p.* FROM plugin_search s JOIN plugins p ON p.id = s.rowid
-           WHERE plugin_search MATCH ? ORDER BY ${RANK}, p.name LIMIT ? OFFSET ?`,
-        )
-        .all(match, safeSize, offset)
-    }
+    const parsed: ParsedQuery = parseSearchQuery(query)
+    const wanted = { ...parsed.filters, ...filters }
+    const hits = this.index().search(parsed.words, wanted)
+    const pageHits = hits.slice(offset, offset + safeSize)
+    const rows = new Map(
+      pageHits.length === 0
+        ? []
+        : this.db
+            .prepare<number[], PluginRow>(
+              `SELECT * FROM plugins WHERE id IN (${pageHits.map(() => '?').join(',')})`,
+            )
+            .all(...pageHits.map((hit) => hit.id))
+            .map((row) => [row.id, row]),
+    )
     return {
       query,
       page: safePage,
       size: safeSize,
-      total,
-      results: rows.map(toSummary),
+      total: hits.length,
+      filters: wanted,
+      ...(parsed.problems.length > 0 ? { problems: parsed.problems } : {}),
+      results: pageHits.flatMap((hit) => {
+        const row = rows.get(hit.id)
+        return row ? [{ ...toSummary(row), matches: hit.matches() }] : []
+      }),
     }
   }
 
@@ -408,7 +378,7 @@ export class Catalog {
     const row = this.pluginRow(name)
     if (!row) return undefined
     const versions = this.db
-      .prepare<[string], VersionRow>('SELECT * FROM versions WHERE name = ?')
+      .prepare<[string], VersionRow>(`SELECT ${LIST_COLUMNS} FROM versions WHERE name = ?`)
       .all(name)
       .sort((a, b) => semver.rcompare(a.version, b.version))
     const types = this.db
@@ -454,6 +424,7 @@ export class Catalog {
       manifestHash: row.manifest_hash,
       tarballPath: row.tarball_path,
       deprecated: row.deprecated,
+      ...(row.docs ? { docs: JSON.parse(row.docs) as PackageDocs } : {}),
     }
   }
 
@@ -534,31 +505,6 @@ export class Catalog {
 
   // --- internals ------------------------------------------------------------------------------
 
-  private migrate(): boolean {
-    const hasMeta = this.db
-      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'")
-      .get()
-    if (hasMeta) {
-      const row = this.db
-        .prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'schema'")
-        .get()
-      if (row?.value === String(SCHEMA_VERSION)) return false
-    }
-    this.db.transaction(() => {
-      const tables = this.db
-        .prepare<[], { name: string }>(
-          "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'plugin_search_%'",
-        )
-        .all()
-      for (const { name } of tables) this.db.exec(`DROP TABLE IF EXISTS "${name}"`)
-      this.db.exec(SCHEMA)
-      this.db
-        .prepare("INSERT INTO meta (key, value) VALUES ('schema', ?)")
-        .run(String(SCHEMA_VERSION))
-    })()
-    return true
-  }
-
   private count(sql: string, ...params: string[]): number {
     return (this.db.prepare<string[], { n: number }>(sql).get(...params) ?? { n: 0 }).n
   }
@@ -588,12 +534,12 @@ export class Catalog {
   /** Recomputes a plugin's summary row and search document from its versions. */
   private refreshPlugin(name: string, distTags?: Record<string, string>, updated?: string): void {
     const rows = this.db
-      .prepare<[string], VersionRow>('SELECT * FROM versions WHERE name = ?')
+      .prepare<[string], VersionRow>(`SELECT ${LIST_COLUMNS} FROM versions WHERE name = ?`)
       .all(name)
     const existing = this.pluginRow(name)
+    this.searchStale.add(name)
     if (rows.length === 0) {
       if (existing) {
-        this.db.prepare('DELETE FROM plugin_search WHERE rowid = ?').run(existing.id)
         this.db.prepare('DELETE FROM plugins WHERE id = ?').run(existing.id)
       }
       this.db.prepare('DELETE FROM groups WHERE name = ?').run(name)
@@ -611,9 +557,6 @@ export class Catalog {
     const latestRow = rows.find((row) => row.version === latest) as VersionRow
     const manifest = this.manifest(latestRow)
     const types = listManifestTypes(manifest)
-    const allTypes = new Set<string>()
-    for (const row of rows)
-      for (const { entry } of listManifestTypes(this.manifest(row))) allTypes.add(entry.type)
     const values = {
       name,
       grp: manifest.group,
@@ -636,21 +579,41 @@ export class Catalog {
            version_count = @version_count, updated = @updated, deprecated = @deprecated`,
       )
       .run(values)
-    const id = (this.pluginRow(name) as PluginRow).id
-    this.db.prepare('DELETE FROM plugin_search WHERE rowid = ?').run(id)
-    this.db
-      .prepare(
-        'INSERT INTO plugin_search (rowid, name, grp, types, titles, descriptions, keywords) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      )
-      .run(
-        id,
-        name,
-        manifest.group,
-        [...allTypes].join(' '),
-        [manifest.title, ...types.map(({ entry }) => entry.title)].join(' \n'),
-        [manifest.description, ...types.map(({ entry }) => entry.description)].join(' \n'),
-        manifest.keywords.join(' '),
-      )
+  }
+
+  /** The search index, brought up to date with what changed since the last search. */
+  private index(): SearchIndex {
+    if (!this.searchIndex) {
+      this.searchIndex = new SearchIndex()
+      this.searchStale.clear()
+      const all = this.db.prepare<[], PluginRow>('SELECT * FROM plugins').all()
+      const types = this.db
+        .prepare<[], TypeRow>('SELECT type, name, version, kind, title, description FROM types')
+        .all()
+      const byName = new Map<string, TypeRow[]>()
+      for (const type of types) {
+        const list = byName.get(type.name)
+        if (list) list.push(type)
+        else byName.set(type.name, [type])
+      }
+      for (const row of all) this.searchIndex.put(searchDocument(row, byName.get(row.name) ?? []))
+      return this.searchIndex
+    }
+    for (const stale of this.searchStale) {
+      const row = this.pluginRow(stale)
+      if (!row) {
+        this.searchIndex.removeName(stale)
+        continue
+      }
+      const types = this.db
+        .prepare<[string], TypeRow>(
+          'SELECT type, name, version, kind, title, description FROM types WHERE name = ?',
+        )
+        .all(stale)
+      this.searchIndex.put(searchDocument(row, types))
+    }
+    this.searchStale.clear()
+    return this.searchIndex
   }
 
   private appendEvent(
@@ -700,9 +663,9 @@ export class Catalog {
  * Opens the catalog; a file that is not a readable SQLite database is moved aside (kept for
  * inspection) and a fresh catalog is created, which the registry then rebuilds from storage.
  */
-export function openCatalog(path: string, logger: Logger): Catalog {
+export async function openCatalog(path: string, logger: Logger): Promise<Catalog> {
   try {
-    return new Catalog({ path })
+    return await Catalog.open({ path })
   } catch (error) {
     const code = (error as RegistryError).cause as { code?: string } | undefined
     if (code?.code !== 'SQLITE_NOTADB' && code?.code !== 'SQLITE_CORRUPT') throw error
@@ -717,7 +680,7 @@ export function openCatalog(path: string, logger: Logger): Catalog {
         // -wal and -shm may not exist
       }
     }
-    return new Catalog({ path })
+    return Catalog.open({ path })
   }
 }
 
@@ -772,14 +735,21 @@ function shorten(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text
 }
 
-/** Turns what a person typed into an FTS5 query: every word must match, as a prefix. */
-export function toMatchQuery(query: string): string | undefined {
-  const words = query.toLowerCase().match(/[\p{L}\p{N}_]+/gu)
-  if (!words || words.length === 0) return undefined
-  return words
-    .slice(0, 16)
-    .map((word) => `"${word}"*`)
-    .join(' ')
+/** What the search index holds for a plugin: its latest version's words, older type ids. */
+function searchDocument(row: PluginRow, types: readonly TypeRow[]): SearchDocument {
+  const latest = types.filter((type) => type.version === row.latest)
+  const latestIds = new Set(latest.map((type) => type.type))
+  return {
+    id: row.id,
+    name: row.name,
+    group: row.grp,
+    title: row.title,
+    description: row.description,
+    keywords: JSON.parse(row.keywords) as string[],
+    types: latest.map(({ type, kind, title, description }) => ({ type, kind, title, description })),
+    olderTypes: [...new Set(types.map((type) => type.type))].filter((id) => !latestIds.has(id)),
+    updated: row.updated,
+  }
 }
 
 function notFound(message: string): RegistryError {

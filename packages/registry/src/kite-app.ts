@@ -4,12 +4,14 @@ import { type Context, Hono } from 'hono'
 import { cors } from 'hono/cors'
 import { streamSSE } from 'hono/streaming'
 import type { Catalog } from './catalog.js'
+import { checkFilter, FILTER_NAMES, type SearchFilters } from './catalog-search.js'
 import type { CatalogEvent, PluginDetails, StoredEvent } from './catalog-types.js'
 import type { EventHub } from './event-hub.js'
 import { splitPackagePath } from './npm-gateway.js'
-import { diffManifests } from './schema-diff.js'
+import { addedPermissions, NO_PERMISSIONS } from './package-docs.js'
+import { diffManifests, upgradeNotes } from './schema-diff.js'
 import type { SafeHtml } from './ui/html.js'
-import { renderPage, UI_BASE, UI_HEADERS, UI_SCRIPT } from './ui/layout.js'
+import { ICON_SVG, renderPage, UI_BASE, UI_HEADERS, UI_SCRIPT } from './ui/layout.js'
 import { diffPage, notFoundPage, pluginPage, pluginUrl, searchPage, typePage } from './ui/pages.js'
 
 /** Where the catalog API lives. */
@@ -23,9 +25,27 @@ export interface KiteAppOptions {
   logger: Logger
   /** Scope owners set in the registry's config. */
   scopeOwners?: Readonly<Record<string, readonly string[]>>
+  /** The docs site, linked from every page's header when set. */
+  docsUrl?: string
 }
 
 class NotFound extends Error {}
+class BadRequest extends Error {}
+
+/** The `kind`, `group` and `keyword` query parameters; a bad one is a 400 naming it. */
+function searchFilters(c: Context): SearchFilters {
+  const filters: SearchFilters = {}
+  for (const name of FILTER_NAMES) {
+    const values = c.req.queries(name) ?? []
+    if (values.length === 0 || values.every((value) => value === '')) continue
+    if (values.length > 1)
+      throw new BadRequest(`give the ${name} filter once (got ${values.length})`)
+    const checked = checkFilter(name, values[0] as string)
+    if (typeof checked === 'string') throw new BadRequest(checked)
+    Object.assign(filters, checked)
+  }
+  return filters
+}
 
 /** The catalog API, the event stream and the browse UI: everything under `/-/kite/`. */
 export function createKiteApp(options: KiteAppOptions): Hono {
@@ -45,6 +65,7 @@ export function createKiteApp(options: KiteAppOptions): Hono {
       c.req.query('q') ?? '',
       Number(c.req.query('page') ?? 1),
       Number(c.req.query('size') ?? 20),
+      searchFilters(c),
     )
     return c.json(result)
   })
@@ -59,7 +80,16 @@ export function createKiteApp(options: KiteAppOptions): Hono {
     if (rest[0] === 'diff' && rest.length === 3) {
       const from = requireVersion(name, rest[1] as string)
       const to = requireVersion(name, rest[2] as string)
-      return c.json(diffManifests(from.manifest, to.manifest))
+      const permissions = {
+        from: from.docs?.permissions ?? NO_PERMISSIONS,
+        to: to.docs?.permissions ?? NO_PERMISSIONS,
+      }
+      return c.json({
+        ...diffManifests(from.manifest, to.manifest),
+        // Added beside the schema changes (older clients ignore them).
+        upgrade: upgradeNotes(to.manifest, from.version),
+        permissions: { ...permissions, added: addedPermissions(permissions.from, permissions.to) },
+      })
     }
     const record = requireVersion(name, rest[0] as string)
     if (rest.length === 3 && rest[1] === 'docs') {
@@ -88,6 +118,8 @@ export function createKiteApp(options: KiteAppOptions): Hono {
       distTags: plugin.distTags,
       manifest: record.manifest,
       docs: { plugin: renderPluginMarkdown(record.manifest), types },
+      // README, CHANGELOG, icon, links and permissions; null for versions indexed before them.
+      package: record.docs ?? null,
     })
   })
 
@@ -182,10 +214,16 @@ export function createKiteApp(options: KiteAppOptions): Hono {
     title: string,
     body: SafeHtml,
     query?: string,
-    status: 200 | 404 | 500 = 200,
-  ) => c.body(renderPage({ title, body, query }), status, UI_HEADERS)
+    status: 200 | 400 | 404 | 500 = 200,
+  ) => c.body(renderPage({ title, body, query, docsUrl: options.docsUrl }), status, UI_HEADERS)
 
   app.get(UI_BASE, (c) => c.redirect(`${UI_BASE}/`))
+  app.get('/favicon.ico', (c) =>
+    c.body(ICON_SVG, 200, {
+      'content-type': 'image/svg+xml',
+      'cache-control': 'public, max-age=86400',
+    }),
+  )
   app.get(`${UI_BASE}/assets/app.js`, (c) =>
     c.body(UI_SCRIPT, 200, {
       'content-type': 'text/javascript; charset=utf-8',
@@ -195,7 +233,7 @@ export function createKiteApp(options: KiteAppOptions): Hono {
 
   app.get(`${UI_BASE}/`, (c) => {
     const query = c.req.query('q') ?? ''
-    const result = catalog.search(query, Number(c.req.query('page') ?? 1), 20)
+    const result = catalog.search(query, Number(c.req.query('page') ?? 1), 20, searchFilters(c))
     return page(
       c,
       query ? `“${query}”` : 'Plugins',
@@ -218,7 +256,19 @@ export function createKiteApp(options: KiteAppOptions): Hono {
       const fromRecord = requireVersion(name, from ?? plugin.latest)
       const toRecord = requireVersion(name, to)
       const diff = diffManifests(fromRecord.manifest, toRecord.manifest)
-      return page(c, `${plugin.title}: ${diff.from} → ${diff.to}`, diffPage({ plugin, diff }))
+      return page(
+        c,
+        `${plugin.title}: ${diff.from} → ${diff.to}`,
+        diffPage({
+          plugin,
+          diff,
+          toManifest: toRecord.manifest,
+          permissions: {
+            from: fromRecord.docs?.permissions ?? NO_PERMISSIONS,
+            to: toRecord.docs?.permissions ?? NO_PERMISSIONS,
+          },
+        }),
+      )
     }
     if (rest.length > 0) throw new NotFound(`no such page under ${name}`)
     const record = requireVersion(name, c.req.query('version') ?? plugin.latest)
@@ -230,6 +280,7 @@ export function createKiteApp(options: KiteAppOptions): Hono {
         manifest: record.manifest,
         version: record.version,
         registryUrl: `${originOf(c)}/`,
+        docs: record.docs,
       }),
     )
   })
@@ -263,12 +314,13 @@ export function createKiteApp(options: KiteAppOptions): Hono {
 
   app.onError((error, c) => {
     const isApi = c.req.path.startsWith(API_BASE)
-    const status = error instanceof NotFound ? 404 : 500
-    const message = status === 404 ? error.message : `the registry failed: ${error.message}`
+    const status = error instanceof NotFound ? 404 : error instanceof BadRequest ? 400 : 500
+    const message = status === 500 ? `the registry failed: ${error.message}` : error.message
     if (status === 500)
       options.logger.error(`${c.req.method} ${c.req.path}: ${error.stack ?? error.message}`)
     if (isApi) return c.json({ error: message }, status)
-    return page(c, 'Not found', notFoundPage(message), undefined, status)
+    const heading = status === 400 ? 'Bad request' : status === 404 ? 'Not found' : 'Error'
+    return page(c, heading, notFoundPage(message, heading), undefined, status)
   })
 
   function requirePlugin(name: string): PluginDetails {

@@ -185,6 +185,7 @@ export function createNpmGateway(options: NpmGatewayOptions): RequestListener {
             manifest: checked.manifest,
             manifestHash: checked.manifestHash,
             integrity,
+            docs: checked.docs,
           }
         }
       } else if (!isStar && storage.read(target.name) === undefined) {

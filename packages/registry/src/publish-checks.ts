@@ -12,6 +12,7 @@ import semver from 'semver'
 import validateName from 'validate-npm-package-name'
 import type { Catalog } from './catalog.js'
 import { RegistryError } from './errors.js'
+import { type PackageDocs, readPackageDocs } from './package-docs.js'
 
 /** The body npm sends to `PUT /<name>` when it publishes one version. */
 export interface PublishBody {
@@ -27,7 +28,13 @@ export interface PublishBody {
 /** What a publish turned out to be once its tarball was read. */
 export type CheckedPublish =
   | { plugin: false; body: PublishBody }
-  | { plugin: true; body: PublishBody; manifest: PluginManifest; manifestHash: string }
+  | {
+      plugin: true
+      body: PublishBody
+      manifest: PluginManifest
+      manifestHash: string
+      docs: PackageDocs
+    }
 
 /**
  * Extracts the one version and tarball of an npm publish request, or throws `BAD_REQUEST` /
@@ -148,7 +155,7 @@ export async function checkPublish(
       })
     }
   }
-  return { plugin: true, body, manifest, manifestHash: hash }
+  return { plugin: true, body, manifest, manifestHash: hash, docs: contents.docs }
 }
 
 /**
@@ -159,9 +166,9 @@ export async function readManifestFromTarball(
   tarball: Uint8Array,
   label: string,
   limits: TarballLimits,
-): Promise<{ manifest: PluginManifest; manifestHash: string } | undefined> {
-  const { plugin } = await readContents(tarball, label, limits)
-  return plugin && { manifest: plugin.manifest, manifestHash: plugin.hash }
+): Promise<{ manifest: PluginManifest; manifestHash: string; docs: PackageDocs } | undefined> {
+  const { plugin, docs } = await readContents(tarball, label, limits)
+  return plugin && { manifest: plugin.manifest, manifestHash: plugin.hash, docs }
 }
 
 /** The SDK's reading of a tarball, its refusals turned into the registry's errors. */
@@ -169,15 +176,26 @@ async function readContents(
   tarball: Uint8Array,
   label: string,
   limits: TarballLimits,
-): Promise<PackageContents> {
+): Promise<PackageContents & { docs: PackageDocs }> {
   try {
     const files = await readPackageTarball(tarball, { label, limits })
-    return readPackageContents(files, { label, limits })
+    const contents = readPackageContents(files, { label, limits })
+    const rawManifest = contents.plugin ? parseLoosely(contents.plugin.bytes) : undefined
+    return { ...contents, docs: readPackageDocs(files, contents.packageJson, rawManifest) }
   } catch (error) {
     if (isKiteError(error) && isTarballCode(error.code)) {
       throw new RegistryError(error.message, { code: error.code, cause: error })
     }
     throw error
+  }
+}
+
+/** The manifest as its author wrote it, fields the SDK's schema does not know included. */
+function parseLoosely(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(Buffer.from(bytes).toString('utf8'))
+  } catch {
+    return undefined
   }
 }
 

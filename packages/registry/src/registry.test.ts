@@ -234,6 +234,41 @@ describe('publishing plugins', () => {
     expect((await search('digimon')).total).toBe(0)
     const all = await search('')
     expect(all.total).toBe(1)
+    const typo = await search('pokmon')
+    expect(typo.results[0]?.matches[0]).toMatchObject({ how: 'fuzzy', term: 'pokemon' })
+  })
+
+  it('filters search by kind, group and keyword, and answers 400 to garbage filters', async () => {
+    const get = (query: string) => fetch(`${url}${API}/plugins?${query}`)
+    const names = async (query: string) =>
+      ((await (await get(query)).json()) as SearchResult).results.map((hit) => hit.name)
+    // The latest version (2.0.0) has a task and a trigger; only 1.x had a condition.
+    expect(await names('kind=trigger')).toEqual([PKG])
+    expect(await names('kind=condition&q=pokemon')).toEqual([])
+    expect(await names('group=acme')).toEqual([PKG])
+    expect(await names('group=acme.pokemo')).toEqual([])
+    expect(await names('keyword=Kite-Plugin&q=sight')).toEqual([PKG])
+    expect(await names('keyword=kite&q=sight')).toEqual([])
+    for (const [query, message] of [
+      ['kind=banana', 'kind must be one of task, trigger, condition'],
+      ['kind=task&kind=trigger', 'give the kind filter once'],
+      ['group=..%2F..', 'group must be a dotted group'],
+      [`group=${'a'.repeat(300)}`, 'group must be a dotted group'],
+      [`keyword=${'k'.repeat(101)}`, 'keyword must be 1 to 100 printable characters'],
+      ['keyword=%00%01', 'keyword must be 1 to 100 printable characters'],
+    ] as const) {
+      const response = await get(query)
+      expect(response.status, query).toBe(400)
+      expect(((await response.json()) as { error: string }).error, query).toContain(message)
+    }
+    const page = await fetch(`${url}/-/kite/?kind=nope`)
+    expect(page.status).toBe(400)
+    expect(await page.text()).toContain('kind must be one of')
+    // Garbage paging and a huge query are answered, not refused, and the server stays up.
+    const odd = await get(`page=-3&size=abc&q=${encodeURIComponent('%$#@!'.repeat(500))}`)
+    expect(odd.status).toBe(200)
+    expect(((await odd.json()) as SearchResult).page).toBe(1)
+    expect((await get('q=pokemon')).status).toBe(200)
   })
 })
 

@@ -41,6 +41,8 @@ export interface RegistryOptions {
    * them. A scope not listed belongs to whoever publishes in it first.
    */
   scopeOwners?: Record<string, string[]>
+  /** The docs site's URL; every browse-UI page links to it from its header. */
+  docsUrl?: string
   /**
    * How long a token from `npm login` or `npm token create` stays valid, in milliseconds
    * (default 30 days). A new `npm login` gives a fresh one.
@@ -101,7 +103,7 @@ export async function createRegistry(options: RegistryOptions = {}): Promise<Reg
     )
   }
 
-  const catalog = openCatalog(join(storageDir, 'catalog.db'), logger)
+  const catalog = await openCatalog(join(storageDir, 'catalog.db'), logger)
   const storage = new PackageStorage(packagesDir)
   const hub = new EventHub()
   const htpasswd = join(storageDir, 'htpasswd')
@@ -169,6 +171,7 @@ export async function createRegistry(options: RegistryOptions = {}): Promise<Reg
         logger,
         heartbeatMs: options.heartbeatMs ?? 15_000,
         scopeOwners,
+        ...(options.docsUrl ? { docsUrl: options.docsUrl } : {}),
       }).fetch,
     )
     const listening = createServer((req, res) => {
@@ -177,6 +180,7 @@ export async function createRegistry(options: RegistryOptions = {}): Promise<Reg
         if (url === '/' || url.startsWith('/?')) {
           res.writeHead(302, { location: `${UI_BASE}/` }).end()
         } else if (
+          url === '/favicon.ico' ||
           url === UI_BASE ||
           url.startsWith(`${UI_BASE}/`) ||
           url.startsWith(`${UI_BASE}?`)

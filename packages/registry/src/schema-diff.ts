@@ -6,6 +6,7 @@ import {
   type TypeKind,
   type TypeManifest,
 } from '@kite/sdk/host'
+import semver from 'semver'
 
 /** What changed, one kind per rule; `breaking` says whether existing flows may stop working. */
 export type SchemaChangeKind =
@@ -513,4 +514,34 @@ function stableStringify(value: unknown): string {
     .filter(([, item]) => item !== undefined)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
   return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${stableStringify(item)}`).join(',')}}`
+}
+
+/** One thing an upgrade rewrites in a flow: a migration's note, or a renamed type id. */
+export interface UpgradeNote {
+  type: string
+  note: string
+  /** The range of versions the note applies from. */
+  from: string
+}
+
+/**
+ * The migrations of `manifest` that apply to flows written for `from` (their `from` range holds
+ * it), and each alias of a task ("renamed": the old type id now resolves to this one).
+ */
+export function upgradeNotes(manifest: PluginManifest, from: string): UpgradeNote[] {
+  const notes: UpgradeNote[] = []
+  for (const { entry } of listManifestTypes(manifest)) {
+    for (const alias of 'aliases' in entry ? (entry.aliases ?? []) : []) {
+      notes.push({
+        type: entry.type,
+        note: `Renamed in ${manifest.version}: \`${alias}\` is now \`${entry.type}\`.`,
+        from: 'every version',
+      })
+    }
+    for (const migration of entry.migrations ?? []) {
+      if (!semver.satisfies(from, migration.from, { includePrerelease: true })) continue
+      notes.push({ type: entry.type, note: migration.note, from: migration.from })
+    }
+  }
+  return notes
 }

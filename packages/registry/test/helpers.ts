@@ -56,6 +56,8 @@ export interface PluginPackageOptions {
   manifestText?: string
   /** Merged into package.json. */
   packageJson?: Record<string, unknown>
+  /** More files in the package (or replacements, e.g. a README.md), by path. */
+  extraFiles?: Record<string, string>
   sdkRange?: string
 }
 
@@ -84,6 +86,7 @@ export function pluginFiles(options: PluginPackageOptions): Record<string, strin
     'README.md': `# ${options.name}\n`,
     'dist/index.js': `// ${options.name}@${options.version}\nexport default {}\n`,
     'dist/kite-plugin.json': options.manifestText ?? `${JSON.stringify(manifest, null, 2)}\n`,
+    ...options.extraFiles,
   }
 }
 

@@ -12,6 +12,23 @@ import {
 } from '../../test/helpers.js'
 
 const PKG = '@acme/kite-plugin-pokemon'
+const DOCS_PKG = '@acme/kite-plugin-docs'
+const README = `# Docs demo
+
+Says things. <script>window.__pwned = 2</script>
+
+- one [safe link](https://example.com/x)
+- a [bad link](javascript:window.__pwned=3)
+
+\`\`\`yaml
+tasks:
+  - id: say
+    type: acme.docs.Say
+\`\`\`
+`
+const CHANGELOG = '## 2.0.0\n\n- `Echo` is now `Say`.\n\n## 1.0.0\n\n- First release.\n'
+const ICON =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><script>window.__pwned=4</script><circle cx="5" cy="5" r="5" fill="teal"/></svg>'
 
 let t: TestRegistry
 let url: string
@@ -40,6 +57,43 @@ beforeAll(async () => {
   ] as const) {
     await publishPlugin(url, token, { name, version: '1.0.0', plugin: simplePlugin(group, title) })
   }
+  await publishPlugin(url, token, {
+    name: DOCS_PKG,
+    version: '1.0.0',
+    plugin: simplePlugin('acme.docs', 'Docs demo'),
+    packageJson: {
+      homepage: 'https://example.com/docs-demo',
+      repository: { type: 'git', url: 'git+https://example.com/acme/docs-demo.git' },
+    },
+    extraFiles: { 'README.md': README, 'CHANGELOG.md': CHANGELOG, 'icon.svg': ICON },
+    mutateManifest(manifest) {
+      manifest.permissions = { fsRead: ['/tmp/docs-demo'], env: ['DOCS_TOKEN'] }
+    },
+  })
+  await publishPlugin(url, token, {
+    name: DOCS_PKG,
+    version: '2.0.0',
+    plugin: simplePlugin('acme.docs', 'Docs demo'),
+    extraFiles: { 'README.md': README, 'CHANGELOG.md': CHANGELOG, 'icon.svg': ICON },
+    mutateManifest(manifest) {
+      manifest.permissions = {
+        childProcess: true,
+        fsRead: ['/tmp/docs-demo'],
+        fsWrite: ['/var/docs-demo'],
+        env: ['DOCS_TOKEN'],
+      }
+      const [task] = manifest.tasks as Record<string, unknown>[]
+      manifest.tasks = [
+        {
+          ...task,
+          name: 'Say',
+          type: 'acme.docs.Say',
+          aliases: ['acme.docs.Echo'],
+          migrations: [{ from: '1.x', note: '`message` is now `text`.' }],
+        },
+      ]
+    },
+  })
   const hostile = simplePlugin('evil.markup', 'Evil <img src=x onerror="window.__pwned=1">')
   await publishPlugin(url, token, {
     name: '@evil/kite-plugin-markup',
@@ -75,7 +129,7 @@ describe('browse UI in a real browser', () => {
 
     await page.goto(`${url}/`)
     expect(page.url()).toBe(`${url}/-/kite/`)
-    await expect(page.locator('.result').count()).resolves.toBe(5)
+    await expect(page.locator('.result').count()).resolves.toBe(6)
     await screenshot(page, '1-home')
 
     await page.fill('input[name=q]', 'pokémon sighting')
@@ -85,6 +139,19 @@ describe('browse UI in a real browser', () => {
     await expect(results.count()).resolves.toBe(1)
     await expect(results.first().textContent()).resolves.toContain(PKG)
     await screenshot(page, '2-search')
+
+    // A typo still finds the type, and the hit says what it matched and how.
+    await page.goto(`${url}/-/kite/?q=sightnig`)
+    await expect(results.count()).resolves.toBe(1)
+    await expect(page.locator('.result .why').first().textContent()).resolves.toMatch(
+      /type acme\.pokemon\.Sighting \(sightnig ≈ sighting\)/,
+    )
+    await screenshot(page, '2b-search-typo')
+    await page.selectOption('#filters select[name=kind]', 'condition')
+    await page.click('#filters button')
+    await page.waitForURL(/kind=condition/)
+    await expect(page.locator('.result').count()).resolves.toBe(0)
+    await page.goto(`${url}/-/kite/?q=pok%C3%A9mon%20sighting`)
 
     await results.first().click()
     await page.waitForURL(`${url}/-/kite/plugins/${PKG}`)
@@ -97,8 +164,12 @@ describe('browse UI in a real browser', () => {
     await expect(oldRow.locator('.badge.deprecated').count()).resolves.toBe(1)
     await expect(oldRow.textContent()).resolves.toContain('Use 1.1.0 or later')
     await expect(page.locator('#install-snippet').textContent()).resolves.toBe(
-      `npm install \\\n  ${PKG}@2.0.0 \\\n  --registry ${url}/`,
+      `kite plugins install ${PKG}@2.0.0`,
     )
+    await expect(page.locator('#npm-snippet').textContent()).resolves.toBe(
+      `npm install ${PKG}@2.0.0 --registry ${url}/`,
+    )
+    await expect(page.locator('#permissions').textContent()).resolves.toContain('None asked')
     const pin = await page.locator('#pin-snippet').textContent()
     expect(pin).toContain('type: acme.pokemon.Fetch\n    version: "2.0.0"')
     expect(pin).toContain('pluginDefaults:\n  - type: acme.pokemon')
@@ -148,6 +219,90 @@ describe('browse UI in a real browser', () => {
     await page.close()
   })
 
+  it('shows README, changelog, icon, links and permissions, and flags more permissions in a diff', async () => {
+    for (const [width, suffix] of [
+      [1280, 'desktop'],
+      [360, 'phone'],
+    ] as const) {
+      const page = await browser.newPage({ viewport: { width, height: 860 } })
+      const errors: string[] = []
+      page.on('pageerror', (error) => errors.push(error.message))
+      await page.goto(`${url}/-/kite/?q=docs%20ecoh`)
+      await expect(page.locator('.result .matched').first().textContent()).resolves.toContain(
+        'ecoh ≈ echo',
+      )
+      await screenshot(page, `6b-search-${suffix}`)
+      await page.goto(`${url}/-/kite/plugins/${DOCS_PKG}?version=1.0.0`)
+      await expect(page.locator('#readme h3').textContent()).resolves.toBe('Docs demo')
+      await expect(page.locator('#readme').textContent()).resolves.toContain('<script>')
+      await expect(page.locator('#readme script').count()).resolves.toBe(0)
+      await expect(page.locator('#readme a[href^="javascript"]').count()).resolves.toBe(0)
+      await expect(page.locator('#readme a[href="https://example.com/x"]').count()).resolves.toBe(1)
+      await expect(page.locator('#readme pre code').textContent()).resolves.toContain(
+        'type: acme.docs.Say',
+      )
+      await expect(page.locator('#changelog h4').allTextContents()).resolves.toEqual([
+        '2.0.0',
+        '1.0.0',
+      ])
+      await expect(page.locator('#plugin-icon').getAttribute('src')).resolves.toMatch(
+        /^data:image\/svg\+xml;base64,/,
+      )
+      // An SVG shown through <img> runs no script.
+      await expect(
+        page
+          .locator('#plugin-icon')
+          .evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth > 0),
+      ).resolves.toBe(true)
+      await expect(page.locator('#homepage').getAttribute('href')).resolves.toBe(
+        'https://example.com/docs-demo',
+      )
+      await expect(page.locator('#repository').getAttribute('href')).resolves.toBe(
+        'https://example.com/acme/docs-demo',
+      )
+      const permissions = await page.locator('#permissions').textContent()
+      expect(permissions).toContain('reads files in /tmp/docs-demo')
+      expect(permissions).toContain('reads environment variables DOCS_TOKEN')
+      expect(permissions).not.toContain('child processes')
+      await expect(page.locator('#install-snippet').textContent()).resolves.toBe(
+        `kite plugins install ${DOCS_PKG}@1.0.0`,
+      )
+      await screenshot(page, `7-plugin-docs-${suffix}`)
+
+      await page.goto(`${url}/-/kite/plugins/${DOCS_PKG}`)
+      await page.click('#changed-since')
+      await page.waitForURL(/diff\?from=1\.0\.0&to=2\.0\.0/)
+      const flagged = await page.locator('#more-permissions').textContent()
+      expect(flagged).toContain('2.0.0 asks for more permissions than 1.0.0')
+      expect(flagged).toContain('runs child processes')
+      expect(flagged).toContain('writes files in /var/docs-demo')
+      expect(flagged).not.toContain('DOCS_TOKEN')
+      const migrations = await page.locator('#migrations').textContent()
+      expect(migrations).toContain('Renamed in 2.0.0: acme.docs.Echo is now acme.docs.Say.')
+      expect(migrations).toContain('message is now text.')
+      await screenshot(page, `8-diff-docs-${suffix}`)
+      const overflow = await page.evaluate(() => {
+        const root = (
+          globalThis as unknown as {
+            document: { documentElement: { scrollWidth: number; clientWidth: number } }
+          }
+        ).document.documentElement
+        return root.scrollWidth - root.clientWidth
+      })
+      expect(overflow).toBe(0)
+      await expect(
+        page.evaluate(() => (globalThis as { __pwned?: number }).__pwned),
+      ).resolves.toBeUndefined()
+      expect(errors).toEqual([])
+      await page.close()
+    }
+    const diff = (await (
+      await fetch(`${url}/-/kite/api/v1/plugins/${DOCS_PKG}/diff/1.0.0/2.0.0`)
+    ).json()) as { permissions: { added: { fsWrite: string[] } }; upgrade: { type: string }[] }
+    expect(diff.permissions.added.fsWrite).toEqual(['/var/docs-demo'])
+    expect(diff.upgrade.map((note) => note.type)).toEqual(['acme.docs.Say', 'acme.docs.Say'])
+  })
+
   it('works without JavaScript', async () => {
     const context = await browser.newContext({ javaScriptEnabled: false })
     const page = await context.newPage()
@@ -173,6 +328,25 @@ describe('browse UI in a real browser', () => {
       page.evaluate(() => (globalThis as { __pwned?: number }).__pwned),
     ).resolves.toBeUndefined()
     await page.close()
+  })
+
+  it('serves /favicon.ico and links the docs site from the header', async () => {
+    const icon = await fetch(`${url}/favicon.ico`)
+    expect(icon.status).toBe(200)
+    expect(icon.headers.get('content-type')).toBe('image/svg+xml')
+    expect(await icon.text()).toMatch(/^<svg /)
+    await expect(fetch(`${url}/-/kite/`).then((r) => r.text())).resolves.not.toContain(
+      'id="docs-link"',
+    )
+    const withDocs = await startTestRegistry({ docsUrl: 'http://127.0.0.1:5173/' })
+    try {
+      const page = await (await fetch(`${withDocs.registry.url}/-/kite/`)).text()
+      expect(page).toContain(
+        '<a class="docs-link" href="http://127.0.0.1:5173/" id="docs-link">Docs</a>',
+      )
+    } finally {
+      await withDocs.close()
+    }
   })
 
   it('answers unknown pages with a 404 page', async () => {

@@ -3,9 +3,11 @@ import { html, raw, type SafeHtml } from './html.js'
 /** Where the browse UI lives. */
 export const UI_BASE = '/-/kite'
 
-const ICON = `data:image/svg+xml,${encodeURIComponent(
-  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><path d="M16 2 28 14 16 30 4 14Z" fill="#6366f1"/><path d="M16 2v28M4 14h24" stroke="#fff" stroke-width="1.6" opacity=".7"/></svg>',
-)}`
+/** Kite's mark, also served as `/favicon.ico` (an SVG: browsers go by the content type). */
+export const ICON_SVG =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><path d="M16 2 28 14 16 30 4 14Z" fill="#6366f1"/><path d="M16 2v28M4 14h24" stroke="#fff" stroke-width="1.6" opacity=".7"/></svg>'
+
+const ICON = `data:image/svg+xml,${encodeURIComponent(ICON_SVG)}`
 
 const STYLE = `
 :root{--bg:#f7f8fb;--panel:#fff;--text:#0f172a;--muted:#5b6476;--line:#e4e7ee;--accent:#4f46e5;--accent-soft:#eef2ff;
@@ -28,6 +30,7 @@ header.top{background:var(--panel);border-bottom:1px solid var(--line);position:
 .brand{display:flex;align-items:center;gap:10px;font-weight:700;font-size:17px;color:var(--text);white-space:nowrap}
 .brand img{width:26px;height:26px}.brand span{color:var(--muted);font-weight:500}
 .brand:hover{text-decoration:none}
+.docs-link{font-weight:600;white-space:nowrap}
 form.search{flex:1;display:flex;gap:8px;max-width:560px}
 input[type=search]{flex:1;border:1px solid var(--line);background:var(--bg);color:var(--text);border-radius:10px;padding:9px 14px;font:inherit;outline:none}
 input[type=search]:focus{border-color:var(--accent);box-shadow:0 0 0 3px var(--accent-soft)}
@@ -92,6 +95,20 @@ tr:last-child td{border-bottom:0}
 table.changes{table-layout:fixed}table.changes td:first-child{width:124px}table.changes td:last-child{width:30%}
 .req{color:var(--bad);font-weight:600}
 form.inline{display:flex;gap:8px;align-items:center;flex-wrap:wrap}
+form.filters{display:flex;gap:10px 14px;align-items:center;flex-wrap:wrap;margin-top:14px;font-size:14px;color:var(--muted)}
+form.filters input{border:1px solid var(--line);background:var(--panel);color:var(--text);border-radius:10px;padding:7px 10px;font:inherit;max-width:160px}
+form.filters button{padding:6px 14px}
+.matched{margin-top:10px;font-size:13px;color:var(--muted);overflow-wrap:anywhere}
+.matched code{font-size:12px}
+.plugin-icon{width:40px;height:40px;border-radius:10px;flex:none;object-fit:contain}
+.plugin-icon.fallback{display:inline-flex;align-items:center;justify-content:center;background:var(--accent-soft);color:var(--accent);font-weight:700;font-size:20px}
+.snippet.wrap pre{white-space:pre-wrap;overflow-wrap:anywhere}
+.snippet.secondary pre{font-size:11.5px;opacity:.85}
+p.snippet-note{padding-right:72px}
+.perm{display:block;margin:2px 0;overflow-wrap:anywhere}
+.prose{overflow-wrap:anywhere}.prose>:first-child{margin-top:0}.prose>:last-child{margin-bottom:0}
+.prose pre{margin:10px 0}.prose img{max-width:100%}.prose ul,.prose ol{padding-left:22px}
+.prose table{display:block;overflow:auto}
 `
 
 const SCRIPT = `document.querySelectorAll('select[data-autosubmit]').forEach(function(s){s.addEventListener('change',function(){s.form.submit()})});
@@ -114,6 +131,8 @@ export interface PageOptions {
   title: string
   query?: string
   body: SafeHtml
+  /** The docs site, linked from the header when known. */
+  docsUrl?: string
 }
 
 /** The document around every page: header with the search box, content, footer. */
@@ -134,6 +153,7 @@ export function renderPage(options: PageOptions): string {
 <input type="search" name="q" value="${options.query ?? ''}" placeholder="Search plugins, groups, types…" aria-label="Search plugins">
 <button type="submit">Search</button>
 </form>
+${options.docsUrl ? html`<a class="docs-link" href="${options.docsUrl}" id="docs-link">Docs</a>` : ''}
 </div></header>
 <main>${options.body}</main>
 <footer>Kite plugin registry · npm protocol at the root · catalog API at <code>${UI_BASE}/api/v1</code></footer>

@@ -6,10 +6,24 @@ import {
   type TypeKind,
   type TypeManifest,
 } from '@kite/sdk/host'
+import {
+  type SearchField,
+  type SearchFilters,
+  type SearchMatch,
+  TYPE_KINDS,
+} from '../catalog-search.js'
 import type { PluginDetails, SearchResult } from '../catalog-types.js'
-import type { ManifestDiff, SchemaChange } from '../schema-diff.js'
+import {
+  addedPermissions,
+  hasPermissions,
+  NO_PERMISSIONS,
+  type PackageDocs,
+  type PluginPermissions,
+} from '../package-docs.js'
+import { type ManifestDiff, type SchemaChange, upgradeNotes } from '../schema-diff.js'
 import { html, inlineMarkdown, paragraphs, type SafeHtml } from './html.js'
 import { formatDate, UI_BASE } from './layout.js'
+import { renderMarkdown } from './markdown.js'
 
 /** `@acme/x` → `@acme/x` with each segment URL-encoded but the scope's `@` kept readable. */
 export function namePath(name: string): string {
@@ -41,13 +55,15 @@ export interface SearchPageData {
 }
 
 export function searchPage({ result, stats }: SearchPageData): SafeHtml {
-  const { query, page, size, total, results } = result
+  const { query, page, size, total, results, filters } = result
   const pages = Math.max(1, Math.ceil(total / size))
+  const filtered = Object.values(filters).some((value) => value !== undefined)
   const pageLink = (target: number) =>
-    `${UI_BASE}/?${new URLSearchParams({ ...(query ? { q: query } : {}), page: String(target) })}`
-  const heading = query
-    ? html`<h1>${total} ${total === 1 ? 'result' : 'results'} for “${query}”</h1>`
-    : html`<h1>Find a plugin</h1>
+    `${UI_BASE}/?${new URLSearchParams({ ...(query ? { q: query } : {}), ...filters, page: String(target) })}`
+  const heading =
+    query || filtered
+      ? html`<h1>${total} ${total === 1 ? 'result' : 'results'}${query ? html` for “${query}”` : ''}</h1>`
+      : html`<h1>Find a plugin</h1>
 <p>Tasks, triggers and conditions for Kite flows — every version documented, every upgrade diffed.</p>
 <div class="stats"><span><b>${stats.plugins}</b> plugins</span><span><b>${stats.versions}</b> versions</span><span><b>${stats.types}</b> types</span></div>`
   const list =
@@ -60,14 +76,60 @@ export function searchPage({ result, stats }: SearchPageData): SafeHtml {
 <div class="desc">${inlineMarkdown(plugin.description || 'No description.')}</div>
 <div class="chips"><span class="chip">${plugin.group}</span>${plugin.types.slice(0, 6).map((type) => html`<span class="chip">${type.slice(plugin.group.length + 1)}</span>`)}${plugin.typeCount > 6 ? html`<span class="chip">+${plugin.typeCount - 6}</span>` : ''}
 <span class="muted" style="margin-left:auto;font-size:13px">${plugin.versionCount} ${plugin.versionCount === 1 ? 'version' : 'versions'} · updated ${formatDate(plugin.updated)}</span></div>
-</a>`,
+${matchedLine(plugin.matches)}</a>`,
         )}</div>`
   const pager =
     pages > 1
       ? html`<nav class="pager">${page > 1 ? html`<a class="button ghost" href="${pageLink(page - 1)}">← Previous</a>` : ''}
 <span class="muted">Page ${page} of ${pages}</span>${page < pages ? html`<a class="button ghost" href="${pageLink(page + 1)}">Next →</a>` : ''}</nav>`
       : ''
-  return html`<section class="hero">${heading}</section>${list}${pager}`
+  return html`<section class="hero">${heading}${result.problems?.map((problem) => html`<div class="notice warn">${problem}</div>`)}${filterForm(query, filters)}</section>${list}${pager}`
+}
+
+const FIELD_LABELS: Record<SearchField, string> = {
+  name: 'name',
+  group: 'group',
+  type: 'type',
+  title: 'title',
+  keyword: 'keyword',
+  description: 'description',
+}
+
+/**
+ * “Matched type kite.chat.SlackWebhook (slak ≈ slack)”: the best reason for each word typed
+ * first, then others, at most three, one per text.
+ */
+function matchedLine(matches: readonly SearchMatch[]): SafeHtml {
+  const seen = new Set<string>()
+  const words = new Set<string>()
+  const unique = matches.filter((match) => {
+    const key = `${match.field}\u0000${match.value}`
+    if (seen.has(key)) return false
+    seen.add(key)
+    return true
+  })
+  const firstPerWord = unique.filter((match) => !words.has(match.query) && words.add(match.query))
+  const shown = [...firstPerWord, ...unique.filter((match) => !firstPerWord.includes(match))]
+  if (shown.length === 0) return html``
+  return html`<div class="matched">Matched ${shown
+    .slice(0, 3)
+    .map(
+      (match, index) =>
+        html`${index > 0 ? ' · ' : ''}<span class="why" data-field="${match.field}" data-how="${match.how}">${FIELD_LABELS[match.field]} <code>${match.value}</code>${match.how === 'exact' ? '' : html` <span class="muted">(${match.query} ${match.how === 'fuzzy' ? '≈' : '→'} ${match.term})</span>`}</span>`,
+    )}${shown.length > 3 ? html` <span class="muted">+${shown.length - 3} more</span>` : ''}</div>`
+}
+
+/** Kind, group and keyword filters: a plain GET form, so it works without JavaScript. */
+function filterForm(query: string, filters: SearchFilters): SafeHtml {
+  return html`<form class="filters" action="${UI_BASE}/" method="get" id="filters">
+<input type="hidden" name="q" value="${query}">
+<label>Kind <select name="kind"><option value="">any</option>${TYPE_KINDS.map(
+    (kind) =>
+      html`<option value="${kind}"${filters.kind === kind ? html` selected` : ''}>${kind}</option>`,
+  )}</select></label>
+<label>Group <input name="group" value="${filters.group ?? ''}" placeholder="kite.http" size="12"></label>
+<label>Keyword <input name="keyword" value="${filters.keyword ?? ''}" placeholder="slack" size="10"></label>
+<button type="submit" class="ghost">Filter</button></form>`
 }
 
 // --- plugin -----------------------------------------------------------------------------------
@@ -77,9 +139,17 @@ export interface PluginPageData {
   manifest: PluginManifest
   version: string
   registryUrl: string
+  /** README, CHANGELOG, icon, links, permissions (absent for versions indexed before them). */
+  docs: PackageDocs | undefined
 }
 
-export function pluginPage({ plugin, manifest, version, registryUrl }: PluginPageData): SafeHtml {
+export function pluginPage({
+  plugin,
+  manifest,
+  version,
+  registryUrl,
+  docs,
+}: PluginPageData): SafeHtml {
   const current = plugin.versions.find((item) => item.version === version)
   const isLatest = version === plugin.latest
   const types = listManifestTypes(manifest)
@@ -88,7 +158,7 @@ export function pluginPage({ plugin, manifest, version, registryUrl }: PluginPag
     older?.version ?? plugin.versions[plugin.versions.length - 1]?.version ?? version
   return html`<div class="crumbs"><a href="${UI_BASE}/">Plugins</a> / ${plugin.name}</div>
 <div class="layout"><div>
-<div class="title-row"><h1>${manifest.title}</h1>
+<div class="title-row">${pluginIcon(manifest.title, docs?.icon)}<h1>${manifest.title}</h1>
 <span class="badge" id="current-version">${version}</span>
 ${isLatest ? html`<span class="badge latest">latest</span>` : ''}
 ${current?.deprecated ? html`<span class="badge deprecated">deprecated</span>` : ''}
@@ -103,6 +173,7 @@ ${current ? html`<span>published ${formatDate(current.published)}</span>` : ''}<
 ${current?.deprecated ? html`<div class="notice bad"><strong>Deprecated:</strong> ${current.deprecated}</div>` : ''}
 ${!isLatest ? html`<div class="notice warn">You are viewing an older version. The latest is <a href="${pluginUrl(plugin.name)}">${plugin.latest}</a> — <a href="${diffUrl(plugin.name, version, plugin.latest)}">see what changed</a>.</div>` : ''}
 ${manifest.description ? paragraphs(manifest.description) : html`<p class="muted">No description.</p>`}
+${older ? html`<p><a href="${diffUrl(plugin.name, older.version, version)}" id="changed-since">What changed since ${older.version}</a></p>` : ''}
 <h2>Types <span class="muted" style="font-weight:400">(${types.length})</span></h2>
 <div class="table"><table id="types"><thead><tr><th>Type</th><th>Kind</th><th>Description</th></tr></thead><tbody>
 ${types.map(
@@ -145,17 +216,22 @@ ${
 <button type="submit">Compare</button></form>`
     : ''
 }
+${docs?.readme ? html`<h2>README</h2><div class="card prose" id="readme">${renderMarkdown(docs.readme)}</div>` : ''}
+${docs?.changelog ? html`<h2>Changelog</h2><div class="card prose" id="changelog">${renderMarkdown(docs.changelog)}</div>` : ''}
 </div>
 <aside>
-<div class="card"><h3>Install</h3><div class="snippet"><pre><code id="install-snippet">npm install \\
-  ${plugin.name}@${version} \\
-  --registry ${registryUrl}</code></pre></div></div>
+<div class="card"><h3>Install</h3><div class="snippet wrap"><pre><code id="install-snippet">kite plugins install ${plugin.name}@${version}</code></pre></div>
+<p class="muted snippet-note" style="font-size:13px;margin:12px 0 8px">Into a running Kite server. With npm, into a project:</p>
+<div class="snippet wrap secondary"><pre><code id="npm-snippet">npm install ${plugin.name}@${version} --registry ${registryUrl}</code></pre></div></div>
+${permissionsCard(docs?.permissions)}
 <div class="card"><h3>Pin this version in a flow</h3><div class="snippet"><pre><code id="pin-snippet">${pinSnippet(manifest, version)}</code></pre></div>
 <p class="muted" style="font-size:13px;margin:10px 0 0">Per task with <code>version</code>, or for the whole group with <code>pluginDefaults</code>.</p></div>
 <div class="card"><h3>Details</h3><dl class="meta">
 <dt>Group</dt><dd><code>${manifest.group}</code></dd>
 <dt>Latest</dt><dd>${plugin.latest}</dd>
 <dt>@kite/sdk</dt><dd><code>${manifest.sdkRange}</code></dd>
+${docs?.homepage ? html`<dt>Homepage</dt><dd><a href="${docs.homepage}" rel="nofollow noopener" id="homepage">${shortUrl(docs.homepage)}</a></dd>` : ''}
+${docs?.repository ? html`<dt>Repository</dt><dd><a href="${docs.repository}" rel="nofollow noopener" id="repository">${shortUrl(docs.repository)}</a></dd>` : ''}
 <dt>Maintainers</dt><dd>${plugin.maintainers.join(', ') || '—'}</dd>
 ${manifest.keywords.length ? html`<dt>Keywords</dt><dd>${manifest.keywords.join(', ')}</dd>` : ''}
 <dt>Integrity</dt><dd><code style="font-size:11px">${shortIntegrity(current?.integrity ?? '')}</code></dd>
@@ -313,9 +389,15 @@ function exampleYaml(
 export interface DiffPageData {
   plugin: PluginDetails
   diff: ManifestDiff
+  /** The newer version's manifest: its migrations and aliases say what an upgrade rewrites. */
+  toManifest: PluginManifest
+  /** Permissions of both versions (none when a version was indexed before they were kept). */
+  permissions: { from: PluginPermissions; to: PluginPermissions }
 }
 
-export function diffPage({ plugin, diff }: DiffPageData): SafeHtml {
+export function diffPage({ plugin, diff, toManifest, permissions }: DiffPageData): SafeHtml {
+  const more = addedPermissions(permissions.from, permissions.to)
+  const migrations = upgradeNotes(toManifest, diff.from)
   const versions = plugin.versions.map((item) => item.version)
   const groups = new Map<string, SchemaChange[]>()
   for (const change of diff.changes) {
@@ -343,6 +425,16 @@ ${
       ? html`<div class="notice bad">Upgrading from ${diff.from} to ${diff.to} may break flows. Review the breaking changes highlighted below, or keep flows pinned to <code>version: "${diff.from}"</code>.</div>`
       : html`<div class="notice ok">No breaking changes: flows written for ${diff.from} keep working with ${diff.to}.</div>`
 }
+${hasPermissions(more) ? html`<div class="notice bad" id="more-permissions"><strong>${diff.to} asks for more permissions than ${diff.from}:</strong> ${permissionItems(more)}</div>` : ''}
+${
+  migrations.length > 0
+    ? html`<h2>Migrations</h2><p class="muted">What upgrading a flow from ${diff.from} to ${diff.to} rewrites (the runtime's upgrade assistant applies these).</p>
+<div class="table"><table id="migrations"><tbody>${migrations.map(
+        (note) =>
+          html`<tr><td><a href="${typeUrl(note.type, diff.to)}"><code>${note.type}</code></a></td><td>${inlineMarkdown(note.note)}</td><td class="muted" style="white-space:nowrap">from ${note.from}</td></tr>`,
+      )}</tbody></table></div>`
+    : ''
+}
 ${ordered.map(
   ([
     type,
@@ -359,7 +451,45 @@ ${changes.map(
 )}`
 }
 
+// --- permissions ------------------------------------------------------------------------------
+
+function permissionsCard(permissions: PluginPermissions | undefined): SafeHtml {
+  const granted = permissions ?? NO_PERMISSIONS
+  return html`<div class="card" id="permissions"><h3>Permissions</h3>${
+    hasPermissions(granted)
+      ? html`<p style="margin:0">${permissionItems(granted)}</p>`
+      : html`<p class="muted" style="margin:0">None asked: no child processes, files or environment variables.</p>`
+  }</div>`
+}
+
+function permissionItems(permissions: PluginPermissions): SafeHtml {
+  const items: SafeHtml[] = []
+  if (permissions.childProcess) items.push(html`<span class="perm">runs child processes</span>`)
+  const list = (label: string, values: string[]) => {
+    if (values.length > 0)
+      items.push(
+        html`<span class="perm">${label} ${values.map((value, index) => html`${index > 0 ? ', ' : ''}<code>${value}</code>`)}</span>`,
+      )
+  }
+  list('reads files in', permissions.fsRead)
+  list('writes files in', permissions.fsWrite)
+  list('reads environment variables', permissions.env)
+  return html`${items}`
+}
+
 // --- shared -----------------------------------------------------------------------------------
+
+/** The package's own SVG icon (in an `<img>`, where SVG runs no script), or its initial. */
+function pluginIcon(title: string, icon: string | undefined): SafeHtml {
+  if (icon) return html`<img class="plugin-icon" id="plugin-icon" src="${icon}" alt="">`
+  const initial = [...title.trim()][0]?.toUpperCase() ?? '?'
+  return html`<span class="plugin-icon fallback" id="plugin-icon" aria-hidden="true">${initial}</span>`
+}
+
+function shortUrl(url: string): string {
+  const text = url.replace(/^https?:\/\//, '').replace(/\/$/, '')
+  return text.length > 40 ? `${text.slice(0, 39)}…` : text
+}
 
 function versionSwitcher(
   action: string,
@@ -392,6 +522,6 @@ function shortIntegrity(integrity: string): string {
   return integrity.length > 30 ? `${integrity.slice(0, 27)}…` : integrity
 }
 
-export function notFoundPage(what: string): SafeHtml {
-  return html`<div class="card empty"><h1>Not found</h1><p>${what}</p><p><a href="${UI_BASE}/">Back to all plugins</a></p></div>`
+export function notFoundPage(what: string, heading = 'Not found'): SafeHtml {
+  return html`<div class="card empty"><h1>${heading}</h1><p>${what}</p><p><a href="${UI_BASE}/">Back to all plugins</a></p></div>`
 }

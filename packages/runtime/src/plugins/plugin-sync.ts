@@ -1,5 +1,6 @@
 import { readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { type EventSourceMessage, EventSourceParserStream } from 'eventsource-parser/stream'
 import semver from 'semver'
 import { messageOf } from '../errors.js'
 import type { RuntimeLogger } from '../executor/engine.js'
@@ -134,18 +135,10 @@ export function createPluginSync(options: PluginSyncOptions): PluginSync {
           throw new Error(`the event stream answered ${response.status}`)
         isConnected = true
         backoff = 100
-        const decoder = new TextDecoder()
-        let buffer = ''
-        for await (const chunk of response.body) {
-          buffer += decoder.decode(chunk as Uint8Array, { stream: true })
-          let end = buffer.indexOf('\n\n')
-          while (end >= 0) {
-            const block = buffer.slice(0, end)
-            buffer = buffer.slice(end + 2)
-            await handle(block)
-            end = buffer.indexOf('\n\n')
-          }
-        }
+        const events = response.body
+          .pipeThrough(new TextDecoderStream())
+          .pipeThrough(new EventSourceParserStream())
+        for await (const message of events) await handle(message)
         throw new Error('the event stream ended')
       } catch (error) {
         isConnected = false
@@ -159,18 +152,17 @@ export function createPluginSync(options: PluginSyncOptions): PluginSync {
     }
   }
 
-  const handle = async (block: string) => {
-    let id: string | undefined
-    let event = 'message'
-    let data = ''
-    for (const line of block.split('\n')) {
-      if (line.startsWith('id:')) id = line.slice(3).trim()
-      else if (line.startsWith('event:')) event = line.slice(6).trim()
-      else if (line.startsWith('data:')) data += line.slice(5).trim()
-    }
+  const handle = async ({ id, event, data }: EventSourceMessage) => {
     if (event === 'published' && data) {
-      const payload = JSON.parse(data) as PublishedEvent
-      await consider(payload.name, payload.version, payload.manifestHash)
+      let payload: PublishedEvent | undefined
+      try {
+        payload = JSON.parse(data) as PublishedEvent
+      } catch {
+        logger.warn(
+          `plugin sync: skipped a published event whose data is not JSON: ${data.slice(0, 200)}`,
+        )
+      }
+      if (payload) await consider(payload.name, payload.version, payload.manifestHash)
     }
     if (id) {
       state.lastEventId = id
