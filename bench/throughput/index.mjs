@@ -102,7 +102,13 @@ async function measure(label, dataDir, registry, store) {
   const child = fork(
     fileURLToPath(import.meta.url),
     ['server', dataDir, registry, ...(store ? [store] : [])],
-    { stdio: 'inherit' },
+    {
+      stdio: 'inherit',
+      // KITE_BENCH_PROFILE=DIR writes the server's CPU profile there (`node --cpu-prof`).
+      execArgv: process.env.KITE_BENCH_PROFILE
+        ? ['--cpu-prof', '--cpu-prof-dir', process.env.KITE_BENCH_PROFILE]
+        : [],
+    },
   )
   try {
     const { url } = await new Promise((resolve, reject) => {
