@@ -65,30 +65,7 @@ export async function startRegistry(work) {
     `${registry.url.replace(/^https?:/, '')}/:_authToken=${account.token}\n`,
   )
   const publish = async (name, version, source) => {
-    const dir = join(work, 'packages', `${name.replace(/\W/g, '_')}-${version}`)
-    await mkdir(join(dir, 'dist'), { recursive: true })
-    await mkdir(join(dir, 'node_modules', '@kite'), { recursive: true })
-    await symlink(sdkDir, join(dir, 'node_modules', '@kite', 'sdk'), 'dir')
-    await writeFile(join(dir, 'dist', 'index.js'), source)
-    const plugin = (await import(pathToFileURL(join(dir, 'dist', 'index.js')).href)).default
-    const manifest = createManifest(
-      plugin,
-      { name, version },
-      { entry: 'dist/index.js', sdkRange: '^0.1.0' },
-    )
-    await writeFile(join(dir, 'dist', 'kite-plugin.json'), JSON.stringify(manifest))
-    await writeFile(
-      join(dir, 'package.json'),
-      JSON.stringify({
-        name,
-        version,
-        type: 'module',
-        keywords: ['kite-plugin'],
-        files: ['dist'],
-        kite: { manifest: 'dist/kite-plugin.json' },
-        peerDependencies: { '@kite/sdk': '^0.1.0' },
-      }),
-    )
+    const dir = await writePluginPackage(join(work, 'packages'), name, version, source)
     await new Promise((resolve, reject) =>
       execFile(
         'npm',
@@ -100,3 +77,42 @@ export async function startRegistry(work) {
   }
   return { url: registry.url, publish, close: () => registry.close() }
 }
+
+/**
+ * Writes a plugin package as `kite-plugin build` would (its `dist/index.js` is `source`, its
+ * manifest made from it) in a directory of its own below `root`; returns that directory.
+ */
+export async function writePluginPackage(root, name, version, source) {
+  const dir = join(root, `${name.replace(/\W/g, '_')}-${version}`)
+  await mkdir(join(dir, 'dist'), { recursive: true })
+  await mkdir(join(dir, 'node_modules', '@kite'), { recursive: true })
+  await symlink(sdkDir, join(dir, 'node_modules', '@kite', 'sdk'), 'dir')
+  await writeFile(join(dir, 'dist', 'index.js'), source)
+  const plugin = (await import(pathToFileURL(join(dir, 'dist', 'index.js')).href)).default
+  const manifest = createManifest(
+    plugin,
+    { name, version },
+    { entry: 'dist/index.js', sdkRange: '^0.1.0' },
+  )
+  await writeFile(join(dir, 'dist', 'kite-plugin.json'), JSON.stringify(manifest))
+  await writeFile(
+    join(dir, 'package.json'),
+    JSON.stringify({
+      name,
+      version,
+      type: 'module',
+      keywords: ['kite-plugin'],
+      files: ['dist'],
+      kite: { manifest: 'dist/kite-plugin.json' },
+      peerDependencies: { '@kite/sdk': '^0.1.0' },
+    }),
+  )
+  return dir
+}
+
+/** The bundle of a one-task plugin whose `bench.echo.Echo` returns its version. */
+export const echoSource = (version) => `import { definePlugin, defineTask, z } from '@kite/sdk'
+export default definePlugin({ group: 'bench.echo', title: 'Echo', description: 'Echo ${version}.', tasks: [
+  defineTask({ name: 'Echo', title: 'Echo', description: 'Returns its version.', properties: z.object({}), outputs: z.object({ version: z.string() }), run: () => ({ version: '${version}' }) }),
+], triggers: [], conditions: [] })
+`

@@ -11,9 +11,6 @@ import type {
   StoredLogEntry,
 } from './store.js'
 
-/** The most state changes one group commit writes (see `commit`). */
-const MAX_COMMIT_BATCH = 256
-
 interface PendingCommit {
   changes: Commit
   resolve: () => void
@@ -130,6 +127,18 @@ export interface KyselyStoreOptions {
   ) => { value: string; expires_at: number | null } | undefined
   /** Called once on close, after kysely's own connections are closed. */
   onClose?: () => Promise<void>
+  /**
+   * Group-commit transactions written at once (default 1). One keeps the commits in the order
+   * they were asked for (SQLite has one writer anyway); a pool of connections (PostgreSQL) writes
+   * several batches side by side, so round trips overlap and the server merges their fsyncs.
+   */
+  commitWriters?: number
+  /**
+   * The most commits one group-commit transaction writes (default 256). On PostgreSQL, where a
+   * batch's statements are round trips on one connection, small batches side by side measured
+   * faster than large ones (`npm run bench throughput`).
+   */
+  commitBatch?: number
   /** Notifications between processes (PostgreSQL): see `Store.listen`. */
   listen?: Store['listen']
 }
@@ -324,9 +333,12 @@ export async function createKyselyStore(
   // being written, go out together in the next transaction: one COMMIT (one WAL write, one fsync
   // on PostgreSQL) for many state changes. Each caller's promise settles once its own changes are
   // committed, so nothing acts on a state before it is written; a change that fails its batch is
-  // written again alone, so it fails by itself.
+  // written again alone, so it fails by itself. With one writer (SQLite) batches go out in the
+  // order asked for; PostgreSQL writes several small batches side by side (`commitWriters`).
   const pendingCommits: PendingCommit[] = []
-  let committing: Promise<void> | undefined
+  const writers = new Set<Promise<void>>()
+  const maxWriters = options.commitWriters ?? 1
+  const maxBatch = options.commitBatch ?? 256
   let commitScheduled = false
   const writeBatch = (batch: readonly PendingCommit[]) =>
     db.transaction().execute(async (trx) => {
@@ -339,7 +351,7 @@ export async function createKyselyStore(
     })
   const drainCommits = async () => {
     while (pendingCommits.length > 0) {
-      const batch = pendingCommits.splice(0, MAX_COMMIT_BATCH)
+      const batch = pendingCommits.splice(0, maxBatch)
       try {
         await writeBatch(batch)
         for (const pending of batch) pending.resolve()
@@ -354,16 +366,20 @@ export async function createKyselyStore(
       }
     }
   }
-  const startCommits = () => {
-    committing ??= drainCommits().finally(() => {
-      committing = undefined
-      // Asked for between the last batch and now.
-      if (pendingCommits.length > 0) scheduleCommits()
-    })
-    return committing
+  /** Starts writers up to the limit while commits wait; resolves when they are all written. */
+  const startCommits = async () => {
+    while (writers.size < maxWriters && pendingCommits.length > 0) {
+      const writer: Promise<void> = drainCommits().finally(() => {
+        writers.delete(writer)
+        // Asked for between the last batch and now.
+        if (pendingCommits.length > 0) scheduleCommits()
+      })
+      writers.add(writer)
+    }
+    await Promise.all(writers)
   }
   const scheduleCommits = () => {
-    if (committing || commitScheduled) return
+    if (commitScheduled || writers.size >= maxWriters) return
     commitScheduled = true
     setImmediate(() => {
       commitScheduled = false
@@ -858,7 +874,7 @@ export async function createKyselyStore(
       if (closed) return
       closed = true
       // Commits already asked for are written first.
-      while (pendingCommits.length > 0 || committing) await startCommits()
+      while (pendingCommits.length > 0 || writers.size > 0) await startCommits()
       await db.destroy()
       await options.onClose?.()
     },

@@ -38,9 +38,10 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       kind: 'user',
     })
   }
+  const maxConnections = options.maxConnections ?? 10
   const pool = new pg.Pool({
     connectionString: options.url,
-    max: options.maxConnections ?? 10,
+    max: maxConnections,
     // Counts and epoch-millisecond columns are int8: read them as numbers, not strings.
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
@@ -70,6 +71,10 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   const listener = createNotificationListener(options.url)
   return createKyselyStore(db, {
     dialect: 'postgres',
+    // Commits of a few executions each, side by side on most of the pool (the rest serves
+    // claims and reads): the server merges the fsyncs of concurrent commits by itself.
+    commitWriters: Math.max(1, maxConnections - 2),
+    commitBatch: 4,
     listen: listener.listen,
     onClose: listener.close,
   })
