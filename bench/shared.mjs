@@ -116,3 +116,36 @@ export default definePlugin({ group: 'bench.echo', title: 'Echo', description: '
   defineTask({ name: 'Echo', title: 'Echo', description: 'Returns its version.', properties: z.object({}), outputs: z.object({ version: z.string() }), run: () => ({ version: '${version}' }) }),
 ], triggers: [], conditions: [] })
 `
+
+/** The `tasks:` lines of `count` chained `bench.noop.Noop` tasks, each passing the value on. */
+export const noopTasks = (count) => [
+  'tasks:',
+  ...Array.from({ length: count }, (_, index) =>
+    [
+      `  - id: t${index}`,
+      '    type: bench.noop.Noop',
+      `    value: "${index === 0 ? '{{ execution.id }}' : `{{ outputs.t${index - 1}.value }}`}"`,
+    ].join('\n'),
+  ),
+]
+
+/**
+ * `clients` loops calling `call` for `durationMs`: calls per second, each call's latency (ms)
+ * and what each returned.
+ */
+export async function runClients(clients, durationMs, call) {
+  const latencies = []
+  const results = []
+  const end = performance.now() + durationMs
+  const begin = performance.now()
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (performance.now() < end) {
+        const started = performance.now()
+        results.push(await call())
+        latencies.push(performance.now() - started)
+      }
+    }),
+  )
+  return { rate: latencies.length / ((performance.now() - begin) / 1000), latencies, results }
+}

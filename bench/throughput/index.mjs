@@ -16,7 +16,7 @@ import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createServer } from '@kite/runtime'
-import { postgresDatabase, quantile, startRegistry } from '../shared.mjs'
+import { noopTasks, postgresDatabase, quantile, runClients, startRegistry } from '../shared.mjs'
 
 const NAME = '@bench/kite-plugin-noop'
 const SECONDS = Number(process.env.KITE_BENCH_SECONDS ?? 5)
@@ -35,14 +35,7 @@ const flowOf = (id, count) =>
     '  - id: hook',
     '    type: kite.trigger.Webhook',
     `    key: go${count}`,
-    'tasks:',
-    ...Array.from({ length: count }, (_, index) =>
-      [
-        `  - id: t${index}`,
-        '    type: bench.noop.Noop',
-        `    value: "${index === 0 ? '{{ execution.id }}' : `{{ outputs.t${index - 1}.value }}`}"`,
-      ].join('\n'),
-    ),
+    ...noopTasks(count),
   ].join('\n')
 
 const ms = (value) => `${value.toFixed(value < 10 ? 2 : 0)} ms`
@@ -165,25 +158,12 @@ async function load(target, clients, durationMs, waitForEnd) {
     }
     return body.id
   }
-  const ids = []
   if (waitForEnd) for (let index = 0; index < 20; index++) await call() // warm-up
-  const latencies = []
-  const end = performance.now() + durationMs
-  const begin = performance.now()
-  await Promise.all(
-    Array.from({ length: clients }, async () => {
-      while (performance.now() < end) {
-        const started = performance.now()
-        ids.push(await call())
-        latencies.push(performance.now() - started)
-      }
-    }),
-  )
-  const elapsed = (performance.now() - begin) / 1000
+  const { rate, latencies, results } = await runClients(clients, durationMs, call)
   return {
-    rate: latencies.length / elapsed,
+    rate,
     p50: quantile(latencies, 0.5),
     p99: quantile(latencies, 0.99),
-    ids,
+    ids: results,
   }
 }
