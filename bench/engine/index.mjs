@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createRuntime, createServer, definePluginVersion } from '@kite/runtime'
 import { definePlugin, defineTask, z } from '@kite/sdk'
+import { noopTasks, runClients } from '../shared.mjs'
 
 const trivial = defineTask({
   name: 'Noop',
@@ -27,19 +28,7 @@ const plugins = () => [
   }),
 ]
 
-const flowOf = (id, count) =>
-  [
-    `id: ${id}`,
-    'namespace: bench',
-    'tasks:',
-    ...Array.from({ length: count }, (_, index) =>
-      [
-        `  - id: t${index}`,
-        '    type: bench.noop.Noop',
-        `    value: "${index === 0 ? '{{ execution.id }}' : `{{ outputs.t${index - 1}.value }}`}"`,
-      ].join('\n'),
-    ),
-  ].join('\n')
+const flowOf = (id, count) => [`id: ${id}`, 'namespace: bench', ...noopTasks(count)].join('\n')
 
 function stats(values) {
   const sorted = [...values].sort((a, b) => a - b)
@@ -134,21 +123,9 @@ async function load(target, clients, durationMs) {
       throw new Error(`execution ended ${JSON.stringify(body).slice(0, 300)}`)
   }
   for (let index = 0; index < 20; index++) await call() // warm-up
-  const latencies = []
-  const end = performance.now() + durationMs
-  const begin = performance.now()
-  await Promise.all(
-    Array.from({ length: clients }, async () => {
-      while (performance.now() < end) {
-        const started = performance.now()
-        await call()
-        latencies.push(performance.now() - started)
-      }
-    }),
-  )
-  const elapsed = (performance.now() - begin) / 1000
+  const { rate, latencies } = await runClients(clients, durationMs, call)
   const { median, p95 } = stats(latencies)
-  return { rate: latencies.length / elapsed, p50: median, p95 }
+  return { rate, p50: median, p95 }
 }
 
 if (process.argv[2] === 'server') {

@@ -7,11 +7,10 @@
 //   2. per-call overhead of the worker host, warm: sequential and 10 at a time, versus in-process;
 //   3. cold start: the first task of a newly loaded version, with the spare thread and without.
 import { readFileSync } from 'node:fs'
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
-import { createRequire } from 'node:module'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { availableParallelism, tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import {
   createInProcessHost,
   createPluginCatalog,
@@ -19,15 +18,10 @@ import {
   createWorkerHost,
   loadPluginDirectory,
 } from '@kite/runtime'
-import { createManifest } from '@kite/sdk'
+import { echoSource, quantile, writePluginPackage } from '../shared.mjs'
 
-const require = createRequire(import.meta.url)
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const work = await mkdtemp(join(tmpdir(), 'kite-bench-pool-'))
-const quantile = (values, q) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]
-}
 const ms = (value) => `${value.toFixed(value < 10 ? 3 : 0)} ms`
 const mib = (bytes) => `${(bytes / 2 ** 20).toFixed(0)} MiB`
 const osThreads = () => {
@@ -40,41 +34,16 @@ const osThreads = () => {
 const CONCURRENT = 300
 
 /** A tiny plugin version written to disk as `kite-plugin build` would: one no-op task. */
-const sdkDir = dirname(require.resolve('@kite/sdk/package.json'))
-async function writeEcho(version) {
-  const dir = join(work, 'echo', version)
-  await mkdir(join(dir, 'dist'), { recursive: true })
-  await mkdir(join(dir, 'node_modules', '@kite'), { recursive: true })
-  await symlink(sdkDir, join(dir, 'node_modules', '@kite', 'sdk'), 'dir')
-  await writeFile(
-    join(dir, 'dist', 'index.js'),
-    `import { definePlugin, defineTask, z } from '@kite/sdk'
-export default definePlugin({ group: 'bench.echo', title: 'Echo', description: 'Echo ${version}.', tasks: [
-  defineTask({ name: 'Echo', title: 'Echo', description: 'Returns its version.', properties: z.object({}), outputs: z.object({ version: z.string() }), run: () => ({ version: '${version}' }) }),
-], triggers: [], conditions: [] })
-`,
-  )
-  const plugin = (await import(pathToFileURL(join(dir, 'dist', 'index.js')).href)).default
-  const manifest = createManifest(
-    plugin,
-    { name: '@bench/kite-plugin-echo', version },
-    { entry: 'dist/index.js', sdkRange: '^0.1.0' },
-  )
-  await writeFile(join(dir, 'dist', 'kite-plugin.json'), JSON.stringify(manifest))
-  await writeFile(
-    join(dir, 'package.json'),
-    JSON.stringify({
-      name: '@bench/kite-plugin-echo',
+const writeEcho = async (version) =>
+  loadPluginDirectory(
+    await writePluginPackage(
+      join(work, 'echo'),
+      '@bench/kite-plugin-echo',
       version,
-      type: 'module',
-      keywords: ['kite-plugin'],
-      files: ['dist'],
-      kite: { manifest: 'dist/kite-plugin.json' },
-      peerDependencies: { '@kite/sdk': '^0.1.0' },
-    }),
+      echoSource(version),
+    ),
+    { verify: false },
   )
-  return loadPluginDirectory(dir, { verify: false })
-}
 
 try {
   // 1. 300 sleeping executions at once, through the engine with its default pool.
@@ -117,7 +86,8 @@ try {
     `${CONCURRENT} executions of a 2 s Sleep at once (maxWorkers ${maxWorkers}, callsPerWorker ${callsPerWorker}): ` +
       `accepted in ${ms(accepted)}, all ended in ${ms(finished)} (${succeeded} SUCCESS), ` +
       `peak RSS ${mib(peakRss)} (${mib(rssBefore)} before), ` +
-      `peak plugin threads ${usage?.peakThreads ?? '?'}, peak OS threads ${peakOs} (${threadsBefore} before)`,
+      `peak plugin threads ${usage?.peakThreads ?? '?'}, peak OS threads ${peakOs} (${threadsBefore} before) ` +
+      '(target: ends ≈ 2 s + 1 s, RSS < 400 MB, threads bounded by maxWorkers)',
   )
   await runtime.close()
 
@@ -196,7 +166,7 @@ try {
   const withoutSpare = await coldStarts(false)
   console.log(
     `cold start (first task of a new version), ${withSpare.length} versions: with the spare thread p50 ${ms(quantile(withSpare, 0.5))}, p95 ${ms(quantile(withSpare, 0.95))}; ` +
-      `without p50 ${ms(quantile(withoutSpare, 0.5))}, p95 ${ms(quantile(withoutSpare, 0.95))}`,
+      `without p50 ${ms(quantile(withoutSpare, 0.5))}, p95 ${ms(quantile(withoutSpare, 0.95))} (target p95 ≤ 150 ms)`,
   )
   console.log(`(${availableParallelism()} cores)`)
 } finally {

@@ -122,6 +122,12 @@ describe('the task queue across restarts', () => {
     // One slot: the first execution's task runs, the second's waits in the queue.
     const first = await stopMidTask({ worker: { slots: 1 } })
     const before = await start({ worker: { slots: 1 } })
+    // The resumed execution takes the slot first (its resubmitted attempt claimed).
+    await waitUntil(async () => {
+      const resumed = await before.runtime.engine.getExecution(first)
+      return resumed?.taskRunList[0]?.attempts.length === 2
+    })
+    await waitUntil(async () => (await before.runtime.store.countQueuedTaskRuns()) === 0)
     const second = await before.runtime.engine.start({ namespace: 'test.queue', flowId: 'queued' })
     await waitUntil(async () => (await before.runtime.store.countQueuedTaskRuns()) === 1)
     await stop(before)

@@ -72,12 +72,15 @@ export function createTaskDispatch(options: TaskDispatchOptions): LocalTaskDispa
     return Date.now() - Date.parse(node.heartbeatAt) < options.heartbeatTimeoutMs
   }
 
-  /** Entries that do not run here: done elsewhere, or lost with their node. */
-  const poll = async () => {
+  /**
+   * Entries that do not run here: done elsewhere, or lost with their node. Those waited for
+   * since `olderThanMs` at least (all of them when a worker elsewhere just recorded results).
+   */
+  const poll = async (olderThanMs = pollMs) => {
     if (polling || closed) return
     polling = true
     try {
-      const cutoff = Date.now() - pollMs
+      const cutoff = Date.now() - olderThanMs
       const ids = [...waiters].filter(([, waiter]) => waiter.since <= cutoff).map(([id]) => id)
       if (ids.length === 0) return
       const entries = new Map((await store.getQueueEntries(ids)).map((entry) => [entry.id, entry]))
@@ -110,6 +113,20 @@ export function createTaskDispatch(options: TaskDispatchOptions): LocalTaskDispa
       polling = false
     }
   }
+
+  // Results recorded by workers of other processes wake the poll at once (PostgreSQL's NOTIFY).
+  let stopListening: (() => void) | undefined
+  const listening = store.listen?.('results', () => {
+    if (waiters.size > 0) poll(0).catch(() => {})
+  })
+  listening
+    ?.then((stop) => {
+      if (closed) stop()
+      else stopListening = stop
+    })
+    .catch((error: unknown) => {
+      logger.warn(`results of other nodes are polled for only: ${(error as Error).message}`)
+    })
 
   const startPolling = () => {
     if (pollTimer || closed) return
@@ -192,6 +209,7 @@ export function createTaskDispatch(options: TaskDispatchOptions): LocalTaskDispa
 
     close() {
       closed = true
+      stopListening?.()
       stopPolling()
       for (const waiter of waiters.values()) waiter.reject(shuttingDown())
       waiters.clear()

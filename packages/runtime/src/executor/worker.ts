@@ -125,6 +125,7 @@ export function createWorker(options: WorkerOptions): Worker {
   let pollTimer: NodeJS.Timeout | undefined
   let heartbeatTimer: NodeJS.Timeout | undefined
   let logTimer: NodeJS.Timeout | undefined
+  let stopListening: (() => void) | undefined
 
   const nodeRecord = (): NodeRecord => ({
     id: nodeId,
@@ -374,7 +375,12 @@ export function createWorker(options: WorkerOptions): Worker {
       await store.saveNode(nodeRecord())
       heartbeatTimer = setInterval(heartbeat, heartbeatMs)
       heartbeatTimer.unref()
-      // A fallback: in one process every enqueue wakes the worker directly.
+      // Other processes' entries wake it through the store (PostgreSQL's NOTIFY); in one process
+      // every enqueue wakes the worker directly. Polling is the fallback for both.
+      stopListening = await store.listen?.('queued', scheduleClaim).catch((error: unknown) => {
+        logger.warn(`the worker polls the queue only: ${messageOf(error)}`)
+        return undefined
+      })
       pollTimer = setInterval(scheduleClaim, pollMs)
       pollTimer.unref()
       scheduleClaim()
@@ -382,6 +388,7 @@ export function createWorker(options: WorkerOptions): Worker {
     async close() {
       if (closed) return
       closed = true
+      stopListening?.()
       clearInterval(heartbeatTimer)
       clearInterval(pollTimer)
       clearTimeout(logTimer)

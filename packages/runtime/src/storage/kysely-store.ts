@@ -2,7 +2,20 @@ import { CompiledQuery, type Generated, type Kysely, sql } from 'kysely'
 import type { Execution, ExecutionSummary, LogEntry, TaskRun } from '../executor/execution-model.js'
 import { logLevelRank } from '../executor/execution-model.js'
 import type { StoreDialectName } from './migrations.js'
-import type { QueueEntryState, Store, StoredFlow, StoredLogEntry } from './store.js'
+import type {
+  Commit,
+  QueueChannel,
+  QueueEntryState,
+  Store,
+  StoredFlow,
+  StoredLogEntry,
+} from './store.js'
+
+interface PendingCommit {
+  changes: Commit
+  resolve: () => void
+  reject: (error: unknown) => void
+}
 
 interface FlowsTable {
   namespace: string
@@ -114,7 +127,24 @@ export interface KyselyStoreOptions {
   ) => { value: string; expires_at: number | null } | undefined
   /** Called once on close, after kysely's own connections are closed. */
   onClose?: () => Promise<void>
+  /**
+   * Group-commit transactions written at once (default 1). One keeps the commits in the order
+   * they were asked for (SQLite has one writer anyway); a pool of connections (PostgreSQL) writes
+   * several batches side by side, so round trips overlap and the server merges their fsyncs.
+   */
+  commitWriters?: number
+  /**
+   * The most commits one group-commit transaction writes (default 256). On PostgreSQL, where a
+   * batch's statements are round trips on one connection, small batches side by side measured
+   * faster than large ones (`npm run bench throughput`).
+   */
+  commitBatch?: number
+  /** Notifications between processes (PostgreSQL): see `Store.listen`. */
+  listen?: Store['listen']
 }
+
+/** The PostgreSQL channel of each `Store.listen` channel. */
+export const NOTIFY_CHANNELS = { queued: 'kite_task_queued', results: 'kite_task_results' } as const
 
 /**
  * The store over kysely, for every dialect: flows, executions, task runs, logs, the durable queue,
@@ -255,6 +285,108 @@ export async function createKyselyStore(
     }
   }
 
+  const notify = (trx: Kysely<KiteDatabase>, channel: QueueChannel) =>
+    sql`select pg_notify(${NOTIFY_CHANNELS[channel]}, '')`.execute(trx)
+
+  /** Everything one `commit` writes, inside the transaction `trx`. */
+  const writeChanges = async (trx: Kysely<KiteDatabase>, changes: Commit) => {
+    const { execution, taskRuns = [], logs = [], enqueue = [], dequeue = [] } = changes
+    for (const id of dequeue) {
+      await trx.executeQuery(CompiledQuery.raw(deleteQueued, [id]))
+    }
+    if (enqueue.length > 0) {
+      const date = new Date().toISOString()
+      for (const entry of enqueue) {
+        await trx.executeQuery(
+          CompiledQuery.raw(insertQueued, [
+            entry.id,
+            entry.executionId,
+            entry.taskRunId,
+            entry.attempt,
+            entry.nodeId === undefined ? 'QUEUED' : 'RUNNING',
+            entry.nodeId ?? null,
+            date,
+            entry.nodeId === undefined ? null : date,
+            entry.payload,
+          ]),
+        )
+      }
+    }
+    if (execution) {
+      await trx.executeQuery(CompiledQuery.raw(upsertExecution, executionParams(execution)))
+    }
+    for (const run of taskRuns) {
+      await trx.executeQuery(
+        CompiledQuery.raw(upsertTaskRun, [
+          run.id,
+          run.executionId,
+          run.sequence,
+          run.state.current,
+          JSON.stringify(run),
+        ]),
+      )
+    }
+    await insertLogs(trx, logs)
+  }
+
+  // Group commit: the commits asked for in one turn of the event loop, or while a transaction is
+  // being written, go out together in the next transaction: one COMMIT (one WAL write, one fsync
+  // on PostgreSQL) for many state changes. Each caller's promise settles once its own changes are
+  // committed, so nothing acts on a state before it is written; a change that fails its batch is
+  // written again alone, so it fails by itself. With one writer (SQLite) batches go out in the
+  // order asked for; PostgreSQL writes several small batches side by side (`commitWriters`).
+  const pendingCommits: PendingCommit[] = []
+  const writers = new Set<Promise<void>>()
+  const maxWriters = options.commitWriters ?? 1
+  const maxBatch = options.commitBatch ?? 256
+  let commitScheduled = false
+  const writeBatch = (batch: readonly PendingCommit[]) =>
+    db.transaction().execute(async (trx) => {
+      for (const pending of batch) await writeChanges(trx, pending.changes)
+      // One NOTIFY per batch: PostgreSQL serialises the commits of notifying transactions.
+      const queued = batch.some(({ changes }) =>
+        changes.enqueue?.some((entry) => entry.nodeId === undefined),
+      )
+      if (postgres && queued) await notify(trx, 'queued')
+    })
+  const drainCommits = async () => {
+    while (pendingCommits.length > 0) {
+      const batch = pendingCommits.splice(0, maxBatch)
+      try {
+        await writeBatch(batch)
+        for (const pending of batch) pending.resolve()
+      } catch (error) {
+        if (batch.length === 1) {
+          batch[0]?.reject(error)
+          continue
+        }
+        for (const pending of batch) {
+          await writeBatch([pending]).then(pending.resolve, pending.reject)
+        }
+      }
+    }
+  }
+  /** Starts writers up to the limit while commits wait; resolves when they are all written. */
+  const startCommits = async () => {
+    while (writers.size < maxWriters && pendingCommits.length > 0) {
+      const writer: Promise<void> = drainCommits().finally(() => {
+        writers.delete(writer)
+        // Asked for between the last batch and now.
+        if (pendingCommits.length > 0) scheduleCommits()
+      })
+      writers.add(writer)
+    }
+    await Promise.all(writers)
+  }
+  const scheduleCommits = () => {
+    if (commitScheduled || writers.size >= maxWriters) return
+    commitScheduled = true
+    setImmediate(() => {
+      commitScheduled = false
+      void startCommits()
+    })
+  }
+
   const withTaskRuns = async (row: ExecutionsTable): Promise<Execution> => {
     const runs = await db
       .selectFrom('task_runs')
@@ -270,6 +402,7 @@ export async function createKyselyStore(
 
   let closed = false
   const store: Store = {
+    ...(options.listen ? { listen: options.listen } : {}),
     async saveFlow(flow) {
       return db.transaction().execute(async (trx) => {
         const latest = await latestRevision(flow.namespace, flow.id, trx)
@@ -364,7 +497,7 @@ export async function createKyselyStore(
       })
     },
 
-    async commit(changes) {
+    commit(changes) {
       const { execution, taskRuns = [], logs = [], enqueue = [], dequeue = [] } = changes
       if (
         !execution &&
@@ -373,45 +506,11 @@ export async function createKyselyStore(
         enqueue.length === 0 &&
         dequeue.length === 0
       ) {
-        return
+        return Promise.resolve()
       }
-      await db.transaction().execute(async (trx) => {
-        for (const id of dequeue) {
-          await trx.executeQuery(CompiledQuery.raw(deleteQueued, [id]))
-        }
-        if (enqueue.length > 0) {
-          const date = new Date().toISOString()
-          for (const entry of enqueue) {
-            await trx.executeQuery(
-              CompiledQuery.raw(insertQueued, [
-                entry.id,
-                entry.executionId,
-                entry.taskRunId,
-                entry.attempt,
-                entry.nodeId === undefined ? 'QUEUED' : 'RUNNING',
-                entry.nodeId ?? null,
-                date,
-                entry.nodeId === undefined ? null : date,
-                entry.payload,
-              ]),
-            )
-          }
-        }
-        if (execution) {
-          await trx.executeQuery(CompiledQuery.raw(upsertExecution, executionParams(execution)))
-        }
-        for (const run of taskRuns) {
-          await trx.executeQuery(
-            CompiledQuery.raw(upsertTaskRun, [
-              run.id,
-              run.executionId,
-              run.sequence,
-              run.state.current,
-              JSON.stringify(run),
-            ]),
-          )
-        }
-        await insertLogs(trx, logs)
+      return new Promise<void>((resolve, reject) => {
+        pendingCommits.push({ changes, resolve, reject })
+        scheduleCommits()
       })
     },
 
@@ -449,6 +548,7 @@ export async function createKyselyStore(
           await trx.executeQuery(CompiledQuery.raw(completeQueued, ['DONE', result, id]))
         }
         await insertLogs(trx, logs)
+        if (postgres && results.length > 0) await notify(trx, 'results')
       })
     },
 
@@ -773,6 +873,8 @@ export async function createKyselyStore(
     async close() {
       if (closed) return
       closed = true
+      // Commits already asked for are written first.
+      while (pendingCommits.length > 0 || writers.size > 0) await startCommits()
       await db.destroy()
       await options.onClose?.()
     },

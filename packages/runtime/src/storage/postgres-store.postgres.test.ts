@@ -94,6 +94,62 @@ describe('the postgres store', () => {
     }
   })
 
+  it('wakes listeners of other nodes once per commit of queued entries and of results', async () => {
+    const executor = await createPostgresStore({ url: database.url })
+    const worker = await createPostgresStore({ url: database.url })
+    try {
+      const heard = { queued: 0, results: 0 }
+      const next = (channel: 'queued' | 'results') =>
+        new Promise<void>((resolve) => {
+          const before = heard[channel]
+          const check = setInterval(() => {
+            if (heard[channel] > before) {
+              clearInterval(check)
+              resolve()
+            }
+          }, 5)
+        })
+      const stopQueued = await worker.listen!('queued', () => heard.queued++)
+      await executor.listen!('results', () => heard.results++)
+      const entry = (id: string) => ({
+        id: `${id}:1`,
+        executionId: 'e1',
+        taskRunId: id,
+        attempt: 1,
+        payload: '{}',
+      })
+      // Two commits asked for together share one transaction: one notification.
+      let queued = next('queued')
+      await Promise.all([
+        executor.commit({ enqueue: [entry('n1')] }),
+        executor.commit({ enqueue: [entry('n2')] }),
+      ])
+      await queued
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      expect(heard.queued).toBe(1)
+      // An entry committed as already claimed (run by its own node) wakes nobody.
+      await executor.commit({ enqueue: [{ ...entry('n3'), nodeId: 'self' }] })
+      queued = next('queued')
+      await executor.commit({ enqueue: [entry('n4')] })
+      await queued
+      expect(heard.queued).toBe(2)
+      const claimed = await worker.claimTaskRuns('w1', 10)
+      expect(claimed.map(({ id }) => id).sort()).toEqual(['n1:1', 'n2:1', 'n4:1'])
+      const results = next('results')
+      await worker.completeTaskRuns([{ id: 'n1:1', result: '{"ok":true,"outputs":{}}' }], [])
+      await results
+      expect(heard.results).toBe(1)
+      // Stopped listening: nothing more arrives.
+      stopQueued()
+      await executor.commit({ enqueue: [entry('n5')] })
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      expect(heard.queued).toBe(2)
+    } finally {
+      await executor.close()
+      await worker.close()
+    }
+  })
+
   it('refuses a URL that is not postgres:// and a server that is not there, clearly', async () => {
     await expect(createPostgresStore({ url: 'mysql://x@127.0.0.1/db' })).rejects.toThrow(
       'the store URL mysql://x@127.0.0.1/db is not a postgres:// URL',

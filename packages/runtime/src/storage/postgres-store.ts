@@ -1,9 +1,9 @@
 import { Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
 import { RuntimeError } from '../errors.js'
-import { createKyselyStore, type KiteDatabase } from './kysely-store.js'
+import { createKyselyStore, type KiteDatabase, NOTIFY_CHANNELS } from './kysely-store.js'
 import { migrateStore } from './migrations.js'
-import type { Store } from './store.js'
+import type { QueueChannel, Store } from './store.js'
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database`. */
@@ -38,9 +38,10 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       kind: 'user',
     })
   }
+  const maxConnections = options.maxConnections ?? 10
   const pool = new pg.Pool({
     connectionString: options.url,
-    max: options.maxConnections ?? 10,
+    max: maxConnections,
     // Counts and epoch-millisecond columns are int8: read them as numbers, not strings.
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
@@ -67,5 +68,74 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     await db.destroy()
     throw error
   }
-  return createKyselyStore(db, { dialect: 'postgres' })
+  const listener = createNotificationListener(options.url)
+  return createKyselyStore(db, {
+    dialect: 'postgres',
+    // Commits of a few executions each, side by side on most of the pool (the rest serves
+    // claims and reads): the server merges the fsyncs of concurrent commits by itself.
+    commitWriters: Math.max(1, maxConnections - 2),
+    commitBatch: 4,
+    listen: listener.listen,
+    onClose: listener.close,
+  })
+}
+
+/**
+ * LISTEN on one connection of its own, opened at the first `listen`. Notifications are hints (the
+ * listeners poll as well): a dropped connection is reopened a second later, listening again.
+ */
+function createNotificationListener(url: string) {
+  const listeners = new Map<string, Set<() => void>>()
+  let client: Promise<pg.Client> | undefined
+  let closed = false
+  const connect = (): Promise<pg.Client> => {
+    const connection = new pg.Client({ connectionString: url })
+    connection.on('notification', (message) => {
+      for (const listener of listeners.get(message.channel) ?? []) listener()
+    })
+    connection.on('error', () => {
+      client = undefined
+      connection.end().catch(() => undefined)
+      if (!closed) setTimeout(reconnect, 1000).unref()
+    })
+    return connection.connect().then(async () => {
+      for (const name of listeners.keys()) await connection.query(`LISTEN ${name}`)
+      return connection
+    })
+  }
+  const reconnect = () => {
+    if (closed || client) return
+    client = connect()
+    client.catch(() => {
+      client = undefined
+      if (!closed) setTimeout(reconnect, 1000).unref()
+    })
+  }
+  return {
+    async listen(channel: QueueChannel, listener: () => void) {
+      const name = NOTIFY_CHANNELS[channel]
+      let set = listeners.get(name)
+      if (!set) {
+        set = new Set()
+        listeners.set(name, set)
+        // A new channel on a connection already open; a new connection listens to every one.
+        if (client) await (await client).query(`LISTEN ${name}`)
+      }
+      set.add(listener)
+      if (!client) {
+        reconnect()
+        await client
+      }
+      return () => {
+        set.delete(listener)
+      }
+    },
+    async close() {
+      closed = true
+      listeners.clear()
+      const connection = await client?.catch(() => undefined)
+      client = undefined
+      await connection?.end().catch(() => undefined)
+    },
+  }
 }

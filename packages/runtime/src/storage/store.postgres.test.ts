@@ -287,6 +287,36 @@ describe.each(STORE_KINDS)('the $name store', (kind) => {
       expect(await store.getExecution('e9')).toBeUndefined()
     })
 
+    it('commits changes asked for together in one batch, and fails only the bad one', async () => {
+      await store.commit({ enqueue: [entry('taken')] })
+      // Asked for in one turn: they share a transaction, and the duplicate entry fails it.
+      const results = await Promise.allSettled(
+        Array.from({ length: 20 }, (_, index) =>
+          store.commit({
+            execution: execution(`g${index}`),
+            ...(index === 7 ? { enqueue: [entry('taken')] } : {}),
+          }),
+        ),
+      )
+      expect(results.map((result) => result.status)).toEqual(
+        Array.from({ length: 20 }, (_, index) => (index === 7 ? 'rejected' : 'fulfilled')),
+      )
+      expect(String((results[7] as PromiseRejectedResult).reason)).toMatch(
+        /UNIQUE|unique constraint/,
+      )
+      for (let index = 0; index < 20; index++) {
+        const stored = await store.getExecution(`g${index}`)
+        if (index === 7) expect(stored).toBeUndefined()
+        else expect(stored?.id).toBe(`g${index}`)
+      }
+      // Commits still asked for when the store closes are written first.
+      const last = store.commit({ execution: execution('last') })
+      await store.close()
+      await last
+      store = await reopen()
+      expect((await store.getExecution('last'))?.id).toBe('last')
+    })
+
     it('records nodes and their heartbeats', async () => {
       const node = {
         id: 'n1',

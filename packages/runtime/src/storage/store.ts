@@ -60,6 +60,9 @@ export interface TriggerStateRow {
   updatedAt: string
 }
 
+/** What `Store.listen` tells about: task runs queued, or workers' results recorded. */
+export type QueueChannel = 'queued' | 'results'
+
 /** Everything one state change writes, committed in one transaction. */
 export interface Commit {
   execution?: ExecutionSummary
@@ -153,6 +156,13 @@ export interface Store {
    * only. Returns their ids and payloads.
    */
   claimTaskRuns(nodeId: string, limit: number): Promise<Array<{ id: string; payload: string }>>
+  /**
+   * Calls `listener` soon after another process commits queued task runs (`queued`) or workers'
+   * results (`results`): PostgreSQL's LISTEN/NOTIFY, one notification per commit batch. Absent
+   * where one process owns the store (SQLite). A hint only: callers keep polling as a fallback.
+   * Resolves to a function that stops listening.
+   */
+  listen?(channel: QueueChannel, listener: () => void): Promise<() => void>
   /** Records workers' results (and the log lines written meanwhile) in one transaction. */
   completeTaskRuns(
     results: ReadonlyArray<{ id: string; result: string }>,

@@ -1,0 +1,151 @@
+// Helpers the benchmarks share: quantiles, a throw-away PostgreSQL database, and a real registry
+// on loopback that plugins are published to with the real npm CLI.
+import { execFile } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdir, symlink, writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { createRegistry } from '@kite/registry'
+import { createManifest } from '@kite/sdk/host'
+import pg from 'pg'
+
+/** The q-quantile (0 < q ≤ 1) of the values, nearest rank. */
+export const quantile = (values, q) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.max(0, Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1))]
+}
+
+export const POSTGRES = process.env.KITE_BENCH_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432'
+
+/**
+ * A fresh `kite_bench_<random>` database on $KITE_BENCH_POSTGRES, or undefined (with a note)
+ * when no server answers. `drop()` removes it.
+ */
+export async function postgresDatabase() {
+  const name = `kite_bench_${randomBytes(6).toString('hex')}`
+  const admin = async (text) => {
+    const client = new pg.Client({ connectionString: `${POSTGRES}/postgres` })
+    await client.connect()
+    try {
+      await client.query(text)
+    } finally {
+      await client.end()
+    }
+  }
+  try {
+    await admin(`CREATE DATABASE ${name}`)
+  } catch (error) {
+    console.log(`(no PostgreSQL at ${POSTGRES}: ${error.message}; its figures are skipped)`)
+    return undefined
+  }
+  return {
+    url: `${POSTGRES}/${name}`,
+    drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  }
+}
+
+const require = createRequire(import.meta.url)
+const sdkDir = dirname(require.resolve('@kite/sdk/package.json'))
+
+/**
+ * A real registry (verdaccio) on loopback with an account; `publish` writes a plugin package as
+ * `kite-plugin build` would (its `dist/index.js` is `source`) and runs `npm publish`.
+ */
+export async function startRegistry(work) {
+  const registry = await createRegistry({ port: 0, storage: join(work, 'registry') })
+  const account = await fetch(`${registry.url}/-/user/org.couchdb.user:bench`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'bench', password: 'correct-horse-9', email: 'b@example.com' }),
+  }).then((response) => response.json())
+  const userconfig = join(work, 'user.npmrc')
+  await writeFile(
+    userconfig,
+    `${registry.url.replace(/^https?:/, '')}/:_authToken=${account.token}\n`,
+  )
+  const publish = async (name, version, source) => {
+    const dir = await writePluginPackage(join(work, 'packages'), name, version, source)
+    await new Promise((resolve, reject) =>
+      execFile(
+        'npm',
+        ['publish', dir, '--registry', `${registry.url}/`, '--userconfig', userconfig],
+        { env: { PATH: process.env.PATH, HOME: process.env.HOME } },
+        (error, stdout, stderr) => (error ? reject(new Error(stderr)) : resolve(stdout)),
+      ),
+    )
+  }
+  return { url: registry.url, publish, close: () => registry.close() }
+}
+
+/**
+ * Writes a plugin package as `kite-plugin build` would (its `dist/index.js` is `source`, its
+ * manifest made from it) in a directory of its own below `root`; returns that directory.
+ */
+export async function writePluginPackage(root, name, version, source) {
+  const dir = join(root, `${name.replace(/\W/g, '_')}-${version}`)
+  await mkdir(join(dir, 'dist'), { recursive: true })
+  await mkdir(join(dir, 'node_modules', '@kite'), { recursive: true })
+  await symlink(sdkDir, join(dir, 'node_modules', '@kite', 'sdk'), 'dir')
+  await writeFile(join(dir, 'dist', 'index.js'), source)
+  const plugin = (await import(pathToFileURL(join(dir, 'dist', 'index.js')).href)).default
+  const manifest = createManifest(
+    plugin,
+    { name, version },
+    { entry: 'dist/index.js', sdkRange: '^0.1.0' },
+  )
+  await writeFile(join(dir, 'dist', 'kite-plugin.json'), JSON.stringify(manifest))
+  await writeFile(
+    join(dir, 'package.json'),
+    JSON.stringify({
+      name,
+      version,
+      type: 'module',
+      keywords: ['kite-plugin'],
+      files: ['dist'],
+      kite: { manifest: 'dist/kite-plugin.json' },
+      peerDependencies: { '@kite/sdk': '^0.1.0' },
+    }),
+  )
+  return dir
+}
+
+/** The bundle of a one-task plugin whose `bench.echo.Echo` returns its version. */
+export const echoSource = (version) => `import { definePlugin, defineTask, z } from '@kite/sdk'
+export default definePlugin({ group: 'bench.echo', title: 'Echo', description: 'Echo ${version}.', tasks: [
+  defineTask({ name: 'Echo', title: 'Echo', description: 'Returns its version.', properties: z.object({}), outputs: z.object({ version: z.string() }), run: () => ({ version: '${version}' }) }),
+], triggers: [], conditions: [] })
+`
+
+/** The `tasks:` lines of `count` chained `bench.noop.Noop` tasks, each passing the value on. */
+export const noopTasks = (count) => [
+  'tasks:',
+  ...Array.from({ length: count }, (_, index) =>
+    [
+      `  - id: t${index}`,
+      '    type: bench.noop.Noop',
+      `    value: "${index === 0 ? '{{ execution.id }}' : `{{ outputs.t${index - 1}.value }}`}"`,
+    ].join('\n'),
+  ),
+]
+
+/**
+ * `clients` loops calling `call` for `durationMs`: calls per second, each call's latency (ms)
+ * and what each returned.
+ */
+export async function runClients(clients, durationMs, call) {
+  const latencies = []
+  const results = []
+  const end = performance.now() + durationMs
+  const begin = performance.now()
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (performance.now() < end) {
+        const started = performance.now()
+        results.push(await call())
+        latencies.push(performance.now() - started)
+      }
+    }),
+  )
+  return { rate: latencies.length / ((performance.now() - begin) / 1000), latencies, results }
+}
