@@ -34,6 +34,8 @@ export {
   createEngine,
   type Engine,
   type EngineOptions,
+  NODE_ROLES,
+  type NodeRole,
   type RuntimeLogger,
   type SavedFlow,
   type StartRequest,
@@ -159,8 +161,11 @@ export {
 } from './storage/postgres-store.js'
 export { createSqliteStore, type SqliteStoreOptions } from './storage/sqlite-store.js'
 export type {
+  ClusterPlugin,
   Commit,
   ExecutionFilter,
+  Lease,
+  NodeRecord,
   LogQuery,
   Page,
   SaveFlowResult,
