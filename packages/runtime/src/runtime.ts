@@ -22,6 +22,8 @@ import {
   watchPendingFlows,
 } from './flow/pending-flows.js'
 import { type ValidatedFlow, validateFlow } from './flow/validate-flow.js'
+import { createId } from './ids.js'
+import { type ClusterPlugins, followClusterPlugins } from './plugins/cluster-plugins.js'
 import { createInProcessHost } from './plugins/in-process-host.js'
 import {
   createPluginCatalog,
@@ -35,8 +37,6 @@ import { createPluginSystem, type PluginSystem } from './plugins/plugin-system.j
 import { createWorkerHost } from './plugins/worker-host.js'
 import { createScheduler, type Scheduler } from './scheduler/scheduler.js'
 import { createSchedulerLease, type SchedulerLease } from './scheduler/scheduler-lease.js'
-import { type ClusterPlugins, followClusterPlugins } from './plugins/cluster-plugins.js'
-import { createId } from './ids.js'
 import { lockDataDir } from './storage/data-lock.js'
 import { createInternalStorage, type InternalStorageService } from './storage/internal-storage.js'
 import { createPostgresStore } from './storage/postgres-store.js'
@@ -232,20 +232,20 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   })
   const makeScheduler = () =>
     createScheduler({
-    engine,
-    store,
-    host,
-    resolver,
-    catalog,
-    storage,
-    secrets: createEnvSecrets(options.env ?? process.env),
-    workDir: join(dataDir, 'work'),
-    env: options.env ?? process.env,
-    logger,
-    ...(options.scheduler && options.scheduler.tickMs !== undefined
-      ? { tickMs: options.scheduler.tickMs }
-      : {}),
-  })
+      engine,
+      store,
+      host,
+      resolver,
+      catalog,
+      storage,
+      secrets: createEnvSecrets(options.env ?? process.env),
+      workDir: join(dataDir, 'work'),
+      env: options.env ?? process.env,
+      logger,
+      ...(options.scheduler && options.scheduler.tickMs !== undefined
+        ? { tickMs: options.scheduler.tickMs }
+        : {}),
+    })
   scheduler = makeScheduler()
   if (options.recover !== false) await engine.recover()
   let lease: SchedulerLease | undefined

@@ -28,7 +28,9 @@ export interface ClusterPlugins {
  * recorded in the store, and every node materializes the recorded set from the registry into its
  * own plugin store, reading it again every `pollMs`.
  */
-export async function followClusterPlugins(options: ClusterPluginsOptions): Promise<ClusterPlugins> {
+export async function followClusterPlugins(
+  options: ClusterPluginsOptions,
+): Promise<ClusterPlugins> {
   const { store, plugins, catalog, logger } = options
   let closed = false
   let reconciling: Promise<void> | undefined

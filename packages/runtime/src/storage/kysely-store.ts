@@ -637,7 +637,9 @@ export async function createKyselyStore(
         .selectAll()
         .where('name', '=', name)
         .executeTakeFirst()
-      return row ? { name: row.name, holder: row.holder, expiresAt: Number(row.expires_at) } : undefined
+      return row
+        ? { name: row.name, holder: row.holder, expiresAt: Number(row.expires_at) }
+        : undefined
     },
 
     async listClusterPlugins() {
