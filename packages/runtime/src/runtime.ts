@@ -78,7 +78,7 @@ export interface RuntimeOptions {
    * active (a lease), and the installed plugin set is the cluster's.
    */
   roles?: readonly NodeRole[]
-  /** How long the scheduler lease lasts unrenewed, in ms (default 5 000): failover takes at most this. */
+  /** How long the scheduler lease lasts unrenewed, in ms (default `scheduler.leaseTimeout`, 5 s). */
   schedulerLeaseMs?: number
 }
 
@@ -255,7 +255,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     lease ??= createSchedulerLease({
       store,
       nodeId,
-      ttlMs: options.schedulerLeaseMs ?? 5000,
+      ttlMs: options.schedulerLeaseMs ?? parseDuration(config.scheduler.leaseTimeout),
       createScheduler: makeScheduler,
       logger,
     })

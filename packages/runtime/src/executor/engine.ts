@@ -160,6 +160,8 @@ export interface Engine {
 }
 
 const VALIDATION_CACHE_SIZE = 500
+/** How often, in a cluster, the store is read for work, results and ends other nodes wrote. */
+const CLUSTER_POLL_MS = 250
 /** Executions one look of the takeover loop takes at most. */
 const TAKEOVER_BATCH = 100
 
@@ -182,7 +184,7 @@ export function createEngine(options: EngineOptions): Engine {
     nodeId,
     heartbeatTimeoutMs,
     logger,
-    ...(cluster?.queuePollMs === undefined ? {} : { pollMs: cluster.queuePollMs }),
+    ...(cluster ? { pollMs: cluster.queuePollMs ?? CLUSTER_POLL_MS } : {}),
   })
   const listeners = new Map<string, Set<(event: EngineEvent) => void>>()
   const allListeners = new Set<(event: EngineEvent) => void>()
@@ -234,6 +236,8 @@ export function createEngine(options: EngineOptions): Engine {
     claims: roles.includes('worker'),
     plugins: () => catalog.list().map((plugin) => `${plugin.name}@${plugin.version}`),
     slots: options.slots ?? 32,
+    // Other processes queue work here: nothing wakes this worker but its own looks.
+    ...(cluster ? { pollMs: cluster.queuePollMs ?? CLUSTER_POLL_MS } : {}),
     heartbeatMs: Math.max(100, Math.floor(heartbeatTimeoutMs / 3)),
     forgetNodesAfterMs: Math.max(3_600_000, heartbeatTimeoutMs * 10),
     notify,
@@ -261,6 +265,7 @@ export function createEngine(options: EngineOptions): Engine {
     queue: dispatch,
     maxResubmissions: options.maxResubmissions ?? 3,
     nodeId,
+    fenced: cluster !== undefined,
     get closing() {
       return closing
     },
@@ -556,7 +561,7 @@ export function createEngine(options: EngineOptions): Engine {
           timer = setInterval(() => {
             if (settled || closing) clearInterval(timer)
             else look().catch(() => {})
-          }, cluster.queuePollMs ?? 250)
+          }, cluster.queuePollMs ?? CLUSTER_POLL_MS)
           timer.unref()
         }
       })
@@ -668,7 +673,7 @@ export function createEngine(options: EngineOptions): Engine {
       const taken = await takeOver()
       takeoverTimer ??= setInterval(() => {
         if (!closing) takeOver().catch(() => {})
-      }, cluster.takeoverMs ?? 250)
+      }, cluster.takeoverMs ?? CLUSTER_POLL_MS)
       takeoverTimer.unref()
       return taken
     },

@@ -1,4 +1,5 @@
 import { CompiledQuery, type Generated, type Kysely, sql } from 'kysely'
+import { LeaseLostError } from '../errors.js'
 import type { Execution, ExecutionSummary, LogEntry, TaskRun } from '../executor/execution-model.js'
 import { logLevelRank } from '../executor/execution-model.js'
 import type { StoreDialectName } from './migrations.js'
@@ -393,6 +394,19 @@ export async function createKyselyStore(
         return
       }
       await db.transaction().execute(async (trx) => {
+        const { lease } = changes
+        if (lease) {
+          // Locks the row too: a takeover waits for this commit, then this executor's next one fails.
+          const held = await trx
+            .updateTable('executions')
+            .set({ executor_id: lease.executorId })
+            .where('id', '=', lease.executionId)
+            .where('executor_id', '=', lease.executorId)
+            .executeTakeFirst()
+          if (Number(held.numUpdatedRows) === 0) {
+            throw new LeaseLostError(lease.executionId, lease.executorId)
+          }
+        }
         for (const id of dequeue) {
           await trx.executeQuery(CompiledQuery.raw(deleteQueued, [id]))
         }

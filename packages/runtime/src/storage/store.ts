@@ -71,6 +71,11 @@ export interface Commit {
   dequeue?: readonly string[]
   /** The executor node that advances `execution` from now on (its lease, SPEC 9); null: any. */
   executorId?: string | null
+  /**
+   * Commit only while this executor still holds this execution (a fence): otherwise nothing is
+   * written and the commit throws `LeaseLostError`.
+   */
+  lease?: { executionId: string; executorId: string }
 }
 
 /** One attempt of a task run handed to the workers through the queue. */
