@@ -294,8 +294,7 @@ describe('a cluster of role processes over PostgreSQL', () => {
       return states.filter((state) => ['SUCCESS', 'FAILED', 'KILLED'].includes(state)).length
     }
     await expect.poll(ended, { timeout: 120_000, interval: 500 }).toBe(all.length)
-    const states = await executionStates(database.url, all)
-    expect(states.filter((state) => state !== 'SUCCESS')).toEqual([])
+    expect(await failures(database.url, all)).toEqual([])
     // Subflows ran too: one child per main execution.
     expect(await countOf(database.url, 'child')).toBe(FIRST + BEFORE_KILLS + AFTER_KILLS)
 
@@ -312,11 +311,19 @@ describe('a cluster of role processes over PostgreSQL', () => {
     await expect
       .poll(
         async () =>
-          (await tickExecutions(database.url)).filter((tick) => tick.state !== 'SUCCESS').length,
+          (await tickExecutions(database.url)).filter(
+            (tick) => !['SUCCESS', 'FAILED', 'KILLED'].includes(tick.state),
+          ).length,
         { timeout: 30_000, interval: 500 },
       )
       .toBe(0)
-  }, 240_000)
+    expect(
+      await failures(
+        database.url,
+        ticks.map((tick) => tick.id),
+      ),
+    ).toEqual([])
+  }, 300_000)
 })
 
 async function query<T>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
@@ -338,6 +345,36 @@ async function executionStates(url: string, ids: string[]): Promise<string[]> {
   return rows.map((row) => row.state)
 }
 
+/** What went wrong in the executions that did not succeed: the execution's and tasks' errors. */
+async function failures(url: string, ids: string[]): Promise<string[]> {
+  const rows = await query<{ id: string; state: string; value: string }>(
+    url,
+    "SELECT id, state, value FROM executions WHERE id = ANY($1) AND state <> 'SUCCESS'",
+    [ids],
+  )
+  const described: string[] = []
+  for (const row of rows) {
+    const runs = await query<{ value: string }>(
+      url,
+      "SELECT value FROM task_runs WHERE execution_id = $1 AND state <> 'SUCCESS'",
+      [row.id],
+    )
+    const tasks = runs.map((run) => {
+      const parsed = JSON.parse(run.value) as {
+        taskId: string
+        state: { current: string }
+        error?: string
+        attempts?: Array<{ error?: string }>
+      }
+      const attempts = (parsed.attempts ?? []).map((attempt) => attempt.error ?? 'ok').join(' | ')
+      return `${parsed.taskId} ${parsed.state.current}: ${parsed.error ?? ''} [${attempts}]`
+    })
+    const error = (JSON.parse(row.value) as { error?: string }).error
+    described.push(`${row.id} ${row.state}${error ? ` (${error})` : ''}: ${tasks.join('; ')}`)
+  }
+  return described
+}
+
 async function countOf(url: string, flowId: string): Promise<number> {
   const [row] = await query<{ count: string }>(
     url,
@@ -355,12 +392,15 @@ async function runningTaskRuns(url: string): Promise<number> {
   return Number(row?.count ?? 0)
 }
 
-async function tickExecutions(url: string): Promise<Array<{ date: string; state: string }>> {
-  const rows = await query<{ value: string; state: string }>(
+async function tickExecutions(
+  url: string,
+): Promise<Array<{ id: string; date: string; state: string }>> {
+  const rows = await query<{ id: string; value: string; state: string }>(
     url,
-    "SELECT value, state FROM executions WHERE flow_id = 'tick'",
+    "SELECT id, value, state FROM executions WHERE flow_id = 'tick'",
   )
   return rows.map((row) => ({
+    id: row.id,
     date: String(
       (JSON.parse(row.value) as { trigger?: { variables?: { date?: string } } }).trigger?.variables
         ?.date,
