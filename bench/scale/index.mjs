@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Scale-out benchmark (`npm run bench scale`, after a build): I/O-bound executions (one core
-// `kite.core.flow.Sleep` of 200 ms, run in plugin worker threads of a worker process) per second
+// `kite.core.flow.Sleep` of 1 s, run in plugin worker threads of a worker process) per second
 // through a cluster of `kite server <role>` processes over PostgreSQL — 1 api, 1 executor and one,
-// then two, worker processes (each `worker.slots: 8`). Two workers should do ≥ 1.8× one: the
-// work waits, so more slots in more processes finish more of it. A fresh `kite_bench_<random>`
+// then two, worker processes (each `worker.slots: 4`, so the workers' slots are what limits, not
+// the executor). Two workers should do ≥ 1.8× one: the work waits, so more slots in more
+// processes finish more of it. A fresh `kite_bench_<random>`
 // database on $KITE_BENCH_POSTGRES (default postgres://postgres@127.0.0.1:5432), dropped at the end.
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -17,8 +18,8 @@ const POSTGRES = process.env.KITE_BENCH_POSTGRES ?? 'postgres://postgres@127.0.0
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const BIN = join(ROOT, 'packages/cli/bin/kite.js')
 const CORE = join(ROOT, 'packages/plugins/core')
-const EXECUTIONS = Number(process.env.KITE_BENCH_SCALE_EXECUTIONS ?? 240)
-const SLOTS = 8
+const EXECUTIONS = Number(process.env.KITE_BENCH_SCALE_EXECUTIONS ?? 80)
+const SLOTS = 4
 
 async function admin(text, database = 'postgres') {
   const client = new pg.Client({ connectionString: `${POSTGRES}/${database}` })
@@ -91,7 +92,7 @@ async function run(workers) {
     const saved = await fetch(`${server}/api/v1/flows`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-yaml' },
-      body: 'id: nap\nnamespace: bench.scale\ntasks:\n  - id: nap\n    type: kite.core.flow.Sleep\n    duration: PT0.2S\n',
+      body: 'id: nap\nnamespace: bench.scale\ntasks:\n  - id: nap\n    type: kite.core.flow.Sleep\n    duration: PT1S\n',
     })
     if (!saved.ok) throw new Error(`cannot save the flow: ${await saved.text()}`)
     const started = performance.now()
@@ -132,7 +133,7 @@ try {
   process.exit(0)
 }
 console.log(
-  `I/O-bound executions (Sleep 200 ms), ${EXECUTIONS} per run, worker.slots ${SLOTS}, ${availableParallelism()} cores, PostgreSQL`,
+  `I/O-bound executions (Sleep 1 s), ${EXECUTIONS} per run, worker.slots ${SLOTS}, ${availableParallelism()} cores, PostgreSQL`,
 )
 const one = await run(1)
 console.log(`  1 worker process:  ${one.toFixed(1)} executions/s`)

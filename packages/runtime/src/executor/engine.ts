@@ -298,6 +298,21 @@ export function createEngine(options: EngineOptions): Engine {
   const restarting = new Set<string>()
   /** The flow revision an execution ran, validated with the plugin versions it locked. */
   const revalidate = async (execution: Execution, prefix: string): Promise<ValidatedFlow> => {
+    // Executors take over many executions of one revision with the same locked versions.
+    const key = `${execution.namespace}\u0000${execution.flowId}\u0000${execution.flowRevision}\u0000${JSON.stringify(pinsOf(execution.plugins))}`
+    const cached = lockedValidations.get(key)
+    if (cached && cached.generation === catalog.generation) return cached.validated
+    const generation = catalog.generation
+    const validated = await validateLocked(execution, prefix)
+    if (lockedValidations.size >= VALIDATION_CACHE_SIZE) {
+      const oldest = lockedValidations.keys().next().value
+      if (oldest !== undefined) lockedValidations.delete(oldest)
+    }
+    lockedValidations.set(key, { generation, validated })
+    return validated
+  }
+  const lockedValidations = new Map<string, { generation: number; validated: ValidatedFlow }>()
+  const validateLocked = async (execution: Execution, prefix: string): Promise<ValidatedFlow> => {
     const stored = await store.getFlow(
       execution.namespace,
       execution.flowId,
