@@ -212,7 +212,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const heartbeatTimeoutMs = parseDuration(config.worker.heartbeatTimeout)
   const storage = createInternalStorage(join(dataDir, 'storage'))
   let scheduler: Scheduler | undefined
-  const engine = createEngine({
+  // What the engine and every scheduler this process makes share.
+  const services = {
     store,
     catalog,
     resolver,
@@ -222,6 +223,9 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     workDir: join(dataDir, 'work'),
     env: options.env ?? process.env,
     logger,
+  }
+  const engine = createEngine({
+    ...services,
     slots: config.worker.slots,
     heartbeatTimeoutMs,
     maxResubmissions: config.worker.maxResubmissions,
@@ -232,16 +236,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   })
   const makeScheduler = () =>
     createScheduler({
+      ...services,
       engine,
-      store,
-      host,
-      resolver,
-      catalog,
-      storage,
-      secrets: createEnvSecrets(options.env ?? process.env),
-      workDir: join(dataDir, 'work'),
-      env: options.env ?? process.env,
-      logger,
       ...(options.scheduler && options.scheduler.tickMs !== undefined
         ? { tickMs: options.scheduler.tickMs }
         : {}),
