@@ -16,7 +16,7 @@ import {
   writeNpmrc,
   writePlugin,
 } from '../../../runtime/test/plugin-publishing.js'
-import { type RunningKite, startKite, stopAllKites } from '../../test/kite.js'
+import { type RunningKite, runKite, startKite, stopAllKites } from '../../test/kite.js'
 
 const PLUGIN = '@acme/kite-plugin-cluster'
 const NAMESPACE = 'acme.cluster'
@@ -237,6 +237,13 @@ describe('a cluster of role processes over PostgreSQL', () => {
     await expect
       .poll(async () => (await cluster()).scheduler?.nodeId, { timeout: 20_000 })
       .toBeTruthy()
+    // `kite cluster` prints the same, through the client.
+    const listed = await runKite(['cluster', '--server', String(url)], { cwd: work })
+    expect(listed.code).toBe(0)
+    const holder = (await cluster()).scheduler?.nodeId
+    expect(listed.out).toMatch(new RegExp(`${holder} {2}scheduler {2}.*\\(active scheduler\\)`))
+    expect(listed.out.match(/ {2}worker {2}/g)).toHaveLength(2)
+    expect(listed.out).toContain('this node')
 
     await saveFlow(CHILD)
     await saveFlow(MAIN)
