@@ -80,6 +80,7 @@ export default defineConfig({
           items: [
             { text: 'Runtime configuration', link: '/runtime/' },
             { text: 'Executions, workers and crashes', link: '/runtime/scaling' },
+            { text: 'Scaling out', link: '/runtime/scaling-out' },
             { text: 'Restart, replay and resume', link: '/runtime/restart-replay-resume' },
             { text: 'Plugin versions and pinning', link: '/guide/versions' },
             { text: 'Hot reload and sync', link: '/guide/hot-reload' },

@@ -212,6 +212,18 @@ describe('@kite/client against a real runtime', () => {
     expect(notExact).toMatchObject({ code: 'REQUEST_INVALID', status: 400 })
   })
 
+  it('reads the cluster: this one node with every role, its slots and plugins', async () => {
+    const kite = createKiteClient({ server: server.url })
+    const cluster = await kite.cluster()
+    const self = cluster.nodes.find((node) => node.self)
+    expect(self?.id).toBe(server.runtime.nodeId)
+    expect(self?.roles).toEqual(['api', 'executor', 'worker', 'scheduler'])
+    expect(self?.slots).toBe(server.runtime.config.worker.slots)
+    expect(self?.plugins).toContain('@acme/kite-plugin-client@1.0.0')
+    expect(self?.activeScheduler).toBe(true)
+    expect(cluster.scheduler).toBeNull()
+  })
+
   it('lists triggers and turns one off and on', async () => {
     const kite = createKiteClient({ server: server.url })
     await kite.flows.save(

@@ -55,6 +55,9 @@ export type PluginDefaults = InferResponseType<
 export type TriggerList = InferResponseType<Api['triggers']['$get'], 200>
 export type Trigger = TriggerList['results'][number]
 export type Health = InferResponseType<Api['health']['$get'], 200>
+/** The live nodes sharing the runtime's store, the active scheduler and the plugin set. */
+export type Cluster = InferResponseType<Api['cluster']['$get'], 200>
+export type ClusterNode = Cluster['nodes'][number]
 
 /** What `follow()` yields: each log line, and the execution after each change of state. */
 export type FollowEvent =
@@ -289,6 +292,8 @@ export function createKiteClient(options: KiteClientOptions) {
     plugins,
     namespaces,
     triggers,
+    /** The nodes sharing the runtime's store (SPEC 9): roles, heartbeats, slots, plugins. */
+    cluster: () => call('read the cluster', () => api.cluster.$get()),
     /** The underlying `hc` client, for routes the methods above do not cover. */
     api,
   }

@@ -3,6 +3,8 @@
  * `kite` CLI.
  */
 export {
+  type Cluster,
+  type ClusterNode,
   createKiteClient,
   type Execution,
   type ExecutionPage,

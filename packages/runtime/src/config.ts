@@ -77,6 +77,13 @@ export const InstanceConfig = z.strictObject({
       maxResubmissions: z.number().int().min(0).max(100).default(3),
     })
     .default({ slots: 32, heartbeatTimeout: 'PT30S', maxResubmissions: 3 }),
+  /** The scheduler role in a cluster (SPEC 9): one active scheduler, holding a lease. */
+  scheduler: z
+    .strictObject({
+      /** An active scheduler silent this long loses the lease to another: the longest failover. */
+      leaseTimeout: Duration.default('PT5S'),
+    })
+    .default({ leaseTimeout: 'PT5S' }),
   /**
    * Where executions, flows and the queue live (SPEC 9): the data dir's SQLite file by default, or
    * PostgreSQL (`url: postgres://…`), shared by every node of a cluster.

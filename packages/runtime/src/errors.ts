@@ -77,6 +77,19 @@ export class RuntimeError extends Error {
   }
 }
 
+/**
+ * A commit refused because another executor holds the execution now (its lease passed while this
+ * one was silent): the runner stops without writing more, the new holder carries on (SPEC 9).
+ */
+export class LeaseLostError extends RuntimeError {
+  constructor(executionId: string, executorId: string) {
+    super(
+      `execution ${executionId} is no longer held by executor ${executorId}: another executor took it over`,
+      { code: 'EXECUTION_STATE', kind: 'operational' },
+    )
+  }
+}
+
 /** True for a RuntimeError (from any copy of this package). */
 export function isRuntimeError(error: unknown): error is RuntimeError {
   return (

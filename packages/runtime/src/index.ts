@@ -34,6 +34,8 @@ export {
   createEngine,
   type Engine,
   type EngineOptions,
+  NODE_ROLES,
+  type NodeRole,
   type RuntimeLogger,
   type SavedFlow,
   type StartRequest,
@@ -159,9 +161,12 @@ export {
 } from './storage/postgres-store.js'
 export { createSqliteStore, type SqliteStoreOptions } from './storage/sqlite-store.js'
 export type {
+  ClusterPlugin,
   Commit,
   ExecutionFilter,
+  Lease,
   LogQuery,
+  NodeRecord,
   Page,
   SaveFlowResult,
   Store,

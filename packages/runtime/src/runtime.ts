@@ -7,6 +7,8 @@ import { isRuntimeError, messageOf, RuntimeError, type ValidationIssue } from '.
 import {
   createEngine,
   type Engine,
+  NODE_ROLES,
+  type NodeRole,
   type RuntimeLogger,
   type SavedFlow,
   silentLogger,
@@ -20,6 +22,8 @@ import {
   watchPendingFlows,
 } from './flow/pending-flows.js'
 import { type ValidatedFlow, validateFlow } from './flow/validate-flow.js'
+import { createId } from './ids.js'
+import { type ClusterPlugins, followClusterPlugins } from './plugins/cluster-plugins.js'
 import { createInProcessHost } from './plugins/in-process-host.js'
 import {
   createPluginCatalog,
@@ -32,6 +36,7 @@ import { loadPluginDirectory } from './plugins/plugin-sources.js'
 import { createPluginSystem, type PluginSystem } from './plugins/plugin-system.js'
 import { createWorkerHost } from './plugins/worker-host.js'
 import { createScheduler, type Scheduler } from './scheduler/scheduler.js'
+import { createSchedulerLease, type SchedulerLease } from './scheduler/scheduler-lease.js'
 import { lockDataDir } from './storage/data-lock.js'
 import { createInternalStorage, type InternalStorageService } from './storage/internal-storage.js'
 import { createPostgresStore } from './storage/postgres-store.js'
@@ -66,6 +71,15 @@ export interface RuntimeOptions {
    * `runtime.scheduler.start()`; `tickMs` is how often it evaluates (default 500).
    */
   scheduler?: false | { tickMs?: number; start?: boolean }
+  /**
+   * The roles this process plays in a cluster (SPEC 9): `api`, `executor`, `worker`,
+   * `scheduler`. Unset, it plays them all on its own (`kite server local`). Set, the store must
+   * be PostgreSQL shared by every node: executions are leased to executors, one scheduler is
+   * active (a lease), and the installed plugin set is the cluster's.
+   */
+  roles?: readonly NodeRole[]
+  /** How long the scheduler lease lasts unrenewed, in ms (default `scheduler.leaseTimeout`, 5 s). */
+  schedulerLeaseMs?: number
 }
 
 /** A runtime without its HTTP API: what `kite flow run` and `createServer` build on. */
@@ -82,8 +96,24 @@ export interface Runtime {
   plugins: PluginSystem
   /** The host running plugin code. */
   host: PluginHost
-  /** Evaluates the flows' triggers; started with the runtime unless `scheduler: false`. */
+  /**
+   * Evaluates the flows' triggers; started with the runtime unless `scheduler: false`. In a
+   * cluster it serves webhooks and the trigger API; the lease's own scheduler evaluates.
+   */
   scheduler: Scheduler
+  /** This process's node id (its row in `nodes`). */
+  nodeId: string
+  /** The roles this process plays. */
+  roles: readonly NodeRole[]
+  /** In a cluster with the scheduler role: whether this node's scheduler is the active one. */
+  schedulerActive(): boolean
+  /**
+   * Starts evaluating triggers if this process has the scheduler role: at once on its own, or
+   * through the scheduler lease in a cluster (called by `createRuntime` unless told not to).
+   */
+  startScheduler(): Promise<void>
+  /** Stops evaluating triggers (and gives the lease up). */
+  stopScheduler(): Promise<void>
   /**
    * Saves every `*.yml`/`*.yaml` flow under a directory; throws listing every invalid file. With
    * a registry, a flow whose only problems are plugins not installed yet is saved once they are
@@ -122,6 +152,20 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     )
   }
   const resolver = createPluginResolver({ catalog, config })
+  const clustered = options.roles !== undefined
+  const roles = options.roles ?? NODE_ROLES
+  if (clustered && roles.length === 0) {
+    throw new RuntimeError('a node needs at least one role: api, executor, worker or scheduler', {
+      code: 'CONFIG_INVALID',
+    })
+  }
+  if (clustered && !config.store.url) {
+    throw new RuntimeError(
+      `the ${roles.join(', ')} role${roles.length === 1 ? '' : 's'} need${roles.length === 1 ? 's' : ''} a PostgreSQL store shared by every node: pass --store postgres://… (or store.url in kite.yaml), or run every role in one process with \`kite server local\``,
+      { code: 'CONFIG_INVALID' },
+    )
+  }
+  const nodeId = createId()
   const unlock = lockDataDir(dataDir)
   const plugins = await createPluginSystem({
     dataDir,
@@ -149,9 +193,27 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     unlock()
     throw error
   })
+  let clusterPlugins: ClusterPlugins | undefined
+  if (clustered) {
+    try {
+      clusterPlugins = await followClusterPlugins({
+        store,
+        plugins: plugins.store,
+        catalog,
+        logger,
+      })
+    } catch (error) {
+      await store.close()
+      unlock()
+      throw error
+    }
+    plugins.store = clusterPlugins.pluginStore
+  }
+  const heartbeatTimeoutMs = parseDuration(config.worker.heartbeatTimeout)
   const storage = createInternalStorage(join(dataDir, 'storage'))
   let scheduler: Scheduler | undefined
-  const engine = createEngine({
+  // What the engine and every scheduler this process makes share.
+  const services = {
     store,
     catalog,
     resolver,
@@ -161,28 +223,44 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     workDir: join(dataDir, 'work'),
     env: options.env ?? process.env,
     logger,
+  }
+  const engine = createEngine({
+    ...services,
     slots: config.worker.slots,
-    heartbeatTimeoutMs: parseDuration(config.worker.heartbeatTimeout),
+    heartbeatTimeoutMs,
     maxResubmissions: config.worker.maxResubmissions,
     beforeSave: (flow) => scheduler?.checkFlow(flow) ?? Promise.resolve(),
+    nodeId,
+    roles,
+    ...(clustered ? { cluster: {} } : {}),
   })
-  scheduler = createScheduler({
-    engine,
-    store,
-    host,
-    resolver,
-    catalog,
-    storage,
-    secrets: createEnvSecrets(options.env ?? process.env),
-    workDir: join(dataDir, 'work'),
-    env: options.env ?? process.env,
-    logger,
-    ...(options.scheduler && options.scheduler.tickMs !== undefined
-      ? { tickMs: options.scheduler.tickMs }
-      : {}),
-  })
+  const makeScheduler = () =>
+    createScheduler({
+      ...services,
+      engine,
+      ...(options.scheduler && options.scheduler.tickMs !== undefined
+        ? { tickMs: options.scheduler.tickMs }
+        : {}),
+    })
+  scheduler = makeScheduler()
   if (options.recover !== false) await engine.recover()
-  if (options.recover !== false && schedulerStarts(options)) await scheduler.start()
+  let lease: SchedulerLease | undefined
+  const startScheduler = async () => {
+    if (!roles.includes('scheduler')) return
+    if (!clustered) return scheduler?.start()
+    lease ??= createSchedulerLease({
+      store,
+      nodeId,
+      ttlMs: options.schedulerLeaseMs ?? parseDuration(config.scheduler.leaseTimeout),
+      createScheduler: makeScheduler,
+      logger,
+    })
+  }
+  const stopScheduler = async () => {
+    await lease?.close()
+    await scheduler?.close()
+  }
+  if (options.recover !== false && schedulerStarts(options)) await startScheduler()
   let closed = false
   let pending: PendingFlows | undefined
   return {
@@ -196,6 +274,11 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     plugins,
     host,
     scheduler,
+    nodeId,
+    roles,
+    schedulerActive: () => (lease ? lease.active() : roles.includes('scheduler')),
+    startScheduler,
+    stopScheduler,
     async loadFlows(dir) {
       const waiting: PendingFlow[] = []
       const saved = await loadFlowsDirectory(engine, dir, plugins.sync ? waiting : undefined)
@@ -210,7 +293,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       if (closed) return
       closed = true
       pending?.close()
-      await scheduler?.close()
+      await stopScheduler()
+      await clusterPlugins?.close()
       await plugins.close()
       await engine.close()
       await host.close()

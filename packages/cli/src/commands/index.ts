@@ -1,4 +1,5 @@
 import type { RegisterCommand } from '../program.js'
+import { registerClusterCommand } from './cluster.js'
 import { registerExecutionsCommand } from './executions.js'
 import { registerFlowCommand } from './flow.js'
 import { registerPluginsCommand } from './plugins.js'
@@ -14,4 +15,5 @@ export const commands: readonly RegisterCommand[] = [
   registerExecutionsCommand,
   registerPluginsCommand,
   registerTriggersCommand,
+  registerClusterCommand,
 ]

@@ -88,6 +88,27 @@ describe('kite server local', { timeout: 120_000 }, () => {
     )
   })
 
+  it('refuses a cluster role without a PostgreSQL store, or with garbage for one, clearly', async () => {
+    for (const role of ['api', 'executor', 'worker', 'scheduler']) {
+      const refused = await runKite(['server', role, '--data', join(dir, `role-${role}`)], {
+        cwd: dir,
+      })
+      expect(refused.code).not.toBe(0)
+      expect(refused.err).toContain(
+        `the ${role} role needs a PostgreSQL store shared by every node`,
+      )
+      expect(refused.err).not.toContain('    at ')
+    }
+    const garbage = await runKite(['server', 'worker', '--store', 'sqlite:///tmp/x.db'], {
+      cwd: dir,
+    })
+    expect(garbage.code).not.toBe(0)
+    expect(garbage.err).toContain('expected a postgres:// URL')
+    // `standalone` is `local`.
+    const help = await runKite(['server', 'standalone', '--help'], { cwd: dir })
+    expect(help.out).toContain('Usage: kite server local|standalone')
+  })
+
   it('listens on KITE_PORT, where every other command finds it with KITE_PORT alone', async () => {
     const port = String(await freePort())
     const env = { KITE_PORT: port }

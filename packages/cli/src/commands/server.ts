@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import type { InstanceConfigInput, KiteServer } from '@kite/runtime'
+import type { InstanceConfigInput, KiteServer, NodeRole, Runtime } from '@kite/runtime'
 import { type Command, InvalidArgumentError } from 'commander'
 import { CliError } from '../program.js'
 import { stderrLogger, toCliError } from './flow.js'
@@ -7,7 +7,7 @@ import { parsePort, parseUrl, portFromEnv, waitForStop } from './options.js'
 
 interface LocalOptions {
   port?: number
-  host: string
+  host?: string
   data: string
   config?: string
   flows?: string
@@ -16,22 +16,72 @@ interface LocalOptions {
   store?: string
 }
 
-/** `kite server local`: the runtime with its API, in one process. */
+/** One role per process in a cluster (SPEC 9), with what it does. */
+const ROLES: ReadonlyArray<readonly [NodeRole, string]> = [
+  ['api', 'serve the HTTP API and webhooks'],
+  ['executor', 'advance executions (each one by one executor at a time)'],
+  ['worker', 'claim task runs from the queue and run their plugin code'],
+  ['scheduler', 'evaluate triggers (one active scheduler, the others stand by)'],
+]
+
+/** `kite server local|standalone`: every role in one process; `kite server <role>`: one role. */
 export function registerServerCommand(program: Command): void {
   const server = program.command('server').description('run the Kite runtime')
 
-  server
-    .command('local')
-    .description('start the runtime (API, executor, storage) and keep it running until Ctrl-C')
-    .option(
-      '--port <port>',
-      'port to listen on (0 picks a free one; default: $KITE_PORT, else 8080)',
-      parsePort,
-    )
-    .option('--host <host>', 'interface to listen on', '127.0.0.1')
-    .option('--data <dir>', 'where state lives (SQLite, internal storage)', '.kite/data')
-    .option('--config <file>', 'instance configuration (default: ./kite.yaml when present)')
+  withNodeOptions(
+    server
+      .command('local')
+      .alias('standalone')
+      .description(
+        'start the runtime with every role (API, executor, worker, scheduler) in one process and keep it running until Ctrl-C',
+      ),
+  )
     .option('--flows <dir>', 'save every flow of this directory at start')
+    .action(async (options: LocalOptions) => {
+      const running = await startServer(options)
+      await waitForStop()
+      process.stdout.write('stopping the runtime…\n')
+      await running.close()
+    })
+
+  for (const [role, does] of ROLES) {
+    const command = withNodeOptions(
+      server
+        .command(role)
+        .description(
+          `${does}: one node of a cluster sharing a PostgreSQL store (--store postgres://… is required); run any number, on any host`,
+        ),
+      role === 'api',
+    )
+    if (role === 'api')
+      command.option('--flows <dir>', 'save every flow of this directory at start')
+    command.action(async (options: LocalOptions) => {
+      const running = await startNode(role, options)
+      await waitForStop()
+      process.stdout.write(`stopping the ${role} node…\n`)
+      await running.close()
+    })
+  }
+}
+
+/** The options every server command shares; `--port`/`--host` only where HTTP is served. */
+function withNodeOptions(command: Command, http = true): Command {
+  if (http) {
+    command
+      .option(
+        '--port <port>',
+        'port to listen on (0 picks a free one; default: $KITE_PORT, else 8080)',
+        parsePort,
+      )
+      .option('--host <host>', 'interface to listen on', '127.0.0.1')
+  }
+  return command
+    .option(
+      '--data <dir>',
+      "where this node's state lives (SQLite, plugin store, internal storage)",
+      '.kite/data',
+    )
+    .option('--config <file>', 'instance configuration (default: ./kite.yaml when present)')
     .option('--plugin <dir>', 'a built local plugin directory (repeatable)', collect, [])
     .option(
       '--registry <url>',
@@ -43,22 +93,66 @@ export function registerServerCommand(program: Command): void {
       "keep executions, flows and the queue in PostgreSQL (postgres://…) instead of the data dir's SQLite (recorded as store.url)",
       parseStoreUrl,
     )
-    .action(async (options: LocalOptions) => {
-      const running = await startServer(options)
-      await waitForStop()
-      process.stdout.write('stopping the runtime…\n')
-      await running.close()
-    })
 }
 
-async function startServer(options: LocalOptions): Promise<KiteServer> {
-  const { createServer, loadConfig, redactStoreUrl } = await import('@kite/runtime')
+/** `kite.yaml` (or `--config`) with `--registry` and `--store` laid over it. */
+async function configOf(options: LocalOptions): Promise<InstanceConfigInput> {
+  const { loadConfig } = await import('@kite/runtime')
   const configFile = options.config ?? (existsSync('kite.yaml') ? 'kite.yaml' : undefined)
   let config: InstanceConfigInput = {}
   if (configFile) config = await loadConfig(configFile).catch(toCliError)
   if (options.registry)
     config = { ...config, plugins: { ...config.plugins, registry: options.registry } }
   if (options.store) config = { ...config, store: { ...config.store, url: options.store } }
+  return config
+}
+
+/** A node with one role: the api serves HTTP, the others only work on the shared store. */
+async function startNode(
+  role: NodeRole,
+  options: LocalOptions,
+): Promise<{ close(): Promise<void> }> {
+  if (role === 'api') return startServer(options, [role])
+  const { createRuntime, redactStoreUrl } = await import('@kite/runtime')
+  const config = await configOf(options)
+  let runtime: Runtime
+  try {
+    runtime = await createRuntime({
+      dataDir: options.data,
+      config,
+      pluginDirs: options.plugin,
+      roles: [role],
+      logger: stderrLogger,
+    })
+  } catch (error) {
+    toCliError(error)
+  }
+  process.stdout.write(
+    [
+      `Kite ${role} node ${runtime.nodeId} running (ready ${Math.round(process.uptime() * 1000)} ms after the process started)`,
+      `  store:   ${redactStoreUrl(runtime.config.store.url ?? '')}`,
+      `  data:    ${runtime.dataDir}`,
+      ...(role === 'worker' ? [`  slots:   ${runtime.config.worker.slots}`] : []),
+      `  plugins: ${pluginList(runtime)}`,
+      'Press Ctrl-C to stop.',
+      '',
+    ].join('\n'),
+  )
+  return runtime
+}
+
+function pluginList(runtime: Runtime): string {
+  return (
+    runtime.catalog
+      .list()
+      .map((plugin) => `${plugin.name}@${plugin.version}`)
+      .join(', ') || 'none'
+  )
+}
+
+async function startServer(options: LocalOptions, roles?: NodeRole[]): Promise<KiteServer> {
+  const { createServer, redactStoreUrl } = await import('@kite/runtime')
+  const config = await configOf(options)
   const port = options.port ?? portFromEnv()
   let running: KiteServer
   try {
@@ -69,6 +163,7 @@ async function startServer(options: LocalOptions): Promise<KiteServer> {
       config,
       pluginDirs: options.plugin,
       ...(options.flows ? { flowsDir: options.flows } : {}),
+      ...(roles ? { roles } : {}),
       logger: stderrLogger,
     })
   } catch (error) {
@@ -81,16 +176,15 @@ async function startServer(options: LocalOptions): Promise<KiteServer> {
   }
   const flows = await running.runtime.store.listFlows()
   const waiting = running.runtime.pendingFlows()
-  const plugins = running.runtime.catalog.list()
   process.stdout.write(
     [
-      `Kite runtime running at ${running.url} (ready ${Math.round(process.uptime() * 1000)} ms after the process started)`,
+      `Kite ${roles ? `${roles.join(', ')} node ${running.runtime.nodeId}` : 'runtime'} running at ${running.url} (ready ${Math.round(process.uptime() * 1000)} ms after the process started)`,
       `  API:     ${running.url}/api/v1`,
       `  OpenAPI: ${running.url}/api/v1/openapi.json`,
       `  data:    ${running.runtime.dataDir}`,
       `  store:   ${running.runtime.config.store.url ? redactStoreUrl(running.runtime.config.store.url) : 'SQLite in the data dir'}`,
       `  flows:   ${flows.length}${waiting.length ? ` (+${waiting.length} waiting for their plugins from the registry)` : ''}`,
-      `  plugins: ${plugins.map((plugin) => `${plugin.name}@${plugin.version}`).join(', ') || 'none'}`,
+      `  plugins: ${pluginList(running.runtime)}`,
       ...(options.registry
         ? [`  registry: ${options.registry} (new versions install as they are published)`]
         : []),

@@ -1,3 +1,4 @@
+import { createClusterRoutes } from './cluster.js'
 import { createExecutionRoutes } from './executions.js'
 import { createFlowRoutes } from './flows.js'
 import { createNamespaceRoutes } from './namespaces.js'
@@ -24,4 +25,5 @@ export function createApiRoutes(context: RouteContext) {
     .route('/', createFlowSchemaRoutes(context))
     .route('/', createNamespaceRoutes(context))
     .route('/', createTriggerRoutes(context))
+    .route('/', createClusterRoutes(context))
 }

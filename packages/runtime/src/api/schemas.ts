@@ -305,3 +305,53 @@ export const queryInt = (description: string) =>
 /** `true` or `false` (query values arrive as text). */
 export const queryBoolean = (description: string) =>
   z.enum(['true', 'false']).optional().openapi({ description })
+
+export const ClusterNode = z
+  .object({
+    id: z.string(),
+    roles: z.array(z.enum(['api', 'executor', 'worker', 'scheduler'])),
+    host: z.string(),
+    pid: z.number().int(),
+    slots: z
+      .number()
+      .int()
+      .openapi({ description: 'Task runs it runs at once (0: no worker role).' }),
+    slotsInUse: z.number().int(),
+    startedAt: z.string(),
+    heartbeatAt: z.string(),
+    plugins: z
+      .array(z.string())
+      .openapi({ description: 'Plugin versions loaded (`name@version`).' }),
+    executions: z
+      .number()
+      .int()
+      .openapi({ description: 'Unfinished executions it holds (executors).' }),
+    activeScheduler: z.boolean(),
+    self: z.boolean().openapi({ description: 'The node that answered.' }),
+  })
+  .openapi('ClusterNode')
+
+export const Cluster = z
+  .object({
+    nodes: z
+      .array(ClusterNode)
+      .openapi({ description: 'Live nodes (heartbeat within worker.heartbeatTimeout).' }),
+    scheduler: z.object({ nodeId: z.string(), expiresAt: z.string() }).nullable().openapi({
+      description:
+        'The active scheduler and when its lease ends unrenewed (null: single-process runtime or none yet).',
+    }),
+    plugins: z
+      .array(
+        z.object({
+          name: z.string(),
+          version: z.string(),
+          installed: z.boolean(),
+          updatedAt: z.string(),
+        }),
+      )
+      .openapi({
+        description:
+          'The installed plugin set recorded for the cluster (installed: false once uninstalled).',
+      }),
+  })
+  .openapi('Cluster')

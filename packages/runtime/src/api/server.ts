@@ -57,7 +57,7 @@ export async function createServer(options: ServerOptions): Promise<KiteServer> 
     })
     const port = (server.address() as AddressInfo).port
     await runtime.engine.recover()
-    if (schedulerStarts(options)) await runtime.scheduler.start()
+    if (schedulerStarts(options)) await runtime.startScheduler()
     let closing: Promise<void> | undefined
     return {
       url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
@@ -65,7 +65,7 @@ export async function createServer(options: ServerOptions): Promise<KiteServer> 
       runtime,
       close() {
         closing ??= (async () => {
-          await runtime.scheduler.close()
+          await runtime.stopScheduler()
           await runtime.engine.close()
           await new Promise<void>((resolve) => {
             server.close(() => resolve())

@@ -27,7 +27,7 @@ import {
 import { resolveInputs } from './inputs.js'
 import { prepareRestart } from './restart.js'
 import type { SecretProvider } from './secrets.js'
-import { createTaskDispatch } from './task-dispatch.js'
+import { createTaskDispatch, nodeAlive } from './task-dispatch.js'
 import { createWorker } from './worker.js'
 
 /** Where the runtime reports about itself (not execution logs): the CLI prints it. */
@@ -69,7 +69,22 @@ export interface EngineOptions {
   nodeId?: string
   /** Checks a validated flow against the other saved flows (webhook keys) before it is saved. */
   beforeSave?: (flow: Flow) => Promise<void>
+  /**
+   * The roles of this process (SPEC 9), default all. Without `executor` executions started here
+   * are only committed (an executor takes them); without `worker` nothing is claimed here.
+   */
+  roles?: readonly NodeRole[]
+  /**
+   * Several processes share the store: each execution is leased to one executor (it holds it
+   * while its node heartbeats), and executions no live executor holds — new ones, a dead
+   * executor's — are taken over every `takeoverMs` (default 250 ms).
+   */
+  cluster?: { takeoverMs?: number; queuePollMs?: number }
 }
+
+/** What one runtime process does (SPEC 9): `kite server local` plays them all. */
+export type NodeRole = 'api' | 'executor' | 'worker' | 'scheduler'
+export const NODE_ROLES: readonly NodeRole[] = ['api', 'executor', 'worker', 'scheduler']
 
 export interface StartRequest {
   namespace: string
@@ -145,6 +160,10 @@ export interface Engine {
 }
 
 const VALIDATION_CACHE_SIZE = 500
+/** How often, in a cluster, the store is read for work, results and ends other nodes wrote. */
+const CLUSTER_POLL_MS = 250
+/** Executions one look of the takeover loop takes at most. */
+const TAKEOVER_BATCH = 100
 
 export function createEngine(options: EngineOptions): Engine {
   const { store, catalog, resolver, host, storage, secrets } = options
@@ -157,7 +176,16 @@ export function createEngine(options: EngineOptions): Engine {
   const runners = new Map<string, ExecutionRunner>()
   const nodeId = options.nodeId ?? createId()
   const heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 30_000
-  const dispatch = createTaskDispatch({ store, nodeId, heartbeatTimeoutMs, logger })
+  const roles = options.roles ?? NODE_ROLES
+  const executes = roles.includes('executor')
+  const cluster = options.cluster
+  const dispatch = createTaskDispatch({
+    store,
+    nodeId,
+    heartbeatTimeoutMs,
+    logger,
+    ...(cluster ? { pollMs: cluster.queuePollMs ?? CLUSTER_POLL_MS } : {}),
+  })
   const listeners = new Map<string, Set<(event: EngineEvent) => void>>()
   const allListeners = new Set<(event: EngineEvent) => void>()
   const validations = new Map<string, { generation: number; validated: ValidatedFlow }>()
@@ -204,7 +232,12 @@ export function createEngine(options: EngineOptions): Engine {
     expressions,
     env,
     nodeId,
+    roles: [...roles],
+    claims: roles.includes('worker'),
+    plugins: () => catalog.list().map((plugin) => `${plugin.name}@${plugin.version}`),
     slots: options.slots ?? 32,
+    // Other processes queue work here: nothing wakes this worker but its own looks.
+    ...(cluster ? { pollMs: cluster.queuePollMs ?? CLUSTER_POLL_MS } : {}),
     heartbeatMs: Math.max(100, Math.floor(heartbeatTimeoutMs / 3)),
     forgetNodesAfterMs: Math.max(3_600_000, heartbeatTimeoutMs * 10),
     notify,
@@ -232,6 +265,7 @@ export function createEngine(options: EngineOptions): Engine {
     queue: dispatch,
     maxResubmissions: options.maxResubmissions ?? 3,
     nodeId,
+    fenced: cluster !== undefined,
     get closing() {
       return closing
     },
@@ -264,6 +298,21 @@ export function createEngine(options: EngineOptions): Engine {
   const restarting = new Set<string>()
   /** The flow revision an execution ran, validated with the plugin versions it locked. */
   const revalidate = async (execution: Execution, prefix: string): Promise<ValidatedFlow> => {
+    // Executors take over many executions of one revision with the same locked versions.
+    const key = `${execution.namespace}\u0000${execution.flowId}\u0000${execution.flowRevision}\u0000${JSON.stringify(pinsOf(execution.plugins))}`
+    const cached = lockedValidations.get(key)
+    if (cached && cached.generation === catalog.generation) return cached.validated
+    const generation = catalog.generation
+    const validated = await validateLocked(execution, prefix)
+    if (lockedValidations.size >= VALIDATION_CACHE_SIZE) {
+      const oldest = lockedValidations.keys().next().value
+      if (oldest !== undefined) lockedValidations.delete(oldest)
+    }
+    lockedValidations.set(key, { generation, validated })
+    return validated
+  }
+  const lockedValidations = new Map<string, { generation: number; validated: ValidatedFlow }>()
+  const validateLocked = async (execution: Execution, prefix: string): Promise<ValidatedFlow> => {
     const stored = await store.getFlow(
       execution.namespace,
       execution.flowId,
@@ -276,6 +325,64 @@ export function createEngine(options: EngineOptions): Engine {
       )
     }
     return validate(parseFlow(stored.source), pinsOf(execution.plugins))
+  }
+
+  /** Runs executions from their committed state (a restart, or a dead executor's lease). */
+  const resumeAll = async (unfinished: readonly Execution[]): Promise<string[]> => {
+    const resumed: string[] = []
+    for (const execution of unfinished) {
+      if (runners.has(execution.id)) continue
+      let validated: ValidatedFlow
+      try {
+        validated = await revalidate(execution, '')
+      } catch (error) {
+        const message =
+          isRuntimeError(error) && error.issues.length > 0
+            ? error.issues.map((issue) => issue.message).join('; ')
+            : messageOf(error)
+        logger.error(`execution ${execution.id} cannot resume: ${message}`)
+        execution.error = `cannot resume after a restart: ${message}`
+        transition(execution.state, 'FAILED', new Date().toISOString(), TERMINAL_EXECUTION_STATES)
+        const { taskRunList: _runs, ...summary } = execution
+        await store.commit({ execution: summary })
+        continue
+      }
+      launch(execution, validated, true)
+      resumed.push(execution.id)
+    }
+    if (resumed.length > 0) logger.info(`resumed ${resumed.length} unfinished execution(s)`)
+    return resumed
+  }
+
+  let takeoverTimer: NodeJS.Timeout | undefined
+  let takingOver: Promise<string[]> | undefined
+  /** Takes the executions no live executor holds (new ones, a dead executor's) and runs them. */
+  const takeOver = (): Promise<string[]> => {
+    takingOver ??= (async () => {
+      const live = (await store.listNodes())
+        .filter(
+          (node) =>
+            node.id === nodeId ||
+            (node.roles.includes('executor') && nodeAlive(node, heartbeatTimeoutMs)),
+        )
+        .map((node) => node.id)
+      const ids = await store.claimExecutions(nodeId, live, TAKEOVER_BATCH)
+      const executions: Execution[] = []
+      for (const id of ids) {
+        if (runners.has(id)) continue
+        const execution = await store.getExecution(id)
+        if (execution) executions.push(execution)
+      }
+      return resumeAll(executions)
+    })()
+      .catch((error: unknown) => {
+        if (!closing) logger.warn(`could not take over executions: ${messageOf(error)}`)
+        return []
+      })
+      .finally(() => {
+        takingOver = undefined
+      })
+    return takingOver
   }
 
   const notFound = (id: string) =>
@@ -400,14 +507,19 @@ export function createEngine(options: EngineOptions): Engine {
         ...(secretInputs.length > 0 ? { secretInputs } : {}),
       }
       const { taskRunList: _runs, ...summary } = execution
-      await store.commit({ execution: summary })
+      // In a cluster the execution is leased to this executor as it is created, or left for one.
+      await store.commit({
+        execution: summary,
+        ...(cluster && executes ? { executorId: nodeId } : {}),
+      })
       // The runner changes its own copy: the caller gets the CREATED state as committed.
       const created: Execution = {
         ...execution,
         state: { ...execution.state, histories: [...execution.state.histories] },
         taskRunList: [],
       }
-      launch(execution, validated, false)
+      if (executes) launch(execution, validated, false)
+      else startWorker()
       return created
     },
 
@@ -444,15 +556,29 @@ export function createEngine(options: EngineOptions): Engine {
           if (wanted(runner.committedState)) finish()
           return
         }
-        store.getExecution(id).then((execution) => {
-          if (!execution) {
-            settled = true
-            unsubscribe()
-            reject(notFound(id))
-          } else if (wanted(execution.state.current)) {
-            finish()
-          }
-        }, reject)
+        let timer: NodeJS.Timeout | undefined
+        const look = () =>
+          store.getExecution(id).then((execution) => {
+            if (settled) return
+            if (!execution) {
+              settled = true
+              unsubscribe()
+              clearInterval(timer)
+              reject(notFound(id))
+            } else if (wanted(execution.state.current)) {
+              clearInterval(timer)
+              finish()
+            }
+          })
+        look().catch(reject)
+        // Advanced by another executor (a cluster): its changes are seen in the store.
+        if (cluster) {
+          timer = setInterval(() => {
+            if (settled || closing) clearInterval(timer)
+            else look().catch(() => {})
+          }, cluster.queuePollMs ?? CLUSTER_POLL_MS)
+          timer.unref()
+        }
       })
     },
 
@@ -531,6 +657,7 @@ export function createEngine(options: EngineOptions): Engine {
         const { taskRunList: _runs, ...summary } = execution
         await store.commit({
           execution: summary,
+          ...(cluster ? { executorId: executes ? nodeId : null } : {}),
           taskRuns: changed,
           logs: [
             {
@@ -542,7 +669,7 @@ export function createEngine(options: EngineOptions): Engine {
           ],
         })
         startWorker()
-        launch(execution, validated, true)
+        if (executes) launch(execution, validated, true)
         return snapshot(execution)
       } finally {
         restarting.delete(id)
@@ -550,31 +677,20 @@ export function createEngine(options: EngineOptions): Engine {
     },
 
     async recover() {
-      const unfinished = await store.listUnfinishedExecutions()
-      const resumed: string[] = []
-      for (const execution of unfinished) {
-        if (runners.has(execution.id)) continue
-        let validated: ValidatedFlow
-        try {
-          validated = await revalidate(execution, '')
-        } catch (error) {
-          const message =
-            isRuntimeError(error) && error.issues.length > 0
-              ? error.issues.map((issue) => issue.message).join('; ')
-              : messageOf(error)
-          logger.error(`execution ${execution.id} cannot resume: ${message}`)
-          execution.error = `cannot resume after a restart: ${message}`
-          transition(execution.state, 'FAILED', new Date().toISOString(), TERMINAL_EXECUTION_STATES)
-          const { taskRunList: _runs, ...summary } = execution
-          await store.commit({ execution: summary })
-          continue
-        }
-        launch(execution, validated, true)
-        resumed.push(execution.id)
+      if (!cluster) {
+        const resumed = executes ? await resumeAll(await store.listUnfinishedExecutions()) : []
+        await startWorker()
+        return resumed
       }
-      if (resumed.length > 0) logger.info(`resumed ${resumed.length} unfinished execution(s)`)
+      // The node record is the lease of what this executor takes: written before taking any.
       await startWorker()
-      return resumed
+      if (!executes) return []
+      const taken = await takeOver()
+      takeoverTimer ??= setInterval(() => {
+        if (!closing) takeOver().catch(() => {})
+      }, cluster.takeoverMs ?? CLUSTER_POLL_MS)
+      takeoverTimer.unref()
+      return taken
     },
 
     async flushLogs(executionId) {
@@ -606,6 +722,8 @@ export function createEngine(options: EngineOptions): Engine {
     async close() {
       if (closing) return
       closing = true
+      clearInterval(takeoverTimer)
+      await takingOver
       await worker.close()
       dispatch.close()
       const running = [...runners.values()]

@@ -7,7 +7,7 @@ import {
   type JsonSchema,
   type RenderVariablesInput,
 } from '@kite/sdk/host'
-import { messageOf, RuntimeError } from '../errors.js'
+import { LeaseLostError, messageOf, RuntimeError } from '../errors.js'
 import type { FlowTask, LogLevelName, PauseTask } from '../flow/flow-model.js'
 import type { ValidatedFlow } from '../flow/validate-flow.js'
 import { createId } from '../ids.js'
@@ -74,6 +74,8 @@ export interface RunnerDeps {
   maxResubmissions: number
   /** This process's id, recorded on the attempts it runs. */
   nodeId: string
+  /** In a cluster: every commit is fenced by this executor's lease on the execution. */
+  fenced?: boolean
   readonly closing: boolean
   startChild(request: ChildStart): Promise<void>
   /** Resolves with the execution once it is in a final state. */
@@ -139,6 +141,8 @@ export class ExecutionRunner {
   readonly maskValues: readonly string[]
   readonly recovering: boolean
   killed = false
+  /** Another executor took this execution over: nothing more is written from here. */
+  leaseLost = false
   sequence = 0
   pendingLogs: LogEntry[] = []
   /** Queue entries that go out with the next commit, and entries whose result it records. */
@@ -464,7 +468,7 @@ export class ExecutionRunner {
   }
 
   async save(runs: readonly TaskRun[], executionChanged = false): Promise<void> {
-    if (this.deps.closing) throw new Shutdown()
+    if (this.deps.closing || this.leaseLost) throw new Shutdown()
     const logs = this.pendingLogs
     this.pendingLogs = []
     let taskRuns = runs
@@ -482,13 +486,23 @@ export class ExecutionRunner {
     const dequeue = this.dequeue
     this.enqueue = []
     this.dequeue = []
-    await this.deps.store.commit({
-      ...(execution ? { execution } : {}),
-      taskRuns,
-      logs,
-      ...(enqueue.length > 0 ? { enqueue } : {}),
-      ...(dequeue.length > 0 ? { dequeue } : {}),
-    })
+    try {
+      await this.deps.store.commit({
+        ...(execution ? { execution } : {}),
+        taskRuns,
+        logs,
+        ...(enqueue.length > 0 ? { enqueue } : {}),
+        ...(dequeue.length > 0 ? { dequeue } : {}),
+        ...(this.deps.fenced
+          ? { lease: { executionId: this.execution.id, executorId: this.deps.nodeId } }
+          : {}),
+      })
+    } catch (error) {
+      if (!(error instanceof LeaseLostError)) throw error
+      // Another executor carries on from what is committed: this walk ends, writing nothing.
+      this.leaseLost = true
+      throw new Shutdown()
+    }
     if (execution) this.committedState = execution.state.current
     this.deps.notify({ type: 'state', executionId: this.execution.id, state: this.committedState })
   }

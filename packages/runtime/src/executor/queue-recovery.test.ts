@@ -155,7 +155,7 @@ describe('the task queue across restarts', () => {
     const heartbeat = new Date().toISOString()
     editDatabase((db) => {
       db.prepare(
-        "INSERT INTO nodes VALUES ('elsewhere', 'worker', 'another-host', 1, 4, 1, ?, ?)",
+        "INSERT INTO nodes (id, roles, host, pid, slots, slots_in_use, started_at, heartbeat_at) VALUES ('elsewhere', 'worker', 'another-host', 1, 4, 1, ?, ?)",
       ).run(heartbeat, heartbeat)
       db.prepare("UPDATE task_queue SET node_id = 'elsewhere'").run()
     })
@@ -210,6 +210,7 @@ describe('the task queue across restarts', () => {
       '0001_base',
       '0002_executions_updated',
       '0003_task_queue_and_nodes',
+      '0004_roles',
     ])
     expect(version).toBe(migrations.length)
     expect((await t.runtime.store.listFlows('upgrade')).map((f) => f.id)).toEqual([

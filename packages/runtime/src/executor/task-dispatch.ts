@@ -1,6 +1,6 @@
 import { hostname } from 'node:os'
 import { RuntimeError } from '../errors.js'
-import type { Store } from '../storage/store.js'
+import type { NodeRecord, Store } from '../storage/store.js'
 import type { RuntimeLogger } from './engine.js'
 import type { LogEntry } from './execution-model.js'
 import type { Delivered, TaskDispatch } from './execution-runner.js'
@@ -63,13 +63,7 @@ export function createTaskDispatch(options: TaskDispatchOptions): LocalTaskDispa
   const isNodeAlive = async (id: string): Promise<boolean> => {
     if (id === nodeId) return true
     const node = (await store.listNodes()).find((candidate) => candidate.id === id)
-    if (!node) return false
-    if (node.host === hostname()) {
-      // Not us, yet our pid: the process is gone and the pid was reused (a container's pid 1).
-      if (node.pid === process.pid) return false
-      if (!processAlive(node.pid)) return false
-    }
-    return Date.now() - Date.parse(node.heartbeatAt) < options.heartbeatTimeoutMs
+    return node !== undefined && nodeAlive(node, options.heartbeatTimeoutMs)
   }
 
   /**
@@ -216,6 +210,19 @@ export function createTaskDispatch(options: TaskDispatchOptions): LocalTaskDispa
       unheard.clear()
     },
   }
+}
+
+/**
+ * Whether another node is alive: its heartbeat is recent, and on this host its process exists.
+ * The one rule for workers' task runs and executors' execution leases.
+ */
+export function nodeAlive(node: NodeRecord, heartbeatTimeoutMs: number): boolean {
+  if (node.host === hostname()) {
+    // Not us, yet our pid: the process is gone and the pid was reused (a container's pid 1).
+    if (node.pid === process.pid) return false
+    if (!processAlive(node.pid)) return false
+  }
+  return Date.now() - Date.parse(node.heartbeatAt) < heartbeatTimeoutMs
 }
 
 function shuttingDown() {

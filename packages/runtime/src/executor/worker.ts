@@ -59,6 +59,13 @@ export interface WorkerOptions {
   slots: number
   /** The roles this process plays, recorded with its heartbeat. */
   roles?: string[]
+  /**
+   * False when this process does not play the worker role: it only heartbeats (its node record
+   * is the lease of the executions it advances) and claims nothing.
+   */
+  claims?: boolean
+  /** The plugin versions loaded here (`name@version`), recorded with the heartbeat. */
+  plugins?: () => string[]
   /** Milliseconds between heartbeats (default 5 s). */
   heartbeatMs?: number
   /** Nodes silent for longer than this (ms) are forgotten when the worker starts (default 1 h). */
@@ -112,6 +119,7 @@ export function createWorker(options: WorkerOptions): Worker {
   const remembered = new Map<string, TaskJob>()
   const heartbeatMs = options.heartbeatMs ?? 5000
   const pollMs = options.pollMs ?? 1000
+  const claims = options.claims !== false
   const startedAt = new Date().toISOString()
   let pendingLogs: LogEntry[] = []
   let pendingResults: Array<{ id: string; result: TaskResult }> = []
@@ -132,10 +140,11 @@ export function createWorker(options: WorkerOptions): Worker {
     roles: options.roles ?? ['executor', 'worker', 'scheduler', 'api'],
     host: hostname(),
     pid: process.pid,
-    slots: options.slots,
+    slots: claims ? options.slots : 0,
     slotsInUse: running.size,
     startedAt,
     heartbeatAt: new Date().toISOString(),
+    plugins: options.plugins?.() ?? [],
   })
 
   /** Results and log lines go out together, one transaction for all that piled up. */
@@ -178,7 +187,7 @@ export function createWorker(options: WorkerOptions): Worker {
   }
 
   const scheduleClaim = () => {
-    if (claimScheduled || closed) return
+    if (claimScheduled || closed || !claims) return
     claimScheduled = true
     setImmediate(() => {
       claimScheduled = false
@@ -340,13 +349,13 @@ export function createWorker(options: WorkerOptions): Worker {
     },
     wake: scheduleClaim,
     remember(id, job) {
-      remembered.set(id, job)
+      if (claims) remembered.set(id, job)
     },
     forget(id) {
       remembered.delete(id)
     },
     reserve() {
-      if (closed || claiming || remembered.size > 0) return false
+      if (closed || !claims || claiming || remembered.size > 0) return false
       if (running.size + reserved >= options.slots) return false
       reserved++
       return true
@@ -375,6 +384,7 @@ export function createWorker(options: WorkerOptions): Worker {
       await store.saveNode(nodeRecord())
       heartbeatTimer = setInterval(heartbeat, heartbeatMs)
       heartbeatTimer.unref()
+      if (!claims) return
       // Other processes' entries wake it through the store (PostgreSQL's NOTIFY); in one process
       // every enqueue wakes the worker directly. Polling is the fallback for both.
       stopListening = await store.listen?.('queued', scheduleClaim).catch((error: unknown) => {

@@ -501,7 +501,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     }
     const starts: PendingStart[] = []
     for (const date of decision.fire) {
-      const id = createId()
+      // One id per trigger and date: a date two schedulers fire (a lease handed over while the
+      // old holder was still firing) starts one execution, whoever records it first.
+      const id = derivedId(entry.key, 'schedule', date.toISOString())
       const variables = scheduleVariables(cron, date)
       if (!(await conditionsPass(entry, ownExecution(entry, id), variables))) continue
       starts.push({ id, variables, inputs: trigger.inputs })

@@ -1,4 +1,5 @@
 import { CompiledQuery, type Generated, type Kysely, sql } from 'kysely'
+import { LeaseLostError } from '../errors.js'
 import type { Execution, ExecutionSummary, LogEntry, TaskRun } from '../executor/execution-model.js'
 import { logLevelRank } from '../executor/execution-model.js'
 import type { StoreDialectName } from './migrations.js'
@@ -36,6 +37,7 @@ interface ExecutionsTable {
   created_at: string
   updated_at: string
   value: string
+  executor_id: Generated<string | null>
 }
 
 interface TaskRunsTable {
@@ -98,12 +100,28 @@ interface NodesTable {
   slots_in_use: number
   started_at: string
   heartbeat_at: string
+  plugins: Generated<string>
+}
+
+interface LeasesTable {
+  name: string
+  holder: string
+  expires_at: number
+}
+
+interface ClusterPluginsTable {
+  name: string
+  version: string
+  installed: number
+  updated_at: string
 }
 
 /** The tables, for kysely's types. */
 export interface KiteDatabase {
   task_queue: TaskQueueTable
   nodes: NodesTable
+  leases: LeasesTable
+  cluster_plugins: ClusterPluginsTable
   flows: FlowsTable
   executions: ExecutionsTable
   task_runs: TaskRunsTable
@@ -290,7 +308,19 @@ export async function createKyselyStore(
 
   /** Everything one `commit` writes, inside the transaction `trx`. */
   const writeChanges = async (trx: Kysely<KiteDatabase>, changes: Commit) => {
-    const { execution, taskRuns = [], logs = [], enqueue = [], dequeue = [] } = changes
+    const { execution, taskRuns = [], logs = [], enqueue = [], dequeue = [], lease } = changes
+    if (lease) {
+      // Locks the row too: a takeover waits for this commit, then this executor's next one fails.
+      const held = await trx
+        .updateTable('executions')
+        .set({ executor_id: lease.executorId })
+        .where('id', '=', lease.executionId)
+        .where('executor_id', '=', lease.executorId)
+        .executeTakeFirst()
+      if (Number(held.numUpdatedRows) === 0) {
+        throw new LeaseLostError(lease.executionId, lease.executorId)
+      }
+    }
     for (const id of dequeue) {
       await trx.executeQuery(CompiledQuery.raw(deleteQueued, [id]))
     }
@@ -314,6 +344,13 @@ export async function createKyselyStore(
     }
     if (execution) {
       await trx.executeQuery(CompiledQuery.raw(upsertExecution, executionParams(execution)))
+      if (changes.executorId !== undefined) {
+        await trx
+          .updateTable('executions')
+          .set({ executor_id: changes.executorId })
+          .where('id', '=', execution.id)
+          .execute()
+      }
     }
     for (const run of taskRuns) {
       await trx.executeQuery(
@@ -387,7 +424,7 @@ export async function createKyselyStore(
     })
   }
 
-  const withTaskRuns = async (row: ExecutionsTable): Promise<Execution> => {
+  const withTaskRuns = async (row: Pick<ExecutionsTable, 'id' | 'value'>): Promise<Execution> => {
     const runs = await db
       .selectFrom('task_runs')
       .select('value')
@@ -598,6 +635,7 @@ export async function createKyselyStore(
         slots_in_use: node.slotsInUse,
         started_at: node.startedAt,
         heartbeat_at: node.heartbeatAt,
+        plugins: (node.plugins ?? []).join(','),
       }
       await db
         .insertInto('nodes')
@@ -606,6 +644,7 @@ export async function createKyselyStore(
           conflict.column('id').doUpdateSet({
             slots_in_use: node.slotsInUse,
             heartbeat_at: node.heartbeatAt,
+            plugins: values.plugins,
           }),
         )
         .execute()
@@ -622,6 +661,7 @@ export async function createKyselyStore(
         slotsInUse: row.slots_in_use,
         startedAt: row.started_at,
         heartbeatAt: row.heartbeat_at,
+        plugins: row.plugins === '' ? [] : row.plugins.split(','),
       }))
     },
 
@@ -631,6 +671,121 @@ export async function createKyselyStore(
 
     async removeNodesSilentSince(date) {
       await db.deleteFrom('nodes').where('heartbeat_at', '<', date).execute()
+    },
+
+    async claimExecutions(nodeId, liveExecutors, limit) {
+      if (limit <= 0) return []
+      const candidates = await db
+        .selectFrom('executions')
+        .select(['id', 'executor_id'])
+        .where('state', 'in', UNFINISHED)
+        .where((eb) =>
+          liveExecutors.length === 0
+            ? eb.lit(true)
+            : eb.or([eb('executor_id', 'is', null), eb('executor_id', 'not in', liveExecutors)]),
+        )
+        .where((eb) => eb.or([eb('executor_id', 'is', null), eb('executor_id', '!=', nodeId)]))
+        .orderBy('created_at')
+        .limit(limit)
+        .execute()
+      if (candidates.length === 0) return []
+      // Compare-and-set on the holder each was judged by: another executor that took one
+      // meanwhile keeps it.
+      const taken = await db
+        .updateTable('executions')
+        .set({ executor_id: nodeId })
+        .where((eb) =>
+          eb.or(
+            candidates.map((row) =>
+              eb.and([
+                eb('id', '=', row.id),
+                row.executor_id === null
+                  ? eb('executor_id', 'is', null)
+                  : eb('executor_id', '=', row.executor_id),
+                eb('state', 'in', UNFINISHED),
+              ]),
+            ),
+          ),
+        )
+        .returning('id')
+        .execute()
+      return taken.map((row) => row.id)
+    },
+
+    async countExecutionsOf(nodeId) {
+      const row = await db
+        .selectFrom('executions')
+        .select((eb) => eb.fn.countAll<number | string>().as('count'))
+        .where('executor_id', '=', nodeId)
+        .where('state', 'in', UNFINISHED)
+        .executeTakeFirst()
+      return Number(row?.count ?? 0)
+    },
+
+    async acquireLease(name, holder, ttlMs) {
+      const now = Date.now()
+      const row = await db
+        .insertInto('leases')
+        .values({ name, holder, expires_at: now + ttlMs })
+        .onConflict((conflict) =>
+          conflict
+            .column('name')
+            .doUpdateSet({ holder, expires_at: now + ttlMs })
+            .where((eb) =>
+              eb.or([eb('leases.holder', '=', holder), eb('leases.expires_at', '<', now)]),
+            ),
+        )
+        .returning('holder')
+        .executeTakeFirst()
+      return row?.holder === holder
+    },
+
+    async releaseLease(name, holder) {
+      await db.deleteFrom('leases').where('name', '=', name).where('holder', '=', holder).execute()
+    },
+
+    async getLease(name) {
+      const row = await db
+        .selectFrom('leases')
+        .selectAll()
+        .where('name', '=', name)
+        .executeTakeFirst()
+      return row
+        ? { name: row.name, holder: row.holder, expiresAt: Number(row.expires_at) }
+        : undefined
+    },
+
+    async listClusterPlugins() {
+      const rows = await db
+        .selectFrom('cluster_plugins')
+        .selectAll()
+        .orderBy('name')
+        .orderBy('version')
+        .execute()
+      return rows.map((row) => ({
+        name: row.name,
+        version: row.version,
+        installed: Boolean(row.installed),
+        updatedAt: row.updated_at,
+      }))
+    },
+
+    async setClusterPlugin(name, version, installed) {
+      const values = {
+        name,
+        version,
+        installed: installed ? 1 : 0,
+        updated_at: new Date().toISOString(),
+      }
+      await db
+        .insertInto('cluster_plugins')
+        .values(values)
+        .onConflict((conflict) =>
+          conflict
+            .columns(['name', 'version'])
+            .doUpdateSet({ installed: values.installed, updated_at: values.updated_at }),
+        )
+        .execute()
     },
 
     async getExecution(id) {

@@ -178,6 +178,40 @@ export function storeMigrations(dialect: StoreDialectName): Record<string, Migra
           .execute()
       },
     },
+    // Roles (SPEC 9): the executor that advances an execution (its lease lives as long as that
+    // node's heartbeat), named leases (the active scheduler), the cluster's installed plugin set,
+    // and what each node has loaded.
+    '0004_roles': {
+      async up(db) {
+        const columns = async (table: string) =>
+          (await db.introspection.getTables()).find((found) => found.name === table)?.columns ?? []
+        if (!(await columns('executions')).some((column) => column.name === 'executor_id')) {
+          await db.schema.alterTable('executions').addColumn('executor_id', 'text').execute()
+        }
+        if (!(await columns('nodes')).some((column) => column.name === 'plugins')) {
+          await db.schema
+            .alterTable('nodes')
+            .addColumn('plugins', 'text', (column) => column.notNull().defaultTo(''))
+            .execute()
+        }
+        await db.schema
+          .createTable('leases')
+          .ifNotExists()
+          .addColumn('name', 'text', (column) => column.primaryKey())
+          .addColumn('holder', 'text', (column) => column.notNull())
+          .addColumn('expires_at', 'bigint', (column) => column.notNull())
+          .execute()
+        await db.schema
+          .createTable('cluster_plugins')
+          .ifNotExists()
+          .addColumn('name', 'text', (column) => column.notNull())
+          .addColumn('version', 'text', (column) => column.notNull())
+          .addColumn('installed', 'integer', (column) => column.notNull())
+          .addColumn('updated_at', 'text', (column) => column.notNull())
+          .addPrimaryKeyConstraint('cluster_plugins_pk', ['name', 'version'])
+          .execute()
+      },
+    },
   }
 }
 

@@ -327,6 +327,7 @@ describe.each(STORE_KINDS)('the $name store', (kind) => {
         slotsInUse: 0,
         startedAt: '2026-01-01T00:00:00.000Z',
         heartbeatAt: '2026-01-01T00:00:00.000Z',
+        plugins: ['@acme/kite-plugin-a@1.0.0', '@acme/kite-plugin-a@2.0.0'],
       }
       await store.saveNode(node)
       await store.saveNode({ ...node, slotsInUse: 3, heartbeatAt: '2026-01-01T00:00:05.000Z' })
@@ -338,6 +339,71 @@ describe.each(STORE_KINDS)('the $name store', (kind) => {
       expect((await store.listNodes()).map((found) => found.id)).toEqual(['n2'])
       await store.removeNode('n2')
       expect(await store.listNodes()).toEqual([])
+    })
+  })
+
+  describe('roles: leases and the cluster plugin set', () => {
+    const created = (id: string, minute: number) =>
+      execution(id, { state: newState('CREATED', `2026-01-01T00:0${minute}:00.000Z`) })
+
+    it('leases each unfinished execution to one executor, and hands a dead one’s over', async () => {
+      await store.commit({ execution: created('e1', 1) })
+      await store.commit({ execution: created('e2', 2), executorId: 'x1' })
+      await store.commit({ execution: created('e3', 3) })
+      await store.commit({
+        execution: { ...created('e4', 4), state: newState('SUCCESS', '2026-01-01T00:04:00.000Z') },
+      })
+      // x1 is alive: x2 takes the unheld ones only, oldest first, up to the limit.
+      expect(await store.claimExecutions('x2', ['x1', 'x2'], 1)).toEqual(['e1'])
+      expect(await store.claimExecutions('x2', ['x1', 'x2'], 10)).toEqual(['e3'])
+      expect(await store.claimExecutions('x3', ['x1', 'x2', 'x3'], 10)).toEqual([])
+      expect(await store.countExecutionsOf('x2')).toBe(2)
+      // x1 died: x3 takes its execution; x2 is dead too, so x3 takes them all.
+      expect((await store.claimExecutions('x3', ['x3'], 10)).sort()).toEqual(['e1', 'e2', 'e3'])
+      expect(await store.countExecutionsOf('x3')).toBe(3)
+      expect(await store.countExecutionsOf('x1')).toBe(0)
+      // A second claimer at the same time: each execution goes to one of them.
+      await store.commit({ execution: created('e5', 5) })
+      await store.commit({ execution: created('e6', 6) })
+      const [a, b] = await Promise.all([
+        store.claimExecutions('y1', ['y1', 'y2'], 10),
+        store.claimExecutions('y2', ['y1', 'y2'], 10),
+      ])
+      expect(
+        [...(a ?? []), ...(b ?? [])].filter((id) => id === 'e5' || id === 'e6').sort(),
+      ).toEqual(['e5', 'e6'])
+      expect(a?.filter((id) => b?.includes(id))).toEqual([])
+    })
+
+    it('gives a named lease to one holder until it expires or is released', async () => {
+      expect(await store.acquireLease('scheduler', 'n1', 60_000)).toBe(true)
+      expect(await store.acquireLease('scheduler', 'n2', 60_000)).toBe(false)
+      expect(await store.acquireLease('scheduler', 'n1', 60_000)).toBe(true)
+      expect((await store.getLease('scheduler'))?.holder).toBe('n1')
+      await store.releaseLease('scheduler', 'n2')
+      expect((await store.getLease('scheduler'))?.holder).toBe('n1')
+      await store.releaseLease('scheduler', 'n1')
+      expect(await store.getLease('scheduler')).toBeUndefined()
+      expect(await store.acquireLease('scheduler', 'n2', 1)).toBe(true)
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      expect(await store.acquireLease('scheduler', 'n1', 60_000)).toBe(true)
+      expect(await store.acquireLease('scheduler', 'n2', 60_000)).toBe(false)
+    })
+
+    it('records the cluster plugin set, uninstalls included', async () => {
+      await store.setClusterPlugin('@acme/kite-plugin-a', '1.0.0', true)
+      await store.setClusterPlugin('@acme/kite-plugin-a', '2.0.0', true)
+      await store.setClusterPlugin('@acme/kite-plugin-a', '1.0.0', false)
+      expect(
+        (await store.listClusterPlugins()).map(({ name, version, installed }) => ({
+          name,
+          version,
+          installed,
+        })),
+      ).toEqual([
+        { name: '@acme/kite-plugin-a', version: '1.0.0', installed: false },
+        { name: '@acme/kite-plugin-a', version: '2.0.0', installed: true },
+      ])
     })
   })
 })

@@ -72,6 +72,13 @@ export interface Commit {
   enqueue?: readonly QueuedTaskRun[]
   /** Queue entries whose result the executor has recorded (removed with that state). */
   dequeue?: readonly string[]
+  /** The executor node that advances `execution` from now on (its lease, SPEC 9); null: any. */
+  executorId?: string | null
+  /**
+   * Commit only while this executor still holds this execution (a fence): otherwise nothing is
+   * written and the commit throws `LeaseLostError`.
+   */
+  lease?: { executionId: string; executorId: string }
 }
 
 /** One attempt of a task run handed to the workers through the queue. */
@@ -113,6 +120,25 @@ export interface NodeRecord {
   slotsInUse: number
   startedAt: string
   heartbeatAt: string
+  /** The plugin versions this node has loaded (`name@version`). */
+  plugins?: string[]
+}
+
+/** One plugin version of the cluster's installed set (SPEC 9). */
+export interface ClusterPlugin {
+  name: string
+  version: string
+  /** False once uninstalled through an api: every node removes it. */
+  installed: boolean
+  updatedAt: string
+}
+
+/** A named lease (the active scheduler): who holds it and until when. */
+export interface Lease {
+  name: string
+  holder: string
+  /** Epoch milliseconds. */
+  expiresAt: number
 }
 
 /**
@@ -180,6 +206,31 @@ export interface Store {
   removeNode(id: string): Promise<void>
   /** Forgets nodes silent since before this date (gone either way: a missing node is dead). */
   removeNodesSilentSince(date: string): Promise<void>
+
+  /**
+   * Takes the lease of up to `limit` unfinished executions that no live executor holds (none, or
+   * a holder not in `liveExecutors`) for `nodeId`, oldest first. Each is taken by compare-and-set
+   * on its previous holder, so two executors never both take one. Returns the ids taken.
+   */
+  claimExecutions(
+    nodeId: string,
+    liveExecutors: readonly string[],
+    limit: number,
+  ): Promise<string[]>
+  /** Unfinished executions whose lease `nodeId` holds. */
+  countExecutionsOf(nodeId: string): Promise<number>
+  /**
+   * Takes or renews a named lease for `ttlMs`: true when `holder` has it now (it was free,
+   * expired, or already its own).
+   */
+  acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean>
+  /** Gives a lease up (only its holder can). */
+  releaseLease(name: string, holder: string): Promise<void>
+  getLease(name: string): Promise<Lease | undefined>
+
+  /** The cluster's installed plugin set (and the versions uninstalled from it). */
+  listClusterPlugins(): Promise<ClusterPlugin[]>
+  setClusterPlugin(name: string, version: string, installed: boolean): Promise<void>
 
   kvGet(namespace: string, key: string): Promise<unknown>
   /**

@@ -14,26 +14,9 @@ export async function runSubflow(
 ): Promise<TaskRunState> {
   let run = existing
   if (!run) {
-    let target: {
-      namespace: string
-      flowId: string
-      inputs: Record<string, unknown>
-      labels: Record<string, string>
-    }
+    let target: SubflowTarget
     try {
-      const variables = r.variables(scope, task)
-      const render = (value: unknown) => r.deps.expressions.renderDeep(value, variables)
-      target = {
-        namespace: String(render(task.namespace)),
-        flowId: String(render(task.flowId)),
-        inputs: render(task.inputs) as Record<string, unknown>,
-        labels: Object.fromEntries(
-          Object.entries(render(task.labels) as Record<string, unknown>).map(([key, value]) => [
-            key,
-            String(value),
-          ]),
-        ),
-      }
+      target = renderTarget(r, task, scope)
     } catch (error) {
       const failed = r.createRun(task, scope, 'RUNNING')
       return r.failRun(failed, task.allowFailure, messageOf(error))
@@ -42,38 +25,20 @@ export async function runSubflow(
     run = r.createRun(task, scope, 'RUNNING')
     run.outputs = { executionId: createId(), namespace: target.namespace, flowId: target.flowId }
     await r.save([run])
-    try {
-      await r.deps.startChild({
-        id: String(run.outputs.executionId),
-        namespace: target.namespace,
-        flowId: target.flowId,
-        ...(task.revision === undefined ? {} : { revision: task.revision }),
-        inputs: target.inputs,
-        labels: target.labels,
-        parent: {
-          executionId: r.execution.id,
-          namespace: r.execution.namespace,
-          flowId: r.execution.flowId,
-          taskRunId: run.id,
-          taskId: task.id,
-        },
-        trigger: {
-          id: task.id,
-          type: task.type,
-          variables: {
-            executionId: r.execution.id,
-            namespace: r.execution.namespace,
-            flowId: r.execution.flowId,
-            flowRevision: r.execution.flowRevision,
-          },
-        },
-      })
-    } catch (error) {
-      if (r.deps.closing) throw new Shutdown()
-      return r.failRun(run, task.allowFailure, `cannot start the subflow: ${messageOf(error)}`)
-    }
+    const failed = await startChild(r, task, run, target)
+    if (failed) return failed
   } else if (r.killed) {
     await r.deps.kill(String(run.outputs?.executionId)).catch(() => {})
+  } else if (!(await r.deps.store.getExecution(String(run.outputs?.executionId)))) {
+    // The previous executor died between recording the child's id and starting it.
+    let target: SubflowTarget
+    try {
+      target = renderTarget(r, task, scope)
+    } catch (error) {
+      return r.failRun(run, task.allowFailure, messageOf(error))
+    }
+    const failed = await startChild(r, task, run, target)
+    if (failed) return failed
   }
   const childId = String(run.outputs?.executionId)
   if (!task.wait) {
@@ -103,4 +68,67 @@ export async function runSubflow(
     task.allowFailure,
     `subflow ${child.namespace}/${child.flowId} execution ${childId} ended ${state}${child.error ? `: ${child.error}` : ''}`,
   )
+}
+
+interface SubflowTarget {
+  namespace: string
+  flowId: string
+  inputs: Record<string, unknown>
+  labels: Record<string, string>
+}
+
+function renderTarget(r: ExecutionRunner, task: SubflowTask, scope: Scope): SubflowTarget {
+  const variables = r.variables(scope, task)
+  const render = (value: unknown) => r.deps.expressions.renderDeep(value, variables)
+  return {
+    namespace: String(render(task.namespace)),
+    flowId: String(render(task.flowId)),
+    inputs: render(task.inputs) as Record<string, unknown>,
+    labels: Object.fromEntries(
+      Object.entries(render(task.labels) as Record<string, unknown>).map(([key, value]) => [
+        key,
+        String(value),
+      ]),
+    ),
+  }
+}
+
+/** Starts the child under the id the task run recorded; the failed state when it cannot. */
+async function startChild(
+  r: ExecutionRunner,
+  task: SubflowTask,
+  run: TaskRun,
+  target: SubflowTarget,
+): Promise<TaskRunState | undefined> {
+  try {
+    await r.deps.startChild({
+      id: String(run.outputs?.executionId),
+      namespace: target.namespace,
+      flowId: target.flowId,
+      ...(task.revision === undefined ? {} : { revision: task.revision }),
+      inputs: target.inputs,
+      labels: target.labels,
+      parent: {
+        executionId: r.execution.id,
+        namespace: r.execution.namespace,
+        flowId: r.execution.flowId,
+        taskRunId: run.id,
+        taskId: task.id,
+      },
+      trigger: {
+        id: task.id,
+        type: task.type,
+        variables: {
+          executionId: r.execution.id,
+          namespace: r.execution.namespace,
+          flowId: r.execution.flowId,
+          flowRevision: r.execution.flowRevision,
+        },
+      },
+    })
+    return undefined
+  } catch (error) {
+    if (r.deps.closing) throw new Shutdown()
+    return r.failRun(run, task.allowFailure, `cannot start the subflow: ${messageOf(error)}`)
+  }
 }
