@@ -56,6 +56,13 @@ export type TriggerList = InferResponseType<Api['triggers']['$get'], 200>
 export type Trigger = TriggerList['results'][number]
 export type Health = InferResponseType<Api['health']['$get'], 200>
 
+/** What a replay starts from: `POST /executions/{id}/replay`'s body. */
+export interface ReplayOptions {
+  taskRunId?: string
+  revision?: number
+  keepPlugins?: boolean
+}
+
 /** What `follow()` yields: each log line, and the execution after each change of state. */
 export type FollowEvent =
   | { type: 'log'; log: LogEntry }
@@ -209,6 +216,13 @@ export function createKiteClient(options: KiteClientOptions) {
     /** Runs a FAILED or KILLED execution again from its failed task runs (409 otherwise). */
     restart: (id: string) =>
       call(`restart ${id}`, () => execution.restart.$post({ param: { id } })),
+    /**
+     * A new execution that runs an ended one again from a task run (the whole flow without
+     * `taskRunId`), with the earlier outputs; plugin versions are resolved again unless
+     * `keepPlugins` (the answer's `plugins` and `replayOf` say which and from where).
+     */
+    replay: (id: string, options: ReplayOptions = {}) =>
+      call(`replay ${id}`, () => execution.replay.$post({ param: { id }, json: options })),
     /**
      * Follows an execution: yields every log line (those already written first) and the
      * execution each time it changes, and ends when the execution reaches a final state (or

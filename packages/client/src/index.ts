@@ -21,6 +21,7 @@ export {
   type PluginList,
   type PluginResolveResult,
   type PluginUninstallResult,
+  type ReplayOptions,
   type StartOptions,
   type TaskRun,
   type Trigger,

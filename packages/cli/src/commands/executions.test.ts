@@ -154,4 +154,32 @@ tasks:
     expect(twice.code).toBe(1)
     expect(twice.err).toContain('it is KILLED')
   })
+
+  it('replays an ended execution from a task run as a new execution', async () => {
+    const { engine } = server.runtime
+    const original = await engine.getExecution(ok)
+    const say = original?.taskRunList.find((run) => run.taskId === 'say')
+    const replayed = await kite('replay', ok, '--task-run', say!.id, '--keep-plugins')
+    expect(replayed.code).toBe(0)
+    const [first, second] = replayed.out.split('\n')
+    const id = /^replay (\S+) of /.exec(first ?? '')?.[1]
+    expect(id).toBeDefined()
+    expect(id).not.toBe(ok)
+    expect(first).toMatch(new RegExp(`^replay ${id} of ${ok}: (CREATED|RUNNING|SUCCESS)$`))
+    expect(second).toBe('  @acme/kite-plugin-exec@1.0.0 (say) kept')
+    const done = await engine.waitFor(id!)
+    expect(done.state.current).toBe('SUCCESS')
+    expect(done.replayOf).toEqual({ executionId: ok, taskRunId: say!.id, keepPlugins: true })
+
+    const json = await kite('replay', ok, '--json')
+    expect(json.code).toBe(0)
+    expect(JSON.parse(json.out).replayOf).toEqual({ executionId: ok, keepPlugins: false })
+
+    const unknown = await kite('replay', ok, '--task-run', 'nope')
+    expect(unknown.code).toBe(1)
+    expect(unknown.err).toContain(`execution ${ok} has no task run "nope"`)
+    const badRevision = await kite('replay', ok, '--revision', 'two')
+    expect(badRevision.code).toBe(1)
+    expect(badRevision.err).toContain('--revision must be an integer, got "two"')
+  })
 })

@@ -18,12 +18,12 @@ interface ListOptions extends ServerOptions {
   size?: string
 }
 
-/** `kite executions list|show|logs|follow|restart|resume|kill` against a running runtime. */
+/** `kite executions list|show|logs|follow|restart|replay|resume|kill` against a running runtime. */
 export function registerExecutionsCommand(program: Command): void {
   const executions = program
     .command('executions')
     .description(
-      "a runtime's executions: search, show one, its logs, follow it live, restart, resume, kill",
+      "a runtime's executions: search, show one, its logs, follow it live, restart, replay, resume, kill",
     )
 
   const json = (command: Command) =>
@@ -118,6 +118,36 @@ export function registerExecutionsCommand(program: Command): void {
     if (options.json) return print(execution)
     process.stdout.write(`restarted ${execution.id}: ${execution.state.current}\n`)
   })
+
+  json(
+    executions
+      .command('replay')
+      .description(
+        'run an ended execution again as a new one, from a task run (default: the whole flow)',
+      )
+      .argument('<id>', 'the execution id')
+      .option('--task-run <id>', 'the task run to start again from (kite executions show ID)')
+      .option('--revision <n>', "the flow revision to run (default: the original's)")
+      .option('--keep-plugins', "keep the original's plugin versions instead of resolving again"),
+  ).action(
+    async (
+      id: string,
+      options: ServerOptions & { taskRun?: string; revision?: string; keepPlugins?: boolean },
+    ) => {
+      const execution = await runtimeClient(options).executions.replay(id, {
+        ...(options.taskRun ? { taskRunId: options.taskRun } : {}),
+        ...(options.revision ? { revision: integer(options.revision, '--revision') } : {}),
+        ...(options.keepPlugins ? { keepPlugins: true } : {}),
+      })
+      if (options.json) return print(execution)
+      process.stdout.write(`replay ${execution.id} of ${id}: ${execution.state.current}\n`)
+      for (const plugin of execution.plugins) {
+        process.stdout.write(
+          `  ${plugin.package}@${plugin.version} (${plugin.taskIds.join(', ')})${options.keepPlugins ? ' kept' : ''}\n`,
+        )
+      }
+    },
+  )
 
   json(
     executions

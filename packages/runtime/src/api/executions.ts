@@ -19,6 +19,7 @@ import {
   LogLevel,
   queryBoolean,
   queryInt,
+  ReplayBody,
 } from './schemas.js'
 import { executionJson } from './serialize.js'
 
@@ -207,6 +208,31 @@ const restart = createRoute({
   },
 })
 
+const replay = createRoute({
+  method: 'post',
+  path: '/executions/{id}/replay',
+  tags,
+  summary: 'Replay an ended execution from one of its task runs, as a new execution',
+  description:
+    "A new execution (linked by `replayOf`) that keeps the outputs of the task runs created before `taskRunId` and runs that task and everything after it again (the whole flow without `taskRunId`). Plugin versions are resolved again unless `keepPlugins`; the answer's `plugins` lists the versions it uses.",
+  request: {
+    params: ExecutionParams,
+    body: {
+      required: false,
+      description: '`{ taskRunId?, revision?, keepPlugins? }` (none: replay the whole flow).',
+      content: { 'application/json': { schema: ReplayBody } },
+    },
+  },
+  responses: {
+    200: jsonAnswer(ExecutionSchema, 'The new execution (CREATED or RUNNING).'),
+    400: errorAnswer('The body is not a replay request.'),
+    404: errorAnswer('No such execution, task run or flow revision.'),
+    409: errorAnswer('The execution has not ended (running, paused...).'),
+    415: errorAnswer('The body is not JSON.'),
+    422: errorAnswer('The flow revision no longer validates with these plugin versions.'),
+  },
+})
+
 /** The answer of a start: at once, or when the execution ends (or pauses) with `?wait=true`. */
 export async function startedAnswer(
   context: RouteContext,
@@ -230,7 +256,7 @@ export function createExecutionRoutes(context: RouteContext) {
     return execution
   }
 
-  // kill, resume and restart come before start: `/executions/{id}/kill` also fits `{namespace}/{id}`.
+  // kill, resume, restart and replay come before start: `/executions/{id}/kill` also fits `{namespace}/{id}`.
   return createRouter()
     .openapi(kill, async (c) => {
       return c.json(executionJson(await context.runtime.engine.kill(c.req.valid('param').id)), 202)
@@ -248,6 +274,13 @@ export function createExecutionRoutes(context: RouteContext) {
         executionJson(await context.runtime.engine.restart(c.req.valid('param').id)),
         200,
       )
+    })
+    .openapi(replay, async (c) => {
+      const execution = await context.runtime.engine.replay(
+        c.req.valid('param').id,
+        c.req.valid('json'),
+      )
+      return c.json(executionJson(execution), 200)
     })
     .openapi(list, async (c) => {
       const query = c.req.valid('query')
