@@ -90,6 +90,8 @@ export interface ListExecutionsOptions {
   namespace?: string
   flowId?: string
   state?: ExecutionState | ExecutionState[]
+  /** Labels every execution listed carries (`{ env: 'prod' }`). */
+  labels?: Record<string, string>
   page?: number
   size?: number
 }
@@ -202,6 +204,9 @@ export function createKiteClient(options: KiteClientOptions) {
             ...(filter.namespace ? { namespace: filter.namespace } : {}),
             ...(filter.flowId ? { flowId: filter.flowId } : {}),
             ...(filter.state ? { state: [filter.state].flat() } : {}),
+            ...(filter.labels && Object.keys(filter.labels).length > 0
+              ? { labels: Object.entries(filter.labels).map(([key, value]) => `${key}:${value}`) }
+              : {}),
             ...(filter.page === undefined ? {} : { page: String(filter.page) }),
             ...(filter.size === undefined ? {} : { size: String(filter.size) }),
           },

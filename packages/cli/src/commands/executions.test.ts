@@ -47,7 +47,13 @@ beforeAll(async () => {
       `id: ${id}\nnamespace: cli.exec\ntasks:\n  - id: say\n    type: acme.exec.Say\n    message: ${message}\n`,
     )
   }
-  ok = (await engine.waitFor((await engine.start({ namespace: 'cli.exec', flowId: 'fine' })).id)).id
+  ok = (
+    await engine.waitFor(
+      (
+        await engine.start({ namespace: 'cli.exec', flowId: 'fine', labels: { outcome: 'fine' } })
+      ).id,
+    )
+  ).id
   failed = (
     await engine.waitFor((await engine.start({ namespace: 'cli.exec', flowId: 'broken' })).id)
   ).id
@@ -69,6 +75,13 @@ describe('kite executions', { timeout: 120_000 }, () => {
     const onlyFailed = await kite('list', '--state', 'FAILED', '--json')
     const page = JSON.parse(onlyFailed.out) as { results: { id: string }[] }
     expect(page.results.map((item) => item.id)).toEqual([failed])
+    const labelled = await kite('list', '--label', 'outcome:fine', '--json')
+    expect(JSON.parse(labelled.out).results.map((item: { id: string }) => item.id)).toEqual([ok])
+    const none = await kite('list', '--label', 'outcome:other')
+    expect(none.out).toBe('no executions\n')
+    const noKey = await kite('list', '--label', 'outcome')
+    expect(noKey.code).toBe(1)
+    expect(noKey.err).toContain('--label must be key:value, got "outcome"')
     const bad = await kite('list', '--state', 'DONE')
     expect(bad.code).toBe(1)
     expect(bad.err).toContain('unknown state "DONE"')

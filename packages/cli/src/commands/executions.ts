@@ -14,6 +14,7 @@ interface ListOptions extends ServerOptions {
   namespace?: string
   flowId?: string
   state: string[]
+  label: string[]
   page?: string
   size?: string
 }
@@ -36,6 +37,7 @@ export function registerExecutionsCommand(program: Command): void {
       .option('--namespace <namespace>', 'only this namespace (and those below it)')
       .option('--flow-id <id>', 'only this flow')
       .option('--state <state>', 'only this state (repeatable)', collect, [])
+      .option('--label <key:value>', 'only executions with this label (repeatable)', collect, [])
       .option('--page <page>', 'page, from 1')
       .option('--size <size>', 'executions per page (default 25)'),
   ).action(async (options: ListOptions) => {
@@ -43,6 +45,7 @@ export function registerExecutionsCommand(program: Command): void {
       ...(options.namespace ? { namespace: options.namespace } : {}),
       ...(options.flowId ? { flowId: options.flowId } : {}),
       ...(options.state.length > 0 ? { state: options.state as ExecutionState[] } : {}),
+      ...(options.label.length > 0 ? { labels: keyValues(options.label, '--label', ':') } : {}),
       ...(options.page ? { page: integer(options.page, '--page') } : {}),
       ...(options.size ? { size: integer(options.size, '--size') } : {}),
     })
@@ -156,13 +159,7 @@ export function registerExecutionsCommand(program: Command): void {
       .argument('<id>', 'the execution id')
       .option('--input <key=value>', 'an onResume input (repeatable)', collect, []),
   ).action(async (id: string, options: ServerOptions & { input: string[] }) => {
-    const inputs = Object.fromEntries(
-      options.input.map((pair) => {
-        const at = pair.indexOf('=')
-        if (at < 1) throw new CliError(`--input must be key=value, got "${pair}"`)
-        return [pair.slice(0, at), pair.slice(at + 1)]
-      }),
-    )
+    const inputs = keyValues(options.input, '--input', '=')
     const execution = await runtimeClient(options).executions.resume(id, inputs)
     if (options.json) return print(execution)
     process.stdout.write(`resumed ${execution.id}: ${execution.state.current}\n`)
@@ -182,6 +179,17 @@ export function registerExecutionsCommand(program: Command): void {
 
 function logLine(entry: LogEntry): string {
   return `${entry.timestamp}${entry.taskId ? ` [${entry.taskId}]` : ''} ${entry.level}: ${entry.message}`
+}
+
+/** `key<separator>value` options as a map; a clear CLI error for one without a key. */
+function keyValues(pairs: string[], option: string, separator: string): Record<string, string> {
+  return Object.fromEntries(
+    pairs.map((pair) => {
+      const at = pair.indexOf(separator)
+      if (at < 1) throw new CliError(`${option} must be key${separator}value, got "${pair}"`)
+      return [pair.slice(0, at), pair.slice(at + 1)]
+    }),
+  )
 }
 
 function integer(value: string, option: string): number {

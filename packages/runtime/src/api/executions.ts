@@ -30,6 +30,21 @@ const repeated = z.union([z.string(), z.array(z.string())]).optional()
 const listOf = (value: string | string[] | undefined): string[] =>
   (value === undefined ? [] : [value].flat()).flatMap((item) => item.split(',')).filter(Boolean)
 
+/** `key:value` query labels (repeated or comma-separated) as a map; 400 on one without a key. */
+const labelsOf = (value: string | string[] | undefined): Record<string, string> =>
+  Object.fromEntries(
+    listOf(value).map((label) => {
+      const at = label.indexOf(':')
+      if (at < 1) {
+        throw new RuntimeError(`label "${label}" must be key:value`, {
+          code: 'REQUEST_INVALID',
+          issues: [{ path: 'query.labels', message: `"${label}" is not key:value` }],
+        })
+      }
+      return [label.slice(0, at), label.slice(at + 1)]
+    }),
+  )
+
 export const waitQuery = queryBoolean('true: answer when the execution ends (or pauses).')
 
 const list = createRoute({
@@ -44,13 +59,16 @@ const list = createRoute({
       state: repeated.openapi({
         description: `States, repeated or comma-separated: ${ExecutionStateSchema.options.join(', ')}.`,
       }),
+      labels: repeated.openapi({
+        description: '`key:value`, repeated or comma-separated: executions carrying every one.',
+      }),
       page: queryInt('From 1.'),
       size: queryInt(`From 1 to ${MAX_PAGE_SIZE} (default 25).`),
     }),
   },
   responses: {
     200: jsonAnswer(ExecutionPage, 'A page of executions (without task runs).'),
-    400: errorAnswer('Bad paging or state.'),
+    400: errorAnswer('Bad paging, state or label.'),
   },
 })
 
@@ -303,11 +321,13 @@ export function createExecutionRoutes(context: RouteContext) {
           },
         )
       })
+      const labels = labelsOf(query.labels)
       const result = await context.runtime.store.listExecutions(
         {
           ...(query.namespace ? { namespace: query.namespace } : {}),
           ...(query.flowId ? { flowId: query.flowId } : {}),
           ...(states.length > 0 ? { states: states satisfies ExecutionState[] } : {}),
+          ...(Object.keys(labels).length > 0 ? { labels } : {}),
         },
         page,
         size,
@@ -317,18 +337,7 @@ export function createExecutionRoutes(context: RouteContext) {
     .openapi(start, async (c) => {
       const { namespace, id } = c.req.valid('param')
       const query = c.req.valid('query')
-      const labels = Object.fromEntries(
-        listOf(query.labels).map((label) => {
-          const at = label.indexOf(':')
-          if (at < 1) {
-            throw new RuntimeError(`label "${label}" must be key:value`, {
-              code: 'REQUEST_INVALID',
-              issues: [{ path: 'query.labels', message: `"${label}" is not key:value` }],
-            })
-          }
-          return [label.slice(0, at), label.slice(at + 1)]
-        }),
-      )
+      const labels = labelsOf(query.labels)
       const execution = await context.runtime.engine.start({
         namespace,
         flowId: id,

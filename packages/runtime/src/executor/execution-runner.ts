@@ -537,6 +537,18 @@ export class ExecutionRunner {
     }
   }
 
+  /**
+   * Merges labels into the execution's (a `kite.core.execution.Labels` output; existing keys
+   * are overwritten), written with the next commit. Values that are not text are ignored.
+   */
+  addLabels(labels: unknown): void {
+    if (typeof labels !== 'object' || labels === null) return
+    for (const [key, value] of Object.entries(labels)) {
+      if (typeof value === 'string' && key.length > 0) this.execution.labels[key] = value
+    }
+    this.executionDirty = true
+  }
+
   mask(text: string): string {
     return this.maskValues.length === 0 ? text : maskSecrets(text, this.maskValues)
   }

@@ -26,6 +26,9 @@ import {
   WORKER_LOST,
 } from './shared.js'
 
+/** The core plugin's task whose `labels` output the runtime applies to the execution. */
+export const LABELS_TASK = 'kite.core.execution.Labels'
+
 // Plugin tasks: each attempt goes to a worker through the queue (see `attempt`).
 
 /** A plugin task: attempts through the queue, with retries and resubmissions. */
@@ -85,6 +88,7 @@ export async function runPluginTask(
         prepared.retry?.warningOnRetry && countedAttempts(run) > 1 ? 'WARNING' : 'SUCCESS'
       transition(run.state, state, now(), TERMINAL_TASK_RUN_STATES)
       r.expose(task.id, scope.valueKeys, result.outputs, outputsSchema(prepared))
+      if (task.type === LABELS_TASK) r.addLabels(result.outputs.labels)
       r.defer(run)
       return state
     }
