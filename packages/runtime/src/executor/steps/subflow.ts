@@ -72,7 +72,7 @@ export async function runSubflow(
       if (r.deps.closing) throw new Shutdown()
       return r.failRun(run, task.allowFailure, `cannot start the subflow: ${messageOf(error)}`)
     }
-  } else if (r.killed) {
+  } else if (r.stopped(scope)) {
     await r.deps.kill(String(run.outputs?.executionId)).catch(() => {})
   }
   const childId = String(run.outputs?.executionId)
@@ -82,6 +82,11 @@ export async function runSubflow(
     return r.endRun(run, 'SUCCESS')
   }
   r.children.add(childId)
+  // A flowable around it that times out kills the child execution.
+  const killChild = () => {
+    r.deps.kill(childId).catch(() => {})
+  }
+  scope.signal?.addEventListener('abort', killChild, { once: true })
   let child: ExecutionSummary
   try {
     child = await r.deps.waitForEnd(childId)
@@ -90,12 +95,13 @@ export async function runSubflow(
     return r.failRun(run, task.allowFailure, messageOf(error))
   } finally {
     r.children.delete(childId)
+    scope.signal?.removeEventListener('abort', killChild)
   }
   if (r.deps.closing) throw new Shutdown()
   const state = child.state.current
   run.outputs = { executionId: childId, state, outputs: child.outputs ?? {} }
   r.expose(task.id, scope.valueKeys, run.outputs)
-  if (r.killed) return r.endRun(run, 'KILLED')
+  if (r.stopped(scope)) return r.endRun(run, 'KILLED')
   if (state === 'SUCCESS' || state === 'WARNING') return r.endRun(run, state)
   if (!task.transmitFailed) return r.endRun(run, 'SUCCESS')
   return r.failRun(

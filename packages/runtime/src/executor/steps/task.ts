@@ -51,7 +51,7 @@ export async function runPluginTask(
     run = r.createRun(task, scope, 'RUNNING', prepared.resolved.version)
     run.attempts.push(newAttempt(r))
   } else {
-    if (r.killed) return r.endRun(run, 'KILLED')
+    if (r.stopped(scope)) return r.endRun(run, 'KILLED')
     const last = run.attempts.at(-1)
     if (last?.state.current === 'CREATED') {
       // A restart of the execution: this attempt runs at once, whatever the retry policy says.
@@ -72,7 +72,7 @@ export async function runPluginTask(
         return r.failRun(run, task.allowFailure, last?.error ?? WORKER_LOST)
       }
       const lastEnd = Date.parse(last?.state.endDate ?? run.state.startDate)
-      if (!(await r.sleep(lastEnd + decision.delayMs - Date.now()))) {
+      if (!(await r.sleep(lastEnd + decision.delayMs - Date.now(), scope.signal))) {
         return r.endRun(run, 'KILLED')
       }
       run.attempts.push(newAttempt(r))
@@ -123,7 +123,7 @@ export async function runPluginTask(
       run,
     )
     await r.save([run])
-    if (!(await r.sleep(decision.delayMs))) return r.endRun(run, 'KILLED')
+    if (!(await r.sleep(decision.delayMs, scope.signal))) return r.endRun(run, 'KILLED')
     run.attempts.push(newAttempt(r))
   }
 }
@@ -180,7 +180,7 @@ export async function runAttempt(
   } else {
     let waiting: Promise<Delivered>
     if (resumed === 'waiting') {
-      waiting = r.deps.queue.result(id, r.controller.signal)
+      waiting = r.deps.queue.result(id, r.signalOf(scope))
     } else {
       const input = r.variablesInput(scope, task, run)
       let properties: Record<string, unknown>
@@ -242,7 +242,7 @@ export async function runAttempt(
         r.deps.queue.wake()
       }
       // A result that arrives before this asks for it is kept for it.
-      waiting = r.deps.queue.result(id, r.controller.signal)
+      waiting = r.deps.queue.result(id, r.signalOf(scope))
     }
     try {
       const delivered = await waiting
@@ -260,7 +260,7 @@ export async function runAttempt(
   if ('metrics' in result && result.metrics && result.metrics.length > 0) {
     attempt.metrics = result.metrics
   }
-  if (!result.ok && !('killed' in result && result.killed) && r.killed) {
+  if (!result.ok && !('killed' in result && result.killed) && r.stopped(scope)) {
     return { ok: false, killed: true }
   }
   return result
