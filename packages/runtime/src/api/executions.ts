@@ -7,6 +7,7 @@ import {
   TERMINAL_EXECUTION_STATES,
 } from '../executor/execution-model.js'
 import type { EngineEvent } from '../executor/execution-runner.js'
+import { UploadedFile } from '../executor/inputs.js'
 import { executionPrefix, STORAGE_SCHEME } from '../storage/internal-storage.js'
 import { createRouter, errorAnswer, jsonAnswer, type RouteContext } from './router.js'
 import {
@@ -86,13 +87,25 @@ const start = createRoute({
     }),
     body: {
       required: false,
-      description: 'The inputs, as a JSON object (none: `{}`).',
-      content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
+      description:
+        'The inputs, as a JSON object (none: `{}`), or as multipart/form-data: each field an input, each file part a FILE input (stored in internal storage; its `kite:///` URI goes in `inputs`; a file for another type is read as text).',
+      content: {
+        'application/json': { schema: z.record(z.string(), z.unknown()) },
+        'multipart/form-data': {
+          schema: z.record(
+            z.string(),
+            z.union([z.string(), z.instanceof(File).openapi({ type: 'string', format: 'binary' })]),
+          ),
+        },
+      },
     },
   },
   responses: {
     200: jsonAnswer(ExecutionSchema, 'The execution (CREATED, or final with wait=true).'),
-    400: errorAnswer('The body is not a JSON object, or a label is not key:value.'),
+    400: errorAnswer(
+      'The body is not a JSON object or valid multipart, or a label is not key:value.',
+    ),
+    413: errorAnswer('An upload is larger than executions.maxUploadBytes (nothing is stored).'),
     404: errorAnswer('No such flow.'),
     409: errorAnswer('The flow is disabled.'),
     415: errorAnswer('The body is not JSON.'),
@@ -251,6 +264,18 @@ const replay = createRoute({
   },
 })
 
+/** Multipart fields as inputs: text as it is, file parts as `UploadedFile`s (read whole). */
+export async function formInputs(form: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const inputs: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(form)) {
+    inputs[key] =
+      value instanceof File
+        ? new UploadedFile(value.name || key, new Uint8Array(await value.arrayBuffer()))
+        : value
+  }
+  return inputs
+}
+
 /** The answer of a start: at once, or when the execution ends (or pauses) with `?wait=true`. */
 export async function startedAnswer(
   context: RouteContext,
@@ -338,10 +363,11 @@ export function createExecutionRoutes(context: RouteContext) {
       const { namespace, id } = c.req.valid('param')
       const query = c.req.valid('query')
       const labels = labelsOf(query.labels)
+      const form = (c.req.header('content-type') ?? '').startsWith('multipart/form-data')
       const execution = await context.runtime.engine.start({
         namespace,
         flowId: id,
-        inputs: c.req.valid('json'),
+        inputs: form ? await formInputs(c.req.valid('form')) : c.req.valid('json'),
         labels,
         ...(query.revision === undefined ? {} : { revision: query.revision }),
       })
