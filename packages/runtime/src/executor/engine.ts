@@ -24,6 +24,7 @@ import {
   ExecutionRunner,
   type RunnerDeps,
 } from './execution-runner.js'
+import { checkSecretInputs, type InputCipher } from './input-encryption.js'
 import { resolveInputs } from './inputs.js'
 import { prepareReplay, prepareRestart } from './restart.js'
 import type { SecretProvider } from './secrets.js'
@@ -67,6 +68,11 @@ export interface EngineOptions {
   maxResubmissions?: number
   /** This process's id, recorded on the attempts it runs (a new one by default). */
   nodeId?: string
+  /**
+   * Encrypts SECRET input values at rest (the store given is already wrapped with it); without
+   * one, flows with SECRET inputs are refused at save.
+   */
+  inputCipher?: InputCipher
   /** Checks a validated flow against the other saved flows (webhook keys) before it is saved. */
   beforeSave?: (flow: Flow) => Promise<void>
 }
@@ -321,6 +327,7 @@ export function createEngine(options: EngineOptions): Engine {
         )
       }
       const validated = validate(flow)
+      checkSecretInputs(flow, options.inputCipher)
       await options.beforeSave?.(flow)
       if (saveOptions.create && (await store.getFlow(flow.namespace, flow.id))) {
         throw new RuntimeError(
