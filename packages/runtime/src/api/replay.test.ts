@@ -1,14 +1,12 @@
 import { definePlugin, defineTask, z } from '@kite/sdk'
 import { describe, expect, it } from 'vitest'
+import { apiCalls, type Json, runOf } from '../../test/fixtures/api-calls.js'
 import { useTestServer } from '../../test/fixtures/test-server.js'
 import { definePluginVersion } from '../plugins/plugin-sources.js'
 
 const kite = useTestServer('kite-replay-')
 
-// biome-ignore lint/suspicious/noExplicitAny: API answers are checked by the assertions below
-type Json = any
-const api = (path: string, init: RequestInit = {}) =>
-  fetch(`${kite.server.url}/api/v1${path}`, init)
+const { api, save, startAndWait } = apiCalls(kite)
 const replay = (id: string, body?: unknown, contentType = 'application/json') =>
   api(`/executions/${id}/replay`, {
     method: 'POST',
@@ -19,25 +17,6 @@ const replay = (id: string, body?: unknown, contentType = 'application/json') =>
           body: typeof body === 'string' ? body : JSON.stringify(body),
         }),
   })
-const save = async (source: string, update?: string) => {
-  const response = await api(update ? `/flows/${update}` : '/flows', {
-    method: update ? 'PUT' : 'POST',
-    headers: { 'content-type': 'application/x-yaml' },
-    body: source,
-  })
-  expect(response.status).toBe(200)
-}
-const startAndWait = async (namespace: string, id: string, inputs = {}): Promise<Json> => {
-  const response = await api(`/executions/${namespace}/${id}?wait=true`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(inputs),
-  })
-  expect(response.status).toBe(200)
-  return response.json()
-}
-const runOf = (execution: Json, taskId: string) =>
-  execution.taskRunList.find((run: Json) => run.taskId === taskId)
 const helloVersion = (version: string) =>
   definePluginVersion({
     name: '@test/kite-plugin-versioned',
