@@ -214,7 +214,10 @@ outputs:
     expect(remote.err).toBe('')
     expect(remote.code).toBe(0)
     const id = /^execution (\S+) of cli\.server\/upload/.exec(remote.out)?.[1]
-    const execution = await (await fetch(`${server.url}/api/v1/executions/${id}`)).json()
+    const execution = (await (await fetch(`${server.url}/api/v1/executions/${id}`)).json()) as {
+      outputs: { who: string }
+      inputs: { data: string }
+    }
     expect(execution.outputs.who).toBe('Grace')
     expect(execution.inputs.data).toMatch(/^kite:\/\/\/cli\.server\/upload\/.+-payload\.bin$/)
     const file = await fetch(
