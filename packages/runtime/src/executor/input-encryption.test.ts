@@ -13,7 +13,8 @@ describe('the SECRET input cipher', () => {
         const sealed = cipher.encrypt(text)
         expect(sealed.startsWith('kite:enc:v1:')).toBe(true)
         expect(cipher.decrypt(sealed)).toBe(text)
-        if (text.length > 0) expect(sealed).not.toContain(text)
+        // Short texts may occur in the base64 by chance; longer ones must not show through.
+        if (text.length >= 12) expect(sealed).not.toContain(text)
       }),
     )
     expect(cipher.encrypt('same')).not.toBe(cipher.encrypt('same'))
