@@ -59,6 +59,32 @@ export type Health = InferResponseType<Api['health']['$get'], 200>
 export type Cluster = InferResponseType<Api['cluster']['$get'], 200>
 export type ClusterNode = Cluster['nodes'][number]
 
+/** JSON inputs, or multipart/form-data when one of them is a file (`Blob`). */
+function inputsBody(
+  inputs: Record<string, unknown>,
+): { json: Record<string, unknown> } | { form: Record<string, string | Blob> } {
+  if (!Object.values(inputs).some((value) => value instanceof Blob)) return { json: inputs }
+  const form: Record<string, string | Blob> = {}
+  for (const [key, value] of Object.entries(inputs)) {
+    if (value === undefined) continue
+    form[key] = value instanceof Blob || typeof value === 'string' ? value : JSON.stringify(value)
+  }
+  return { form }
+}
+
+function bothBodies(body: ReturnType<typeof inputsBody>) {
+  return 'json' in body
+    ? { json: body.json, form: {} }
+    : { form: body.form, json: undefined as unknown as Record<string, unknown> }
+}
+
+/** What a replay starts from: `POST /executions/{id}/replay`'s body. */
+export interface ReplayOptions {
+  taskRunId?: string
+  revision?: number
+  keepPlugins?: boolean
+}
+
 /** What `follow()` yields: each log line, and the execution after each change of state. */
 export type FollowEvent =
   | { type: 'log'; log: LogEntry }
@@ -74,6 +100,10 @@ export interface KiteClientOptions {
 }
 
 export interface StartOptions {
+  /**
+   * The inputs. With a `Blob` (or `File`) among them they go as multipart/form-data: each Blob a
+   * file part (a FILE input's upload), other values as text (JSON text for objects).
+   */
   inputs?: Record<string, unknown>
   /** Answer when the execution ends (or pauses) instead of at once. */
   wait?: boolean
@@ -86,6 +116,8 @@ export interface ListExecutionsOptions {
   namespace?: string
   flowId?: string
   state?: ExecutionState | ExecutionState[]
+  /** Labels every execution listed carries (`{ env: 'prod' }`). */
+  labels?: Record<string, string>
   page?: number
   size?: number
 }
@@ -187,7 +219,9 @@ export function createKiteClient(options: KiteClientOptions) {
               ? { labels: Object.entries(start.labels).map(([key, value]) => `${key}:${value}`) }
               : {}),
           },
-          json: start.inputs ?? {},
+          // The typed client asks for both bodies of a route with two media types; it sends
+          // `json` when given, so the form case leaves it undefined.
+          ...bothBodies(inputsBody(start.inputs ?? {})),
         }),
       ),
     get: (id: string) => call(`get execution ${id}`, () => execution.$get({ param: { id } })),
@@ -198,6 +232,9 @@ export function createKiteClient(options: KiteClientOptions) {
             ...(filter.namespace ? { namespace: filter.namespace } : {}),
             ...(filter.flowId ? { flowId: filter.flowId } : {}),
             ...(filter.state ? { state: [filter.state].flat() } : {}),
+            ...(filter.labels && Object.keys(filter.labels).length > 0
+              ? { labels: Object.entries(filter.labels).map(([key, value]) => `${key}:${value}`) }
+              : {}),
             ...(filter.page === undefined ? {} : { page: String(filter.page) }),
             ...(filter.size === undefined ? {} : { size: String(filter.size) }),
           },
@@ -212,6 +249,13 @@ export function createKiteClient(options: KiteClientOptions) {
     /** Runs a FAILED or KILLED execution again from its failed task runs (409 otherwise). */
     restart: (id: string) =>
       call(`restart ${id}`, () => execution.restart.$post({ param: { id } })),
+    /**
+     * A new execution that runs an ended one again from a task run (the whole flow without
+     * `taskRunId`), with the earlier outputs; plugin versions are resolved again unless
+     * `keepPlugins` (the answer's `plugins` and `replayOf` say which and from where).
+     */
+    replay: (id: string, options: ReplayOptions = {}) =>
+      call(`replay ${id}`, () => execution.replay.$post({ param: { id }, json: options })),
     /**
      * Follows an execution: yields every log line (those already written first) and the
      * execution each time it changes, and ends when the execution reaches a final state (or

@@ -23,6 +23,7 @@ export {
   type PluginList,
   type PluginResolveResult,
   type PluginUninstallResult,
+  type ReplayOptions,
   type StartOptions,
   type TaskRun,
   type Trigger,

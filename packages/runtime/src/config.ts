@@ -98,6 +98,21 @@ export const InstanceConfig = z.strictObject({
       maxConnections: z.number().int().min(1).max(1000).default(10),
     })
     .default({ maxConnections: 10 }),
+  /**
+   * SECRET inputs are stored encrypted (AES-256-GCM) with this key (or `KITE_ENCRYPTION_KEY`);
+   * without one, flows with SECRET inputs are refused.
+   */
+  secrets: z.strictObject({ encryptionKey: z.string().min(32).optional() }).default({}),
+  /** Executions: the largest upload of FILE inputs (multipart/form-data), in bytes. */
+  executions: z
+    .strictObject({
+      maxUploadBytes: z
+        .number()
+        .int()
+        .min(1)
+        .default(50 * 1024 * 1024),
+    })
+    .default({ maxUploadBytes: 50 * 1024 * 1024 }),
   namespaces: z
     .record(Namespace, z.strictObject({ pluginDefaults: z.array(PluginDefaultSchema).default([]) }))
     .default({}),

@@ -36,6 +36,7 @@ export {
   type EngineOptions,
   NODE_ROLES,
   type NodeRole,
+  type ReplayOptions,
   type RuntimeLogger,
   type SavedFlow,
   type StartRequest,
@@ -50,6 +51,7 @@ export type {
   ExecutionSummary,
   ExecutionTrigger,
   LogEntry,
+  ReplayOf,
   StateInfo,
   TaskRun,
   TaskRunAttempt,
@@ -57,7 +59,7 @@ export type {
 } from './executor/execution-model.js'
 export { TERMINAL_EXECUTION_STATES, TERMINAL_TASK_RUN_STATES } from './executor/execution-model.js'
 export type { EngineEvent } from './executor/execution-runner.js'
-export { coerceInput, resolveInputs } from './executor/inputs.js'
+export { coerceInput, resolveInputs, UploadedFile } from './executor/inputs.js'
 export { decideRetry, type RetryDecision, retryDelay } from './executor/retry.js'
 export { createEnvSecrets, MASK, maskSecrets, type SecretProvider } from './executor/secrets.js'
 export { checkFlowExpressions, type ExpressionProblem } from './flow/expression-checker.js'

@@ -13,6 +13,12 @@ import {
   type SavedFlow,
   silentLogger,
 } from './executor/engine.js'
+import {
+  createInputCipher,
+  ENCRYPTION_KEY_ENV,
+  encryptSecretInputs,
+  type InputCipher,
+} from './executor/input-encryption.js'
 import { createEnvSecrets } from './executor/secrets.js'
 import { parseFlow } from './flow/parse-flow.js'
 import {
@@ -186,13 +192,24 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
         callsPerWorker: config.plugins.callsPerWorker,
         idleMs: options.pluginIdleMs ?? parseDuration(config.plugins.idleTimeout),
       })
-  const store = await (config.store.url
+  const rawStore = await (config.store.url
     ? createPostgresStore({ url: config.store.url, maxConnections: config.store.maxConnections })
     : createSqliteStore({ file: join(dataDir, 'kite.db') })
   ).catch((error) => {
     unlock()
     throw error
   })
+  const encryptionKey =
+    config.secrets.encryptionKey ?? (options.env ?? process.env)[ENCRYPTION_KEY_ENV]
+  let cipher: InputCipher | undefined
+  try {
+    cipher = encryptionKey ? createInputCipher(encryptionKey) : undefined
+  } catch (error) {
+    unlock()
+    await rawStore.close()
+    throw error
+  }
+  const store = cipher ? encryptSecretInputs(rawStore, cipher) : rawStore
   let clusterPlugins: ClusterPlugins | undefined
   if (clustered) {
     try {
@@ -229,6 +246,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     slots: config.worker.slots,
     heartbeatTimeoutMs,
     maxResubmissions: config.worker.maxResubmissions,
+    ...(cipher ? { inputCipher: cipher } : {}),
     beforeSave: (flow) => scheduler?.checkFlow(flow) ?? Promise.resolve(),
     nodeId,
     roles,

@@ -47,7 +47,13 @@ beforeAll(async () => {
       `id: ${id}\nnamespace: cli.exec\ntasks:\n  - id: say\n    type: acme.exec.Say\n    message: ${message}\n`,
     )
   }
-  ok = (await engine.waitFor((await engine.start({ namespace: 'cli.exec', flowId: 'fine' })).id)).id
+  ok = (
+    await engine.waitFor(
+      (
+        await engine.start({ namespace: 'cli.exec', flowId: 'fine', labels: { outcome: 'fine' } })
+      ).id,
+    )
+  ).id
   failed = (
     await engine.waitFor((await engine.start({ namespace: 'cli.exec', flowId: 'broken' })).id)
   ).id
@@ -69,6 +75,13 @@ describe('kite executions', { timeout: 120_000 }, () => {
     const onlyFailed = await kite('list', '--state', 'FAILED', '--json')
     const page = JSON.parse(onlyFailed.out) as { results: { id: string }[] }
     expect(page.results.map((item) => item.id)).toEqual([failed])
+    const labelled = await kite('list', '--label', 'outcome:fine', '--json')
+    expect(JSON.parse(labelled.out).results.map((item: { id: string }) => item.id)).toEqual([ok])
+    const none = await kite('list', '--label', 'outcome:other')
+    expect(none.out).toBe('no executions\n')
+    const noKey = await kite('list', '--label', 'outcome')
+    expect(noKey.code).toBe(1)
+    expect(noKey.err).toContain('--label must be key:value, got "outcome"')
     const bad = await kite('list', '--state', 'DONE')
     expect(bad.code).toBe(1)
     expect(bad.err).toContain('unknown state "DONE"')
@@ -153,5 +166,33 @@ tasks:
     const twice = await kite('kill', other.id)
     expect(twice.code).toBe(1)
     expect(twice.err).toContain('it is KILLED')
+  })
+
+  it('replays an ended execution from a task run as a new execution', async () => {
+    const { engine } = server.runtime
+    const original = await engine.getExecution(ok)
+    const say = original?.taskRunList.find((run) => run.taskId === 'say')
+    const replayed = await kite('replay', ok, '--task-run', say!.id, '--keep-plugins')
+    expect(replayed.code).toBe(0)
+    const [first, second] = replayed.out.split('\n')
+    const id = /^replay (\S+) of /.exec(first ?? '')?.[1]
+    expect(id).toBeDefined()
+    expect(id).not.toBe(ok)
+    expect(first).toMatch(new RegExp(`^replay ${id} of ${ok}: (CREATED|RUNNING|SUCCESS)$`))
+    expect(second).toBe('  @acme/kite-plugin-exec@1.0.0 (say) kept')
+    const done = await engine.waitFor(id!)
+    expect(done.state.current).toBe('SUCCESS')
+    expect(done.replayOf).toEqual({ executionId: ok, taskRunId: say!.id, keepPlugins: true })
+
+    const json = await kite('replay', ok, '--json')
+    expect(json.code).toBe(0)
+    expect(JSON.parse(json.out).replayOf).toEqual({ executionId: ok, keepPlugins: false })
+
+    const unknown = await kite('replay', ok, '--task-run', 'nope')
+    expect(unknown.code).toBe(1)
+    expect(unknown.err).toContain(`execution ${ok} has no task run "nope"`)
+    const badRevision = await kite('replay', ok, '--revision', 'two')
+    expect(badRevision.code).toBe(1)
+    expect(badRevision.err).toContain('--revision must be an integer, got "two"')
   })
 })

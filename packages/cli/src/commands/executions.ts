@@ -14,16 +14,17 @@ interface ListOptions extends ServerOptions {
   namespace?: string
   flowId?: string
   state: string[]
+  label: string[]
   page?: string
   size?: string
 }
 
-/** `kite executions list|show|logs|follow|restart|resume|kill` against a running runtime. */
+/** `kite executions list|show|logs|follow|restart|replay|resume|kill` against a running runtime. */
 export function registerExecutionsCommand(program: Command): void {
   const executions = program
     .command('executions')
     .description(
-      "a runtime's executions: search, show one, its logs, follow it live, restart, resume, kill",
+      "a runtime's executions: search, show one, its logs, follow it live, restart, replay, resume, kill",
     )
 
   const json = (command: Command) =>
@@ -36,6 +37,7 @@ export function registerExecutionsCommand(program: Command): void {
       .option('--namespace <namespace>', 'only this namespace (and those below it)')
       .option('--flow-id <id>', 'only this flow')
       .option('--state <state>', 'only this state (repeatable)', collect, [])
+      .option('--label <key:value>', 'only executions with this label (repeatable)', collect, [])
       .option('--page <page>', 'page, from 1')
       .option('--size <size>', 'executions per page (default 25)'),
   ).action(async (options: ListOptions) => {
@@ -43,6 +45,7 @@ export function registerExecutionsCommand(program: Command): void {
       ...(options.namespace ? { namespace: options.namespace } : {}),
       ...(options.flowId ? { flowId: options.flowId } : {}),
       ...(options.state.length > 0 ? { state: options.state as ExecutionState[] } : {}),
+      ...(options.label.length > 0 ? { labels: keyValues(options.label, '--label', ':') } : {}),
       ...(options.page ? { page: integer(options.page, '--page') } : {}),
       ...(options.size ? { size: integer(options.size, '--size') } : {}),
     })
@@ -121,18 +124,42 @@ export function registerExecutionsCommand(program: Command): void {
 
   json(
     executions
+      .command('replay')
+      .description(
+        'run an ended execution again as a new one, from a task run (default: the whole flow)',
+      )
+      .argument('<id>', 'the execution id')
+      .option('--task-run <id>', 'the task run to start again from (kite executions show ID)')
+      .option('--revision <n>', "the flow revision to run (default: the original's)")
+      .option('--keep-plugins', "keep the original's plugin versions instead of resolving again"),
+  ).action(
+    async (
+      id: string,
+      options: ServerOptions & { taskRun?: string; revision?: string; keepPlugins?: boolean },
+    ) => {
+      const execution = await runtimeClient(options).executions.replay(id, {
+        ...(options.taskRun ? { taskRunId: options.taskRun } : {}),
+        ...(options.revision ? { revision: integer(options.revision, '--revision') } : {}),
+        ...(options.keepPlugins ? { keepPlugins: true } : {}),
+      })
+      if (options.json) return print(execution)
+      process.stdout.write(`replay ${execution.id} of ${id}: ${execution.state.current}\n`)
+      for (const plugin of execution.plugins) {
+        process.stdout.write(
+          `  ${plugin.package}@${plugin.version} (${plugin.taskIds.join(', ')})${options.keepPlugins ? ' kept' : ''}\n`,
+        )
+      }
+    },
+  )
+
+  json(
+    executions
       .command('resume')
       .description("resume a paused execution, with its Pause's onResume inputs")
       .argument('<id>', 'the execution id')
       .option('--input <key=value>', 'an onResume input (repeatable)', collect, []),
   ).action(async (id: string, options: ServerOptions & { input: string[] }) => {
-    const inputs = Object.fromEntries(
-      options.input.map((pair) => {
-        const at = pair.indexOf('=')
-        if (at < 1) throw new CliError(`--input must be key=value, got "${pair}"`)
-        return [pair.slice(0, at), pair.slice(at + 1)]
-      }),
-    )
+    const inputs = keyValues(options.input, '--input', '=')
     const execution = await runtimeClient(options).executions.resume(id, inputs)
     if (options.json) return print(execution)
     process.stdout.write(`resumed ${execution.id}: ${execution.state.current}\n`)
@@ -152,6 +179,17 @@ export function registerExecutionsCommand(program: Command): void {
 
 function logLine(entry: LogEntry): string {
   return `${entry.timestamp}${entry.taskId ? ` [${entry.taskId}]` : ''} ${entry.level}: ${entry.message}`
+}
+
+/** `key<separator>value` options as a map; a clear CLI error for one without a key. */
+function keyValues(pairs: string[], option: string, separator: string): Record<string, string> {
+  return Object.fromEntries(
+    pairs.map((pair) => {
+      const at = pair.indexOf(separator)
+      if (at < 1) throw new CliError(`${option} must be key${separator}value, got "${pair}"`)
+      return [pair.slice(0, at), pair.slice(at + 1)]
+    }),
+  )
 }
 
 function integer(value: string, option: string): number {

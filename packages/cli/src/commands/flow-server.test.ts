@@ -196,6 +196,78 @@ describe('kite flow on a server', { timeout: 180_000 }, () => {
     await expectUp()
   })
 
+  it('uploads --input f=@path files (FILE inputs) to the server, and reads them in a local run', async () => {
+    const flow = await flowFile(
+      'upload.yaml',
+      `id: upload
+namespace: cli.server
+inputs:
+  - id: data
+    type: FILE
+  - id: who
+    type: STRING
+tasks:
+  - id: say
+    type: kite.core.log.Log
+    message: "{{ inputs.who }}"
+outputs:
+  - id: uri
+    value: "{{ inputs.data }}"
+  - id: who
+    value: "{{ inputs.who }}"
+`,
+    )
+    const bytes = Buffer.from(Array.from({ length: 2048 }, (_, index) => (index * 13) % 256))
+    await writeFile(join(dir, 'payload.bin'), bytes)
+    await writeFile(join(dir, 'who.txt'), 'Grace')
+    const inputs = [
+      '--input',
+      `data=@${join(dir, 'payload.bin')}`,
+      '--input',
+      `who=@${join(dir, 'who.txt')}`,
+    ]
+    const remote = await kite('flow', 'run', flow, '--server', server.url, ...inputs)
+    expect(remote.err).toBe('')
+    expect(remote.code).toBe(0)
+    const id = /^execution (\S+) of cli\.server\/upload/.exec(remote.out)?.[1]
+    const execution = (await (await fetch(`${server.url}/api/v1/executions/${id}`)).json()) as {
+      outputs: { who: string }
+      inputs: { data: string }
+    }
+    expect(execution.outputs.who).toBe('Grace')
+    expect(execution.inputs.data).toMatch(/^kite:\/\/\/cli\.server\/upload\/.+-payload\.bin$/)
+    const file = await fetch(
+      `${server.url}/api/v1/executions/${id}/file?uri=${encodeURIComponent(execution.inputs.data)}`,
+    )
+    expect(Buffer.from(await file.arrayBuffer())).toEqual(bytes)
+
+    const local = await kite(
+      'flow',
+      'run',
+      flow,
+      '--plugin',
+      join(REPO_ROOT, 'packages', 'plugins', 'core'),
+      ...inputs,
+    )
+    expect(local.err).toBe('')
+    expect(local.code).toBe(0)
+    expect(local.out).toMatch(
+      /flow outputs: \{"uri":"kite:\/\/\/cli\.server\/upload\/[^"]+-payload\.bin","who":"Grace"\}/,
+    )
+    const missing = await kite(
+      'flow',
+      'run',
+      flow,
+      '--server',
+      server.url,
+      '--input',
+      'data=@/no/such/file',
+    )
+    expect(missing.code).toBe(2)
+    expect(missing.err).toContain('cannot read /no/such/file')
+    await expectUp()
+  })
+
   it('writes the flow JSON Schema of the server, or of --plugin directories', async () => {
     const output = join(scratch.path, 'flow.schema.json')
     const written = await kite('flow', 'schema', '--server', server.url, '-o', output)

@@ -1,6 +1,6 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, relative } from 'node:path'
+import { basename, join, relative } from 'node:path'
 import { isKiteClientError, type KiteClient } from '@kite/client'
 // Types only at the top: the runtime loads when a flow command runs, not for every `kite` command.
 import type {
@@ -96,7 +96,7 @@ export function registerFlowCommand(program: Command): void {
         return runOnServer(runtimeClient(options), file, source, inputs, options.logs)
       }
       const dataDir = options.data ?? (await mkdtemp(join(tmpdir(), 'kite-flow-run-')))
-      const { createRuntime } = await import('@kite/runtime')
+      const { createRuntime, UploadedFile } = await import('@kite/runtime')
       const runtime = await createRuntime({
         dataDir,
         pluginDirs: options.plugin,
@@ -111,7 +111,11 @@ export function registerFlowCommand(program: Command): void {
         })
         printWarnings(file, saved.validated.warnings)
         const started = await runtime.engine
-          .start({ namespace: saved.flow.namespace, flowId: saved.flow.id, inputs })
+          .start({
+            namespace: saved.flow.namespace,
+            flowId: saved.flow.id,
+            inputs: await uploadedFiles(inputs, UploadedFile),
+          })
           .catch((error: unknown) => {
             throw toCliError(error, file)
           })
@@ -426,7 +430,33 @@ async function readSource(file: string): Promise<string> {
   }
 }
 
-/** `--input k=v` pairs; `k=@path` reads the value from a file. */
+/** `--input f=@path` files as the runtime takes them in process (no upload). */
+async function uploadedFiles(
+  inputs: Record<string, unknown>,
+  Uploaded: typeof import('@kite/runtime').UploadedFile,
+): Promise<Record<string, unknown>> {
+  const converted: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(inputs)) {
+    converted[key] =
+      value instanceof File
+        ? new Uploaded(value.name, new Uint8Array(await value.arrayBuffer()))
+        : value
+  }
+  return converted
+}
+
+async function readInputFile(file: string): Promise<File> {
+  try {
+    return new File([await readFile(file)], basename(file))
+  } catch (error) {
+    throw new CliError(`cannot read ${file}: ${(error as Error).message}`, 2)
+  }
+}
+
+/**
+ * `--input k=v` pairs; `k=@path` sends the file (a FILE input's upload; read as text for other
+ * types).
+ */
 async function parseInputs(pairs: readonly string[]): Promise<Record<string, unknown>> {
   const inputs: Record<string, unknown> = {}
   for (const pair of pairs) {
@@ -434,7 +464,7 @@ async function parseInputs(pairs: readonly string[]): Promise<Record<string, unk
     if (at < 1) throw new CliError(`--input "${pair}" must be key=value`, 2)
     const key = pair.slice(0, at)
     const value = pair.slice(at + 1)
-    inputs[key] = value.startsWith('@') ? await readSource(value.slice(1)) : value
+    inputs[key] = value.startsWith('@') ? await readInputFile(value.slice(1)) : value
   }
   return inputs
 }

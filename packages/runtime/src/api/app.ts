@@ -73,8 +73,11 @@ export function createApi(options: ApiOptions) {
     // Hono's validators raise these for a body that does not parse or a media type we do not take.
     if (error instanceof HTTPException && error.status < 500) {
       const json = error.status === 400
+      const form = (c.req.header('content-type') ?? '').startsWith('multipart/form-data')
       const message = json
-        ? 'the body is not valid JSON'
+        ? form
+          ? 'the body is not valid multipart/form-data'
+          : 'the body is not valid JSON'
         : error.status === 415
           ? `the body must be JSON (Content-Type: application/json), got ${c.req.header('content-type') ?? 'none'}`
           : error.message
@@ -93,19 +96,29 @@ export function createApi(options: ApiOptions) {
   app.notFound((c) =>
     c.json({ message: `no route for ${c.req.method} ${c.req.path}`, code: 'NOT_FOUND' }, 404),
   )
-  app.use(
-    '*',
+  const limitOf = (maxSize: number, what: string) =>
     bodyLimit({
-      maxSize: limit,
+      maxSize,
       onError: (c) =>
         c.json(
           {
-            message: `the request body is larger than the limit of ${formatBytes(limit)}`,
+            message: `the ${what} is larger than the limit of ${formatBytes(maxSize)}`,
             code: 'BODY_TOO_LARGE',
           },
           413,
         ),
-    }),
+    })
+  const bodies = limitOf(limit, 'request body')
+  // FILE inputs come as multipart/form-data on the execution routes, up to executions.maxUploadBytes.
+  const uploads = limitOf(
+    options.runtime.config.executions.maxUploadBytes,
+    'upload (executions.maxUploadBytes)',
+  )
+  app.use('*', (c, next) =>
+    c.req.path.startsWith(`${API_PREFIX}/executions/`) &&
+    (c.req.header('content-type') ?? '').startsWith('multipart/form-data')
+      ? uploads(c, next)
+      : bodies(c, next),
   )
 
   const adminToken = options.adminToken ?? process.env.KITE_ADMIN_TOKEN

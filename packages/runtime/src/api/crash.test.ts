@@ -225,4 +225,68 @@ tasks:
     expect(new Set(all.results.map((execution) => execution.id))).toEqual(new Set(ids))
     await stop(second.child, 'SIGTERM')
   }, 120_000)
+
+  it('finishes restarted executions after a SIGKILL during the restart, on the next start', async () => {
+    const first = await startServer()
+    // `gate` fails its first attempt only; the restart runs it again, then `slow`.
+    const flow = (id: string) => `id: ${id}
+namespace: crash.restart
+tasks:
+  - id: gate
+    type: test.fixtures.Fail
+    times: 1
+    key: ${id}
+  - id: slow
+    type: test.fixtures.Slow
+    ms: 1500
+  - id: after
+    type: test.fixtures.Echo
+    value: "{{ outputs.gate.attempts }}"
+`
+    const post = (path: string, init: RequestInit = {}) =>
+      fetch(`${first.url}/api/v1${path}`, { method: 'POST', ...init })
+    const failedIds: string[] = []
+    for (const id of ['at-once', 'mid-task']) {
+      const saved = await post('/flows', {
+        headers: { 'content-type': 'application/x-yaml' },
+        body: flow(id),
+      })
+      expect(saved.status).toBe(200)
+      const started = await post(`/executions/crash.restart/${id}?wait=true`)
+      const failed = (await started.json()) as ExecutionJson & { id: string }
+      expect(failed.state.current).toBe('FAILED')
+      failedIds.push(failed.id)
+    }
+    const [atOnce, midTask] = failedIds as [string, string]
+    // One restart is caught inside `slow`; the other is killed as soon as its restart answers.
+    expect((await post(`/executions/${midTask}/restart`)).status).toBe(200)
+    await poll(read(first.url, midTask), (execution) =>
+      execution.taskRunList.some((run) => run.taskId === 'slow' && run.state.current === 'RUNNING'),
+    )
+    expect((await post(`/executions/${atOnce}/restart`)).status).toBe(200)
+    await stop(first.child, 'SIGKILL')
+
+    const second = await startServer()
+    const final = (execution: ExecutionJson) =>
+      ['SUCCESS', 'WARNING', 'FAILED', 'KILLED'].includes(execution.state.current)
+    for (const id of [atOnce, midTask]) {
+      const done = await poll(read(second.url, id), final, 30_000)
+      expect(done.state.current).toBe('SUCCESS')
+      expect(done.taskRunList.map((run) => run.taskId)).toEqual(['gate', 'slow', 'after'])
+      const gate = done.taskRunList.find((run) => run.taskId === 'gate')!
+      expect(gate.attempts[0]?.state.current).toBe('FAILED')
+      expect(gate.attempts.at(-1)?.state.current).toBe('SUCCESS')
+      for (const run of done.taskRunList) expect(run.state.current).toBe('SUCCESS')
+    }
+    // The restart caught inside `slow` lost that attempt with the process, then ran it again.
+    const mid = await read(second.url, midTask)()
+    const slow = mid.taskRunList.find((run) => run.taskId === 'slow')!
+    expect(slow.attempts.map((attempt) => attempt.state.current)).toEqual(['FAILED', 'SUCCESS'])
+    expect(slow.attempts[0]).toMatchObject({ workerLost: true })
+    const logs = (await (await fetch(`${second.url}/api/v1/executions/${atOnce}/logs`)).json()) as {
+      message: string
+    }[]
+    expect(logs.map((entry) => entry.message)).toContain('restarted from 1 failed task run(s)')
+    await stop(second.child, 'SIGTERM')
+  }, 120_000)
 })

@@ -7,6 +7,7 @@ import {
   TERMINAL_EXECUTION_STATES,
 } from '../executor/execution-model.js'
 import type { EngineEvent } from '../executor/execution-runner.js'
+import { UploadedFile } from '../executor/inputs.js'
 import { executionPrefix, STORAGE_SCHEME } from '../storage/internal-storage.js'
 import { createRouter, errorAnswer, jsonAnswer, type RouteContext } from './router.js'
 import {
@@ -19,6 +20,7 @@ import {
   LogLevel,
   queryBoolean,
   queryInt,
+  ReplayBody,
 } from './schemas.js'
 import { executionJson } from './serialize.js'
 
@@ -28,6 +30,21 @@ const tags = ['Executions']
 const repeated = z.union([z.string(), z.array(z.string())]).optional()
 const listOf = (value: string | string[] | undefined): string[] =>
   (value === undefined ? [] : [value].flat()).flatMap((item) => item.split(',')).filter(Boolean)
+
+/** `key:value` query labels (repeated or comma-separated) as a map; 400 on one without a key. */
+const labelsOf = (value: string | string[] | undefined): Record<string, string> =>
+  Object.fromEntries(
+    listOf(value).map((label) => {
+      const at = label.indexOf(':')
+      if (at < 1) {
+        throw new RuntimeError(`label "${label}" must be key:value`, {
+          code: 'REQUEST_INVALID',
+          issues: [{ path: 'query.labels', message: `"${label}" is not key:value` }],
+        })
+      }
+      return [label.slice(0, at), label.slice(at + 1)]
+    }),
+  )
 
 export const waitQuery = queryBoolean('true: answer when the execution ends (or pauses).')
 
@@ -43,13 +60,16 @@ const list = createRoute({
       state: repeated.openapi({
         description: `States, repeated or comma-separated: ${ExecutionStateSchema.options.join(', ')}.`,
       }),
+      labels: repeated.openapi({
+        description: '`key:value`, repeated or comma-separated: executions carrying every one.',
+      }),
       page: queryInt('From 1.'),
       size: queryInt(`From 1 to ${MAX_PAGE_SIZE} (default 25).`),
     }),
   },
   responses: {
     200: jsonAnswer(ExecutionPage, 'A page of executions (without task runs).'),
-    400: errorAnswer('Bad paging or state.'),
+    400: errorAnswer('Bad paging, state or label.'),
   },
 })
 
@@ -67,13 +87,25 @@ const start = createRoute({
     }),
     body: {
       required: false,
-      description: 'The inputs, as a JSON object (none: `{}`).',
-      content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
+      description:
+        'The inputs, as a JSON object (none: `{}`), or as multipart/form-data: each field an input, each file part a FILE input (stored in internal storage; its `kite:///` URI goes in `inputs`; a file for another type is read as text).',
+      content: {
+        'application/json': { schema: z.record(z.string(), z.unknown()) },
+        'multipart/form-data': {
+          schema: z.record(
+            z.string(),
+            z.union([z.string(), z.instanceof(File).openapi({ type: 'string', format: 'binary' })]),
+          ),
+        },
+      },
     },
   },
   responses: {
     200: jsonAnswer(ExecutionSchema, 'The execution (CREATED, or final with wait=true).'),
-    400: errorAnswer('The body is not a JSON object, or a label is not key:value.'),
+    400: errorAnswer(
+      'The body is not a JSON object or valid multipart, or a label is not key:value.',
+    ),
+    413: errorAnswer('An upload is larger than executions.maxUploadBytes (nothing is stored).'),
     404: errorAnswer('No such flow.'),
     409: errorAnswer('The flow is disabled.'),
     415: errorAnswer('The body is not JSON.'),
@@ -207,6 +239,43 @@ const restart = createRoute({
   },
 })
 
+const replay = createRoute({
+  method: 'post',
+  path: '/executions/{id}/replay',
+  tags,
+  summary: 'Replay an ended execution from one of its task runs, as a new execution',
+  description:
+    "A new execution (linked by `replayOf`) that keeps the outputs of the task runs created before `taskRunId` and runs that task and everything after it again (the whole flow without `taskRunId`). Plugin versions are resolved again unless `keepPlugins`; the answer's `plugins` lists the versions it uses.",
+  request: {
+    params: ExecutionParams,
+    body: {
+      required: false,
+      description: '`{ taskRunId?, revision?, keepPlugins? }` (none: replay the whole flow).',
+      content: { 'application/json': { schema: ReplayBody } },
+    },
+  },
+  responses: {
+    200: jsonAnswer(ExecutionSchema, 'The new execution (CREATED or RUNNING).'),
+    400: errorAnswer('The body is not a replay request.'),
+    404: errorAnswer('No such execution, task run or flow revision.'),
+    409: errorAnswer('The execution has not ended (running, paused...).'),
+    415: errorAnswer('The body is not JSON.'),
+    422: errorAnswer('The flow revision no longer validates with these plugin versions.'),
+  },
+})
+
+/** Multipart fields as inputs: text as it is, file parts as `UploadedFile`s (read whole). */
+export async function formInputs(form: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const inputs: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(form)) {
+    inputs[key] =
+      value instanceof File
+        ? new UploadedFile(value.name || key, new Uint8Array(await value.arrayBuffer()))
+        : value
+  }
+  return inputs
+}
+
 /** The answer of a start: at once, or when the execution ends (or pauses) with `?wait=true`. */
 export async function startedAnswer(
   context: RouteContext,
@@ -230,7 +299,7 @@ export function createExecutionRoutes(context: RouteContext) {
     return execution
   }
 
-  // kill, resume and restart come before start: `/executions/{id}/kill` also fits `{namespace}/{id}`.
+  // kill, resume, restart and replay come before start: `/executions/{id}/kill` also fits `{namespace}/{id}`.
   return createRouter()
     .openapi(kill, async (c) => {
       return c.json(executionJson(await context.runtime.engine.kill(c.req.valid('param').id)), 202)
@@ -248,6 +317,13 @@ export function createExecutionRoutes(context: RouteContext) {
         executionJson(await context.runtime.engine.restart(c.req.valid('param').id)),
         200,
       )
+    })
+    .openapi(replay, async (c) => {
+      const execution = await context.runtime.engine.replay(
+        c.req.valid('param').id,
+        c.req.valid('json'),
+      )
+      return c.json(executionJson(execution), 200)
     })
     .openapi(list, async (c) => {
       const query = c.req.valid('query')
@@ -270,11 +346,13 @@ export function createExecutionRoutes(context: RouteContext) {
           },
         )
       })
+      const labels = labelsOf(query.labels)
       const result = await context.runtime.store.listExecutions(
         {
           ...(query.namespace ? { namespace: query.namespace } : {}),
           ...(query.flowId ? { flowId: query.flowId } : {}),
           ...(states.length > 0 ? { states: states satisfies ExecutionState[] } : {}),
+          ...(Object.keys(labels).length > 0 ? { labels } : {}),
         },
         page,
         size,
@@ -284,22 +362,12 @@ export function createExecutionRoutes(context: RouteContext) {
     .openapi(start, async (c) => {
       const { namespace, id } = c.req.valid('param')
       const query = c.req.valid('query')
-      const labels = Object.fromEntries(
-        listOf(query.labels).map((label) => {
-          const at = label.indexOf(':')
-          if (at < 1) {
-            throw new RuntimeError(`label "${label}" must be key:value`, {
-              code: 'REQUEST_INVALID',
-              issues: [{ path: 'query.labels', message: `"${label}" is not key:value` }],
-            })
-          }
-          return [label.slice(0, at), label.slice(at + 1)]
-        }),
-      )
+      const labels = labelsOf(query.labels)
+      const form = (c.req.header('content-type') ?? '').startsWith('multipart/form-data')
       const execution = await context.runtime.engine.start({
         namespace,
         flowId: id,
-        inputs: c.req.valid('json'),
+        inputs: form ? await formInputs(c.req.valid('form')) : c.req.valid('json'),
         labels,
         ...(query.revision === undefined ? {} : { revision: query.revision }),
       })

@@ -1,32 +1,10 @@
 import { describe, expect, it } from 'vitest'
+import { apiCalls, type Json, runOf } from '../../test/fixtures/api-calls.js'
 import { useTestServer } from '../../test/fixtures/test-server.js'
 
 const kite = useTestServer('kite-restart-')
 
-// biome-ignore lint/suspicious/noExplicitAny: API answers are checked by the assertions below
-type Json = any
-const api = (path: string, init: RequestInit = {}) =>
-  fetch(`${kite.server.url}/api/v1${path}`, init)
-const post = (path: string) => api(path, { method: 'POST' })
-const save = async (source: string) => {
-  const response = await api('/flows', {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-yaml' },
-    body: source,
-  })
-  expect(response.status).toBe(200)
-}
-const startAndWait = async (namespace: string, id: string): Promise<Json> => {
-  const response = await api(`/executions/${namespace}/${id}?wait=true`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: '{}',
-  })
-  expect(response.status).toBe(200)
-  return response.json()
-}
-const runOf = (execution: Json, taskId: string) =>
-  execution.taskRunList.find((run: Json) => run.taskId === taskId)
+const { api, post, save, startAndWait } = apiCalls(kite)
 
 describe('POST /executions/{id}/restart', () => {
   it('runs a failed execution again from its failed task run, keeping the successful ones', async () => {

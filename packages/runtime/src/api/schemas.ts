@@ -164,6 +164,14 @@ export const ExecutionSummary = z
       })
       .optional(),
     error: z.string().optional(),
+    replayOf: z
+      .object({
+        executionId: z.string(),
+        taskRunId: z.string().optional(),
+        keepPlugins: z.boolean(),
+      })
+      .optional()
+      .openapi({ description: 'On a replay: the execution and task run it started again from.' }),
   })
   .openapi('ExecutionSummary')
 export type ExecutionSummary = z.infer<typeof ExecutionSummary>
@@ -172,6 +180,27 @@ export const Execution = ExecutionSummary.extend({ taskRunList: z.array(TaskRun)
   'Execution',
 )
 export type Execution = z.infer<typeof Execution>
+
+export const ReplayBody = z
+  .object({
+    taskRunId: z
+      .string()
+      .min(1)
+      .optional()
+      .openapi({ description: 'The task run to start again from (default: the whole flow).' }),
+    revision: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .openapi({ description: "The flow revision to run (default: the original's)." }),
+    keepPlugins: z.boolean().optional().openapi({
+      description:
+        "Keep the original's plugin versions (its lock) instead of resolving them again.",
+    }),
+  })
+  .strict()
+  .openapi('ReplayRequest')
 
 export const LogLevel = z.enum(LOG_LEVELS as readonly ['trace', 'debug', 'info', 'warn', 'error'])
 

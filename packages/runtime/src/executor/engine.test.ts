@@ -5,7 +5,11 @@ import type { StateInfo } from './execution-model.js'
 let t: TestRuntime
 beforeAll(async () => {
   t = await createTestRuntime({
-    env: { KITE_SECRET_TOKEN: 's3cr3t-value', KITE_ENV_STAGE: 'test' },
+    env: {
+      KITE_SECRET_TOKEN: 's3cr3t-value',
+      KITE_ENV_STAGE: 'test',
+      KITE_ENCRYPTION_KEY: 'an-engine-test-key-of-32-characters-or-more',
+    },
   })
 })
 afterAll(async () => {

@@ -24,8 +24,9 @@ import {
   ExecutionRunner,
   type RunnerDeps,
 } from './execution-runner.js'
+import { checkSecretInputs, type InputCipher } from './input-encryption.js'
 import { resolveInputs } from './inputs.js'
-import { prepareRestart } from './restart.js'
+import { prepareReplay, prepareRestart } from './restart.js'
 import type { SecretProvider } from './secrets.js'
 import { createTaskDispatch, nodeAlive } from './task-dispatch.js'
 import { createWorker } from './worker.js'
@@ -67,6 +68,11 @@ export interface EngineOptions {
   maxResubmissions?: number
   /** This process's id, recorded on the attempts it runs (a new one by default). */
   nodeId?: string
+  /**
+   * Encrypts SECRET input values at rest (the store given is already wrapped with it); without
+   * one, flows with SECRET inputs are refused at save.
+   */
+  inputCipher?: InputCipher
   /** Checks a validated flow against the other saved flows (webhook keys) before it is saved. */
   beforeSave?: (flow: Flow) => Promise<void>
   /**
@@ -109,6 +115,15 @@ export interface SavedFlow {
   validated: ValidatedFlow
 }
 
+export interface ReplayOptions {
+  /** The task run to start again from (the whole flow by default). */
+  taskRunId?: string
+  /** The flow revision to run (the original's by default). */
+  revision?: number
+  /** Keep the original's plugin versions instead of resolving them again. */
+  keepPlugins?: boolean
+}
+
 export interface WaitOptions {
   /** Also return when the execution pauses (it cannot end by itself then). */
   untilPaused?: boolean
@@ -147,6 +162,12 @@ export interface Engine {
    * and plugin versions, keeping the successful ones (`EXECUTION_STATE` otherwise).
    */
   restart(id: string): Promise<Execution>
+  /**
+   * A new execution that runs an ended one again from one of its task runs (the whole flow when
+   * none is given) with the earlier task runs' outputs, on its revision unless another is given;
+   * plugin versions are resolved again unless `keepPlugins` keeps the original's lock.
+   */
+  replay(id: string, options?: ReplayOptions): Promise<Execution>
   /** Resumes every execution the store holds as unfinished; returns their ids. */
   recover(): Promise<string[]>
   /** Commits the log lines an execution still holds in memory. */
@@ -413,6 +434,7 @@ export function createEngine(options: EngineOptions): Engine {
         )
       }
       const validated = validate(flow)
+      checkSecretInputs(flow, options.inputCipher)
       await options.beforeSave?.(flow)
       if (saveOptions.create && (await store.getFlow(flow.namespace, flow.id))) {
         throw new RuntimeError(
@@ -674,6 +696,51 @@ export function createEngine(options: EngineOptions): Engine {
       } finally {
         restarting.delete(id)
       }
+    },
+
+    async replay(id, replayOptions = {}) {
+      const original = await store.getExecution(id)
+      if (!original) throw notFound(id)
+      const revision = replayOptions.revision ?? original.flowRevision
+      const stored = await store.getFlow(original.namespace, original.flowId, revision)
+      if (!stored) {
+        throw new RuntimeError(
+          `execution ${id} cannot be replayed: flow ${original.namespace}/${original.flowId} revision ${revision} is gone`,
+          { code: 'FLOW_NOT_FOUND' },
+        )
+      }
+      const keepPlugins = replayOptions.keepPlugins === true
+      const validated = keepPlugins
+        ? validate(parseFlow(stored.source), pinsOf(original.plugins))
+        : validatedRevision(stored)
+      const date = new Date().toISOString()
+      const execution = prepareReplay(original, {
+        id: createId(),
+        date,
+        flowRevision: revision,
+        plugins: validated.plugins,
+        keepPlugins,
+        ...(replayOptions.taskRunId === undefined ? {} : { taskRunId: replayOptions.taskRunId }),
+      })
+      const from = replayOptions.taskRunId
+        ? `task "${original.taskRunList.find((run) => run.id === replayOptions.taskRunId)?.taskId}" (task run ${replayOptions.taskRunId})`
+        : 'the start'
+      const { taskRunList, ...summary } = execution
+      await store.commit({
+        execution: summary,
+        taskRuns: taskRunList,
+        logs: [
+          {
+            executionId: execution.id,
+            level: 'info',
+            message: `replay of execution ${id} from ${from}, ${keepPlugins ? 'keeping its plugin versions' : 'with plugin versions resolved again'}`,
+            timestamp: date,
+          },
+        ],
+      })
+      startWorker()
+      launch(execution, validated, true)
+      return snapshot(execution)
     },
 
     async recover() {

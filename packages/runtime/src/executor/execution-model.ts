@@ -71,6 +71,15 @@ export interface TaskRun {
   sequence: number
 }
 
+/** Where a replay came from: the execution and the task run it started again from. */
+export interface ReplayOf {
+  executionId: string
+  /** Absent: the replay ran the whole flow again. */
+  taskRunId?: string
+  /** True when the replay kept the original's plugin versions (its lock). */
+  keepPlugins: boolean
+}
+
 export interface ExecutionParent {
   executionId: string
   namespace: string
@@ -102,6 +111,8 @@ export interface Execution {
   error?: string
   /** Ids of SECRET inputs: their values are masked in logs and in API answers. */
   secretInputs?: string[]
+  /** Set on a replay: the execution and task run it started again from. */
+  replayOf?: ReplayOf
 }
 
 /** An execution without its task runs, as lists show it. */

@@ -356,7 +356,7 @@ export class ExecutionRunner {
     let outcome: Outcome = 'SUCCESS'
     for (const task of tasks) {
       if (task.disabled) continue
-      if (this.killed) return 'KILLED'
+      if (this.stopped(scope)) return 'KILLED'
       const state = toOutcome(await this.runTask(task, scope))
       if (state === 'KILLED' || state === 'FAILED') return state
       outcome = worst(outcome, state)
@@ -551,6 +551,18 @@ export class ExecutionRunner {
     }
   }
 
+  /**
+   * Merges labels into the execution's (a `kite.core.execution.Labels` output; existing keys
+   * are overwritten), written with the next commit. Values that are not text are ignored.
+   */
+  addLabels(labels: unknown): void {
+    if (typeof labels !== 'object' || labels === null) return
+    for (const [key, value] of Object.entries(labels)) {
+      if (typeof value === 'string' && key.length > 0) this.execution.labels[key] = value
+    }
+    this.executionDirty = true
+  }
+
   mask(text: string): string {
     return this.maskValues.length === 0 ? text : maskSecrets(text, this.maskValues)
   }
@@ -667,22 +679,35 @@ export class ExecutionRunner {
     })
   }
 
-  /** Waits, unless the execution is killed or the engine stops (false then). */
-  sleep(ms: number): Promise<boolean> {
-    if (this.killed) return Promise.resolve(false)
+  /** True once the execution is killed or a flowable around `scope` timed out. */
+  stopped(scope: Scope): boolean {
+    return this.killed || scope.signal?.aborted === true
+  }
+
+  /** What stops the work of `scope`: its flowable's timeout, or the execution's kill. */
+  signalOf(scope: Scope): AbortSignal {
+    return scope.signal ?? this.controller.signal
+  }
+
+  /** Waits, unless the execution is killed, `signal` fires or the engine stops (false then). */
+  sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
+    if (this.killed || signal?.aborted) return Promise.resolve(false)
     if (this.deps.closing) throw new Shutdown()
     if (ms <= 0) return Promise.resolve(true)
     return new Promise((resolve) => {
       const wake = () => {
         clearTimeout(timer)
         this.sleepers.delete(wake)
+        signal?.removeEventListener('abort', wake)
         resolve(false)
       }
       const timer = setTimeout(() => {
         this.sleepers.delete(wake)
-        resolve(!this.killed)
+        signal?.removeEventListener('abort', wake)
+        resolve(!this.killed && !signal?.aborted)
       }, ms)
       this.sleepers.add(wake)
+      signal?.addEventListener('abort', wake, { once: true })
     }).then((slept) => {
       if (this.deps.closing) throw new Shutdown()
       return slept as boolean

@@ -2,6 +2,19 @@ import { RuntimeError, type ValidationIssue } from '../errors.js'
 import type { FlowInput, InputType } from '../flow/flow-model.js'
 import { STORAGE_SCHEME } from '../storage/internal-storage.js'
 
+/**
+ * A file sent for an input (a multipart/form-data part, `kite flow run --input f=@path`): stored
+ * in internal storage for a FILE input, read as UTF-8 text for any other type.
+ */
+export class UploadedFile {
+  readonly name: string
+  readonly content: Uint8Array
+  constructor(name: string, content: Uint8Array) {
+    this.name = name
+    this.content = content
+  }
+}
+
 /** How an input's raw value is turned into its typed value, or why it cannot be. */
 type Coerced = { ok: true; value: unknown } | { ok: false; message: string }
 
@@ -14,7 +27,9 @@ const describe = (value: unknown): string =>
  * Coerces a value to an input type. Strings are accepted for every type (the CLI's `--input k=v`
  * and form posts give text): `"42"` is a valid INT, `"true"` a valid BOOLEAN, JSON text a JSON.
  */
-export function coerceInput(type: InputType, value: unknown, values?: readonly string[]): Coerced {
+export function coerceInput(type: InputType, given: unknown, values?: readonly string[]): Coerced {
+  if (given instanceof UploadedFile && type === 'FILE') return { ok: true, value: given }
+  const value = given instanceof UploadedFile ? new TextDecoder().decode(given.content) : given
   switch (type) {
     case 'STRING':
     case 'SECRET':
@@ -87,7 +102,7 @@ export interface ResolveInputsOptions {
   /** Renders a default that holds an expression. */
   renderDefault: (value: unknown) => unknown
   /** Stores a FILE input's content and returns its URI. */
-  storeFile: (inputId: string, name: string, content: string) => Promise<string>
+  storeFile: (inputId: string, name: string, content: string | Uint8Array) => Promise<string>
 }
 
 /**
@@ -111,7 +126,7 @@ export async function resolveInputs(
     }
   }
   const resolved: Record<string, unknown> = {}
-  const files: Array<{ id: string; name: string; content: string }> = []
+  const files: Array<{ id: string; name: string; content: string | Uint8Array }> = []
   for (const input of declared) {
     let raw = given[input.id]
     let source = 'value'
@@ -144,7 +159,7 @@ export async function resolveInputs(
       continue
     }
     if (input.type === 'FILE' && typeof coerced.value === 'object' && coerced.value !== null) {
-      const file = coerced.value as { name?: unknown; content: string }
+      const file = coerced.value as { name?: unknown; content: string | Uint8Array }
       files.push({
         id: input.id,
         name: typeof file.name === 'string' && file.name ? file.name : input.id,

@@ -1,4 +1,5 @@
 import { RuntimeError } from '../errors.js'
+import { createId } from '../ids.js'
 import {
   type Execution,
   newState,
@@ -54,4 +55,80 @@ export function prepareRestart(execution: Execution, date: string): TaskRun[] {
   delete execution.outputs
   transition(execution.state, 'RUNNING', date, TERMINAL_EXECUTION_STATES)
   return failed
+}
+
+export interface ReplayRequest {
+  /** The new execution's id. */
+  id: string
+  date: string
+  /** The task run to start again from; the whole flow when absent. */
+  taskRunId?: string
+  flowRevision: number
+  plugins: Execution['plugins']
+  keepPlugins: boolean
+}
+
+/**
+ * A new execution (CREATED) that runs an ended one again from one of its task runs: the task runs
+ * created before it are copied with their outputs (under new ids), its parent flowables go back
+ * to RUNNING so the runner walks into them, and it and everything after it run anew. The runner
+ * walks the copy as it does after a crash (`recovering`), skipping what has ended.
+ */
+export function prepareReplay(original: Execution, request: ReplayRequest): Execution {
+  if (!TERMINAL_EXECUTION_STATES.has(original.state.current)) {
+    throw new RuntimeError(
+      `execution ${original.id} cannot be replayed: it is ${original.state.current}; wait for it to end or kill it first`,
+      { code: 'EXECUTION_STATE' },
+    )
+  }
+  let kept: TaskRun[] = []
+  const parents = new Set<string>()
+  if (request.taskRunId !== undefined) {
+    const byId = new Map(original.taskRunList.map((run) => [run.id, run]))
+    const target = byId.get(request.taskRunId)
+    if (!target) {
+      throw new RuntimeError(
+        `execution ${original.id} has no task run "${request.taskRunId}"; GET /api/v1/executions/${original.id} lists its task runs`,
+        { code: 'NOT_FOUND' },
+      )
+    }
+    for (let at = target.parentTaskRunId; at !== undefined; at = byId.get(at)?.parentTaskRunId) {
+      parents.add(at)
+    }
+    kept = original.taskRunList.filter((run) => run.sequence < target.sequence)
+  }
+  const ids = new Map(kept.map((run) => [run.id, createId()]))
+  const taskRunList = kept.map((run): TaskRun => {
+    const { parentTaskRunId, ...copy } = structuredClone(run)
+    const parent = parentTaskRunId === undefined ? undefined : ids.get(parentTaskRunId)
+    const taskRun: TaskRun = {
+      ...copy,
+      id: ids.get(run.id)!,
+      executionId: request.id,
+      ...(parent === undefined ? {} : { parentTaskRunId: parent }),
+    }
+    if (parents.has(run.id)) {
+      delete taskRun.error
+      transition(taskRun.state, 'RUNNING', request.date, TERMINAL_TASK_RUN_STATES)
+    }
+    return taskRun
+  })
+  return {
+    id: request.id,
+    namespace: original.namespace,
+    flowId: original.flowId,
+    flowRevision: request.flowRevision,
+    state: newState('CREATED', request.date),
+    labels: { ...original.labels },
+    inputs: structuredClone(original.inputs),
+    plugins: request.plugins,
+    taskRunList,
+    ...(original.trigger ? { trigger: structuredClone(original.trigger) } : {}),
+    ...(original.secretInputs ? { secretInputs: [...original.secretInputs] } : {}),
+    replayOf: {
+      executionId: original.id,
+      ...(request.taskRunId === undefined ? {} : { taskRunId: request.taskRunId }),
+      keepPlugins: request.keepPlugins,
+    },
+  }
 }

@@ -812,6 +812,14 @@ export async function createKyselyStore(
       if (filter.states && filter.states.length > 0) {
         query = query.where('state', 'in', [...filter.states])
       }
+      // Labels live in the execution's JSON: read there, so the hot write path stays as it is.
+      for (const [key, value] of Object.entries(filter.labels ?? {})) {
+        query = query.where(
+          postgres
+            ? sql<boolean>`(value::jsonb -> 'labels' ->> ${key}) = ${value}`
+            : sql<boolean>`exists (select 1 from json_each(executions.value, '$.labels') where key = ${key} and value = ${value})`,
+        )
+      }
       const total = await query
         .select((eb) => eb.fn.countAll<number>().as('count'))
         .executeTakeFirstOrThrow()

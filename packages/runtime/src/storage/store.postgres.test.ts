@@ -180,6 +180,27 @@ describe.each(STORE_KINDS)('the $name store', (kind) => {
       expect((await store.listExecutions({ namespace: 'comp' }, 1, 10)).total).toBe(0)
     })
 
+    it('filters executions by labels (every one given, exact values, odd keys)', async () => {
+      const labelled: Array<[string, Record<string, string>]> = [
+        ['l1', { env: 'prod', team: 'a' }],
+        ['l2', { env: 'prod', team: 'b' }],
+        ['l3', { env: 'dev', "it's": '%_"x"' }],
+        ['l4', {}],
+      ]
+      for (const [id, labels] of labelled) {
+        await store.commit({ execution: execution(id, { labels }) })
+      }
+      const ids = async (labels: Record<string, string>) =>
+        (await store.listExecutions({ labels }, 1, 10)).results.map((item) => item.id).sort()
+      expect(await ids({ env: 'prod' })).toEqual(['l1', 'l2'])
+      expect(await ids({ env: 'prod', team: 'b' })).toEqual(['l2'])
+      expect(await ids({ env: 'pro' })).toEqual([])
+      expect(await ids({ env: 'prod', team: 'c' })).toEqual([])
+      expect(await ids({ "it's": '%_"x"' })).toEqual(['l3'])
+      expect(await ids({ "it's": '%' })).toEqual([])
+      expect((await store.listExecutions({ labels: { env: 'prod' } }, 1, 1)).total).toBe(2)
+    })
+
     it('keeps KV per namespace with TTL, and trigger state', async () => {
       await store.kvSet('n1', 'a', { deep: [1] })
       await store.kvSet('n1', 'a_b', 2)

@@ -29,6 +29,8 @@ export interface ExecutionFilter {
   namespace?: string
   flowId?: string
   states?: readonly ExecutionState[]
+  /** Labels the execution must all carry (`key` → exact `value`). */
+  labels?: Readonly<Record<string, string>>
 }
 
 export interface Page<T> {

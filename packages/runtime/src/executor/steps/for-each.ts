@@ -17,13 +17,14 @@ export function runForEach(
     decide: () => ({ values: forEachValues(r, task, scope) }),
     body: (childScope, run) => {
       const values = Array.isArray(run.outputs?.values) ? run.outputs.values : []
-      return pool(r, values.length, task.concurrencyLimit, (iteration) => {
+      return pool(r, childScope, values.length, task.concurrencyLimit, (iteration) => {
         const value = values[iteration]
         return r.runBlock(task.tasks, {
           parentTaskRunId: childScope.parentTaskRunId,
           iteration,
           valueKeys: [...scope.valueKeys, valueKey(value)],
           values: [...scope.values, value],
+          ...(childScope.signal ? { signal: childScope.signal } : {}),
         } as Scope)
       })
     },

@@ -14,15 +14,19 @@ export function runParallel(
   const children = task.tasks.filter((child) => !child.disabled)
   return runFlowable(r, task, scope, existing, {
     body: (childScope) =>
-      pool(r, children.length, task.concurrent, async (index) =>
+      pool(r, childScope, children.length, task.concurrent, async (index) =>
         toOutcome(await r.runTask(children[index]!, childScope)),
       ),
   })
 }
 
-/** Runs `count` items at most `limit` at a time (0: all); stops starting new ones after a failure. */
+/**
+ * Runs `count` items at most `limit` at a time (0: all); stops starting new ones after a failure,
+ * a kill or the timeout of a flowable around `scope`.
+ */
 export async function pool(
   r: ExecutionRunner,
+  scope: Scope,
   count: number,
   limit: number,
   run: (index: number) => Promise<Outcome>,
@@ -31,7 +35,7 @@ export async function pool(
   let outcome: Outcome = 'SUCCESS'
   let stop = false
   const worker = async () => {
-    while (!stop && !r.killed && next < count) {
+    while (!stop && !r.stopped(scope) && next < count) {
       const index = next++
       const result = await run(index)
       outcome = worst(outcome, result)
@@ -40,5 +44,5 @@ export async function pool(
   }
   const width = limit === 0 ? count : Math.min(limit, count)
   await Promise.all(Array.from({ length: width }, worker))
-  return r.killed ? 'KILLED' : outcome
+  return r.stopped(scope) ? 'KILLED' : outcome
 }

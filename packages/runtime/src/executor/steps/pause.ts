@@ -23,7 +23,7 @@ export async function runPause(
     run = r.createRun(task, scope, 'RUNNING')
     transition(run.state, 'PAUSED', now(), TERMINAL_TASK_RUN_STATES)
   }
-  if (r.killed) return r.endRun(run, 'KILLED')
+  if (r.stopped(scope)) return r.endRun(run, 'KILLED')
   r.pausedCount++
   const executionChanged = r.execution.state.current === 'RUNNING'
   if (executionChanged) {
@@ -33,14 +33,18 @@ export async function runPause(
   // The waiter exists before the PAUSED state is committed: a resume may follow at once.
   const waiting = new Promise<'resumed' | 'killed' | 'shutdown' | 'timeout'>((resolve) => {
     const timers: NodeJS.Timeout[] = []
+    // A flowable around it that times out stops it as a kill would.
+    const stop = () => settle('killed')
     const settle = (value: 'resumed' | 'killed' | 'shutdown' | 'timeout') => {
       for (const timer of timers) clearTimeout(timer)
+      scope.signal?.removeEventListener('abort', stop)
       r.pauses.delete(run.id)
       r.pauseTasks.delete(run.id)
       resolve(value)
     }
     r.pauses.set(run.id, settle)
     r.pauseTasks.set(run.id, task)
+    scope.signal?.addEventListener('abort', stop, { once: true })
     if (task.delay !== undefined) {
       const wait = pausedAt + parseDuration(task.delay) - Date.now()
       timers.push(setTimeout(() => settle('resumed'), Math.max(0, wait)))

@@ -11,6 +11,8 @@ export interface Scope {
   iteration?: number
   valueKeys: string[]
   values: unknown[]
+  /** Fires when an enclosing flowable times out: what runs inside it stops (see `flowable.ts`). */
+  signal?: AbortSignal
 }
 
 /** Thrown through the walk when the engine shuts down: nothing more is written. */

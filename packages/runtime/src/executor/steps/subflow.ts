@@ -27,7 +27,7 @@ export async function runSubflow(
     await r.save([run])
     const failed = await startChild(r, task, run, target)
     if (failed) return failed
-  } else if (r.killed) {
+  } else if (r.stopped(scope)) {
     await r.deps.kill(String(run.outputs?.executionId)).catch(() => {})
   } else if (!(await r.deps.store.getExecution(String(run.outputs?.executionId)))) {
     // The previous executor died between recording the child's id and starting it.
@@ -47,6 +47,11 @@ export async function runSubflow(
     return r.endRun(run, 'SUCCESS')
   }
   r.children.add(childId)
+  // A flowable around it that times out kills the child execution.
+  const killChild = () => {
+    r.deps.kill(childId).catch(() => {})
+  }
+  scope.signal?.addEventListener('abort', killChild, { once: true })
   let child: ExecutionSummary
   try {
     child = await r.deps.waitForEnd(childId)
@@ -55,12 +60,13 @@ export async function runSubflow(
     return r.failRun(run, task.allowFailure, messageOf(error))
   } finally {
     r.children.delete(childId)
+    scope.signal?.removeEventListener('abort', killChild)
   }
   if (r.deps.closing) throw new Shutdown()
   const state = child.state.current
   run.outputs = { executionId: childId, state, outputs: child.outputs ?? {} }
   r.expose(task.id, scope.valueKeys, run.outputs)
-  if (r.killed) return r.endRun(run, 'KILLED')
+  if (r.stopped(scope)) return r.endRun(run, 'KILLED')
   if (state === 'SUCCESS' || state === 'WARNING') return r.endRun(run, state)
   if (!task.transmitFailed) return r.endRun(run, 'SUCCESS')
   return r.failRun(

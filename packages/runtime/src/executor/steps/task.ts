@@ -26,6 +26,9 @@ import {
   WORKER_LOST,
 } from './shared.js'
 
+/** The core plugin's task whose `labels` output the runtime applies to the execution. */
+export const LABELS_TASK = 'kite.core.execution.Labels'
+
 // Plugin tasks: each attempt goes to a worker through the queue (see `attempt`).
 
 /** A plugin task: attempts through the queue, with retries and resubmissions. */
@@ -48,7 +51,7 @@ export async function runPluginTask(
     run = r.createRun(task, scope, 'RUNNING', prepared.resolved.version)
     run.attempts.push(newAttempt(r))
   } else {
-    if (r.killed) return r.endRun(run, 'KILLED')
+    if (r.stopped(scope)) return r.endRun(run, 'KILLED')
     const last = run.attempts.at(-1)
     if (last?.state.current === 'CREATED') {
       // A restart of the execution: this attempt runs at once, whatever the retry policy says.
@@ -69,7 +72,7 @@ export async function runPluginTask(
         return r.failRun(run, task.allowFailure, last?.error ?? WORKER_LOST)
       }
       const lastEnd = Date.parse(last?.state.endDate ?? run.state.startDate)
-      if (!(await r.sleep(lastEnd + decision.delayMs - Date.now()))) {
+      if (!(await r.sleep(lastEnd + decision.delayMs - Date.now(), scope.signal))) {
         return r.endRun(run, 'KILLED')
       }
       run.attempts.push(newAttempt(r))
@@ -85,6 +88,7 @@ export async function runPluginTask(
         prepared.retry?.warningOnRetry && countedAttempts(run) > 1 ? 'WARNING' : 'SUCCESS'
       transition(run.state, state, now(), TERMINAL_TASK_RUN_STATES)
       r.expose(task.id, scope.valueKeys, result.outputs, outputsSchema(prepared))
+      if (task.type === LABELS_TASK) r.addLabels(result.outputs.labels)
       r.defer(run)
       return state
     }
@@ -119,7 +123,7 @@ export async function runPluginTask(
       run,
     )
     await r.save([run])
-    if (!(await r.sleep(decision.delayMs))) return r.endRun(run, 'KILLED')
+    if (!(await r.sleep(decision.delayMs, scope.signal))) return r.endRun(run, 'KILLED')
     run.attempts.push(newAttempt(r))
   }
 }
@@ -176,7 +180,7 @@ export async function runAttempt(
   } else {
     let waiting: Promise<Delivered>
     if (resumed === 'waiting') {
-      waiting = r.deps.queue.result(id, r.controller.signal)
+      waiting = r.deps.queue.result(id, r.signalOf(scope))
     } else {
       const input = r.variablesInput(scope, task, run)
       let properties: Record<string, unknown>
@@ -238,7 +242,7 @@ export async function runAttempt(
         r.deps.queue.wake()
       }
       // A result that arrives before this asks for it is kept for it.
-      waiting = r.deps.queue.result(id, r.controller.signal)
+      waiting = r.deps.queue.result(id, r.signalOf(scope))
     }
     try {
       const delivered = await waiting
@@ -256,7 +260,7 @@ export async function runAttempt(
   if ('metrics' in result && result.metrics && result.metrics.length > 0) {
     attempt.metrics = result.metrics
   }
-  if (!result.ok && !('killed' in result && result.killed) && r.killed) {
+  if (!result.ok && !('killed' in result && result.killed) && r.stopped(scope)) {
     return { ok: false, killed: true }
   }
   return result
