@@ -1,3 +1,4 @@
+import { createAuthRoutes } from './auth.js'
 import { createExecutionRoutes } from './executions.js'
 import { createFlowRoutes } from './flows.js'
 import { createNamespaceRoutes } from './namespaces.js'
@@ -6,6 +7,7 @@ import type { RouteContext } from './router.js'
 import { createFlowSchemaRoutes } from './schemas-flow.js'
 import { createServiceRoutes } from './service.js'
 import { createTriggerRoutes } from './triggers.js'
+import { createUserRoutes } from './users.js'
 import { createWebhookRoutes } from './webhooks.js'
 
 /** Where the API is mounted. */
@@ -24,4 +26,6 @@ export function createApiRoutes(context: RouteContext) {
     .route('/', createFlowSchemaRoutes(context))
     .route('/', createNamespaceRoutes(context))
     .route('/', createTriggerRoutes(context))
+    .route('/', createAuthRoutes(context))
+    .route('/', createUserRoutes(context))
 }

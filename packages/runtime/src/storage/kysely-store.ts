@@ -1,6 +1,7 @@
 import { CompiledQuery, type Generated, type Kysely, sql } from 'kysely'
 import type { Execution, ExecutionSummary, LogEntry, TaskRun } from '../executor/execution-model.js'
 import { logLevelRank } from '../executor/execution-model.js'
+import { type AuthDatabase, createAuthStore } from './auth-store.js'
 import type { StoreDialectName } from './migrations.js'
 import type { QueueEntryState, Store, StoredFlow, StoredLogEntry } from './store.js'
 
@@ -88,7 +89,7 @@ interface NodesTable {
 }
 
 /** The tables, for kysely's types. */
-export interface KiteDatabase {
+export interface KiteDatabase extends AuthDatabase {
   task_queue: TaskQueueTable
   nodes: NodesTable
   flows: FlowsTable
@@ -270,6 +271,7 @@ export async function createKyselyStore(
 
   let closed = false
   const store: Store = {
+    auth: createAuthStore(db),
     async saveFlow(flow) {
       return db.transaction().execute(async (trx) => {
         const latest = await latestRevision(flow.namespace, flow.id, trx)
