@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fixturePlugins } from '../../test/fixtures/plugins.js'
 import { createApi } from './app.js'
 import { isPublicRoute } from './auth-middleware.js'
+import { API_PREFIX } from './routes.js'
 import { createOpenApiDocument } from './openapi.js'
 import { createServer, isLoopback, type KiteServer } from './server.js'
 
@@ -72,7 +73,8 @@ const ROUTES = Object.entries(createOpenApiDocument('test').paths ?? {}).flatMap
     .filter((method) => item?.[method])
     .map((method) => ({
       method: method.toUpperCase(),
-      path: path.replaceAll(/\{\w+\}/g, 'x'),
+      // Relative to /api/v1, as `call` takes it.
+      path: path.slice(API_PREFIX.length).replaceAll(/\{\w+\}/g, 'x'),
       template: path,
     })),
 )
