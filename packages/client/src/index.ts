@@ -3,6 +3,8 @@
  * `kite` CLI.
  */
 export {
+  type ApiToken,
+  type CreatedToken,
   createKiteClient,
   type Execution,
   type ExecutionPage,
@@ -16,6 +18,7 @@ export {
   type KiteClientOptions,
   type ListExecutionsOptions,
   type LogEntry,
+  type Me,
   type PluginDefaults,
   type PluginInstallResult,
   type PluginList,
@@ -25,6 +28,8 @@ export {
   type TaskRun,
   type Trigger,
   type TriggerList,
+  type User,
+  type UserRole,
 } from './client.js'
 export {
   type ClientErrorKind,
