@@ -5,6 +5,7 @@ import { registerPluginsCommand } from './plugins.js'
 import { registerRegistryCommand } from './registry.js'
 import { registerServerCommand } from './server.js'
 import { registerTriggersCommand } from './triggers.js'
+import { registerUsersCommand } from './users.js'
 
 /** Every sub-command group of `kite`, in help order. */
 export const commands: readonly RegisterCommand[] = [
@@ -14,4 +15,5 @@ export const commands: readonly RegisterCommand[] = [
   registerExecutionsCommand,
   registerPluginsCommand,
   registerTriggersCommand,
+  registerUsersCommand,
 ]

@@ -108,7 +108,7 @@ describe('a runtime without users', () => {
     const app = createApi({ runtime: server.runtime, openWithoutUsers: false })
     const response = await app.request('/api/v1/flows')
     expect(response.status).toBe(401)
-    expect((await response.json()).message).toMatch(/no users.*kite users add/)
+    expect(((await response.json()) as Json).message).toMatch(/no users.*kite users add/)
     expect((await app.request('/api/v1/health')).status).toBe(200)
   })
 })
@@ -260,7 +260,7 @@ describe('with users', () => {
       })
     const without = await validate(false)
     expect(without.status).toBe(403)
-    expect((await without.json()).message).toMatch(/X-Kite-Csrf: 1/)
+    expect(((await without.json()) as Json).message).toMatch(/X-Kite-Csrf: 1/)
     expect((await validate(true)).status).toBe(200)
     // Bearer tokens are not sent by browsers on their own: no header needed.
     expect((await call('/flows/validate', { token: adminToken, raw: '{}' })).status).not.toBe(403)
