@@ -2,11 +2,16 @@ import { getConnInfo } from '@hono/node-server/conninfo'
 import { createRoute, z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
-import type { AuthService } from '../auth/auth-service.js'
-import { isRuntimeError, RuntimeError } from '../errors.js'
+import { isRuntimeError } from '../errors.js'
 import { SESSION_COOKIE } from './auth-middleware.js'
 import { authStateOf } from './auth-state.js'
-import { createRouter, errorAnswer, jsonAnswer, type RouteContext } from './router.js'
+import {
+  authServiceOf,
+  createRouter,
+  errorAnswer,
+  jsonAnswer,
+  type RouteContext,
+} from './router.js'
 import { type ErrorBody, LoginBody, Me, SessionUser } from './schemas.js'
 
 const tags = ['Authentication']
@@ -58,12 +63,7 @@ const LOGIN_FAILED: ErrorBody & { errors: [] } = {
 
 /** `/auth/login`, `/auth/logout` and `/auth/me` (the UI's session; SPEC 10). */
 export function createAuthRoutes(context: RouteContext) {
-  const service = (): AuthService => {
-    if (!context.auth) {
-      throw new RuntimeError('authentication is not set up in this app', { code: 'INTERNAL' })
-    }
-    return context.auth
-  }
+  const service = () => authServiceOf(context)
   return createRouter()
     .openapi(login, async (c) => {
       const { username, password } = c.req.valid('json')

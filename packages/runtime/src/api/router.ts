@@ -56,6 +56,14 @@ export const jsonAnswer = <T extends z.ZodType>(schema: T, description: string) 
   content: { 'application/json': { schema } },
 })
 
+/** The auth service of an app (the OpenAPI document is built without one, and runs no handler). */
+export function authServiceOf(context: RouteContext): AuthService {
+  if (!context.auth) {
+    throw new RuntimeError('authentication is not set up in this app', { code: 'INTERNAL' })
+  }
+  return context.auth
+}
+
 /** The note admin routes carry in the document. */
 export const ADMIN_NOTE =
   'Needs an admin: a user or token with the `admin` role, or `KITE_ADMIN_TOKEN` (401 without one, 403 for a viewer).'

@@ -1,9 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import type { AuthService } from '../auth/auth-service.js'
-import { RuntimeError } from '../errors.js'
 import { authStateOf } from './auth-state.js'
 import {
   ADMIN_NOTE,
+  authServiceOf,
   checkAdmin,
   createRouter,
   errorAnswer,
@@ -96,12 +95,9 @@ const revokeToken = createRoute({
 
 /** `/users` and `/tokens`: who may log in and which API tokens exist (admins only). */
 export function createUserRoutes(context: RouteContext) {
-  const service = (request: Request): AuthService => {
+  const service = (request: Request) => {
     checkAdmin(context, request)
-    if (!context.auth) {
-      throw new RuntimeError('authentication is not set up in this app', { code: 'INTERNAL' })
-    }
-    return context.auth
+    return authServiceOf(context)
   }
   return createRouter()
     .openapi(listUsers, async (c) => c.json(await service(c.req.raw).listUsers(), 200))
