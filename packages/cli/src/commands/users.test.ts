@@ -52,6 +52,23 @@ describe('kite users and kite tokens', { timeout: 120_000 }, () => {
     expect(empty.err).toMatch(/stdin was empty/)
   })
 
+  it('keeps kite server local off other addresses until a user exists', async () => {
+    const empty = join(dir, 'empty')
+    const refused = await runKite([
+      'server',
+      'local',
+      '--host',
+      '0.0.0.0',
+      '--port',
+      '0',
+      '--data',
+      empty,
+    ])
+    expect(refused.code).toBe(1)
+    expect(refused.err).toMatch(/refusing to listen on 0\.0\.0\.0 without a user/)
+    expect(refused.err).toMatch(/kite users add NAME --role admin --data DIR/)
+  })
+
   it('manages users and tokens through a running server with --token', async () => {
     server = await createServer({ dataDir: dir, port: 0 })
     const anonymous = await runKite(['users', 'list', '--server', server.url])
