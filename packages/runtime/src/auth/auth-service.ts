@@ -124,9 +124,11 @@ export function createAuthService(options: AuthServiceOptions) {
           cause: { retryAfter: wait },
         })
       }
-      const user = await store.getUser(username)
+      // Made before the lookup, so even the first unknown user costs what a known one does.
       dummyHash ??= hashPassword(randomSecret())
-      const ok = await verifyPassword(password, user?.passwordHash ?? (await dummyHash))
+      const dummy = await dummyHash
+      const user = await store.getUser(username)
+      const ok = await verifyPassword(password, user?.passwordHash ?? dummy)
       if (!user || !ok) {
         limiter.failed(username, address)
         throw new RuntimeError('wrong username or password', { code: 'LOGIN_FAILED' })

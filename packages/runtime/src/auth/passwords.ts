@@ -1,7 +1,7 @@
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto'
 import { RuntimeError } from '../errors.js'
 
-/** scrypt's cost parameters (N, r, p): about 50 ms and 16 MiB per hash on these machines. */
+/** scrypt's cost parameters (N, r, p): 16 MiB of memory per hash (OWASP's minimum for scrypt). */
 const COST = { N: 16384, r: 8, p: 1 }
 const KEY_LENGTH = 32
 /** Longer passwords are refused: scrypt's cost grows with the input, and nobody types 1 KiB. */
