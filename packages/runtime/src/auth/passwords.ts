@@ -4,7 +4,7 @@ import { RuntimeError } from '../errors.js'
 /** scrypt's cost parameters (N, r, p): 16 MiB of memory per hash (OWASP's minimum for scrypt). */
 const COST = { N: 16384, r: 8, p: 1 }
 const KEY_LENGTH = 32
-/** Longer passwords are refused: scrypt's cost grows with the input, and nobody types 1 KiB. */
+/** Longer passwords are refused: a bound on what the server hashes for anyone who asks. */
 export const MAX_PASSWORD_LENGTH = 1024
 export const MIN_PASSWORD_LENGTH = 8
 
