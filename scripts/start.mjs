@@ -154,10 +154,34 @@ async function publishAll(registryUrl, npmrc) {
   return { total: packages.length, published: missing.length }
 }
 
+/** This process's admin token for its own calls (KITE_ADMIN_TOKEN when set, else a random one). */
+const adminToken = process.env.KITE_ADMIN_TOKEN || randomBytes(32).toString('base64url')
+const authorization = { authorization: `Bearer ${adminToken}` }
+const PASSWORD_FILE = join(state, 'admin-password')
+
+/**
+ * On a runtime without users, adds `admin` with a random password, written to
+ * .kite/admin-password (readable by this user only) and printed; says how to log in either way.
+ */
+async function firstUser(auth, randomPassword) {
+  if (await auth.hasUsers()) {
+    return existsSync(PASSWORD_FILE)
+      ? `admin / ${(await readFile(PASSWORD_FILE, 'utf8')).trim()} (from ${PASSWORD_FILE}, unless changed)`
+      : 'one of its users (`kite users list --data .kite/data`)'
+  }
+  const password = randomPassword()
+  await auth.addUser({ name: 'admin', role: 'admin', password })
+  await writeFile(PASSWORD_FILE, `${password}\n`, { mode: 0o600 })
+  process.stdout.write(`  user admin created; its password is in ${PASSWORD_FILE}\n`)
+  return `admin / ${password}`
+}
+
 async function waitForPlugins(runtimeUrl, wanted, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    const body = await fetch(`${runtimeUrl}/api/v1/plugins`).then((response) => response.json())
+    const body = await fetch(`${runtimeUrl}/api/v1/plugins`, { headers: authorization }).then(
+      (response) => response.json(),
+    )
     const installed = new Set(
       (body.results ?? []).flatMap((plugin) =>
         (plugin.versions ?? []).map((version) => `${plugin.name}@${version.version}`),
@@ -181,7 +205,7 @@ async function runPinningExamples(runtimeUrl) {
     const namespace = /^namespace:\s*(\S+)/m.exec(text)?.[1]
     const response = await fetch(`${runtimeUrl}/api/v1/executions/${namespace}/${id}?wait=true`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...authorization },
       body: '{}',
     })
     const execution = await response.json()
@@ -245,7 +269,7 @@ async function main() {
     }),
   )
   const { createRegistry } = await import('@kite/registry')
-  const { createServer } = await import('@kite/runtime')
+  const { createServer, createAuthService, randomPassword } = await import('@kite/runtime')
   const publisher = await publisherAccount()
 
   const registry = await step(`registry on port ${ports.registry}`, () =>
@@ -267,10 +291,15 @@ async function main() {
       port: ports.runtime,
       config: join(root, 'examples/kite.yaml'),
       registry: registry.url,
+      // This script's own calls below; once a user exists every route needs a token.
+      adminToken,
       env: { ...process.env, KITE_ENV_REGISTRY_URL: registry.url },
     }),
   )
   running.push(server)
+  const login = await step('first user', () =>
+    firstUser(createAuthService({ store: server.runtime.store.auth }), randomPassword),
+  )
   const count = await step('runtime installs the plugins from the registry', () =>
     waitForPlugins(server.url, [
       '@kite/plugin-core@1.0.0',
@@ -300,6 +329,7 @@ async function main() {
       `Kite is running (ready in ${((Date.now() - started) / 1000).toFixed(1)} s):`,
       `  registry UI   ${registry.url}/-/kite/`,
       `  runtime API   ${server.url}/api/v1  (OpenAPI: ${server.url}/api/v1/openapi.json)`,
+      `  log in        at ${server.url}/ui/ as ${login}`,
       `  docs          ${docs ? docs.url : '(not built: npm run docs:build)'}`,
       `  publish       npm publish --registry ${registry.url}/ --userconfig ${npmrc}`,
       `  webhook       curl -X POST -H 'content-type: application/json' -d '{"name":"Ada"}' ${server.url}/api/v1/executions/webhook/kite.examples/webhook/hello-kite`,

@@ -29,6 +29,10 @@ function freePort(): Promise<number> {
   })
 }
 
+/** The admin token the test gives `npm start`; the runtime has a user, so every call needs one. */
+const ADMIN_TOKEN = 'main-job-test-admin-token'
+const authorization = { authorization: `Bearer ${ADMIN_TOKEN}` }
+
 async function shot(page: Page, name: string) {
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true })
 }
@@ -46,6 +50,7 @@ beforeAll(async () => {
       KITE_REGISTRY_PORT: String(registry),
       KITE_PORT: String(runtime),
       KITE_DOCS_PORT: String(docs),
+      KITE_ADMIN_TOKEN: ADMIN_TOKEN,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -111,6 +116,19 @@ describe('npm start', () => {
     )
   })
 
+  it('creates a first user and prints how to log in', async () => {
+    const [, password] =
+      new RegExp(`log in +at ${urls.runtime}/ui/ as admin / (\\S+)`).exec(output) ?? []
+    expect(password).toBeDefined()
+    expect((await fetch(`${urls.runtime}/api/v1/flows`)).status).toBe(401)
+    const login = await fetch(`${urls.runtime}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'admin', password }),
+    })
+    expect(login.status).toBe(200)
+  })
+
   it('runs first-party plugins installed from the registry, bundled dependencies included', async () => {
     // jsonata and SQLite-as-WebAssembly travel inside their plugins' bundles: these flows run them
     // from the tarballs the runtime installed, not from the sources.
@@ -119,7 +137,7 @@ describe('npm start', () => {
         `${urls.runtime}/api/v1/executions/kite.examples/${id}?wait=true`,
         {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', ...authorization },
           body: JSON.stringify(id === 'http-transform' ? { registry: urls.registry } : {}),
         },
       )
@@ -143,6 +161,7 @@ describe('npm start', () => {
           ?.uri as string
         const file = await fetch(
           `${urls.runtime}/api/v1/executions/${(execution as unknown as { id: string }).id}/file?uri=${encodeURIComponent(csv)}`,
+          { headers: authorization },
         )
         expect(await file.text()).toContain('Grace,45')
       }

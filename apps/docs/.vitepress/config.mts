@@ -82,6 +82,7 @@ export default defineConfig({
             { text: 'Executions, workers and crashes', link: '/runtime/scaling' },
             { text: 'Scaling out', link: '/runtime/scaling-out' },
             { text: 'Restart, replay and resume', link: '/runtime/restart-replay-resume' },
+            { text: 'Authentication', link: '/runtime/authentication' },
             { text: 'Plugin versions and pinning', link: '/guide/versions' },
             { text: 'Hot reload and sync', link: '/guide/hot-reload' },
             { text: 'HTTP API', link: '/api/' },

@@ -298,7 +298,7 @@ function apiPage(document) {
     "curl -X POST 'http://127.0.0.1:8080/api/v1/executions/company.team/hello?wait=true' -H 'content-type: application/json' -d '{}'",
     '```',
     '',
-    'All paths below are under `/api/v1`; `GET /api/v1` itself lists them. From TypeScript, [`@kite/client`](/runtime/#a-typed-client) calls them with types taken from the same routes. Admin routes (plugin install and uninstall, `PUT` namespace plugin defaults) need `Authorization: Bearer <token>` when the runtime has `KITE_ADMIN_TOKEN` set (401 otherwise).',
+    'All paths below are under `/api/v1`; `GET /api/v1` itself lists them. From TypeScript, [`@kite/client`](/runtime/#a-typed-client) calls them with types taken from the same routes. Once the runtime has a user, every route but webhooks, health, this index and the `/auth` routes needs a session cookie (the UI) or `Authorization: Bearer <token>` (401 otherwise), and a `viewer` may only `GET` (403 otherwise): see [Authentication](/runtime/authentication).',
     '',
   ]
   const operations = []

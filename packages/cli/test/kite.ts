@@ -17,6 +17,8 @@ export interface KiteOptions {
   /** Added to the environment; the caller's own KITE_* variables are never passed on. */
   env?: Record<string, string>
   cwd?: string
+  /** Written to the process's stdin, which is then closed (otherwise stdin is ignored). */
+  input?: string
 }
 
 export interface KiteResult {
@@ -53,8 +55,9 @@ function start(args: readonly string[], options: KiteOptions): KiteProcess {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: options.cwd ?? REPO_ROOT,
     env: { ...env, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   })
+  if (options.input !== undefined) child.stdin?.end(options.input)
   let out = ''
   let err = ''
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {

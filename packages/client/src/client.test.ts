@@ -240,6 +240,45 @@ describe('@kite/client against a real runtime', () => {
     expect(missing.status).toBe(404)
   })
 
+  // Last: once a user exists, every route needs a token.
+  it('manages users and tokens, and sends KITE_TOKEN', async () => {
+    const admin = createKiteClient({ server: server.url, token: TOKEN })
+    expect(await admin.me()).toEqual({
+      user: { name: 'KITE_ADMIN_TOKEN', role: 'admin' },
+      authRequired: false,
+    })
+    const ada = await admin.users.add({ name: 'ada', role: 'admin', password: 'a good password' })
+    expect(ada).toMatchObject({ name: 'ada', role: 'admin' })
+    expect((await admin.users.list()).map((user) => user.name)).toEqual(['ada'])
+    const open = createKiteClient({ server: server.url })
+    expect(await failure(open.flows.list())).toMatchObject({ code: 'UNAUTHENTICATED', status: 401 })
+    const created = await admin.tokens.create({ name: 'reader', role: 'viewer' })
+    process.env.KITE_TOKEN = created.token
+    try {
+      const reader = createKiteClient({ server: server.url })
+      expect(await reader.me()).toEqual({
+        user: { name: 'KITE_ADMIN_TOKEN', role: 'viewer' },
+        authRequired: true,
+      })
+      await expect(reader.flows.list()).resolves.toBeDefined()
+      const denied = await failure(reader.flows.delete('company.client', 'hello'))
+      expect(denied).toMatchObject({ code: 'FORBIDDEN', status: 403 })
+      await admin.tokens.revoke(created.id)
+      expect((await failure(reader.flows.list())).status).toBe(401)
+    } finally {
+      delete process.env.KITE_TOKEN
+    }
+    expect(await admin.tokens.list()).toEqual([
+      expect.objectContaining({ id: created.id, revokedAt: expect.any(String) }),
+    ])
+    await admin.users.add({ name: 'bob', role: 'viewer', password: 'another password' })
+    await admin.users.remove('bob')
+    expect(await failure(admin.users.remove('bob'))).toMatchObject({
+      code: 'USER_NOT_FOUND',
+      status: 404,
+    })
+  })
+
   it('says when the runtime cannot be reached', async () => {
     const closed = await createServer({ dataDir: join(dir, 'closed'), port: 0 })
     const url = closed.url

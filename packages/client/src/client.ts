@@ -84,6 +84,15 @@ export interface ReplayOptions {
   revision?: number
   keepPlugins?: boolean
 }
+/** A user who may log in (never the password). */
+export type User = InferResponseType<Api['users']['$get'], 200>[number]
+export type UserRole = User['role']
+/** An API token as listed (never the token itself). */
+export type ApiToken = InferResponseType<Api['tokens']['$get'], 200>[number]
+/** A new API token, with the token itself shown this once. */
+export type CreatedToken = InferResponseType<Api['tokens']['$post'], 201>
+/** Who is logged in, and whether the runtime asks for a login. */
+export type Me = InferResponseType<Api['auth']['me']['$get'], 200>
 
 /** What `follow()` yields: each log line, and the execution after each change of state. */
 export type FollowEvent =
@@ -93,7 +102,10 @@ export type FollowEvent =
 export interface KiteClientOptions {
   /** The runtime, e.g. `http://127.0.0.1:8080` (without `/api/v1`). */
   server: string
-  /** Sent as `Authorization: Bearer <token>` (admin routes, and any route once users exist). */
+  /**
+   * Sent as `Authorization: Bearer <token>` (every route once the runtime has users). Default:
+   * `KITE_TOKEN` from the environment, when there is one (Node).
+   */
   token?: string
   /** A fetch to use instead of the global one. */
   fetch?: typeof fetch
@@ -135,9 +147,8 @@ export interface ListExecutionsOptions {
 export function createKiteClient(options: KiteClientOptions) {
   const server = options.server.replace(/\/+$/, '')
   const fetcher = options.fetch ?? fetch
-  const headers: Record<string, string> = options.token
-    ? { authorization: `Bearer ${options.token}` }
-    : {}
+  const token = options.token ?? tokenFromEnv()
+  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {}
   const api = createApiClient(server, { headers, fetch: fetcher })
 
   /** The answer's body, or the runtime's error as a KiteClientError. */
@@ -328,9 +339,34 @@ export function createKiteClient(options: KiteClientOptions) {
       call(`reset trigger ${key.triggerId}`, () => trigger.reset.$post({ param: key })),
   }
 
+  const users = {
+    list: () => call('list users', () => api.users.$get()),
+    add: (user: { name: string; role: UserRole; password: string }) =>
+      call(`add user ${user.name}`, () => api.users.$post({ json: user })),
+    /** Removes a user; their sessions end and their tokens are revoked. */
+    remove: async (name: string): Promise<void> => {
+      await call(`remove user ${name}`, () => api.users[':name'].$delete({ param: { name } }))
+    },
+  }
+
+  const tokens = {
+    list: () => call('list tokens', () => api.tokens.$get()),
+    /** Creates an API token; the answer's `token` is shown this once. */
+    create: (token: { name: string; role?: UserRole }) =>
+      call(`create token ${token.name}`, () => api.tokens.$post({ json: token })),
+    /** Revokes a token by id (`tok_...`): it stops working at once. */
+    revoke: async (id: string): Promise<void> => {
+      await call(`revoke token ${id}`, () => api.tokens[':id'].$delete({ param: { id } }))
+    },
+  }
+
   return {
     server,
     health: () => call('health', () => api.health.$get()),
+    /** Who this client is to the runtime (`user: null` without a login), and whether it asks for one. */
+    me: () => call('who am I', () => api.auth.me.$get()),
+    users,
+    tokens,
     flows,
     executions,
     plugins,
@@ -345,6 +381,13 @@ export function createKiteClient(options: KiteClientOptions) {
 
 /** A client made by `createKiteClient`. */
 export type KiteClient = ReturnType<typeof createKiteClient>
+
+/** `KITE_TOKEN` where there is a process environment (not in a browser). */
+function tokenFromEnv(): string | undefined {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process
+    ?.env
+  return env?.KITE_TOKEN || undefined
+}
 
 function unreachable(server: string, error: unknown): KiteClientError {
   const reason = error instanceof Error ? error.message : String(error)

@@ -5,6 +5,8 @@
 export {
   type Cluster,
   type ClusterNode,
+  type ApiToken,
+  type CreatedToken,
   createKiteClient,
   type Execution,
   type ExecutionPage,
@@ -18,6 +20,7 @@ export {
   type KiteClientOptions,
   type ListExecutionsOptions,
   type LogEntry,
+  type Me,
   type PluginDefaults,
   type PluginInstallResult,
   type PluginList,
@@ -28,6 +31,8 @@ export {
   type TaskRun,
   type Trigger,
   type TriggerList,
+  type User,
+  type UserRole,
 } from './client.js'
 export {
   type ClientErrorKind,

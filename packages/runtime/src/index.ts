@@ -4,6 +4,7 @@
  * HTTP API of SPEC section 6.
  */
 export { type ApiOptions, createApi, DEFAULT_BODY_LIMIT, type KiteApp } from './api/app.js'
+export { CSRF_HEADER, SESSION_COOKIE } from './api/auth-middleware.js'
 export { createOpenApiDocument } from './api/openapi.js'
 export { API_PREFIX } from './api/routes.js'
 export type {
@@ -13,7 +14,17 @@ export type {
   Flow as FlowJson,
   LogEntry as LogEntryJson,
 } from './api/schemas.js'
-export { createServer, type KiteServer, type ServerOptions } from './api/server.js'
+export { createServer, isLoopback, type KiteServer, type ServerOptions } from './api/server.js'
+export {
+  type AuthService,
+  type AuthServiceOptions,
+  createAuthService,
+  type Principal,
+  USER_NAME_PATTERN,
+  type UserInfo,
+} from './auth/auth-service.js'
+export type { LoginLimits } from './auth/login-limiter.js'
+export { randomPassword } from './auth/passwords.js'
 export {
   InstanceConfig,
   type InstanceConfigInput,
@@ -150,6 +161,7 @@ export {
   type TriggerInfo,
   type WebhookRequest,
 } from './scheduler/scheduler.js'
+export type { AuthStore, StoredToken, UserRole } from './storage/auth-store.js'
 export {
   createInternalStorage,
   executionPrefix,

@@ -6,6 +6,7 @@ import { registerPluginsCommand } from './plugins.js'
 import { registerRegistryCommand } from './registry.js'
 import { registerServerCommand } from './server.js'
 import { registerTriggersCommand } from './triggers.js'
+import { registerUsersCommand } from './users.js'
 
 /** Every sub-command group of `kite`, in help order. */
 export const commands: readonly RegisterCommand[] = [
@@ -16,4 +17,5 @@ export const commands: readonly RegisterCommand[] = [
   registerPluginsCommand,
   registerTriggersCommand,
   registerClusterCommand,
+  registerUsersCommand,
 ]

@@ -69,17 +69,22 @@ export function resolveServer(
   return `http://127.0.0.1:${portFromEnv(env)}`
 }
 
-/** Adds `--server` to a command that talks to a runtime. */
+/** Adds `--server` and `--token` to a command that talks to a runtime. */
 export function withServerOption(command: Command): Command {
-  return command.option(
-    '--server <url>',
-    'the runtime (default: $KITE_SERVER, else http://127.0.0.1:$KITE_PORT, port 8080 if unset)',
-    parseUrl,
-  )
+  return command
+    .option(
+      '--server <url>',
+      'the runtime (default: $KITE_SERVER, else http://127.0.0.1:$KITE_PORT, port 8080 if unset)',
+      parseUrl,
+    )
+    .option(
+      '--token <token>',
+      'sent as Authorization: Bearer (default: $KITE_TOKEN, else $KITE_ADMIN_TOKEN)',
+    )
 }
 
-/** A typed client for the runtime a command names, with the admin token when there is one. */
+/** A typed client for the runtime a command names, with its token when there is one. */
 export function runtimeClient(options: { server?: string; token?: string }): KiteClient {
-  const token = options.token ?? process.env.KITE_ADMIN_TOKEN
+  const token = options.token || process.env.KITE_TOKEN || process.env.KITE_ADMIN_TOKEN
   return createKiteClient({ server: resolveServer(options.server), ...(token ? { token } : {}) })
 }

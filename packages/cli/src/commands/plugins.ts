@@ -15,9 +15,7 @@ export function registerPluginsCommand(program: Command): void {
     .description("list a runtime's installed plugin versions; install, uninstall, resolve")
 
   const common = (command: Command) =>
-    withServerOption(command)
-      .option('--token <token>', 'the admin token (default: $KITE_ADMIN_TOKEN)')
-      .option('--json', 'print the API answer as JSON', false)
+    withServerOption(command).option('--json', 'print the API answer as JSON', false)
 
   common(plugins.command('list').description('installed plugins, their versions and types')).action(
     async (options: ServerOptions) => {

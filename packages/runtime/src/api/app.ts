@@ -2,9 +2,11 @@ import { OpenAPIHono } from '@hono/zod-openapi'
 import { bodyLimit } from 'hono/body-limit'
 import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import { type AuthServiceOptions, createAuthService } from '../auth/auth-service.js'
 import { isRuntimeError, messageOf, type RuntimeErrorCode } from '../errors.js'
 import type { RuntimeLogger } from '../executor/engine.js'
 import type { Runtime } from '../runtime.js'
+import { createAuthMiddleware } from './auth-middleware.js'
 import { API_PREFIX, createApiRoutes } from './routes.js'
 
 /** Default largest request body: 1 MiB (flows and inputs are far smaller). */
@@ -16,8 +18,12 @@ export interface ApiOptions {
   bodyLimit?: number
   logger?: RuntimeLogger
   version?: string
-  /** Bearer token for install, uninstall and namespace defaults (default `KITE_ADMIN_TOKEN`). */
+  /** An admin token outside the store (default `KITE_ADMIN_TOKEN`). */
   adminToken?: string
+  /** Whether the API answers openly while no user exists (default true; `createServer` allows it on loopback only). */
+  openWithoutUsers?: boolean
+  /** Session lifetime and login limits. */
+  auth?: Pick<AuthServiceOptions, 'sessionTtlMs' | 'loginLimits'>
 }
 
 const STATUS: Record<RuntimeErrorCode, ContentfulStatusCode> = {
@@ -39,6 +45,14 @@ const STATUS: Record<RuntimeErrorCode, ContentfulStatusCode> = {
   EXECUTION_STATE: 409,
   REQUEST_INVALID: 400,
   UNAUTHORIZED: 401,
+  UNAUTHENTICATED: 401,
+  LOGIN_FAILED: 401,
+  FORBIDDEN: 403,
+  RATE_LIMITED: 429,
+  USER_EXISTS: 409,
+  USER_NOT_FOUND: 404,
+  TOKEN_NOT_FOUND: 404,
+  LAST_ADMIN: 409,
   UNSUPPORTED_MEDIA_TYPE: 415,
   SECRET_NOT_FOUND: 422,
   BODY_TOO_LARGE: 413,
@@ -122,10 +136,20 @@ export function createApi(options: ApiOptions) {
   )
 
   const adminToken = options.adminToken ?? process.env.KITE_ADMIN_TOKEN
+  const auth = createAuthService({
+    ...options.auth,
+    store: options.runtime.store.auth,
+    ...(adminToken ? { adminToken } : {}),
+  })
+  app.use(
+    `${API_PREFIX}/*`,
+    createAuthMiddleware({ auth, openWithoutUsers: options.openWithoutUsers ?? true }),
+  )
   return app.route(
     API_PREFIX,
     createApiRoutes({
       runtime: options.runtime,
+      auth,
       ...(options.version ? { version: options.version } : {}),
       ...(adminToken ? { adminToken } : {}),
     }),

@@ -49,7 +49,8 @@ const put = createRoute({
   responses: {
     200: jsonAnswer(PluginDefaults, 'The saved defaults.'),
     400: errorAnswer('Not a namespace, or not a list of defaults.'),
-    401: errorAnswer('The admin token is missing or wrong.'),
+    401: errorAnswer('No admin token or login.'),
+    403: errorAnswer('The user or token is a viewer.'),
   },
 })
 
@@ -64,7 +65,7 @@ export function createNamespaceRoutes(context: RouteContext) {
       )
     })
     .openapi(put, async (c) => {
-      checkAdmin(context, c.req.header('authorization'))
+      checkAdmin(context, c.req.raw)
       const { namespace } = c.req.valid('param')
       const body = c.req.valid('json')
       const list = Array.isArray(body) ? body : body.pluginDefaults

@@ -52,7 +52,8 @@ const install = createRoute({
       ),
       'What each spec installed (`installed: false` when it already was).',
     ),
-    401: errorAnswer('The admin token is missing or wrong.'),
+    401: errorAnswer('No admin token or login.'),
+    403: errorAnswer('The user or token is a viewer.'),
     404: errorAnswer('The version does not exist in the registry.'),
     422: errorAnswer(
       'Integrity mismatch, incompatible @kite/sdk range, not allowed by plugins.security.',
@@ -78,7 +79,8 @@ const uninstall = createRoute({
       'The versions removed.',
     ),
     400: errorAnswer('A spec is not an exact version.'),
-    401: errorAnswer('The admin token is missing or wrong.'),
+    401: errorAnswer('No admin token or login.'),
+    403: errorAnswer('The user or token is a viewer.'),
     404: errorAnswer('The version is not installed.'),
     409: jsonAnswer(PluginInUse, 'Saved flows use the version; `flows` names them.'),
   },
@@ -166,7 +168,8 @@ const upgrade = createRoute({
       'One report per flow that uses the plugin.',
     ),
     400: errorAnswer('`to` is not an exact version.'),
-    401: errorAnswer('The admin token is missing or wrong.'),
+    401: errorAnswer('No admin token or login.'),
+    403: errorAnswer('The user or token is a viewer.'),
     404: errorAnswer('The plugin or the version is not installed.'),
     422: errorAnswer('The version is older than one saved flows use.'),
   },
@@ -248,7 +251,7 @@ export function createPluginRoutes(context: RouteContext) {
       )
     })
     .openapi(install, async (c) => {
-      checkAdmin(context, c.req.header('authorization'))
+      checkAdmin(context, c.req.raw)
       const answer = []
       for (const text of c.req.valid('json').plugins) {
         const { name, spec } = parsePluginSpec(text)
@@ -259,7 +262,7 @@ export function createPluginRoutes(context: RouteContext) {
       return c.json({ results: answer }, 200)
     })
     .openapi(uninstall, async (c) => {
-      checkAdmin(context, c.req.header('authorization'))
+      checkAdmin(context, c.req.raw)
       const body = c.req.valid('json')
       const force = body.force === true || c.req.valid('query').force === 'true'
       const targets = body.plugins.map((text) => {
@@ -296,7 +299,7 @@ export function createPluginRoutes(context: RouteContext) {
     })
     .openapi(upgrade, async (c) => {
       const body = c.req.valid('json')
-      if (body.apply) checkAdmin(context, c.req.header('authorization'))
+      if (body.apply) checkAdmin(context, c.req.raw)
       const flows = await upgradeFlows(context.runtime, body)
       return c.json({ plugin: body.plugin, to: body.to, applied: body.apply === true, flows }, 200)
     })

@@ -1,6 +1,8 @@
 import { OpenAPIHono, type z } from '@hono/zod-openapi'
+import type { AuthService } from '../auth/auth-service.js'
 import { RuntimeError, type ValidationIssue } from '../errors.js'
 import type { Runtime } from '../runtime.js'
+import { authStateOf } from './auth-state.js'
 import { ErrorBody } from './schemas.js'
 
 /** What every resource's routes get: the runtime they act on. */
@@ -8,8 +10,10 @@ export interface RouteContext {
   readonly runtime: Runtime
   /** The version `/health`, `/api/v1` and the OpenAPI document report. */
   version?: string
-  /** Bearer token the admin routes need (undefined: open). */
+  /** `KITE_ADMIN_TOKEN`: on a runtime without users, the admin routes need it (undefined: open). */
   adminToken?: string
+  /** Users, tokens and sessions (absent while the OpenAPI document is generated). */
+  auth?: AuthService
 }
 
 /**
@@ -52,16 +56,30 @@ export const jsonAnswer = <T extends z.ZodType>(schema: T, description: string) 
   content: { 'application/json': { schema } },
 })
 
+/** The auth service of an app (the OpenAPI document is built without one, and runs no handler). */
+export function authServiceOf(context: RouteContext): AuthService {
+  if (!context.auth) {
+    throw new RuntimeError('authentication is not set up in this app', { code: 'INTERNAL' })
+  }
+  return context.auth
+}
+
 /** The note admin routes carry in the document. */
 export const ADMIN_NOTE =
-  'Needs `Authorization: Bearer <KITE_ADMIN_TOKEN>` when an admin token is configured (401 otherwise).'
+  'Needs an admin: a user or token with the `admin` role, or `KITE_ADMIN_TOKEN` (401 without one, 403 for a viewer).'
 
-/** Refuses a request without the admin token, when one is configured. */
-export function checkAdmin(context: RouteContext, authorization: string | undefined): void {
-  if (!context.adminToken) return
-  if (authorization === `Bearer ${context.adminToken}`) return
+/**
+ * Refuses a request that does not come from an admin. Once users exist the auth middleware has
+ * done so already; on a runtime without users it is open, except these routes when
+ * `KITE_ADMIN_TOKEN` is configured.
+ */
+export function checkAdmin(context: RouteContext, request: Request): void {
+  const { principal } = authStateOf(request)
+  if (principal?.kind === 'open' ? !context.adminToken : principal?.role === 'admin') return
   throw new RuntimeError(
-    'this route needs the admin token: send Authorization: Bearer <KITE_ADMIN_TOKEN>',
-    { code: 'UNAUTHORIZED' },
+    principal && principal.kind !== 'open'
+      ? `user "${principal.name}" is a ${principal.role}: this route needs an admin`
+      : 'this route needs an admin: send Authorization: Bearer <KITE_ADMIN_TOKEN> or an admin token',
+    { code: principal && principal.kind !== 'open' ? 'FORBIDDEN' : 'UNAUTHORIZED' },
   )
 }

@@ -1,4 +1,5 @@
 import { createClusterRoutes } from './cluster.js'
+import { createAuthRoutes } from './auth.js'
 import { createExecutionRoutes } from './executions.js'
 import { createFlowRoutes } from './flows.js'
 import { createNamespaceRoutes } from './namespaces.js'
@@ -7,6 +8,7 @@ import type { RouteContext } from './router.js'
 import { createFlowSchemaRoutes } from './schemas-flow.js'
 import { createServiceRoutes } from './service.js'
 import { createTriggerRoutes } from './triggers.js'
+import { createUserRoutes } from './users.js'
 import { createWebhookRoutes } from './webhooks.js'
 
 /** Where the API is mounted. */
@@ -26,4 +28,6 @@ export function createApiRoutes(context: RouteContext) {
     .route('/', createNamespaceRoutes(context))
     .route('/', createTriggerRoutes(context))
     .route('/', createClusterRoutes(context))
+    .route('/', createAuthRoutes(context))
+    .route('/', createUserRoutes(context))
 }

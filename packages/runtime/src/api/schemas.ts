@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi'
 import { EXECUTION_STATES, TASK_RUN_STATES } from '@kite/sdk'
+import { USER_NAME_PATTERN } from '../auth/auth-service.js'
 import { LOG_LEVELS } from '../executor/execution-model.js'
 
 // The bodies and parameters of the API, once: the routes validate with them, the OpenAPI
@@ -302,7 +303,7 @@ export const PluginDefaults = z
 
 // ── parameters ──────────────────────────────────────────────────────────────────────────────
 
-const pathParam = (name: string, description: string) =>
+export const pathParam = (name: string, description: string) =>
   z
     .string()
     .min(1)
@@ -384,3 +385,65 @@ export const Cluster = z
       }),
   })
   .openapi('Cluster')
+
+/** The two roles (SPEC 10): `viewer` reads, `admin` does everything. */
+export const Role = z.enum(['viewer', 'admin']).openapi('Role')
+
+const userName = z
+  .string()
+  .regex(
+    USER_NAME_PATTERN,
+    'must be 1 to 64 lower-case letters, digits, ".", "_" or "-", starting with a letter or digit',
+  )
+
+export const LoginBody = z
+  .object({
+    username: z.string().min(1, 'is empty').max(64, 'is longer than 64 characters'),
+    password: z.string().min(1, 'is empty').max(1024, 'is longer than 1024 characters'),
+  })
+  .openapi('LoginBody')
+
+export const SessionUser = z.object({ name: z.string(), role: Role }).openapi('SessionUser')
+
+export const Me = z
+  .object({
+    user: SessionUser.nullable(),
+    authRequired: z.boolean().openapi({ description: 'False on a runtime without users.' }),
+  })
+  .openapi('Me')
+
+export const User = z.object({ name: z.string(), role: Role, createdAt: dateTime }).openapi('User')
+
+export const NewUser = z
+  .object({
+    name: userName,
+    role: Role,
+    password: z
+      .string()
+      .min(8, 'must be at least 8 characters')
+      .max(1024, 'must be at most 1024 characters'),
+  })
+  .openapi('NewUser')
+
+export const ApiToken = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    owner: z.string(),
+    role: Role,
+    createdAt: dateTime,
+    lastUsedAt: dateTime.optional(),
+    revokedAt: dateTime.optional(),
+  })
+  .openapi('ApiToken')
+
+export const NewToken = z
+  .object({
+    name: userName,
+    role: Role.optional().openapi({ description: "Default: the creator's role." }),
+  })
+  .openapi('NewToken')
+
+export const CreatedToken = ApiToken.extend({
+  token: z.string().openapi({ description: 'The token itself: shown this once, never stored.' }),
+}).openapi('CreatedToken')

@@ -1,8 +1,9 @@
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import { SDK_VERSION } from '@kite/sdk/host'
+import { RuntimeError } from '../errors.js'
 import { createRuntime, type Runtime, type RuntimeOptions, schedulerStarts } from '../runtime.js'
-import { createApi, DEFAULT_BODY_LIMIT } from './app.js'
+import { type ApiOptions, createApi, DEFAULT_BODY_LIMIT } from './app.js'
 
 export interface ServerOptions extends RuntimeOptions {
   /** Port to listen on (default 8080; 0 picks a free one). */
@@ -15,8 +16,10 @@ export interface ServerOptions extends RuntimeOptions {
   bodyLimit?: number
   /** The version reported by `/api/v1/health` and the OpenAPI document. */
   version?: string
-  /** Bearer token the admin routes need (default `KITE_ADMIN_TOKEN`). */
+  /** An admin token outside the store (default `KITE_ADMIN_TOKEN`). */
   adminToken?: string
+  /** Session lifetime and login limits. */
+  auth?: ApiOptions['auth']
 }
 
 export interface KiteServer {
@@ -40,15 +43,29 @@ export async function createServer(options: ServerOptions): Promise<KiteServer> 
   // Flows are loaded before unfinished executions resume, so both see the same plugins.
   const runtime = await createRuntime({ ...options, recover: false })
   try {
+    const host = options.host ?? '127.0.0.1'
+    const loopback = isLoopback(host)
+    if ((await runtime.store.auth.countUsers()) === 0) {
+      if (!loopback) {
+        throw new RuntimeError(
+          `refusing to listen on ${host} without a user: anyone who reaches the port could read and run every flow. Add an admin first (\`kite users add NAME --role admin --data DIR\`, or --store URL), or listen on 127.0.0.1`,
+          { code: 'CONFIG_INVALID', kind: 'operational' },
+        )
+      }
+      options.logger?.warn(
+        `no users yet: the API answers anyone on this machine (loopback ${host} only); add one with \`kite users add NAME --role admin\` to require a login`,
+      )
+    }
     if (options.flowsDir) await runtime.loadFlows(options.flowsDir)
     const app = createApi({
+      openWithoutUsers: loopback,
+      ...(options.auth ? { auth: options.auth } : {}),
       runtime,
       bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
       ...(options.logger ? { logger: options.logger } : {}),
       version: options.version ?? SDK_VERSION,
       ...(options.adminToken ? { adminToken: options.adminToken } : {}),
     })
-    const host = options.host ?? '127.0.0.1'
     const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
       const created = serve({ fetch: app.fetch, port: options.port ?? 8080, hostname: host }, () =>
         resolve(created),
@@ -80,4 +97,10 @@ export async function createServer(options: ServerOptions): Promise<KiteServer> 
     await runtime.close()
     throw error
   }
+}
+
+/** Whether a listening address is reachable from this machine only. */
+export function isLoopback(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '').toLowerCase()
+  return bare === 'localhost' || bare === '::1' || /^127(\.\d{1,3}){3}$/.test(bare)
 }

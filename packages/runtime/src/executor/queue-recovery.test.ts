@@ -211,6 +211,7 @@ describe('the task queue across restarts', () => {
       '0002_executions_updated',
       '0003_task_queue_and_nodes',
       '0004_roles',
+      '0005_users_tokens_sessions',
     ])
     expect(version).toBe(migrations.length)
     expect((await t.runtime.store.listFlows('upgrade')).map((f) => f.id)).toEqual([

@@ -2,6 +2,7 @@ import { CompiledQuery, type Generated, type Kysely, sql } from 'kysely'
 import { LeaseLostError } from '../errors.js'
 import type { Execution, ExecutionSummary, LogEntry, TaskRun } from '../executor/execution-model.js'
 import { logLevelRank } from '../executor/execution-model.js'
+import { type AuthDatabase, createAuthStore } from './auth-store.js'
 import type { StoreDialectName } from './migrations.js'
 import type {
   Commit,
@@ -117,7 +118,7 @@ interface ClusterPluginsTable {
 }
 
 /** The tables, for kysely's types. */
-export interface KiteDatabase {
+export interface KiteDatabase extends AuthDatabase {
   task_queue: TaskQueueTable
   nodes: NodesTable
   leases: LeasesTable
@@ -439,6 +440,7 @@ export async function createKyselyStore(
 
   let closed = false
   const store: Store = {
+    auth: createAuthStore(db),
     ...(options.listen ? { listen: options.listen } : {}),
     async saveFlow(flow) {
       return db.transaction().execute(async (trx) => {

@@ -212,6 +212,45 @@ export function storeMigrations(dialect: StoreDialectName): Record<string, Migra
           .execute()
       },
     },
+    // Users, API tokens and UI sessions (SPEC 10): secrets only as hashes.
+    '0005_users_tokens_sessions': {
+      async up(db) {
+        await db.schema
+          .createTable('users')
+          .ifNotExists()
+          .addColumn('name', 'text', (column) => column.primaryKey())
+          .addColumn('role', 'text', (column) => column.notNull())
+          .addColumn('password_hash', 'text', (column) => column.notNull())
+          .addColumn('created_at', 'text', (column) => column.notNull())
+          .execute()
+        await db.schema
+          .createTable('api_tokens')
+          .ifNotExists()
+          .addColumn('id', 'text', (column) => column.primaryKey())
+          .addColumn('name', 'text', (column) => column.notNull())
+          .addColumn('owner', 'text', (column) => column.notNull())
+          .addColumn('role', 'text', (column) => column.notNull())
+          .addColumn('hash', 'text', (column) => column.notNull().unique())
+          .addColumn('created_at', 'text', (column) => column.notNull())
+          .addColumn('last_used_at', 'text')
+          .addColumn('revoked_at', 'text')
+          .execute()
+        await db.schema
+          .createTable('sessions')
+          .ifNotExists()
+          .addColumn('hash', 'text', (column) => column.primaryKey())
+          .addColumn('user_name', 'text', (column) => column.notNull())
+          .addColumn('created_at', 'text', (column) => column.notNull())
+          .addColumn('expires_at', 'text', (column) => column.notNull())
+          .execute()
+        await db.schema
+          .createIndex('sessions_user')
+          .ifNotExists()
+          .on('sessions')
+          .column('user_name')
+          .execute()
+      },
+    },
   }
 }
 

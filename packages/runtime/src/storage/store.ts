@@ -5,6 +5,7 @@ import type {
   LogEntry,
   TaskRun,
 } from '../executor/execution-model.js'
+import type { AuthStore } from './auth-store.js'
 
 /** A saved flow revision. */
 export interface StoredFlow {
@@ -149,6 +150,8 @@ export interface Lease {
  * kysely, so a PostgreSQL store can follow with the same queries.
  */
 export interface Store {
+  /** Users, API tokens and UI sessions. */
+  readonly auth: AuthStore
   saveFlow(flow: { namespace: string; id: string; source: string }): Promise<SaveFlowResult>
   /** A revision, or the latest live one. Deleted flows are not found without a revision. */
   getFlow(namespace: string, id: string, revision?: number): Promise<StoredFlow | undefined>

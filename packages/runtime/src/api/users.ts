@@ -1,0 +1,127 @@
+import { createRoute, z } from '@hono/zod-openapi'
+import { authStateOf } from './auth-state.js'
+import {
+  ADMIN_NOTE,
+  authServiceOf,
+  checkAdmin,
+  createRouter,
+  errorAnswer,
+  jsonAnswer,
+  type RouteContext,
+} from './router.js'
+import { ApiToken, CreatedToken, NewToken, NewUser, pathParam, User } from './schemas.js'
+
+const tags = ['Users and tokens']
+const denied = {
+  401: errorAnswer('No admin token or login.'),
+  403: errorAnswer('The user or token is a viewer.'),
+}
+
+const listUsers = createRoute({
+  method: 'get',
+  path: '/users',
+  tags,
+  summary: 'The users who may log in',
+  description: ADMIN_NOTE,
+  responses: { 200: jsonAnswer(z.array(User), 'Every user, by name.'), ...denied },
+})
+
+const addUser = createRoute({
+  method: 'post',
+  path: '/users',
+  tags,
+  summary: 'Add a user',
+  description: `The password is stored as a scrypt hash. ${ADMIN_NOTE}`,
+  request: { body: { required: true, content: { 'application/json': { schema: NewUser } } } },
+  responses: {
+    201: jsonAnswer(User, 'The new user.'),
+    400: errorAnswer('A bad name, role or password.'),
+    409: errorAnswer('A user of that name exists.'),
+    ...denied,
+  },
+})
+
+const removeUser = createRoute({
+  method: 'delete',
+  path: '/users/{name}',
+  tags,
+  summary: 'Remove a user (their sessions end and their tokens are revoked)',
+  description: ADMIN_NOTE,
+  request: { params: z.object({ name: pathParam('name', 'The user name.') }) },
+  responses: {
+    204: { description: 'Removed.' },
+    404: errorAnswer('No such user.'),
+    409: errorAnswer('The last admin cannot be removed.'),
+    ...denied,
+  },
+})
+
+const listTokens = createRoute({
+  method: 'get',
+  path: '/tokens',
+  tags,
+  summary: 'The API tokens (never the tokens themselves)',
+  description: ADMIN_NOTE,
+  responses: { 200: jsonAnswer(z.array(ApiToken), 'Every token, revoked ones too.'), ...denied },
+})
+
+const createToken = createRoute({
+  method: 'post',
+  path: '/tokens',
+  tags,
+  summary: 'Create an API token (shown once)',
+  description: `Send it as \`Authorization: Bearer <token>\`. ${ADMIN_NOTE}`,
+  request: { body: { required: true, content: { 'application/json': { schema: NewToken } } } },
+  responses: {
+    201: jsonAnswer(CreatedToken, 'The token, with the secret shown this once.'),
+    400: errorAnswer('A bad name or role.'),
+    ...denied,
+  },
+})
+
+const revokeToken = createRoute({
+  method: 'delete',
+  path: '/tokens/{id}',
+  tags,
+  summary: 'Revoke an API token (it stops working at once)',
+  description: ADMIN_NOTE,
+  request: { params: z.object({ id: pathParam('id', 'The token id (`tok_...`).') }) },
+  responses: {
+    204: { description: 'Revoked.' },
+    404: errorAnswer('No live token with that id.'),
+    ...denied,
+  },
+})
+
+/** `/users` and `/tokens`: who may log in and which API tokens exist (admins only). */
+export function createUserRoutes(context: RouteContext) {
+  const service = (request: Request) => {
+    checkAdmin(context, request)
+    return authServiceOf(context)
+  }
+  return createRouter()
+    .openapi(listUsers, async (c) => c.json(await service(c.req.raw).listUsers(), 200))
+    .openapi(addUser, async (c) =>
+      c.json(await service(c.req.raw).addUser(c.req.valid('json')), 201),
+    )
+    .openapi(removeUser, async (c) => {
+      await service(c.req.raw).removeUser(c.req.valid('param').name)
+      return c.body(null, 204)
+    })
+    .openapi(listTokens, async (c) => c.json(await service(c.req.raw).listTokens(), 200))
+    .openapi(createToken, async (c) => {
+      const auth = service(c.req.raw)
+      const body = c.req.valid('json')
+      const { principal } = authStateOf(c.req.raw)
+      const { token, info } = await auth.createToken({
+        name: body.name,
+        role: body.role ?? principal?.role ?? 'viewer',
+        owner: principal?.name ?? 'anonymous',
+      })
+      return c.json({ ...info, token }, 201)
+    })
+    .openapi(revokeToken, async (c) => {
+      await service(c.req.raw).revokeToken(c.req.valid('param').id)
+      return c.body(null, 204)
+    })
+}
