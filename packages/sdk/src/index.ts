@@ -57,6 +57,12 @@ export {
   type KiteErrorOptions,
 } from './errors.js'
 export {
+  isEmptyPermissions,
+  PermissionEnvName,
+  PermissionPath,
+  PluginPermissions,
+} from './permissions.js'
+export {
   FetchType,
   fetchOutputs,
   fetchTypeProperty,
