@@ -63,6 +63,8 @@ interface Sandbox {
   backlog: SandboxRequest[]
   threads: Map<number, RemoteThread>
   exited: boolean
+  /** The last lines it printed: why it died, when it dies by itself. */
+  tail: string[]
 }
 
 class RemoteThread extends EventEmitter {
@@ -168,8 +170,10 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
     const child = fork(base.script, [], {
       execArgv: [
         '--experimental-permission',
-        `--allow-fs-read=${reach.read.join(',')}`,
-        `--allow-fs-write=${reach.write.join(',')}`,
+        // One flag per path: Node 20.20 mis-parses a comma-separated list of several paths
+        // (measured: `--allow-fs-read=/a,/b` grants neither), repeated flags work.
+        ...reach.read.map((path) => `--allow-fs-read=${path}`),
+        ...reach.write.map((path) => `--allow-fs-write=${path}`),
         '--allow-worker',
         ...(permissions.childProcess ? ['--allow-child-process'] : []),
         // The permission model's ExperimentalWarning on every start is noise in the logs.
@@ -187,6 +191,7 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
       backlog: [],
       threads: new Map(),
       exited: false,
+      tail: [],
     }
     sandboxes.set(key, sandbox)
     const relay = (stream: NodeJS.ReadableStream | null) => {
@@ -197,7 +202,10 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
         const lines = buffered.split('\n')
         buffered = lines.pop() ?? ''
         for (const line of lines) {
-          if (line.trim()) options.logger?.warn(`plugin ${key} (sandbox ${child.pid}): ${line}`)
+          if (!line.trim()) continue
+          options.logger?.warn(`plugin ${key} (sandbox ${child.pid}): ${line}`)
+          sandbox.tail.push(line)
+          if (sandbox.tail.length > 5) sandbox.tail.shift()
         }
       })
     }
@@ -231,9 +239,10 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
       sandbox.threads.clear()
     }
     child.on('error', (error) => lost(`failed: ${error.message}`))
-    child.on('exit', (code, signal) =>
-      lost(signal ? `was killed (${signal})` : `exited with code ${code}`),
-    )
+    child.on('exit', (code, signal) => {
+      const said = sandbox.tail.length > 0 ? ` (${sandbox.tail.join(' / ')})` : ''
+      lost(signal ? `was killed (${signal})${said}` : `exited with code ${code}${said}`)
+    })
     return sandbox
   }
 
