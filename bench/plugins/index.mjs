@@ -6,9 +6,12 @@
 //   2. cold start: the first task of a newly installed version (worker start + bundle import);
 //   3. memory: 20 versions of one plugin loaded side by side (one worker each);
 //   4. per-task overhead: the worker host versus calling the same task in-process.
+// 2–4 twice: plugin threads in this process (`plugins.isolation: threads`) and in sandbox
+// processes, one per version under Node's permission model (`sandbox`, the default).
 import { execFile } from 'node:child_process'
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
+import { readFileSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -121,8 +124,6 @@ export default definePlugin({ group: 'bench.echo', title: 'Echo', description: '
   const host = server.runtime.host
   await host.close()
   const { createWorkerHost } = await import('@kite/runtime')
-  // Room for all 20 versions side by side (the pool's default cap is 8 threads).
-  const workers = createWorkerHost({ catalog: server.runtime.catalog, maxWorkers: 32 })
   const versions = server.runtime.catalog.versionsOf(NAME).map((plugin) => plugin.version)
   const services = new Proxy({}, { get: () => async () => undefined })
   const request = (version) => ({
@@ -136,32 +137,17 @@ export default definePlugin({ group: 'bench.echo', title: 'Echo', description: '
         startDate: new Date().toISOString(),
       },
       task: { id: 'echo', type: 'bench.echo.Echo', version },
-      workingDir: join(work, 'wd'),
+      workingDir: join(work, 'wd', 'run'),
       pluginConfig: {},
       services,
     },
     signal: new AbortController().signal,
   })
-
-  // 2. Cold start of a version's first task, then 3. memory with 20 versions loaded.
-  global.gc?.()
-  const before = process.memoryUsage().rss
-  const cold = []
-  for (const version of versions) {
-    const started = performance.now()
-    await workers.runTask(request(version))
-    cold.push(performance.now() - started)
+  /** Resident memory of a process, from /proc (Linux). */
+  const rssOf = (pid) => {
+    const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return match ? Number(match[1]) * 1024 : 0
   }
-  await new Promise((resolve) => setTimeout(resolve, 500))
-  const after = process.memoryUsage().rss
-  console.log(
-    `cold start (first task of a version: worker start + bundle import), ${cold.length} versions: median ${ms(quantile(cold, 0.5))}, p95 ${ms(quantile(cold, 0.95))}`,
-  )
-  console.log(
-    `memory with ${versions.length} versions loaded side by side: +${((after - before) / 2 ** 20).toFixed(0)} MiB RSS, ${((after - before) / 2 ** 20 / versions.length).toFixed(1)} MiB per version (live workers: ${Object.keys(workers.stats()).length})`,
-  )
-
-  // 4. Per-task overhead, warm: worker host vs in-process host on the same bundle.
   const inProcess = createInProcessHost({ catalog: server.runtime.catalog })
   const measure = async (target, rounds) => {
     for (let index = 0; index < 200; index++) await target.runTask(request('1.0.0'))
@@ -169,13 +155,53 @@ export default definePlugin({ group: 'bench.echo', title: 'Echo', description: '
     for (let index = 0; index < rounds; index++) await target.runTask(request('1.0.0'))
     return (performance.now() - started) / rounds
   }
-  const isolated = await measure(workers, 2000)
   const direct = await measure(inProcess, 2000)
+  const figures = {}
+  for (const isolation of ['threads', 'sandbox']) {
+    // Room for all 20 versions side by side (the pool's default cap is 8 threads).
+    const workers = createWorkerHost({
+      catalog: server.runtime.catalog,
+      maxWorkers: 32,
+      ...(isolation === 'sandbox'
+        ? {
+            sandbox: {
+              workDir: join(work, 'wd'),
+              permissionsOf: () => ({ childProcess: false, fsRead: [], fsWrite: [], env: [] }),
+            },
+          }
+        : {}),
+    })
+    // 2. Cold start of a version's first task, then 3. memory with 20 versions loaded.
+    global.gc?.()
+    const before = process.memoryUsage().rss
+    const cold = []
+    for (const version of versions) {
+      const started = performance.now()
+      await workers.runTask(request(version))
+      cold.push(performance.now() - started)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const sandboxes = Object.values(workers.sandboxes())
+    const grown =
+      process.memoryUsage().rss - before + sandboxes.reduce((sum, pid) => sum + rssOf(pid), 0)
+    console.log(
+      `[${isolation}] cold start (first task of a version: ${isolation === 'sandbox' ? 'process fork + ' : ''}worker start + bundle import), ${cold.length} versions: median ${ms(quantile(cold, 0.5))}, p95 ${ms(quantile(cold, 0.95))}`,
+    )
+    console.log(
+      `[${isolation}] memory with ${versions.length} versions loaded side by side: +${(grown / 2 ** 20).toFixed(0)} MiB RSS${sandboxes.length ? ` (runtime + ${sandboxes.length} sandbox processes)` : ''}, ${(grown / 2 ** 20 / versions.length).toFixed(1)} MiB per version (live workers: ${Object.keys(workers.stats()).length})`,
+    )
+    // 4. Per-task overhead, warm: worker host vs in-process host on the same bundle.
+    const isolated = await measure(workers, 2000)
+    figures[isolation] = { cold: quantile(cold, 0.5), task: isolated }
+    console.log(
+      `[${isolation}] per-task cost, warm, 2000 sequential tasks: worker ${ms(isolated)}, in-process ${ms(direct)}, isolation overhead ${ms(isolated - direct)} per task`,
+    )
+    await workers.close()
+  }
   console.log(
-    `per-task cost, warm, 2000 sequential tasks: worker ${ms(isolated)}, in-process ${ms(direct)}, isolation overhead ${ms(isolated - direct)} per task`,
+    `sandbox vs threads: cold start ${ms(figures.sandbox.cold - figures.threads.cold)} more (median), ${ms(figures.sandbox.task - figures.threads.task)} more per warm task`,
   )
   console.log(`(${availableParallelism()} cores)`)
-  await workers.close()
   await inProcess.close()
 } finally {
   await server?.close()

@@ -16,6 +16,7 @@ const guide: DefaultTheme.SidebarItem[] = [
       { text: 'Testing plugins', link: '/guide/testing-plugins' },
       { text: 'Publishing and releasing', link: '/guide/publishing' },
       { text: 'Writing migrations', link: '/guide/migrations' },
+      { text: 'Permissions', link: '/guide/permissions' },
     ],
   },
   {
@@ -74,6 +75,7 @@ export default defineConfig({
             { text: 'Runtime configuration', link: '/runtime/' },
             { text: 'Executions, workers and crashes', link: '/runtime/scaling' },
             { text: 'Restart, replay and resume', link: '/runtime/restart-replay-resume' },
+            { text: 'What a plugin can reach', link: '/runtime/plugin-reach' },
             { text: 'Plugin versions and pinning', link: '/guide/versions' },
             { text: 'Hot reload and sync', link: '/guide/hot-reload' },
             { text: 'HTTP API', link: '/api/' },
