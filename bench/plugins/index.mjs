@@ -9,9 +9,9 @@
 // 2–4 twice: plugin threads in this process (`plugins.isolation: threads`) and in sandbox
 // processes, one per version under Node's permission model (`sandbox`, the default).
 import { execFile } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
-import { readFileSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'

@@ -57,18 +57,18 @@ export {
   type KiteErrorOptions,
 } from './errors.js'
 export {
-  isEmptyPermissions,
-  PermissionEnvName,
-  PermissionPath,
-  PluginPermissions,
-} from './permissions.js'
-export {
   FetchType,
   fetchOutputs,
   fetchTypeProperty,
   pagingProperties,
   toFetchOutputs,
 } from './fetch.js'
+export {
+  isEmptyPermissions,
+  PermissionEnvName,
+  PermissionPath,
+  PluginPermissions,
+} from './permissions.js'
 export {
   EXECUTION_STATES,
   type ExecutionState,

@@ -1,9 +1,9 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { defineTask, definePlugin } from './define.js'
+import { definePlugin, defineTask } from './define.js'
+import { z } from './index.js'
 import { createManifest, parseManifest } from './manifest.js'
 import { isEmptyPermissions, PluginPermissions } from './permissions.js'
-import { z } from './index.js'
 
 const hello = defineTask({
   name: 'Hello',
@@ -58,7 +58,9 @@ describe('plugin permissions', () => {
           network: true,
         } as never,
       }),
-    ).toThrow(/permissions\.fsRead\.0: must be an absolute path[\s\S]*permissions\.env\.0: KITE_\*[\s\S]*network/)
+    ).toThrow(
+      /permissions\.fsRead\.0: must be an absolute path[\s\S]*permissions\.env\.0: KITE_\*[\s\S]*network/,
+    )
   })
 
   it('refuses a manifest whose permissions are malformed', () => {

@@ -14,7 +14,8 @@ export interface PluginSecurity {
 export function isPluginAllowed(name: string, security: PluginSecurity): boolean {
   if (security.excludes.some((pattern) => matchesPattern(pattern, name))) return false
   return (
-    security.includes.length === 0 || security.includes.some((pattern) => matchesPattern(pattern, name))
+    security.includes.length === 0 ||
+    security.includes.some((pattern) => matchesPattern(pattern, name))
   )
 }
 

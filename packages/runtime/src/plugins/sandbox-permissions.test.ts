@@ -107,7 +107,9 @@ describe('plugins.permissions', () => {
     ).toEqual({ '@kite/plugin-scripts': { childProcess: true } })
     expect(() =>
       parseConfig({
-        plugins: { permissions: { '@kite/*': { fsRead: ['data'], network: true, env: ['KITE_SECRET_X'] } } },
+        plugins: {
+          permissions: { '@kite/*': { fsRead: ['data'], network: true, env: ['KITE_SECRET_X'] } },
+        },
       }),
     ).toThrow(
       /plugins\.permissions\["@kite\/\*"\]\.fsRead\[0\]: must be an absolute path[\s\S]*env\[0\]: KITE_\*[\s\S]*unknown key "network"/,

@@ -139,4 +139,3 @@ export function describePermissions(permissions: PluginPermissions | undefined):
   }
   return parts.length > 0 ? parts.join(', ') : 'nothing'
 }
-

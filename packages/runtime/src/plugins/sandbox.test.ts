@@ -87,6 +87,7 @@ describe('a plugin in the sandbox, with no permissions', () => {
       processEnv: 'denied: EMPTY',
       // The host copies files for the plugin only from where the plugin may read.
       storeDatabase: 'denied: ERR_ACCESS_DENIED',
+      linkDatabase: 'denied: ERR_ACCESS_DENIED',
       writeWorkingDir: 'allowed: written',
     })
     expect(existsSync(join(test.dataDir, 'planted.txt'))).toBe(false)

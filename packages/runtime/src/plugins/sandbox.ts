@@ -9,8 +9,8 @@ import type { ResourceLimits } from 'node:worker_threads'
 import { RuntimeError } from '../errors.js'
 import type { RuntimeLogger } from '../executor/engine.js'
 import type { InstalledPlugin } from './plugin-catalog.js'
-import type { SandboxRequest, SandboxResponse } from './sandbox-protocol.js'
 import type { SandboxPermissions } from './sandbox-permissions.js'
+import type { SandboxRequest, SandboxResponse } from './sandbox-protocol.js'
 import type { WorkerRequest, WorkerResponse } from './worker-protocol.js'
 
 /**

@@ -447,7 +447,13 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
       if (message.method === 'storageGetFile') call.madeWorkingDir = true
       const { request } = call
       const answerCall = () =>
-        answer(thread.worker, request.context.services, message.callId, message.method, message.args)
+        answer(
+          thread.worker,
+          request.context.services,
+          message.callId,
+          message.method,
+          message.args,
+        )
       const path = storagePath(message.method, message.args)
       if (!call.reach || path === undefined) answerCall()
       else {
@@ -457,7 +463,11 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
         void withinReach(path, roots, mode).then((ok) =>
           ok
             ? answerCall()
-            : answerDenied(thread.worker, message.callId, `${message.method}: ${path} is outside what ${call.key} may ${mode}`),
+            : answerDenied(
+                thread.worker,
+                message.callId,
+                `${message.method}: ${path} is outside what ${call.key} may ${mode}`,
+              ),
         )
       }
       return
@@ -663,10 +673,7 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
     async warm(name, version) {
       const plugin = options.catalog.get(name, version)
       if (plugin?.code.kind !== 'module' || closed) return
-      await submit<void>(
-        targetOf(plugin as InstalledPlugin & { code: { kind: 'module' } }),
-        'load',
-      )
+      await submit<void>(targetOf(plugin as InstalledPlugin & { code: { kind: 'module' } }), 'load')
     },
     stats: () => Object.fromEntries([...byKey].map(([key, set]) => [key, set.size])),
     usage: () => {
@@ -707,7 +714,12 @@ function storagePath(method: string, args: unknown[]): string | undefined {
 
 function answerDenied(worker: ThreadHandle, callId: number, message: string): void {
   try {
-    worker.postMessage({ type: 'reply', callId, ok: false, error: { message, code: 'ERR_ACCESS_DENIED' } })
+    worker.postMessage({
+      type: 'reply',
+      callId,
+      ok: false,
+      error: { message, code: 'ERR_ACCESS_DENIED' },
+    })
   } catch {
     // The worker ended meanwhile.
   }
