@@ -139,7 +139,9 @@ const MAX_RESUBMISSIONS = 3
  * calls. A timeout or a kill terminates the thread running the call (the code really stops); the
  * other calls on that thread run again on a fresh one (see `HostRequest.onWorkerLost`). A thread
  * that dies by itself (process.exit, a crash, out of memory) fails the calls it was running: all
- * of one version. Workers get an empty environment and a heap limit.
+ * of one version. Workers get an empty environment and a heap limit. With `sandbox`, the threads
+ * live in sandbox processes (one per version, Node's permission model, see `sandbox.ts`) and the
+ * same rules apply; files the host copies for a call stay within the version's reach.
  */
 export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
   const idleMs = options.idleMs ?? 5_000
