@@ -17,6 +17,7 @@ const guide: DefaultTheme.SidebarItem[] = [
       { text: 'Testing plugins', link: '/guide/testing-plugins' },
       { text: 'Publishing and releasing', link: '/guide/publishing' },
       { text: 'Writing migrations', link: '/guide/migrations' },
+      { text: 'Permissions', link: '/guide/permissions' },
     ],
   },
   {
@@ -83,6 +84,7 @@ export default defineConfig({
             { text: 'Scaling out', link: '/runtime/scaling-out' },
             { text: 'Restart, replay and resume', link: '/runtime/restart-replay-resume' },
             { text: 'Authentication', link: '/runtime/authentication' },
+            { text: 'What a plugin can reach', link: '/runtime/plugin-reach' },
             { text: 'Plugin versions and pinning', link: '/guide/versions' },
             { text: 'Hot reload and sync', link: '/guide/hot-reload' },
             { text: 'HTTP API', link: '/api/' },

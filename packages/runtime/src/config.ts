@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises'
-import { z } from '@kite/sdk'
+import { PluginPermissions, z } from '@kite/sdk'
 import { LineCounter, parseDocument } from 'yaml'
 import { RuntimeError, type ValidationIssue } from './errors.js'
 import type { PluginDefaultEntry } from './flow/flow-model.js'
@@ -46,6 +46,13 @@ export const InstanceConfig = z.strictObject({
         .default({}),
       /** `ctx.pluginConfig` per type or group (most specific wins, merged over less specific). */
       configurations: z.array(PluginConfiguration).default([]),
+      /**
+       * What plugins may have beyond their sandbox, per package name or `*` pattern (SPEC 6):
+       * a version whose manifest asks for more is refused at install.
+       */
+      permissions: z.record(z.string().min(1), PluginPermissions).default({}),
+      /** `sandbox` (default): plugin threads live in permission-limited processes; `threads`: in this process. */
+      isolation: z.enum(['sandbox', 'threads']).default('sandbox'),
       // ── bounded isolation (SPEC 9): the pool of plugin threads ──
       /** The most plugin threads alive at once, all versions together (the spare included). */
       maxWorkers: z.int().min(1).max(1024).default(DEFAULT_MAX_WORKERS),
@@ -62,6 +69,8 @@ export const InstanceConfig = z.strictObject({
       security: { includes: [], excludes: [] },
       limits: {},
       configurations: [],
+      permissions: {},
+      isolation: 'sandbox',
       maxWorkers: DEFAULT_MAX_WORKERS,
       callsPerWorker: DEFAULT_CALLS_PER_WORKER,
       idleTimeout: DEFAULT_IDLE_TIMEOUT,

@@ -15,6 +15,8 @@ export type RuntimeErrorCode =
   | 'PLUGIN_VERSION'
   | 'PLUGIN_INVALID'
   | 'PLUGIN_CONFLICT'
+  /** A plugin version asks for permissions `plugins.permissions` does not grant. */
+  | 'PLUGIN_PERMISSION'
   | 'PROPERTIES_INVALID'
   | 'EXPRESSION'
   | 'TASK_FAILED'

@@ -40,6 +40,7 @@ import type { PluginHost } from './plugins/plugin-host.js'
 import { createPluginResolver, type PluginResolver } from './plugins/plugin-resolver.js'
 import { loadPluginDirectory } from './plugins/plugin-sources.js'
 import { createPluginSystem, type PluginSystem } from './plugins/plugin-system.js'
+import { checkPermissions } from './plugins/sandbox-permissions.js'
 import { createWorkerHost } from './plugins/worker-host.js'
 import { createScheduler, type Scheduler } from './scheduler/scheduler.js'
 import { createSchedulerLease, type SchedulerLease } from './scheduler/scheduler-lease.js'
@@ -191,6 +192,24 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
         maxWorkers: config.plugins.maxWorkers,
         callsPerWorker: config.plugins.callsPerWorker,
         idleMs: options.pluginIdleMs ?? parseDuration(config.plugins.idleTimeout),
+        ...(config.plugins.isolation === 'sandbox'
+          ? {
+              sandbox: {
+                workDir: join(dataDir, 'work'),
+                permissionsOf: (plugin) =>
+                  checkPermissions({
+                    name: plugin.name,
+                    version: plugin.version,
+                    group: plugin.manifest.group,
+                    asked: plugin.manifest.permissions,
+                    grants: config.plugins.permissions,
+                    configurations: config.plugins.configurations,
+                  }),
+                env: options.env ?? process.env,
+                logger,
+              },
+            }
+          : {}),
       })
   const rawStore = await (config.store.url
     ? createPostgresStore({ url: config.store.url, maxConnections: config.store.maxConnections })

@@ -1,9 +1,10 @@
 import { z } from 'zod'
 import type { ConditionContext, RunContext, TriggerContext } from './context.js'
 import { parseDuration } from './duration.js'
-import { KiteError } from './errors.js'
+import { formatIssues, KiteError } from './errors.js'
 import { reservedPropertyNames } from './flow-keys.js'
 import { GROUP_PATTERN, NAME_PATTERN, TYPE_ID_PATTERN, typeId } from './names.js'
+import { isEmptyPermissions, PluginPermissions } from './permissions.js'
 
 /** The schema of a task's, trigger's or condition's properties: always a zod object. */
 export type PropertiesSchema = z.ZodObject<z.ZodRawShape, z.core.$ZodObjectConfig>
@@ -120,6 +121,11 @@ export interface PluginSpec {
   tasks?: AnyTask[]
   triggers?: AnyTrigger[]
   conditions?: AnyCondition[]
+  /**
+   * What the plugin needs beyond its sandbox (child processes, directories, environment
+   * variables); the runtime grants it only when its `plugins.permissions` allow it.
+   */
+  permissions?: PluginPermissions
 }
 
 export type PluginDefinition = Readonly<{
@@ -129,6 +135,8 @@ export type PluginDefinition = Readonly<{
   tasks: readonly AnyTask[]
   triggers: readonly AnyTrigger[]
   conditions: readonly AnyCondition[]
+  /** Absent when the plugin needs nothing beyond its sandbox. */
+  permissions?: PluginPermissions
 }> &
   Branded<'plugin'> & {
     /** Finds a task, trigger or condition by its full type id. */
@@ -215,6 +223,8 @@ export function definePlugin(spec: PluginSpec): PluginDefinition {
       }
     }
   }
+  const permissions = PluginPermissions.optional().safeParse(spec.permissions)
+  if (!permissions.success) problems.push(...formatIssues(permissions.error.issues, 'permissions'))
   const seen = new Set<string>()
   const ownTypes = new Set(all.map((definition) => typeId(spec.group, definition.name)))
   const aliasOwners = new Map<string, string>()
@@ -253,6 +263,9 @@ export function definePlugin(spec: PluginSpec): PluginDefinition {
     tasks: Object.freeze([...(spec.tasks ?? [])]),
     triggers: Object.freeze([...(spec.triggers ?? [])]),
     conditions: Object.freeze([...(spec.conditions ?? [])]),
+    ...(permissions.success && !isEmptyPermissions(permissions.data)
+      ? { permissions: permissions.data }
+      : {}),
     find: (type: string) => byType.get(type),
   })
 }

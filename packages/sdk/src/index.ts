@@ -65,6 +65,12 @@ export {
 } from './fetch.js'
 export { type KiteMeta, kiteMeta } from './meta.js'
 export {
+  isEmptyPermissions,
+  PermissionEnvName,
+  PermissionPath,
+  PluginPermissions,
+} from './permissions.js'
+export {
   EXECUTION_STATES,
   type ExecutionState,
   TASK_RUN_STATES,

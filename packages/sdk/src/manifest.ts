@@ -10,6 +10,7 @@ import {
   TYPE_ID_PATTERN,
   typeId,
 } from './names.js'
+import { PluginPermissions } from './permissions.js'
 
 /** The manifest format this SDK writes and reads. */
 export const MANIFEST_VERSION = 1
@@ -94,6 +95,8 @@ export const PluginManifest = z
     tasks: z.array(TaskManifest),
     triggers: z.array(TriggerManifest),
     conditions: z.array(ConditionManifest),
+    /** What the plugin needs beyond its sandbox; absent when it needs nothing. */
+    permissions: PluginPermissions.optional(),
   })
   .superRefine((manifest, ctx) => {
     const seen = new Set<string>()
@@ -207,6 +210,7 @@ export function createManifest(
       interval: trigger.interval,
     })),
     conditions: plugin.conditions.map(common),
+    ...(plugin.permissions ? { permissions: plugin.permissions } : {}),
   })
 }
 

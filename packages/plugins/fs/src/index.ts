@@ -13,4 +13,6 @@ export default definePlugin({
   tasks: [read, write, list, copy, move, deleteFile],
   triggers: [fileCreated],
   conditions: [],
+  // The roots the operator configures are the only directories it touches (SPEC 6 sandbox).
+  permissions: { fsRead: ['config:allowedRoots'], fsWrite: ['config:allowedRoots'] },
 })

@@ -11,4 +11,6 @@ export default definePlugin({
   tasks: [nodeScript, pythonScript, shellCommands, shellScript],
   triggers: [],
   conditions: [],
+  // Its tasks are child processes; the runtime starts them only when plugins.permissions grants it.
+  permissions: { childProcess: true },
 })

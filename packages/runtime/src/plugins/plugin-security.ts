@@ -12,13 +12,15 @@ export interface PluginSecurity {
  * isPluginAllowed('@acme/kite-plugin-x', { includes: ['@acme/*'], excludes: [] }) // true
  */
 export function isPluginAllowed(name: string, security: PluginSecurity): boolean {
-  if (security.excludes.some((pattern) => matches(pattern, name))) return false
+  if (security.excludes.some((pattern) => matchesPattern(pattern, name))) return false
   return (
-    security.includes.length === 0 || security.includes.some((pattern) => matches(pattern, name))
+    security.includes.length === 0 ||
+    security.includes.some((pattern) => matchesPattern(pattern, name))
   )
 }
 
-function matches(pattern: string, name: string): boolean {
+/** Whether a package name matches a name or a `*` glob. */
+export function matchesPattern(pattern: string, name: string): boolean {
   if (!pattern.includes('*')) return pattern === name
   const source = pattern
     .split('*')

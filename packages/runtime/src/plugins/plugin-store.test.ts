@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { definePlugin, defineTask, z } from '@kite/sdk'
+import { definePlugin, defineTask, type PluginPermissions, z } from '@kite/sdk'
 import { createManifest } from '@kite/sdk/host'
 import { hashManifest } from '@kite/sdk/tarball'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -19,12 +19,12 @@ import {
 } from '../../../sdk/test/fixtures/hostile-tarballs.js'
 import { silentLogger } from '../executor/engine.js'
 import { createPluginCatalog } from './plugin-catalog.js'
-import { createPluginStore, unpackPlugin } from './plugin-store.js'
+import { createPluginStore, type PluginStoreOptions, unpackPlugin } from './plugin-store.js'
 
 const NAME = '@acme/kite-plugin-confuse'
 const VERSION = '1.0.0'
 
-function pluginFiles(group = 'acme.confuse'): Files {
+function pluginFiles(group = 'acme.confuse', permissions?: PluginPermissions): Files {
   const pkg = {
     name: NAME,
     version: VERSION,
@@ -41,6 +41,7 @@ function pluginFiles(group = 'acme.confuse'): Files {
         run: () => {},
       }),
     ],
+    ...(permissions ? { permissions } : {}),
   })
   const manifest = createManifest(plugin, pkg, { entry: 'dist/index.js', sdkRange: '^0.1.0' })
   return {
@@ -166,7 +167,12 @@ describe('install checks the manifest against the catalog', () => {
     registry = undefined
   })
 
-  async function install(tarball: Buffer, catalogHash: string | undefined, knownHash?: string) {
+  async function install(
+    tarball: Buffer,
+    catalogHash: string | undefined,
+    knownHash?: string,
+    permissions?: PluginStoreOptions['permissions'],
+  ) {
     registry = await startRegistry({ tarball, ...(catalogHash ? { catalogHash } : {}) })
     const dir = await mkdtemp(join(work, 'store-'))
     const catalog = createPluginCatalog()
@@ -176,6 +182,7 @@ describe('install checks the manifest against the catalog', () => {
       catalog,
       security: { includes: [], excludes: [] },
       logger: silentLogger,
+      ...(permissions ? { permissions } : {}),
     })
     const outcome = await store
       .install(NAME, VERSION, knownHash ? { manifestHash: knownHash } : {})
@@ -194,6 +201,38 @@ describe('install checks the manifest against the catalog', () => {
     expect(catalog.get(NAME, VERSION)?.manifest.group).toBe('acme.confuse')
     const record = JSON.parse(await readFile(join(target, '.kite-install.json'), 'utf8'))
     expect(record.manifestHash).toBe(checked)
+  })
+
+  it('refuses a version that asks for more permissions than plugins.permissions grants, listing both', async () => {
+    const files = pluginFiles('acme.confuse', { childProcess: true, fsRead: ['config:roots'] })
+    const checked = hashManifest(Buffer.from(String(files['dist/kite-plugin.json'])))
+    const grants = {
+      grants: { '@acme/*': { fsRead: ['/srv'] } },
+      configurations: [{ type: 'acme.confuse', values: { roots: ['/srv/in'] } }],
+    }
+    const { outcome, catalog, target } = await install(
+      await packFiles(files),
+      checked,
+      undefined,
+      grants,
+    )
+    expect(outcome).toMatchObject({ code: 'PLUGIN_PERMISSION' })
+    expect((outcome as Error).message).toBe(
+      `plugin ${NAME}@${VERSION} asks for permissions this runtime does not grant it: childProcess. It asks for: childProcess, fsRead config:roots; plugins.permissions grants it: fsRead /srv. Grant them in kite.yaml (plugins.permissions."${NAME}") or use a version that asks for less.`,
+    )
+    expect(catalog.get(NAME, VERSION)).toBeUndefined()
+    expect(existsSync(target)).toBe(false)
+    // Granted: the same tarball installs.
+    await registry?.close()
+    const granted = await install(await packFiles(files), checked, undefined, {
+      ...grants,
+      grants: { '@acme/*': { fsRead: ['/srv'], childProcess: true } },
+    })
+    expect(granted.outcome).toMatchObject({ installed: true })
+    expect(granted.catalog.get(NAME, VERSION)?.manifest.permissions).toEqual({
+      childProcess: true,
+      fsRead: ['config:roots'],
+    })
   })
 
   it('manifest confusion: refuses a tarball whose manifest differs from the catalog record', async () => {

@@ -16,6 +16,11 @@ import { messageOf, RuntimeError } from '../errors.js'
 import type { RuntimeLogger } from '../executor/engine.js'
 import type { InstalledPlugin, MutablePluginCatalog } from './plugin-catalog.js'
 import { isPluginAllowed, type PluginSecurity } from './plugin-security.js'
+import {
+  type ConfigurationValues,
+  checkPermissions,
+  type PermissionGrants,
+} from './sandbox-permissions.js'
 
 export interface PluginStoreOptions {
   /** `<data>/plugins`. */
@@ -27,6 +32,11 @@ export interface PluginStoreOptions {
   logger: RuntimeLogger
   /** What a tarball may hold (SPEC 5); the registry's defaults unless configured. */
   limits?: Partial<TarballLimits>
+  /**
+   * `plugins.permissions` and `plugins.configurations`: a version asking for more than is granted
+   * is refused (none granted when absent).
+   */
+  permissions?: { grants: PermissionGrants; configurations: readonly ConfigurationValues[] }
 }
 
 /** What an install recorded beside the extracted package (`.kite-install.json`). */
@@ -167,6 +177,14 @@ export function createPluginStore(options: PluginStoreOptions): PluginStore {
         `it needs @kite/sdk ${manifest.sdkRange}, but this runtime provides @kite/sdk ${SDK_VERSION}; install a version built for this SDK or upgrade the runtime`,
       )
     }
+    checkPermissions({
+      name,
+      version,
+      group: manifest.group,
+      asked: manifest.permissions,
+      grants: options.permissions?.grants ?? {},
+      configurations: options.permissions?.configurations ?? [],
+    })
     const entry = inside(root, manifest.entry)
     await stat(entry).catch((error: unknown) => {
       throw fail(`its bundle ${manifest.entry} is missing from the tarball`, error)

@@ -48,6 +48,10 @@ export async function createPluginSystem(options: PluginSystemOptions): Promise<
     catalog,
     security: config.plugins.security,
     limits: config.plugins.limits,
+    permissions: {
+      grants: config.plugins.permissions,
+      configurations: config.plugins.configurations,
+    },
     logger,
   })
   await store.load()

@@ -4,6 +4,8 @@
  * id: the host posts `run`, the worker imports the version's bundle (once), builds the SDK run
  * context whose services are answered by the host thread, invokes the type and posts `done`.
  */
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { format } from 'node:util'
 import { parentPort } from 'node:worker_threads'
 import { type AnyDefinition, isKiteError, type PluginDefinition } from '@kite/sdk'
 import { invokeCondition, invokeTask, invokeTrigger, isDefinition } from '@kite/sdk/host'
@@ -36,6 +38,28 @@ const load = (): Promise<PluginDefinition> => {
 
 const ONE_WAY: ReadonlySet<string> = new Set(['log', 'metric'])
 
+/** The run whose code is executing, across its awaits: `console.*` lines belong to it. */
+const currentRun = new AsyncLocalStorage<number>()
+const CONSOLE_LEVELS = {
+  log: 'info',
+  info: 'info',
+  debug: 'debug',
+  trace: 'trace',
+  warn: 'warn',
+  error: 'error',
+} as const
+// Plugin code's console goes to the execution's logs of the task run that printed it (secrets
+// masked by the host's log service), not to the runtime's stdout. Output outside any run (a
+// timer left behind) has no task run to belong to and is dropped.
+for (const [method, level] of Object.entries(CONSOLE_LEVELS)) {
+  ;(console as unknown as Record<string, (...args: unknown[]) => void>)[method] = (...args) => {
+    const runId = currentRun.getStore()
+    if (runId !== undefined) {
+      post({ type: 'call', runId, callId: 0, method: 'log', args: [level, format(...args)] })
+    }
+  }
+}
+
 /** The services of one run: every call names the run, so the host answers with its services. */
 const servicesOf = (runId: number): RunServices =>
   new Proxy({} as RunServices, {
@@ -52,7 +76,13 @@ const servicesOf = (runId: number): RunServices =>
             }),
   })
 
-port.on('message', async (message: WorkerRequest) => {
+port.on('message', (message: WorkerRequest) => {
+  if (message.type === 'reply' || message.type === 'init') return void handle(message)
+  // Everything a call runs, its bundle's first import included, knows its run id.
+  void currentRun.run(message.runId, () => handle(message))
+})
+
+async function handle(message: WorkerRequest): Promise<void> {
   if (message.type === 'reply') {
     const waiting = pending.get(message.callId)
     pending.delete(message.callId)
@@ -130,7 +160,7 @@ port.on('message', async (message: WorkerRequest) => {
       ...(madeWorkingDir ? { madeWorkingDir } : {}),
     })
   }
-})
+}
 
 function describe(error: unknown): { message: string; code?: string; kind?: string } {
   if (isKiteError(error)) return { message: error.message, code: error.code, kind: error.kind }

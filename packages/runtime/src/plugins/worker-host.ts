@@ -7,8 +7,16 @@ import { Worker } from 'node:worker_threads'
 import { KiteError } from '@kite/sdk'
 import { RuntimeError } from '../errors.js'
 import { formatMs } from './in-process-host.js'
-import type { PluginCatalog } from './plugin-catalog.js'
+import type { InstalledPlugin, PluginCatalog } from './plugin-catalog.js'
 import type { HostRequest, MigrateRequest, PluginHost, RunServices } from './plugin-host.js'
+import {
+  createSandboxPool,
+  type SandboxOptions,
+  type SandboxPool,
+  type SandboxReach,
+  type ThreadHandle,
+  withinReach,
+} from './sandbox.js'
 import type { WorkerRequest, WorkerResponse } from './worker-protocol.js'
 
 export interface WorkerHostOptions {
@@ -34,6 +42,12 @@ export interface WorkerHostOptions {
    * version's first task does not wait for a worker to boot (default true).
    */
   spareWorker?: boolean
+  /**
+   * Run the threads inside sandbox processes (SPEC 6), one per version, under Node's permission
+   * model, instead of in this process. Without it the threads live here (trusted code only).
+   * A sandboxed version has no spare thread: a process's permissions name its plugin's directory.
+   */
+  sandbox?: SandboxOptions
 }
 
 /** What the pool holds right now (for tests, the bench and the cluster view). */
@@ -61,6 +75,8 @@ export interface WorkerHost extends PluginHost {
   /** Live workers per `name@version`. */
   stats(): Record<string, number>
   usage(): WorkerHostUsage
+  /** Live sandbox processes by `name@version` with their pid (empty without a sandbox). */
+  sandboxes(): Record<string, number>
 }
 
 type CallKind = 'task' | 'trigger' | 'condition' | 'load' | 'migrate'
@@ -70,6 +86,9 @@ interface Call {
   kind: CallKind
   key: string
   entry: string
+  plugin: InstalledPlugin
+  /** Where the version's sandbox reaches (absent without a sandbox). */
+  reach?: SandboxReach
   label: string
   request?: HostRequest
   /** What a `migrate` call migrates. */
@@ -87,7 +106,7 @@ interface Call {
 }
 
 interface Thread {
-  worker: Worker
+  worker: ThreadHandle
   /** `name@version`, or '' for the spare. */
   key: string
   calls: Map<number, Call>
@@ -120,7 +139,9 @@ const MAX_RESUBMISSIONS = 3
  * calls. A timeout or a kill terminates the thread running the call (the code really stops); the
  * other calls on that thread run again on a fresh one (see `HostRequest.onWorkerLost`). A thread
  * that dies by itself (process.exit, a crash, out of memory) fails the calls it was running: all
- * of one version. Workers get an empty environment and a heap limit.
+ * of one version. Workers get an empty environment and a heap limit. With `sandbox`, the threads
+ * live in sandbox processes (one per version, Node's permission model, see `sandbox.ts`) and the
+ * same rules apply; files the host copies for a call stay within the version's reach.
  */
 export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
   const idleMs = options.idleMs ?? 5_000
@@ -128,7 +149,10 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
   const callsPerWorker = Math.max(1, options.callsPerWorker ?? 64)
   const maxHeapMb = options.maxHeapMb ?? 256
   const spreadUpTo = Math.min(maxWorkers, availableParallelism())
-  const spareWorker = options.spareWorker ?? true
+  const sandboxes: SandboxPool | undefined = options.sandbox
+    ? createSandboxPool(options.sandbox)
+    : undefined
+  const spareWorker = !sandboxes && (options.spareWorker ?? true)
   /** Every live thread, the spare and the ending ones included: what the cap counts. */
   const threads = new Set<Thread>()
   /** Threads that take calls, per version. */
@@ -145,14 +169,14 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
   /** A started worker with the SDK loaded but no plugin yet: the next new version takes it. */
   let spare: Thread | undefined
 
-  const start = (key: string): Thread => {
-    script ??= workerScript()
-    const worker = new Worker(script, {
-      env: {},
-      resourceLimits: { maxOldGenerationSizeMb: maxHeapMb, maxYoungGenerationSizeMb: 32 },
-      stdout: false,
-      stderr: false,
-    })
+  const resourceLimits = { maxOldGenerationSizeMb: maxHeapMb, maxYoungGenerationSizeMb: 32 }
+  const start = (key: string, plugin?: InstalledPlugin): Thread => {
+    let worker: ThreadHandle
+    if (sandboxes && plugin) worker = sandboxes.startThread(plugin, resourceLimits)
+    else {
+      script ??= workerScript()
+      worker = new Worker(script, { env: {}, resourceLimits, stdout: false, stderr: false })
+    }
     const thread: Thread = {
       worker,
       key,
@@ -209,8 +233,9 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
   }
 
   /** A thread for a new version: the spare if there is one, else a fresh start. */
-  const spawn = (key: string, entry: string): Thread => {
-    const thread = spare ?? start(key)
+  const spawn = (call: Pick<Call, 'key' | 'entry' | 'plugin'>): Thread => {
+    const { key, entry } = call
+    const thread = spare ?? start(key, call.plugin)
     spare = undefined
     thread.worker.ref()
     thread.key = key
@@ -230,7 +255,7 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
     if (idle) return idle
     const room = spare !== undefined || threads.size < maxWorkers
     // Up to one thread per core, a version spreads (CPU-bound code gains nothing past that)...
-    if (room && own.length < spreadUpTo) return spawn(call.key, call.entry)
+    if (room && own.length < spreadUpTo) return spawn(call)
     // ...then packs calls onto its threads, loaded ones first (a thread still importing the
     // bundle would only make them wait), and grows by one thread when they are all full.
     let least: Thread | undefined
@@ -245,7 +270,7 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
       }
     }
     if (least) return least
-    if (room) return spawn(call.key, call.entry)
+    if (room) return spawn(call)
     // The pool is full: free a slot of another version for this one, one at a time. An idle
     // thread ends at once; a busy one is drained only for a version that has no thread at all.
     for (const thread of threads) if (thread.endingFor === call.key) return undefined
@@ -422,13 +447,31 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
       if (!call.request) return
       // A download without a target lands in the working directory: it exists now.
       if (message.method === 'storageGetFile') call.madeWorkingDir = true
-      answer(
-        thread.worker,
-        call.request.context.services,
-        message.callId,
-        message.method,
-        message.args,
-      )
+      const { request } = call
+      const answerCall = () =>
+        answer(
+          thread.worker,
+          request.context.services,
+          message.callId,
+          message.method,
+          message.args,
+        )
+      const path = storagePath(message.method, message.args)
+      if (!call.reach || path === undefined) answerCall()
+      else {
+        // The host copies files for the plugin: only where the plugin itself may go.
+        const mode = message.method === 'storagePutFile' ? 'read' : 'write'
+        const roots = [request.context.workingDir, ...call.reach[mode]]
+        void withinReach(path, roots, mode).then((ok) =>
+          ok
+            ? answerCall()
+            : answerDenied(
+                thread.worker,
+                message.callId,
+                `${message.method}: ${path} is outside what ${call.key} may ${mode}`,
+              ),
+        )
+      }
       return
     }
     thread.calls.delete(message.runId)
@@ -481,14 +524,23 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
       thread.endingFor === undefined ? -1 : queue.findIndex((call) => call.key === thread.endingFor)
     if (heir >= 0 && !closed && threads.size < maxWorkers) {
       const [call] = queue.splice(heir, 1) as [Call]
-      begin(spawn(call.key, call.entry), call)
+      begin(spawn(call), call)
     }
     // Not after the spare itself died: a spare that cannot start would be restarted forever.
     if (thread.key !== '') replenishSpare()
     dispatch()
   }
 
-  const entryOf = (request: HostRequest): { key: string; entry: string } | undefined => {
+  type Target = Pick<Call, 'key' | 'entry' | 'plugin' | 'reach'>
+  const targetOf = (plugin: InstalledPlugin & { code: { kind: 'module' } }): Target => ({
+    key: `${plugin.name}@${plugin.version}`,
+    entry: plugin.code.entry,
+    plugin,
+    // Throws PLUGIN_PERMISSION when the version asks for more than is granted.
+    ...(sandboxes ? { reach: sandboxes.reachOf(plugin) } : {}),
+  })
+
+  const entryOf = (request: HostRequest): Target | undefined => {
     const { pin } = request
     const plugin = options.catalog.get(pin.package, pin.version)
     if (!plugin) {
@@ -498,14 +550,14 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
       })
     }
     if (plugin.code.kind !== 'module') return undefined
-    return { key: `${plugin.name}@${plugin.version}`, entry: plugin.code.entry }
+    return targetOf(plugin as InstalledPlugin & { code: { kind: 'module' } })
   }
 
   const closedError = () =>
     new RuntimeError('the plugin host is closed', { code: 'WORKER_LOST', kind: 'operational' })
 
   const submit = <T>(
-    target: { key: string; entry: string },
+    target: Target,
     kind: CallKind,
     request?: HostRequest,
     migration?: MigrateRequest,
@@ -513,8 +565,7 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
     new Promise<T>((resolve, reject) => {
       const call: Call = {
         kind,
-        key: target.key,
-        entry: target.entry,
+        ...target,
         label: request
           ? `${kind} "${request.context.task.id}" (${target.key})`
           : (migration?.label ?? target.key),
@@ -548,7 +599,7 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
 
   function call<T>(request: HostRequest, kind: 'task' | 'trigger' | 'condition'): Promise<T> {
     if (closed) return Promise.reject(closedError())
-    let target: { key: string; entry: string } | undefined
+    let target: Target | undefined
     try {
       target = entryOf(request)
     } catch (error) {
@@ -612,14 +663,19 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
           }),
         )
       }
-      const target = { key: `${plugin.name}@${plugin.version}`, entry: plugin.code.entry }
+      let target: Target
+      try {
+        target = targetOf(plugin as InstalledPlugin & { code: { kind: 'module' } })
+      } catch (error) {
+        return Promise.reject(error)
+      }
       return submit(target, 'migrate', undefined, request)
     },
     release: (name, version) => endVersion(`${name}@${version}`),
     async warm(name, version) {
       const plugin = options.catalog.get(name, version)
       if (plugin?.code.kind !== 'module' || closed) return
-      await submit<void>({ key: `${name}@${version}`, entry: plugin.code.entry }, 'load')
+      await submit<void>(targetOf(plugin as InstalledPlugin & { code: { kind: 'module' } }), 'load')
     },
     stats: () => Object.fromEntries([...byKey].map(([key, set]) => [key, set.size])),
     usage: () => {
@@ -634,6 +690,7 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
         resubmitted,
       }
     },
+    sandboxes: () => sandboxes?.processes() ?? {},
     async close() {
       closed = true
       for (const waiting of queue.splice(0)) settle(waiting, { error: closedError() })
@@ -644,13 +701,34 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
         }),
       )
       await Promise.all([...removals])
+      await sandboxes?.close()
       await options.fallback?.close()
     },
   }
 }
 
+/** The path argument of a storage service that copies a file for the plugin, if any. */
+function storagePath(method: string, args: unknown[]): string | undefined {
+  if (method !== 'storagePutFile' && method !== 'storageGetFile') return undefined
+  const path = args[1]
+  return typeof path === 'string' ? path : undefined
+}
+
+function answerDenied(worker: ThreadHandle, callId: number, message: string): void {
+  try {
+    worker.postMessage({
+      type: 'reply',
+      callId,
+      ok: false,
+      error: { message, code: 'ERR_ACCESS_DENIED' },
+    })
+  } catch {
+    // The worker ended meanwhile.
+  }
+}
+
 function answer(
-  worker: Worker,
+  worker: ThreadHandle,
   services: RunServices,
   callId: number,
   method: string,

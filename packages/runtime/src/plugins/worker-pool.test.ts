@@ -10,6 +10,7 @@ import { writePlugin } from '../../test/plugin-publishing.js'
 import { createPluginCatalog, type MutablePluginCatalog } from './plugin-catalog.js'
 import type { HostRequest, HostRunContext, RunServices } from './plugin-host.js'
 import { loadPluginDirectory } from './plugin-sources.js'
+import { NO_PERMISSIONS } from './sandbox-permissions.js'
 import { createWorkerHost, type WorkerHost, type WorkerHostOptions } from './worker-host.js'
 
 const POOL = '@acme/kite-plugin-pool'
@@ -75,8 +76,18 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
+/** Where the threads live: this process, or sandbox processes (SPEC 6); both keep the pool's rules. */
+let isolation: 'threads' | 'sandbox' = 'threads'
+
 function createHost(options: Partial<WorkerHostOptions> = {}): WorkerHost {
-  const host = createWorkerHost({ catalog, idleMs: 2_000, ...options })
+  const host = createWorkerHost({
+    catalog,
+    idleMs: 2_000,
+    ...(isolation === 'sandbox'
+      ? { sandbox: { workDir: join(dir, 'work'), permissionsOf: () => NO_PERMISSIONS } }
+      : {}),
+    ...options,
+  })
   hosts.push(host)
   return host
 }
@@ -129,7 +140,11 @@ function osThreads(): number | undefined {
   }
 }
 
-describe('the pool of plugin threads', () => {
+describe.each(['threads', 'sandbox'] as const)('the pool of plugin threads (%s)', (mode) => {
+  beforeAll(() => {
+    isolation = mode
+  })
+
   it('runs 300 concurrent sleeping calls on at most maxWorkers threads, the rest waiting', async () => {
     const host = createHost({ maxWorkers: 3, callsPerWorker: 40 })
     const before = osThreads()

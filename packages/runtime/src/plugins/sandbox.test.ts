@@ -1,0 +1,168 @@
+import { existsSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { nativeAddon, PROBER, writeProberPlugin } from '../../test/fixtures/prober-plugin.js'
+import { createTestRuntime, type TestRuntime } from '../../test/fixtures/test-runtime.js'
+import { GREETING_V1 } from '../../test/plugin-publishing.js'
+import type { InstanceConfigInput } from '../config.js'
+import { loadPluginDirectory } from './plugin-sources.js'
+
+const SECRET = 's3cr3t-value-for-the-sandbox'
+
+const FLOW = `
+id: probe
+namespace: test.sandbox
+inputs:
+  - id: targets
+    type: JSON
+tasks:
+  - id: probe
+    type: test.prober.Probe
+    runtimePid: "{{ inputs.targets.runtimePid }}"
+    dbFile: "{{ inputs.targets.dbFile }}"
+    dataDir: "{{ inputs.targets.dataDir }}"
+    otherPluginDir: "{{ inputs.targets.otherPluginDir }}"
+    addon: "{{ inputs.targets.addon }}"
+`
+
+let base: string
+beforeAll(async () => {
+  base = await mkdtemp(join(tmpdir(), 'kite-sandbox-'))
+})
+afterAll(async () => {
+  await rm(base, { recursive: true, force: true })
+})
+
+/** A runtime (sandboxed, the default) with the prober plugin declaring `permissions`. */
+async function proberRuntime(
+  name: string,
+  permissions: Parameters<typeof writeProberPlugin>[1],
+  config: InstanceConfigInput = {},
+): Promise<TestRuntime> {
+  const dir = await writeProberPlugin(join(base, name), permissions)
+  return createTestRuntime({
+    config,
+    env: { KITE_SECRET_TOKEN: SECRET },
+    extraPlugins: [await loadPluginDirectory(dir, { verify: false })],
+  })
+}
+
+async function probe(test: TestRuntime) {
+  const execution = await test.run(FLOW, {
+    targets: {
+      runtimePid: process.pid,
+      dbFile: join(test.dataDir, 'kite.db'),
+      dataDir: test.dataDir,
+      otherPluginDir: GREETING_V1,
+      addon: nativeAddon(),
+    },
+  })
+  const run = test.taskRun(execution, 'probe')
+  const results = (run.outputs as { results?: Record<string, string> } | undefined)?.results
+  return { execution, run, results, logs: await test.logs(execution.id) }
+}
+
+describe('a plugin in the sandbox, with no permissions', () => {
+  let test: TestRuntime
+  beforeAll(async () => {
+    test = await proberRuntime('plain', {})
+  })
+  afterAll(async () => {
+    await test?.close()
+  })
+
+  it('is refused everything outside its directory, the SDK and its working directory', async () => {
+    const { execution, results, logs } = await probe(test)
+    expect(execution.state.current, logs.join('\n')).toBe('SUCCESS')
+    expect(results).toMatchObject({
+      selfEnviron: 'denied: ERR_ACCESS_DENIED',
+      runtimeEnviron: 'denied: ERR_ACCESS_DENIED',
+      openDatabase: 'denied: ERR_ACCESS_DENIED',
+      writeDataDir: 'denied: ERR_ACCESS_DENIED',
+      readOtherPlugin: 'denied: ERR_ACCESS_DENIED',
+      spawnProcess: 'denied: ERR_ACCESS_DENIED',
+      loadAddon: 'denied: ERR_DLOPEN_DISABLED',
+      processEnv: 'denied: EMPTY',
+      // The host copies files for the plugin only from where the plugin may read.
+      storeDatabase: 'denied: ERR_ACCESS_DENIED',
+      linkDatabase: 'denied: ERR_ACCESS_DENIED',
+      writeWorkingDir: 'allowed: written',
+    })
+    expect(existsSync(join(test.dataDir, 'planted.txt'))).toBe(false)
+    // Its own working directory, not the runtime's.
+    expect(results?.cwd).not.toBe(process.cwd())
+    expect(results?.cwd).toContain(join(test.dataDir, 'work', '.sandbox'))
+  })
+
+  it('sends console output to the task run’s logs, the secret masked', async () => {
+    const { execution, run } = await probe(test)
+    const lines = await test.runtime.store.listLogs(execution.id)
+    const line = lines.find((entry) => entry.message.startsWith('probe done'))
+    expect(line).toMatchObject({ level: 'info', taskId: 'probe', taskRunId: run.id })
+    expect(line?.message).not.toContain(SECRET)
+    expect(line?.message).toMatch(/probe done, token \*+/)
+  })
+
+  it('runs in a sandbox process of its own, not in the runtime', async () => {
+    await probe(test)
+    const host = test.runtime.host as { sandboxes?: () => Record<string, number> }
+    const pids = host.sandboxes?.() ?? {}
+    expect(Object.keys(pids)).toEqual([`${PROBER}@1.0.0`])
+    expect(pids[`${PROBER}@1.0.0`]).not.toBe(process.pid)
+  })
+})
+
+describe('a plugin that declares childProcess', () => {
+  it('is refused when plugins.permissions does not grant it, with what it asks and what is granted', async () => {
+    const test = await proberRuntime('asks', { childProcess: true })
+    try {
+      const { execution, run } = await probe(test)
+      expect(execution.state.current).toBe('FAILED')
+      const logs = (await test.logs(execution.id)).join('\n')
+      expect(logs).toContain(
+        `plugin ${PROBER}@1.0.0 asks for permissions this runtime does not grant it: childProcess`,
+      )
+      expect(logs).toContain('It asks for: childProcess; plugins.permissions grants it: nothing')
+      expect(run.state.current).toBe('FAILED')
+    } finally {
+      await test.close()
+    }
+  })
+
+  it('spawns a process when it is granted, and only that', async () => {
+    const test = await proberRuntime(
+      'granted',
+      { childProcess: true },
+      { plugins: { permissions: { '@test/*': { childProcess: true } } } },
+    )
+    try {
+      const { execution, results } = await probe(test)
+      expect(execution.state.current).toBe('SUCCESS')
+      expect(results).toMatchObject({
+        spawnProcess: 'allowed: spawned',
+        openDatabase: 'denied: ERR_ACCESS_DENIED',
+        selfEnviron: 'denied: ERR_ACCESS_DENIED',
+        processEnv: 'denied: EMPTY',
+      })
+    } finally {
+      await test.close()
+    }
+  })
+})
+
+describe('plugins.isolation: threads', () => {
+  it('runs plugin threads in the runtime process (no sandbox), as before', async () => {
+    const test = await proberRuntime('threads', {}, { plugins: { isolation: 'threads' } })
+    try {
+      const { results } = await probe(test)
+      // Without the sandbox the runtime's reach is the plugin's: the reason the sandbox exists.
+      expect(results?.openDatabase).toMatch(/^allowed/)
+      const host = test.runtime.host as { sandboxes?: () => Record<string, number> }
+      expect(host.sandboxes?.()).toEqual({})
+    } finally {
+      await test.close()
+    }
+  })
+})

@@ -1,0 +1,412 @@
+import { type ChildProcess, fork } from 'node:child_process'
+import { EventEmitter } from 'node:events'
+import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync } from 'node:fs'
+import { realpath } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { ResourceLimits } from 'node:worker_threads'
+import { RuntimeError } from '../errors.js'
+import type { RuntimeLogger } from '../executor/engine.js'
+import type { InstalledPlugin } from './plugin-catalog.js'
+import type { SandboxPermissions } from './sandbox-permissions.js'
+import type { SandboxRequest, SandboxResponse } from './sandbox-protocol.js'
+import type { WorkerRequest, WorkerResponse } from './worker-protocol.js'
+
+/**
+ * A plugin thread as the worker host drives it: a `Worker` in this process, or a thread inside a
+ * sandbox process reached over IPC. Events: `message` (WorkerResponse), `error` (Error), `exit`
+ * (code).
+ */
+export interface ThreadHandle {
+  postMessage(message: WorkerRequest): void
+  terminate(): Promise<unknown>
+  ref(): void
+  unref(): void
+  on(event: 'message', listener: (message: WorkerResponse) => void): unknown
+  on(event: 'error', listener: (error: Error) => void): unknown
+  on(event: 'exit', listener: (code: number) => void): unknown
+}
+
+export interface SandboxOptions {
+  /** The engine's work directory: every call's `workingDir` lies under it; sandboxes write it. */
+  workDir: string
+  /** What a version may have beyond the sandbox; throws `PLUGIN_PERMISSION` when not granted. */
+  permissionsOf(plugin: InstalledPlugin): SandboxPermissions
+  /** Where the environment variables a plugin was granted are read (default `process.env`). */
+  env?: NodeJS.ProcessEnv
+  /** Lines a sandbox process prints outside any call (the runtime's logger). */
+  logger?: RuntimeLogger
+}
+
+/** Where one version's sandbox may read and write, for the host's own services to respect. */
+export interface SandboxReach {
+  read: readonly string[]
+  write: readonly string[]
+}
+
+/** The sandbox processes of a worker host, one per plugin version with live threads. */
+export interface SandboxPool {
+  /** Checks a version's permissions (throws `PLUGIN_PERMISSION`) and returns its reach. */
+  reachOf(plugin: InstalledPlugin): SandboxReach
+  /** Starts a thread of `plugin` inside its sandbox process (forked on demand). */
+  startThread(plugin: InstalledPlugin, resourceLimits: ResourceLimits): ThreadHandle
+  /** Live sandbox processes, by `name@version`, with their pid. */
+  processes(): Record<string, number>
+  close(): Promise<void>
+}
+
+interface Sandbox {
+  key: string
+  child: ChildProcess
+  ready: boolean
+  backlog: SandboxRequest[]
+  threads: Map<number, RemoteThread>
+  exited: boolean
+  /** The last lines it printed: why it died, when it dies by itself. */
+  tail: string[]
+}
+
+class RemoteThread extends EventEmitter {
+  exited = false
+  readonly #exit: Promise<void>
+  #markExit!: () => void
+  constructor(
+    readonly id: number,
+    readonly sandbox: Sandbox,
+    private readonly request: (sandbox: Sandbox, message: SandboxRequest) => void,
+  ) {
+    super()
+    this.#exit = new Promise((done) => {
+      this.#markExit = done
+    })
+  }
+  postMessage(message: WorkerRequest): void {
+    if (!this.exited) this.request(this.sandbox, { op: 'post', id: this.id, message })
+  }
+  terminate(): Promise<void> {
+    if (!this.exited) this.request(this.sandbox, { op: 'terminate', id: this.id })
+    return this.#exit
+  }
+  // The sandbox process stays referenced while it has threads; a thread has nothing to unref.
+  ref(): void {}
+  unref(): void {}
+  ended(code: number): void {
+    if (this.exited) return
+    this.exited = true
+    this.emit('exit', code)
+    this.#markExit()
+  }
+}
+
+/**
+ * Sandbox processes (SPEC 6): one forked Node process per plugin version, started when the
+ * version's first thread is, ended when its last thread ends. Each runs under Node's permission
+ * model: it reads only its version's directory, the SDK (and the packages the SDK needs), the
+ * runtime's worker script and the work directory; writes only the work directory (plus what the
+ * version was granted); may start worker threads but no child process unless granted; loads no
+ * native addon; sees only the environment variables it was granted; and works in a directory of
+ * its own. One process per version rather than per permission set, because a process's read
+ * allow-list holds its plugin's directory: shared, one plugin could read another's code.
+ */
+export function createSandboxPool(options: SandboxOptions): SandboxPool {
+  const workDir = resolve(options.workDir)
+  const sandboxes = new Map<string, Sandbox>()
+  const reaches = new Map<string, { reach: SandboxReach; permissions: SandboxPermissions }>()
+  let nextId = 1
+  let base: { script: string; read: string[] } | undefined
+
+  const send = (sandbox: Sandbox, message: SandboxRequest) => {
+    if (sandbox.exited) return
+    if (!sandbox.ready) {
+      sandbox.backlog.push(message)
+      return
+    }
+    try {
+      sandbox.child.send(message)
+    } catch {
+      // The process is ending: its exit handler fails the threads.
+    }
+  }
+
+  const keyOf = (plugin: InstalledPlugin) => `${plugin.name}@${plugin.version}`
+
+  const resolveReach = (plugin: InstalledPlugin) => {
+    const key = keyOf(plugin)
+    let known = reaches.get(key)
+    if (!known) {
+      const permissions = options.permissionsOf(plugin)
+      base ??= baseReach()
+      const root = pluginRoot(plugin)
+      const read = [
+        ...base.read,
+        root,
+        ...sdkLinks(root),
+        workDir,
+        ...permissions.fsRead,
+        ...permissions.fsWrite,
+      ]
+      const write = [workDir, ...permissions.fsWrite]
+      known = { reach: { read: unique(read), write: unique(write) }, permissions }
+      reaches.set(key, known)
+    }
+    return known
+  }
+
+  const open = (plugin: InstalledPlugin): Sandbox => {
+    const key = keyOf(plugin)
+    const existing = sandboxes.get(key)
+    if (existing && !existing.exited) return existing
+    const { reach, permissions } = resolveReach(plugin)
+    base ??= baseReach()
+    const cwd = join(workDir, '.sandbox', key.replace(/[^\w.@-]+/g, '_'))
+    mkdirSync(cwd, { recursive: true })
+    const source = options.env ?? process.env
+    const env: Record<string, string> = {}
+    for (const name of permissions.env) {
+      const value = source[name]
+      if (value !== undefined) env[name] = value
+    }
+    const child = fork(base.script, [], {
+      execArgv: [
+        '--experimental-permission',
+        // One flag per path: Node 20.20 mis-parses a comma-separated list of several paths
+        // (measured: `--allow-fs-read=/a,/b` grants neither), repeated flags work.
+        ...reach.read.map((path) => `--allow-fs-read=${path}`),
+        ...reach.write.map((path) => `--allow-fs-write=${path}`),
+        '--allow-worker',
+        ...(permissions.childProcess ? ['--allow-child-process'] : []),
+        // The permission model's ExperimentalWarning on every start is noise in the logs.
+        '--no-warnings',
+      ],
+      env,
+      cwd,
+      serialization: 'advanced',
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    })
+    const sandbox: Sandbox = {
+      key,
+      child,
+      ready: false,
+      backlog: [],
+      threads: new Map(),
+      exited: false,
+      tail: [],
+    }
+    sandboxes.set(key, sandbox)
+    const relay = (stream: NodeJS.ReadableStream | null) => {
+      let buffered = ''
+      stream?.setEncoding('utf8')
+      stream?.on('data', (chunk: string) => {
+        buffered += chunk
+        const lines = buffered.split('\n')
+        buffered = lines.pop() ?? ''
+        for (const line of lines) {
+          if (!line.trim()) continue
+          options.logger?.warn(`plugin ${key} (sandbox ${child.pid}): ${line}`)
+          sandbox.tail.push(line)
+          if (sandbox.tail.length > 5) sandbox.tail.shift()
+        }
+      })
+    }
+    relay(child.stdout)
+    relay(child.stderr)
+    child.on('message', (message: SandboxResponse) => {
+      if (message.op === 'ready') {
+        sandbox.ready = true
+        for (const queued of sandbox.backlog.splice(0)) send(sandbox, queued)
+        return
+      }
+      const thread = sandbox.threads.get(message.id)
+      if (!thread) return
+      if (message.op === 'message') thread.emit('message', message.message)
+      else if (message.op === 'error') {
+        thread.emit('error', Object.assign(new Error(message.error.message), message.error))
+      } else {
+        sandbox.threads.delete(message.id)
+        thread.ended(message.code)
+        if (sandbox.threads.size === 0) end(sandbox)
+      }
+    })
+    const lost = (reason: string) => {
+      if (sandbox.exited) return
+      sandbox.exited = true
+      if (sandboxes.get(key) === sandbox) sandboxes.delete(key)
+      for (const thread of sandbox.threads.values()) {
+        thread.emit('error', new Error(`its sandbox process ${reason}`))
+        thread.ended(1)
+      }
+      sandbox.threads.clear()
+    }
+    child.on('error', (error) => lost(`failed: ${error.message}`))
+    child.on('exit', (code, signal) => {
+      const said = sandbox.tail.length > 0 ? ` (${sandbox.tail.join(' / ')})` : ''
+      lost(signal ? `was killed (${signal})${said}` : `exited with code ${code}${said}`)
+    })
+    return sandbox
+  }
+
+  /** Ends a sandbox whose last thread ended; a new thread of its version forks a fresh one. */
+  const end = (sandbox: Sandbox) => {
+    if (sandboxes.get(sandbox.key) === sandbox) sandboxes.delete(sandbox.key)
+    sandbox.exited = true
+    sandbox.child.kill('SIGKILL')
+  }
+
+  return {
+    reachOf: (plugin) => resolveReach(plugin).reach,
+    startThread(plugin, resourceLimits) {
+      const sandbox = open(plugin)
+      const thread = new RemoteThread(nextId++, sandbox, send)
+      sandbox.threads.set(thread.id, thread)
+      send(sandbox, { op: 'start', id: thread.id, resourceLimits })
+      return thread
+    },
+    processes: () =>
+      Object.fromEntries([...sandboxes].map(([key, sandbox]) => [key, sandbox.child.pid ?? 0])),
+    async close() {
+      const all = [...sandboxes.values()]
+      await Promise.all(
+        all.map(
+          (sandbox) =>
+            new Promise<void>((done) => {
+              if (sandbox.child.exitCode !== null || sandbox.child.signalCode !== null) done()
+              else {
+                sandbox.child.once('exit', () => done())
+                sandbox.child.kill('SIGKILL')
+              }
+            }),
+        ),
+      )
+    },
+  }
+}
+
+/**
+ * Whether a path the plugin hands a host service (a file to store, a target to download to)
+ * lies within its reach: the call's working directory or the directories it was granted. The
+ * host reads and writes for the plugin, so it must not go where the plugin itself may not.
+ */
+export async function withinReach(
+  path: string,
+  roots: readonly string[],
+  mode: 'read' | 'write',
+): Promise<boolean> {
+  // A symlink on the way must not lead the host elsewhere: compare real paths. A target to write
+  // may not exist yet: its nearest existing ancestor is resolved and the rest appended.
+  let real = resolve(path)
+  for (let dir = real, rest = ''; ; rest = join(basename(dir), rest), dir = dirname(dir)) {
+    const found = await realpath(dir).catch(() => undefined)
+    if (found !== undefined) {
+      real = join(found, rest)
+      break
+    }
+    if (mode === 'read' || dirname(dir) === dir) return false
+  }
+  for (const root of roots) {
+    const realRoot = await realpath(root).catch(() => resolve(root))
+    if (real === realRoot || real.startsWith(realRoot.endsWith(sep) ? realRoot : realRoot + sep)) {
+      return true
+    }
+  }
+  return false
+}
+
+/** The directory of an installed version (its package root). */
+function pluginRoot(plugin: InstalledPlugin): string {
+  if (isAbsolute(plugin.origin) && existsSync(plugin.origin)) return realpathSync(plugin.origin)
+  if (plugin.code.kind !== 'module') {
+    throw new RuntimeError(`${plugin.name}@${plugin.version} has no bundle to run in a sandbox`, {
+      code: 'INTERNAL',
+      kind: 'internal',
+    })
+  }
+  return dirname(plugin.code.entry)
+}
+
+/** `node_modules/@kite/sdk` links on the way up from a plugin's directory, as the loader sees them. */
+function sdkLinks(root: string): string[] {
+  const links: string[] = []
+  for (let dir = root; ; dir = dirname(dir)) {
+    const link = join(dir, 'node_modules', '@kite', 'sdk')
+    try {
+      lstatSync(link)
+      links.push(link)
+    } catch {
+      // None here.
+    }
+    if (dirname(dir) === dir) return links
+  }
+}
+
+/**
+ * What every sandbox reads: the sandbox and worker scripts (the runtime's `dist/`), the runtime's
+ * package.json (the loader reads the package scope), and the SDK with every package it needs.
+ */
+function baseReach(): { script: string; read: string[] } {
+  const script = sandboxScript()
+  const dist = dirname(script)
+  const read = [dist, join(dirname(dist), 'package.json')]
+  // plugin-worker.js imports the SDK and semver (migrations); the SDK imports its dependencies.
+  for (const name of ['@kite/sdk', 'semver']) read.push(...packageClosure(name, dist))
+  return { script, read: unique(read) }
+}
+
+/** A package's directory and those of its dependencies, transitively, as real paths. */
+function packageClosure(name: string, from: string): string[] {
+  const seen = new Set<string>()
+  const visit = (pkg: string, fromDir: string) => {
+    const dir = findPackage(pkg, fromDir)
+    if (!dir) return
+    const real = realpathSync(dir)
+    if (seen.has(real)) return
+    seen.add(real)
+    // The symlinked path too: the loader checks the path it resolved before the real one.
+    seen.add(dir)
+    const manifest = JSON.parse(readFileSync(join(real, 'package.json'), 'utf8')) as {
+      dependencies?: Record<string, string>
+    }
+    for (const dependency of Object.keys(manifest.dependencies ?? {})) visit(dependency, real)
+  }
+  visit(name, from)
+  return [...seen]
+}
+
+/** `node_modules/<name>` as Node's resolution finds it from `from` upwards. */
+function findPackage(name: string, from: string): string | undefined {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'node_modules', name)
+    if (existsSync(join(candidate, 'package.json'))) return candidate
+    if (dirname(dir) === dir) return undefined
+  }
+}
+
+const unique = (list: string[]) => [...new Set(list.map((path) => resolve(path)))]
+
+/**
+ * The sandbox's script: `dist/plugin-sandbox.js` of the built runtime (beside `plugin-worker.js`).
+ */
+function sandboxScript(): string {
+  const candidates = [
+    new URL('./plugin-sandbox.js', import.meta.url),
+    new URL('../../dist/plugin-sandbox.js', import.meta.url),
+  ]
+  try {
+    candidates.push(
+      new URL(
+        './plugin-sandbox.js',
+        `file://${createRequire(import.meta.url).resolve('@kite/runtime')}`,
+      ),
+    )
+  } catch {
+    // Not resolvable from here.
+  }
+  for (const candidate of candidates) {
+    const path = fileURLToPath(candidate)
+    if (existsSync(path)) return realpathSync(path)
+  }
+  throw new RuntimeError(
+    `the plugin sandbox script is missing (${fileURLToPath(candidates[1] as URL)}): build @kite/runtime first`,
+    { code: 'INTERNAL', kind: 'internal' },
+  )
+}
