@@ -25,6 +25,7 @@ export type RuntimeErrorCode =
   | 'STORAGE'
   | 'REQUEST_INVALID'
   | 'NOT_FOUND'
+  | 'REGISTRY_UNAVAILABLE'
   | 'BODY_TOO_LARGE'
   | 'UNAUTHORIZED'
   | 'UNSUPPORTED_MEDIA_TYPE'

@@ -6,6 +6,7 @@ import { isRuntimeError, messageOf, type RuntimeErrorCode } from '../errors.js'
 import type { RuntimeLogger } from '../executor/engine.js'
 import type { Runtime } from '../runtime.js'
 import { API_PREFIX, createApiRoutes } from './routes.js'
+import { createUiRoutes } from './ui.js'
 
 /** Default largest request body: 1 MiB (flows and inputs are far smaller). */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024
@@ -18,6 +19,8 @@ export interface ApiOptions {
   version?: string
   /** Bearer token for install, uninstall and namespace defaults (default `KITE_ADMIN_TOKEN`). */
   adminToken?: string
+  /** The built web UI served at `/ui/` (default: `resolveUiDir()`). */
+  uiDir?: string
 }
 
 const STATUS: Record<RuntimeErrorCode, ContentfulStatusCode> = {
@@ -33,6 +36,7 @@ const STATUS: Record<RuntimeErrorCode, ContentfulStatusCode> = {
   FLOW_NOT_FOUND: 404,
   EXECUTION_NOT_FOUND: 404,
   NOT_FOUND: 404,
+  REGISTRY_UNAVAILABLE: 502,
   STORAGE: 404,
   FLOW_EXISTS: 409,
   FLOW_DISABLED: 409,
@@ -108,6 +112,7 @@ export function createApi(options: ApiOptions) {
     }),
   )
 
+  app.route('/', createUiRoutes(options.uiDir))
   const adminToken = options.adminToken ?? process.env.KITE_ADMIN_TOKEN
   return app.route(
     API_PREFIX,
