@@ -184,6 +184,8 @@ export interface InstalledPlugin {
     version: string
     origin: string
     types: Array<{ type: string; kind: string }>
+    /** Saved flows (`namespace/id`) resolving to this version. */
+    flows: string[]
   }>
 }
 

@@ -210,15 +210,15 @@ const catalog = createRoute({
 
 /** `/plugins`: installed versions, install, uninstall and resolve (SPEC 6). */
 export function createPluginRoutes(context: RouteContext) {
-  /** Saved flows whose resolved set uses `name@version`. */
-  const flowsUsing = async (name: string, version: string): Promise<string[]> => {
-    const users: string[] = []
+  /** Saved flows (`namespace/id`) by the `name@version` each resolves to: one pass over them. */
+  const flowsByVersion = async (): Promise<Map<string, string[]>> => {
+    const users = new Map<string, string[]>()
     for (const flow of await context.runtime.store.listFlows()) {
       if (flow.deleted) continue
       try {
         const validated = await context.runtime.engine.validateSource(flow.source)
-        if (validated.plugins.some((item) => item.package === name && item.version === version)) {
-          users.push(`${flow.namespace}/${flow.id}`)
+        for (const key of new Set(validated.plugins.map((item) => `${item.package}@${item.version}`))) {
+          users.set(key, [...(users.get(key) ?? []), `${flow.namespace}/${flow.id}`])
         }
       } catch {
         // A flow that no longer resolves uses no installed version.
@@ -226,6 +226,9 @@ export function createPluginRoutes(context: RouteContext) {
     }
     return users
   }
+  /** Saved flows whose resolved set uses `name@version`. */
+  const flowsUsing = async (name: string, version: string): Promise<string[]> =>
+    (await flowsByVersion()).get(`${name}@${version}`) ?? []
 
   /** The exact version to install: ranges and LATEST/OLDEST are chosen by the resolver's rules. */
   const versionToInstall = async (name: string, spec = 'LATEST'): Promise<string> => {
@@ -291,6 +294,7 @@ export function createPluginRoutes(context: RouteContext) {
     })
     .openapi(list, async (c) => {
       const names = [...new Set(context.runtime.catalog.list().map((plugin) => plugin.name))]
+      const users = await flowsByVersion()
       return c.json(
         {
           registry: context.runtime.plugins.store.registry ?? null,
@@ -310,6 +314,7 @@ export function createPluginRoutes(context: RouteContext) {
                 version: plugin.version,
                 integrity: plugin.integrity ?? null,
                 origin: plugin.origin,
+                flows: users.get(`${name}@${plugin.version}`) ?? [],
                 types: [
                   ...plugin.manifest.tasks.map((entry) => ({
                     type: entry.type,
