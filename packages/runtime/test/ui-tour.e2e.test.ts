@@ -110,9 +110,13 @@ async function openPage(width: number, expected: RegExp[] = []) {
   return { page, errors }
 }
 
+/** Screenshots at desktop and phone widths (set KITE_SCREENSHOTS to keep them). */
 async function shot(page: Page, name: string) {
-  const width = page.viewportSize()?.width ?? 0
-  await page.screenshot({ path: join(shots, `${name}-${width}.png`), fullPage: true })
+  for (const width of [1280, 360]) {
+    await page.setViewportSize({ width, height: 900 })
+    await page.screenshot({ path: join(shots, `${name}-${width}.png`), fullPage: true })
+  }
+  await page.setViewportSize({ width: 1280, height: 900 })
 }
 
 /** Replaces the editor's text as a user pasting would. */
