@@ -257,7 +257,9 @@ async function main() {
         if (!name || done.has(name)) return
         done.add(name)
         const cached = line.includes('cache hit') ? ', cached' : ''
-        process.stdout.write(`  built ${name} (${((Date.now() - begin) / 1000).toFixed(1)} s${cached})\n`)
+        process.stdout.write(
+          `  built ${name} (${((Date.now() - begin) / 1000).toFixed(1)} s${cached})\n`,
+        )
       },
     })
   })

@@ -15,7 +15,14 @@ const dataDir = await mkdtemp(join(tmpdir(), 'kite-bench-ui-'))
 const server = await createServer({ dataDir, port: 0, scheduler: false })
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
 })
 
 /** Loads a route in a fresh context; the JS it fetched (gzipped bytes) and ms until `ready`. */
@@ -36,7 +43,10 @@ async function load(route, ready) {
   return { ms, bytes: [...scripts.values()].reduce((sum, size) => sum + size, 0) }
 }
 
-const percentile = (values, p) => values.toSorted((a, b) => a - b)[Math.min(values.length - 1, Math.floor((values.length * p) / 100))]
+const percentile = (values, p) =>
+  values.toSorted((a, b) => a - b)[
+    Math.min(values.length - 1, Math.floor((values.length * p) / 100))
+  ]
 try {
   await load('#/flows', 'text=No flows') // warm the runtime
   const times = []
@@ -47,11 +57,15 @@ try {
     bytes = result.bytes
   }
   const editor = await load('#/flows/_new', '.cm-content')
-  console.log(`first page (#/flows) JavaScript: ${(bytes / 1024).toFixed(1)} kB gzipped (target ≤ 250 kB)`)
+  console.log(
+    `first page (#/flows) JavaScript: ${(bytes / 1024).toFixed(1)} kB gzipped (target ≤ 250 kB)`,
+  )
   console.log(
     `first page usable from a warm runtime, cold browser cache, ${RUNS} runs: median ${percentile(times, 50).toFixed(0)} ms, p95 ${percentile(times, 95).toFixed(0)} ms (target ≤ 1000 ms)`,
   )
-  console.log(`flow editor page JavaScript (CodeMirror, loaded on demand): ${(editor.bytes / 1024).toFixed(1)} kB gzipped, usable in ${editor.ms.toFixed(0)} ms`)
+  console.log(
+    `flow editor page JavaScript (CodeMirror, loaded on demand): ${(editor.bytes / 1024).toFixed(1)} kB gzipped, usable in ${editor.ms.toFixed(0)} ms`,
+  )
 } finally {
   await browser.close()
   await server.close()

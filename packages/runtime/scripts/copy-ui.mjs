@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url'
 const from = fileURLToPath(new URL('../../ui/dist/', import.meta.url))
 const to = fileURLToPath(new URL('../dist/ui/', import.meta.url))
 if (!(await stat(`${from}index.html`).catch(() => undefined))) {
-  process.stderr.write(`@kite/runtime: the UI is not built (${from}): run \`npm run build -w @kite/ui\` first\n`)
+  process.stderr.write(
+    `@kite/runtime: the UI is not built (${from}): run \`npm run build -w @kite/ui\` first\n`,
+  )
   process.exit(1)
 }
 await rm(to, { recursive: true, force: true })

@@ -104,7 +104,8 @@ async function openPage(width: number, expected: RegExp[] = []) {
   page.on('console', (message: ConsoleMessage) => {
     if (message.type() !== 'error') return
     const url = message.location().url
-    if (/Failed to load resource/.test(message.text()) && expected.some((path) => path.test(url))) return
+    if (/Failed to load resource/.test(message.text()) && expected.some((path) => path.test(url)))
+      return
     errors.push(`${message.text()} (${url})`)
   })
   return { page, errors }
@@ -164,11 +165,15 @@ describe('the runtime UI in Chromium', () => {
     await page.keyboard.press('Control+Space')
     const completions = page.locator('.cm-tooltip-autocomplete li')
     await completions.first().waitFor()
-    await expect(completions.allTextContents()).resolves.toContainEqual(expect.stringContaining('greeting'))
+    await expect(completions.allTextContents()).resolves.toContainEqual(
+      expect.stringContaining('greeting'),
+    )
     await page.keyboard.press('Escape')
 
     await setEditor(page, WITH_TYPO.replace('nmae:', 'name:'))
-    await expect.poll(() => page.locator('#validity').textContent(), { timeout: 20_000 }).toContain('Valid')
+    await expect
+      .poll(() => page.locator('#validity').textContent(), { timeout: 20_000 })
+      .toContain('Valid')
     await expect(page.locator('.cm-lintRange-error').count()).resolves.toBe(0)
     await page.click('button:has-text("Save")')
     await page.waitForURL(/#\/flows\/acme\.tour\/greet$/)
@@ -195,9 +200,7 @@ describe('the runtime UI in Chromium', () => {
     await page.click('text=← Executions')
     await page.locator('table[aria-label=Executions] tbody tr').first().waitFor()
     await page.selectOption('select[name=state]', 'SUCCESS')
-    await expect
-      .poll(() => page.locator('table[aria-label=Executions] tbody tr').count())
-      .toBe(1)
+    await expect.poll(() => page.locator('table[aria-label=Executions] tbody tr').count()).toBe(1)
     await shot(page, '6-executions')
     expect(errors).toEqual([])
     await page.close()
@@ -206,10 +209,14 @@ describe('the runtime UI in Chromium', () => {
   it('tours as an admin: install 2.0.0, upgrade with a dry run, uninstall refused naming flows', async () => {
     // The runtime has heard of 2.0.0 from the registry (sync: manual installs nothing itself).
     await expect
-      .poll(async () => {
-        const list = await (await fetch(`${server.url}/api/v1/plugins`)).json()
-        return list.results.find((item: { name: string }) => item.name === GREETING)?.updateAvailable
-      }, { timeout: 30_000 })
+      .poll(
+        async () => {
+          const list = await (await fetch(`${server.url}/api/v1/plugins`)).json()
+          return list.results.find((item: { name: string }) => item.name === GREETING)
+            ?.updateAvailable
+        },
+        { timeout: 30_000 },
+      )
       .toBe(true)
     const { page, errors } = await openPage(1280, [/\/api\/v1\/plugins\/uninstall/])
     await page.goto(`${server.url}/ui/#/plugins`)
@@ -223,7 +230,9 @@ describe('the runtime UI in Chromium', () => {
     await dialog.locator('input[name=q]').fill('greeting')
     await dialog.locator('button:has-text("Search")').click()
     await dialog.locator('.hit', { hasText: GREETING }).click()
-    await dialog.locator('select[name=version] option[value="2.0.0"]').waitFor({ state: 'attached' })
+    await dialog
+      .locator('select[name=version] option[value="2.0.0"]')
+      .waitFor({ state: 'attached' })
     await dialog.locator('select[name=version]').selectOption('2.0.0')
     await shot(page, '8-install-dialog')
     await dialog.locator('button:has-text("Install 2.0.0")').click()

@@ -6,7 +6,9 @@
 export function lineDiff(before: string, after: string): string {
   const a = before.replace(/\n$/, '').split('\n')
   const b = after.replace(/\n$/, '').split('\n')
-  const lengths = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0))
+  const lengths = Array.from({ length: a.length + 1 }, () =>
+    new Array<number>(b.length + 1).fill(0),
+  )
   const at = (i: number, j: number) => lengths[i]?.[j] ?? 0
   for (let i = a.length - 1; i >= 0; i--) {
     const line = lengths[i] as number[]

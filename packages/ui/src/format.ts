@@ -11,4 +11,5 @@ export const formatDate = (iso: string | undefined): string =>
 
 /** A task run's or an execution's duration, still counting while it runs. */
 export const durationOf = (state: { startDate: string; endDate?: string; duration?: number }) =>
-  state.duration ?? (state.endDate ? Date.parse(state.endDate) : Date.now()) - Date.parse(state.startDate)
+  state.duration ??
+  (state.endDate ? Date.parse(state.endDate) : Date.now()) - Date.parse(state.startDate)

@@ -217,7 +217,9 @@ export function createPluginRoutes(context: RouteContext) {
       if (flow.deleted) continue
       try {
         const validated = await context.runtime.engine.validateSource(flow.source)
-        for (const key of new Set(validated.plugins.map((item) => `${item.package}@${item.version}`))) {
+        for (const key of new Set(
+          validated.plugins.map((item) => `${item.package}@${item.version}`),
+        )) {
           users.set(key, [...(users.get(key) ?? []), `${flow.namespace}/${flow.id}`])
         }
       } catch {

@@ -25,7 +25,10 @@ const TYPES: Record<string, string> = {
  * the repository when the runtime runs from its sources (tests).
  */
 export function resolveUiDir(): string | undefined {
-  const candidates = [new URL('./ui/', import.meta.url), new URL('../../../ui/dist/', import.meta.url)]
+  const candidates = [
+    new URL('./ui/', import.meta.url),
+    new URL('../../../ui/dist/', import.meta.url),
+  ]
   return candidates
     .map((url) => fileURLToPath(url))
     .find((dir) => existsSync(join(dir, 'index.html')))
@@ -34,9 +37,9 @@ export function resolveUiDir(): string | undefined {
 /**
  * `/` → 302 `/ui/`; `/ui/` the UI's files. Hashed assets are cached for a year, `index.html` is
  * revalidated each time; any other path under `/ui/` answers `index.html` (client routing), but a
- * missing asset is a 404, never HTML in place of a script.
+ * missing asset is a 404, never HTML in place of a script. `dir: null`: not built (503 saying so).
  */
-export function createUiRoutes(dir: string | undefined = resolveUiDir()) {
+export function createUiRoutes(dir: string | null = resolveUiDir() ?? null) {
   const app = new Hono()
   const root = dir ? normalize(dir + sep) : undefined
   const send = async (file: string, cache: string) => {

@@ -1,6 +1,6 @@
 // Walks the flow JSON Schema (`GET /plugins/schemas/flow`) along a YAML path: which keys an
 // object may have and what they mean, for the task's type and the version it resolves to.
-import { isMap, isPair, isScalar, isSeq, type Document, type Node, parseDocument } from 'yaml'
+import { type Document, isMap, isPair, isScalar, isSeq, type Node, parseDocument } from 'yaml'
 
 export type JsonSchema = {
   $ref?: string
@@ -51,7 +51,13 @@ export function locate(doc: Document, offset: number): Location {
       const key = pair.key as Node | null
       const name = isScalar(key) ? String(key.value) : ''
       if (key?.range && offset <= key.range[1]) {
-        return { path: [...path, name], onKey: true, text: name, from: key.range[0], to: key.range[1] }
+        return {
+          path: [...path, name],
+          onKey: true,
+          text: name,
+          from: key.range[0],
+          to: key.range[1],
+        }
       }
       path.push(name)
       node = pair.value
@@ -68,7 +74,13 @@ export function locate(doc: Document, offset: number): Location {
       continue
     }
     if (isScalar(node) && node.range) {
-      return { path, onKey: false, text: String(node.value ?? ''), from: node.range[0], to: node.range[1] }
+      return {
+        path,
+        onKey: false,
+        text: String(node.value ?? ''),
+        from: node.range[0],
+        to: node.range[1],
+      }
     }
     return { path, onKey: false }
   }
@@ -137,8 +149,11 @@ export class SchemaWalker {
       if (typeof segment === 'number') {
         schema = this.listItems(schema)
       } else {
-        schema = object?.properties?.[segment] ??
-          (typeof object?.additionalProperties === 'object' ? object.additionalProperties : undefined)
+        schema =
+          object?.properties?.[segment] ??
+          (typeof object?.additionalProperties === 'object'
+            ? object.additionalProperties
+            : undefined)
         schema = this.deref(schema)
       }
       value = (value as Record<string | number, unknown> | undefined)?.[segment]
@@ -188,6 +203,7 @@ export function parseLoose(text: string): { doc: Document; data: unknown } {
 /** The data at a path. */
 export function valueAt(data: unknown, path: readonly PathSegment[]): unknown {
   let value = data
-  for (const segment of path) value = (value as Record<string | number, unknown> | undefined)?.[segment]
+  for (const segment of path)
+    value = (value as Record<string | number, unknown> | undefined)?.[segment]
   return value
 }

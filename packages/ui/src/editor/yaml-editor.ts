@@ -9,7 +9,12 @@ import {
 } from '@codemirror/autocomplete'
 import { defaultKeymap, history, historyKeymap } from '@codemirror/commands'
 import { yaml } from '@codemirror/lang-yaml'
-import { bracketMatching, defaultHighlightStyle, indentOnInput, syntaxHighlighting } from '@codemirror/language'
+import {
+  bracketMatching,
+  defaultHighlightStyle,
+  indentOnInput,
+  syntaxHighlighting,
+} from '@codemirror/language'
 import { type Diagnostic, linter, lintKeymap } from '@codemirror/lint'
 import { EditorState } from '@codemirror/state'
 import {
@@ -50,7 +55,12 @@ function diagnostics(view: EditorView, issues: EditorIssue[]): Diagnostic[] {
     const line = doc.line(Math.min(Math.max(issue.line ?? 1, 1), doc.lines))
     const from = Math.min(line.from + Math.max((issue.column ?? 1) - 1, 0), line.to)
     const word = /^[^\s:,]+/.exec(doc.sliceString(from, line.to))?.[0].length ?? 0
-    return { from, to: issue.line ? from + word : line.to, severity: 'error', message: issue.message }
+    return {
+      from,
+      to: issue.line ? from + word : line.to,
+      severity: 'error',
+      message: issue.message,
+    }
   })
 }
 
@@ -65,9 +75,7 @@ function complete(options: FlowEditorOptions) {
     const before = text.slice(line.from, word.from)
     // Typing a key: make the line a `key: x` pair so the document parses around it.
     const onValue = /:\s*$/.test(before)
-    const patched = onValue
-      ? text
-      : `${text.slice(0, word.to)}: x${text.slice(line.to)}`
+    const patched = onValue ? text : `${text.slice(0, word.to)}: x${text.slice(line.to)}`
     const { doc, data } = parseLoose(patched)
     const where = locate(doc, word.from)
     if (onValue) {
@@ -85,13 +93,15 @@ function complete(options: FlowEditorOptions) {
     const present = new Set(Object.keys((valueAt(data, parent) ?? {}) as object))
     const items = Object.entries(schema?.properties ?? {})
       .filter(([name]) => !present.has(name) || name === where.path.at(-1))
-      .map(([name, property]): Completion => ({
-        label: name,
-        type: 'property',
-        detail: schema?.required?.includes(name) ? 'required' : undefined,
-        info: describe(property) || undefined,
-        apply: `${name}: `,
-      }))
+      .map(
+        ([name, property]): Completion => ({
+          label: name,
+          type: 'property',
+          detail: schema?.required?.includes(name) ? 'required' : undefined,
+          info: describe(property) || undefined,
+          apply: `${name}: `,
+        }),
+      )
     return items.length > 0 ? { from: word.from, options: items, validFor: /^[\w-]*$/ } : null
   }
 }
@@ -106,7 +116,9 @@ function hover(options: FlowEditorOptions) {
     let title = ''
     let body = ''
     if (where.onKey) {
-      const property = walker.at(where.path.slice(0, -1), data)?.properties?.[String(where.path.at(-1))]
+      const property = walker.at(where.path.slice(0, -1), data)?.properties?.[
+        String(where.path.at(-1))
+      ]
       title = String(where.path.at(-1))
       body = describe(property)
     } else if (where.path.at(-1) === 'type') {
@@ -152,9 +164,12 @@ export function createFlowEditor(options: FlowEditorOptions): EditorView {
         keymap.of([...defaultKeymap, ...historyKeymap, ...completionKeymap, ...lintKeymap]),
         autocompletion({ override: [complete(options)] }),
         hover(options),
-        linter(async (view) => diagnostics(view, await options.validate(view.state.doc.toString())), {
-          delay: options.delay ?? 400,
-        }),
+        linter(
+          async (view) => diagnostics(view, await options.validate(view.state.doc.toString())),
+          {
+            delay: options.delay ?? 400,
+          },
+        ),
         EditorView.contentAttributes.of({ 'aria-label': options.label }),
         EditorView.updateListener.of((update) => {
           if (update.docChanged) options.onChange(update.state.doc.toString())
