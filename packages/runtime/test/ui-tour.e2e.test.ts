@@ -140,6 +140,18 @@ describe('the runtime UI in Chromium', () => {
     expect(missing.status).toBe(404)
   })
 
+  it('searches the registry catalog through GET /plugins/catalog, with the installed versions', async () => {
+    const response = await fetch(`${server.url}/api/v1/plugins/catalog?q=greeting`)
+    expect(response.status).toBe(200)
+    const body = await response.json()
+    expect(body.registry).toBe(registry.url)
+    expect(body.results).toEqual([
+      expect.objectContaining({ name: GREETING, latest: '2.0.0', installed: ['1.0.0'] }),
+    ])
+    const none = await (await fetch(`${server.url}/api/v1/plugins/catalog?q=zzzqqqxxx`)).json()
+    expect(none.results).toEqual([])
+  })
+
   it('tours as a flow author: typo shown inline, fixed, saved, run live with plugin versions', async () => {
     const { page, errors } = await openPage(1280, [/\/api\/v1\/flows\/validate/])
     await page.goto(`${server.url}/`)
@@ -175,6 +187,11 @@ describe('the runtime UI in Chromium', () => {
       .poll(() => page.locator('#validity').textContent(), { timeout: 20_000 })
       .toContain('Valid')
     await expect(page.locator('.cm-lintRange-error').count()).resolves.toBe(0)
+    // Hover docs: the property's description from the version the task resolves to (1.0.0).
+    await page.locator('.cm-line', { hasText: 'name: "{{' }).hover({ position: { x: 45, y: 6 } })
+    await expect
+      .poll(() => page.locator('.cm-tooltip .cm-doc').textContent(), { timeout: 10_000 })
+      .toContain('Who to greet.')
     await page.click('button:has-text("Save")')
     await page.waitForURL(/#\/flows\/acme\.tour\/greet$/)
     await page.locator('#resolved').waitFor()
