@@ -34,6 +34,10 @@ tasks:
     type: acme.greeting.Hello
     version: "1.0.0"
     name: legacy
+triggers:
+  - id: yearly
+    type: kite.trigger.Schedule
+    cron: "0 0 1 1 *"
 `
 const WITH_TYPO = `id: greet
 namespace: acme.tour
@@ -295,4 +299,58 @@ describe('the runtime UI in Chromium', () => {
     expect(errors).toEqual([])
     await page.close()
   }, 180_000)
+
+  it('shows revisions, namespaces, triggers (disable), cluster and login pages', async () => {
+    const { page, errors } = await openPage(1280, [/\/api\/v1\/cluster$/])
+    await page.goto(`${server.url}/ui/#/flows/acme.tour/greet`)
+    await page.click('#tab-revisions')
+    await page.locator('#panel-revisions .diff-add').first().waitFor()
+    await expect(
+      page.locator('#panel-revisions .diff-add').allTextContents(),
+    ).resolves.toContainEqual(expect.stringContaining('who:'))
+    await shot(page, '11-revisions')
+
+    await page.click('a:has-text("Namespaces")')
+    await page.fill('input[name=namespace]', 'acme.tour')
+    await page.click('button:has-text("Load")')
+    await page.locator('textarea[name=pluginDefaults]').waitFor()
+    await page.fill('textarea[name=pluginDefaults]', '{ not json')
+    await page.click('form button[type=submit]:has-text("Save")')
+    await expect(page.locator('#defaults-error').textContent()).resolves.toContain('not JSON')
+    await shot(page, '12-namespaces')
+
+    await page.click('a:has-text("Triggers")')
+    const row = page.locator('table[aria-label=Triggers] tbody tr', { hasText: 'yearly' })
+    await row.waitFor()
+    await expect(row.textContent()).resolves.toContain('enabled')
+    await row.locator('button:has-text("Disable")').click()
+    await row.locator('button:has-text("Enable")').waitFor()
+    await expect(row.textContent()).resolves.toContain('disabled')
+    await shot(page, '13-triggers')
+
+    await page.click('a:has-text("Cluster")')
+    await page.locator('#cluster-missing').waitFor()
+    await shot(page, '14-cluster')
+
+    await page.goto(`${server.url}/ui/#/login`)
+    await page.locator('input[name=username]').waitFor()
+    await expect(
+      page.locator('label:has-text("Password") input').getAttribute('type'),
+    ).resolves.toBe('password')
+    await shot(page, '15-login')
+
+    // Keyboard: the skip link is the first stop and the navigation is reachable by Tab.
+    await page.goto(`${server.url}/ui/#/flows`)
+    await page.reload()
+    await page.locator('h1:has-text("Flows")').waitFor()
+    await page.keyboard.press('Tab')
+    await expect(page.evaluate(() => document.activeElement?.textContent)).resolves.toBe(
+      'Skip to content',
+    )
+    await page.keyboard.press('Tab')
+    await page.keyboard.press('Tab')
+    await expect(page.evaluate(() => document.activeElement?.textContent)).resolves.toBe('Flows')
+    expect(errors).toEqual([])
+    await page.close()
+  }, 120_000)
 })
