@@ -21,6 +21,11 @@ import {
 } from './plugin-publishing.js'
 
 const GREETING = '@acme/kite-plugin-greeting'
+// biome-ignore lint/suspicious/noExplicitAny: API answers are checked by the assertions below
+type Json = any
+/** GET an API path's JSON. */
+const getJson = async (path: string): Promise<Json> =>
+  (await fetch(`${server.url}/api/v1${path}`)).json()
 let work: string
 let shots: string
 let registry: Registry
@@ -147,12 +152,12 @@ describe('the runtime UI in Chromium', () => {
   it('searches the registry catalog through GET /plugins/catalog, with the installed versions', async () => {
     const response = await fetch(`${server.url}/api/v1/plugins/catalog?q=greeting`)
     expect(response.status).toBe(200)
-    const body = await response.json()
+    const body: Json = await response.json()
     expect(body.registry).toBe(registry.url)
     expect(body.results).toEqual([
       expect.objectContaining({ name: GREETING, latest: '2.0.0', installed: ['1.0.0'] }),
     ])
-    const none = await (await fetch(`${server.url}/api/v1/plugins/catalog?q=zzzqqqxxx`)).json()
+    const none = await getJson(`/plugins/catalog?q=zzzqqqxxx`)
     expect(none.results).toEqual([])
   })
 
@@ -232,7 +237,7 @@ describe('the runtime UI in Chromium', () => {
     await expect
       .poll(
         async () => {
-          const list = await (await fetch(`${server.url}/api/v1/plugins`)).json()
+          const list = await getJson(`/plugins`)
           return list.results.find((item: { name: string }) => item.name === GREETING)
             ?.updateAvailable
         },
@@ -274,11 +279,11 @@ describe('the runtime UI in Chromium', () => {
     )
     await shot(page, '9-upgrade-dry-run')
     // Nothing changed yet: the dry run saves no revision.
-    const before = await (await fetch(`${server.url}/api/v1/flows/acme.tour/greet`)).json()
+    const before = await getJson(`/flows/acme.tour/greet`)
     expect(before.revision).toBe(1)
     await upgrade.locator('button:has-text("Apply")').click()
     await report.locator('text=saved as revision 2').waitFor()
-    const after = await (await fetch(`${server.url}/api/v1/flows/acme.tour/greet`)).json()
+    const after = await getJson(`/flows/acme.tour/greet`)
     expect(after.revision).toBe(2)
     expect(after.source).toContain('version: "2.0.0"')
     expect(after.source).toContain('who: "{{ inputs.who }}"')
@@ -291,7 +296,7 @@ describe('the runtime UI in Chromium', () => {
     await page.locator('#in-use').waitFor()
     await expect(page.locator('#in-use').textContent()).resolves.toContain('acme.legacy/pinned')
     await shot(page, '10-uninstall-refused')
-    const list = await (await fetch(`${server.url}/api/v1/plugins`)).json()
+    const list = await getJson(`/plugins`)
     const versions = list.results
       .find((item: { name: string }) => item.name === GREETING)
       .versions.map((item: { version: string }) => item.version)
@@ -344,12 +349,10 @@ describe('the runtime UI in Chromium', () => {
     await page.reload()
     await page.locator('h1:has-text("Flows")').waitFor()
     await page.keyboard.press('Tab')
-    await expect(page.evaluate(() => document.activeElement?.textContent)).resolves.toBe(
-      'Skip to content',
-    )
+    await expect(page.locator(':focus').textContent()).resolves.toBe('Skip to content')
     await page.keyboard.press('Tab')
     await page.keyboard.press('Tab')
-    await expect(page.evaluate(() => document.activeElement?.textContent)).resolves.toBe('Flows')
+    await expect(page.locator(':focus').textContent()).resolves.toBe('Flows')
     expect(errors).toEqual([])
     await page.close()
   }, 120_000)

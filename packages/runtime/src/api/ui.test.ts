@@ -91,13 +91,13 @@ describe('GET /api/v1/plugins/catalog without a registry', () => {
   it('answers 502 saying how to configure one, and the server stays up', async () => {
     const response = await fetch(`${test.server.url}/api/v1/plugins/catalog?q=http`)
     expect(response.status).toBe(502)
-    const body = await response.json()
+    const body = (await response.json()) as { code: string; message: string }
     expect(body).toMatchObject({ code: 'REGISTRY_UNAVAILABLE' })
     expect(body.message).toContain('--registry')
     for (const query of ['size=abc', 'size=0', 'size=51', `q=${'x'.repeat(201)}`]) {
       const bad = await fetch(`${test.server.url}/api/v1/plugins/catalog?${query}`)
       expect(bad.status, query).toBe(400)
-      expect((await bad.json()).code).toBe('REQUEST_INVALID')
+      expect(((await bad.json()) as { code: string }).code).toBe('REQUEST_INVALID')
     }
     expect((await fetch(`${test.server.url}/api/v1/health`)).status).toBe(200)
   })
