@@ -26,12 +26,17 @@ async function step(title, work) {
   return result
 }
 
-function run(command, args, options = {}) {
+function run(command, args, { onLine, ...options } = {}) {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(command, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], ...options })
     let output = ''
+    let partial = ''
     child.stdout.on('data', (chunk) => {
       output += chunk
+      if (!onLine) return
+      const lines = (partial + chunk).split('\n')
+      partial = lines.pop() ?? ''
+      for (const line of lines) onLine(line)
     })
     child.stderr.on('data', (chunk) => {
       output += chunk
@@ -263,11 +268,24 @@ async function serveDocs(dir, port) {
 async function main() {
   await mkdir(state, { recursive: true })
   await checkPorts()
-  await step('build (turbo, cached after the first start)', () =>
-    run('npx', ['turbo', 'run', 'build', '--output-logs=errors-only'], {
-      env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' },
-    }),
-  )
+  await step('build (turbo, cached after the first start)', () => {
+    // Grouped logs: turbo prints a package's block when its build ends, so its first line is
+    // the moment to say that package is done (one line each, not a silent first build).
+    const done = new Set()
+    const begin = Date.now()
+    return run('npx', ['turbo', 'run', 'build', '--output-logs=full', '--log-order=grouped'], {
+      env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1', FORCE_COLOR: '0' },
+      onLine(line) {
+        const name = /^(\S+?):build: /.exec(line)?.[1]
+        if (!name || done.has(name)) return
+        done.add(name)
+        const cached = line.includes('cache hit') ? ', cached' : ''
+        process.stdout.write(
+          `  built ${name} (${((Date.now() - begin) / 1000).toFixed(1)} s${cached})\n`,
+        )
+      },
+    })
+  })
   const { createRegistry } = await import('@kite/registry')
   const { createServer, createAuthService, randomPassword } = await import('@kite/runtime')
   const publisher = await publisherAccount()
@@ -328,6 +346,7 @@ async function main() {
       '',
       `Kite is running (ready in ${((Date.now() - started) / 1000).toFixed(1)} s):`,
       `  registry UI   ${registry.url}/-/kite/`,
+      `  runtime UI    ${server.url}/ui/`,
       `  runtime API   ${server.url}/api/v1  (OpenAPI: ${server.url}/api/v1/openapi.json)`,
       `  log in        at ${server.url}/ui/ as ${login}`,
       `  docs          ${docs ? docs.url : '(not built: npm run docs:build)'}`,

@@ -101,6 +101,10 @@ describe('npm start', () => {
   it('prints the URLs and what each pinning example ran on', () => {
     expect(output).toContain(`registry UI   ${urls.registry}/-/kite/`)
     expect(output).toContain(`runtime API   ${urls.runtime}/api/v1`)
+    expect(output).toContain(`runtime UI    ${urls.runtime}/ui/`)
+    // The build says which package it finished, one line each.
+    expect(output).toMatch(/^ {2}built @kite\/runtime \(\d+\.\d s/m)
+    expect(output).toMatch(/^ {2}built @kite\/ui \(\d+\.\d s/m)
     expect(output).toContain(`docs          ${urls.docs}`)
     expect(output).toMatch(
       /pin-exact +acme\.greeting\.Hello@1\.0\.0 \(decided by task\) → SUCCESS "Hello, exact!"/,
@@ -127,6 +131,16 @@ describe('npm start', () => {
       body: JSON.stringify({ username: 'admin', password }),
     })
     expect(login.status).toBe(200)
+  })
+
+  it('answers every printed URL: / redirects to the UI, which is served', async () => {
+    const root = await fetch(`${urls.runtime}/`, { redirect: 'manual' })
+    expect(root.status).toBe(302)
+    expect(root.headers.get('location')).toBe('/ui/')
+    const ui = await fetch(`${urls.runtime}/ui/`)
+    expect(ui.status).toBe(200)
+    expect(await ui.text()).toContain('<div id="app">')
+    expect((await fetch(`${urls.runtime}/api/v1`)).status).toBe(200)
   })
 
   it('runs first-party plugins installed from the registry, bundled dependencies included', async () => {

@@ -27,6 +27,7 @@ export type RuntimeErrorCode =
   | 'STORAGE'
   | 'REQUEST_INVALID'
   | 'NOT_FOUND'
+  | 'REGISTRY_UNAVAILABLE'
   | 'BODY_TOO_LARGE'
   | 'UNAUTHORIZED'
   | 'UNAUTHENTICATED'

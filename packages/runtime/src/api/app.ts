@@ -8,6 +8,7 @@ import type { RuntimeLogger } from '../executor/engine.js'
 import type { Runtime } from '../runtime.js'
 import { createAuthMiddleware } from './auth-middleware.js'
 import { API_PREFIX, createApiRoutes } from './routes.js'
+import { createUiRoutes } from './ui.js'
 
 /** Default largest request body: 1 MiB (flows and inputs are far smaller). */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024
@@ -24,6 +25,8 @@ export interface ApiOptions {
   openWithoutUsers?: boolean
   /** Session lifetime and login limits. */
   auth?: Pick<AuthServiceOptions, 'sessionTtlMs' | 'loginLimits'>
+  /** The built web UI served at `/ui/` (default: `resolveUiDir()`). */
+  uiDir?: string
 }
 
 const STATUS: Record<RuntimeErrorCode, ContentfulStatusCode> = {
@@ -40,6 +43,7 @@ const STATUS: Record<RuntimeErrorCode, ContentfulStatusCode> = {
   FLOW_NOT_FOUND: 404,
   EXECUTION_NOT_FOUND: 404,
   NOT_FOUND: 404,
+  REGISTRY_UNAVAILABLE: 502,
   STORAGE: 404,
   FLOW_EXISTS: 409,
   FLOW_DISABLED: 409,
@@ -136,6 +140,7 @@ export function createApi(options: ApiOptions) {
       : bodies(c, next),
   )
 
+  app.route('/', createUiRoutes(options.uiDir))
   const adminToken = options.adminToken ?? process.env.KITE_ADMIN_TOKEN
   const auth = createAuthService({
     ...options.auth,

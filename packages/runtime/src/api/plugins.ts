@@ -13,7 +13,7 @@ import {
   jsonAnswer,
   type RouteContext,
 } from './router.js'
-import { ErrorBody, PluginList, PluginSpecs, queryBoolean } from './schemas.js'
+import { ErrorBody, PluginList, PluginSpecs, queryBoolean, queryInt } from './schemas.js'
 
 const tags = ['Plugins']
 const specsBody = (description: string) => ({
@@ -175,17 +175,55 @@ const upgrade = createRoute({
   },
 })
 
+const CatalogHit = z
+  .object({
+    name: z.string(),
+    group: z.string(),
+    title: z.string(),
+    description: z.string(),
+    latest: z.string(),
+    versionCount: z.number().int(),
+    deprecated: z.string().nullable(),
+    installed: z.array(z.string()).describe('The versions this runtime has installed.'),
+  })
+  .openapi('CatalogHit')
+
+const catalog = createRoute({
+  method: 'get',
+  path: '/plugins/catalog',
+  tags,
+  summary: "Search the registry's plugin catalog",
+  description:
+    "The runtime's registry's catalog search (`/-/kite/api/v1/plugins?q=`), with the versions installed here: what the UI's Install dialog lists. Pick a version with `POST /plugins/resolve`.",
+  request: {
+    query: z.object({
+      q: z.string().max(200).optional().openapi({ description: 'Words, typo-tolerant.' }),
+      size: queryInt('From 1 to 50 (default 20).'),
+    }),
+  },
+  responses: {
+    200: jsonAnswer(
+      z.object({ registry: z.string(), total: z.number().int(), results: z.array(CatalogHit) }),
+      'The matching plugins.',
+    ),
+    400: errorAnswer('`size` is out of range.'),
+    502: errorAnswer('No registry is configured, or it did not answer.'),
+  },
+})
+
 /** `/plugins`: installed versions, install, uninstall and resolve (SPEC 6). */
 export function createPluginRoutes(context: RouteContext) {
-  /** Saved flows whose resolved set uses `name@version`. */
-  const flowsUsing = async (name: string, version: string): Promise<string[]> => {
-    const users: string[] = []
+  /** Saved flows (`namespace/id`) by the `name@version` each resolves to: one pass over them. */
+  const flowsByVersion = async (): Promise<Map<string, string[]>> => {
+    const users = new Map<string, string[]>()
     for (const flow of await context.runtime.store.listFlows()) {
       if (flow.deleted) continue
       try {
         const validated = await context.runtime.engine.validateSource(flow.source)
-        if (validated.plugins.some((item) => item.package === name && item.version === version)) {
-          users.push(`${flow.namespace}/${flow.id}`)
+        for (const key of new Set(
+          validated.plugins.map((item) => `${item.package}@${item.version}`),
+        )) {
+          users.set(key, [...(users.get(key) ?? []), `${flow.namespace}/${flow.id}`])
         }
       } catch {
         // A flow that no longer resolves uses no installed version.
@@ -193,6 +231,9 @@ export function createPluginRoutes(context: RouteContext) {
     }
     return users
   }
+  /** Saved flows whose resolved set uses `name@version`. */
+  const flowsUsing = async (name: string, version: string): Promise<string[]> =>
+    (await flowsByVersion()).get(`${name}@${version}`) ?? []
 
   /** The exact version to install: ranges and LATEST/OLDEST are chosen by the resolver's rules. */
   const versionToInstall = async (name: string, spec = 'LATEST'): Promise<string> => {
@@ -207,9 +248,58 @@ export function createPluginRoutes(context: RouteContext) {
     )
   }
 
+  /** The registry's catalog search (a Kite registry's `/-/kite/api/v1/plugins`). */
+  const searchCatalog = async (q: string, size: number) => {
+    const registry = context.runtime.plugins.store.registry?.replace(/\/$/, '')
+    if (!registry) {
+      throw new RuntimeError(
+        'no registry is configured: start the runtime with --registry URL (or plugins.registry in kite.yaml)',
+        { code: 'REGISTRY_UNAVAILABLE' },
+      )
+    }
+    const url = `${registry}/-/kite/api/v1/plugins?${new URLSearchParams({ q, size: String(size) })}`
+    let body: { total?: number; results?: Array<Record<string, unknown>> }
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(10_000) })
+      if (!response.ok) throw new Error(`it answered ${response.status}`)
+      body = (await response.json()) as typeof body
+    } catch (error) {
+      throw new RuntimeError(
+        `cannot search the registry's catalog at ${url}: ${messageOf(error)} (is ${registry} a Kite registry, and is it up?)`,
+        { code: 'REGISTRY_UNAVAILABLE', cause: error },
+      )
+    }
+    const text = (value: unknown) => (typeof value === 'string' ? value : '')
+    return {
+      registry,
+      total: typeof body.total === 'number' ? body.total : 0,
+      results: (body.results ?? []).map((hit) => ({
+        name: text(hit.name),
+        group: text(hit.group),
+        title: text(hit.title),
+        description: text(hit.description),
+        latest: text(hit.latest),
+        versionCount: typeof hit.versionCount === 'number' ? hit.versionCount : 0,
+        deprecated: typeof hit.deprecated === 'string' ? hit.deprecated : null,
+        installed: context.runtime.catalog.versionsOf(text(hit.name)).map((item) => item.version),
+      })),
+    }
+  }
+
   return createRouter()
+    .openapi(catalog, async (c) => {
+      const { q = '', size = 20 } = c.req.valid('query')
+      if (size < 1 || size > 50) {
+        throw new RuntimeError('size must be from 1 to 50', {
+          code: 'REQUEST_INVALID',
+          issues: [{ path: 'query.size', message: 'out of range' }],
+        })
+      }
+      return c.json(await searchCatalog(q, size), 200)
+    })
     .openapi(list, async (c) => {
       const names = [...new Set(context.runtime.catalog.list().map((plugin) => plugin.name))]
+      const users = await flowsByVersion()
       return c.json(
         {
           registry: context.runtime.plugins.store.registry ?? null,
@@ -229,6 +319,7 @@ export function createPluginRoutes(context: RouteContext) {
                 version: plugin.version,
                 integrity: plugin.integrity ?? null,
                 origin: plugin.origin,
+                flows: users.get(`${name}@${plugin.version}`) ?? [],
                 types: [
                   ...plugin.manifest.tasks.map((entry) => ({
                     type: entry.type,

@@ -264,6 +264,9 @@ export const PluginVersion = z
     integrity: z.string().nullable(),
     origin: z.string(),
     types: z.array(z.object({ type: z.string(), kind: z.enum(['task', 'trigger', 'condition']) })),
+    flows: z
+      .array(z.string())
+      .openapi({ description: 'Saved flows (`namespace/id`) that resolve to this version.' }),
   })
   .openapi('PluginVersion')
 

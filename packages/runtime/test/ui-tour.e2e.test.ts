@@ -1,0 +1,359 @@
+// The runtime UI in Debian's Chromium (issue 19): a real registry on loopback with the example
+// greeting plugin published at 1.0.0 and 2.0.0 by the real npm CLI, a runtime installing from it
+// (sync: manual, so 2.0.0 shows as "update available"), and the UI the runtime serves at /ui/.
+// A flow author writes, fixes, saves and runs a flow; an admin installs, upgrades and tries to
+// uninstall. Any console error fails the tour, except the API answers the tour provokes on
+// purpose (422 from validate, 409 from uninstall), which the browser reports as failed loads.
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createRegistry, type Registry } from '@kite/registry'
+import { type Browser, type ConsoleMessage, chromium, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createServer, type KiteServer } from '../src/index.js'
+import {
+  createUser,
+  GREETING_V1,
+  GREETING_V2,
+  npmPublish,
+  stagePlugin,
+  writeNpmrc,
+} from './plugin-publishing.js'
+
+const GREETING = '@acme/kite-plugin-greeting'
+// biome-ignore lint/suspicious/noExplicitAny: API answers are checked by the assertions below
+type Json = any
+/** GET an API path's JSON. */
+const getJson = async (path: string): Promise<Json> =>
+  (await fetch(`${server.url}/api/v1${path}`)).json()
+let work: string
+let shots: string
+let registry: Registry
+let server: KiteServer
+let browser: Browser
+
+const PINNED = `id: pinned
+namespace: acme.legacy
+tasks:
+  - id: hello
+    type: acme.greeting.Hello
+    version: "1.0.0"
+    name: legacy
+triggers:
+  - id: yearly
+    type: kite.trigger.Schedule
+    cron: "0 0 1 1 *"
+`
+const WITH_TYPO = `id: greet
+namespace: acme.tour
+inputs:
+  - id: who
+    type: STRING
+tasks:
+  - id: hello
+    type: acme.greeting.Hello
+    version: "^1"
+    nmae: "{{ inputs.who }}"
+`
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'kite-ui-tour-'))
+  shots = process.env.KITE_SCREENSHOTS ?? join(work, 'screenshots')
+  await mkdir(shots, { recursive: true })
+  registry = await createRegistry({ port: 0, storage: join(work, 'registry') })
+  const userconfig = join(work, 'user.npmrc')
+  await writeNpmrc(userconfig, registry.url, await createUser(registry.url, 'tour'))
+  await npmPublish(await stagePlugin(GREETING_V1, join(work, 'g1')), registry.url, userconfig)
+  await npmPublish(await stagePlugin(GREETING_V2, join(work, 'g2')), registry.url, userconfig)
+  server = await createServer({
+    dataDir: join(work, 'data'),
+    port: 0,
+    registry: registry.url,
+    config: { plugins: { sync: 'manual' } },
+  })
+  const install = await fetch(`${server.url}/api/v1/plugins/install`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ plugins: [`${GREETING}@1.0.0`] }),
+  })
+  expect(install.status).toBe(200)
+  const pinned = await fetch(`${server.url}/api/v1/flows`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-yaml' },
+    body: PINNED,
+  })
+  expect(pinned.status).toBe(200)
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  })
+}, 180_000)
+
+afterAll(async () => {
+  await browser?.close()
+  await server?.close()
+  await registry?.close()
+  await rm(work, { recursive: true, force: true })
+})
+
+/** A page that records console errors; `expected` lists API paths whose 4xx the tour provokes. */
+async function openPage(width: number, expected: RegExp[] = []) {
+  const page = await browser.newPage({ viewport: { width, height: 900 } })
+  const errors: string[] = []
+  page.on('pageerror', (error) => errors.push(error.message))
+  // Until the auth routes exist, /auth/me answers 404 and the UI treats the runtime as open.
+  expected.push(/\/api\/v1\/auth\/me$/)
+  page.on('console', (message: ConsoleMessage) => {
+    if (message.type() !== 'error') return
+    const url = message.location().url
+    if (/Failed to load resource/.test(message.text()) && expected.some((path) => path.test(url)))
+      return
+    errors.push(`${message.text()} (${url})`)
+  })
+  return { page, errors }
+}
+
+/** Screenshots at desktop and phone widths (set KITE_SCREENSHOTS to keep them). */
+async function shot(page: Page, name: string) {
+  for (const width of [1280, 360]) {
+    await page.setViewportSize({ width, height: 900 })
+    await page.screenshot({ path: join(shots, `${name}-${width}.png`), fullPage: true })
+  }
+  await page.setViewportSize({ width: 1280, height: 900 })
+}
+
+/** Replaces the editor's text as a user pasting would. */
+async function setEditor(page: Page, text: string) {
+  await page.click('.cm-content')
+  await page.keyboard.press('Control+A')
+  await page.keyboard.press('Delete')
+  await page.keyboard.insertText(text)
+}
+
+describe('the runtime UI in Chromium', () => {
+  it('serves the app at /ui/, redirects / there, and answers unknown client paths with it', async () => {
+    const root = await fetch(`${server.url}/`, { redirect: 'manual' })
+    expect(root.status).toBe(302)
+    expect(root.headers.get('location')).toBe('/ui/')
+    const deep = await fetch(`${server.url}/ui/some/client/path`)
+    expect(deep.status).toBe(200)
+    expect(await deep.text()).toContain('<div id="app">')
+    const missing = await fetch(`${server.url}/ui/assets/nope.js`)
+    expect(missing.status).toBe(404)
+  })
+
+  it('searches the registry catalog through GET /plugins/catalog, with the installed versions', async () => {
+    const response = await fetch(`${server.url}/api/v1/plugins/catalog?q=greeting`)
+    expect(response.status).toBe(200)
+    const body: Json = await response.json()
+    expect(body.registry).toBe(registry.url)
+    expect(body.results).toEqual([
+      expect.objectContaining({ name: GREETING, latest: '2.0.0', installed: ['1.0.0'] }),
+    ])
+    const none = await getJson(`/plugins/catalog?q=zzzqqqxxx`)
+    expect(none.results).toEqual([])
+  })
+
+  it('tours as a flow author: typo shown inline, fixed, saved, run live with plugin versions', async () => {
+    const { page, errors } = await openPage(1280, [/\/api\/v1\/flows\/validate/])
+    await page.goto(`${server.url}/`)
+    await page.waitForURL(/\/ui\/#?\/?/)
+    await page.locator('h1', { hasText: 'Flows' }).waitFor()
+    await expect(page.locator('a', { hasText: 'pinned' }).count()).resolves.toBe(1)
+    await shot(page, '1-flows')
+
+    await page.click('text=New flow')
+    await page.locator('.cm-content').waitFor()
+    await setEditor(page, WITH_TYPO)
+    // The inline error appears before anything is saved.
+    await page.locator('.cm-lintRange-error').first().waitFor({ timeout: 20_000 })
+    await expect(page.locator('#problems').textContent()).resolves.toContain('nmae')
+    await expect(page.locator('#validity').textContent()).resolves.toMatch(/problem/)
+    await page.hover('.cm-lintRange-error')
+    await page.locator('.cm-tooltip-lint').waitFor()
+    await shot(page, '2-editor-typo')
+    expect(await (await fetch(`${server.url}/api/v1/flows/acme.tour/greet`)).status).toBe(404)
+
+    // Completion of a task's properties from the flow JSON Schema, for the resolved version.
+    await setEditor(page, `${WITH_TYPO.replace('    nmae: "{{ inputs.who }}"\n', '')}    gree`)
+    await page.keyboard.press('Control+Space')
+    const completions = page.locator('.cm-tooltip-autocomplete li')
+    await completions.first().waitFor()
+    await expect(completions.allTextContents()).resolves.toContainEqual(
+      expect.stringContaining('greeting'),
+    )
+    await page.keyboard.press('Escape')
+
+    await setEditor(page, WITH_TYPO.replace('nmae:', 'name:'))
+    await expect
+      .poll(() => page.locator('#validity').textContent(), { timeout: 20_000 })
+      .toContain('Valid')
+    await expect(page.locator('.cm-lintRange-error').count()).resolves.toBe(0)
+    // Hover docs: the property's description from the version the task resolves to (1.0.0).
+    await page.locator('.cm-line', { hasText: 'name: "{{' }).hover({ position: { x: 45, y: 6 } })
+    await expect
+      .poll(() => page.locator('.cm-tooltip .cm-doc').textContent(), { timeout: 10_000 })
+      .toContain('Who to greet.')
+    await page.click('button:has-text("Save")')
+    await page.waitForURL(/#\/flows\/acme\.tour\/greet$/)
+    await page.locator('#resolved').waitFor()
+    await expect(page.locator('#resolved').textContent()).resolves.toContain('1.0.0')
+    await shot(page, '3-flow')
+
+    await page.click('#tab-run')
+    await page.fill('input[name=who]', 'Ada')
+    await shot(page, '4-run-form')
+    await page.click('button[type=submit]:has-text("Run")')
+    await page.waitForURL(/#\/executions\/[\w-]+$/)
+    await expect
+      .poll(() => page.locator('#execution-state').textContent(), { timeout: 30_000 })
+      .toBe('SUCCESS')
+    const hello = page.locator('.task-run[data-task=hello]')
+    await expect(hello.locator('.plugin-version').textContent()).resolves.toMatch(
+      /1\.0\.0[\s\S]*@acme\/kite-plugin-greeting, decided by/,
+    )
+    await expect(hello.textContent()).resolves.toContain('SUCCESS')
+    await expect(page.locator('#logs').textContent()).resolves.toMatch(/\w/)
+    await shot(page, '5-execution')
+
+    await page.click('text=← Executions')
+    await page.locator('table[aria-label=Executions] tbody tr').first().waitFor()
+    await page.selectOption('select[name=state]', 'SUCCESS')
+    await expect.poll(() => page.locator('table[aria-label=Executions] tbody tr').count()).toBe(1)
+    await shot(page, '6-executions')
+    expect(errors).toEqual([])
+    await page.close()
+  }, 180_000)
+
+  it('tours as an admin: install 2.0.0, upgrade with a dry run, uninstall refused naming flows', async () => {
+    // The runtime has heard of 2.0.0 from the registry (sync: manual installs nothing itself).
+    await expect
+      .poll(
+        async () => {
+          const list = await getJson(`/plugins`)
+          return list.results.find((item: { name: string }) => item.name === GREETING)
+            ?.updateAvailable
+        },
+        { timeout: 30_000 },
+      )
+      .toBe(true)
+    const { page, errors } = await openPage(1280, [/\/api\/v1\/plugins\/uninstall/])
+    await page.goto(`${server.url}/ui/#/plugins`)
+    const card = page.locator(`[data-plugin="${GREETING}"]`)
+    await card.locator('.badge.update').waitFor()
+    await expect(card.locator('.badge.update').textContent()).resolves.toContain('2.0.0')
+    await shot(page, '7-plugins-update')
+
+    await page.click('button:has-text("Install…")')
+    const dialog = page.locator('#install-dialog')
+    await dialog.locator('input[name=q]').fill('greeting')
+    await dialog.locator('button:has-text("Search")').click()
+    await dialog.locator('.hit', { hasText: GREETING }).click()
+    await dialog
+      .locator('select[name=version] option[value="2.0.0"]')
+      .waitFor({ state: 'attached' })
+    await dialog.locator('select[name=version]').selectOption('2.0.0')
+    await shot(page, '8-install-dialog')
+    await dialog.locator('button:has-text("Install 2.0.0")').click()
+    await page.locator('.notice', { hasText: `Installed ${GREETING}@2.0.0` }).waitFor()
+    await expect(card.locator('.badge.update').count()).resolves.toBe(0)
+    await expect(card.locator('tr[data-version]').count()).resolves.toBe(2)
+
+    await card.locator('button:has-text("Upgrade flows…")').click()
+    const upgrade = page.locator('#upgrade-dialog')
+    await upgrade.locator('select[name=to]').selectOption('2.0.0')
+    await upgrade.locator('input[name=namespace]').fill('acme.tour')
+    await upgrade.locator('button:has-text("Dry run")').click()
+    const report = upgrade.locator('#upgrade-report')
+    await report.waitFor()
+    await expect(report.textContent()).resolves.toContain('migrated')
+    await expect(report.locator('.diff-add').allTextContents()).resolves.toContainEqual(
+      expect.stringContaining('who:'),
+    )
+    await shot(page, '9-upgrade-dry-run')
+    // Nothing changed yet: the dry run saves no revision.
+    const before = await getJson(`/flows/acme.tour/greet`)
+    expect(before.revision).toBe(1)
+    await upgrade.locator('button:has-text("Apply")').click()
+    await report.locator('text=saved as revision 2').waitFor()
+    const after = await getJson(`/flows/acme.tour/greet`)
+    expect(after.revision).toBe(2)
+    expect(after.source).toContain('version: "2.0.0"')
+    expect(after.source).toContain('who: "{{ inputs.who }}"')
+    await upgrade.locator('button:has-text("Close")').click()
+
+    const old = card.locator('tr[data-version="1.0.0"]')
+    await expect(old.textContent()).resolves.toContain('acme.legacy/pinned')
+    await old.locator('button:has-text("Uninstall")').click()
+    await old.locator('button:has-text("Confirm uninstall")').click()
+    await page.locator('#in-use').waitFor()
+    await expect(page.locator('#in-use').textContent()).resolves.toContain('acme.legacy/pinned')
+    await shot(page, '10-uninstall-refused')
+    const list = await getJson(`/plugins`)
+    const versions = list.results
+      .find((item: { name: string }) => item.name === GREETING)
+      .versions.map((item: { version: string }) => item.version)
+    expect(versions).toEqual(['1.0.0', '2.0.0'])
+    expect(errors).toEqual([])
+    await page.close()
+  }, 180_000)
+
+  it('shows revisions, namespaces, triggers (disable), cluster and login pages', async () => {
+    const { page, errors } = await openPage(1280, [/\/api\/v1\/cluster$/])
+    await page.goto(`${server.url}/ui/#/flows/acme.tour/greet`)
+    await page.click('#tab-revisions')
+    await page.locator('#panel-revisions .diff-add').first().waitFor()
+    await expect(
+      page.locator('#panel-revisions .diff-add').allTextContents(),
+    ).resolves.toContainEqual(expect.stringContaining('who:'))
+    await shot(page, '11-revisions')
+
+    await page.click('a:has-text("Namespaces")')
+    await page.fill('input[name=namespace]', 'acme.tour')
+    await page.click('button:has-text("Load")')
+    await page.locator('textarea[name=pluginDefaults]').waitFor()
+    await page.fill('textarea[name=pluginDefaults]', '{ not json')
+    await page.click('form button[type=submit]:has-text("Save")')
+    await expect(page.locator('#defaults-error').textContent()).resolves.toContain('not JSON')
+    await shot(page, '12-namespaces')
+
+    await page.click('a:has-text("Triggers")')
+    const row = page.locator('table[aria-label=Triggers] tbody tr', { hasText: 'yearly' })
+    await row.waitFor()
+    await expect(row.textContent()).resolves.toContain('enabled')
+    await row.locator('button:has-text("Disable")').click()
+    await row.locator('button:has-text("Enable")').waitFor()
+    await expect(row.textContent()).resolves.toContain('disabled')
+    await shot(page, '13-triggers')
+
+    await page.click('a:has-text("Cluster")')
+    await page.locator('#cluster-missing').waitFor()
+    await shot(page, '14-cluster')
+
+    await page.goto(`${server.url}/ui/#/login`)
+    await page.locator('input[name=username]').waitFor()
+    await expect(
+      page.locator('label:has-text("Password") input').getAttribute('type'),
+    ).resolves.toBe('password')
+    await shot(page, '15-login')
+
+    // Keyboard: the skip link is the first stop and the navigation is reachable by Tab.
+    await page.goto(`${server.url}/ui/#/flows`)
+    await page.reload()
+    await page.locator('h1:has-text("Flows")').waitFor()
+    await page.keyboard.press('Tab')
+    await expect(page.locator(':focus').textContent()).resolves.toBe('Skip to content')
+    await page.keyboard.press('Tab')
+    await page.keyboard.press('Tab')
+    await expect(page.locator(':focus').textContent()).resolves.toBe('Flows')
+    expect(errors).toEqual([])
+    await page.close()
+  }, 120_000)
+})

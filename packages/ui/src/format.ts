@@ -1,0 +1,15 @@
+/** `1.2 s`, `340 ms`, `2 min 3 s`. */
+export function formatDuration(ms: number | undefined): string {
+  if (ms === undefined) return ''
+  if (ms < 1000) return `${Math.round(ms)} ms`
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`
+  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`
+}
+
+export const formatDate = (iso: string | undefined): string =>
+  iso ? new Date(iso).toLocaleString() : ''
+
+/** A task run's or an execution's duration, still counting while it runs. */
+export const durationOf = (state: { startDate: string; endDate?: string; duration?: number }) =>
+  state.duration ??
+  (state.endDate ? Date.parse(state.endDate) : Date.now()) - Date.parse(state.startDate)

@@ -1,0 +1,31 @@
+// Hash routing (`#/flows/ns/id`): works from any static server and needs no server fallback.
+import { reactive } from 'vue'
+
+export interface Route {
+  /** The path after `#`, without the query. */
+  path: string
+  segments: string[]
+  query: URLSearchParams
+}
+
+function read(): Route {
+  const hash = location.hash.slice(1) || '/flows'
+  const [path = '/flows', search = ''] = hash.split('?', 2)
+  return {
+    path,
+    segments: path.split('/').filter(Boolean).map(decodeURIComponent),
+    query: new URLSearchParams(search),
+  }
+}
+
+export const route = reactive<Route>(read())
+
+addEventListener('hashchange', () => Object.assign(route, read()))
+
+export function navigate(path: string): void {
+  location.hash = path
+}
+
+/** `#/flows/a.b/c` from segments, each encoded. */
+export const href = (...segments: string[]): string =>
+  `#/${segments.map((segment) => encodeURIComponent(segment)).join('/')}`
