@@ -3,9 +3,9 @@
  * `kite` CLI.
  */
 export {
+  type ApiToken,
   type Cluster,
   type ClusterNode,
-  type ApiToken,
   type CreatedToken,
   createKiteClient,
   type Execution,

@@ -218,13 +218,13 @@ outputs:
 `,
     )
     const bytes = Buffer.from(Array.from({ length: 2048 }, (_, index) => (index * 13) % 256))
-    await writeFile(join(dir, 'payload.bin'), bytes)
-    await writeFile(join(dir, 'who.txt'), 'Grace')
+    await writeFile(join(scratch.path, 'payload.bin'), bytes)
+    await writeFile(join(scratch.path, 'who.txt'), 'Grace')
     const inputs = [
       '--input',
-      `data=@${join(dir, 'payload.bin')}`,
+      `data=@${join(scratch.path, 'payload.bin')}`,
       '--input',
-      `who=@${join(dir, 'who.txt')}`,
+      `who=@${join(scratch.path, 'who.txt')}`,
     ]
     const remote = await kite('flow', 'run', flow, '--server', server.url, ...inputs)
     expect(remote.err).toBe('')

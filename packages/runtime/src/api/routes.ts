@@ -1,5 +1,5 @@
-import { createClusterRoutes } from './cluster.js'
 import { createAuthRoutes } from './auth.js'
+import { createClusterRoutes } from './cluster.js'
 import { createExecutionRoutes } from './executions.js'
 import { createFlowRoutes } from './flows.js'
 import { createNamespaceRoutes } from './namespaces.js'
