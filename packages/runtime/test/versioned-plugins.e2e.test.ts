@@ -348,8 +348,9 @@ process.on('SIGTERM', () => server.close().then(() => process.exit(0)))
   it('keeps the versions an execution recorded when a newer one is installed while it runs', async () => {
     await publishLab('1.0.0')
     await waitInstalled(main.url, LAB, '1.0.0')
-    // The first task waits for a file the test writes once 1.1.0 is installed.
-    const gate = join(work, 'gate')
+    // The first task waits for a file the test writes once 1.1.0 is installed: in the data dir's
+    // work folder, the one place outside its own directory a sandboxed plugin may read.
+    const gate = join(work, 'main', 'work', 'gate')
     const saved = await api(main.url, '/flows', {
       method: 'POST',
       yaml: flow(

@@ -62,7 +62,8 @@ export default definePlugin({
       outputs: z.object({ version: z.string(), pid: z.number() }),
       async run(props) {
         await new Promise((resolve) => setTimeout(resolve, props.ms))
-        return { version: '${version}', pid: process.pid }
+        // Plugin code runs in a sandbox process started by the worker node: its parent is the node.
+        return { version: '${version}', pid: process.ppid }
       },
     }),
   ],
