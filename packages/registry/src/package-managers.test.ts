@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -8,6 +7,7 @@ import {
   createUser,
   type NpmResult,
   npm,
+  runCli,
   startTestRegistry,
   type TestRegistry,
   writeFiles,
@@ -26,32 +26,12 @@ const PKG = '@acme/kite-plugin-pokemon'
 let t: TestRegistry
 let url: string
 
-/** Runs a package manager's bin with a clean environment: its own HOME, no npm_* variables. */
+/** Runs a package manager's bin with this node and its own HOME (no user config). */
 function runBin(bin: string, args: string[], cwd: string): Promise<NpmResult> {
-  const env: NodeJS.ProcessEnv = { HOME: join(t.dir, 'home'), CI: '1' }
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!key.toLowerCase().startsWith('npm_') && key !== 'HOME') env[key] = value
-  }
-  const child = spawn(process.execPath, [bin, ...args], { cwd, env, stdio: 'pipe' })
-  child.stdin.end()
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString()
-  })
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString()
-  })
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`${bin} ${args.join(' ')} timed out\n${stdout}\n${stderr}`))
-    }, 90_000)
-    child.on('error', reject)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({ code: code ?? 1, stdout, stderr })
-    })
+  return runCli(process.execPath, [bin, ...args], {
+    cwd,
+    env: { HOME: join(t.dir, 'home'), CI: '1' },
+    timeoutMs: 90_000,
   })
 }
 
