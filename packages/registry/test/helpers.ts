@@ -222,11 +222,7 @@ export interface NpmOptions {
 
 /** Runs the real npm CLI against the test registry with its own npmrc and cache. */
 export function npm(args: string[], options: NpmOptions): Promise<NpmResult> {
-  const env: NodeJS.ProcessEnv = {}
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!key.toLowerCase().startsWith('npm_')) env[key] = value
-  }
-  const child: ChildProcess = spawn(
+  return runCli(
     'npm',
     [
       ...args,
@@ -240,8 +236,31 @@ export function npm(args: string[], options: NpmOptions): Promise<NpmResult> {
       '--no-fund',
       '--no-update-notifier',
     ],
-    { cwd: options.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] },
+    options,
   )
+}
+
+export interface CliOptions {
+  cwd: string
+  /** Set on top of this process's environment (which loses its npm_* variables). */
+  env?: NodeJS.ProcessEnv
+  /** Answers to interactive prompts, matched by the prompt's text. */
+  prompts?: Array<[RegExp, string]>
+  timeoutMs?: number
+}
+
+/** Runs a command-line tool (npm, or a package manager's bin through node) and collects its output. */
+export function runCli(command: string, args: string[], options: CliOptions): Promise<NpmResult> {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.toLowerCase().startsWith('npm_')) env[key] = value
+  }
+  Object.assign(env, options.env)
+  const child: ChildProcess = spawn(command, args, {
+    cwd: options.cwd,
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
   let stdout = ''
   let stderr = ''
   const pending = [...(options.prompts ?? [])]
@@ -265,7 +284,7 @@ export function npm(args: string[], options: NpmOptions): Promise<NpmResult> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
-      reject(new Error(`npm ${args.join(' ')} timed out\n${stdout}\n${stderr}`))
+      reject(new Error(`${command} ${args.join(' ')} timed out\n${stdout}\n${stderr}`))
     }, options.timeoutMs ?? 60_000)
     child.on('error', reject)
     child.on('close', (code) => {
