@@ -4,12 +4,18 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import type { InstanceConfigInput } from './config.js'
-import { RuntimeError } from './errors.js'
-import type { SavedFlow } from './executor/engine.js'
-import type { Execution, TaskRun } from './executor/execution-model.js'
-import { createRuntime, type Runtime } from './runtime.js'
-import type { StoredLogEntry } from './storage/store.js'
+// From the package's index, not its modules: the build then keeps the whole runtime in one chunk,
+// evaluated in the index's order (@hono/zod-openapi extends zod before any schema is made).
+import {
+  createRuntime,
+  type Execution,
+  type InstanceConfigInput,
+  type Runtime,
+  RuntimeError,
+  type SavedFlow,
+  type StoredLogEntry,
+  type TaskRun,
+} from './index.js'
 
 export interface FlowTesterOptions {
   /** Built plugin directories (each with `dist/kite-plugin.json`), relative to `cwd`. */
