@@ -82,4 +82,13 @@ describe('createFlowTester', () => {
       createFlowTester({ plugins: [scratch], flows: 'flows', cwd: scratch }),
     ).rejects.toThrow(/plugin directory .*package\.json/)
   })
+
+  // The built package: a second entry splits the bundle into chunks, and a wrong module order
+  // there once broke `import '@kite/runtime'` (zod-openapi must extend zod before any schema).
+  it('is exported as @kite/runtime/testing next to a working @kite/runtime (needs the build)', async () => {
+    const built = await import('@kite/runtime/testing')
+    expect(typeof built.createFlowTester).toBe('function')
+    const index = await import('@kite/runtime')
+    expect(typeof index.createServer).toBe('function')
+  })
 })
