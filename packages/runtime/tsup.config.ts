@@ -5,6 +5,7 @@ import { defineKiteConfig } from '../../tsup.config.base'
 export default defineKiteConfig(
   {
     index: 'src/index.ts',
+    testing: 'src/testing.ts',
     'plugin-worker': 'src/plugins/plugin-worker.ts',
     'plugin-sandbox': 'src/plugins/sandbox-entry.ts',
   },

@@ -15,6 +15,7 @@ const guide: DefaultTheme.SidebarItem[] = [
       { text: 'Getting started', link: '/guide/' },
       { text: 'Write your first plugin', link: '/guide/first-plugin' },
       { text: 'Testing plugins', link: '/guide/testing-plugins' },
+      { text: 'Testing a plugin inside a flow', link: '/guide/testing-flows' },
       { text: 'Publishing and releasing', link: '/guide/publishing' },
       { text: 'Writing migrations', link: '/guide/migrations' },
       { text: 'Permissions', link: '/guide/permissions' },
