@@ -199,6 +199,7 @@ describe('the runtime UI in Chromium', () => {
     await page.waitForURL(/\/ui\/#?\/?/)
     // The runtime has users: the app opens on the login page.
     await page.locator('h1', { hasText: 'Log in to Kite' }).waitFor()
+    await expect(page.locator('.top nav').count()).resolves.toBe(0)
     // A wrong password and an unknown user get the same API message next to the form.
     const messages: string[] = []
     for (const [name, password] of [
@@ -217,6 +218,7 @@ describe('the runtime UI in Chromium', () => {
     }
     expect(messages).toEqual(['wrong username or password', 'wrong username or password'])
     await shot(page, '0-login-failed')
+    await page.fill('input[name=username]', ADMIN.name)
     await page.fill('input[name=password]', ADMIN.password)
     await page.click('form button[type=submit]:has-text("Log in")')
     await page.locator('h1', { hasText: 'Flows' }).waitFor()
