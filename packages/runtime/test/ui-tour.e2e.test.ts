@@ -431,6 +431,7 @@ describe('the runtime UI in Chromium', () => {
     const card = page.locator(`[data-plugin="${GREETING}"]`)
     await card.locator('tr[data-version]').first().waitFor()
     await expect(page.locator('button:has-text("Install…")').isDisabled()).resolves.toBe(true)
+    await expect(card.locator('button:has-text("Upgrade flows…")').isDisabled()).resolves.toBe(true)
     const uninstall = card.locator('button:has-text("Uninstall")')
     expect(await uninstall.count()).toBeGreaterThan(0)
     for (const button of await uninstall.all()) {
