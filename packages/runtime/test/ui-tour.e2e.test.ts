@@ -394,6 +394,9 @@ describe('the runtime UI in Chromium', () => {
     // The cluster API exists: the page lists the live nodes (or says there are none).
     await page.locator('table[aria-label=Nodes]').or(page.getByText('No live nodes.')).waitFor()
     await expect(page.locator('#cluster-missing').count()).resolves.toBe(0)
+    await expect(
+      page.locator('table[aria-label=Nodes] td[data-label="Last heartbeat"]').first().textContent(),
+    ).resolves.toMatch(/\d/)
     await shot(page, '14-cluster')
 
     await page.goto(`${server.url}/ui/#/login`)
