@@ -205,7 +205,7 @@ describe('the runtime UI in Chromium', () => {
     for (const [name, password] of [
       [ADMIN.name, 'not the password'],
       ['nobody-here', 'not the password'],
-    ]) {
+    ] as const) {
       await page.fill('input[name=username]', name)
       await page.fill('input[name=password]', password)
       const [answer] = await Promise.all([
