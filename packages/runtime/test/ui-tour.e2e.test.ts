@@ -2,8 +2,10 @@
 // greeting plugin published at 1.0.0 and 2.0.0 by the real npm CLI, a runtime installing from it
 // (sync: manual, so 2.0.0 shows as "update available"), and the UI the runtime serves at /ui/.
 // A flow author writes, fixes, saves and runs a flow; an admin installs, upgrades and tries to
-// uninstall. Any console error fails the tour, except the API answers the tour provokes on
-// purpose (422 from validate, 409 from uninstall), which the browser reports as failed loads.
+// uninstall; a viewer finds the changing buttons disabled; an admin manages users and tokens.
+// The runtime has users, so every browser pass starts at the login page. Any console error fails
+// the tour, except the API answers the tour provokes on purpose (401 from a wrong login, 422 from
+// validate, 409 from uninstall, 403 for a viewer), which the browser reports as failed loads.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -21,11 +23,19 @@ import {
 } from './plugin-publishing.js'
 
 const GREETING = '@acme/kite-plugin-greeting'
+const ADMIN_TOKEN = 'tour-admin-token-0123456789abcdef'
+const ADMIN = { name: 'ada', password: 'tour admin password' }
+const VIEWER = { name: 'vic', password: 'tour viewer password' }
 // biome-ignore lint/suspicious/noExplicitAny: API answers are checked by the assertions below
 type Json = any
+/** An API call with `KITE_ADMIN_TOKEN` (the runtime has users, so nothing is open). */
+const call = (path: string, init: RequestInit = {}, token = ADMIN_TOKEN) =>
+  fetch(`${server.url}/api/v1${path}`, {
+    ...init,
+    headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${token}` },
+  })
 /** GET an API path's JSON. */
-const getJson = async (path: string): Promise<Json> =>
-  (await fetch(`${server.url}/api/v1${path}`)).json()
+const getJson = async (path: string): Promise<Json> => (await call(path)).json()
 let work: string
 let shots: string
 let registry: Registry
@@ -70,14 +80,26 @@ beforeAll(async () => {
     port: 0,
     registry: registry.url,
     config: { plugins: { sync: 'manual' } },
+    adminToken: ADMIN_TOKEN,
   })
-  const install = await fetch(`${server.url}/api/v1/plugins/install`, {
+  for (const [user, role] of [
+    [ADMIN, 'admin'],
+    [VIEWER, 'viewer'],
+  ] as const) {
+    const added = await call('/users', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...user, role }),
+    })
+    expect(added.status).toBe(201)
+  }
+  const install = await call('/plugins/install', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ plugins: [`${GREETING}@1.0.0`] }),
   })
   expect(install.status).toBe(200)
-  const pinned = await fetch(`${server.url}/api/v1/flows`, {
+  const pinned = await call('/flows', {
     method: 'POST',
     headers: { 'content-type': 'application/x-yaml' },
     body: PINNED,
@@ -108,8 +130,6 @@ async function openPage(width: number, expected: RegExp[] = []) {
   const page = await browser.newPage({ viewport: { width, height: 900 } })
   const errors: string[] = []
   page.on('pageerror', (error) => errors.push(error.message))
-  // Until the auth routes exist, /auth/me answers 404 and the UI treats the runtime as open.
-  expected.push(/\/api\/v1\/auth\/me$/)
   page.on('console', (message: ConsoleMessage) => {
     if (message.type() !== 'error') return
     const url = message.location().url
@@ -118,6 +138,15 @@ async function openPage(width: number, expected: RegExp[] = []) {
     errors.push(`${message.text()} (${url})`)
   })
   return { page, errors }
+}
+
+/** Logs in through the form of the page the app shows at `path` (the login page), then waits. */
+async function logIn(page: Page, path: string, user: { name: string; password: string }) {
+  await page.goto(`${server.url}/ui/#${path}`)
+  await page.fill('input[name=username]', user.name)
+  await page.fill('input[name=password]', user.password)
+  await page.click('form button[type=submit]:has-text("Log in")')
+  await page.locator('.who', { hasText: user.name }).waitFor()
 }
 
 /** Screenshots at desktop and phone widths (set KITE_SCREENSHOTS to keep them). */
@@ -150,7 +179,7 @@ describe('the runtime UI in Chromium', () => {
   })
 
   it('searches the registry catalog through GET /plugins/catalog, with the installed versions', async () => {
-    const response = await fetch(`${server.url}/api/v1/plugins/catalog?q=greeting`)
+    const response = await call('/plugins/catalog?q=greeting')
     expect(response.status).toBe(200)
     const body: Json = await response.json()
     expect(body.registry).toBe(registry.url)
@@ -162,10 +191,38 @@ describe('the runtime UI in Chromium', () => {
   })
 
   it('tours as a flow author: typo shown inline, fixed, saved, run live with plugin versions', async () => {
-    const { page, errors } = await openPage(1280, [/\/api\/v1\/flows\/validate/])
+    const { page, errors } = await openPage(1280, [
+      /\/api\/v1\/flows\/validate/,
+      /\/api\/v1\/auth\/login$/,
+    ])
     await page.goto(`${server.url}/`)
     await page.waitForURL(/\/ui\/#?\/?/)
+    // The runtime has users: the app opens on the login page.
+    await page.locator('h1', { hasText: 'Log in to Kite' }).waitFor()
+    await expect(page.locator('.top nav').count()).resolves.toBe(0)
+    // A wrong password and an unknown user get the same API message next to the form.
+    const messages: string[] = []
+    for (const [name, password] of [
+      [ADMIN.name, 'not the password'],
+      ['nobody-here', 'not the password'],
+    ] as const) {
+      await page.fill('input[name=username]', name)
+      await page.fill('input[name=password]', password)
+      const [answer] = await Promise.all([
+        page.waitForResponse(/\/api\/v1\/auth\/login$/),
+        page.click('form button[type=submit]:has-text("Log in")'),
+      ])
+      expect(answer.status()).toBe(401)
+      await expect.poll(() => page.locator('input[name=password]').inputValue()).toBe('')
+      messages.push((await page.locator('#login-error').textContent()) ?? '')
+    }
+    expect(messages).toEqual(['wrong username or password', 'wrong username or password'])
+    await shot(page, '0-login-failed')
+    await page.fill('input[name=username]', ADMIN.name)
+    await page.fill('input[name=password]', ADMIN.password)
+    await page.click('form button[type=submit]:has-text("Log in")')
     await page.locator('h1', { hasText: 'Flows' }).waitFor()
+    await expect(page.locator('.who').textContent()).resolves.toContain('ada (admin)')
     await expect(page.locator('a', { hasText: 'pinned' }).count()).resolves.toBe(1)
     await shot(page, '1-flows')
 
@@ -179,7 +236,7 @@ describe('the runtime UI in Chromium', () => {
     await page.hover('.cm-lintRange-error')
     await page.locator('.cm-tooltip-lint').waitFor()
     await shot(page, '2-editor-typo')
-    expect(await (await fetch(`${server.url}/api/v1/flows/acme.tour/greet`)).status).toBe(404)
+    expect((await call('/flows/acme.tour/greet')).status).toBe(404)
 
     // Completion of a task's properties from the flow JSON Schema, for the resolved version.
     await setEditor(page, `${WITH_TYPO.replace('    nmae: "{{ inputs.who }}"\n', '')}    gree`)
@@ -245,7 +302,7 @@ describe('the runtime UI in Chromium', () => {
       )
       .toBe(true)
     const { page, errors } = await openPage(1280, [/\/api\/v1\/plugins\/uninstall/])
-    await page.goto(`${server.url}/ui/#/plugins`)
+    await logIn(page, '/plugins', ADMIN)
     const card = page.locator(`[data-plugin="${GREETING}"]`)
     await card.locator('.badge.update').waitFor()
     await expect(card.locator('.badge.update').textContent()).resolves.toContain('2.0.0')
@@ -306,8 +363,8 @@ describe('the runtime UI in Chromium', () => {
   }, 180_000)
 
   it('shows revisions, namespaces, triggers (disable), cluster and login pages', async () => {
-    const { page, errors } = await openPage(1280, [/\/api\/v1\/cluster$/])
-    await page.goto(`${server.url}/ui/#/flows/acme.tour/greet`)
+    const { page, errors } = await openPage(1280)
+    await logIn(page, '/flows/acme.tour/greet', ADMIN)
     await page.click('#tab-revisions')
     await page.locator('#panel-revisions .diff-add').first().waitFor()
     await expect(
@@ -334,7 +391,12 @@ describe('the runtime UI in Chromium', () => {
     await shot(page, '13-triggers')
 
     await page.click('a:has-text("Cluster")')
-    await page.locator('#cluster-missing').waitFor()
+    // The cluster API exists: the page lists the live nodes, this one-process runtime among them.
+    await page.locator('table[aria-label=Nodes]').waitFor()
+    await expect(page.locator('#cluster-missing').count()).resolves.toBe(0)
+    await expect(
+      page.locator('table[aria-label=Nodes] td[data-label="Last heartbeat"]').first().textContent(),
+    ).resolves.toMatch(/\d/)
     await shot(page, '14-cluster')
 
     await page.goto(`${server.url}/ui/#/login`)
@@ -353,6 +415,79 @@ describe('the runtime UI in Chromium', () => {
     await page.keyboard.press('Tab')
     await page.keyboard.press('Tab')
     await expect(page.locator(':focus').textContent()).resolves.toBe('Flows')
+    expect(errors).toEqual([])
+    await page.close()
+  }, 120_000)
+
+  it('shows a viewer the pages with Save, Run, Install, Uninstall disabled and no Users page', async () => {
+    const { page, errors } = await openPage(1280, [/\/api\/v1\/(users|tokens)$/])
+    await logIn(page, '/flows/acme.tour/greet', VIEWER)
+    await expect(page.locator('.who').textContent()).resolves.toContain('vic (viewer)')
+    await expect(page.locator('button:has-text("Save")').isDisabled()).resolves.toBe(true)
+    await page.click('#tab-run')
+    await expect(page.locator('button[type=submit]:has-text("Run")').isDisabled()).resolves.toBe(
+      true,
+    )
+    await expect(page.locator('.top nav a', { hasText: 'Users' }).count()).resolves.toBe(0)
+
+    await page.click('a:has-text("Versioned Plugins")')
+    const card = page.locator(`[data-plugin="${GREETING}"]`)
+    await card.locator('tr[data-version]').first().waitFor()
+    await expect(page.locator('button:has-text("Install…")').isDisabled()).resolves.toBe(true)
+    await expect(card.locator('button:has-text("Upgrade flows…")').isDisabled()).resolves.toBe(true)
+    const uninstall = card.locator('button:has-text("Uninstall")')
+    expect(await uninstall.count()).toBeGreaterThan(0)
+    for (const button of await uninstall.all()) {
+      await expect(button.isDisabled()).resolves.toBe(true)
+    }
+    await shot(page, '17-viewer-plugins')
+
+    // Typed by hand, the Users page shows the API's 403 message.
+    await page.goto(`${server.url}/ui/#/users`)
+    await page.locator('#users-error').waitFor()
+    await expect(page.locator('#users-error').textContent()).resolves.toMatch(/\w/)
+    expect(errors).toEqual([])
+    await page.close()
+  }, 120_000)
+
+  it('lets an admin add and remove users, create (shown once), list and revoke tokens, log out', async () => {
+    const { page, errors } = await openPage(1280)
+    await logIn(page, '/flows', ADMIN)
+    await page.click('.top nav a:has-text("Users")')
+    await page.locator('h1:has-text("Users and tokens")').waitFor()
+    await page.locator('tr[data-user=ada]').waitFor()
+    await expect(page.locator('tr[data-user=vic]').textContent()).resolves.toContain('viewer')
+
+    await page.fill('input[name=user-name]', 'grace')
+    await page.selectOption('select[name=user-role]', 'viewer')
+    await page.fill('input[name=user-password]', 'grace password 1')
+    await page.click('button:has-text("Add user")')
+    await page.locator('tr[data-user=grace]').waitFor()
+    expect((await getJson('/users')).map((user: { name: string }) => user.name)).toContain('grace')
+
+    await page.fill('input[name=token-name]', 'ci')
+    await page.selectOption('select[name=token-role]', 'viewer')
+    await page.click('button:has-text("Create token")')
+    const secret = (await page.locator('#new-token code').textContent()) ?? ''
+    expect(secret.length).toBeGreaterThan(16)
+    await page.locator('tr[data-token=ci]').waitFor()
+    await expect(page.locator('tr[data-token=ci]').textContent()).resolves.not.toContain(secret)
+    expect((await call('/flows', {}, secret)).status).toBe(200)
+    await shot(page, '16-users')
+
+    await page.click('button[aria-label="Revoke token ci"]')
+    await page.locator('tr[data-token=ci] .revoked').waitFor()
+    expect((await call('/flows', {}, secret)).status).toBe(401)
+    await page.click('button[aria-label="Remove user grace"]')
+    await expect.poll(() => page.locator('tr[data-user=grace]').count()).toBe(0)
+    expect((await getJson('/users')).map((user: { name: string }) => user.name)).not.toContain(
+      'grace',
+    )
+
+    await page.click('button:has-text("Log out")')
+    await page.locator('h1', { hasText: 'Log in to Kite' }).waitFor()
+    await expect(page.locator('.who').textContent()).resolves.not.toContain('ada')
+    await shot(page, '18-logged-out')
     expect(errors).toEqual([])
     await page.close()
   }, 120_000)

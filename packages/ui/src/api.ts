@@ -219,3 +219,17 @@ export const EXECUTION_STATES = [
 ] as const
 
 export const FINAL_STATES = new Set(['SUCCESS', 'WARNING', 'FAILED', 'KILLED'])
+
+export interface UserInfo extends User {
+  createdAt: string
+}
+
+export interface ApiToken {
+  id: string
+  name: string
+  owner: string
+  role: User['role']
+  createdAt: string
+  lastUsedAt?: string
+  revokedAt?: string
+}
