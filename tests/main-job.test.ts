@@ -7,8 +7,9 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launchChromium } from './chromium.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 let work: string
@@ -75,17 +76,7 @@ beforeAll(async () => {
   urls.registry = `http://127.0.0.1:${registry}`
   urls.runtime = `http://127.0.0.1:${runtime}`
   urls.docs = `http://127.0.0.1:${docs}`
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  })
+  browser = await launchChromium()
 }, 600_000)
 
 afterAll(async () => {

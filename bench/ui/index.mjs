@@ -8,22 +8,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { createServer } from '@kite/runtime'
-import { chromium } from 'playwright-core'
+import { launchChromium } from '../../tests/chromium.mjs'
 
 const RUNS = 15
 const dataDir = await mkdtemp(join(tmpdir(), 'kite-bench-ui-'))
 const server = await createServer({ dataDir, port: 0, scheduler: false })
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-})
+const browser = await launchChromium()
 
 /** Loads a route in a fresh context; the JS it fetched (gzipped bytes) and ms until `ready`. */
 async function load(route, ready) {

@@ -6,5 +6,6 @@ export default defineKiteConfig({
   testing: 'src/testing/index.ts',
   build: 'src/build/index.ts',
   tarball: 'src/tarball/index.ts',
+  states: 'src/states.ts',
   cli: 'src/build/cli.ts',
 })

@@ -2,9 +2,9 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { type IncomingMessage, request, type ServerResponse } from 'node:http'
 import type { Logger } from '@kite/sdk'
 import type { Catalog } from './catalog.js'
-import { RegistryError, statusOf } from './errors.js'
+import { RegistryError } from './errors.js'
 import { type Governance, isKiteToken } from './governance.js'
-import { readBody, sendJson, splitPackagePath } from './npm-gateway.js'
+import { readBody, sendFailure, sendJson, splitPackagePath } from './npm-gateway.js'
 import type { PackageStorage } from './package-storage.js'
 import { UI_BASE } from './ui/layout.js'
 
@@ -307,18 +307,9 @@ export function createAccountLayer(options: AccountLayerOptions) {
     })
 
   const handle = (req: IncomingMessage, res: ServerResponse, next: Next): void => {
-    route(req as AuthenticatedRequest, res, next).catch((error: unknown) => {
-      const known =
-        error instanceof RegistryError
-          ? error
-          : new RegistryError(`the registry failed: ${(error as Error).message}`, {
-              code: 'STORAGE_FAILED',
-              kind: 'internal',
-              cause: error,
-            })
-      if (known.kind === 'internal') options.logger.error(known.message)
-      sendJson(res, statusOf(known), { error: known.message, code: known.code })
-    })
+    route(req as AuthenticatedRequest, res, next).catch((error: unknown) =>
+      sendFailure(res, error, options.logger),
+    )
   }
   return Object.assign(handle, { deleteAccount })
 }

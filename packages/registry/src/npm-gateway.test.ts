@@ -9,31 +9,18 @@ describe('writeTargetOf', () => {
     expect(writeTargetOf('POST', '/-/v1/login')).toBeUndefined()
   })
 
-  it('classifies every write to a package', () => {
-    expect(writeTargetOf('PUT', '/@acme%2fx')).toEqual({ name: '@acme/x', action: 'publish' })
-    expect(writeTargetOf('PUT', '/@acme/x')).toEqual({ name: '@acme/x', action: 'publish' })
-    expect(writeTargetOf('PUT', '/x?write=true')).toEqual({ name: 'x', action: 'publish' })
-    expect(writeTargetOf('PUT', '/@acme%2fx/-rev/3-abc')).toEqual({
-      name: '@acme/x',
-      action: 'change',
-    })
-    expect(writeTargetOf('DELETE', '/@acme%2fx/-rev/3-abc')).toEqual({
-      name: '@acme/x',
-      action: 'remove',
-    })
-    expect(writeTargetOf('DELETE', '/@acme%2fx/-/x-1.0.0.tgz/-rev/3-abc')).toEqual({
-      name: '@acme/x',
-      action: 'remove-tarball',
-    })
-    expect(writeTargetOf('PUT', '/x/-/x-1.0.0.tgz/whatever')).toEqual({
-      name: 'x',
-      action: 'upload',
-    })
-    expect(writeTargetOf('PUT', '/-/package/@acme%2fx/dist-tags/beta')).toEqual({
-      name: '@acme/x',
-      action: 'dist-tag',
-    })
-    expect(writeTargetOf('PUT', '/x/beta')).toEqual({ name: 'x', action: 'other' })
+  it.each([
+    ['PUT', '/@acme%2fx', '@acme/x', 'publish'],
+    ['PUT', '/@acme/x', '@acme/x', 'publish'],
+    ['PUT', '/x?write=true', 'x', 'publish'],
+    ['PUT', '/@acme%2fx/-rev/3-abc', '@acme/x', 'change'],
+    ['DELETE', '/@acme%2fx/-rev/3-abc', '@acme/x', 'remove'],
+    ['DELETE', '/@acme%2fx/-/x-1.0.0.tgz/-rev/3-abc', '@acme/x', 'remove-tarball'],
+    ['PUT', '/x/-/x-1.0.0.tgz/whatever', 'x', 'upload'],
+    ['PUT', '/-/package/@acme%2fx/dist-tags/beta', '@acme/x', 'dist-tag'],
+    ['PUT', '/x/beta', 'x', 'other'],
+  ])('classifies %s %s as a write to %s (%s)', (method, url, name, action) => {
+    expect(writeTargetOf(method, url)).toEqual({ name, action })
   })
 })
 

@@ -258,18 +258,7 @@ export function createNpmGateway(options: NpmGatewayOptions): RequestListener {
       verdaccio(req, res)
       return
     }
-    handleWrite(req, res, target).catch((error: unknown) => {
-      const known =
-        error instanceof RegistryError
-          ? error
-          : new RegistryError(`the registry failed: ${(error as Error).message}`, {
-              code: 'STORAGE_FAILED',
-              kind: 'internal',
-              cause: error,
-            })
-      if (known.kind === 'internal') logger.error(known.message)
-      sendJson(res, statusOf(known), { error: known.message, code: known.code })
-    })
+    handleWrite(req, res, target).catch((error: unknown) => sendFailure(res, error, logger))
   }
 }
 
@@ -344,6 +333,23 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     req.on('end', () => resolve(Buffer.concat(chunks)))
     req.on('error', reject)
   })
+}
+
+/**
+ * Answers a failed request: a RegistryError with its status and code, anything else as a 500
+ * `STORAGE_FAILED` (internal failures are logged).
+ */
+export function sendFailure(res: ServerResponse, error: unknown, logger: Logger): void {
+  const known =
+    error instanceof RegistryError
+      ? error
+      : new RegistryError(`the registry failed: ${(error as Error).message}`, {
+          code: 'STORAGE_FAILED',
+          kind: 'internal',
+          cause: error,
+        })
+  if (known.kind === 'internal') logger.error(known.message)
+  sendJson(res, statusOf(known), { error: known.message, code: known.code })
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {

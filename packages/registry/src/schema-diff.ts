@@ -157,7 +157,29 @@ function diffType(type: string, old: TypeItem, next: TypeItem, changes: SchemaCh
 
 type Push = (change: Omit<SchemaChange, 'type'>) => void
 
-function diffInputObject(path: string, before: JsonSchema, after: JsonSchema, push: Push): void {
+interface PropertyPair {
+  name: string
+  /** `path.name` */
+  where: string
+  old: JsonSchema
+  next: JsonSchema
+  wasRequired: boolean
+  isRequired: boolean
+}
+
+/**
+ * Walks the properties of two object schemas in the old order: pushes a `<noun>-removed` change
+ * for each one gone and calls `kept` for each one in both. Returns the new ones with whether
+ * they are required.
+ */
+function pairProperties(
+  path: string,
+  before: JsonSchema,
+  after: JsonSchema,
+  noun: 'property' | 'output',
+  push: Push,
+  kept: (pair: PropertyPair) => void,
+): { name: string; next: JsonSchema; required: boolean }[] {
   const oldProps = before.properties ?? {}
   const newProps = after.properties ?? {}
   const oldRequired = new Set(before.required ?? [])
@@ -165,70 +187,34 @@ function diffInputObject(path: string, before: JsonSchema, after: JsonSchema, pu
   for (const [name, old] of Object.entries(oldProps)) {
     const where = `${path}.${name}`
     const next = newProps[name]
-    if (!next) {
+    if (next) {
+      kept({
+        name,
+        where,
+        old,
+        next,
+        wasRequired: oldRequired.has(name),
+        isRequired: newRequired.has(name),
+      })
+    } else {
       push({
-        kind: 'property-removed',
+        kind: `${noun}-removed`,
         path: where,
         breaking: true,
-        message: `property \`${name}\` was removed`,
-      })
-      continue
-    }
-    if (!oldRequired.has(name) && newRequired.has(name)) {
-      push({
-        kind: 'property-required',
-        path: where,
-        breaking: true,
-        message: `property \`${name}\` is now required`,
-      })
-    } else if (oldRequired.has(name) && !newRequired.has(name)) {
-      push({
-        kind: 'property-optional',
-        path: where,
-        breaking: false,
-        message: `property \`${name}\` is now optional`,
+        message: `${noun} \`${name}\` was removed`,
       })
     }
-    if (!sameJson(old.default, next.default)) {
-      // A new default for a property every flow had to set cannot change what a flow does.
-      const mattered = !oldRequired.has(name)
-      push({
-        kind: 'default-changed',
-        path: where,
-        breaking: mattered,
-        message: `the default of \`${name}\` changed from ${showDefault(old.default)} to ${showDefault(next.default)}`,
-        before: old.default,
-        after: next.default,
-      })
-    }
-    if (old.$dynamic !== false && next.$dynamic === false) {
-      push({
-        kind: 'dynamic-changed',
-        path: where,
-        breaking: true,
-        message: `\`${name}\` no longer renders {{ }} expressions`,
-      })
-    } else if (old.$dynamic === false && next.$dynamic !== false) {
-      push({
-        kind: 'dynamic-changed',
-        path: where,
-        breaking: false,
-        message: `\`${name}\` now renders {{ }} expressions`,
-      })
-    }
-    if (!old.$deprecated && next.$deprecated) {
-      push({
-        kind: 'property-deprecated',
-        path: where,
-        breaking: false,
-        message: `property \`${name}\` is deprecated${typeof next.$deprecated === 'string' ? `: ${next.$deprecated}` : ''}`,
-      })
-    }
-    diffInputValue(where, name, old, next, push)
   }
-  for (const [name, next] of Object.entries(newProps)) {
-    if (oldProps[name]) continue
-    const required = newRequired.has(name)
+  return Object.entries(newProps)
+    .filter(([name]) => !oldProps[name])
+    .map(([name, next]) => ({ name, next, required: newRequired.has(name) }))
+}
+
+function diffInputObject(path: string, before: JsonSchema, after: JsonSchema, push: Push): void {
+  const added = pairProperties(path, before, after, 'property', push, (pair) => {
+    diffInputProperty(pair, push)
+  })
+  for (const { name, next, required } of added) {
     push({
       kind: required ? 'property-required' : 'property-added',
       path: `${path}.${name}`,
@@ -238,6 +224,61 @@ function diffInputObject(path: string, before: JsonSchema, after: JsonSchema, pu
         : `new optional property \`${name}\` (${describeJsonType(next)})`,
     })
   }
+}
+
+function diffInputProperty(pair: PropertyPair, push: Push): void {
+  const { name, where, old, next } = pair
+  if (!pair.wasRequired && pair.isRequired) {
+    push({
+      kind: 'property-required',
+      path: where,
+      breaking: true,
+      message: `property \`${name}\` is now required`,
+    })
+  } else if (pair.wasRequired && !pair.isRequired) {
+    push({
+      kind: 'property-optional',
+      path: where,
+      breaking: false,
+      message: `property \`${name}\` is now optional`,
+    })
+  }
+  if (!sameJson(old.default, next.default)) {
+    // A new default for a property every flow had to set cannot change what a flow does.
+    const mattered = !pair.wasRequired
+    push({
+      kind: 'default-changed',
+      path: where,
+      breaking: mattered,
+      message: `the default of \`${name}\` changed from ${showDefault(old.default)} to ${showDefault(next.default)}`,
+      before: old.default,
+      after: next.default,
+    })
+  }
+  if (old.$dynamic !== false && next.$dynamic === false) {
+    push({
+      kind: 'dynamic-changed',
+      path: where,
+      breaking: true,
+      message: `\`${name}\` no longer renders {{ }} expressions`,
+    })
+  } else if (old.$dynamic === false && next.$dynamic !== false) {
+    push({
+      kind: 'dynamic-changed',
+      path: where,
+      breaking: false,
+      message: `\`${name}\` now renders {{ }} expressions`,
+    })
+  }
+  if (!old.$deprecated && next.$deprecated) {
+    push({
+      kind: 'property-deprecated',
+      path: where,
+      breaking: false,
+      message: `property \`${name}\` is deprecated${typeof next.$deprecated === 'string' ? `: ${next.$deprecated}` : ''}`,
+    })
+  }
+  diffInputValue(where, name, old, next, push)
 }
 
 function diffInputValue(
@@ -314,46 +355,37 @@ function diffInputValue(
 }
 
 function diffOutputObject(path: string, before: JsonSchema, after: JsonSchema, push: Push): void {
-  const oldProps = before.properties ?? {}
-  const newProps = after.properties ?? {}
-  const oldRequired = new Set(before.required ?? [])
-  const newRequired = new Set(after.required ?? [])
-  for (const [name, old] of Object.entries(oldProps)) {
-    const where = `${path}.${name}`
-    const next = newProps[name]
-    if (!next) {
-      push({
-        kind: 'output-removed',
-        path: where,
-        breaking: true,
-        message: `output \`${name}\` was removed`,
-      })
-      continue
-    }
-    if (oldRequired.has(name) && !newRequired.has(name)) {
-      push({
-        kind: 'output-optional',
-        path: where,
-        breaking: true,
-        message: `output \`${name}\` may now be absent`,
-      })
-    }
-    // For outputs the direction flips: a consumer breaks when an output can hold more than before.
-    const verdict = compareAccepted(old, next)
-    if (verdict !== 'same') {
-      push({
-        kind: 'output-changed',
-        path: where,
-        breaking: verdict !== 'narrowed',
-        message: `output \`${name}\` changed from ${describeJsonType(old)} to ${describeJsonType(next)}`,
-        before: describeJsonType(old),
-        after: describeJsonType(next),
-      })
-    }
-    if (isObjectSchema(old) && isObjectSchema(next)) diffOutputObject(where, old, next, push)
-  }
-  for (const [name, next] of Object.entries(newProps)) {
-    if (oldProps[name]) continue
+  const added = pairProperties(
+    path,
+    before,
+    after,
+    'output',
+    push,
+    ({ name, where, old, next, wasRequired, isRequired }) => {
+      if (wasRequired && !isRequired) {
+        push({
+          kind: 'output-optional',
+          path: where,
+          breaking: true,
+          message: `output \`${name}\` may now be absent`,
+        })
+      }
+      // For outputs the direction flips: a consumer breaks when an output can hold more than before.
+      const verdict = compareAccepted(old, next)
+      if (verdict !== 'same') {
+        push({
+          kind: 'output-changed',
+          path: where,
+          breaking: verdict !== 'narrowed',
+          message: `output \`${name}\` changed from ${describeJsonType(old)} to ${describeJsonType(next)}`,
+          before: describeJsonType(old),
+          after: describeJsonType(next),
+        })
+      }
+      if (isObjectSchema(old) && isObjectSchema(next)) diffOutputObject(where, old, next, push)
+    },
+  )
+  for (const { name, next } of added) {
     push({
       kind: 'output-added',
       path: `${path}.${name}`,

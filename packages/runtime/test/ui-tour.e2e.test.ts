@@ -10,8 +10,9 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createRegistry, type Registry } from '@kite/registry'
-import { type Browser, type ConsoleMessage, chromium, type Page } from 'playwright-core'
+import type { Browser, ConsoleMessage, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launchChromium } from '../../../tests/chromium.mjs'
 import { createServer, type KiteServer } from '../src/index.js'
 import {
   createUser,
@@ -105,17 +106,7 @@ beforeAll(async () => {
     body: PINNED,
   })
   expect(pinned.status).toBe(200)
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  })
+  browser = await launchChromium()
 }, 180_000)
 
 afterAll(async () => {

@@ -1,5 +1,7 @@
 // The runtime's HTTP API as the UI uses it: same origin, the session cookie, `X-Kite-Csrf: 1` on
 // every request (auth contract), and a 401 sends the user to the login page.
+
+import { TERMINAL_EXECUTION_STATES } from '@kite/sdk/states'
 import { navigate } from './router'
 
 export interface Issue {
@@ -206,19 +208,10 @@ export interface Me {
   authRequired: boolean
 }
 
-/** @kite/sdk's EXECUTION_STATES (not imported: the SDK would bring zod into the page). */
-export const EXECUTION_STATES = [
-  'CREATED',
-  'RUNNING',
-  'PAUSED',
-  'KILLING',
-  'SUCCESS',
-  'WARNING',
-  'FAILED',
-  'KILLED',
-] as const
+export { EXECUTION_STATES } from '@kite/sdk/states'
 
-export const FINAL_STATES = new Set(['SUCCESS', 'WARNING', 'FAILED', 'KILLED'])
+/** The execution states after which nothing more happens (a set of plain strings for lookups). */
+export const FINAL_STATES: ReadonlySet<string> = new Set<string>(TERMINAL_EXECUTION_STATES)
 
 export interface UserInfo extends User {
   createdAt: string

@@ -3,7 +3,7 @@ import type { AnyDefinition, PluginDefinition } from '@kite/sdk'
 import { invokeCondition, invokeTask, invokeTrigger } from '@kite/sdk/host'
 import { RuntimeError } from '../errors.js'
 import { runMigrations } from './migrate.js'
-import type { InstalledPlugin, PluginCatalog } from './plugin-catalog.js'
+import { type InstalledPlugin, installedVersion, type PluginCatalog } from './plugin-catalog.js'
 import {
   createPluginRunContext,
   type HostRequest,
@@ -25,13 +25,7 @@ export function createInProcessHost(options: InProcessHostOptions): PluginHost {
 
   const definitionFor = async (request: Pick<MigrateRequest, 'pin'>): Promise<AnyDefinition> => {
     const { pin } = request
-    const plugin = options.catalog.get(pin.package, pin.version)
-    if (!plugin) {
-      throw new RuntimeError(`${pin.package}@${pin.version} is not installed`, {
-        code: 'PLUGIN_VERSION',
-        kind: 'operational',
-      })
-    }
+    const plugin = installedVersion(options.catalog, pin)
     let definition = loaded.get(plugin)
     if (!definition) {
       definition =

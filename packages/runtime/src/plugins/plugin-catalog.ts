@@ -53,6 +53,21 @@ export interface PluginCatalog {
   groups(): string[]
 }
 
+/** The installed version a pin names; a PLUGIN_VERSION error when it is not installed. */
+export function installedVersion(
+  catalog: PluginCatalog,
+  pin: { package: string; version: string },
+): InstalledPlugin {
+  const plugin = catalog.get(pin.package, pin.version)
+  if (!plugin) {
+    throw new RuntimeError(`${pin.package}@${pin.version} is not installed`, {
+      code: 'PLUGIN_VERSION',
+      kind: 'operational',
+    })
+  }
+  return plugin
+}
+
 /** A catalog that can be changed: adding a version is additive, never replacing another. */
 export interface MutablePluginCatalog extends PluginCatalog {
   /** Adds a version; refuses a group owned by another package and a version installed twice. */

@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads'
 import { KiteError } from '@kite/sdk'
 import { RuntimeError } from '../errors.js'
 import { formatMs } from './in-process-host.js'
-import type { InstalledPlugin, PluginCatalog } from './plugin-catalog.js'
+import { type InstalledPlugin, installedVersion, type PluginCatalog } from './plugin-catalog.js'
 import type { HostRequest, MigrateRequest, PluginHost, RunServices } from './plugin-host.js'
 import {
   createSandboxPool,
@@ -542,13 +542,7 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
 
   const entryOf = (request: HostRequest): Target | undefined => {
     const { pin } = request
-    const plugin = options.catalog.get(pin.package, pin.version)
-    if (!plugin) {
-      throw new RuntimeError(`${pin.package}@${pin.version} is not installed`, {
-        code: 'PLUGIN_VERSION',
-        kind: 'operational',
-      })
-    }
+    const plugin = installedVersion(options.catalog, pin)
     if (plugin.code.kind !== 'module') return undefined
     return targetOf(plugin as InstalledPlugin & { code: { kind: 'module' } })
   }
