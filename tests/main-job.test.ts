@@ -217,7 +217,8 @@ describe('npm start', () => {
     await page.waitForURL(/reference\/kite-http\/?$/)
     await page.locator('main a', { hasText: 'kite.http.Request' }).first().click()
     await page.waitForURL(/reference\/kite-http\/request/)
-    await expect(page.locator('main').textContent()).resolves.toContain('Properties')
+    // The address changes before the page's content does (client-side navigation).
+    await page.locator('main', { hasText: 'Properties' }).waitFor()
     await expect(page.locator('main').textContent()).resolves.toContain('uri')
     await shot(page, 'docs-reference')
     await page.close()
