@@ -275,6 +275,11 @@ describe('the runtime UI in Chromium', () => {
     await page.locator('table[aria-label=Executions] tbody tr').first().waitFor()
     await page.selectOption('select[name=state]', 'SUCCESS')
     await expect.poll(() => page.locator('table[aria-label=Executions] tbody tr').count()).toBe(1)
+    // A start date in the future leaves nothing; cleared, the execution is back.
+    await page.fill('input[name=from]', '2999-01-01T00:00')
+    await page.getByText('No executions match.').waitFor()
+    await page.fill('input[name=from]', '')
+    await expect.poll(() => page.locator('table[aria-label=Executions] tbody tr').count()).toBe(1)
     await shot(page, '6-executions')
     expect(errors).toEqual([])
     await page.close()

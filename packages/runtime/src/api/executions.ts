@@ -31,6 +31,19 @@ const repeated = z.union([z.string(), z.array(z.string())]).optional()
 const listOf = (value: string | string[] | undefined): string[] =>
   (value === undefined ? [] : [value].flat()).flatMap((item) => item.split(',')).filter(Boolean)
 
+/** An optional date-time query parameter (ISO 8601 with an offset). */
+const queryInstant = (description: string) =>
+  z.iso
+    .datetime({
+      offset: true,
+      message: 'is not an ISO 8601 date-time with an offset (2026-12-02T10:00:00Z)',
+    })
+    .optional()
+    .openapi({ description })
+
+/** A date-time as the store writes it (`toISOString()`), so text order is time order. */
+const storedInstant = (value: string) => new Date(value).toISOString()
+
 /** `key:value` query labels (repeated or comma-separated) as a map; 400 on one without a key. */
 const labelsOf = (value: string | string[] | undefined): Record<string, string> =>
   Object.fromEntries(
@@ -63,13 +76,15 @@ const list = createRoute({
       labels: repeated.openapi({
         description: '`key:value`, repeated or comma-separated: executions carrying every one.',
       }),
+      startDate: queryInstant('Started at or after this date-time (ISO 8601 with an offset).'),
+      endDate: queryInstant('Started before this date-time (ISO 8601 with an offset).'),
       page: queryInt('From 1.'),
       size: queryInt(`From 1 to ${MAX_PAGE_SIZE} (default 25).`),
     }),
   },
   responses: {
     200: jsonAnswer(ExecutionPage, 'A page of executions (without task runs).'),
-    400: errorAnswer('Bad paging, state or label.'),
+    400: errorAnswer('Bad paging, state, label or date.'),
   },
 })
 
@@ -353,6 +368,8 @@ export function createExecutionRoutes(context: RouteContext) {
           ...(query.flowId ? { flowId: query.flowId } : {}),
           ...(states.length > 0 ? { states: states satisfies ExecutionState[] } : {}),
           ...(Object.keys(labels).length > 0 ? { labels } : {}),
+          ...(query.startDate ? { startedFrom: storedInstant(query.startDate) } : {}),
+          ...(query.endDate ? { startedBefore: storedInstant(query.endDate) } : {}),
         },
         page,
         size,

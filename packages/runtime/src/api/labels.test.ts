@@ -87,6 +87,39 @@ tasks:
     expect(await listed('labels=customer:')).toEqual([])
   })
 
+  it('filters executions by start date (startDate inclusive, endDate exclusive, any offset)', async () => {
+    const all = await listed('labels=tier:gold')
+    expect(all.length).toBeGreaterThan(1)
+    const [newest, older] = all as [string, string]
+    const startOf = async (id: string) =>
+      ((await (await api(`/executions/${id}`)).json()) as Json).state.startDate as string
+    const newestStart = await startOf(newest)
+    const olderStart = await startOf(older)
+    const at = (iso: string) => encodeURIComponent(iso)
+    expect(await listed(`labels=tier:gold&startDate=${at(newestStart)}`)).toEqual([newest])
+    expect(await listed(`labels=tier:gold&endDate=${at(newestStart)}`)).toEqual([older])
+    expect(
+      await listed(`labels=tier:gold&startDate=${at(olderStart)}&endDate=${at(newestStart)}`),
+    ).toEqual([older])
+    // The same instant written with another offset selects the same executions.
+    const shifted = new Date(newestStart)
+    const plusTwo = new Date(shifted.getTime() + 2 * 3600_000).toISOString().replace('Z', '+02:00')
+    expect(await listed(`labels=tier:gold&startDate=${at(plusTwo)}`)).toEqual([newest])
+    expect(await listed('labels=tier:gold&startDate=2999-01-01T00:00:00Z')).toEqual([])
+  })
+
+  it('answers 400 to a start date that is not an ISO date-time with an offset, and stays up', async () => {
+    for (const bad of ['yesterday', '2026-12-02', '2026-12-02T10:00:00', '2026-13-40T99:00:00Z']) {
+      const response = await api(`/executions?startDate=${encodeURIComponent(bad)}`)
+      expect(response.status, bad).toBe(400)
+      const body = (await response.json()) as Json
+      expect(body.code).toBe('REQUEST_INVALID')
+      expect(JSON.stringify(body.errors), bad).toContain('startDate')
+    }
+    expect((await api('/executions?endDate=nope')).status).toBe(400)
+    expect((await api('/executions')).status).toBe(200)
+  })
+
   it('answers 400 to a label filter that is not key:value, and stays up', async () => {
     for (const bad of ['nokey', ':value', 'a:b,broken']) {
       const response = await api(`/executions?labels=${encodeURIComponent(bad)}`)

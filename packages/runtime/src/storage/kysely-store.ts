@@ -814,6 +814,13 @@ export async function createKyselyStore(
       if (filter.states && filter.states.length > 0) {
         query = query.where('state', 'in', [...filter.states])
       }
+      // Start dates are stored as `toISOString()` text, so text order is time order.
+      if (filter.startedFrom !== undefined) {
+        query = query.where('created_at', '>=', filter.startedFrom)
+      }
+      if (filter.startedBefore !== undefined) {
+        query = query.where('created_at', '<', filter.startedBefore)
+      }
       // Labels live in the execution's JSON: read there, so the hot write path stays as it is.
       for (const [key, value] of Object.entries(filter.labels ?? {})) {
         query = query.where(

@@ -32,6 +32,10 @@ export interface ExecutionFilter {
   states?: readonly ExecutionState[]
   /** Labels the execution must all carry (`key` → exact `value`). */
   labels?: Readonly<Record<string, string>>
+  /** Started at or after this instant (ISO 8601, UTC as `toISOString` writes it). */
+  startedFrom?: string
+  /** Started before this instant (ISO 8601, UTC). */
+  startedBefore?: string
 }
 
 export interface Page<T> {
