@@ -201,6 +201,25 @@ describe.each(STORE_KINDS)('the $name store', (kind) => {
       expect((await store.listExecutions({ labels: { env: 'prod' } }, 1, 1)).total).toBe(2)
     })
 
+    it('filters executions by start date (from inclusive, before exclusive)', async () => {
+      const starts = [
+        '2026-12-01T10:00:00.000Z',
+        '2026-12-02T10:00:00.000Z',
+        '2026-12-03T10:00:00.000Z',
+      ]
+      for (const [index, start] of starts.entries()) {
+        await store.commit({
+          execution: execution(`d${index}`, { state: newState('SUCCESS', start) }),
+        })
+      }
+      const ids = async (filter: { startedFrom?: string; startedBefore?: string }) =>
+        (await store.listExecutions(filter, 1, 10)).results.map((item) => item.id).sort()
+      expect(await ids({ startedFrom: starts[1] })).toEqual(['d1', 'd2'])
+      expect(await ids({ startedBefore: starts[1] })).toEqual(['d0'])
+      expect(await ids({ startedFrom: starts[0], startedBefore: starts[2] })).toEqual(['d0', 'd1'])
+      expect(await ids({ startedFrom: '2027-01-01T00:00:00.000Z' })).toEqual([])
+    })
+
     it('keeps KV per namespace with TTL, and trigger state', async () => {
       await store.kvSet('n1', 'a', { deep: [1] })
       await store.kvSet('n1', 'a_b', 2)
