@@ -8,82 +8,21 @@
 //   4. per-task overhead: the worker host versus calling the same task in-process.
 // 2–4 twice: plugin threads in this process (`plugins.isolation: threads`) and in sandbox
 // processes, one per version under Node's permission model (`sandbox`, the default).
-import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
-import { createRequire } from 'node:module'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { availableParallelism, tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { pathToFileURL } from 'node:url'
-import { createRegistry } from '@kite/registry'
+import { join } from 'node:path'
 import { createInProcessHost, createServer } from '@kite/runtime'
-import { createManifest } from '@kite/sdk/host'
+import { echoSource, quantile, startRegistry } from '../shared.mjs'
 
 const NAME = '@bench/kite-plugin-echo'
-const require = createRequire(import.meta.url)
 const work = await mkdtemp(join(tmpdir(), 'kite-bench-plugins-'))
-const quantile = (values, q) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]
-}
 const ms = (value) => `${value.toFixed(value < 10 ? 2 : 0)} ms`
 
-const registry = await createRegistry({ port: 0, storage: join(work, 'registry') })
+const registry = await startRegistry(work)
 let server
 try {
-  const account = await fetch(`${registry.url}/-/user/org.couchdb.user:bench`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'bench', password: 'correct-horse-9', email: 'b@example.com' }),
-  }).then((response) => response.json())
-  const userconfig = join(work, 'user.npmrc')
-  await writeFile(
-    userconfig,
-    `${registry.url.replace(/^https?:/, '')}/:_authToken=${account.token}\n`,
-  )
-  const sdkDir = dirname(require.resolve('@kite/sdk/package.json'))
-
-  const publish = async (version) => {
-    const dir = join(work, `echo-${version}`)
-    await mkdir(join(dir, 'dist'), { recursive: true })
-    await mkdir(join(dir, 'node_modules', '@kite'), { recursive: true })
-    await symlink(sdkDir, join(dir, 'node_modules', '@kite', 'sdk'), 'dir')
-    await writeFile(
-      join(dir, 'dist', 'index.js'),
-      `import { definePlugin, defineTask, z } from '@kite/sdk'
-export default definePlugin({ group: 'bench.echo', title: 'Echo', description: 'Echo ${version}.', tasks: [
-  defineTask({ name: 'Echo', title: 'Echo', description: 'Returns its version.', properties: z.object({}), outputs: z.object({ version: z.string() }), run: () => ({ version: '${version}' }) }),
-], triggers: [], conditions: [] })
-`,
-    )
-    const plugin = (await import(pathToFileURL(join(dir, 'dist', 'index.js')).href)).default
-    const manifest = createManifest(
-      plugin,
-      { name: NAME, version },
-      { entry: 'dist/index.js', sdkRange: '^0.1.0' },
-    )
-    await writeFile(join(dir, 'dist', 'kite-plugin.json'), JSON.stringify(manifest))
-    await writeFile(
-      join(dir, 'package.json'),
-      JSON.stringify({
-        name: NAME,
-        version,
-        type: 'module',
-        keywords: ['kite-plugin'],
-        files: ['dist'],
-        kite: { manifest: 'dist/kite-plugin.json' },
-        peerDependencies: { '@kite/sdk': '^0.1.0' },
-      }),
-    )
-    await new Promise((resolve, reject) =>
-      execFile(
-        'npm',
-        ['publish', dir, '--registry', `${registry.url}/`, '--userconfig', userconfig],
-        { env: { PATH: process.env.PATH, HOME: process.env.HOME } },
-        (error, stdout, stderr) => (error ? reject(new Error(stderr)) : resolve(stdout)),
-      ),
-    )
-  }
+  const publish = (version) => registry.publish(NAME, version, echoSource(version))
 
   server = await createServer({ dataDir: join(work, 'data'), port: 0, registry: registry.url })
   const api = (path, init) =>
