@@ -6,6 +6,7 @@
 //      threads (the pool's and the process's OS threads);
 //   2. per-call overhead of the worker host, warm: sequential and 10 at a time, versus in-process;
 //   3. cold start: the first task of a newly loaded version, with the spare thread and without.
+// `node bench/pool/index.mjs sleep` prints only the first.
 import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { availableParallelism, tmpdir } from 'node:os'
@@ -44,6 +45,8 @@ const writeEcho = async (version) =>
     ),
     { verify: false },
   )
+
+const only = process.argv[2]
 
 try {
   // 1. 300 sleeping executions at once, through the engine with its default pool.
@@ -90,84 +93,85 @@ try {
       '(target: ends ≈ 2 s + 1 s, RSS < 400 MB, threads bounded by maxWorkers)',
   )
   await runtime.close()
-
-  // 2. Per-call overhead, warm, of a no-op task: worker host vs in-process host.
-  const catalog = createPluginCatalog()
-  const versions = []
-  for (let index = 0; index < 21; index++) {
-    const plugin = await writeEcho(`1.${index}.0`)
-    catalog.add(plugin)
-    versions.push(plugin.version)
-  }
-  const services = new Proxy({}, { get: () => async () => undefined })
-  const pluginConfig = {}
-  const request = (version) => ({
-    pin: {
-      type: 'bench.echo.Echo',
-      kind: 'task',
-      package: '@bench/kite-plugin-echo',
-      version,
-      decidedBy: 'task',
-    },
-    properties: {},
-    context: {
-      execution: {
-        id: 'bench',
-        namespace: 'bench',
-        flowId: 'echo',
-        startDate: new Date().toISOString(),
+  if (only !== 'sleep') {
+    // 2. Per-call overhead, warm, of a no-op task: worker host vs in-process host.
+    const catalog = createPluginCatalog()
+    const versions = []
+    for (let index = 0; index < 21; index++) {
+      const plugin = await writeEcho(`1.${index}.0`)
+      catalog.add(plugin)
+      versions.push(plugin.version)
+    }
+    const services = new Proxy({}, { get: () => async () => undefined })
+    const pluginConfig = {}
+    const request = (version) => ({
+      pin: {
+        type: 'bench.echo.Echo',
+        kind: 'task',
+        package: '@bench/kite-plugin-echo',
+        version,
+        decidedBy: 'task',
       },
-      task: { id: 'echo', type: 'bench.echo.Echo', version },
-      workingDir: join(work, 'wd'),
-      pluginConfig,
-      services,
-    },
-    signal: new AbortController().signal,
-  })
-  const workers = createWorkerHost({ catalog })
-  const inProcess = createInProcessHost({ catalog })
-  const perCall = async (host, rounds, parallel) => {
-    for (let index = 0; index < 300; index += parallel) {
-      await Promise.all(Array.from({ length: parallel }, () => host.runTask(request('1.0.0'))))
-    }
-    const begun = performance.now()
-    for (let done = 0; done < rounds; done += parallel) {
-      await Promise.all(Array.from({ length: parallel }, () => host.runTask(request('1.0.0'))))
-    }
-    return (performance.now() - begun) / rounds
-  }
-  const sequential = await perCall(workers, 3000, 1)
-  const direct = await perCall(inProcess, 3000, 1)
-  const tenAtATime = await perCall(workers, 3000, 10)
-  console.log(
-    `per-call cost, warm no-op task: worker ${ms(sequential)} sequential, ${ms(tenAtATime)} per call 10 at a time; ` +
-      `in-process ${ms(direct)}; isolation overhead ${ms(sequential - direct)} per call`,
-  )
-  await workers.close()
-  await inProcess.close()
-
-  // 3. Cold start: the first task of each new version (the pool allows them all side by side).
-  const coldStarts = async (spareWorker) => {
-    const host = createWorkerHost({ catalog, spareWorker, maxWorkers: 32 })
-    // The spare is started from the first call on: one call of another version first.
-    await host.runTask(request(versions[0]))
-    const times = []
-    for (const version of versions.slice(1)) {
-      // New versions arrive apart (a publish, an install): the spare is back by then.
-      await new Promise((resolve) => setTimeout(resolve, 1000))
+      properties: {},
+      context: {
+        execution: {
+          id: 'bench',
+          namespace: 'bench',
+          flowId: 'echo',
+          startDate: new Date().toISOString(),
+        },
+        task: { id: 'echo', type: 'bench.echo.Echo', version },
+        workingDir: join(work, 'wd'),
+        pluginConfig,
+        services,
+      },
+      signal: new AbortController().signal,
+    })
+    const workers = createWorkerHost({ catalog })
+    const inProcess = createInProcessHost({ catalog })
+    const perCall = async (host, rounds, parallel) => {
+      for (let index = 0; index < 300; index += parallel) {
+        await Promise.all(Array.from({ length: parallel }, () => host.runTask(request('1.0.0'))))
+      }
       const begun = performance.now()
-      await host.runTask(request(version))
-      times.push(performance.now() - begun)
+      for (let done = 0; done < rounds; done += parallel) {
+        await Promise.all(Array.from({ length: parallel }, () => host.runTask(request('1.0.0'))))
+      }
+      return (performance.now() - begun) / rounds
     }
-    await host.close()
-    return times
+    const sequential = await perCall(workers, 3000, 1)
+    const direct = await perCall(inProcess, 3000, 1)
+    const tenAtATime = await perCall(workers, 3000, 10)
+    console.log(
+      `per-call cost, warm no-op task: worker ${ms(sequential)} sequential, ${ms(tenAtATime)} per call 10 at a time; ` +
+        `in-process ${ms(direct)}; isolation overhead ${ms(sequential - direct)} per call`,
+    )
+    await workers.close()
+    await inProcess.close()
+
+    // 3. Cold start: the first task of each new version (the pool allows them all side by side).
+    const coldStarts = async (spareWorker) => {
+      const host = createWorkerHost({ catalog, spareWorker, maxWorkers: 32 })
+      // The spare is started from the first call on: one call of another version first.
+      await host.runTask(request(versions[0]))
+      const times = []
+      for (const version of versions.slice(1)) {
+        // New versions arrive apart (a publish, an install): the spare is back by then.
+        await new Promise((resolve) => setTimeout(resolve, 1000))
+        const begun = performance.now()
+        await host.runTask(request(version))
+        times.push(performance.now() - begun)
+      }
+      await host.close()
+      return times
+    }
+    const withSpare = await coldStarts(true)
+    const withoutSpare = await coldStarts(false)
+    console.log(
+      `cold start (first task of a new version), ${withSpare.length} versions: with the spare thread p50 ${ms(quantile(withSpare, 0.5))}, p95 ${ms(quantile(withSpare, 0.95))}; ` +
+        `without p50 ${ms(quantile(withoutSpare, 0.5))}, p95 ${ms(quantile(withoutSpare, 0.95))} (target p95 ≤ 150 ms)`,
+    )
   }
-  const withSpare = await coldStarts(true)
-  const withoutSpare = await coldStarts(false)
-  console.log(
-    `cold start (first task of a new version), ${withSpare.length} versions: with the spare thread p50 ${ms(quantile(withSpare, 0.5))}, p95 ${ms(quantile(withSpare, 0.95))}; ` +
-      `without p50 ${ms(quantile(withoutSpare, 0.5))}, p95 ${ms(quantile(withoutSpare, 0.95))} (target p95 ≤ 150 ms)`,
-  )
   console.log(`(${availableParallelism()} cores)`)
 } finally {
   await rm(work, { recursive: true, force: true })

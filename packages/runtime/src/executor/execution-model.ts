@@ -67,6 +67,11 @@ export interface TaskRun {
   outputs?: Record<string, unknown>
   /** Why the task run failed, when it did. */
   error?: string
+  /**
+   * A core `flow.Sleep` the executor waits for itself (no worker, no queue entry): when it ends.
+   * Kept across restarts, so the wait resumes where it was.
+   */
+  wakeAt?: string
   /** Order of creation inside the execution. */
   sequence: number
 }

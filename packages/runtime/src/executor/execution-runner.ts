@@ -114,6 +114,7 @@ import {
   WORKER_LOST,
   worst,
 } from './steps/shared.js'
+import { endSleeps } from './steps/sleep.js'
 
 export { isTruthy, queueId, valueKey } from './steps/shared.js'
 
@@ -293,6 +294,7 @@ export class ExecutionRunner {
    */
   async recover(): Promise<void> {
     const inFlight: TaskRun[] = []
+    const sleeping: TaskRun[] = []
     for (const run of this.execution.taskRunList) {
       this.index.set(this.keyOf(run.parentTaskRunId, run.taskId, run.iteration), run)
       this.sequence = Math.max(this.sequence, run.sequence + 1)
@@ -300,12 +302,19 @@ export class ExecutionRunner {
         this.expose(run.taskId, run.valueKeys ?? [], run.outputs)
       }
       const attempt = run.attempts.at(-1)
+      // A sleep the executor waits for has no queue entry: it resumes its wait (steps/sleep.ts).
+      if (run.wakeAt !== undefined) {
+        if (run.state.current === 'RUNNING') sleeping.push(run)
+        continue
+      }
       if (run.state.current === 'RUNNING' && attempt?.state.current === 'RUNNING') {
         inFlight.push(run)
       }
     }
-    if (inFlight.length === 0) return
     const killing = this.execution.state.current === 'KILLING'
+    // A kill was under way: its sleeps end KILLED (the walk stops before reaching them).
+    if (killing && sleeping.length > 0) await endSleeps(this, sleeping)
+    if (inFlight.length === 0) return
     const entries = new Map(
       (
         await this.deps.store.getQueueEntries(

@@ -7,6 +7,7 @@ import { runParallel } from './parallel.js'
 import { runPause } from './pause.js'
 import { runSequential } from './sequential.js'
 import type { Scope } from './shared.js'
+import { isExecutorSleep, runSleep } from './sleep.js'
 import { runSubflow } from './subflow.js'
 import { runSwitch } from './switch.js'
 import { runPluginTask } from './task.js'
@@ -21,7 +22,13 @@ type Step<T extends FlowTask> = (
 
 /** Every kind of step, by `kind`: the executor's one dispatch table. */
 export const STEPS: { [K in FlowTask['kind']]: Step<Extract<FlowTask, { kind: K }>> } = {
-  plugin: runPluginTask,
+  plugin: (runner, task, scope, existing) => {
+    // The core Sleep waits in the executor, holding no worker slot (see `sleep.ts`).
+    const prepared = runner.validated.tasks.get(task.id)
+    return isExecutorSleep(prepared, existing)
+      ? runSleep(runner, task, prepared, scope, existing)
+      : runPluginTask(runner, task, scope, existing)
+  },
   sequential: runSequential,
   parallel: runParallel,
   if: runIf,
