@@ -209,6 +209,8 @@ tasks:
     const run = nap(done)
     expect(run.wakeAt).toBe(wakeAt)
     expect(run.attempts.map((one) => one.state.current)).toEqual(['SUCCESS'])
+    expect(run.attempts[0]).not.toHaveProperty('workerLost')
+    expect((await after.logs(done.id)).join('\n')).not.toContain('worker lost')
     expect(Date.parse(run.state.endDate!)).toBeGreaterThanOrEqual(Date.parse(wakeAt))
     expect(after.taskRun(done, 'after').outputs).toEqual({ value: 'awake' })
   })
@@ -224,6 +226,23 @@ tasks:
     expect(done.state.current).toBe('SUCCESS')
     expect(Date.now() - restarted).toBeLessThan(3000)
     expect(nap(done).attempts.map((one) => one.state.current)).toEqual(['SUCCESS'])
+  })
+
+  it('sleeps its whole duration again when a killed execution is restarted', async () => {
+    const t = await start()
+    const sleeping = await startSleeping(t, sleepFlow('PT1S'))
+    await t.runtime.engine.kill(sleeping.id)
+    expect((await t.runtime.engine.waitFor(sleeping.id)).state.current).toBe('KILLED')
+    const restartedAt = Date.now()
+    await t.runtime.engine.restart(sleeping.id)
+    const done = await t.runtime.engine.waitFor(sleeping.id)
+    expect(done.state.current).toBe('SUCCESS')
+    const run = nap(done)
+    expect(run.attempts.map((one) => one.state.current)).toEqual(['KILLED', 'SUCCESS'])
+    expect(Date.parse(run.wakeAt!)).toBeGreaterThanOrEqual(restartedAt + 1000 - 50)
+    expect(Date.parse(run.state.endDate!)).toBeGreaterThanOrEqual(Date.parse(run.wakeAt!))
+    expect(t.taskRun(done, 'after').outputs).toEqual({ value: 'awake' })
+    expect(await t.logs(done.id)).toContain('info nap: restarted: attempt 2')
   })
 
   it('stays KILLED when the runtime stopped while the kill was under way', async () => {

@@ -23,7 +23,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1
  * core plugin's `flow.Sleep` (any version: its contract, wait `duration` then succeed with no
  * outputs, is the same in all), written with `duration` alone. The type is matched after alias
  * resolution and together with its package (a group belongs to one package). A run recorded
- * without a wake-up time (started as a plugin call before an upgrade) goes on as one.
+ * without a wake-up time (started as a plugin call before an upgrade) goes on as one, unless a
+ * restart gave it a new attempt.
  */
 export function isExecutorSleep(
   prepared: PreparedTask | undefined,
@@ -33,7 +34,11 @@ export function isExecutorSleep(
   if (prepared.resolved.package !== CORE_PACKAGE) return false
   const keys = Object.keys(prepared.properties)
   if (keys.length !== 1 || keys[0] !== 'duration') return false
-  return existing === undefined || existing.wakeAt !== undefined
+  return (
+    existing === undefined ||
+    existing.wakeAt !== undefined ||
+    existing.attempts.at(-1)?.state.current === 'CREATED'
+  )
 }
 
 /**
@@ -52,9 +57,21 @@ export async function runSleep(
   existing: TaskRun | undefined,
 ): Promise<TaskRunState> {
   let run = existing
+  let begin = false
   if (!run) {
     run = r.createRun(task, scope, 'RUNNING', prepared.resolved.version)
     run.attempts.push(newAttempt(r))
+    begin = true
+  } else if (run.attempts.at(-1)?.state.current === 'CREATED') {
+    // A restart of the execution: this attempt sleeps its whole duration again, from now.
+    if (r.stopped(scope)) return r.endRun(run, 'KILLED')
+    const restarted = run.attempts.at(-1)!
+    r.log('info', `restarted: attempt ${run.attempts.length}`, run)
+    restarted.worker = r.deps.nodeId
+    transition(restarted.state, 'RUNNING', now(), TERMINAL_TASK_RUN_STATES)
+    begin = true
+  }
+  if (begin) {
     let duration: unknown
     try {
       const variables = r.withFunctions(r.variablesInput(scope, task, run))
@@ -70,9 +87,9 @@ export async function runSleep(
         `task "${task.id}" (${task.type}): invalid properties:\n- duration: must be an ISO-8601 duration such as PT30S, PT5M or PT1H`,
       )
     }
-    const startedAt = Date.parse(run.attempts[0]!.state.startDate)
+    const startedAt = Date.parse(run.attempts.at(-1)!.state.startDate)
     run.wakeAt = new Date(startedAt + parseDuration(duration)).toISOString()
-    r.log('debug', `sleeping for ${duration}`, run, 1, prepared.logLevel)
+    r.log('debug', `sleeping for ${duration}`, run, run.attempts.length, prepared.logLevel)
     await r.save([run])
   }
   const attempt = run.attempts.at(-1)!
