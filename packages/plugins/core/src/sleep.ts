@@ -9,6 +9,8 @@ export const sleep = defineTask({
     duration: z
       .string()
       .refine(isDuration, 'must be an ISO-8601 duration such as PT30S, PT5M or PT1H')
+      // In the manifest too, so saving a flow refuses a bad literal duration.
+      .meta({ format: 'duration' })
       .describe('How long to wait, as an ISO-8601 duration (`PT30S`, `PT5M`, `PT1H`).'),
   }),
   examples: [{ title: 'Wait ten seconds', code: 'duration: PT10S' }],

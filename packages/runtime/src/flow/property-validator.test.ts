@@ -1,5 +1,6 @@
 import { createExpressionEngine } from '@kite/expressions'
-import { z } from '@kite/sdk'
+import { isDuration, z } from '@kite/sdk'
+import fc from 'fast-check'
 import { propertiesJsonSchema } from '@kite/sdk/host'
 import { describe, expect, it } from 'vitest'
 import { checkProperties } from './property-validator.js'
@@ -60,5 +61,29 @@ describe('checkProperties', () => {
   it('allows unknown keys when the schema allows extra properties', () => {
     const loose = propertiesJsonSchema(z.looseObject({ a: z.string() }))
     expect(checkProperties({ a: 'x', b: 1 }, loose, expressions)).toEqual([])
+  })
+
+  it("checks `format: duration` as Kite's durations, with a clear message", () => {
+    const timed = propertiesJsonSchema(
+      z.object({ wait: z.string().refine(isDuration).meta({ format: 'duration' }) }),
+    )
+    for (const wait of ['PT30S', 'PT0.5S', 'P1D', 'P1W', 'PT1H30M', '{{ inputs.wait }}']) {
+      expect(checkProperties({ wait }, timed, expressions)).toEqual([])
+    }
+    for (const wait of ['10 seconds', 'P1M', 'P1Y', 'PT', 'P', '']) {
+      expect(checkProperties({ wait }, timed, expressions)).toEqual([
+        'wait: must be an ISO-8601 duration such as PT30S, PT5M or PT1H',
+      ])
+    }
+    // Whatever the text, saving refuses exactly what running would (no expressions in it).
+    const text = fc.oneof(
+      fc.string().filter((value) => !value.includes('{')),
+      fc.stringMatching(/^P(\d{1,3}(\.\d)?[WD])?(T(\d{1,2}[HMS]){0,3})?$/),
+    )
+    fc.assert(
+      fc.property(text, (wait) => {
+        expect(checkProperties({ wait }, timed, expressions).length === 0).toBe(isDuration(wait))
+      }),
+    )
   })
 })

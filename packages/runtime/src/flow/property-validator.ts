@@ -1,4 +1,5 @@
 import type { ExpressionEngine } from '@kite/expressions'
+import { isDuration } from '@kite/sdk'
 import type { JsonSchema } from '@kite/sdk/host'
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js'
 import addFormats from 'ajv-formats'
@@ -6,6 +7,8 @@ import { closest, formatPath, type PathSegment } from './parse-flow.js'
 
 const ajv = new Ajv2020({ allErrors: true, strict: false, logger: false, validateFormats: true })
 addFormats(ajv)
+// Kite's durations (`PT0.5S` allowed, years and months refused), not ajv-formats' stricter own.
+ajv.addFormat('duration', { type: 'string', validate: isDuration })
 const compiled = new WeakMap<JsonSchema, ValidateFunction>()
 
 function validatorFor(schema: JsonSchema): ValidateFunction {
@@ -210,6 +213,11 @@ function describe(error: ErrorObject, root: unknown): PropertyProblem {
         path,
         message: `must be one of ${(params.allowedValues as unknown[]).map((item) => JSON.stringify(item)).join(', ')}`,
       }
+    case 'format':
+      if (params.format === 'duration') {
+        return { path, message: 'must be an ISO-8601 duration such as PT30S, PT5M or PT1H' }
+      }
+      return { path, message: error.message ?? 'is invalid' }
     case 'additionalProperties':
       return {
         path: [...path, String(params.additionalProperty)],

@@ -183,6 +183,21 @@ tasks:
     expect(nap(execution).attempts.map((one) => one.state.current)).toEqual(['KILLED'])
   })
 
+  it('refuses a flow whose literal duration is not ISO-8601 when it is saved', async () => {
+    const t = await start()
+    for (const duration of ['10 seconds', 'P1M', 'PT']) {
+      await expect(t.runtime.engine.saveFlow(sleepFlow(`"${duration}"`))).rejects.toMatchObject({
+        code: 'FLOW_INVALID',
+        message: expect.stringContaining(
+          'duration: must be an ISO-8601 duration such as PT30S, PT5M or PT1H',
+        ),
+      })
+    }
+    expect(await t.runtime.engine.getFlow('test.sleep', 'napper')).toBeUndefined()
+    // A duration given by an expression is checked when it runs (below).
+    await t.runtime.engine.saveFlow(sleepFlow('"PT{{ 1 + 1 }}S"'))
+  })
+
   it('fails with a clear message when a rendered duration is not ISO-8601', async () => {
     const t = await start()
     const execution = await t.run(
