@@ -4,7 +4,8 @@ export const sleep = defineTask({
   name: 'flow.Sleep',
   title: 'Sleep',
   description:
-    'Waits for a duration, then succeeds. The wait ends early, failing the task, when the task times out or the execution is killed.',
+    "Waits for a duration, then succeeds. Kite's runtime waits for it itself, as a timer recorded with the task run: a sleeping task holds no worker slot and no thread, so thousands of executions can sleep at once, and the wait survives a restart (it ends at the recorded time, at once if that has passed). A kill of the execution, or the timeout of a flowable around it, ends it KILLED; the task's own `timeout`, when shorter, ends it FAILED. `retry` does not apply.",
+
   properties: z.object({
     duration: z
       .string()

@@ -139,6 +139,9 @@ export const TaskRun = z
     ),
     outputs: json.optional(),
     error: z.string().optional(),
+    wakeAt: dateTime.optional().openapi({
+      description: 'A `kite.core.flow.Sleep` the executor waits for: when it ends.',
+    }),
     sequence: z.number().int(),
   })
   .openapi('TaskRun')

@@ -1,7 +1,7 @@
 import { createExpressionEngine } from '@kite/expressions'
 import { isDuration, z } from '@kite/sdk'
-import fc from 'fast-check'
 import { propertiesJsonSchema } from '@kite/sdk/host'
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { checkProperties } from './property-validator.js'
 
