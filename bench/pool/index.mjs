@@ -3,7 +3,8 @@
 // (issue 14). Plugins come the real path: the built `@kite/plugin-core` directory and bundles
 // written to disk, every call in worker threads. Prints:
 //   1. 300 executions of a 2-second Sleep started at once: time until all end, peak RSS, peak
-//      threads (the pool's and the process's OS threads);
+//      threads (the pool's and the process's OS threads); the executor waits for the core Sleep
+//      itself (executor/steps/sleep.ts), so no slot or plugin thread is held while they sleep;
 //   2. per-call overhead of the worker host, warm: sequential and 10 at a time, versus in-process;
 //   3. cold start: the first task of a newly loaded version, with the spare thread and without.
 // `node bench/pool/index.mjs sleep` prints only the first.
