@@ -34,8 +34,10 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true })
 })
 
-function startServer(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [script, dataDir], { stdio: ['ignore', 'pipe', 'pipe'] })
+function startServer(...pluginDirs: string[]): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [script, dataDir, ...pluginDirs], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   children.add(child)
   return new Promise((resolve, reject) => {
     let out = ''
@@ -79,8 +81,9 @@ interface ExecutionJson {
   state: { current: string }
   taskRunList: Array<{
     taskId: string
-    state: { current: string }
+    state: { current: string; endDate?: string }
     error?: string
+    wakeAt?: string
     attempts: Array<{ state: { current: string }; error?: string; workerLost?: boolean }>
   }>
 }
@@ -289,4 +292,56 @@ tasks:
     expect(logs.map((entry) => entry.message)).toContain('restarted from 1 failed task run(s)')
     await stop(second.child, 'SIGTERM')
   }, 120_000)
+
+  it('wakes a Sleep at its recorded time after SIGKILL, without a lost attempt', async () => {
+    // The real core plugin: its Sleep is waited for by the executor, recorded with its wake-up time.
+    const core = join(PACKAGE_ROOT, '..', 'plugins', 'core')
+    const first = await startServer(core)
+    const saved = await fetch(`${first.url}/api/v1/flows`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-yaml' },
+      body: `id: napper
+namespace: crash.sleep
+tasks:
+  - id: nap
+    type: kite.core.flow.Sleep
+    duration: PT2S
+  - id: after
+    type: test.fixtures.Echo
+    value: awake
+`,
+    })
+    expect(saved.status).toBe(200)
+    const ids = await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        const response = await fetch(`${first.url}/api/v1/executions/crash.sleep/napper`, {
+          method: 'POST',
+        })
+        return ((await response.json()) as { id: string }).id
+      }),
+    )
+    const wakeAt = new Map<string, string>()
+    for (const id of ids) {
+      const sleeping = await poll(read(first.url, id), (execution) =>
+        execution.taskRunList.some((run) => run.wakeAt !== undefined),
+      )
+      wakeAt.set(id, sleeping.taskRunList[0]!.wakeAt!)
+    }
+    await stop(first.child, 'SIGKILL')
+
+    const second = await startServer(core)
+    for (const id of ids) {
+      const done = await poll(read(second.url, id), (execution) =>
+        ['SUCCESS', 'WARNING', 'FAILED', 'KILLED'].includes(execution.state.current),
+      )
+      expect(done.state.current).toBe('SUCCESS')
+      const [nap, after] = done.taskRunList
+      expect(nap?.wakeAt).toBe(wakeAt.get(id))
+      expect(nap?.attempts.map((attempt) => attempt.state.current)).toEqual(['SUCCESS'])
+      expect(nap?.attempts[0]).not.toHaveProperty('workerLost')
+      expect(Date.parse(nap!.state.endDate!)).toBeGreaterThanOrEqual(Date.parse(nap!.wakeAt!))
+      expect(after?.state.current).toBe('SUCCESS')
+    }
+    await stop(second.child, 'SIGTERM')
+  }, 60_000)
 })
