@@ -88,6 +88,10 @@ interface ExecutionJson {
   }>
 }
 
+/** The execution has ended, whichever way. */
+const ended = (execution: ExecutionJson) =>
+  ['SUCCESS', 'WARNING', 'FAILED', 'KILLED'].includes(execution.state.current)
+
 const read = (url: string, id: string) => async () =>
   (await (await fetch(`${url}/api/v1/executions/${id}`)).json()) as ExecutionJson
 
@@ -137,9 +141,7 @@ ${retry}
     await stop(first.child, 'SIGKILL')
 
     const second = await startServer()
-    const final = (execution: ExecutionJson) =>
-      ['SUCCESS', 'WARNING', 'FAILED', 'KILLED'].includes(execution.state.current)
-    const done = await poll(read(second.url, retried), final)
+    const done = await poll(read(second.url, retried), ended)
     expect(done.state.current).toBe('SUCCESS')
     const slow = done.taskRunList.find((run) => run.taskId === 'slow')!
     expect(slow.attempts.map((attempt) => attempt.state.current)).toEqual(['FAILED', 'SUCCESS'])
@@ -147,7 +149,7 @@ ${retry}
     expect(done.taskRunList.map((run) => run.taskId)).toEqual(['before', 'slow', 'after'])
 
     // No retry policy: the lost attempt is resubmitted all the same (at-least-once).
-    const resubmitted = await poll(read(second.url, lost), final)
+    const resubmitted = await poll(read(second.url, lost), ended)
     expect(resubmitted.state.current).toBe('SUCCESS')
     const again = resubmitted.taskRunList.find((run) => run.taskId === 'slow')!
     expect(again.attempts.map((attempt) => attempt.state.current)).toEqual(['FAILED', 'SUCCESS'])
@@ -198,11 +200,9 @@ tasks:
     await stop(first.child, 'SIGKILL')
 
     const second = await startServer()
-    const final = (execution: ExecutionJson) =>
-      ['SUCCESS', 'WARNING', 'FAILED', 'KILLED'].includes(execution.state.current)
     let lostAttempts = 0
     for (const id of ids) {
-      const done = await poll(read(second.url, id), final, 60_000)
+      const done = await poll(read(second.url, id), ended, 60_000)
       expect(done.state.current).toBe('SUCCESS')
       expect(done.taskRunList.map((run) => run.taskId)).toEqual(['before', 'slow', 'after'])
       for (const run of done.taskRunList) {
@@ -270,10 +270,8 @@ tasks:
     await stop(first.child, 'SIGKILL')
 
     const second = await startServer()
-    const final = (execution: ExecutionJson) =>
-      ['SUCCESS', 'WARNING', 'FAILED', 'KILLED'].includes(execution.state.current)
     for (const id of [atOnce, midTask]) {
-      const done = await poll(read(second.url, id), final, 30_000)
+      const done = await poll(read(second.url, id), ended, 30_000)
       expect(done.state.current).toBe('SUCCESS')
       expect(done.taskRunList.map((run) => run.taskId)).toEqual(['gate', 'slow', 'after'])
       const gate = done.taskRunList.find((run) => run.taskId === 'gate')!
@@ -331,9 +329,7 @@ tasks:
 
     const second = await startServer(core)
     for (const id of ids) {
-      const done = await poll(read(second.url, id), (execution) =>
-        ['SUCCESS', 'WARNING', 'FAILED', 'KILLED'].includes(execution.state.current),
-      )
+      const done = await poll(read(second.url, id), ended)
       expect(done.state.current).toBe('SUCCESS')
       const [nap, after] = done.taskRunList
       expect(nap?.wakeAt).toBe(wakeAt.get(id))

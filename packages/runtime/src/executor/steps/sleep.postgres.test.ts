@@ -2,7 +2,11 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { fixturePlugins } from '../../../test/fixtures/plugins.js'
 import { createTestDatabase } from '../../../test/fixtures/postgres.js'
-import { createTestRuntime, type TestRuntime } from '../../../test/fixtures/test-runtime.js'
+import {
+  createTestRuntime,
+  type TestRuntime,
+  waitUntil,
+} from '../../../test/fixtures/test-runtime.js'
 
 // The real core plugin (its built dist), instead of the fixtures' stand-in for kite.core.
 const CORE = join(import.meta.dirname, '../../../../plugins/core')
@@ -47,13 +51,11 @@ tasks:
 `)
     const started = await first.runtime.engine.start({ namespace: 'test.sleep', flowId: 'napper' })
     let wakeAt: string | undefined
-    const deadline = Date.now() + 5000
-    while (!wakeAt && Date.now() < deadline) {
+    await waitUntil(async () => {
       const stored = await first.runtime.store.getExecution(started.id)
       wakeAt = stored?.taskRunList.find((run) => run.taskId === 'nap')?.wakeAt
-      if (!wakeAt) await new Promise((resolve) => setTimeout(resolve, 20))
-    }
-    expect(wakeAt).toBeDefined()
+      return wakeAt !== undefined
+    })
     // The first executor goes away mid-sleep; the second takes the execution over.
     open = open.filter((t) => t !== first)
     await first.close()

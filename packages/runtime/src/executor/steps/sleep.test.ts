@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { fixturePlugins } from '../../../test/fixtures/plugins.js'
-import { createTestRuntime, type TestRuntime } from '../../../test/fixtures/test-runtime.js'
+import {
+  createTestRuntime,
+  type TestRuntime,
+  waitUntil,
+} from '../../../test/fixtures/test-runtime.js'
 import type { Execution } from '../execution-model.js'
 
 // The real core plugin (its built dist), instead of the fixtures' stand-in for kite.core.
@@ -36,14 +40,6 @@ async function stop(t: TestRuntime) {
   await t.close()
 }
 
-async function waitUntil(check: () => Promise<boolean>, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
-
 const sleepFlow = (duration: string, extra = '') => `
 id: napper
 namespace: test.sleep
@@ -56,6 +52,13 @@ ${extra}
     type: test.fixtures.Echo
     value: awake
 `
+
+/** The flow with its duration from the input `wait`, whose default is `wait`. */
+const sleepFromInput = (wait: string) =>
+  sleepFlow('"{{ inputs.wait }}"').replace(
+    'tasks:',
+    `inputs:\n  - id: wait\n    type: STRING\n    defaults: ${wait}\ntasks:`,
+  )
 
 /** Starts the flow and returns once the sleep's task run is committed with its wake-up time. */
 async function startSleeping(t: TestRuntime, flow: string): Promise<Execution> {
@@ -117,12 +120,7 @@ tasks:
 
   it('renders its duration from an expression, and the next task runs after it', async () => {
     const t = await start()
-    const execution = await t.run(
-      sleepFlow('"{{ inputs.wait }}"').replace(
-        'tasks:',
-        'inputs:\n  - id: wait\n    type: STRING\n    defaults: PT0.2S\ntasks:',
-      ),
-    )
+    const execution = await t.run(sleepFromInput('PT0.2S'))
     expect(execution.state.current).toBe('SUCCESS')
     const run = nap(execution)
     expect(Date.parse(run.wakeAt!) - Date.parse(run.state.startDate)).toBe(200)
@@ -203,12 +201,7 @@ tasks:
 
   it('fails with a clear message when a rendered duration is not ISO-8601', async () => {
     const t = await start()
-    const execution = await t.run(
-      sleepFlow('"{{ inputs.wait }}"').replace(
-        'tasks:',
-        'inputs:\n  - id: wait\n    type: STRING\n    defaults: 10 seconds\ntasks:',
-      ),
-    )
+    const execution = await t.run(sleepFromInput('10 seconds'))
     expect(execution.state.current).toBe('FAILED')
     expect(nap(execution).error).toBe(
       'task "nap" (kite.core.flow.Sleep): invalid properties:\n- duration: must be an ISO-8601 duration such as PT30S, PT5M or PT1H',
