@@ -43,27 +43,28 @@ export async function syncPackage(
   const { catalog, storage } = context
   const packument = storage.read(name)
   const events: StoredEvent[] = []
-  const indexed = catalog.versionStates(name)
+  const indexed = catalog.versions.versionStates(name)
   if (!packument) {
-    for (const version of indexed.keys()) events.push(catalog.removeVersion(name, version, {}))
+    for (const version of indexed.keys())
+      events.push(catalog.versions.removeVersion(name, version, {}))
     catalog.forgetPackage(name)
     return events
   }
   ensureMaintainer(context, packument, hints.publisher)
   for (const version of indexed.keys()) {
     if (!packument.versions[version]) {
-      events.push(catalog.removeVersion(name, version, packument.distTags))
+      events.push(catalog.versions.removeVersion(name, version, packument.distTags))
     }
   }
   for (const [version, deprecated] of indexed) {
     const stored = packument.versions[version]
     if (stored && stored.deprecated !== deprecated) {
-      events.push(catalog.setDeprecated(name, version, stored.deprecated))
+      events.push(catalog.versions.setDeprecated(name, version, stored.deprecated))
     }
   }
-  const others = catalog.notPluginVersions(name)
+  const others = catalog.versions.notPluginVersions(name)
   for (const version of others) {
-    if (!packument.versions[version]) catalog.forgetNotPlugin(name, version)
+    if (!packument.versions[version]) catalog.versions.forgetNotPlugin(name, version)
   }
   const missing = Object.keys(packument.versions)
     .filter((version) => !indexed.has(version) && !others.has(version) && semver.valid(version))
@@ -74,13 +75,13 @@ export async function syncPackage(
     const event = await indexVersion(context, packument, version, hints)
     if (event) events.push(event)
   }
-  catalog.setDistTags(name, packument.distTags)
+  catalog.versions.setDistTags(name, packument.distTags)
   return events
 }
 
 /** Reconciles every package in storage, and every catalog entry storage no longer has. */
 export async function syncAll(context: SyncContext): Promise<StoredEvent[]> {
-  const names = new Set([...context.storage.list(), ...context.catalog.knownPackages()])
+  const names = new Set([...context.storage.list(), ...context.catalog.owners.knownPackages()])
   const events: StoredEvent[] = []
   for (const name of names) {
     try {
@@ -126,10 +127,10 @@ async function indexVersion(
     }
   }
   if (!plugin) {
-    catalog.markNotPlugin(packument.name, version)
+    catalog.versions.markNotPlugin(packument.name, version)
     return undefined
   }
-  return catalog.addVersion(
+  return catalog.versions.addVersion(
     {
       name: packument.name,
       version,
@@ -150,13 +151,17 @@ function ensureMaintainer(
   packument: StoredPackument,
   publisher?: string,
 ): void {
-  if (context.catalog.maintainersOf(packument.name).length > 0) return
+  if (context.catalog.owners.maintainersOf(packument.name).length > 0) return
   const first = Object.values(packument.versions)
     .filter((version) => version.publisher)
     .sort((a, b) => timeOf(packument, a.version).localeCompare(timeOf(packument, b.version)))[0]
   const owner = first?.publisher ?? publisher
   if (owner)
-    context.catalog.addMaintainer(packument.name, owner, timeOf(packument, first?.version ?? ''))
+    context.catalog.owners.addMaintainer(
+      packument.name,
+      owner,
+      timeOf(packument, first?.version ?? ''),
+    )
 }
 
 function timeOf(packument: StoredPackument, version: string): string {

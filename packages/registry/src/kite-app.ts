@@ -58,10 +58,12 @@ export function createKiteApp(options: KiteAppOptions): Hono {
   app.use(`${API_BASE}/*`, cors({ origin: '*', allowMethods: ['GET', 'HEAD'] }))
   app.use(API_BASE, cors({ origin: '*', allowMethods: ['GET', 'HEAD'] }))
 
-  app.get(API_BASE, (c) => c.json({ ...catalog.stats(), lastEventId: catalog.lastEventId() }))
+  app.get(API_BASE, (c) =>
+    c.json({ ...catalog.versions.stats(), lastEventId: catalog.events.lastEventId() }),
+  )
 
   app.get(`${API_BASE}/plugins`, (c) => {
-    const result = catalog.search(
+    const result = catalog.finder.search(
       c.req.query('q') ?? '',
       Number(c.req.query('page') ?? 1),
       Number(c.req.query('size') ?? 20),
@@ -130,14 +132,14 @@ export function createKiteApp(options: KiteAppOptions): Hono {
     const configured = options.scopeOwners?.[scope]
     return c.json({
       scope,
-      owners: configured ?? catalog.scopeMembers(scope),
+      owners: configured ?? catalog.owners.scopeMembers(scope),
       configured: configured !== undefined,
     })
   })
 
   app.get(`${API_BASE}/types/:type`, (c) => {
     const type = c.req.param('type')
-    const details = catalog.type(type)
+    const details = catalog.versions.type(type)
     if (!details) throw new NotFound(`no plugin provides the type "${type}"`)
     return c.json(details)
   })
@@ -154,7 +156,8 @@ export function createKiteApp(options: KiteAppOptions): Hono {
         wake = undefined
       }
       // Backlog and subscription in the same tick: nothing can be appended in between.
-      if (since !== undefined) queue.push(...catalog.eventsAfter(since, Number.MAX_SAFE_INTEGER))
+      if (since !== undefined)
+        queue.push(...catalog.events.eventsAfter(since, Number.MAX_SAFE_INTEGER))
       const unsubscribe = hub.subscribe(
         (event) => {
           queue.push(event)
@@ -175,7 +178,9 @@ export function createKiteApp(options: KiteAppOptions): Hono {
       })
       let last = since ?? -1
       try {
-        await stream.write(`retry: 3000\n: connected, last event id ${catalog.lastEventId()}\n\n`)
+        await stream.write(
+          `retry: 3000\n: connected, last event id ${catalog.events.lastEventId()}\n\n`,
+        )
         while (!closed) {
           const next = queue.shift()
           if (next === undefined) {
@@ -233,11 +238,16 @@ export function createKiteApp(options: KiteAppOptions): Hono {
 
   app.get(`${UI_BASE}/`, (c) => {
     const query = c.req.query('q') ?? ''
-    const result = catalog.search(query, Number(c.req.query('page') ?? 1), 20, searchFilters(c))
+    const result = catalog.finder.search(
+      query,
+      Number(c.req.query('page') ?? 1),
+      20,
+      searchFilters(c),
+    )
     return page(
       c,
       query ? `“${query}”` : 'Plugins',
-      searchPage({ result, stats: catalog.stats() }),
+      searchPage({ result, stats: catalog.versions.stats() }),
       query,
     )
   })
@@ -287,7 +297,7 @@ export function createKiteApp(options: KiteAppOptions): Hono {
 
   app.get(`${UI_BASE}/types/:type`, (c) => {
     const type = c.req.param('type')
-    const details = catalog.type(type)
+    const details = catalog.versions.type(type)
     if (!details) throw new NotFound(`no plugin provides the type "${type}"`)
     const plugin = requirePlugin(details.name)
     const version = c.req.query('version') ?? details.latest
@@ -324,14 +334,14 @@ export function createKiteApp(options: KiteAppOptions): Hono {
   })
 
   function requirePlugin(name: string): PluginDetails {
-    const plugin = catalog.plugin(name)
+    const plugin = catalog.versions.plugin(name)
     if (!plugin) throw new NotFound(`no plugin named ${name} in the catalog`)
     return plugin
   }
 
   function requireVersion(name: string, spec: string) {
-    const version = catalog.resolveVersion(name, spec)
-    const record = version ? catalog.version(name, version) : undefined
+    const version = catalog.versions.resolveVersion(name, spec)
+    const record = version ? catalog.versions.version(name, version) : undefined
     if (!record) throw new NotFound(`${name} has no version "${spec}"`)
     return record
   }

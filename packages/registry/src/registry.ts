@@ -116,13 +116,13 @@ export async function createRegistry(options: RegistryOptions = {}): Promise<Reg
     if (catalog.created && storage.list().length > 0) {
       // A rebuilt catalog numbers its events above any id a client can hold from before, so a
       // reconnecting client replays the rebuilt history instead of silently missing it.
-      catalog.raiseEventIdFloor(Date.now())
+      catalog.events.raiseEventIdFloor(Date.now())
       logger.info(`rebuilding the catalog from ${packagesDir}`)
     }
     await syncAll({ catalog, storage, logger, limits })
     // Owners set with `npm owner` outlive a rebuilt catalog.
     for (const [name, owners] of rules.allOwners()) {
-      if (storage.read(name)) catalog.setMaintainers(name, owners)
+      if (storage.read(name)) catalog.owners.setMaintainers(name, owners)
     }
 
     const verdaccioServer = (await runServer(
