@@ -90,6 +90,45 @@ describe('generated reference', () => {
     expect(v2!.version).toBe('2.0.0')
   })
 
+  it("links each version's pages to the registry's pages of that version, and back to the diff", async () => {
+    const other = mkdtempSync(join(tmpdir(), 'kite-docs-links-'))
+    try {
+      await generateReference({
+        outDir: join(other, 'src'),
+        generatedDir: join(other, 'generated'),
+        openApiDocument: { openapi: '3.1.0', info: { title: 'x', version: '0' }, paths: {} },
+        registryUrl: 'https://plugins.example.com/base',
+      })
+      const read = (relative: string) => readFileSync(join(other, 'src', relative), 'utf8')
+      const ui = 'https://plugins.example.com/base/-/kite'
+      const latest = read('reference/acme-greeting/index.md')
+      expect(latest).toContain(
+        `In the registry: [@acme/kite-plugin-greeting@2.0.0](${ui}/plugins/@acme/kite-plugin-greeting?version=2.0.0)`,
+      )
+      expect(latest).toContain(
+        `[what changed since 1.0.0](${ui}/plugins/@acme/kite-plugin-greeting/diff?from=1.0.0&to=2.0.0)`,
+      )
+      const old = read('reference/acme-greeting/v1.0.0/index.md')
+      expect(old).toContain(`(${ui}/plugins/@acme/kite-plugin-greeting?version=1.0.0)`)
+      expect(old).not.toContain('what changed since')
+      expect(read('reference/acme-greeting/v1.0.0/hello.md')).toContain(
+        `In the registry: [acme.greeting.Hello in 1.0.0](${ui}/types/acme.greeting.Hello?version=1.0.0)`,
+      )
+      // The latest version answers at v<version>/ too (the registry links there), sending the
+      // reader on without JavaScript.
+      const moved = read('reference/acme-greeting/v2.0.0/hello.md')
+      expect(moved).toContain(
+        '"http-equiv":"refresh","content":"0; url=/reference/acme-greeting/hello"',
+      )
+      expect(moved).toContain('search: false')
+      expect(read('reference/acme-greeting/v2.0.0/index.md')).toContain(
+        'url=/reference/acme-greeting/',
+      )
+    } finally {
+      rmSync(other, { recursive: true, force: true })
+    }
+  })
+
   it('writes the HTTP API page from the runtime OpenAPI document', () => {
     const api = page('api/index.md')
     expect(api).toContain('### POST /flows {#post-flows}')
