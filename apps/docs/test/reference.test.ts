@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { listManifestTypes, type PluginManifest, parseManifest } from '@kite/sdk/host'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { docsReferenceUrl } from '../../../packages/registry/src/ui/docs-links.js'
 import { generateReference, pluginSlug, typeSlug } from '../scripts/generate-reference.mjs'
 
 const docsDir = resolve(import.meta.dirname, '..')
@@ -126,6 +127,22 @@ describe('generated reference', () => {
       )
     } finally {
       rmSync(other, { recursive: true, force: true })
+    }
+  })
+
+  it("has a page at every URL the registry's browse UI links to, for every version and type", () => {
+    const docs = { url: 'http://docs.test/', reference: ['@kite/*', '@acme/*'] }
+    const written = new Set(result.written)
+    const pageOf = (url: string | undefined) => {
+      const path = new URL(url ?? 'http://docs.test/missing').pathname.slice(1)
+      return path.endsWith('/') ? `${path}index.md` : `${path}.md`
+    }
+    for (const manifest of [...firstPartyManifests(), ...greeting]) {
+      const plugin = { name: manifest.name, group: manifest.group, version: manifest.version }
+      expect(written).toContain(pageOf(docsReferenceUrl(docs, plugin)))
+      for (const { entry } of listManifestTypes(manifest)) {
+        expect(written).toContain(pageOf(docsReferenceUrl(docs, plugin, entry.type)))
+      }
     }
   })
 

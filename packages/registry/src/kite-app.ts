@@ -10,6 +10,7 @@ import type { EventHub } from './event-hub.js'
 import { splitPackagePath } from './npm-gateway.js'
 import { addedPermissions, NO_PERMISSIONS } from './package-docs.js'
 import { diffManifests, upgradeNotes } from './schema-diff.js'
+import { DEFAULT_DOCS_REFERENCE, type DocsLinks } from './ui/docs-links.js'
 import type { SafeHtml } from './ui/html.js'
 import { ICON_SVG, renderPage, UI_BASE, UI_HEADERS, UI_SCRIPT } from './ui/layout.js'
 import { diffPage, notFoundPage, pluginPage, pluginUrl, searchPage, typePage } from './ui/pages.js'
@@ -27,6 +28,8 @@ export interface KiteAppOptions {
   scopeOwners?: Readonly<Record<string, readonly string[]>>
   /** The docs site, linked from every page's header when set. */
   docsUrl?: string
+  /** Packages the docs site has reference pages for (default `DEFAULT_DOCS_REFERENCE`). */
+  docsReference?: readonly string[]
 }
 
 class NotFound extends Error {}
@@ -51,6 +54,9 @@ function searchFilters(c: Context): SearchFilters {
 export function createKiteApp(options: KiteAppOptions): Hono {
   const { catalog, hub } = options
   const app = new Hono()
+  const docs: DocsLinks | undefined = options.docsUrl
+    ? { url: options.docsUrl, reference: options.docsReference ?? DEFAULT_DOCS_REFERENCE }
+    : undefined
 
   // --- API ------------------------------------------------------------------------------------
 
@@ -291,6 +297,7 @@ export function createKiteApp(options: KiteAppOptions): Hono {
         version: record.version,
         registryUrl: `${originOf(c)}/`,
         docs: record.docs,
+        docsSite: docs,
       }),
     )
   })
@@ -314,6 +321,7 @@ export function createKiteApp(options: KiteAppOptions): Hono {
         entry: found.entry,
         version: record.version,
         versions: details.versions.map((item) => item.version),
+        docsSite: docs,
       }),
     )
   })

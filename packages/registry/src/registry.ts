@@ -41,8 +41,16 @@ export interface RegistryOptions {
    * them. A scope not listed belongs to whoever publishes in it first.
    */
   scopeOwners?: Record<string, string[]>
-  /** The docs site's URL; every browse-UI page links to it from its header. */
+  /**
+   * The docs site's URL; every browse-UI page links to it from its header, and the pages of the
+   * packages in `docsReference` link to their version's reference page there.
+   */
   docsUrl?: string
+  /**
+   * Packages the docs site has reference pages for: exact names or `@scope/*` (default
+   * `['@kite/*']`, the first-party plugins the Kite docs are built from).
+   */
+  docsReference?: string[]
   /**
    * How long a token from `npm login` or `npm token create` stays valid, in milliseconds
    * (default 30 days). A new `npm login` gives a fresh one.
@@ -172,6 +180,7 @@ export async function createRegistry(options: RegistryOptions = {}): Promise<Reg
         heartbeatMs: options.heartbeatMs ?? 15_000,
         scopeOwners,
         ...(options.docsUrl ? { docsUrl: options.docsUrl } : {}),
+        ...(options.docsReference ? { docsReference: options.docsReference } : {}),
       }).fetch,
     )
     const listening = createServer((req, res) => {
