@@ -75,6 +75,7 @@ export interface CatalogTables {
 export type PluginRow = Selectable<CatalogTables['plugins']>
 export type VersionRow = Selectable<CatalogTables['versions']>
 export type TypeRow = Selectable<CatalogTables['types']>
+export type EventRow = Selectable<CatalogTables['events']>
 
 /**
  * The catalog's queries are written with kysely's query builder over the typed tables above and

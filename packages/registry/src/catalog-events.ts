@@ -1,4 +1,4 @@
-import type { CatalogDb } from './catalog-db.js'
+import type { CatalogDb, EventRow } from './catalog-db.js'
 import type { CatalogEventType, StoredEvent } from './catalog-types.js'
 
 /** What an event says about a version. */
@@ -63,17 +63,7 @@ export class CatalogEvents {
   }
 }
 
-function toEvent(row: {
-  id: number
-  type: CatalogEventType
-  name: string
-  version: string
-  integrity: string
-  manifest_hash: string
-  tarball_path: string
-  time: string
-  deprecated: string | null
-}): StoredEvent {
+function toEvent(row: EventRow): StoredEvent {
   const event: StoredEvent = {
     id: row.id,
     event: row.type,
