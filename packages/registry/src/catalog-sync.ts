@@ -62,6 +62,11 @@ export async function syncPackage(
       events.push(catalog.versions.setDeprecated(name, version, stored.deprecated))
     }
   }
+  // Versions indexed before the catalog kept docs: read them from their tarballs once.
+  for (const version of catalog.versions.versionsWithoutDocs(name)) {
+    const read = packument.versions[version] && (await readStored(context, packument, version))
+    if (read?.plugin) catalog.versions.setDocs(name, version, read.plugin.docs)
+  }
   const others = catalog.versions.notPluginVersions(name)
   for (const version of others) {
     if (!packument.versions[version]) catalog.versions.forgetNotPlugin(name, version)
@@ -99,33 +104,15 @@ async function indexVersion(
   version: string,
   hints: SyncHints,
 ): Promise<StoredEvent | undefined> {
-  const { catalog, storage, logger } = context
+  const { catalog } = context
   const stored = packument.versions[version]
   if (!stored) return undefined
-  const label = `${packument.name}@${version}`
-  let plugin: { manifest: PluginManifest; manifestHash: string; docs: PackageDocs } | undefined
-  let integrity = stored.integrity
-  if (hints.published?.version === version) {
-    plugin = hints.published
-    integrity = hints.published.integrity
-  } else {
-    let tarball: Buffer
-    try {
-      tarball = storage.readTarball(packument.name, stored.filename)
-    } catch (error) {
-      logger.warn(`${label} has no tarball in storage (${(error as Error).message}); not indexed`)
-      return undefined
-    }
-    integrity ??= `sha512-${createHash('sha512').update(tarball).digest('base64')}`
-    try {
-      plugin = await readManifestFromTarball(tarball, label, context.limits)
-    } catch (error) {
-      logger.warn(
-        `${label} has an unreadable plugin manifest; not indexed: ${(error as Error).message}`,
-      )
-      return undefined
-    }
-  }
+  const read =
+    hints.published?.version === version
+      ? { plugin: hints.published, integrity: hints.published.integrity }
+      : await readStored(context, packument, version)
+  if (!read) return undefined
+  const { plugin, integrity } = read
   if (!plugin) {
     catalog.versions.markNotPlugin(packument.name, version)
     return undefined
@@ -144,6 +131,44 @@ async function indexVersion(
     },
     packument.distTags,
   )
+}
+
+/**
+ * Reads a stored version's tarball by the publish rules: its plugin manifest and docs (none when
+ * it is not a plugin) and its integrity; undefined, with a warning, when it cannot be read.
+ */
+async function readStored(
+  context: SyncContext,
+  packument: StoredPackument,
+  version: string,
+): Promise<
+  | {
+      plugin: { manifest: PluginManifest; manifestHash: string; docs: PackageDocs } | undefined
+      integrity: string | undefined
+    }
+  | undefined
+> {
+  const { storage, logger } = context
+  const stored = packument.versions[version]
+  if (!stored) return undefined
+  const label = `${packument.name}@${version}`
+  let tarball: Buffer
+  try {
+    tarball = storage.readTarball(packument.name, stored.filename)
+  } catch (error) {
+    logger.warn(`${label} has no tarball in storage (${(error as Error).message}); not indexed`)
+    return undefined
+  }
+  const integrity =
+    stored.integrity ?? `sha512-${createHash('sha512').update(tarball).digest('base64')}`
+  try {
+    return { plugin: await readManifestFromTarball(tarball, label, context.limits), integrity }
+  } catch (error) {
+    logger.warn(
+      `${label} has an unreadable plugin manifest; not indexed: ${(error as Error).message}`,
+    )
+    return undefined
+  }
 }
 
 function ensureMaintainer(

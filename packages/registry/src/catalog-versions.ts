@@ -204,6 +204,32 @@ export class CatalogVersions {
     })
   }
 
+  /** Versions of `name` indexed before the catalog kept README, CHANGELOG, icon and links. */
+  versionsWithoutDocs(name: string): string[] {
+    const { q } = this.db
+    return this.db
+      .all(
+        q
+          .selectFrom('versions')
+          .select('version')
+          .where('name', '=', name)
+          .where('docs', 'is', null),
+      )
+      .map((row) => row.version)
+  }
+
+  /** Stores what was read from a version's tarball (see `versionsWithoutDocs`). */
+  setDocs(name: string, version: string, docs: PackageDocs): void {
+    const { q } = this.db
+    this.db.run(
+      q
+        .updateTable('versions')
+        .set({ docs: JSON.stringify(docs) })
+        .where('name', '=', name)
+        .where('version', '=', version),
+    )
+  }
+
   /** Records a plugin's dist-tags (a no-op when they did not change). */
   setDistTags(name: string, distTags: Record<string, string>): void {
     const row = this.pluginRow(name)
