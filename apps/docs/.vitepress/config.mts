@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { type DefaultTheme, defineConfig } from 'vitepress'
-import { resolvePorts } from '../../../scripts/ports.mjs'
+import { resolveSiteUrls } from '../../../scripts/ports.mjs'
+import { portsInMarkdown } from '../scripts/ports-in-markdown.mjs'
 
 // Written by scripts/generate-reference.mjs (run by `npm run build` and `npm run dev`).
 const sidebarFile = new URL('./generated/sidebar.json', import.meta.url)
@@ -36,7 +37,7 @@ const guide: DefaultTheme.SidebarItem[] = [
 
 // The registry's browse UI, linked from the nav: KITE_REGISTRY_URL, else the one `npm start`
 // runs (its port comes from scripts/ports.mjs, like every port the docs mention).
-const registryUrl = process.env.KITE_REGISTRY_URL ?? `http://127.0.0.1:${resolvePorts().registry}`
+const registryUrl = resolveSiteUrls().registry
 
 export default defineConfig({
   title: 'Kite',
@@ -47,6 +48,8 @@ export default defineConfig({
   markdown: {
     // Inline code often shows `{{ expressions }}`: keep Vue from interpolating them.
     config(md) {
+      // `{{ports.registry}}` and the like: the ports of scripts/ports.mjs.
+      portsInMarkdown(md)
       const render = md.renderer.rules.code_inline!
       md.renderer.rules.code_inline = (tokens, index, options, env, self) =>
         render(tokens, index, options, env, self).replace(/^<code/, '<code v-pre')
@@ -61,7 +64,7 @@ export default defineConfig({
       { text: 'Runtime', link: '/runtime/', activeMatch: '^/runtime/' },
       { text: 'CLI', link: '/cli/', activeMatch: '^/cli/' },
       { text: 'API', link: '/api/', activeMatch: '^/api/' },
-      { text: 'Browse plugins', link: `${registryUrl.replace(/\/$/, '')}/-/kite/` },
+      { text: 'Browse plugins', link: `${registryUrl}-/kite/` },
     ],
     sidebar: {
       '/guide/': guide,

@@ -14,6 +14,21 @@ export interface GenerateOptions {
   manifestFiles?: string[]
   /** The runtime's OpenAPI document (default: `createOpenApiDocument()` of `@kite/runtime`). */
   openApiDocument?: unknown
+  /** The registry the pages link to (default: `resolveSiteUrls().registry` of scripts/ports.mjs). */
+  registryUrl?: string
+}
+
+interface ManifestLike {
+  name: string
+  version: string
+}
+
+export function registryLinks(registryUrl: string): {
+  pluginUrl(manifest: ManifestLike): string
+  typeUrl(manifest: ManifestLike, type: string): string
+  diffUrl(manifest: ManifestLike, from: ManifestLike): string
+  pluginLine(manifest: ManifestLike, versions: ManifestLike[]): string
+  typeLine(manifest: ManifestLike, type: string): string
 }
 
 export function findManifestFiles(root?: string): string[]

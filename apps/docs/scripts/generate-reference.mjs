@@ -18,6 +18,7 @@ import {
   renderPluginMarkdown,
   renderTypeMarkdown,
 } from '@kite/sdk/host'
+import { resolveSiteUrls } from '../../../scripts/ports.mjs'
 
 const docsDir = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const repoRoot = resolve(docsDir, '../..')
@@ -60,7 +61,9 @@ export async function generateReference({
   generatedDir = join(docsDir, '.vitepress/generated'),
   manifestFiles = findManifestFiles(),
   openApiDocument,
+  registryUrl = resolveSiteUrls().registry,
 } = {}) {
+  const registry = registryLinks(registryUrl)
   const referenceDir = join(outDir, 'reference')
   rmSync(referenceDir, { recursive: true, force: true })
   const written = []
@@ -92,13 +95,21 @@ export async function generateReference({
     for (const manifest of versions) {
       const folder = folderOf(manifest)
       const types = listManifestTypes(manifest)
-      write(`${folder.slice(1)}index.md`, pluginPage(manifest, versions, folderOf))
+      write(`${folder.slice(1)}index.md`, pluginPage(manifest, versions, folderOf, registry))
       for (const { entry } of types) {
         write(
           `${folder.slice(1)}${typeSlug(manifest.group, entry.type)}.md`,
-          typePage(manifest, entry.type, versions, folderOf),
+          typePage(manifest, entry.type, versions, folderOf, registry),
         )
       }
+    }
+    // Every version also answers at `v<version>/` (what the registry links to): for the latest,
+    // a page that sends the reader to where it lives, with or without JavaScript.
+    const latestFolder = `${base}v${latest.version}/`
+    write(`${latestFolder.slice(1)}index.md`, movedPage(latest, base))
+    for (const { entry } of listManifestTypes(latest)) {
+      const slugOfType = typeSlug(latest.group, entry.type)
+      write(`${latestFolder.slice(1)}${slugOfType}.md`, movedPage(latest, `${base}${slugOfType}`))
     }
     pages.push({
       name: latest.name,
@@ -193,7 +204,7 @@ function versionLine(manifest, versions, folderOf, typeSlugOrIndex) {
   return `Versions: ${links.join(' · ')}`
 }
 
-function pluginPage(manifest, versions, folderOf) {
+function pluginPage(manifest, versions, folderOf, registry) {
   const folder = folderOf(manifest)
   let markdown = renderPluginMarkdown(manifest)
   for (const { entry } of listManifestTypes(manifest)) {
@@ -230,12 +241,13 @@ function pluginPage(manifest, versions, folderOf) {
       ? 'The version in this repository; the [registry](/registry/) lists every published one.'
       : 'Each version has its own pages: a flow pinned to an older version reads those.',
   ].join('\n')
+  const [heading, ...rest] = markdown.split('\n')
   return `${frontmatter({ title: `${manifest.title} (${manifest.name}@${manifest.version})` })}${vuePre(
-    `${markdown}\n${versionsSection}\n\n${install}\n`,
+    `${[heading, '', registry.pluginLine(manifest, versions), ...rest].join('\n')}\n${versionsSection}\n\n${install}\n`,
   )}`
 }
 
-function typePage(manifest, type, versions, folderOf) {
+function typePage(manifest, type, versions, folderOf, registry) {
   const slug = typeSlug(manifest.group, type)
   const markdown = renderTypeMarkdown(manifest, type)
   const [heading, ...rest] = markdown.split('\n')
@@ -246,8 +258,52 @@ function typePage(manifest, type, versions, folderOf) {
     slug,
   )}`
   return `${frontmatter({ title: `${type} (${manifest.version})` })}${vuePre(
-    [heading, '', plugin, ...rest].join('\n'),
+    [heading, '', plugin, '', registry.typeLine(manifest, type), ...rest].join('\n'),
   )}`
+}
+
+/** The page at `v<latest>/…`: sends the reader to the latest version's page. */
+function movedPage(manifest, target) {
+  const head = [['meta', { 'http-equiv': 'refresh', content: `0; url=${target}` }]]
+  return `${frontmatter({ title: `${manifest.title} ${manifest.version}`, search: false, head })}${vuePre(
+    `# ${manifest.title} ${manifest.version}\n\nThe latest version: its reference is at [${target}](${target}).\n`,
+  )}`
+}
+
+/** `@acme/x` with each segment URL-encoded but the scope's `@` kept (as the registry's UI does). */
+const namePath = (name) =>
+  name
+    .split('/')
+    .map((part) => encodeURIComponent(part).replace(/^%40/, '@'))
+    .join('/')
+
+/**
+ * Links from a reference page to the registry's pages of the same version (and the diff from
+ * the version before it), on `registryUrl` (`KITE_REGISTRY_URL`, else the one `npm start` runs).
+ */
+export function registryLinks(registryUrl) {
+  const ui = `${registryUrl.endsWith('/') ? registryUrl : `${registryUrl}/`}-/kite`
+  const version = (manifest) => `version=${encodeURIComponent(manifest.version)}`
+  const pluginUrl = (manifest) => `${ui}/plugins/${namePath(manifest.name)}?${version(manifest)}`
+  const diffUrl = (manifest, from) =>
+    `${ui}/plugins/${namePath(manifest.name)}/diff?from=${encodeURIComponent(from.version)}&to=${encodeURIComponent(manifest.version)}`
+  const typeUrl = (manifest, type) => `${ui}/types/${encodeURIComponent(type)}?${version(manifest)}`
+  const previous = (manifest, versions) => versions[versions.indexOf(manifest) + 1]
+  return {
+    pluginUrl,
+    typeUrl,
+    diffUrl,
+    pluginLine(manifest, versions) {
+      const before = previous(manifest, versions)
+      const diff = before
+        ? ` · [what changed since ${before.version}](${diffUrl(manifest, before)})`
+        : ''
+      return `In the registry: [${manifest.name}@${manifest.version}](${pluginUrl(manifest)})${diff}`
+    },
+    typeLine(manifest, type) {
+      return `In the registry: [${type} in ${manifest.version}](${typeUrl(manifest, type)})`
+    },
+  }
 }
 
 function referenceIndex(plugins) {

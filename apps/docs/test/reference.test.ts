@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { listManifestTypes, type PluginManifest, parseManifest } from '@kite/sdk/host'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { docsReferenceUrl } from '../../../packages/registry/src/ui/docs-links.js'
 import { generateReference, pluginSlug, typeSlug } from '../scripts/generate-reference.mjs'
 
 const docsDir = resolve(import.meta.dirname, '..')
@@ -88,6 +89,61 @@ describe('generated reference', () => {
     expect(page('reference/acme-greeting/goodbye.md')).toContain('1.0.0 (not in it)')
     expect(existsSync(join(out, 'src/reference/acme-greeting/v1.0.0/goodbye.md'))).toBe(false)
     expect(v2!.version).toBe('2.0.0')
+  })
+
+  it("links each version's pages to the registry's pages of that version, and back to the diff", async () => {
+    const other = mkdtempSync(join(tmpdir(), 'kite-docs-links-'))
+    try {
+      await generateReference({
+        outDir: join(other, 'src'),
+        generatedDir: join(other, 'generated'),
+        openApiDocument: { openapi: '3.1.0', info: { title: 'x', version: '0' }, paths: {} },
+        registryUrl: 'https://plugins.example.com/base',
+      })
+      const read = (relative: string) => readFileSync(join(other, 'src', relative), 'utf8')
+      const ui = 'https://plugins.example.com/base/-/kite'
+      const latest = read('reference/acme-greeting/index.md')
+      expect(latest).toContain(
+        `In the registry: [@acme/kite-plugin-greeting@2.0.0](${ui}/plugins/@acme/kite-plugin-greeting?version=2.0.0)`,
+      )
+      expect(latest).toContain(
+        `[what changed since 1.0.0](${ui}/plugins/@acme/kite-plugin-greeting/diff?from=1.0.0&to=2.0.0)`,
+      )
+      const old = read('reference/acme-greeting/v1.0.0/index.md')
+      expect(old).toContain(`(${ui}/plugins/@acme/kite-plugin-greeting?version=1.0.0)`)
+      expect(old).not.toContain('what changed since')
+      expect(read('reference/acme-greeting/v1.0.0/hello.md')).toContain(
+        `In the registry: [acme.greeting.Hello in 1.0.0](${ui}/types/acme.greeting.Hello?version=1.0.0)`,
+      )
+      // The latest version answers at v<version>/ too (the registry links there), sending the
+      // reader on without JavaScript.
+      const moved = read('reference/acme-greeting/v2.0.0/hello.md')
+      expect(moved).toContain(
+        '"http-equiv":"refresh","content":"0; url=/reference/acme-greeting/hello"',
+      )
+      expect(moved).toContain('search: false')
+      expect(read('reference/acme-greeting/v2.0.0/index.md')).toContain(
+        'url=/reference/acme-greeting/',
+      )
+    } finally {
+      rmSync(other, { recursive: true, force: true })
+    }
+  })
+
+  it("has a page at every URL the registry's browse UI links to, for every version and type", () => {
+    const docs = { url: 'http://docs.test/', reference: ['@kite/*', '@acme/*'] }
+    const written = new Set(result.written)
+    const pageOf = (url: string | undefined) => {
+      const path = new URL(url ?? 'http://docs.test/missing').pathname.slice(1)
+      return path.endsWith('/') ? `${path}index.md` : `${path}.md`
+    }
+    for (const manifest of [...firstPartyManifests(), ...greeting]) {
+      const plugin = { name: manifest.name, group: manifest.group, version: manifest.version }
+      expect(written).toContain(pageOf(docsReferenceUrl(docs, plugin)))
+      for (const { entry } of listManifestTypes(manifest)) {
+        expect(written).toContain(pageOf(docsReferenceUrl(docs, plugin, entry.type)))
+      }
+    }
   })
 
   it('writes the HTTP API page from the runtime OpenAPI document', () => {

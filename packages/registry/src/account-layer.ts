@@ -113,7 +113,7 @@ export function createAccountLayer(options: AccountLayerOptions) {
       const accept = req.headers.accept ?? ''
       // Install metadata (the abbreviated packument) has no maintainers: it passes untouched.
       if (parsed && parsed.rest.length === 0 && !accept.includes('application/vnd.npm.install')) {
-        const maintainers = catalog.maintainersOf(parsed.name)
+        const maintainers = catalog.owners.maintainersOf(parsed.name)
         if (maintainers.length > 0) addMaintainers(req, res, maintainers)
       }
     }
@@ -218,7 +218,7 @@ export function createAccountLayer(options: AccountLayerOptions) {
     const query = new URL(url, 'http://x').searchParams
     const name = query.get('package')
     if (name !== null) {
-      const owners = catalog.maintainersOf(name)
+      const owners = catalog.owners.maintainersOf(name)
       if (!owners.includes(user)) {
         throw new RegistryError(`only the owners of ${name} may read its audit log`, {
           code: 'NOT_MAINTAINER',
@@ -226,7 +226,9 @@ export function createAccountLayer(options: AccountLayerOptions) {
       }
       return sendJson(res, 200, { entries: governance.auditFor([name]) })
     }
-    const mine = catalog.knownPackages().filter((p) => catalog.maintainersOf(p).includes(user))
+    const mine = catalog.owners
+      .knownPackages()
+      .filter((p) => catalog.owners.maintainersOf(p).includes(user))
     sendJson(res, 200, { entries: governance.auditFor(mine, user) })
   }
 

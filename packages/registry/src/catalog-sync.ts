@@ -43,27 +43,33 @@ export async function syncPackage(
   const { catalog, storage } = context
   const packument = storage.read(name)
   const events: StoredEvent[] = []
-  const indexed = catalog.versionStates(name)
+  const indexed = catalog.versions.versionStates(name)
   if (!packument) {
-    for (const version of indexed.keys()) events.push(catalog.removeVersion(name, version, {}))
+    for (const version of indexed.keys())
+      events.push(catalog.versions.removeVersion(name, version, {}))
     catalog.forgetPackage(name)
     return events
   }
   ensureMaintainer(context, packument, hints.publisher)
   for (const version of indexed.keys()) {
     if (!packument.versions[version]) {
-      events.push(catalog.removeVersion(name, version, packument.distTags))
+      events.push(catalog.versions.removeVersion(name, version, packument.distTags))
     }
   }
   for (const [version, deprecated] of indexed) {
     const stored = packument.versions[version]
     if (stored && stored.deprecated !== deprecated) {
-      events.push(catalog.setDeprecated(name, version, stored.deprecated))
+      events.push(catalog.versions.setDeprecated(name, version, stored.deprecated))
     }
   }
-  const others = catalog.notPluginVersions(name)
+  // Versions indexed before the catalog kept docs: read them from their tarballs once.
+  for (const version of catalog.versions.versionsWithoutDocs(name)) {
+    const read = packument.versions[version] && (await readStored(context, packument, version))
+    if (read?.plugin) catalog.versions.setDocs(name, version, read.plugin.docs)
+  }
+  const others = catalog.versions.notPluginVersions(name)
   for (const version of others) {
-    if (!packument.versions[version]) catalog.forgetNotPlugin(name, version)
+    if (!packument.versions[version]) catalog.versions.forgetNotPlugin(name, version)
   }
   const missing = Object.keys(packument.versions)
     .filter((version) => !indexed.has(version) && !others.has(version) && semver.valid(version))
@@ -74,13 +80,13 @@ export async function syncPackage(
     const event = await indexVersion(context, packument, version, hints)
     if (event) events.push(event)
   }
-  catalog.setDistTags(name, packument.distTags)
+  catalog.versions.setDistTags(name, packument.distTags)
   return events
 }
 
 /** Reconciles every package in storage, and every catalog entry storage no longer has. */
 export async function syncAll(context: SyncContext): Promise<StoredEvent[]> {
-  const names = new Set([...context.storage.list(), ...context.catalog.knownPackages()])
+  const names = new Set([...context.storage.list(), ...context.catalog.owners.knownPackages()])
   const events: StoredEvent[] = []
   for (const name of names) {
     try {
@@ -98,38 +104,20 @@ async function indexVersion(
   version: string,
   hints: SyncHints,
 ): Promise<StoredEvent | undefined> {
-  const { catalog, storage, logger } = context
+  const { catalog } = context
   const stored = packument.versions[version]
   if (!stored) return undefined
-  const label = `${packument.name}@${version}`
-  let plugin: { manifest: PluginManifest; manifestHash: string; docs: PackageDocs } | undefined
-  let integrity = stored.integrity
-  if (hints.published?.version === version) {
-    plugin = hints.published
-    integrity = hints.published.integrity
-  } else {
-    let tarball: Buffer
-    try {
-      tarball = storage.readTarball(packument.name, stored.filename)
-    } catch (error) {
-      logger.warn(`${label} has no tarball in storage (${(error as Error).message}); not indexed`)
-      return undefined
-    }
-    integrity ??= `sha512-${createHash('sha512').update(tarball).digest('base64')}`
-    try {
-      plugin = await readManifestFromTarball(tarball, label, context.limits)
-    } catch (error) {
-      logger.warn(
-        `${label} has an unreadable plugin manifest; not indexed: ${(error as Error).message}`,
-      )
-      return undefined
-    }
-  }
+  const read =
+    hints.published?.version === version
+      ? { plugin: hints.published, integrity: hints.published.integrity }
+      : await readStored(context, packument, version)
+  if (!read) return undefined
+  const { plugin, integrity } = read
   if (!plugin) {
-    catalog.markNotPlugin(packument.name, version)
+    catalog.versions.markNotPlugin(packument.name, version)
     return undefined
   }
-  return catalog.addVersion(
+  return catalog.versions.addVersion(
     {
       name: packument.name,
       version,
@@ -145,18 +133,60 @@ async function indexVersion(
   )
 }
 
+/**
+ * Reads a stored version's tarball by the publish rules: its plugin manifest and docs (none when
+ * it is not a plugin) and its integrity; undefined, with a warning, when it cannot be read.
+ */
+async function readStored(
+  context: SyncContext,
+  packument: StoredPackument,
+  version: string,
+): Promise<
+  | {
+      plugin: { manifest: PluginManifest; manifestHash: string; docs: PackageDocs } | undefined
+      integrity: string | undefined
+    }
+  | undefined
+> {
+  const { storage, logger } = context
+  const stored = packument.versions[version]
+  if (!stored) return undefined
+  const label = `${packument.name}@${version}`
+  let tarball: Buffer
+  try {
+    tarball = storage.readTarball(packument.name, stored.filename)
+  } catch (error) {
+    logger.warn(`${label} has no tarball in storage (${(error as Error).message}); not indexed`)
+    return undefined
+  }
+  const integrity =
+    stored.integrity ?? `sha512-${createHash('sha512').update(tarball).digest('base64')}`
+  try {
+    return { plugin: await readManifestFromTarball(tarball, label, context.limits), integrity }
+  } catch (error) {
+    logger.warn(
+      `${label} has an unreadable plugin manifest; not indexed: ${(error as Error).message}`,
+    )
+    return undefined
+  }
+}
+
 function ensureMaintainer(
   context: SyncContext,
   packument: StoredPackument,
   publisher?: string,
 ): void {
-  if (context.catalog.maintainersOf(packument.name).length > 0) return
+  if (context.catalog.owners.maintainersOf(packument.name).length > 0) return
   const first = Object.values(packument.versions)
     .filter((version) => version.publisher)
     .sort((a, b) => timeOf(packument, a.version).localeCompare(timeOf(packument, b.version)))[0]
   const owner = first?.publisher ?? publisher
   if (owner)
-    context.catalog.addMaintainer(packument.name, owner, timeOf(packument, first?.version ?? ''))
+    context.catalog.owners.addMaintainer(
+      packument.name,
+      owner,
+      timeOf(packument, first?.version ?? ''),
+    )
 }
 
 function timeOf(packument: StoredPackument, version: string): string {

@@ -52,9 +52,12 @@ const POKEMON = '@acme/kite-plugin-pokemon'
 
 describe('Catalog', () => {
   it('indexes versions and finds them by name, group, type, title, description and keyword', () => {
-    catalog.addVersion(record(POKEMON, '1.0.0', pokemonV1()), { latest: '1.0.0' })
-    catalog.addVersion(record('@kite/plugin-http', '1.0.0', simplePlugin('kite.http', 'HTTP')), {})
-    const names = (query: string) => catalog.search(query).results.map((hit) => hit.name)
+    catalog.versions.addVersion(record(POKEMON, '1.0.0', pokemonV1()), { latest: '1.0.0' })
+    catalog.versions.addVersion(
+      record('@kite/plugin-http', '1.0.0', simplePlugin('kite.http', 'HTTP')),
+      {},
+    )
+    const names = (query: string) => catalog.finder.search(query).results.map((hit) => hit.name)
     expect(names('pokemon')).toEqual([POKEMON])
     expect(names('acme.pokemon')).toEqual([POKEMON])
     expect(names('IsLegendary')).toEqual([POKEMON])
@@ -66,88 +69,93 @@ describe('Catalog', () => {
     expect(names('kite.http')).toEqual(['@kite/plugin-http'])
     expect(names('echo')).toEqual(['@kite/plugin-http'])
     expect(names('"; DROP TABLE plugins; --')).toEqual([])
-    expect(catalog.search('').total).toBe(2)
+    expect(catalog.finder.search('').total).toBe(2)
   })
 
   it('ranks a name or group hit above a description hit, and pages results', () => {
     for (let index = 0; index < 25; index++) {
-      catalog.addVersion(record(`@many/p${index}`, '1.0.0', simplePlugin(`many.p${index}`)), {})
+      catalog.versions.addVersion(
+        record(`@many/p${index}`, '1.0.0', simplePlugin(`many.p${index}`)),
+        {},
+      )
     }
-    catalog.addVersion(record('@other/http-tools', '1.0.0', simplePlugin('other.http')), {})
+    catalog.versions.addVersion(
+      record('@other/http-tools', '1.0.0', simplePlugin('other.http')),
+      {},
+    )
     const mentions = simplePlugin('mention.only', 'Mentions')
     const manifest = record('@z/mentions', '1.0.0', mentions)
     manifest.manifest.description = 'Talks to http servers.'
-    catalog.addVersion(manifest, {})
-    expect(catalog.search('http').results.map((hit) => hit.name)).toEqual([
+    catalog.versions.addVersion(manifest, {})
+    expect(catalog.finder.search('http').results.map((hit) => hit.name)).toEqual([
       '@other/http-tools',
       '@z/mentions',
     ])
-    const page1 = catalog.search('many', 1, 10)
-    const page3 = catalog.search('many', 3, 10)
+    const page1 = catalog.finder.search('many', 1, 10)
+    const page3 = catalog.finder.search('many', 3, 10)
     expect(page1).toMatchObject({ total: 25, page: 1, size: 10 })
     expect(page1.results).toHaveLength(10)
     expect(page3.results).toHaveLength(5)
   })
 
   it('describes plugins, versions and types, newest first, following dist-tags', () => {
-    catalog.addVersion(record(POKEMON, '1.0.0', pokemonV1()), { latest: '1.0.0' })
-    catalog.addVersion(record(POKEMON, '2.0.0', pokemonV2(), '2026-02-01T00:00:00.000Z'), {
+    catalog.versions.addVersion(record(POKEMON, '1.0.0', pokemonV1()), { latest: '1.0.0' })
+    catalog.versions.addVersion(record(POKEMON, '2.0.0', pokemonV2(), '2026-02-01T00:00:00.000Z'), {
       latest: '1.0.0',
       next: '2.0.0',
     })
-    const plugin = catalog.plugin(POKEMON)
+    const plugin = catalog.versions.plugin(POKEMON)
     expect(plugin).toMatchObject({ latest: '1.0.0', distTags: { latest: '1.0.0', next: '2.0.0' } })
     expect(plugin?.versions.map((version) => version.version)).toEqual(['2.0.0', '1.0.0'])
-    expect(catalog.resolveVersion(POKEMON, 'next')).toBe('2.0.0')
-    expect(catalog.resolveVersion(POKEMON, 'latest')).toBe('1.0.0')
-    expect(catalog.resolveVersion(POKEMON, '3.0.0')).toBeUndefined()
-    expect(catalog.type('acme.pokemon.IsLegendary')).toMatchObject({
+    expect(catalog.versions.resolveVersion(POKEMON, 'next')).toBe('2.0.0')
+    expect(catalog.versions.resolveVersion(POKEMON, 'latest')).toBe('1.0.0')
+    expect(catalog.versions.resolveVersion(POKEMON, '3.0.0')).toBeUndefined()
+    expect(catalog.versions.type('acme.pokemon.IsLegendary')).toMatchObject({
       name: POKEMON,
       kind: 'condition',
       latest: '1.0.0',
       versions: [{ version: '1.0.0' }],
     })
-    expect(catalog.type('acme.pokemon.Fetch')?.versions.map((version) => version.version)).toEqual([
-      '2.0.0',
-      '1.0.0',
-    ])
-    catalog.setDistTags(POKEMON, { latest: '2.0.0' })
-    expect(catalog.plugin(POKEMON)?.latest).toBe('2.0.0')
+    expect(
+      catalog.versions.type('acme.pokemon.Fetch')?.versions.map((version) => version.version),
+    ).toEqual(['2.0.0', '1.0.0'])
+    catalog.versions.setDistTags(POKEMON, { latest: '2.0.0' })
+    expect(catalog.versions.plugin(POKEMON)?.latest).toBe('2.0.0')
   })
 
   it('knows which package owns a group, including nested groups, and frees it with the last version', () => {
-    catalog.addVersion(record(POKEMON, '1.0.0', pokemonV1()), {})
-    expect(catalog.conflictingGroup('acme.pokemon', '@other/x')).toEqual({
+    catalog.versions.addVersion(record(POKEMON, '1.0.0', pokemonV1()), {})
+    expect(catalog.versions.conflictingGroup('acme.pokemon', '@other/x')).toEqual({
       group: 'acme.pokemon',
       name: POKEMON,
     })
-    expect(catalog.conflictingGroup('acme.pokemon.cards', '@other/x')).toEqual({
+    expect(catalog.versions.conflictingGroup('acme.pokemon.cards', '@other/x')).toEqual({
       group: 'acme.pokemon',
       name: POKEMON,
     })
-    expect(catalog.conflictingGroup('acme', '@other/x')).toEqual({
+    expect(catalog.versions.conflictingGroup('acme', '@other/x')).toEqual({
       group: 'acme.pokemon',
       name: POKEMON,
     })
-    expect(catalog.conflictingGroup('acme.pokemo', '@other/x')).toBeUndefined()
-    expect(catalog.conflictingGroup('acme.pokemon', POKEMON)).toBeUndefined()
-    catalog.addVersion(record('@deep/x', '1.0.0', simplePlugin('deep.nested.group')), {})
-    expect(catalog.conflictingGroup('deep.nested', '@other/x')).toEqual({
+    expect(catalog.versions.conflictingGroup('acme.pokemo', '@other/x')).toBeUndefined()
+    expect(catalog.versions.conflictingGroup('acme.pokemon', POKEMON)).toBeUndefined()
+    catalog.versions.addVersion(record('@deep/x', '1.0.0', simplePlugin('deep.nested.group')), {})
+    expect(catalog.versions.conflictingGroup('deep.nested', '@other/x')).toEqual({
       group: 'deep.nested.group',
       name: '@deep/x',
     })
-    expect(catalog.typeOwner('acme.pokemon.Fetch', '@other/x')).toBe(POKEMON)
-    catalog.removeVersion(POKEMON, '1.0.0', {})
-    expect(catalog.plugin(POKEMON)).toBeUndefined()
-    expect(catalog.conflictingGroup('acme.pokemon', '@other/x')).toBeUndefined()
-    expect(catalog.search('pokemon').total).toBe(0)
+    expect(catalog.versions.typeOwner('acme.pokemon.Fetch', '@other/x')).toBe(POKEMON)
+    catalog.versions.removeVersion(POKEMON, '1.0.0', {})
+    expect(catalog.versions.plugin(POKEMON)).toBeUndefined()
+    expect(catalog.versions.conflictingGroup('acme.pokemon', '@other/x')).toBeUndefined()
+    expect(catalog.finder.search('pokemon').total).toBe(0)
   })
 
   it('logs events with increasing ids that survive reopening', async () => {
-    const published = catalog.addVersion(record(POKEMON, '1.0.0', pokemonV1()), {})
-    const deprecated = catalog.setDeprecated(POKEMON, '1.0.0', 'old')
-    const lifted = catalog.setDeprecated(POKEMON, '1.0.0', null)
-    const unpublished = catalog.removeVersion(POKEMON, '1.0.0', {})
+    const published = catalog.versions.addVersion(record(POKEMON, '1.0.0', pokemonV1()), {})
+    const deprecated = catalog.versions.setDeprecated(POKEMON, '1.0.0', 'old')
+    const lifted = catalog.versions.setDeprecated(POKEMON, '1.0.0', null)
+    const unpublished = catalog.versions.removeVersion(POKEMON, '1.0.0', {})
     expect(
       [published, deprecated, lifted, unpublished].map((event) => [event.id, event.event]),
     ).toEqual([
@@ -161,14 +169,14 @@ describe('Catalog', () => {
     catalog.close()
     catalog = await Catalog.open({ path: join(dir, 'catalog.db') })
     expect(catalog.created).toBe(false)
-    expect(catalog.lastEventId()).toBe(4)
-    expect(catalog.eventsAfter(2).map((event) => event.id)).toEqual([3, 4])
-    catalog.raiseEventIdFloor(1000)
-    expect(catalog.addVersion(record(POKEMON, '1.0.1', pokemonV1()), {}).id).toBe(1001)
+    expect(catalog.events.lastEventId()).toBe(4)
+    expect(catalog.events.eventsAfter(2).map((event) => event.id)).toEqual([3, 4])
+    catalog.events.raiseEventIdFloor(1000)
+    expect(catalog.versions.addVersion(record(POKEMON, '1.0.1', pokemonV1()), {}).id).toBe(1001)
   })
 
   it('forgives typos, says what matched and ranks an exact type above a description', () => {
-    catalog.addVersion(record(POKEMON, '1.0.0', pokemonV1()), { latest: '1.0.0' })
+    catalog.versions.addVersion(record(POKEMON, '1.0.0', pokemonV1()), { latest: '1.0.0' })
     const slack = simplePlugin('kite.chat', 'Chat')
     const manifest = record('@kite/plugin-chat', '1.0.0', slack)
     const [task] = manifest.manifest.tasks
@@ -176,12 +184,12 @@ describe('Catalog', () => {
     manifest.manifest.tasks = [
       { ...task, name: 'SlackIncomingWebhook', type: 'kite.chat.SlackIncomingWebhook' },
     ]
-    catalog.addVersion(manifest, {})
+    catalog.versions.addVersion(manifest, {})
     const mentions = record('@z/mentions', '1.0.0', simplePlugin('z.mentions', 'Mentions'))
     mentions.manifest.description = 'Forwards pokemon sightings to a webhook.'
-    catalog.addVersion(mentions, {})
+    catalog.versions.addVersion(mentions, {})
 
-    const typo = catalog.search('slak')
+    const typo = catalog.finder.search('slak')
     expect(typo.results.map((hit) => hit.name)).toEqual(['@kite/plugin-chat'])
     expect(typo.results[0]?.matches[0]).toEqual({
       field: 'type',
@@ -190,29 +198,35 @@ describe('Catalog', () => {
       how: 'fuzzy',
       value: 'kite.chat.SlackIncomingWebhook',
     })
-    expect(catalog.search('pokmon').results.map((hit) => hit.name)).toEqual([
+    expect(catalog.finder.search('pokmon').results.map((hit) => hit.name)).toEqual([
       POKEMON,
       '@z/mentions',
     ])
-    expect(catalog.search('SlackIncomingWebhook').results[0]?.matches[0]).toMatchObject({
+    expect(catalog.finder.search('SlackIncomingWebhook').results[0]?.matches[0]).toMatchObject({
       field: 'type',
       how: 'exact',
     })
-    const prefix = catalog.search('legen').results[0]?.matches[0]
+    const prefix = catalog.finder.search('legen').results[0]?.matches[0]
     expect(prefix).toMatchObject({ field: 'type', how: 'prefix', term: 'legendary' })
 
     // "webhook": a type id of the chat plugin, a word in the description of @z/mentions.
-    const ranked = catalog.search('webhook').results
+    const ranked = catalog.finder.search('webhook').results
     expect(ranked.map((hit) => hit.name)).toEqual(['@kite/plugin-chat', '@z/mentions'])
     expect(ranked[1]?.matches.map((match) => match.field)).toEqual(['description'])
   })
 
   it('filters by kind, group and keyword, from parameters or inline', () => {
-    catalog.addVersion(record(POKEMON, '1.0.0', pokemonV1()), {})
-    catalog.addVersion(record('@kite/plugin-http', '1.0.0', simplePlugin('kite.http', 'HTTP')), {})
-    catalog.addVersion(record('@kite/plugin-deep', '1.0.0', simplePlugin('kite.deep.x')), {})
+    catalog.versions.addVersion(record(POKEMON, '1.0.0', pokemonV1()), {})
+    catalog.versions.addVersion(
+      record('@kite/plugin-http', '1.0.0', simplePlugin('kite.http', 'HTTP')),
+      {},
+    )
+    catalog.versions.addVersion(
+      record('@kite/plugin-deep', '1.0.0', simplePlugin('kite.deep.x')),
+      {},
+    )
     const names = (query: string, filters = {}) =>
-      catalog.search(query, 1, 20, filters).results.map((hit) => hit.name)
+      catalog.finder.search(query, 1, 20, filters).results.map((hit) => hit.name)
     expect(names('', { kind: 'condition' })).toEqual([POKEMON])
     expect(names('kind:condition')).toEqual([POKEMON])
     expect(names('', { group: 'kite' }).sort()).toEqual(['@kite/plugin-deep', '@kite/plugin-http'])
@@ -220,21 +234,21 @@ describe('Catalog', () => {
     expect(names('', { keyword: 'POKEDEX' })).toEqual([])
     expect(names('', { keyword: 'pokedex' })).toEqual([POKEMON])
     expect(names('echo keyword:kite-plugin group:kite.deep')).toEqual(['@kite/plugin-deep'])
-    const bad = catalog.search('kind:banana echo')
+    const bad = catalog.finder.search('kind:banana echo')
     expect(bad.problems).toEqual(['kind must be one of task, trigger, condition (got "banana")'])
     expect(bad.total).toBe(2)
   })
 
   it('keeps search in step with publishes and unpublishes', () => {
-    expect(catalog.search('pokemon').total).toBe(0)
-    catalog.addVersion(record(POKEMON, '1.0.0', pokemonV1()), {})
-    expect(catalog.search('pokemon').total).toBe(1)
-    catalog.addVersion(record(POKEMON, '2.0.0', pokemonV2()), {})
+    expect(catalog.finder.search('pokemon').total).toBe(0)
+    catalog.versions.addVersion(record(POKEMON, '1.0.0', pokemonV1()), {})
+    expect(catalog.finder.search('pokemon').total).toBe(1)
+    catalog.versions.addVersion(record(POKEMON, '2.0.0', pokemonV2()), {})
     // A type only 1.0.0 has is still found (by its old id), but the kind filter follows latest.
-    expect(catalog.search('IsLegendary').total).toBe(1)
-    catalog.removeVersion(POKEMON, '2.0.0', {})
-    catalog.removeVersion(POKEMON, '1.0.0', {})
-    expect(catalog.search('pokemon').total).toBe(0)
+    expect(catalog.finder.search('IsLegendary').total).toBe(1)
+    catalog.versions.removeVersion(POKEMON, '2.0.0', {})
+    catalog.versions.removeVersion(POKEMON, '1.0.0', {})
+    expect(catalog.finder.search('pokemon').total).toBe(0)
   })
 })
 
@@ -264,12 +278,12 @@ describe('catalog schema migrations', () => {
 
     catalog = await Catalog.open({ path })
     expect(catalog.created).toBe(false)
-    expect(catalog.maintainersOf(POKEMON)).toEqual(['alice'])
-    expect(catalog.version(POKEMON, '1.0.0')?.manifestHash).toBe('sha256-x')
-    expect(catalog.version(POKEMON, '1.0.0')?.docs).toBeUndefined()
-    expect(catalog.lastEventId()).toBe(1)
+    expect(catalog.owners.maintainersOf(POKEMON)).toEqual(['alice'])
+    expect(catalog.versions.version(POKEMON, '1.0.0')?.manifestHash).toBe('sha256-x')
+    expect(catalog.versions.version(POKEMON, '1.0.0')?.docs).toBeUndefined()
+    expect(catalog.events.lastEventId()).toBe(1)
     // The new column takes new versions' docs; the FTS table is gone.
-    catalog.addVersion(
+    catalog.versions.addVersion(
       {
         ...record(POKEMON, '1.1.0', pokemonV1_1()),
         docs: {
@@ -279,7 +293,7 @@ describe('catalog schema migrations', () => {
       },
       {},
     )
-    expect(catalog.version(POKEMON, '1.1.0')?.docs?.readme).toBe('# hi')
+    expect(catalog.versions.version(POKEMON, '1.1.0')?.docs?.readme).toBe('# hi')
     catalog.close()
     const check = new Database(path, { readonly: true })
     const tables = check
@@ -296,7 +310,7 @@ describe('catalog schema migrations', () => {
     // Opening again runs nothing more and keeps everything.
     catalog = await Catalog.open({ path })
     expect(catalog.created).toBe(false)
-    expect(catalog.plugin(POKEMON)?.versions.map((item) => item.version)).toEqual([
+    expect(catalog.versions.plugin(POKEMON)?.versions.map((item) => item.version)).toEqual([
       '1.1.0',
       '1.0.0',
     ])
@@ -342,7 +356,7 @@ describe('openCatalog', () => {
     const fresh = await openCatalog(path, logger)
     try {
       expect(fresh.created).toBe(true)
-      expect(fresh.stats()).toEqual({ plugins: 0, versions: 0, types: 0 })
+      expect(fresh.versions.stats()).toEqual({ plugins: 0, versions: 0, types: 0 })
       expect(warnings[0]).toMatch(
         /is unreadable \(SQLITE_NOTADB\); moved it to .*broken\.db\.corrupt-\d+ and rebuilding/,
       )

@@ -10,6 +10,7 @@ import type { EventHub } from './event-hub.js'
 import { splitPackagePath } from './npm-gateway.js'
 import { addedPermissions, NO_PERMISSIONS } from './package-docs.js'
 import { diffManifests, upgradeNotes } from './schema-diff.js'
+import { DEFAULT_DOCS_REFERENCE, type DocsLinks } from './ui/docs-links.js'
 import type { SafeHtml } from './ui/html.js'
 import { ICON_SVG, renderPage, UI_BASE, UI_HEADERS, UI_SCRIPT } from './ui/layout.js'
 import { diffPage, notFoundPage, pluginPage, pluginUrl, searchPage, typePage } from './ui/pages.js'
@@ -27,6 +28,8 @@ export interface KiteAppOptions {
   scopeOwners?: Readonly<Record<string, readonly string[]>>
   /** The docs site, linked from every page's header when set. */
   docsUrl?: string
+  /** Packages the docs site has reference pages for (default `DEFAULT_DOCS_REFERENCE`). */
+  docsReference?: readonly string[]
 }
 
 class NotFound extends Error {}
@@ -51,6 +54,9 @@ function searchFilters(c: Context): SearchFilters {
 export function createKiteApp(options: KiteAppOptions): Hono {
   const { catalog, hub } = options
   const app = new Hono()
+  const docs: DocsLinks | undefined = options.docsUrl
+    ? { url: options.docsUrl, reference: options.docsReference ?? DEFAULT_DOCS_REFERENCE }
+    : undefined
 
   // --- API ------------------------------------------------------------------------------------
 
@@ -58,10 +64,12 @@ export function createKiteApp(options: KiteAppOptions): Hono {
   app.use(`${API_BASE}/*`, cors({ origin: '*', allowMethods: ['GET', 'HEAD'] }))
   app.use(API_BASE, cors({ origin: '*', allowMethods: ['GET', 'HEAD'] }))
 
-  app.get(API_BASE, (c) => c.json({ ...catalog.stats(), lastEventId: catalog.lastEventId() }))
+  app.get(API_BASE, (c) =>
+    c.json({ ...catalog.versions.stats(), lastEventId: catalog.events.lastEventId() }),
+  )
 
   app.get(`${API_BASE}/plugins`, (c) => {
-    const result = catalog.search(
+    const result = catalog.finder.search(
       c.req.query('q') ?? '',
       Number(c.req.query('page') ?? 1),
       Number(c.req.query('size') ?? 20),
@@ -130,14 +138,14 @@ export function createKiteApp(options: KiteAppOptions): Hono {
     const configured = options.scopeOwners?.[scope]
     return c.json({
       scope,
-      owners: configured ?? catalog.scopeMembers(scope),
+      owners: configured ?? catalog.owners.scopeMembers(scope),
       configured: configured !== undefined,
     })
   })
 
   app.get(`${API_BASE}/types/:type`, (c) => {
     const type = c.req.param('type')
-    const details = catalog.type(type)
+    const details = catalog.versions.type(type)
     if (!details) throw new NotFound(`no plugin provides the type "${type}"`)
     return c.json(details)
   })
@@ -154,7 +162,8 @@ export function createKiteApp(options: KiteAppOptions): Hono {
         wake = undefined
       }
       // Backlog and subscription in the same tick: nothing can be appended in between.
-      if (since !== undefined) queue.push(...catalog.eventsAfter(since, Number.MAX_SAFE_INTEGER))
+      if (since !== undefined)
+        queue.push(...catalog.events.eventsAfter(since, Number.MAX_SAFE_INTEGER))
       const unsubscribe = hub.subscribe(
         (event) => {
           queue.push(event)
@@ -175,7 +184,9 @@ export function createKiteApp(options: KiteAppOptions): Hono {
       })
       let last = since ?? -1
       try {
-        await stream.write(`retry: 3000\n: connected, last event id ${catalog.lastEventId()}\n\n`)
+        await stream.write(
+          `retry: 3000\n: connected, last event id ${catalog.events.lastEventId()}\n\n`,
+        )
         while (!closed) {
           const next = queue.shift()
           if (next === undefined) {
@@ -233,11 +244,16 @@ export function createKiteApp(options: KiteAppOptions): Hono {
 
   app.get(`${UI_BASE}/`, (c) => {
     const query = c.req.query('q') ?? ''
-    const result = catalog.search(query, Number(c.req.query('page') ?? 1), 20, searchFilters(c))
+    const result = catalog.finder.search(
+      query,
+      Number(c.req.query('page') ?? 1),
+      20,
+      searchFilters(c),
+    )
     return page(
       c,
       query ? `“${query}”` : 'Plugins',
-      searchPage({ result, stats: catalog.stats() }),
+      searchPage({ result, stats: catalog.versions.stats() }),
       query,
     )
   })
@@ -281,13 +297,14 @@ export function createKiteApp(options: KiteAppOptions): Hono {
         version: record.version,
         registryUrl: `${originOf(c)}/`,
         docs: record.docs,
+        docsSite: docs,
       }),
     )
   })
 
   app.get(`${UI_BASE}/types/:type`, (c) => {
     const type = c.req.param('type')
-    const details = catalog.type(type)
+    const details = catalog.versions.type(type)
     if (!details) throw new NotFound(`no plugin provides the type "${type}"`)
     const plugin = requirePlugin(details.name)
     const version = c.req.query('version') ?? details.latest
@@ -304,6 +321,7 @@ export function createKiteApp(options: KiteAppOptions): Hono {
         entry: found.entry,
         version: record.version,
         versions: details.versions.map((item) => item.version),
+        docsSite: docs,
       }),
     )
   })
@@ -324,14 +342,14 @@ export function createKiteApp(options: KiteAppOptions): Hono {
   })
 
   function requirePlugin(name: string): PluginDetails {
-    const plugin = catalog.plugin(name)
+    const plugin = catalog.versions.plugin(name)
     if (!plugin) throw new NotFound(`no plugin named ${name} in the catalog`)
     return plugin
   }
 
   function requireVersion(name: string, spec: string) {
-    const version = catalog.resolveVersion(name, spec)
-    const record = version ? catalog.version(name, version) : undefined
+    const version = catalog.versions.resolveVersion(name, spec)
+    const record = version ? catalog.versions.version(name, version) : undefined
     if (!record) throw new NotFound(`${name} has no version "${spec}"`)
     return record
   }

@@ -148,7 +148,7 @@ export function createNpmGateway(options: NpmGatewayOptions): RequestListener {
       done()
       return
     }
-    const maintainers = catalog.maintainersOf(target.name)
+    const maintainers = catalog.owners.maintainersOf(target.name)
     const isStar = target.action === 'publish' && isRecord(body) && !isRecord(body.versions)
     if (maintainers.length > 0 && !maintainers.includes(user) && !isStar) {
       throw new RegistryError(
@@ -166,7 +166,7 @@ export function createNpmGateway(options: NpmGatewayOptions): RequestListener {
       const attachments = isRecord(body._attachments) ? Object.keys(body._attachments) : []
       if (attachments.length > 0) {
         if (maintainers.length === 0 && storage.read(target.name) === undefined) {
-          checkNewName(target.name, new Set([...storage.list(), ...catalog.knownPackages()]))
+          checkNewName(target.name, new Set([...storage.list(), ...catalog.owners.knownPackages()]))
           checkScope(target.name, user, options.scopeOwners, catalog)
         }
         const checked = await checkPublish(
@@ -217,7 +217,7 @@ export function createNpmGateway(options: NpmGatewayOptions): RequestListener {
 
   /** `npm owner add|rm`: the package's owners (and so its group's) become exactly `wanted`. */
   const changeOwners = (name: string, user: string, wanted: unknown[]) => {
-    const before = catalog.maintainersOf(name)
+    const before = catalog.owners.maintainersOf(name)
     if (before.length === 0 && storage.read(name) === undefined) {
       throw new RegistryError(`there is no package ${name}`, { code: 'NOT_FOUND' })
     }
@@ -243,7 +243,7 @@ export function createNpmGateway(options: NpmGatewayOptions): RequestListener {
     }
     const now = new Date().toISOString()
     governance.setOwners(name, names, () => now)
-    catalog.setMaintainers(name, names)
+    catalog.owners.setMaintainers(name, names)
     for (const owner of names.filter((o) => !before.includes(o))) {
       governance.audit({ actor: user, action: 'owner.add', package: name, subject: owner })
     }

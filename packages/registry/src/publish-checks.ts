@@ -96,7 +96,7 @@ export async function checkPublish(
 ): Promise<CheckedPublish> {
   const { name, version } = body
   const label = `${name}@${version}`
-  if (catalog.versionStates(name).has(version)) {
+  if (catalog.versions.versionStates(name).has(version)) {
     throw new RegistryError(
       `${label} is already published; versions are immutable, so bump the version and publish again`,
       { code: 'VERSION_EXISTS' },
@@ -110,7 +110,7 @@ export async function checkPublish(
     )
   }
   if (!contents.plugin) {
-    if (catalog.isPlugin(name)) {
+    if (catalog.versions.isPlugin(name)) {
       throw new RegistryError(
         `${name} is a Kite plugin, but ${label} has no "kite": { "manifest": ... } in package.json; every version of a plugin must carry its manifest`,
         { code: 'NOT_A_PLUGIN' },
@@ -136,7 +136,7 @@ export async function checkPublish(
       { code: 'SDK_RANGE_INVALID' },
     )
   }
-  const conflict = catalog.conflictingGroup(manifest.group, name)
+  const conflict = catalog.versions.conflictingGroup(manifest.group, name)
   if (conflict) {
     const why =
       conflict.group === manifest.group
@@ -148,7 +148,7 @@ export async function checkPublish(
     )
   }
   for (const { type } of [...manifest.tasks, ...manifest.triggers, ...manifest.conditions]) {
-    const owner = catalog.typeOwner(type, name)
+    const owner = catalog.versions.typeOwner(type, name)
     if (owner) {
       throw new RegistryError(`${label}: the type "${type}" is already provided by ${owner}`, {
         code: 'TYPE_OWNED',
@@ -252,7 +252,7 @@ export function checkScope(
   if (!name.startsWith('@')) return
   const scope = name.slice(0, name.indexOf('/'))
   const configured = owners[scope]
-  const allowed = configured ?? catalog.scopeMembers(scope)
+  const allowed = configured ?? catalog.owners.scopeMembers(scope)
   if (allowed.length === 0 || allowed.includes(user)) return
   throw new RegistryError(
     `${user} may not publish ${name}: the scope ${scope} belongs to ${allowed.join(', ')}${configured ? ' (set in the registry config)' : ''}; publish under a scope of your own`,

@@ -41,8 +41,16 @@ export interface RegistryOptions {
    * them. A scope not listed belongs to whoever publishes in it first.
    */
   scopeOwners?: Record<string, string[]>
-  /** The docs site's URL; every browse-UI page links to it from its header. */
+  /**
+   * The docs site's URL; every browse-UI page links to it from its header, and the pages of the
+   * packages in `docsReference` link to their version's reference page there.
+   */
   docsUrl?: string
+  /**
+   * Packages the docs site has reference pages for: exact names or `@scope/*` (default
+   * `['@kite/*']`, the first-party plugins the Kite docs are built from).
+   */
+  docsReference?: string[]
   /**
    * How long a token from `npm login` or `npm token create` stays valid, in milliseconds
    * (default 30 days). A new `npm login` gives a fresh one.
@@ -116,13 +124,13 @@ export async function createRegistry(options: RegistryOptions = {}): Promise<Reg
     if (catalog.created && storage.list().length > 0) {
       // A rebuilt catalog numbers its events above any id a client can hold from before, so a
       // reconnecting client replays the rebuilt history instead of silently missing it.
-      catalog.raiseEventIdFloor(Date.now())
+      catalog.events.raiseEventIdFloor(Date.now())
       logger.info(`rebuilding the catalog from ${packagesDir}`)
     }
     await syncAll({ catalog, storage, logger, limits })
     // Owners set with `npm owner` outlive a rebuilt catalog.
     for (const [name, owners] of rules.allOwners()) {
-      if (storage.read(name)) catalog.setMaintainers(name, owners)
+      if (storage.read(name)) catalog.owners.setMaintainers(name, owners)
     }
 
     const verdaccioServer = (await runServer(
@@ -172,6 +180,7 @@ export async function createRegistry(options: RegistryOptions = {}): Promise<Reg
         heartbeatMs: options.heartbeatMs ?? 15_000,
         scopeOwners,
         ...(options.docsUrl ? { docsUrl: options.docsUrl } : {}),
+        ...(options.docsReference ? { docsReference: options.docsReference } : {}),
       }).fetch,
     )
     const listening = createServer((req, res) => {

@@ -340,6 +340,50 @@ describe('browse UI in a real browser', () => {
     }
   })
 
+  it("links a plugin's and a type's page to that version's reference in the docs, with and without JavaScript", async () => {
+    await t.restart({ docsUrl: 'http://docs.test/kite', docsReference: [PKG, '@kite/*'] })
+    url = t.registry.url
+    try {
+      for (const javaScriptEnabled of [true, false]) {
+        const context = await browser.newContext({ javaScriptEnabled })
+        const page = await context.newPage()
+        await page.goto(`${url}/-/kite/plugins/${PKG}?version=1.1.0`)
+        await expect(page.locator('#docs-reference').getAttribute('href')).resolves.toBe(
+          'http://docs.test/kite/reference/acme-pokemon/v1.1.0/',
+        )
+        await expect(page.locator('#docs-reference').textContent()).resolves.toBe(
+          'Reference for 1.1.0 in the docs',
+        )
+        await page.goto(`${url}/-/kite/types/acme.pokemon.Fetch`)
+        await expect(page.locator('#docs-reference').getAttribute('href')).resolves.toBe(
+          'http://docs.test/kite/reference/acme-pokemon/v2.0.0/fetch',
+        )
+        // The docs have no pages for packages outside `docsReference`: no link.
+        await page.goto(`${url}/-/kite/plugins/@acme/kite-plugin-weather`)
+        await expect(page.locator('#docs-reference').count()).resolves.toBe(0)
+        await page.goto(`${url}/-/kite/plugins/@kite/plugin-http`)
+        await expect(page.locator('#docs-reference').getAttribute('href')).resolves.toBe(
+          'http://docs.test/kite/reference/kite-http/v1.0.0/',
+        )
+        if (javaScriptEnabled) {
+          await page.setViewportSize({ width: 1280, height: 900 })
+          await page.goto(`${url}/-/kite/plugins/${PKG}?version=1.1.0`)
+          await screenshot(page, 'plugin-docs-link-1280')
+          await page.setViewportSize({ width: 360, height: 800 })
+          await screenshot(page, 'plugin-docs-link-360')
+          await page.goto(`${url}/-/kite/types/acme.pokemon.Fetch`)
+          await screenshot(page, 'type-docs-link-360')
+          await page.setViewportSize({ width: 1280, height: 900 })
+          await screenshot(page, 'type-docs-link-1280')
+        }
+        await context.close()
+      }
+    } finally {
+      await t.restart()
+      url = t.registry.url
+    }
+  })
+
   it('answers unknown pages with a 404 page', async () => {
     const page = await browser.newPage()
     const response = await page.goto(`${url}/-/kite/plugins/@nobody/nothing`)

@@ -21,6 +21,7 @@ import {
   type PluginPermissions,
 } from '../package-docs.js'
 import { type ManifestDiff, type SchemaChange, upgradeNotes } from '../schema-diff.js'
+import { type DocsLinks, docsReferenceUrl } from './docs-links.js'
 import { html, inlineMarkdown, paragraphs, type SafeHtml } from './html.js'
 import { formatDate, UI_BASE } from './layout.js'
 import { renderMarkdown } from './markdown.js'
@@ -141,6 +142,8 @@ export interface PluginPageData {
   registryUrl: string
   /** README, CHANGELOG, icon, links, permissions (absent for versions indexed before them). */
   docs: PackageDocs | undefined
+  /** The docs site, for a link to this version's reference page. */
+  docsSite?: DocsLinks | undefined
 }
 
 export function pluginPage({
@@ -149,7 +152,13 @@ export function pluginPage({
   version,
   registryUrl,
   docs,
+  docsSite,
 }: PluginPageData): SafeHtml {
+  const reference = docsReferenceUrl(docsSite, {
+    name: plugin.name,
+    group: manifest.group,
+    version,
+  })
   const current = plugin.versions.find((item) => item.version === version)
   const isLatest = version === plugin.latest
   const types = listManifestTypes(manifest)
@@ -174,6 +183,7 @@ ${current?.deprecated ? html`<div class="notice bad"><strong>Deprecated:</strong
 ${!isLatest ? html`<div class="notice warn">You are viewing an older version. The latest is <a href="${pluginUrl(plugin.name)}">${plugin.latest}</a> — <a href="${diffUrl(plugin.name, version, plugin.latest)}">see what changed</a>.</div>` : ''}
 ${manifest.description ? paragraphs(manifest.description) : html`<p class="muted">No description.</p>`}
 ${older ? html`<p><a href="${diffUrl(plugin.name, older.version, version)}" id="changed-since">What changed since ${older.version}</a></p>` : ''}
+${reference ? html`<p><a href="${reference}" id="docs-reference">Reference for ${version} in the docs</a></p>` : ''}
 <h2>Types <span class="muted" style="font-weight:400">(${types.length})</span></h2>
 <div class="table"><table id="types"><thead><tr><th>Type</th><th>Kind</th><th>Description</th></tr></thead><tbody>
 ${types.map(
@@ -274,6 +284,8 @@ export interface TypePageData {
   version: string
   /** Versions of the plugin that provide this type, newest first. */
   versions: string[]
+  /** The docs site, for a link to this version's reference page of the type. */
+  docsSite?: DocsLinks | undefined
 }
 
 export function typePage({
@@ -283,7 +295,13 @@ export function typePage({
   entry,
   version,
   versions,
+  docsSite,
 }: TypePageData): SafeHtml {
+  const reference = docsReferenceUrl(
+    docsSite,
+    { name: plugin.name, group: manifest.group, version },
+    entry.type,
+  )
   const isLatest = version === plugin.latest
   const versionDeprecation = plugin.versions.find((item) => item.version === version)?.deprecated
   return html`<div class="crumbs"><a href="${UI_BASE}/">Plugins</a> / <a href="${pluginUrl(plugin.name, version)}">${manifest.title}</a> / ${entry.name}</div>
@@ -294,6 +312,7 @@ ${isLatest ? html`<span class="badge latest">latest</span>` : html`<span class="
 ${entry.deprecated ? html`<div class="notice bad"><strong>Deprecated</strong>${typeof entry.deprecated === 'string' ? html`: ${inlineMarkdown(entry.deprecated)}` : ''}</div>` : ''}
 ${versionDeprecation ? html`<div class="notice bad"><strong>${plugin.name}@${version} is deprecated:</strong> ${versionDeprecation}</div>` : ''}
 ${entry.description ? paragraphs(entry.description) : ''}
+${reference ? html`<p><a href="${reference}" id="docs-reference">Reference for ${version} in the docs</a></p>` : ''}
 ${'interval' in entry ? html`<p>Polls every <code>${entry.interval}</code> unless the flow sets <code>interval</code>.</p>` : ''}
 <h2>Properties</h2>
 ${propertiesTable(entry.properties, 'properties')}
