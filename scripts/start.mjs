@@ -296,6 +296,8 @@ async function main() {
       storage: join(state, 'registry'),
       scopeOwners: { '@kite': [publisher.name] },
       docsUrl: `http://127.0.0.1:${ports.docs}/`,
+      // The docs site has reference pages for the first-party plugins and the example plugin.
+      docsReference: ['@kite/*', '@acme/*'],
     }),
   )
   running.push(registry)
