@@ -1,4 +1,5 @@
 import { readdir } from 'node:fs/promises'
+import { request as httpRequest } from 'node:http'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { useTestServer } from '../../test/fixtures/test-server.js'
@@ -50,6 +51,80 @@ const storedFiles = async (): Promise<string[]> => {
 }
 const executionCount = async () =>
   ((await (await api('/executions?namespace=uploads.api')).json()) as Json).total as number
+
+/**
+ * Posts a (fully written) body too large for the server on a connection of its own: the server
+ * answers 413 without reading it and drops the connection, which fetch's pool would otherwise
+ * hand to the next request.
+ */
+const postOversized = (
+  path: string,
+  headers: Record<string, string>,
+  chunks: Iterable<string>,
+): Promise<{ status: number; body: Json }> =>
+  new Promise((resolve, reject) => {
+    const request = httpRequest(
+      `${kite.server.url}/api/v1${path}`,
+      { method: 'POST', headers, agent: false },
+      (response) => {
+        let text = ''
+        response.setEncoding('utf8')
+        response.on('data', (chunk: string) => {
+          text += chunk
+        })
+        response.on('end', () =>
+          resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) }),
+        )
+      },
+    )
+    // The server answers before reading the whole body and closes: writes then fail (EPIPE),
+    // which matters only if no answer came.
+    let failure: unknown
+    request.on('error', (error) => {
+      failure = error
+    })
+    request.on('close', () => setTimeout(() => reject(failure ?? new Error('closed')), 1000))
+    const write = (items: Iterator<string>) => {
+      for (let next = items.next(); !next.done; next = items.next()) {
+        if (request.destroyed) return
+        if (!request.write(next.value)) return void request.once('drain', () => write(items))
+      }
+      request.end()
+    }
+    write(chunks[Symbol.iterator]())
+  })
+
+/** A streamed multipart body of 100 MB (a `note` field and a `data` file), never held in memory. */
+const oversizedUpload = (path: string): Promise<Response> => {
+  const boundary = 'kite-upload-boundary'
+  const encoder = new TextEncoder()
+  const head = encoder.encode(
+    `--${boundary}\r\nContent-Disposition: form-data; name="note"\r\n\r\nbig\r\n--${boundary}\r\nContent-Disposition: form-data; name="data"; filename="big.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+  )
+  const tail = encoder.encode(`\r\n--${boundary}--\r\n`)
+  const chunk = new Uint8Array(1024 * 1024).fill(97)
+  let sent = 0
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(head)
+    },
+    pull(controller) {
+      if (sent === 100) {
+        controller.enqueue(tail)
+        controller.close()
+        return
+      }
+      sent++
+      controller.enqueue(chunk)
+    },
+  })
+  return api(path, {
+    method: 'POST',
+    headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+    body,
+    duplex: 'half',
+  } as RequestInit)
+}
 
 describe('FILE inputs through multipart/form-data', () => {
   it('stores a file part in internal storage and puts its kite:/// URI in inputs', async () => {
@@ -109,34 +184,7 @@ describe('FILE inputs through multipart/form-data', () => {
     await save()
     const before = await executionCount()
     const filesBefore = await storedFiles()
-    const boundary = 'kite-upload-boundary'
-    const encoder = new TextEncoder()
-    const head = encoder.encode(
-      `--${boundary}\r\nContent-Disposition: form-data; name="note"\r\n\r\nbig\r\n--${boundary}\r\nContent-Disposition: form-data; name="data"; filename="big.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`,
-    )
-    const tail = encoder.encode(`\r\n--${boundary}--\r\n`)
-    const chunk = new Uint8Array(1024 * 1024).fill(97)
-    let sent = 0
-    const body = new ReadableStream<Uint8Array>({
-      start(controller) {
-        controller.enqueue(head)
-      },
-      pull(controller) {
-        if (sent === 100) {
-          controller.enqueue(tail)
-          controller.close()
-          return
-        }
-        sent++
-        controller.enqueue(chunk)
-      },
-    })
-    const response = await api('/executions/uploads.api/upload', {
-      method: 'POST',
-      headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
-      body,
-      duplex: 'half',
-    } as RequestInit)
+    const response = await oversizedUpload('/executions/uploads.api/upload')
     expect(response.status).toBe(413)
     const answer = (await response.json()) as Json
     expect(answer.code).toBe('BODY_TOO_LARGE')
@@ -146,13 +194,135 @@ describe('FILE inputs through multipart/form-data', () => {
     expect(await executionCount()).toBe(before)
     expect(await storedFiles()).toEqual(filesBefore)
     // JSON bodies keep the small limit; the server is still up.
-    const json = await api('/executions/uploads.api/upload', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ note: 'x'.repeat(2 * 1024 * 1024) }),
-    })
+    const json = await postOversized(
+      '/executions/uploads.api/upload',
+      { 'content-type': 'application/json' },
+      [JSON.stringify({ note: 'x'.repeat(2 * 1024 * 1024) })],
+    )
     expect(json.status).toBe(413)
-    expect(((await json.json()) as Json).message).toContain('request body')
+    expect(json.body.message).toContain('request body')
+    expect((await api('/health')).status).toBe(200)
+  })
+})
+
+const HOOKED = `id: hooked
+namespace: uploads.hook
+inputs:
+  - id: data
+    type: FILE
+  - id: count
+    type: INT
+    required: false
+tasks:
+  - id: say
+    type: test.fixtures.Echo
+    value: "{{ trigger.body.count }} {{ inputs.count }}"
+triggers:
+  - id: hook
+    type: kite.trigger.Webhook
+    key: upload-key
+`
+let hookSaved = false
+const saveHooked = async () => {
+  if (hookSaved) return
+  const response = await api('/flows', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-yaml' },
+    body: HOOKED,
+  })
+  expect(response.status).toBe(200)
+  hookSaved = true
+}
+const hook = (init: RequestInit) =>
+  api('/executions/webhook/uploads.hook/hooked/upload-key?wait=true', { method: 'POST', ...init })
+const hookedCount = async () =>
+  ((await (await api('/executions?namespace=uploads.hook')).json()) as Json).total as number
+const hookedFiles = async (): Promise<string[]> => {
+  try {
+    const dir = join(kite.server.runtime.storage.root, 'uploads.hook')
+    return (await readdir(dir, { recursive: true, withFileTypes: true }))
+      .filter((entry) => entry.isFile())
+      .map((entry) => entry.name)
+  } catch {
+    return []
+  }
+}
+
+describe('FILE inputs through multipart/form-data on the webhook route', () => {
+  it('stores a file part and gives the execution its kite:/// URI; the fields are trigger.body too', async () => {
+    await saveHooked()
+    const bytes = new Uint8Array(2048).map((_, index) => (index * 13) % 256)
+    const form = new FormData()
+    form.append('data', new Blob([bytes]), 'hooked.bin')
+    form.append('count', '5')
+    const response = await hook({ body: form })
+    expect(response.status).toBe(200)
+    const execution = (await response.json()) as Json
+    expect(execution.state.current).toBe('SUCCESS')
+    expect(execution.trigger).toMatchObject({ id: 'hook', type: 'kite.trigger.Webhook' })
+    expect(execution.inputs.count).toBe(5)
+    expect(execution.taskRunList[0].outputs.value).toBe('5 5')
+    const uri = execution.inputs.data as string
+    expect(uri).toMatch(
+      new RegExp(
+        `^kite:///uploads\\.hook/hooked/executions/${execution.id}/inputs/data/.+-hooked\\.bin$`,
+      ),
+    )
+    const file = await api(`/executions/${execution.id}/file?uri=${encodeURIComponent(uri)}`)
+    expect(new Uint8Array(await file.arrayBuffer())).toEqual(bytes)
+  })
+
+  it('answers invalid inputs with 422 and garbage multipart with 400, starting and storing nothing', async () => {
+    await saveHooked()
+    const before = await hookedCount()
+    const filesBefore = await hookedFiles()
+    const wrong = new FormData()
+    wrong.append('data', new Blob(['x']), 'x.txt')
+    wrong.append('count', 'five')
+    const invalid = await hook({ body: wrong })
+    expect(invalid.status).toBe(422)
+    const answer = (await invalid.json()) as Json
+    expect(answer.code).toBe('INPUTS_INVALID')
+    expect(answer.message).toContain('input "count" (INT)')
+    const unknown = new FormData()
+    unknown.append('data', new Blob(['x']), 'x.txt')
+    unknown.append('other', 'y')
+    expect((await hook({ body: unknown })).status).toBe(422)
+
+    for (const [body, type] of [
+      ['this is not multipart', 'multipart/form-data; boundary=xyz'],
+      ['--abc\r\n\r\n', 'multipart/form-data'],
+    ] as const) {
+      const garbage = await hook({ body, headers: { 'content-type': type } })
+      expect(garbage.status, body).toBe(400)
+      const refused = (await garbage.json()) as Json
+      expect(refused.code, body).toBe('REQUEST_INVALID')
+      expect(refused.message, body).toContain('not valid multipart/form-data')
+    }
+    // A wrong key still reveals nothing, multipart or not.
+    const form = new FormData()
+    form.append('data', new Blob(['x']), 'x.txt')
+    const wrongKey = await api('/executions/webhook/uploads.hook/hooked/nope', {
+      method: 'POST',
+      body: form,
+    })
+    expect(wrongKey.status).toBe(404)
+    expect(await hookedCount()).toBe(before)
+    expect(await hookedFiles()).toEqual(filesBefore)
+    expect((await api('/health')).status).toBe(200)
+  })
+
+  it('refuses a 100 MB streamed upload over executions.maxUploadBytes (413) and stores nothing', async () => {
+    await saveHooked()
+    const before = await hookedCount()
+    const filesBefore = await hookedFiles()
+    const response = await oversizedUpload('/executions/webhook/uploads.hook/hooked/upload-key')
+    expect(response.status).toBe(413)
+    const answer = (await response.json()) as Json
+    expect(answer.code).toBe('BODY_TOO_LARGE')
+    expect(answer.message).toContain('executions.maxUploadBytes')
+    expect(await hookedCount()).toBe(before)
+    expect(await hookedFiles()).toEqual(filesBefore)
     expect((await api('/health')).status).toBe(200)
   })
 })
