@@ -203,10 +203,8 @@ tasks:
     const file = join(dir, 'payload.bin')
     const bytes = new Uint8Array(3000).map((_, index) => (index * 11) % 256)
     await writeFile(file, bytes)
-    const started = await kite(
-      'start',
-      'cli.upload',
-      'upload',
+    const startUpload = (...args: string[]) => kite('start', 'cli.upload', 'upload', ...args)
+    const started = await startUpload(
       '--input',
       `data=@${file}`,
       '--input',
@@ -228,28 +226,14 @@ tasks:
     const stored = await server.runtime.storage.get(execution.inputs.data)
     expect(new Uint8Array(stored)).toEqual(bytes)
 
-    const text = await kite(
-      'start',
-      'cli.upload',
-      'upload',
-      '--input',
-      `data=@${file}`,
-      '--input',
-      'note=x',
-    )
+    const text = await startUpload('--input', `data=@${file}`, '--input', 'note=x')
     expect(text.code).toBe(0)
     expect(text.out).toMatch(/^execution \S+ of cli\.upload\/upload \(revision 1\): CREATED\n$/)
 
-    const missing = await kite(
-      'start',
-      'cli.upload',
-      'upload',
-      '--input',
-      `data=@${join(dir, 'nope.bin')}`,
-    )
+    const missing = await startUpload('--input', `data=@${join(dir, 'nope.bin')}`)
     expect(missing.code).toBe(2)
     expect(missing.err).toContain(`cannot read ${join(dir, 'nope.bin')}`)
-    const invalid = await kite('start', 'cli.upload', 'upload', '--input', `data=@${file}`)
+    const invalid = await startUpload('--input', `data=@${file}`)
     expect(invalid.code).toBe(1)
     expect(invalid.err).toContain('input "note" is required')
     const unknownFlow = await kite('start', 'cli.upload', 'nope')

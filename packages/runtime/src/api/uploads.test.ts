@@ -38,9 +38,9 @@ const save = async () => {
 }
 const startForm = (form: FormData | string, headers: Record<string, string> = {}) =>
   api('/executions/uploads.api/upload?wait=true', { method: 'POST', body: form, headers })
-/** Every file stored for the flow, wherever it is under its prefix. */
-const storedFiles = async (): Promise<string[]> => {
-  const dir = join(kite.server.runtime.storage.root, 'uploads.api')
+/** Every file stored under a namespace, wherever it is under its prefix. */
+const storedFiles = async (namespace = 'uploads.api'): Promise<string[]> => {
+  const dir = join(kite.server.runtime.storage.root, namespace)
   try {
     return (await readdir(dir, { recursive: true, withFileTypes: true }))
       .filter((entry) => entry.isFile())
@@ -49,8 +49,23 @@ const storedFiles = async (): Promise<string[]> => {
     return []
   }
 }
-const executionCount = async () =>
-  ((await (await api('/executions?namespace=uploads.api')).json()) as Json).total as number
+const executionCount = async (namespace = 'uploads.api') =>
+  ((await (await api(`/executions?namespace=${namespace}`)).json()) as Json).total as number
+
+/** A 100 MB upload to `path` is refused with 413: no execution in `namespace`, no file stored. */
+const refusesOversized = async (path: string, namespace: string) => {
+  const before = await executionCount(namespace)
+  const filesBefore = await storedFiles(namespace)
+  const response = await oversizedUpload(path)
+  expect(response.status).toBe(413)
+  const answer = (await response.json()) as Json
+  expect(answer.code).toBe('BODY_TOO_LARGE')
+  expect(answer.message).toBe(
+    'the upload (executions.maxUploadBytes) is larger than the limit of 50 MiB',
+  )
+  expect(await executionCount(namespace)).toBe(before)
+  expect(await storedFiles(namespace)).toEqual(filesBefore)
+}
 
 /**
  * Posts a (fully written) body too large for the server on a connection of its own: the server
@@ -182,17 +197,7 @@ describe('FILE inputs through multipart/form-data', () => {
 
   it('refuses a 100 MB streamed upload over executions.maxUploadBytes (413) and stores nothing', async () => {
     await save()
-    const before = await executionCount()
-    const filesBefore = await storedFiles()
-    const response = await oversizedUpload('/executions/uploads.api/upload')
-    expect(response.status).toBe(413)
-    const answer = (await response.json()) as Json
-    expect(answer.code).toBe('BODY_TOO_LARGE')
-    expect(answer.message).toBe(
-      'the upload (executions.maxUploadBytes) is larger than the limit of 50 MiB',
-    )
-    expect(await executionCount()).toBe(before)
-    expect(await storedFiles()).toEqual(filesBefore)
+    await refusesOversized('/executions/uploads.api/upload', 'uploads.api')
     // JSON bodies keep the small limit; the server is still up.
     const json = await postOversized(
       '/executions/uploads.api/upload',
@@ -235,19 +240,6 @@ const saveHooked = async () => {
 }
 const hook = (init: RequestInit) =>
   api('/executions/webhook/uploads.hook/hooked/upload-key?wait=true', { method: 'POST', ...init })
-const hookedCount = async () =>
-  ((await (await api('/executions?namespace=uploads.hook')).json()) as Json).total as number
-const hookedFiles = async (): Promise<string[]> => {
-  try {
-    const dir = join(kite.server.runtime.storage.root, 'uploads.hook')
-    return (await readdir(dir, { recursive: true, withFileTypes: true }))
-      .filter((entry) => entry.isFile())
-      .map((entry) => entry.name)
-  } catch {
-    return []
-  }
-}
-
 describe('FILE inputs through multipart/form-data on the webhook route', () => {
   it('stores a file part and gives the execution its kite:/// URI; the fields are trigger.body too', async () => {
     await saveHooked()
@@ -274,8 +266,8 @@ describe('FILE inputs through multipart/form-data on the webhook route', () => {
 
   it('answers invalid inputs with 422 and garbage multipart with 400, starting and storing nothing', async () => {
     await saveHooked()
-    const before = await hookedCount()
-    const filesBefore = await hookedFiles()
+    const before = await executionCount('uploads.hook')
+    const filesBefore = await storedFiles('uploads.hook')
     const wrong = new FormData()
     wrong.append('data', new Blob(['x']), 'x.txt')
     wrong.append('count', 'five')
@@ -307,22 +299,14 @@ describe('FILE inputs through multipart/form-data on the webhook route', () => {
       body: form,
     })
     expect(wrongKey.status).toBe(404)
-    expect(await hookedCount()).toBe(before)
-    expect(await hookedFiles()).toEqual(filesBefore)
+    expect(await executionCount('uploads.hook')).toBe(before)
+    expect(await storedFiles('uploads.hook')).toEqual(filesBefore)
     expect((await api('/health')).status).toBe(200)
   })
 
   it('refuses a 100 MB streamed upload over executions.maxUploadBytes (413) and stores nothing', async () => {
     await saveHooked()
-    const before = await hookedCount()
-    const filesBefore = await hookedFiles()
-    const response = await oversizedUpload('/executions/webhook/uploads.hook/hooked/upload-key')
-    expect(response.status).toBe(413)
-    const answer = (await response.json()) as Json
-    expect(answer.code).toBe('BODY_TOO_LARGE')
-    expect(answer.message).toContain('executions.maxUploadBytes')
-    expect(await hookedCount()).toBe(before)
-    expect(await hookedFiles()).toEqual(filesBefore)
+    await refusesOversized('/executions/webhook/uploads.hook/hooked/upload-key', 'uploads.hook')
     expect((await api('/health')).status).toBe(200)
   })
 })
