@@ -25,17 +25,19 @@ tasks:
     type: test.fixtures.Echo
     value: "{{ inputs.note }} {{ inputs.count }}"
 `
-let saved = false
-const save = async () => {
-  if (saved) return
+const saved = new Set<string>()
+/** Saves a flow once for the whole file. */
+const saveOnce = async (source: string) => {
+  if (saved.has(source)) return
   const response = await api('/flows', {
     method: 'POST',
     headers: { 'content-type': 'application/x-yaml' },
-    body: FLOW,
+    body: source,
   })
   expect(response.status).toBe(200)
-  saved = true
+  saved.add(source)
 }
+const save = () => saveOnce(FLOW)
 const startForm = (form: FormData | string, headers: Record<string, string> = {}) =>
   api('/executions/uploads.api/upload?wait=true', { method: 'POST', body: form, headers })
 /** Every file stored under a namespace, wherever it is under its prefix. */
@@ -227,17 +229,7 @@ triggers:
     type: kite.trigger.Webhook
     key: upload-key
 `
-let hookSaved = false
-const saveHooked = async () => {
-  if (hookSaved) return
-  const response = await api('/flows', {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-yaml' },
-    body: HOOKED,
-  })
-  expect(response.status).toBe(200)
-  hookSaved = true
-}
+const saveHooked = () => saveOnce(HOOKED)
 const hook = (init: RequestInit) =>
   api('/executions/webhook/uploads.hook/hooked/upload-key?wait=true', { method: 'POST', ...init })
 describe('FILE inputs through multipart/form-data on the webhook route', () => {
