@@ -1,6 +1,7 @@
 import { readdir } from 'node:fs/promises'
 import { request as httpRequest } from 'node:http'
 import { join } from 'node:path'
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { useTestServer } from '../../test/fixtures/test-server.js'
 
@@ -299,6 +300,46 @@ describe('FILE inputs through multipart/form-data on the webhook route', () => {
   it('refuses a 100 MB streamed upload over executions.maxUploadBytes (413) and stores nothing', async () => {
     await saveHooked()
     await refusesOversized('/executions/webhook/uploads.hook/hooked/upload-key', 'uploads.hook')
+    expect((await api('/health')).status).toBe(200)
+  })
+
+  it('answers any multipart body with a clear 4xx or a started execution, never a 500', async () => {
+    await saveHooked()
+    const boundary = 'fc-boundary'
+    const part = fc.record({
+      name: fc.oneof(fc.constantFrom('data', 'count', 'other', ''), fc.string({ maxLength: 8 })),
+      filename: fc.option(fc.string({ maxLength: 12 }), { nil: undefined }),
+      body: fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('5', '', '--fc-boundary')),
+    })
+    const bodies = fc.oneof(
+      // Well-formed multipart with arbitrary names, files and values.
+      fc
+        .array(part, { maxLength: 4 })
+        .map(
+          (parts) =>
+            `${parts
+              .map(
+                (item) =>
+                  `--${boundary}\r\nContent-Disposition: form-data; name="${item.name}"${item.filename === undefined ? '' : `; filename="${item.filename}"`}\r\n\r\n${item.body}\r\n`,
+              )
+              .join('')}--${boundary}--\r\n`,
+        ),
+      // Anything at all.
+      fc.string({ maxLength: 200 }),
+    )
+    await fc.assert(
+      fc.asyncProperty(bodies, async (body) => {
+        const response = await hook({
+          body,
+          headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+        })
+        expect([200, 400, 422]).toContain(response.status)
+        const answer = (await response.json()) as Json
+        if (response.status === 200) expect(answer.inputs.data).toMatch(/^kite:\/\/\//)
+        else expect(answer.message.length).toBeGreaterThan(10)
+      }),
+      { numRuns: 60 },
+    )
     expect((await api('/health')).status).toBe(200)
   })
 })
