@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createRegistry, type Registry } from '@kite/registry'
@@ -89,8 +89,26 @@ describe('npm create kite-plugin, end to end', { timeout: 300_000 }, () => {
   })
 
   it('installs, with @kite/sdk coming from the Kite registry', async () => {
-    const installed = await npm(['install'], pluginDir)
+    // @kite/runtime (a devDependency, for the flow test) is not published to this registry: its
+    // own dependencies (hono, pg, better-sqlite3...) come from npmjs, which a test may not reach.
+    // It is installed without it, then linked to this monorepo's build, whose dependencies resolve
+    // from the monorepo's node_modules: the flow test runs for real, offline.
+    const packageFile = join(pluginDir, 'package.json')
+    const generated = await readFile(packageFile, 'utf8')
+    const pkg = JSON.parse(generated)
+    expect(pkg.devDependencies['@kite/runtime']).toMatch(/^\^\d+\.\d+\.\d+/)
+    delete pkg.devDependencies['@kite/runtime']
+    await writeFile(packageFile, JSON.stringify(pkg, null, 2))
+    const installed = await npm(['install'], pluginDir).finally(() =>
+      writeFile(packageFile, generated),
+    )
     timings.install = installed.milliseconds
+    await mkdir(join(pluginDir, 'node_modules', '@kite'), { recursive: true })
+    await symlink(
+      join(MONOREPO_DIR, 'packages', 'runtime'),
+      join(pluginDir, 'node_modules', '@kite', 'runtime'),
+      'dir',
+    )
     const lock = JSON.parse(await readFile(join(pluginDir, 'package-lock.json'), 'utf8'))
     expect(lock.packages['node_modules/@kite/sdk'].resolved).toMatch(
       new RegExp(`^${registry.url}/@kite/sdk/-/sdk-`),
@@ -103,7 +121,9 @@ describe('npm create kite-plugin, end to end', { timeout: 300_000 }, () => {
   it('passes its tests', async ({ annotate }) => {
     const tested = await npm(['test'], pluginDir)
     timings.test = tested.milliseconds
-    expect(tested.stdout).toMatch(/Tests\s+6 passed \(6\)/)
+    expect(tested.stdout).toMatch(/Tests\s+7 passed \(7\)/)
+    // The flow test ran a flow in a runtime against the package's own build.
+    expect(tested.stdout).toMatch(/src\/flow\.test\.ts \(1 test\)/)
     const total = timings.create! + timings.install! + timings.test!
     await annotate(
       `npm create → passing npm test: ${seconds(total)} (create ${seconds(timings.create!)}, install ${seconds(timings.install!)}, test ${seconds(timings.test!)})`,

@@ -45,8 +45,8 @@ describe('a generated package', { timeout: 180_000 }, () => {
       'http://127.0.0.1:4873',
     ])
     const test = await npmRun(dir, 'test')
-    expect(test.stdout).toMatch(/Test Files\s+4 passed \(4\)/)
-    expect(test.stdout).toMatch(/Tests\s+6 passed \(6\)/)
+    expect(test.stdout).toMatch(/Test Files\s+5 passed \(5\)/)
+    expect(test.stdout).toMatch(/Tests\s+7 passed \(7\)/)
     await npmRun(dir, 'typecheck')
     const build = await npmRun(dir, 'build')
     expect(build.stdout).toContain('✓ @acme/kite-plugin-full@1.0.0 (acme.full): 3 types')
@@ -127,7 +127,7 @@ describe('a generated package', { timeout: 180_000 }, () => {
       '--no-condition',
     ])
     const test = await npmRun(dir, 'test')
-    expect(test.stdout).toMatch(/Test Files\s+2 passed \(2\)/)
+    expect(test.stdout).toMatch(/Test Files\s+3 passed \(3\)/)
     await npmRun(dir, 'typecheck')
     await npmRun(dir, 'build')
     const manifest = await manifestOf(dir)

@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import runtimePackage from '@kite/runtime/package.json' with { type: 'json' }
 import sdkPackage from '@kite/sdk/package.json' with { type: 'json' }
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import rootPackage from '../../../package.json' with { type: 'json' }
@@ -50,11 +51,13 @@ describe('scaffoldPlugin', () => {
         'README.md',
         'package.json',
         ...(condition ? ['src/contains.test.ts', 'src/contains.ts'] : []),
+        'src/flow.test.ts',
         'src/hello.test.ts',
         'src/hello.ts',
         'src/index.test.ts',
         'src/index.ts',
         ...(trigger ? ['src/new-items.test.ts', 'src/new-items.ts'] : []),
+        'test/flows/hello.yaml',
         'tsconfig.json',
         'vitest.config.ts',
       ].sort(),
@@ -76,11 +79,13 @@ describe('scaffoldPlugin', () => {
       scripts: {
         build: 'kite-plugin build',
         dev: 'kite-plugin build --watch',
+        pretest: 'kite-plugin build',
         test: 'vitest run',
         typecheck: 'tsc --noEmit',
       },
       peerDependencies: { '@kite/sdk': `^${sdkPackage.version}` },
       devDependencies: {
+        '@kite/runtime': `^${runtimePackage.version}`,
         '@kite/sdk': `^${sdkPackage.version}`,
         typescript: '5.9.3',
         vitest: '4.1.12',
@@ -104,6 +109,11 @@ describe('scaffoldPlugin', () => {
     const indexTest = await read('src/index.test.ts')
     expect(indexTest.includes(`plugin.find('${group}.NewItems')`)).toBe(trigger)
     expect(indexTest.includes(`plugin.find('${group}.Contains')`)).toBe(condition)
+
+    const flow = await read('test/flows/hello.yaml')
+    expect(flow).toContain(`namespace: ${group}\n`)
+    expect(flow).toContain(`type: ${group}.Hello\n`)
+    expect(pkg.dependencies?.['@kite/runtime']).toBeUndefined()
 
     const readme = await read('README.md')
     expect(readme).toContain(`# ${name}\n`)

@@ -10,7 +10,7 @@ import {
   TEMPLATE_DIR,
   type TemplateInput,
 } from './template.js'
-import { SDK_RANGE, TYPESCRIPT_VERSION, VITEST_VERSION } from './versions.js'
+import { RUNTIME_RANGE, SDK_RANGE, TYPESCRIPT_VERSION, VITEST_VERSION } from './versions.js'
 
 /** The version a new plugin starts at. */
 export const INITIAL_VERSION = '1.0.0'
@@ -133,6 +133,8 @@ export function createPackageJson(answers: PluginAnswers): Record<string, unknow
     scripts: {
       build: 'kite-plugin build',
       dev: 'kite-plugin build --watch',
+      // The flow tests (src/flow.test.ts) run the built package, as the runtime would.
+      pretest: 'kite-plugin build',
       test: 'vitest run',
       typecheck: 'tsc --noEmit',
       // A publish always ships a bundle and manifest built from the current sources.
@@ -140,6 +142,7 @@ export function createPackageJson(answers: PluginAnswers): Record<string, unknow
     },
     peerDependencies: { '@kite/sdk': SDK_RANGE },
     devDependencies: {
+      '@kite/runtime': RUNTIME_RANGE,
       '@kite/sdk': SDK_RANGE,
       typescript: TYPESCRIPT_VERSION,
       vitest: VITEST_VERSION,

@@ -1,3 +1,4 @@
+import runtimePackage from '@kite/runtime/package.json' with { type: 'json' }
 import sdkPackage from '@kite/sdk/package.json' with { type: 'json' }
 
 /**
@@ -5,6 +6,9 @@ import sdkPackage from '@kite/sdk/package.json' with { type: 'json' }
  * create-kite-plugin is built (the JSON is inlined into the bundle).
  */
 export const SDK_RANGE = `^${sdkPackage.version}`
+
+/** The `@kite/runtime` range new plugins test their flows with (`@kite/runtime/testing`, dev only). */
+export const RUNTIME_RANGE = `^${runtimePackage.version}`
 
 /**
  * Exact versions for the new package's devDependencies: the ones Kite itself builds and tests

@@ -119,7 +119,10 @@ export {
   importPluginModule,
   type LoadPluginDirectoryOptions,
   loadPluginDirectory,
+  type PluginDirectoryWatch,
   type PluginVersionOptions,
+  type WatchPluginDirectoryOptions,
+  watchPluginDirectory,
 } from './plugins/plugin-sources.js'
 export { type PluginSpec, parsePluginSpec } from './plugins/plugin-spec.js'
 export {

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServer, definePluginVersion, type KiteServer } from '@kite/runtime'
@@ -194,5 +194,50 @@ tasks:
     const badRevision = await kite('replay', ok, '--revision', 'two')
     expect(badRevision.code).toBe(1)
     expect(badRevision.err).toContain('--revision must be an integer, got "two"')
+  })
+
+  it('starts an execution of a saved flow, uploading a FILE input with --input f=@path', async () => {
+    await server.runtime.engine.saveFlow(
+      'id: upload\nnamespace: cli.upload\ninputs:\n  - id: data\n    type: FILE\n  - id: note\n    type: STRING\ntasks:\n  - id: say\n    type: acme.exec.Say\n    message: "{{ inputs.note }}"\n',
+    )
+    const file = join(dir, 'payload.bin')
+    const bytes = new Uint8Array(3000).map((_, index) => (index * 11) % 256)
+    await writeFile(file, bytes)
+    const startUpload = (...args: string[]) => kite('start', 'cli.upload', 'upload', ...args)
+    const started = await startUpload(
+      '--input',
+      `data=@${file}`,
+      '--input',
+      'note=uploaded',
+      '--label',
+      'via:cli',
+      '--wait',
+      '--json',
+    )
+    expect(started.err).toBe('')
+    expect(started.code).toBe(0)
+    const execution = JSON.parse(started.out)
+    expect(execution.state.current).toBe('SUCCESS')
+    expect(execution.labels).toMatchObject({ via: 'cli' })
+    expect(execution.taskRunList[0].outputs).toEqual({ said: 'uploaded' })
+    expect(execution.inputs.data).toMatch(
+      /^kite:\/\/\/cli\.upload\/upload\/executions\/.+-payload\.bin$/,
+    )
+    const stored = await server.runtime.storage.get(execution.inputs.data)
+    expect(new Uint8Array(stored)).toEqual(bytes)
+
+    const text = await startUpload('--input', `data=@${file}`, '--input', 'note=x')
+    expect(text.code).toBe(0)
+    expect(text.out).toMatch(/^execution \S+ of cli\.upload\/upload \(revision 1\): CREATED\n$/)
+
+    const missing = await startUpload('--input', `data=@${join(dir, 'nope.bin')}`)
+    expect(missing.code).toBe(2)
+    expect(missing.err).toContain(`cannot read ${join(dir, 'nope.bin')}`)
+    const invalid = await startUpload('--input', `data=@${file}`)
+    expect(invalid.code).toBe(1)
+    expect(invalid.err).toContain('input "note" is required')
+    const unknownFlow = await kite('start', 'cli.upload', 'nope')
+    expect(unknownFlow.code).toBe(1)
+    expect(unknownFlow.err).toMatch(/nope/)
   })
 })

@@ -3,7 +3,7 @@ import type { ExecutionState, LogEntry } from '@kite/client'
 import type { Command } from 'commander'
 import { CliError } from '../program.js'
 import { printExecution } from './flow.js'
-import { runtimeClient, withServerOption } from './options.js'
+import { parseInputs, runtimeClient, withServerOption } from './options.js'
 
 interface ServerOptions {
   server?: string
@@ -19,16 +19,53 @@ interface ListOptions extends ServerOptions {
   size?: string
 }
 
-/** `kite executions list|show|logs|follow|restart|replay|resume|kill` against a running runtime. */
+/** `kite executions start|list|show|logs|follow|restart|replay|resume|kill` against a running runtime. */
 export function registerExecutionsCommand(program: Command): void {
   const executions = program
     .command('executions')
     .description(
-      "a runtime's executions: search, show one, its logs, follow it live, restart, replay, resume, kill",
+      "a runtime's executions: start, search, show one, its logs, follow it live, restart, replay, resume, kill",
     )
 
   const json = (command: Command) =>
     withServerOption(command).option('--json', 'print the API answer as JSON', false)
+
+  json(
+    executions
+      .command('start')
+      .description('start an execution of a saved flow (with --wait: exit 0 on SUCCESS)')
+      .argument('<namespace>', "the flow's namespace")
+      .argument('<flow-id>', "the flow's id")
+      .option('--input <key=value>', 'an input (repeatable); key=@path uploads a file', collect, [])
+      .option('--label <key:value>', 'a label of the execution (repeatable)', collect, [])
+      .option('--revision <n>', 'a flow revision (default: the latest)')
+      .option('--wait', 'answer when the execution ends (or pauses)', false),
+  ).action(
+    async (
+      namespace: string,
+      flowId: string,
+      options: ServerOptions & {
+        input: string[]
+        label: string[]
+        revision?: string
+        wait: boolean
+      },
+    ) => {
+      const inputs = await parseInputs(options.input)
+      const execution = await runtimeClient(options).executions.start(namespace, flowId, {
+        inputs,
+        wait: options.wait,
+        ...(options.label.length > 0 ? { labels: keyValues(options.label, '--label', ':') } : {}),
+        ...(options.revision ? { revision: integer(options.revision, '--revision') } : {}),
+      })
+      if (options.wait && execution.state.current !== 'SUCCESS') process.exitCode = 1
+      if (options.json) return print(execution)
+      process.stdout.write(
+        `execution ${execution.id} of ${namespace}/${flowId} (revision ${execution.flowRevision}): ${execution.state.current}\n`,
+      )
+      if (options.wait) printExecution(execution)
+    },
+  )
 
   json(
     executions

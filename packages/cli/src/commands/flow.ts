@@ -1,6 +1,6 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { basename, join, relative } from 'node:path'
+import { join, relative } from 'node:path'
 import { isKiteClientError, type KiteClient } from '@kite/client'
 // Types only at the top: the runtime loads when a flow command runs, not for every `kite` command.
 import type {
@@ -12,7 +12,7 @@ import type {
 } from '@kite/runtime'
 import type { Command } from 'commander'
 import { CliError } from '../program.js'
-import { parseUrl, runtimeClient, withServerOption } from './options.js'
+import { parseInputs, parseUrl, runtimeClient, withServerOption } from './options.js'
 
 interface FlowOptions {
   plugin: string[]
@@ -443,30 +443,6 @@ async function uploadedFiles(
         : value
   }
   return converted
-}
-
-async function readInputFile(file: string): Promise<File> {
-  try {
-    return new File([await readFile(file)], basename(file))
-  } catch (error) {
-    throw new CliError(`cannot read ${file}: ${(error as Error).message}`, 2)
-  }
-}
-
-/**
- * `--input k=v` pairs; `k=@path` sends the file (a FILE input's upload; read as text for other
- * types).
- */
-async function parseInputs(pairs: readonly string[]): Promise<Record<string, unknown>> {
-  const inputs: Record<string, unknown> = {}
-  for (const pair of pairs) {
-    const at = pair.indexOf('=')
-    if (at < 1) throw new CliError(`--input "${pair}" must be key=value`, 2)
-    const key = pair.slice(0, at)
-    const value = pair.slice(at + 1)
-    inputs[key] = value.startsWith('@') ? await readInputFile(value.slice(1)) : value
-  }
-  return inputs
 }
 
 function collect(value: string, previous: string[]): string[] {

@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises'
+import { basename } from 'node:path'
 import { createKiteClient, type KiteClient } from '@kite/client'
 import { type Command, InvalidArgumentError } from 'commander'
 import { CliError } from '../program.js'
@@ -87,4 +89,28 @@ export function withServerOption(command: Command): Command {
 export function runtimeClient(options: { server?: string; token?: string }): KiteClient {
   const token = options.token || process.env.KITE_TOKEN || process.env.KITE_ADMIN_TOKEN
   return createKiteClient({ server: resolveServer(options.server), ...(token ? { token } : {}) })
+}
+
+async function readInputFile(file: string): Promise<File> {
+  try {
+    return new File([await readFile(file)], basename(file))
+  } catch (error) {
+    throw new CliError(`cannot read ${file}: ${(error as Error).message}`, 2)
+  }
+}
+
+/**
+ * `--input k=v` pairs; `k=@path` sends the file (a FILE input's upload; read as text for other
+ * types).
+ */
+export async function parseInputs(pairs: readonly string[]): Promise<Record<string, unknown>> {
+  const inputs: Record<string, unknown> = {}
+  for (const pair of pairs) {
+    const at = pair.indexOf('=')
+    if (at < 1) throw new CliError(`--input "${pair}" must be key=value`, 2)
+    const key = pair.slice(0, at)
+    const value = pair.slice(at + 1)
+    inputs[key] = value.startsWith('@') ? await readInputFile(value.slice(1)) : value
+  }
+  return inputs
 }

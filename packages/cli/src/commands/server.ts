@@ -14,6 +14,7 @@ interface LocalOptions {
   plugin: string[]
   registry?: string
   store?: string
+  watch?: boolean
 }
 
 /** One role per process in a cluster (SPEC 9), with what it does. */
@@ -37,10 +38,19 @@ export function registerServerCommand(program: Command): void {
       ),
   )
     .option('--flows <dir>', 'save every flow of this directory at start')
+    .option(
+      '--watch',
+      're-import each --plugin directory when its dist/kite-plugin.json changes (npm run dev), for new executions',
+    )
     .action(async (options: LocalOptions) => {
+      if (options.watch && options.plugin.length === 0) {
+        throw new CliError('--watch re-imports --plugin directories: name at least one', 2)
+      }
       const running = await startServer(options)
+      const watches = options.watch ? await watchPlugins(running.runtime, options.plugin) : []
       await waitForStop()
       process.stdout.write('stopping the runtime…\n')
+      for (const watch of watches) await watch.close()
       await running.close()
     })
 
@@ -193,6 +203,22 @@ async function startServer(options: LocalOptions, roles?: NodeRole[]): Promise<K
     ].join('\n'),
   )
   return running
+}
+
+/** `--watch`: one watch per `--plugin` directory; re-imports are reported on stdout, failures on stderr. */
+async function watchPlugins(runtime: Runtime, dirs: readonly string[]) {
+  const { watchPluginDirectory } = await import('@kite/runtime')
+  const { resolve } = await import('node:path')
+  const logger = {
+    info: (message: string) => process.stdout.write(`watch: ${message}\n`),
+    error: (message: string) => process.stderr.write(`error: ${message}\n`),
+  }
+  return dirs.map((dir) => {
+    const initial = runtime.catalog.list().find((plugin) => plugin.origin === resolve(dir))
+    if (!initial) throw new CliError(`--watch: no plugin was loaded from ${dir}`)
+    logger.info(`watching ${resolve(dir)} for rebuilds of ${initial.name}`)
+    return watchPluginDirectory(dir, initial, { catalog: runtime.catalog, logger })
+  })
 }
 
 /** `--store`: a postgres:// URL (SQLite is the default and needs no option). */

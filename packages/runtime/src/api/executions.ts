@@ -7,7 +7,6 @@ import {
   TERMINAL_EXECUTION_STATES,
 } from '../executor/execution-model.js'
 import type { EngineEvent } from '../executor/execution-runner.js'
-import { UploadedFile } from '../executor/inputs.js'
 import { executionPrefix, STORAGE_SCHEME } from '../storage/internal-storage.js'
 import { createRouter, errorAnswer, jsonAnswer, type RouteContext } from './router.js'
 import {
@@ -23,6 +22,7 @@ import {
   ReplayBody,
 } from './schemas.js'
 import { executionJson } from './serialize.js'
+import { formInputs, isMultipart } from './uploads.js'
 
 const MAX_PAGE_SIZE = 500
 const tags = ['Executions']
@@ -279,18 +279,6 @@ const replay = createRoute({
   },
 })
 
-/** Multipart fields as inputs: text as it is, file parts as `UploadedFile`s (read whole). */
-export async function formInputs(form: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const inputs: Record<string, unknown> = {}
-  for (const [key, value] of Object.entries(form)) {
-    inputs[key] =
-      value instanceof File
-        ? new UploadedFile(value.name || key, new Uint8Array(await value.arrayBuffer()))
-        : value
-  }
-  return inputs
-}
-
 /** The answer of a start: at once, or when the execution ends (or pauses) with `?wait=true`. */
 export async function startedAnswer(
   context: RouteContext,
@@ -380,11 +368,10 @@ export function createExecutionRoutes(context: RouteContext) {
       const { namespace, id } = c.req.valid('param')
       const query = c.req.valid('query')
       const labels = labelsOf(query.labels)
-      const form = (c.req.header('content-type') ?? '').startsWith('multipart/form-data')
       const execution = await context.runtime.engine.start({
         namespace,
         flowId: id,
-        inputs: form ? await formInputs(c.req.valid('form')) : c.req.valid('json'),
+        inputs: isMultipart(c.req) ? await formInputs(c.req.valid('form')) : c.req.valid('json'),
         labels,
         ...(query.revision === undefined ? {} : { revision: query.revision }),
       })

@@ -3,6 +3,7 @@ import { RuntimeError } from '../errors.js'
 import { startedAnswer, waitQuery } from './executions.js'
 import { createRouter, errorAnswer, jsonAnswer, type RouteContext } from './router.js'
 import { Execution } from './schemas.js'
+import { isMultipart, readFormInputs } from './uploads.js'
 
 const fire = createRoute({
   method: 'post',
@@ -17,17 +18,26 @@ const fire = createRoute({
     }),
     query: z.object({ wait: waitQuery }),
     // Any body: the flow sees what was sent (parsed when it says JSON and parses).
-    body: { required: false, content: { '*/*': { schema: z.unknown() } } },
+    body: {
+      required: false,
+      description:
+        "Any body, read by the flow as `trigger.body`. A multipart/form-data body also gives the execution's inputs: each field an input, each file part a FILE input (stored in internal storage; its `kite:///` URI goes in `inputs`), up to executions.maxUploadBytes.",
+      content: { '*/*': { schema: z.unknown() } },
+    },
   },
   responses: {
     200: jsonAnswer(
       Execution,
       'The execution; the trigger variables are body (parsed when the Content-Type says JSON and it parses), headers, parameters (lists).',
     ),
+    400: errorAnswer('A multipart/form-data body that does not parse.'),
     404: errorAnswer(
       'No such flow, key or enabled trigger: one answer for all, revealing nothing.',
     ),
-    413: errorAnswer('The body is larger than the limit.'),
+    413: errorAnswer(
+      'The body is larger than the limit (executions.maxUploadBytes for multipart/form-data; nothing is stored).',
+    ),
+    422: errorAnswer('Invalid inputs from a multipart/form-data body.'),
   },
 })
 
@@ -35,16 +45,25 @@ const fire = createRoute({
 export function createWebhookRoutes(context: RouteContext) {
   return createRouter().openapi(fire, async (c) => {
     const { namespace, id, key } = c.req.valid('param')
-    const text = await c.req.text()
-    const saysJson = (c.req.header('content-type') ?? '').includes('json')
-    const execution = await context.runtime.scheduler.fireWebhook({
+    const request = {
       namespace,
       flowId: id,
       key,
-      body: saysJson && text !== '' ? parseJsonOrText(text) : text,
       headers: c.req.header(),
       parameters: c.req.queries(),
-    })
+    }
+    let execution: Awaited<ReturnType<typeof context.runtime.scheduler.fireWebhook>>
+    if (isMultipart(c.req)) {
+      // The fields are the inputs; the flow also sees them as trigger.body (a file as its name and size).
+      const inputs = await readFormInputs(c.req)
+      const body = JSON.parse(JSON.stringify(inputs)) as unknown
+      execution = await context.runtime.scheduler.fireWebhook({ ...request, body, inputs })
+    } else {
+      const text = await c.req.text()
+      const saysJson = (c.req.header('content-type') ?? '').includes('json')
+      const body = saysJson && text !== '' ? parseJsonOrText(text) : text
+      execution = await context.runtime.scheduler.fireWebhook({ ...request, body })
+    }
     // The same answer for an unknown flow, an unknown key and a disabled trigger: it reveals nothing.
     if (!execution) throw new RuntimeError('webhook not found', { code: 'NOT_FOUND' })
     return c.json(await startedAnswer(context, c.req.valid('query').wait, execution), 200)

@@ -13,6 +13,10 @@ export class UploadedFile {
     this.name = name
     this.content = content
   }
+  /** Written as its name and size (a trigger's pending firing is JSON): the bytes are not. */
+  toJSON(): { name: string; size: number } {
+    return { name: this.name, size: this.content.byteLength }
+  }
 }
 
 /** How an input's raw value is turned into its typed value, or why it cannot be. */

@@ -1,4 +1,5 @@
-import { access, readFile } from 'node:fs/promises'
+import { readFileSync, rmSync, unwatchFile, watchFile } from 'node:fs'
+import { access, cp, mkdir, readFile, rm } from 'node:fs/promises'
 import { join, resolve, sep } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { PluginDefinition } from '@kite/sdk'
@@ -11,7 +12,7 @@ import {
 } from '@kite/sdk/host'
 import semver from 'semver'
 import { RuntimeError } from '../errors.js'
-import type { InstalledPlugin } from './plugin-catalog.js'
+import type { InstalledPlugin, MutablePluginCatalog } from './plugin-catalog.js'
 
 export interface PluginVersionOptions {
   /** npm package name, e.g. `@acme/kite-plugin-test`. */
@@ -149,6 +150,131 @@ export async function loadPluginDirectory(
     }
   }
   return plugin
+}
+
+export interface WatchPluginDirectoryOptions {
+  /** The catalog the directory's plugin is in (and its rebuilds go to). */
+  catalog: MutablePluginCatalog
+  logger: { info(message: string): void; error(message: string): void }
+  /** Quiet time after the last change before re-importing (default 300 ms): a build writes several files. */
+  debounceMs?: number
+  /** How often the manifest's modification time is checked (default 250 ms). */
+  intervalMs?: number
+}
+
+export interface PluginDirectoryWatch {
+  /** The version new executions get now. */
+  readonly current: InstalledPlugin
+  /** Resolves after the next re-import attempt (loaded or refused), for tests and tools. */
+  next(): Promise<{ loaded: InstalledPlugin } | { error: Error }>
+  close(): Promise<void>
+}
+
+/** Where rebuilds are copied (under the package, so its own node_modules still resolve). */
+const SNAPSHOTS = join('node_modules', '.kite-watch')
+
+/**
+ * Re-imports a plugin directory when its manifest (`dist/kite-plugin.json`) changes: `kite server
+ * local --plugin DIR --watch`. Each rebuild is copied aside (`node_modules/.kite-watch/<n>/`) and
+ * loaded from there, so the bundle is imported afresh and the copy code already running uses is
+ * never overwritten. A rebuild with a new version is added next to the old one (executions
+ * locked to the old version keep it); one with the same version replaces it for what starts
+ * next (tasks already running finish on the code they started with). A build that does not load
+ * is logged and the previous version stays.
+ */
+export function watchPluginDirectory(
+  dir: string,
+  initial: InstalledPlugin,
+  options: WatchPluginDirectoryOptions,
+): PluginDirectoryWatch {
+  const root = resolve(dir)
+  const { catalog, logger } = options
+  const manifestOf = (pkg: Record<string, unknown>) => {
+    const path = (pkg.kite as { manifest?: unknown } | undefined)?.manifest
+    const file = typeof path === 'string' ? inside(root, path) : undefined
+    if (!file || !path) {
+      throw new RuntimeError(`plugin directory ${root}: package.json has no usable kite.manifest`, {
+        code: 'PLUGIN_INVALID',
+      })
+    }
+    return { file, distDir: String(path).replace(/^\.\//, '').split('/')[0] as string }
+  }
+  const manifestFile = manifestOf(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))).file
+  const snapshots = join(root, SNAPSHOTS)
+  // Copies left by an earlier server are not in use any more.
+  rmSync(snapshots, { recursive: true, force: true })
+  let current = initial
+  let build = 0
+  let timer: NodeJS.Timeout | undefined
+  let running: Promise<void> = Promise.resolve()
+  let waiters: Array<(result: { loaded: InstalledPlugin } | { error: Error }) => void> = []
+  let closed = false
+
+  const settle = (result: { loaded: InstalledPlugin } | { error: Error }) => {
+    for (const resolveWaiter of waiters.splice(0)) resolveWaiter(result)
+  }
+
+  const reload = async () => {
+    build++
+    const target = join(snapshots, String(build))
+    try {
+      const { distDir } = manifestOf(await readJson(join(root, 'package.json')))
+      await rm(target, { recursive: true, force: true })
+      await mkdir(target, { recursive: true })
+      await cp(join(root, 'package.json'), join(target, 'package.json'))
+      await cp(join(root, distDir), join(target, distDir), { recursive: true })
+      const loaded = { ...(await loadPluginDirectory(target)), origin: root }
+      if (loaded.name !== current.name) {
+        throw new RuntimeError(
+          `plugin directory ${root}: it now holds ${loaded.name}, not ${current.name}; restart the server to change packages`,
+          { code: 'PLUGIN_INVALID' },
+        )
+      }
+      const replaced = catalog.get(loaded.name, loaded.version)
+      if (replaced) catalog.remove(loaded.name, loaded.version)
+      try {
+        catalog.add(loaded)
+      } catch (error) {
+        if (replaced) catalog.add(replaced)
+        throw error
+      }
+      const previous = current
+      current = loaded
+      logger.info(
+        `plugin ${loaded.name}@${loaded.version} re-imported from ${root} (build ${build}): new executions use it${replaced ? '' : `, running ones keep ${previous.version}`}`,
+      )
+      settle({ loaded })
+    } catch (error) {
+      await rm(target, { recursive: true, force: true }).catch(() => {})
+      logger.error(
+        `${(error as Error).message} — still serving ${current.name}@${current.version}; fix the build and it is re-imported`,
+      )
+      settle({ error: error as Error })
+    }
+  }
+
+  const changed = (now: { mtimeMs: number }, before: { mtimeMs: number }) => {
+    if (closed || now.mtimeMs === before.mtimeMs || now.mtimeMs === 0) return
+    clearTimeout(timer)
+    timer = setTimeout(() => {
+      running = running.then(reload)
+    }, options.debounceMs ?? 300)
+  }
+  watchFile(manifestFile, { interval: options.intervalMs ?? 250, persistent: false }, changed)
+
+  return {
+    get current() {
+      return current
+    },
+    next: () => new Promise((resolveWaiter) => waiters.push(resolveWaiter)),
+    async close() {
+      closed = true
+      clearTimeout(timer)
+      unwatchFile(manifestFile, changed)
+      await running
+      waiters = []
+    },
+  }
 }
 
 /** Imports a module plugin's bundle and returns its default export, checked to be a plugin. */

@@ -109,6 +109,8 @@ interface Thread {
   worker: ThreadHandle
   /** `name@version`, or '' for the spare. */
   key: string
+  /** The bundle it imported: a version rebuilt in place (`--watch`) gets threads of its own. */
+  entry?: string
   calls: Map<number, Call>
   /** `ctx.pluginConfig` objects already sent to this thread, by identity. */
   configs: Map<object, number>
@@ -239,6 +241,7 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
     spare = undefined
     thread.worker.ref()
     thread.key = key
+    thread.entry = entry
     thread.worker.postMessage({
       type: 'init',
       entry: pathToFileURL(entry).href,
@@ -250,7 +253,9 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
 
   /** Where a call can run now, or undefined (it waits; maybe a thread is drained for it). */
   const place = (call: Call): Thread | undefined => {
-    const own = [...(byKey.get(call.key) ?? [])].filter((thread) => !thread.draining)
+    const own = [...(byKey.get(call.key) ?? [])].filter(
+      (thread) => !thread.draining && thread.entry === call.entry,
+    )
     const idle = own.find((thread) => thread.calls.size === 0)
     if (idle) return idle
     const room = spare !== undefined || threads.size < maxWorkers

@@ -129,6 +129,8 @@ export interface WebhookRequest {
   body: unknown
   headers: Record<string, string>
   parameters: Record<string, string[]>
+  /** The execution's inputs (a multipart/form-data body's fields and files); 422 when invalid. */
+  inputs?: Record<string, unknown>
 }
 
 /**
@@ -185,6 +187,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   // Bumped by a reset: a poll that began before it must not write its old cursor back.
   const generations = new Map<string, number>()
   const inFlight = new Set<Promise<unknown>>()
+  // Why a webhook's start failed (by execution id), so that invalid inputs answer 422.
+  const webhookFailures = new Map<string, unknown>()
   const controller = new AbortController()
   let startedAt = new Date()
   let timer: NodeJS.Timeout | undefined
@@ -447,6 +451,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         record.lastFired = execution.state.startDate ?? new Date().toISOString()
         record.lastExecutionId = execution.id
       } catch (error) {
+        if (webhookFailures.has(start.id)) webhookFailures.set(start.id, error)
         // Shutting down: the firing stays recorded and completes on the next start.
         if (closed || (isRuntimeError(error) && error.code === 'EXECUTION_STATE')) return started
         record.lastError = {
@@ -886,7 +891,20 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         await fire(entry, [], {})
         return undefined
       }
-      const [execution] = await fire(entry, [{ id, variables }], {})
+      webhookFailures.set(id, undefined)
+      let execution: Execution | undefined
+      let failure: unknown
+      try {
+        ;[execution] = await fire(
+          entry,
+          [{ id, variables, ...(request.inputs ? { inputs: request.inputs } : {}) }],
+          {},
+        )
+      } finally {
+        failure = webhookFailures.get(id)
+        webhookFailures.delete(id)
+      }
+      if (isRuntimeError(failure) && failure.code === 'INPUTS_INVALID') throw failure
       if (!execution) {
         throw new RuntimeError(
           recordOf(entry.key).lastError?.message ??
