@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,6 +8,7 @@ import { createTestRuntime, type TestRuntime } from '../../test/fixtures/test-ru
 import { GREETING_V1 } from '../../test/plugin-publishing.js'
 import type { InstanceConfigInput } from '../config.js'
 import { loadPluginDirectory } from './plugin-sources.js'
+import type { WorkerHost } from './worker-host.js'
 
 const SECRET = 's3cr3t-value-for-the-sandbox'
 
@@ -146,6 +147,84 @@ describe('a plugin that declares childProcess', () => {
         selfEnviron: 'denied: ERR_ACCESS_DENIED',
         processEnv: 'denied: EMPTY',
       })
+    } finally {
+      await test.close()
+    }
+  })
+})
+
+describe('a version given the spare sandbox process', () => {
+  it('has no more reach than a process forked for it; a version asking for more gets its own', async () => {
+    const first = await writeProberPlugin(join(base, 'spare-1'), {}, '1.0.0')
+    const second = await writeProberPlugin(join(base, 'spare-2'), {}, '2.0.0')
+    const third = await writeProberPlugin(join(base, 'spare-3'), { childProcess: true }, '3.0.0')
+    const test = await createTestRuntime({
+      config: { plugins: { permissions: { '@test/*': { childProcess: true } } } },
+      env: { KITE_SECRET_TOKEN: SECRET },
+      extraPlugins: await Promise.all(
+        [first, second, third].map((dir) => loadPluginDirectory(dir, { verify: false })),
+      ),
+    })
+    const host = test.runtime.host as unknown as WorkerHost
+    const probeVersion = async (version: string) => {
+      const execution = await test.run(
+        FLOW.replace(
+          'type: test.prober.Probe',
+          `type: test.prober.Probe\n    version: "${version}"`,
+        ),
+        {
+          targets: {
+            runtimePid: process.pid,
+            dbFile: join(test.dataDir, 'kite.db'),
+            dataDir: test.dataDir,
+            // Another version's directory: the spare's copy must not open the way to it.
+            otherPluginDir: first,
+            addon: nativeAddon(),
+          },
+        },
+      )
+      const run = test.taskRun(execution, 'probe')
+      expect(execution.state.current, (await test.logs(execution.id)).join('\n')).toBe('SUCCESS')
+      expect(run.pluginVersion).toBe(version)
+      return (run.outputs as { results: Record<string, string> }).results
+    }
+    const spareReady = async () => {
+      const deadline = Date.now() + 10_000
+      while (!host.usage().spareSandbox) {
+        if (Date.now() > deadline) throw new Error('no spare sandbox process was forked')
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+    }
+    try {
+      // The first version forks its own process; the spare follows its first answer.
+      expect(host.usage().spareSandbox).toBe(false)
+      await probeVersion('1.0.0')
+      await spareReady()
+      const spared = await probeVersion('2.0.0')
+      expect(spared.cwd).toMatch(/[/]spare-/)
+      expect(spared).toMatchObject({
+        selfEnviron: 'denied: ERR_ACCESS_DENIED',
+        runtimeEnviron: 'denied: ERR_ACCESS_DENIED',
+        openDatabase: 'denied: ERR_ACCESS_DENIED',
+        writeDataDir: 'denied: ERR_ACCESS_DENIED',
+        readOtherPlugin: 'denied: ERR_ACCESS_DENIED',
+        spawnProcess: 'denied: ERR_ACCESS_DENIED',
+        loadAddon: 'denied: ERR_DLOPEN_DISABLED',
+        processEnv: 'denied: EMPTY',
+        writeWorkingDir: 'allowed: written',
+      })
+      expect(Object.keys(host.sandboxes()).sort()).toEqual([`${PROBER}@1.0.0`, `${PROBER}@2.0.0`])
+      // A version granted child processes cannot use the spare (forked without them).
+      await spareReady()
+      const granted = await probeVersion('3.0.0')
+      expect(granted.spawnProcess).toBe('allowed: spawned')
+      expect(granted.cwd).not.toMatch(/[/]spare-/)
+      expect(host.usage().spareSandbox).toBe(true)
+      // Closing ends the spare and the adopted process, and removes their slots.
+      const slots = join(test.dataDir, 'sandbox-slots')
+      expect(readdirSync(slots).length).toBeGreaterThan(0)
+      await host.close()
+      expect(readdirSync(slots)).toEqual([])
     } finally {
       await test.close()
     }

@@ -75,6 +75,8 @@ export interface SandboxPool {
   startThread(plugin: InstalledPlugin, resourceLimits: ResourceLimits): ThreadHandle
   /** Live sandbox processes, by `name@version`, with their pid. */
   processes(): Record<string, number>
+  /** The pid of the spare process forked ahead, if there is one. */
+  spare(): number | undefined
   close(): Promise<void>
 }
 
@@ -364,6 +366,7 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
       spareWanted = options.spare ?? true
       return thread
     },
+    spare: () => (spare && !spare.exited ? spare.child.pid : undefined),
     processes: () =>
       Object.fromEntries([...sandboxes].map(([key, sandbox]) => [key, sandbox.child.pid ?? 0])),
     async close() {
