@@ -215,6 +215,9 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
         ...reach.write.map((path) => `--allow-fs-write=${path}`),
         '--allow-worker',
         ...(permissions.childProcess ? ['--allow-child-process'] : []),
+        // This process's own isolate only relays small messages: a 1 MiB young generation
+        // (16 by default) saves ~5 MiB of RSS per version (measured 68 → 63 MiB).
+        '--max-semi-space-size=1',
         // The permission model's ExperimentalWarning on every start is noise in the logs.
         '--no-warnings',
       ],
