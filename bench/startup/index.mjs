@@ -13,7 +13,10 @@ import { quantile } from '../shared.mjs'
 
 const ROUNDS = 5
 const IDLE_MS = 3_000
-const cli = fileURLToPath(new URL('../../packages/cli/bin/kite.js', import.meta.url))
+// KITE_BENCH_CLI: another build's bin/kite.js, for before/after pairs.
+const cli =
+  process.env.KITE_BENCH_CLI ??
+  fileURLToPath(new URL('../../packages/cli/bin/kite.js', import.meta.url))
 const work = await mkdtemp(join(tmpdir(), 'kite-bench-startup-'))
 
 const rssOf = (pid) => {
