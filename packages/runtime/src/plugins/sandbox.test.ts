@@ -1,5 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -11,6 +11,22 @@ import { loadPluginDirectory } from './plugin-sources.js'
 import type { WorkerHost } from './worker-host.js'
 
 const SECRET = 's3cr3t-value-for-the-sandbox'
+
+/** What the prober reports in a sandbox with no permissions: everything refused. */
+const NO_REACH = {
+  selfEnviron: 'denied: ERR_ACCESS_DENIED',
+  runtimeEnviron: 'denied: ERR_ACCESS_DENIED',
+  openDatabase: 'denied: ERR_ACCESS_DENIED',
+  writeDataDir: 'denied: ERR_ACCESS_DENIED',
+  readOtherPlugin: 'denied: ERR_ACCESS_DENIED',
+  spawnProcess: 'denied: ERR_ACCESS_DENIED',
+  loadAddon: 'denied: ERR_DLOPEN_DISABLED',
+  processEnv: 'denied: EMPTY',
+  // The host copies files for the plugin only from where the plugin may read.
+  storeDatabase: 'denied: ERR_ACCESS_DENIED',
+  linkDatabase: 'denied: ERR_ACCESS_DENIED',
+  writeWorkingDir: 'allowed: written',
+}
 
 const FLOW = `
 id: probe
@@ -77,20 +93,7 @@ describe('a plugin in the sandbox, with no permissions', () => {
   it('is refused everything outside its directory, the SDK and its working directory', async () => {
     const { execution, results, logs } = await probe(test)
     expect(execution.state.current, logs.join('\n')).toBe('SUCCESS')
-    expect(results).toMatchObject({
-      selfEnviron: 'denied: ERR_ACCESS_DENIED',
-      runtimeEnviron: 'denied: ERR_ACCESS_DENIED',
-      openDatabase: 'denied: ERR_ACCESS_DENIED',
-      writeDataDir: 'denied: ERR_ACCESS_DENIED',
-      readOtherPlugin: 'denied: ERR_ACCESS_DENIED',
-      spawnProcess: 'denied: ERR_ACCESS_DENIED',
-      loadAddon: 'denied: ERR_DLOPEN_DISABLED',
-      processEnv: 'denied: EMPTY',
-      // The host copies files for the plugin only from where the plugin may read.
-      storeDatabase: 'denied: ERR_ACCESS_DENIED',
-      linkDatabase: 'denied: ERR_ACCESS_DENIED',
-      writeWorkingDir: 'allowed: written',
-    })
+    expect(results).toMatchObject(NO_REACH)
     expect(existsSync(join(test.dataDir, 'planted.txt'))).toBe(false)
     // Its own working directory, not the runtime's.
     expect(results?.cwd).not.toBe(process.cwd())
@@ -158,11 +161,17 @@ describe('a version given the spare sandbox process', () => {
     const first = await writeProberPlugin(join(base, 'spare-1'), {}, '1.0.0')
     const second = await writeProberPlugin(join(base, 'spare-2'), {}, '2.0.0')
     const third = await writeProberPlugin(join(base, 'spare-3'), { childProcess: true }, '3.0.0')
+    // A directory too big to copy (a development checkout with its node_modules, say).
+    const fourth = await writeProberPlugin(join(base, 'spare-4'), {}, '4.0.0')
+    await mkdir(join(fourth, 'assets'))
+    for (let index = 0; index < 300; index++) {
+      await writeFile(join(fourth, 'assets', `${index}.txt`), 'x')
+    }
     const test = await createTestRuntime({
       config: { plugins: { permissions: { '@test/*': { childProcess: true } } } },
       env: { KITE_SECRET_TOKEN: SECRET },
       extraPlugins: await Promise.all(
-        [first, second, third].map((dir) => loadPluginDirectory(dir, { verify: false })),
+        [first, second, third, fourth].map((dir) => loadPluginDirectory(dir, { verify: false })),
       ),
     })
     const host = test.runtime.host as unknown as WorkerHost
@@ -202,23 +211,18 @@ describe('a version given the spare sandbox process', () => {
       await spareReady()
       const spared = await probeVersion('2.0.0')
       expect(spared.cwd).toMatch(/[/]spare-/)
-      expect(spared).toMatchObject({
-        selfEnviron: 'denied: ERR_ACCESS_DENIED',
-        runtimeEnviron: 'denied: ERR_ACCESS_DENIED',
-        openDatabase: 'denied: ERR_ACCESS_DENIED',
-        writeDataDir: 'denied: ERR_ACCESS_DENIED',
-        readOtherPlugin: 'denied: ERR_ACCESS_DENIED',
-        spawnProcess: 'denied: ERR_ACCESS_DENIED',
-        loadAddon: 'denied: ERR_DLOPEN_DISABLED',
-        processEnv: 'denied: EMPTY',
-        writeWorkingDir: 'allowed: written',
-      })
+      expect(spared).toMatchObject(NO_REACH)
       expect(Object.keys(host.sandboxes()).sort()).toEqual([`${PROBER}@1.0.0`, `${PROBER}@2.0.0`])
       // A version granted child processes cannot use the spare (forked without them).
       await spareReady()
       const granted = await probeVersion('3.0.0')
       expect(granted.spawnProcess).toBe('allowed: spawned')
       expect(granted.cwd).not.toMatch(/[/]spare-/)
+      await spareReady()
+      const big = await probeVersion('4.0.0')
+      expect(big.cwd).not.toMatch(/[/]spare-/)
+      expect(big.readOtherPlugin).toBe('denied: ERR_ACCESS_DENIED')
+      // The spare it did not take is still there, its slot emptied for the next version.
       expect(host.usage().spareSandbox).toBe(true)
       // Closing ends the spare and the adopted process, and removes their slots.
       const slots = join(test.dataDir, 'sandbox-slots')

@@ -312,9 +312,25 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
     const created = fork_('', join(workDir, '.sandbox', id), reach, NO_PERMISSIONS, resourceLimits)
     created.slot = { dir }
     // Idle, it keeps nothing alive.
-    created.child.unref()
-    ;(created.child.channel as { unref?: () => void } | undefined)?.unref?.()
+    holdOpen(created, false)
     spare = created
+  }
+
+  /** Whether a sandbox's process, channel and pipes keep the runtime's event loop alive. */
+  const holdOpen = (sandbox: Sandbox, hold: boolean) => {
+    const { child } = sandbox
+    const handles = [child, child.channel, child.stdout, child.stderr] as (
+      | {
+          ref?: () => void
+          unref?: () => void
+        }
+      | null
+      | undefined
+    )[]
+    for (const handle of handles) {
+      if (hold) handle?.ref?.()
+      else handle?.unref?.()
+    }
   }
 
   /** Gives the spare to `plugin` when it asks for nothing extra and its package is small. */
@@ -324,7 +340,16 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
     const root = pluginRoot(plugin)
     // The bundle finds the SDK through its own node_modules (as the store installs it).
     if (!existsSync(join(root, 'node_modules', '@kite', 'sdk'))) return undefined
-    if (!linkTree(root, candidate.slot.dir)) {
+    let linked = false
+    try {
+      linked = linkTree(root, candidate.slot.dir)
+    } catch (error) {
+      options.logger?.warn(
+        `plugin ${keyOf(plugin)}: cannot copy it for the spare sandbox (${(error as Error).message}); forking one for it`,
+      )
+    }
+    if (!linked) {
+      // Empty again for the next version; this one gets a process forked for it.
       rmSync(candidate.slot.dir, { recursive: true, force: true })
       mkdirSync(candidate.slot.dir, { recursive: true })
       return undefined
@@ -333,8 +358,7 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
     candidate.key = keyOf(plugin)
     const origin = resolve(plugin.origin)
     candidate.slot.from = unique([root, origin])
-    candidate.child.ref()
-    ;(candidate.child.channel as { ref?: () => void } | undefined)?.ref?.()
+    holdOpen(candidate, true)
     sandboxes.set(candidate.key, candidate)
     return candidate
   }
