@@ -126,7 +126,14 @@ export function createPluginStore(options: PluginStoreOptions): PluginStore {
         { code: 'PLUGIN_VERSION', kind: 'operational' },
       )
     }
-    return { registry: `${options.registry.replace(/\/$/, '')}/`, cache, preferOnline: true }
+    return {
+      registry: `${options.registry.replace(/\/$/, '')}/`,
+      cache,
+      preferOnline: true,
+      // One install reads the packument once: the tarball's fetch reuses the manifest's (it
+      // fetched it again, a second round trip to the registry on the hot-reload path).
+      packumentCache: new Map<string, unknown>(),
+    }
   }
 
   const allowedOrThrow = (name: string) => {
