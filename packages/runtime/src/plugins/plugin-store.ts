@@ -132,7 +132,7 @@ export function createPluginStore(options: PluginStoreOptions): PluginStore {
       preferOnline: true,
       // One install reads the packument once: the tarball's fetch reuses the manifest's (it
       // fetched it again, a second round trip to the registry on the hot-reload path).
-      packumentCache: new Map<string, unknown>(),
+      packumentCache: new Map<string, pacoteModule.Packument>(),
     }
   }
 
