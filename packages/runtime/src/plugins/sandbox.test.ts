@@ -204,11 +204,18 @@ describe('a version given the spare sandbox process', () => {
         await new Promise((resolve) => setTimeout(resolve, 20))
       }
     }
+    // What a runtime killed with SIGKILL left behind: removed when the first spare is forked.
+    const leftovers = [
+      join(test.dataDir, 'sandbox-slots', `spare-${process.pid + 1}-7`),
+      join(test.dataDir, 'work', '.sandbox', `spare-${process.pid + 1}-7`),
+    ]
+    for (const dir of leftovers) await mkdir(dir, { recursive: true })
     try {
       // The first version forks its own process; the spare follows its first answer.
       expect(host.usage().spareSandbox).toBe(false)
       await probeVersion('1.0.0')
       await spareReady()
+      for (const dir of leftovers) expect(existsSync(dir)).toBe(false)
       const spared = await probeVersion('2.0.0')
       expect(spared.cwd).toMatch(/[/]spare-/)
       expect(spared).toMatchObject(NO_REACH)
@@ -229,6 +236,8 @@ describe('a version given the spare sandbox process', () => {
       expect(readdirSync(slots).length).toBeGreaterThan(0)
       await host.close()
       expect(readdirSync(slots)).toEqual([])
+      const cwds = readdirSync(join(test.dataDir, 'work', '.sandbox'))
+      expect(cwds.filter((name) => name.startsWith('spare-'))).toEqual([])
     } finally {
       await test.close()
     }

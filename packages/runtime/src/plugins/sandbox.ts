@@ -93,7 +93,7 @@ interface Sandbox {
    * A spare's directory (its only readable place besides the shared ones) and, once adopted by a
    * version, the version's directory it holds a copy of: `init` entries are mapped into it.
    */
-  slot?: { dir: string; from?: string[] }
+  slot?: { dir: string; cwd: string; from?: string[] }
 }
 
 class RemoteThread extends EventEmitter {
@@ -289,7 +289,7 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
     }
     child.on('error', (error) => lost(`failed: ${error.message}`))
     child.on('exit', (code, signal) => {
-      if (sandbox.slot) rmSync(sandbox.slot.dir, { recursive: true, force: true })
+      removeSlot(sandbox)
       const said = sandbox.tail.length > 0 ? ` (${sandbox.tail.join(' / ')})` : ''
       lost(signal ? `was killed (${signal})${said}` : `exited with code ${code}${said}`)
     })
@@ -303,17 +303,26 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
    */
   const replenish = (resourceLimits: ResourceLimits) => {
     if (!spareWanted || spare || spareFailed || closed) return
+    if (nextSpare === 1) removeStaleSlots(slotsDir, workDir)
     const id = `spare-${process.pid}-${nextSpare++}`
     const dir = join(slotsDir, id)
+    const cwd = join(workDir, '.sandbox', id)
     rmSync(dir, { recursive: true, force: true })
     mkdirSync(dir, { recursive: true })
     base ??= baseReach()
     const reach = { read: unique([...base.read, dir, workDir]), write: [workDir] }
-    const created = fork_('', join(workDir, '.sandbox', id), reach, NO_PERMISSIONS, resourceLimits)
-    created.slot = { dir }
+    const created = fork_('', cwd, reach, NO_PERMISSIONS, resourceLimits)
+    created.slot = { dir, cwd }
     // Idle, it keeps nothing alive.
     holdOpen(created, false)
     spare = created
+  }
+
+  /** A spare's slot and working directory go with its process (one of each per spare). */
+  const removeSlot = (sandbox: Sandbox) => {
+    if (!sandbox.slot) return
+    rmSync(sandbox.slot.dir, { recursive: true, force: true })
+    rmSync(sandbox.slot.cwd, { recursive: true, force: true })
   }
 
   /** Whether a sandbox's process, channel and pipes keep the runtime's event loop alive. */
@@ -412,9 +421,7 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
             }),
         ),
       )
-      for (const sandbox of all) {
-        if (sandbox.slot) rmSync(sandbox.slot.dir, { recursive: true, force: true })
-      }
+      for (const sandbox of all) removeSlot(sandbox)
     },
   }
 }
@@ -447,6 +454,27 @@ export async function withinReach(
     }
   }
   return false
+}
+
+/**
+ * Slots and working directories of another process's spares (`spare-<pid>-<n>`): a runtime
+ * killed with SIGKILL removes nothing, and a data directory has one runtime at a time (its lock).
+ */
+function removeStaleSlots(slotsDir: string, workDir: string): void {
+  for (const parent of [slotsDir, join(workDir, '.sandbox')]) {
+    let names: string[] = []
+    try {
+      names = readdirSync(parent)
+    } catch {
+      continue
+    }
+    for (const name of names) {
+      const pid = /^spare-(\d+)-\d+$/.exec(name)?.[1]
+      if (pid !== undefined && Number(pid) !== process.pid) {
+        rmSync(join(parent, name), { recursive: true, force: true })
+      }
+    }
+  }
 }
 
 /** Whether a version asks for nothing beyond the sandbox (what a spare process was forked with). */
@@ -489,7 +517,7 @@ function linkTree(from: string, to: string): boolean {
 }
 
 /** A request to an adopted spare: the version's entry as the slot's copy of it. */
-function intoSlot(request: SandboxRequest, slot: { dir: string; from?: string[] }): SandboxRequest {
+function intoSlot(request: SandboxRequest, slot: NonNullable<Sandbox['slot']>): SandboxRequest {
   if (request.op !== 'post' || request.message.type !== 'init') return request
   const entry = fileURLToPath(request.message.entry)
   const root = slot.from?.find((dir) => !relative(dir, entry).startsWith('..'))
