@@ -122,8 +122,11 @@ describe('unpackPlugin: the registry rules, at install', () => {
  */
 async function startRegistry(serve: { tarball: Buffer; catalogHash?: string }) {
   const integrity = `sha512-${createHash('sha512').update(serve.tarball).digest('base64')}`
+  /** Every URL asked for, in order. */
+  const requests: string[] = []
   const server: Server = createServer((req, res) => {
     const url = req.url ?? '/'
+    requests.push(url)
     const send = (status: number, body: unknown, type = 'application/json') => {
       res.writeHead(status, { 'content-type': type })
       res.end(typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body))
@@ -155,6 +158,7 @@ async function startRegistry(serve: { tarball: Buffer; catalogHash?: string }) {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   }
 }
@@ -201,6 +205,10 @@ describe('install checks the manifest against the catalog', () => {
     expect(catalog.get(NAME, VERSION)?.manifest.group).toBe('acme.confuse')
     const record = JSON.parse(await readFile(join(target, '.kite-install.json'), 'utf8'))
     expect(record.manifestHash).toBe(checked)
+    // One round trip for the packument: the tarball's fetch does not ask for it again.
+    const packuments = registry?.requests.filter((url) => url.startsWith('/@acme%2')) ?? []
+    expect(packuments).toHaveLength(1)
+    expect(registry?.requests).toContain('/confuse-1.0.0.tgz')
   })
 
   it('refuses a version that asks for more permissions than plugins.permissions grants, listing both', async () => {

@@ -10,7 +10,7 @@ import {
   readPackageTarball,
   type TarballLimits,
 } from '@kite/sdk/tarball'
-import pacote from 'pacote'
+import type pacoteModule from 'pacote'
 import semver from 'semver'
 import { messageOf, RuntimeError } from '../errors.js'
 import type { RuntimeLogger } from '../executor/engine.js'
@@ -37,6 +37,16 @@ export interface PluginStoreOptions {
    * is refused (none granted when absent).
    */
   permissions?: { grants: PermissionGrants; configurations: readonly ConfigurationValues[] }
+}
+
+/**
+ * pacote (npm's fetcher, ~250 ms to import on this machine) loaded at the first install or
+ * packument read, not when the runtime starts: most starts install nothing.
+ */
+let pacoteLoading: Promise<typeof pacoteModule> | undefined
+const loadPacote = () => {
+  pacoteLoading ??= import('pacote').then((module) => module.default)
+  return pacoteLoading
 }
 
 /** What an install recorded beside the extracted package (`.kite-install.json`). */
@@ -116,7 +126,14 @@ export function createPluginStore(options: PluginStoreOptions): PluginStore {
         { code: 'PLUGIN_VERSION', kind: 'operational' },
       )
     }
-    return { registry: `${options.registry.replace(/\/$/, '')}/`, cache, preferOnline: true }
+    return {
+      registry: `${options.registry.replace(/\/$/, '')}/`,
+      cache,
+      preferOnline: true,
+      // One install reads the packument once: the tarball's fetch reuses the manifest's (it
+      // fetched it again, a second round trip to the registry on the hot-reload path).
+      packumentCache: new Map<string, pacoteModule.Packument>(),
+    }
   }
 
   const allowedOrThrow = (name: string) => {
@@ -236,6 +253,7 @@ export function createPluginStore(options: PluginStoreOptions): PluginStore {
   ): Promise<InstallResult> => {
     allowedOrThrow(name)
     const opts = pacoteOptions()
+    const pacote = await loadPacote()
     let manifest: Awaited<ReturnType<typeof pacote.manifest>>
     try {
       manifest = await pacote.manifest(`${name}@${spec}`, opts)
@@ -292,6 +310,7 @@ export function createPluginStore(options: PluginStoreOptions): PluginStore {
     await mkdir(dirname(target), { recursive: true })
     try {
       let tarball: Buffer
+      const pacote = await loadPacote()
       try {
         tarball = await pacote.tarball(`${name}@${version}`, { ...opts, integrity })
       } catch (error) {
@@ -406,7 +425,8 @@ export function createPluginStore(options: PluginStoreOptions): PluginStore {
     },
     async packument(name) {
       try {
-        const doc = await pacote.packument(name, pacoteOptions())
+        const opts = pacoteOptions()
+        const doc = await (await loadPacote()).packument(name, opts)
         return {
           name,
           versions: Object.keys(doc.versions).sort(semver.compare),

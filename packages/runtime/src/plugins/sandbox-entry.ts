@@ -4,8 +4,13 @@
  * threads run `plugin-worker.js` as they do in the runtime process. This process only relays:
  * the host's messages to a thread, a thread's messages, errors and exit back, over IPC. It holds
  * no database, no secrets and no configuration beyond what its version was granted.
+ *
+ * Its first thread starts at once, with the resource limits given as the first argument (JSON),
+ * before the host asks for it: the thread's boot and the SDK's import overlap the IPC handshake,
+ * and a spare process (forked before its version is known) has its thread ready when adopted.
  */
-import { Worker } from 'node:worker_threads'
+import { isDeepStrictEqual } from 'node:util'
+import { type ResourceLimits, Worker } from 'node:worker_threads'
 import type { SandboxRequest, SandboxResponse } from './sandbox-protocol.js'
 
 const send = process.send?.bind(process)
@@ -22,32 +27,63 @@ const post = (message: SandboxResponse) => {
   }
 }
 
+const startWorker = (resourceLimits: ResourceLimits) =>
+  new Worker(script, {
+    // The process's environment is already only what the version was granted.
+    env: process.env,
+    resourceLimits,
+    stdout: false,
+    stderr: false,
+  })
+
+/** The thread started ahead, with its limits, until a `start` takes it. */
+let early: { worker: Worker; limits: ResourceLimits; error?: Error & { code?: string } } | undefined
+const limitsArgument = process.argv[2]
+if (limitsArgument) {
+  const limits = JSON.parse(limitsArgument) as ResourceLimits
+  const worker = startWorker(limits)
+  const held: NonNullable<typeof early> = { worker, limits }
+  early = held
+  worker.on('error', (error: Error) => {
+    held.error = error
+  })
+  // Died before it was asked for: the `start` that comes starts a fresh one.
+  worker.once('exit', () => {
+    if (early === held) early = undefined
+  })
+}
+
+const attach = (id: number, worker: Worker, error?: Error & { code?: string }) => {
+  workers.set(id, worker)
+  const report = (failure: Error & { code?: string }) =>
+    post({
+      op: 'error',
+      id,
+      error: { message: failure.message, ...(failure.code ? { code: failure.code } : {}) },
+    })
+  if (error) report(error)
+  worker.on('message', (value) => post({ op: 'message', id, message: value }))
+  worker.on('error', report)
+  worker.on('exit', (code) => {
+    workers.delete(id)
+    post({ op: 'exit', id, code })
+  })
+}
+
 process.on('message', (message: SandboxRequest) => {
   if (message.op === 'post') {
     workers.get(message.id)?.postMessage(message.message)
     return
   }
   if (message.op === 'start') {
-    const worker = new Worker(script, {
-      // The process's environment is already only what the version was granted.
-      env: process.env,
-      resourceLimits: message.resourceLimits,
-      stdout: false,
-      stderr: false,
-    })
-    workers.set(message.id, worker)
-    worker.on('message', (value) => post({ op: 'message', id: message.id, message: value }))
-    worker.on('error', (error: Error & { code?: string }) =>
-      post({
-        op: 'error',
-        id: message.id,
-        error: { message: error.message, ...(error.code ? { code: error.code } : {}) },
-      }),
-    )
-    worker.on('exit', (code) => {
-      workers.delete(message.id)
-      post({ op: 'exit', id: message.id, code })
-    })
+    const held = early
+    early = undefined
+    if (held && isDeepStrictEqual(held.limits, message.resourceLimits)) {
+      attach(message.id, held.worker, held.error)
+    } else {
+      if (held) void held.worker.terminate()
+      attach(message.id, startWorker(message.resourceLimits))
+    }
     return
   }
   if (message.op === 'terminate') {

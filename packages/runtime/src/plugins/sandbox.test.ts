@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { existsSync, readdirSync } from 'node:fs'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -8,8 +8,25 @@ import { createTestRuntime, type TestRuntime } from '../../test/fixtures/test-ru
 import { GREETING_V1 } from '../../test/plugin-publishing.js'
 import type { InstanceConfigInput } from '../config.js'
 import { loadPluginDirectory } from './plugin-sources.js'
+import type { WorkerHost } from './worker-host.js'
 
 const SECRET = 's3cr3t-value-for-the-sandbox'
+
+/** What the prober reports in a sandbox with no permissions: everything refused. */
+const NO_REACH = {
+  selfEnviron: 'denied: ERR_ACCESS_DENIED',
+  runtimeEnviron: 'denied: ERR_ACCESS_DENIED',
+  openDatabase: 'denied: ERR_ACCESS_DENIED',
+  writeDataDir: 'denied: ERR_ACCESS_DENIED',
+  readOtherPlugin: 'denied: ERR_ACCESS_DENIED',
+  spawnProcess: 'denied: ERR_ACCESS_DENIED',
+  loadAddon: 'denied: ERR_DLOPEN_DISABLED',
+  processEnv: 'denied: EMPTY',
+  // The host copies files for the plugin only from where the plugin may read.
+  storeDatabase: 'denied: ERR_ACCESS_DENIED',
+  linkDatabase: 'denied: ERR_ACCESS_DENIED',
+  writeWorkingDir: 'allowed: written',
+}
 
 const FLOW = `
 id: probe
@@ -76,20 +93,7 @@ describe('a plugin in the sandbox, with no permissions', () => {
   it('is refused everything outside its directory, the SDK and its working directory', async () => {
     const { execution, results, logs } = await probe(test)
     expect(execution.state.current, logs.join('\n')).toBe('SUCCESS')
-    expect(results).toMatchObject({
-      selfEnviron: 'denied: ERR_ACCESS_DENIED',
-      runtimeEnviron: 'denied: ERR_ACCESS_DENIED',
-      openDatabase: 'denied: ERR_ACCESS_DENIED',
-      writeDataDir: 'denied: ERR_ACCESS_DENIED',
-      readOtherPlugin: 'denied: ERR_ACCESS_DENIED',
-      spawnProcess: 'denied: ERR_ACCESS_DENIED',
-      loadAddon: 'denied: ERR_DLOPEN_DISABLED',
-      processEnv: 'denied: EMPTY',
-      // The host copies files for the plugin only from where the plugin may read.
-      storeDatabase: 'denied: ERR_ACCESS_DENIED',
-      linkDatabase: 'denied: ERR_ACCESS_DENIED',
-      writeWorkingDir: 'allowed: written',
-    })
+    expect(results).toMatchObject(NO_REACH)
     expect(existsSync(join(test.dataDir, 'planted.txt'))).toBe(false)
     // Its own working directory, not the runtime's.
     expect(results?.cwd).not.toBe(process.cwd())
@@ -146,6 +150,94 @@ describe('a plugin that declares childProcess', () => {
         selfEnviron: 'denied: ERR_ACCESS_DENIED',
         processEnv: 'denied: EMPTY',
       })
+    } finally {
+      await test.close()
+    }
+  })
+})
+
+describe('a version given the spare sandbox process', () => {
+  it('has no more reach than a process forked for it; a version asking for more gets its own', async () => {
+    const first = await writeProberPlugin(join(base, 'spare-1'), {}, '1.0.0')
+    const second = await writeProberPlugin(join(base, 'spare-2'), {}, '2.0.0')
+    const third = await writeProberPlugin(join(base, 'spare-3'), { childProcess: true }, '3.0.0')
+    // A directory too big to copy (a development checkout with its node_modules, say).
+    const fourth = await writeProberPlugin(join(base, 'spare-4'), {}, '4.0.0')
+    await mkdir(join(fourth, 'assets'))
+    for (let index = 0; index < 300; index++) {
+      await writeFile(join(fourth, 'assets', `${index}.txt`), 'x')
+    }
+    const test = await createTestRuntime({
+      config: { plugins: { permissions: { '@test/*': { childProcess: true } } } },
+      env: { KITE_SECRET_TOKEN: SECRET },
+      extraPlugins: await Promise.all(
+        [first, second, third, fourth].map((dir) => loadPluginDirectory(dir, { verify: false })),
+      ),
+    })
+    const host = test.runtime.host as unknown as WorkerHost
+    const probeVersion = async (version: string) => {
+      const execution = await test.run(
+        FLOW.replace(
+          'type: test.prober.Probe',
+          `type: test.prober.Probe\n    version: "${version}"`,
+        ),
+        {
+          targets: {
+            runtimePid: process.pid,
+            dbFile: join(test.dataDir, 'kite.db'),
+            dataDir: test.dataDir,
+            // Another version's directory: the spare's copy must not open the way to it.
+            otherPluginDir: first,
+            addon: nativeAddon(),
+          },
+        },
+      )
+      const run = test.taskRun(execution, 'probe')
+      expect(execution.state.current, (await test.logs(execution.id)).join('\n')).toBe('SUCCESS')
+      expect(run.pluginVersion).toBe(version)
+      return (run.outputs as { results: Record<string, string> }).results
+    }
+    const spareReady = async () => {
+      const deadline = Date.now() + 10_000
+      while (!host.usage().spareSandbox) {
+        if (Date.now() > deadline) throw new Error('no spare sandbox process was forked')
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+    }
+    // What a runtime killed with SIGKILL left behind: removed when the first spare is forked.
+    const leftovers = [
+      join(test.dataDir, 'sandbox-slots', `spare-${process.pid + 1}-7`),
+      join(test.dataDir, 'work', '.sandbox', `spare-${process.pid + 1}-7`),
+    ]
+    for (const dir of leftovers) await mkdir(dir, { recursive: true })
+    try {
+      // The first version forks its own process; the spare follows its first answer.
+      expect(host.usage().spareSandbox).toBe(false)
+      await probeVersion('1.0.0')
+      await spareReady()
+      for (const dir of leftovers) expect(existsSync(dir)).toBe(false)
+      const spared = await probeVersion('2.0.0')
+      expect(spared.cwd).toMatch(/[/]spare-/)
+      expect(spared).toMatchObject(NO_REACH)
+      expect(Object.keys(host.sandboxes()).sort()).toEqual([`${PROBER}@1.0.0`, `${PROBER}@2.0.0`])
+      // A version granted child processes cannot use the spare (forked without them).
+      await spareReady()
+      const granted = await probeVersion('3.0.0')
+      expect(granted.spawnProcess).toBe('allowed: spawned')
+      expect(granted.cwd).not.toMatch(/[/]spare-/)
+      await spareReady()
+      const big = await probeVersion('4.0.0')
+      expect(big.cwd).not.toMatch(/[/]spare-/)
+      expect(big.readOtherPlugin).toBe('denied: ERR_ACCESS_DENIED')
+      // The spare it did not take is still there, its slot emptied for the next version.
+      expect(host.usage().spareSandbox).toBe(true)
+      // Closing ends the spare and the adopted process, and removes their slots.
+      const slots = join(test.dataDir, 'sandbox-slots')
+      expect(readdirSync(slots).length).toBeGreaterThan(0)
+      await host.close()
+      expect(readdirSync(slots)).toEqual([])
+      const cwds = readdirSync(join(test.dataDir, 'work', '.sandbox'))
+      expect(cwds.filter((name) => name.startsWith('spare-'))).toEqual([])
     } finally {
       await test.close()
     }

@@ -58,6 +58,8 @@ export interface WorkerHostUsage {
   peakThreads: number
   /** Whether a spare thread is ready. */
   spare: boolean
+  /** Whether a spare sandbox process is forked (sandbox mode, after the first thread). */
+  spareSandbox: boolean
   /** Calls running on a thread. */
   running: number
   /** Calls waiting for capacity. */
@@ -684,6 +686,7 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
         threads: threads.size,
         peakThreads,
         spare: spare !== undefined,
+        spareSandbox: sandboxes?.spare() !== undefined,
         running,
         queued: queue.length,
         resubmitted,
