@@ -1,21 +1,32 @@
 import type { ExpressionEngine } from '@kite/expressions'
 import { isDuration } from '@kite/sdk'
 import type { JsonSchema } from '@kite/sdk/host'
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js'
-import addFormats from 'ajv-formats'
+import { createRequire } from 'node:module'
+import type { Ajv2020, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js'
 import { closest, formatPath, type PathSegment } from './parse-flow.js'
 
-const ajv = new Ajv2020({ allErrors: true, strict: false, logger: false, validateFormats: true })
-addFormats(ajv)
-// Kite's durations (`PT0.5S` allowed, years and months refused), not ajv-formats' stricter own.
-ajv.addFormat('duration', { type: 'string', validate: isDuration })
+// ajv and its formats are ~90 files: loaded at the first validation, not at start-up (a runtime
+// with no flows yet starts without them).
+const require = createRequire(import.meta.url)
+let ajv: Ajv2020 | undefined
+function theAjv(): Ajv2020 {
+  if (!ajv) {
+    const { Ajv2020 } = require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js')
+    const addFormats = require('ajv-formats') as typeof import('ajv-formats').default
+    ajv = new Ajv2020({ allErrors: true, strict: false, logger: false, validateFormats: true })
+    addFormats(ajv)
+    // Kite's durations (`PT0.5S` allowed, years and months refused), not ajv-formats' stricter own.
+    ajv.addFormat('duration', { type: 'string', validate: isDuration })
+  }
+  return ajv
+}
 const compiled = new WeakMap<JsonSchema, ValidateFunction>()
 
 function validatorFor(schema: JsonSchema): ValidateFunction {
   let validate = compiled.get(schema)
   if (!validate) {
     const { $schema: _ignored, ...rest } = schema
-    validate = ajv.compile(rest)
+    validate = theAjv().compile(rest)
     compiled.set(schema, validate)
   }
   return validate

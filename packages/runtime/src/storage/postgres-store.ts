@@ -1,5 +1,5 @@
 import { Kysely, PostgresDialect, sql } from 'kysely'
-import pg from 'pg'
+import type pg from 'pg'
 import { RuntimeError } from '../errors.js'
 import { createKyselyStore, type KiteDatabase, NOTIFY_CHANNELS } from './kysely-store.js'
 import { migrateStore } from './migrations.js'
@@ -39,7 +39,9 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     })
   }
   const maxConnections = options.maxConnections ?? 10
-  const pool = new pg.Pool({
+  // Loaded here, not at start-up: a runtime on SQLite never needs the driver.
+  const { default: driver } = await import('pg')
+  const pool = new driver.Pool({
     connectionString: options.url,
     max: maxConnections,
     // Counts and epoch-millisecond columns are int8: read them as numbers, not strings.
@@ -47,7 +49,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
         oid === INT8 && format !== 'binary'
           ? (value: string) => Number(value)
-          : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+          : driver.types.getTypeParser(oid, format)) as typeof driver.types.getTypeParser,
     },
   })
   // An idle connection the server drops must not end the process; the next query reconnects.
@@ -68,7 +70,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     await db.destroy()
     throw error
   }
-  const listener = createNotificationListener(options.url)
+  const listener = createNotificationListener(driver, options.url)
   return createKyselyStore(db, {
     dialect: 'postgres',
     // Commits of a few executions each, side by side on most of the pool (the rest serves
@@ -84,12 +86,12 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
  * LISTEN on one connection of its own, opened at the first `listen`. Notifications are hints (the
  * listeners poll as well): a dropped connection is reopened a second later, listening again.
  */
-function createNotificationListener(url: string) {
+function createNotificationListener(driver: typeof pg, url: string) {
   const listeners = new Map<string, Set<() => void>>()
   let client: Promise<pg.Client> | undefined
   let closed = false
   const connect = (): Promise<pg.Client> => {
-    const connection = new pg.Client({ connectionString: url })
+    const connection = new driver.Client({ connectionString: url })
     connection.on('notification', (message) => {
       for (const listener of listeners.get(message.channel) ?? []) listener()
     })
