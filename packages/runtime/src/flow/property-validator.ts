@@ -1,7 +1,7 @@
+import { createRequire } from 'node:module'
 import type { ExpressionEngine } from '@kite/expressions'
 import { isDuration } from '@kite/sdk'
 import type { JsonSchema } from '@kite/sdk/host'
-import { createRequire } from 'node:module'
 import type { Ajv2020, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js'
 import { closest, formatPath, type PathSegment } from './parse-flow.js'
 
