@@ -1,5 +1,5 @@
 import { getConnInfo } from '@hono/node-server/conninfo'
-import { createRoute, z } from '@hono/zod-openapi'
+import { z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import { isRuntimeError } from '../errors.js'
@@ -11,15 +11,15 @@ import {
   errorAnswer,
   jsonAnswer,
   type RouteContext,
+  routesTagged,
 } from './router.js'
 import { type ErrorBody, LoginBody, Me, SessionUser } from './schemas.js'
 
-const tags = ['Authentication']
+const route = routesTagged('Authentication')
 
-const login = createRoute({
+const login = route({
   method: 'post',
   path: '/auth/login',
-  tags,
   summary: 'Log in (the UI): opens a session',
   description:
     'Sets the cookie `kite_session` (HttpOnly, SameSite=Strict). Unknown user and wrong password get the same answer; failed attempts are limited per username and per client address (in memory, per process).',
@@ -34,10 +34,9 @@ const login = createRoute({
   },
 })
 
-const logout = createRoute({
+const logout = route({
   method: 'post',
   path: '/auth/logout',
-  tags,
   summary: 'Log out: ends the session and clears its cookie',
   responses: {
     204: { description: 'Logged out (also when there was no session).' },
@@ -45,10 +44,9 @@ const logout = createRoute({
   },
 })
 
-const me = createRoute({
+const me = route({
   method: 'get',
   path: '/auth/me',
-  tags,
   summary: 'Who is logged in, and whether this runtime asks for a login',
   description: 'Never 401: the UI calls it first to decide whether to show the login page.',
   responses: { 200: jsonAnswer(Me, 'The user (or null) and whether auth is required.') },

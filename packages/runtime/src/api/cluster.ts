@@ -1,15 +1,15 @@
-import { createRoute } from '@hono/zod-openapi'
 import { parseDuration } from '@kite/sdk'
 import type { NodeRole } from '../executor/engine.js'
 import { nodeAlive } from '../executor/task-dispatch.js'
 import { SCHEDULER_LEASE } from '../scheduler/scheduler-lease.js'
-import { createRouter, jsonAnswer, type RouteContext } from './router.js'
+import { createRouter, jsonAnswer, type RouteContext, routesTagged } from './router.js'
 import { Cluster } from './schemas.js'
 
-const get = createRoute({
+const route = routesTagged('Cluster')
+
+const get = route({
   method: 'get',
   path: '/cluster',
-  tags: ['Cluster'],
   summary: 'The nodes of this cluster',
   description:
     'The live nodes sharing this store (SPEC 9): their roles, last heartbeat, slots in use and plugin versions loaded; the active scheduler; the recorded plugin set.',

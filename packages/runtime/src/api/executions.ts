@@ -1,4 +1,4 @@
-import { createRoute, z } from '@hono/zod-openapi'
+import { z } from '@hono/zod-openapi'
 import { streamSSE } from 'hono/streaming'
 import { RuntimeError } from '../errors.js'
 import {
@@ -9,7 +9,14 @@ import {
 import type { EngineEvent } from '../executor/execution-runner.js'
 import { UploadedFile } from '../executor/inputs.js'
 import { executionPrefix, STORAGE_SCHEME } from '../storage/internal-storage.js'
-import { createRouter, errorAnswer, jsonAnswer, type RouteContext } from './router.js'
+import {
+  createRouter,
+  errorAnswer,
+  found,
+  jsonAnswer,
+  type RouteContext,
+  routesTagged,
+} from './router.js'
 import {
   ExecutionPage,
   ExecutionParams,
@@ -25,7 +32,7 @@ import {
 import { executionJson } from './serialize.js'
 
 const MAX_PAGE_SIZE = 500
-const tags = ['Executions']
+const route = routesTagged('Executions')
 /** A query parameter that may repeat (`?state=A&state=B`). */
 const repeated = z.union([z.string(), z.array(z.string())]).optional()
 const listOf = (value: string | string[] | undefined): string[] =>
@@ -61,10 +68,9 @@ const labelsOf = (value: string | string[] | undefined): Record<string, string> 
 
 export const waitQuery = queryBoolean('true: answer when the execution ends (or pauses).')
 
-const list = createRoute({
+const list = route({
   method: 'get',
   path: '/executions',
-  tags,
   summary: 'Search executions, newest first',
   request: {
     query: z.object({
@@ -88,10 +94,9 @@ const list = createRoute({
   },
 })
 
-const start = createRoute({
+const start = route({
   method: 'post',
   path: '/executions/{namespace}/{id}',
-  tags,
   summary: 'Start an execution',
   request: {
     params: FlowParams,
@@ -128,10 +133,9 @@ const start = createRoute({
   },
 })
 
-const get = createRoute({
+const get = route({
   method: 'get',
   path: '/executions/{id}',
-  tags,
   summary: 'Get an execution with its task runs',
   request: { params: ExecutionParams },
   responses: {
@@ -140,10 +144,9 @@ const get = createRoute({
   },
 })
 
-const logs = createRoute({
+const logs = route({
   method: 'get',
   path: '/executions/{id}/logs',
-  tags,
   summary: 'Logs of an execution (secrets masked)',
   request: {
     params: ExecutionParams,
@@ -163,10 +166,9 @@ const logs = createRoute({
   },
 })
 
-const follow = createRoute({
+const follow = route({
   method: 'get',
   path: '/executions/{id}/follow',
-  tags,
   summary: 'Follow an execution (Server-Sent Events)',
   description:
     'Events: `log` (a LogEntry), `execution` (the whole execution, after each change), `ping`, and `end` (`{ state }`) when it reaches a final state.',
@@ -180,10 +182,9 @@ const follow = createRoute({
   },
 })
 
-const file = createRoute({
+const file = route({
   method: 'get',
   path: '/executions/{id}/file',
-  tags,
   summary: "Download one of the execution's files",
   request: {
     params: ExecutionParams,
@@ -201,10 +202,9 @@ const file = createRoute({
   },
 })
 
-const kill = createRoute({
+const kill = route({
   method: 'post',
   path: '/executions/{id}/kill',
-  tags,
   summary: 'Kill an execution',
   request: { params: ExecutionParams },
   responses: {
@@ -214,10 +214,9 @@ const kill = createRoute({
   },
 })
 
-const resume = createRoute({
+const resume = route({
   method: 'post',
   path: '/executions/{id}/resume',
-  tags,
   summary: 'Resume a paused execution (kite.flow.Pause)',
   description:
     "The body gives the Pause's `onResume` inputs, validated like flow inputs and read downstream as `outputs.<pause>.onResume.<input>`.",
@@ -239,10 +238,9 @@ const resume = createRoute({
   },
 })
 
-const restart = createRoute({
+const restart = route({
   method: 'post',
   path: '/executions/{id}/restart',
-  tags,
   summary: 'Restart a failed or killed execution from its failed task runs',
   description:
     'Runs the execution again on the same flow revision and plugin versions, keeping its successful task runs; each failed task run gains an attempt.',
@@ -254,10 +252,9 @@ const restart = createRoute({
   },
 })
 
-const replay = createRoute({
+const replay = route({
   method: 'post',
   path: '/executions/{id}/replay',
-  tags,
   summary: 'Replay an ended execution from one of its task runs, as a new execution',
   description:
     "A new execution (linked by `replayOf`) that keeps the outputs of the task runs created before `taskRunId` and runs that task and everything after it again (the whole flow without `taskRunId`). Plugin versions are resolved again unless `keepPlugins`; the answer's `plugins` lists the versions it uses.",
@@ -306,13 +303,11 @@ export async function startedAnswer(
 
 /** `/executions`: start, search, read, logs, follow (SSE), files, kill and resume. */
 export function createExecutionRoutes(context: RouteContext) {
-  const existing = async (id: string) => {
-    const execution = await context.runtime.engine.getExecution(id)
-    if (!execution) {
-      throw new RuntimeError(`execution "${id}" not found`, { code: 'EXECUTION_NOT_FOUND' })
-    }
-    return execution
-  }
+  const existing = async (id: string) =>
+    found(
+      await context.runtime.engine.getExecution(id),
+      () => new RuntimeError(`execution "${id}" not found`, { code: 'EXECUTION_NOT_FOUND' }),
+    )
 
   // kill, resume, restart and replay come before start: `/executions/{id}/kill` also fits `{namespace}/{id}`.
   return createRouter()

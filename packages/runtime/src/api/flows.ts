@@ -1,9 +1,16 @@
-import { createRoute, z } from '@hono/zod-openapi'
+import { z } from '@hono/zod-openapi'
 import { isRuntimeError, RuntimeError } from '../errors.js'
 import type { Engine } from '../executor/engine.js'
 import type { ValidatedFlow } from '../flow/validate-flow.js'
 import { createRegistryAdvice } from '../plugins/registry-advice.js'
-import { createRouter, errorAnswer, jsonAnswer, type RouteContext } from './router.js'
+import {
+  createRouter,
+  errorAnswer,
+  found,
+  jsonAnswer,
+  type RouteContext,
+  routesTagged,
+} from './router.js'
 import { Flow, FlowInvalid, FlowParams, FlowRevision, FlowValidation, queryInt } from './schemas.js'
 import { flowJson, flowPlugins } from './serialize.js'
 
@@ -14,12 +21,11 @@ const yamlBody = {
   description: 'The flow, as YAML (SPEC section 3).',
   content: { 'application/x-yaml': { schema: z.string() } },
 }
-const tags = ['Flows']
+const route = routesTagged('Flows')
 
-const list = createRoute({
+const list = route({
   method: 'get',
   path: '/flows',
-  tags,
   summary: 'List flows (latest revision of each)',
   request: {
     query: z.object({
@@ -34,10 +40,9 @@ const list = createRoute({
   },
 })
 
-const validate = createRoute({
+const validate = route({
   method: 'post',
   path: '/flows/validate',
-  tags,
   summary: 'Validate a flow without saving it',
   request: { body: yamlBody },
   responses: {
@@ -46,10 +51,9 @@ const validate = createRoute({
   },
 })
 
-const create = createRoute({
+const create = route({
   method: 'post',
   path: '/flows',
-  tags,
   summary: 'Create a flow',
   description:
     'Parses the YAML, resolves every task to an installed plugin version and validates its properties against that version (422 with one error per task otherwise).',
@@ -62,10 +66,9 @@ const create = createRoute({
   },
 })
 
-const update = createRoute({
+const update = route({
   method: 'put',
   path: '/flows/{namespace}/{id}',
-  tags,
   summary: 'Update a flow (a new revision when the source changed)',
   request: { params: FlowParams, body: yamlBody },
   responses: {
@@ -74,10 +77,9 @@ const update = createRoute({
   },
 })
 
-const get = createRoute({
+const get = route({
   method: 'get',
   path: '/flows/{namespace}/{id}',
-  tags,
   summary: 'Get a flow',
   request: {
     params: FlowParams,
@@ -86,19 +88,17 @@ const get = createRoute({
   responses: { 200: jsonAnswer(Flow, 'The flow.'), 404: errorAnswer('No such flow.') },
 })
 
-const remove = createRoute({
+const remove = route({
   method: 'delete',
   path: '/flows/{namespace}/{id}',
-  tags,
   summary: 'Delete a flow (its revisions are kept)',
   request: { params: FlowParams },
   responses: { 204: { description: 'Deleted.' }, 404: errorAnswer('No such flow.') },
 })
 
-const revisions = createRoute({
+const revisions = route({
   method: 'get',
   path: '/flows/{namespace}/{id}/revisions',
-  tags,
   summary: 'Every revision of a flow',
   request: { params: FlowParams },
   responses: {
@@ -114,15 +114,17 @@ export function createFlowRoutes(context: RouteContext) {
       `flow ${namespace}/${id}${revision === undefined ? '' : ` revision ${revision}`} not found`,
       { code: 'FLOW_NOT_FOUND' },
     )
+  const storedFlow = async (namespace: string, id: string, revision?: number) =>
+    found(await context.runtime.store.getFlow(namespace, id, revision), () =>
+      flowNotFound(namespace, id, revision),
+    )
   const saved = async (
     namespace: string,
     id: string,
     revision: number,
     validated: ValidatedFlow,
   ) => {
-    const stored = await context.runtime.store.getFlow(namespace, id, revision)
-    if (!stored) throw flowNotFound(namespace, id, revision)
-    return flowJson(stored, validated)
+    return flowJson(await storedFlow(namespace, id, revision), validated)
   }
 
   /**
@@ -197,8 +199,7 @@ export function createFlowRoutes(context: RouteContext) {
     .openapi(get, async (c) => {
       const { namespace, id } = c.req.valid('param')
       const { revision } = c.req.valid('query')
-      const stored = await context.runtime.store.getFlow(namespace, id, revision)
-      if (!stored) throw flowNotFound(namespace, id, revision)
+      const stored = await storedFlow(namespace, id, revision)
       let validated: ValidatedFlow | undefined
       try {
         validated = await context.runtime.engine.validateSource(stored.source)

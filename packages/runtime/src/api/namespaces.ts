@@ -1,16 +1,18 @@
-import { createRoute, z } from '@hono/zod-openapi'
+import { z } from '@hono/zod-openapi'
 import { Namespace } from '../flow/flow-schema.js'
 import {
+  ADMIN_ANSWERS,
   ADMIN_NOTE,
   checkAdmin,
   createRouter,
   errorAnswer,
   jsonAnswer,
   type RouteContext,
+  routesTagged,
 } from './router.js'
 import { PluginDefaults } from './schemas.js'
 
-const tags = ['Namespaces']
+const route = routesTagged('Namespaces')
 const params = z.object({
   namespace: Namespace.openapi({
     param: { name: 'namespace', in: 'path' },
@@ -19,19 +21,17 @@ const params = z.object({
 })
 const entries = z.array(z.record(z.string(), z.unknown()))
 
-const get = createRoute({
+const get = route({
   method: 'get',
   path: '/namespaces/{namespace}/plugin-defaults',
-  tags,
   summary: "A namespace's plugin defaults",
   request: { params },
   responses: { 200: jsonAnswer(PluginDefaults, 'The defaults (resolution level 3).') },
 })
 
-const put = createRoute({
+const put = route({
   method: 'put',
   path: '/namespaces/{namespace}/plugin-defaults',
-  tags,
   summary: "Replace a namespace's plugin defaults",
   description: `Resolution level 3; stored in the data directory. ${ADMIN_NOTE}`,
   request: {
@@ -49,8 +49,7 @@ const put = createRoute({
   responses: {
     200: jsonAnswer(PluginDefaults, 'The saved defaults.'),
     400: errorAnswer('Not a namespace, or not a list of defaults.'),
-    401: errorAnswer('No admin token or login.'),
-    403: errorAnswer('The user or token is a viewer.'),
+    ...ADMIN_ANSWERS,
   },
 })
 

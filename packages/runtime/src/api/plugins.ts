@@ -1,4 +1,4 @@
-import { createRoute, z } from '@hono/zod-openapi'
+import { z } from '@hono/zod-openapi'
 import semver from 'semver'
 import { messageOf, RuntimeError } from '../errors.js'
 import { parsePluginSpec } from '../plugins/plugin-spec.js'
@@ -6,16 +6,18 @@ import { upgradeFlows } from '../plugins/upgrade.js'
 import { parseVersionSpec, selectVersion } from '../plugins/version-resolver.js'
 import type { WorkerHost } from '../plugins/worker-host.js'
 import {
+  ADMIN_ANSWERS,
   ADMIN_NOTE,
   checkAdmin,
   createRouter,
   errorAnswer,
   jsonAnswer,
   type RouteContext,
+  routesTagged,
 } from './router.js'
 import { ErrorBody, PluginList, PluginSpecs, queryBoolean, queryInt } from './schemas.js'
 
-const tags = ['Plugins']
+const route = routesTagged('Plugins')
 const specsBody = (description: string) => ({
   required: true,
   description,
@@ -23,20 +25,18 @@ const specsBody = (description: string) => ({
 })
 const results = <T extends z.ZodType>(item: T) => z.object({ results: z.array(item) })
 
-const list = createRoute({
+const list = route({
   method: 'get',
   path: '/plugins',
-  tags,
   summary: 'Installed plugins',
   description:
     'Every installed package with its versions, the types each version provides, and whether the registry has a newer version.',
   responses: { 200: jsonAnswer(PluginList, 'The installed plugins.') },
 })
 
-const install = createRoute({
+const install = route({
   method: 'post',
   path: '/plugins/install',
-  tags,
   summary: 'Install plugin versions from the registry',
   description: `Additive and idempotent; a range or LATEST/OLDEST is chosen among the registry's versions by the same rules as flows. ${ADMIN_NOTE}`,
   request: { body: specsBody('`{ "plugins": ["@scope/name@1.2.0"] }`') },
@@ -52,8 +52,7 @@ const install = createRoute({
       ),
       'What each spec installed (`installed: false` when it already was).',
     ),
-    401: errorAnswer('No admin token or login.'),
-    403: errorAnswer('The user or token is a viewer.'),
+    ...ADMIN_ANSWERS,
     404: errorAnswer('The version does not exist in the registry.'),
     422: errorAnswer(
       'Integrity mismatch, incompatible @kite/sdk range, not allowed by plugins.security.',
@@ -63,10 +62,9 @@ const install = createRoute({
 
 const PluginInUse = ErrorBody.extend({ flows: z.array(z.string()) }).openapi('PluginInUse')
 
-const uninstall = createRoute({
+const uninstall = route({
   method: 'delete',
   path: '/plugins/uninstall',
-  tags,
   summary: 'Uninstall exact plugin versions',
   description: `Refused with 409 (and the flows listed) while a saved flow resolves to a version, unless \`force\`. ${ADMIN_NOTE}`,
   request: {
@@ -79,17 +77,15 @@ const uninstall = createRoute({
       'The versions removed.',
     ),
     400: errorAnswer('A spec is not an exact version.'),
-    401: errorAnswer('No admin token or login.'),
-    403: errorAnswer('The user or token is a viewer.'),
+    ...ADMIN_ANSWERS,
     404: errorAnswer('The version is not installed.'),
     409: jsonAnswer(PluginInUse, 'Saved flows use the version; `flows` names them.'),
   },
 })
 
-const resolve = createRoute({
+const resolve = route({
   method: 'post',
   path: '/plugins/resolve',
-  tags,
   summary: 'What each spec chooses',
   description: "The registry's versions, the installed ones, and the version each spec picks.",
   request: { body: specsBody('`{ "plugins": ["@scope/name@LATEST", "@scope/name@^1"] }`') },
@@ -135,10 +131,9 @@ const FlowUpgrade = z
   })
   .openapi('FlowUpgrade')
 
-const upgrade = createRoute({
+const upgrade = route({
   method: 'post',
   path: '/plugins/upgrade',
-  tags,
   summary: 'Upgrade saved flows to a plugin version',
   description: `For every saved flow with a task or trigger of the plugin: runs the target version's migrations in that version's worker, pins the task to it, validates, and reports unchanged / migrated (with a YAML diff) / blocked (why). A dry run unless \`apply\`, which saves a new revision of every flow that is not blocked. With \`apply\`: ${ADMIN_NOTE}`,
   request: {
@@ -168,8 +163,7 @@ const upgrade = createRoute({
       'One report per flow that uses the plugin.',
     ),
     400: errorAnswer('`to` is not an exact version.'),
-    401: errorAnswer('No admin token or login.'),
-    403: errorAnswer('The user or token is a viewer.'),
+    ...ADMIN_ANSWERS,
     404: errorAnswer('The plugin or the version is not installed.'),
     422: errorAnswer('The version is older than one saved flows use.'),
   },
@@ -188,10 +182,9 @@ const CatalogHit = z
   })
   .openapi('CatalogHit')
 
-const catalog = createRoute({
+const catalog = route({
   method: 'get',
   path: '/plugins/catalog',
-  tags,
   summary: "Search the registry's plugin catalog",
   description:
     "The runtime's registry's catalog search (`/-/kite/api/v1/plugins?q=`), with the versions installed here: what the UI's Install dialog lists. Pick a version with `POST /plugins/resolve`.",

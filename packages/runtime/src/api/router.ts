@@ -1,4 +1,4 @@
-import { OpenAPIHono, type z } from '@hono/zod-openapi'
+import { createRoute, OpenAPIHono, type RouteConfig, type z } from '@hono/zod-openapi'
 import type { AuthService } from '../auth/auth-service.js'
 import { RuntimeError, type ValidationIssue } from '../errors.js'
 import type { Runtime } from '../runtime.js'
@@ -56,6 +56,22 @@ export const jsonAnswer = <T extends z.ZodType>(schema: T, description: string) 
   content: { 'application/json': { schema } },
 })
 
+/**
+ * The route declarer of one resource: `createRoute` with the resource's tag (its section in the
+ * OpenAPI document), so each resource file says its tag once: `const route = routesTagged('Flows')`.
+ */
+export function routesTagged(tag: string) {
+  return <P extends string, R extends Omit<RouteConfig, 'path' | 'tags'> & { path: P }>(
+    config: R,
+  ) => createRoute({ ...config, tags: [tag] })
+}
+
+/** The value a route loads, or the API's 404 error (`notFound`) when there is none. */
+export function found<T>(value: T | undefined, notFound: () => RuntimeError): T {
+  if (value === undefined) throw notFound()
+  return value
+}
+
 /** The auth service of an app (the OpenAPI document is built without one, and runs no handler). */
 export function authServiceOf(context: RouteContext): AuthService {
   if (!context.auth) {
@@ -67,6 +83,12 @@ export function authServiceOf(context: RouteContext): AuthService {
 /** The note admin routes carry in the document. */
 export const ADMIN_NOTE =
   'Needs an admin: a user or token with the `admin` role, or `KITE_ADMIN_TOKEN` (401 without one, 403 for a viewer).'
+
+/** The answers of a refused admin route in the document (see `checkAdmin`). */
+export const ADMIN_ANSWERS = {
+  401: errorAnswer('No admin token or login.'),
+  403: errorAnswer('The user or token is a viewer.'),
+}
 
 /**
  * Refuses a request that does not come from an admin. Once users exist the auth middleware has

@@ -1,15 +1,16 @@
-import { createRoute, z } from '@hono/zod-openapi'
+import { z } from '@hono/zod-openapi'
 import { flowJsonSchema, schemaTypesOf } from '../flow/flow-json-schema.js'
-import { createRouter, jsonAnswer, type RouteContext } from './router.js'
+import { createRouter, jsonAnswer, type RouteContext, routesTagged } from './router.js'
 
 const FlowJsonSchema = z
   .record(z.string(), z.unknown())
   .openapi('FlowJsonSchema', { description: 'A JSON Schema (draft 2020-12) of a flow.' })
 
-const flowSchema = createRoute({
+const route = routesTagged('Plugins')
+
+const flowSchema = route({
   method: 'get',
   path: '/plugins/schemas/flow',
-  tags: ['Plugins'],
   summary: 'The JSON Schema of a flow for the installed plugin versions',
   description:
     "Draft 2020-12: the flow's shape with one branch per installed `type` and version (an exact `version` selects that version's properties). For the UI editor and any editor with a YAML language server: `# yaml-language-server: $schema=<server>/api/v1/plugins/schemas/flow`.",

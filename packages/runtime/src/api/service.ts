@@ -1,14 +1,13 @@
-import { createRoute, z } from '@hono/zod-openapi'
+import { z } from '@hono/zod-openapi'
 import { createOpenApiDocument, type OpenApiDocument } from './openapi.js'
-import { createRouter, jsonAnswer, type RouteContext } from './router.js'
+import { createRouter, jsonAnswer, type RouteContext, routesTagged } from './router.js'
 import { API_PREFIX } from './routes.js'
 
-const tags = ['Service']
+const route = routesTagged('Service')
 
-const index = createRoute({
+const index = route({
   method: 'get',
   path: '/',
-  tags,
   summary: 'This API: its routes and links',
   responses: {
     200: jsonAnswer(
@@ -27,10 +26,9 @@ const index = createRoute({
   },
 })
 
-const health = createRoute({
+const health = route({
   method: 'get',
   path: '/health',
-  tags,
   summary: 'Health check',
   responses: {
     200: jsonAnswer(
@@ -42,10 +40,9 @@ const health = createRoute({
   },
 })
 
-const openapi = createRoute({
+const openapi = route({
   method: 'get',
   path: '/openapi.json',
-  tags,
   summary: 'This OpenAPI 3.1 document',
   responses: { 200: jsonAnswer(z.record(z.string(), z.unknown()), 'OpenAPI 3.1') },
 })

@@ -1,13 +1,12 @@
-import { createRoute, z } from '@hono/zod-openapi'
-import { createRouter, errorAnswer, jsonAnswer, type RouteContext } from './router.js'
+import { z } from '@hono/zod-openapi'
+import { createRouter, errorAnswer, jsonAnswer, type RouteContext, routesTagged } from './router.js'
 import { Trigger, TriggerParams } from './schemas.js'
 
-const tags = ['Triggers']
+const route = routesTagged('Triggers')
 
-const list = createRoute({
+const list = route({
   method: 'get',
   path: '/triggers',
-  tags,
   summary: 'List triggers with their state',
   description:
     'Every trigger of every saved flow (latest revision): next date, last evaluation, last firing and execution, last error, and the plugin state (cursor).',
@@ -26,10 +25,9 @@ const list = createRoute({
 })
 
 const action = (name: 'enable' | 'disable' | 'reset', summary: string, description: string) =>
-  createRoute({
+  route({
     method: 'post',
     path: `/triggers/{namespace}/{flowId}/{triggerId}/${name}`,
-    tags,
     summary,
     description,
     request: { params: TriggerParams },

@@ -1,6 +1,7 @@
-import { createRoute, z } from '@hono/zod-openapi'
+import { z } from '@hono/zod-openapi'
 import { authStateOf } from './auth-state.js'
 import {
+  ADMIN_ANSWERS,
   ADMIN_NOTE,
   authServiceOf,
   checkAdmin,
@@ -8,28 +9,23 @@ import {
   errorAnswer,
   jsonAnswer,
   type RouteContext,
+  routesTagged,
 } from './router.js'
 import { ApiToken, CreatedToken, NewToken, NewUser, pathParam, User } from './schemas.js'
 
-const tags = ['Users and tokens']
-const denied = {
-  401: errorAnswer('No admin token or login.'),
-  403: errorAnswer('The user or token is a viewer.'),
-}
+const route = routesTagged('Users and tokens')
 
-const listUsers = createRoute({
+const listUsers = route({
   method: 'get',
   path: '/users',
-  tags,
   summary: 'The users who may log in',
   description: ADMIN_NOTE,
-  responses: { 200: jsonAnswer(z.array(User), 'Every user, by name.'), ...denied },
+  responses: { 200: jsonAnswer(z.array(User), 'Every user, by name.'), ...ADMIN_ANSWERS },
 })
 
-const addUser = createRoute({
+const addUser = route({
   method: 'post',
   path: '/users',
-  tags,
   summary: 'Add a user',
   description: `The password is stored as a scrypt hash. ${ADMIN_NOTE}`,
   request: { body: { required: true, content: { 'application/json': { schema: NewUser } } } },
@@ -37,14 +33,13 @@ const addUser = createRoute({
     201: jsonAnswer(User, 'The new user.'),
     400: errorAnswer('A bad name, role or password.'),
     409: errorAnswer('A user of that name exists.'),
-    ...denied,
+    ...ADMIN_ANSWERS,
   },
 })
 
-const removeUser = createRoute({
+const removeUser = route({
   method: 'delete',
   path: '/users/{name}',
-  tags,
   summary: 'Remove a user (their sessions end and their tokens are revoked)',
   description: ADMIN_NOTE,
   request: { params: z.object({ name: pathParam('name', 'The user name.') }) },
@@ -52,44 +47,44 @@ const removeUser = createRoute({
     204: { description: 'Removed.' },
     404: errorAnswer('No such user.'),
     409: errorAnswer('The last admin cannot be removed.'),
-    ...denied,
+    ...ADMIN_ANSWERS,
   },
 })
 
-const listTokens = createRoute({
+const listTokens = route({
   method: 'get',
   path: '/tokens',
-  tags,
   summary: 'The API tokens (never the tokens themselves)',
   description: ADMIN_NOTE,
-  responses: { 200: jsonAnswer(z.array(ApiToken), 'Every token, revoked ones too.'), ...denied },
+  responses: {
+    200: jsonAnswer(z.array(ApiToken), 'Every token, revoked ones too.'),
+    ...ADMIN_ANSWERS,
+  },
 })
 
-const createToken = createRoute({
+const createToken = route({
   method: 'post',
   path: '/tokens',
-  tags,
   summary: 'Create an API token (shown once)',
   description: `Send it as \`Authorization: Bearer <token>\`. ${ADMIN_NOTE}`,
   request: { body: { required: true, content: { 'application/json': { schema: NewToken } } } },
   responses: {
     201: jsonAnswer(CreatedToken, 'The token, with the secret shown this once.'),
     400: errorAnswer('A bad name or role.'),
-    ...denied,
+    ...ADMIN_ANSWERS,
   },
 })
 
-const revokeToken = createRoute({
+const revokeToken = route({
   method: 'delete',
   path: '/tokens/{id}',
-  tags,
   summary: 'Revoke an API token (it stops working at once)',
   description: ADMIN_NOTE,
   request: { params: z.object({ id: pathParam('id', 'The token id (`tok_...`).') }) },
   responses: {
     204: { description: 'Revoked.' },
     404: errorAnswer('No live token with that id.'),
-    ...denied,
+    ...ADMIN_ANSWERS,
   },
 })
 
