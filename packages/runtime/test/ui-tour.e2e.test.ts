@@ -9,19 +9,12 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createRegistry, type Registry } from '@kite/registry'
+import type { Registry } from '@kite/registry'
 import type { Browser, ConsoleMessage, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from '../../../tests/chromium.mjs'
 import { createServer, type KiteServer } from '../src/index.js'
-import {
-  createUser,
-  GREETING_V1,
-  GREETING_V2,
-  npmPublish,
-  stagePlugin,
-  writeNpmrc,
-} from './plugin-publishing.js'
+import { greetingRegistry } from './plugin-publishing.js'
 
 const GREETING = '@acme/kite-plugin-greeting'
 const ADMIN_TOKEN = 'tour-admin-token-0123456789abcdef'
@@ -71,11 +64,7 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'kite-ui-tour-'))
   shots = process.env.KITE_SCREENSHOTS ?? join(work, 'screenshots')
   await mkdir(shots, { recursive: true })
-  registry = await createRegistry({ port: 0, storage: join(work, 'registry') })
-  const userconfig = join(work, 'user.npmrc')
-  await writeNpmrc(userconfig, registry.url, await createUser(registry.url, 'tour'))
-  await npmPublish(await stagePlugin(GREETING_V1, join(work, 'g1')), registry.url, userconfig)
-  await npmPublish(await stagePlugin(GREETING_V2, join(work, 'g2')), registry.url, userconfig)
+  registry = await greetingRegistry(work, 'tour')
   server = await createServer({
     dataDir: join(work, 'data'),
     port: 0,
@@ -131,13 +120,23 @@ async function openPage(width: number, expected: RegExp[] = []) {
   return { page, errors }
 }
 
-/** Logs in through the form of the page the app shows at `path` (the login page), then waits. */
-async function logIn(page: Page, path: string, user: { name: string; password: string }) {
+/**
+ * A page (1280 px wide, `expected` as for `openPage`) logged in as `user` through the form of the
+ * page the app shows at `path` (the login page).
+ */
+async function openLoggedIn(
+  user: { name: string; password: string },
+  path: string,
+  expected: RegExp[] = [],
+) {
+  const opened = await openPage(1280, expected)
+  const { page } = opened
   await page.goto(`${server.url}/ui/#${path}`)
   await page.fill('input[name=username]', user.name)
   await page.fill('input[name=password]', user.password)
   await page.click('form button[type=submit]:has-text("Log in")')
   await page.locator('.who', { hasText: user.name }).waitFor()
+  return opened
 }
 
 /** Screenshots at desktop and phone widths (set KITE_SCREENSHOTS to keep them). */
@@ -297,8 +296,9 @@ describe('the runtime UI in Chromium', () => {
         { timeout: 30_000 },
       )
       .toBe(true)
-    const { page, errors } = await openPage(1280, [/\/api\/v1\/plugins\/uninstall/])
-    await logIn(page, '/plugins', ADMIN)
+    const { page, errors } = await openLoggedIn(ADMIN, '/plugins', [
+      /\/api\/v1\/plugins\/uninstall/,
+    ])
     const card = page.locator(`[data-plugin="${GREETING}"]`)
     await card.locator('.badge.update').waitFor()
     await expect(card.locator('.badge.update').textContent()).resolves.toContain('2.0.0')
@@ -359,8 +359,7 @@ describe('the runtime UI in Chromium', () => {
   }, 180_000)
 
   it('shows revisions, namespaces, triggers (disable), cluster and login pages', async () => {
-    const { page, errors } = await openPage(1280)
-    await logIn(page, '/flows/acme.tour/greet', ADMIN)
+    const { page, errors } = await openLoggedIn(ADMIN, '/flows/acme.tour/greet')
     await page.click('#tab-revisions')
     await page.locator('#panel-revisions .diff-add').first().waitFor()
     await expect(
@@ -416,8 +415,9 @@ describe('the runtime UI in Chromium', () => {
   }, 120_000)
 
   it('shows a viewer the pages with Save, Run, Install, Uninstall disabled and no Users page', async () => {
-    const { page, errors } = await openPage(1280, [/\/api\/v1\/(users|tokens)$/])
-    await logIn(page, '/flows/acme.tour/greet', VIEWER)
+    const { page, errors } = await openLoggedIn(VIEWER, '/flows/acme.tour/greet', [
+      /\/api\/v1\/(users|tokens)$/,
+    ])
     await expect(page.locator('.who').textContent()).resolves.toContain('vic (viewer)')
     await expect(page.locator('button:has-text("Save")').isDisabled()).resolves.toBe(true)
     await page.click('#tab-run')
@@ -447,8 +447,7 @@ describe('the runtime UI in Chromium', () => {
   }, 120_000)
 
   it('lets an admin add and remove users, create (shown once), list and revoke tokens, log out', async () => {
-    const { page, errors } = await openPage(1280)
-    await logIn(page, '/flows', ADMIN)
+    const { page, errors } = await openLoggedIn(ADMIN, '/flows')
     await page.click('.top nav a:has-text("Users")')
     await page.locator('h1:has-text("Users and tokens")').waitFor()
     await page.locator('tr[data-user=ada]').waitFor()
