@@ -5,17 +5,10 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import { isRuntimeError } from '../errors.js'
 import { SESSION_COOKIE } from './auth-middleware.js'
 import { authStateOf } from './auth-state.js'
-import {
-  authServiceOf,
-  createRouter,
-  errorAnswer,
-  jsonAnswer,
-  type RouteContext,
-  routesTagged,
-} from './router.js'
+import { authServiceOf, errorAnswer, jsonAnswer, type RouteContext, resource } from './router.js'
 import { type ErrorBody, LoginBody, Me, SessionUser } from './schemas.js'
 
-const route = routesTagged('Authentication')
+const { route, router } = resource('Authentication')
 
 const login = route({
   method: 'post',
@@ -62,7 +55,7 @@ const LOGIN_FAILED: ErrorBody & { errors: [] } = {
 /** `/auth/login`, `/auth/logout` and `/auth/me` (the UI's session; SPEC 10). */
 export function createAuthRoutes(context: RouteContext) {
   const service = () => authServiceOf(context)
-  return createRouter()
+  return router()
     .openapi(login, async (c) => {
       const { username, password } = c.req.valid('json')
       try {

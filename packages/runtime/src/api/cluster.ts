@@ -2,10 +2,10 @@ import { parseDuration } from '@kite/sdk'
 import type { NodeRole } from '../executor/engine.js'
 import { nodeAlive } from '../executor/task-dispatch.js'
 import { SCHEDULER_LEASE } from '../scheduler/scheduler-lease.js'
-import { createRouter, jsonAnswer, type RouteContext, routesTagged } from './router.js'
+import { jsonAnswer, type RouteContext, resource } from './router.js'
 import { Cluster } from './schemas.js'
 
-const route = routesTagged('Cluster')
+const { route, router } = resource('Cluster')
 
 const get = route({
   method: 'get',
@@ -18,7 +18,7 @@ const get = route({
 
 /** `GET /cluster`: what the store says about the nodes that share it. */
 export function createClusterRoutes(context: RouteContext) {
-  return createRouter().openapi(get, async (c) => {
+  return router().openapi(get, async (c) => {
     const { store, config, nodeId } = context.runtime
     const timeoutMs = parseDuration(config.worker.heartbeatTimeout)
     const [nodes, lease, plugins] = await Promise.all([

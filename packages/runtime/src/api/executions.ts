@@ -9,14 +9,7 @@ import {
 import type { EngineEvent } from '../executor/execution-runner.js'
 import { UploadedFile } from '../executor/inputs.js'
 import { executionPrefix, STORAGE_SCHEME } from '../storage/internal-storage.js'
-import {
-  createRouter,
-  errorAnswer,
-  found,
-  jsonAnswer,
-  type RouteContext,
-  routesTagged,
-} from './router.js'
+import { errorAnswer, found, jsonAnswer, type RouteContext, resource } from './router.js'
 import {
   ExecutionPage,
   ExecutionParams,
@@ -32,7 +25,7 @@ import {
 import { executionJson } from './serialize.js'
 
 const MAX_PAGE_SIZE = 500
-const route = routesTagged('Executions')
+const { route, router } = resource('Executions')
 /** A query parameter that may repeat (`?state=A&state=B`). */
 const repeated = z.union([z.string(), z.array(z.string())]).optional()
 const listOf = (value: string | string[] | undefined): string[] =>
@@ -310,7 +303,7 @@ export function createExecutionRoutes(context: RouteContext) {
     )
 
   // kill, resume, restart and replay come before start: `/executions/{id}/kill` also fits `{namespace}/{id}`.
-  return createRouter()
+  return router()
     .openapi(kill, async (c) => {
       return c.json(executionJson(await context.runtime.engine.kill(c.req.valid('param').id)), 202)
     })

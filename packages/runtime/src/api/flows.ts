@@ -3,14 +3,7 @@ import { isRuntimeError, RuntimeError } from '../errors.js'
 import type { Engine } from '../executor/engine.js'
 import type { ValidatedFlow } from '../flow/validate-flow.js'
 import { createRegistryAdvice } from '../plugins/registry-advice.js'
-import {
-  createRouter,
-  errorAnswer,
-  found,
-  jsonAnswer,
-  type RouteContext,
-  routesTagged,
-} from './router.js'
+import { errorAnswer, found, jsonAnswer, type RouteContext, resource } from './router.js'
 import { Flow, FlowInvalid, FlowParams, FlowRevision, FlowValidation, queryInt } from './schemas.js'
 import { flowJson, flowPlugins } from './serialize.js'
 
@@ -21,7 +14,7 @@ const yamlBody = {
   description: 'The flow, as YAML (SPEC section 3).',
   content: { 'application/x-yaml': { schema: z.string() } },
 }
-const route = routesTagged('Flows')
+const { route, router } = resource('Flows')
 
 const list = route({
   method: 'get',
@@ -156,7 +149,7 @@ export function createFlowRoutes(context: RouteContext) {
     return context.runtime.engine.saveFlow(source, options)
   }
 
-  return createRouter()
+  return router()
     .openapi(list, async (c) => {
       const flows = await context.runtime.store.listFlows(
         c.req.valid('query').namespace || undefined,

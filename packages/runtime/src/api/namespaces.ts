@@ -1,18 +1,9 @@
 import { z } from '@hono/zod-openapi'
 import { Namespace } from '../flow/flow-schema.js'
-import {
-  ADMIN_ANSWERS,
-  ADMIN_NOTE,
-  checkAdmin,
-  createRouter,
-  errorAnswer,
-  jsonAnswer,
-  type RouteContext,
-  routesTagged,
-} from './router.js'
+import { checkAdmin, errorAnswer, jsonAnswer, type RouteContext, resource } from './router.js'
 import { PluginDefaults } from './schemas.js'
 
-const route = routesTagged('Namespaces')
+const { route, adminRoute, router } = resource('Namespaces')
 const params = z.object({
   namespace: Namespace.openapi({
     param: { name: 'namespace', in: 'path' },
@@ -29,11 +20,11 @@ const get = route({
   responses: { 200: jsonAnswer(PluginDefaults, 'The defaults (resolution level 3).') },
 })
 
-const put = route({
+const put = adminRoute({
   method: 'put',
   path: '/namespaces/{namespace}/plugin-defaults',
   summary: "Replace a namespace's plugin defaults",
-  description: `Resolution level 3; stored in the data directory. ${ADMIN_NOTE}`,
+  description: `Resolution level 3; stored in the data directory.`,
   request: {
     params,
     body: {
@@ -49,13 +40,12 @@ const put = route({
   responses: {
     200: jsonAnswer(PluginDefaults, 'The saved defaults.'),
     400: errorAnswer('Not a namespace, or not a list of defaults.'),
-    ...ADMIN_ANSWERS,
   },
 })
 
 /** `/namespaces/{namespace}/plugin-defaults`: read and replace a namespace's plugin defaults. */
 export function createNamespaceRoutes(context: RouteContext) {
-  return createRouter()
+  return router()
     .openapi(get, async (c) => {
       const { namespace } = c.req.valid('param')
       return c.json(

@@ -5,19 +5,10 @@ import { parsePluginSpec } from '../plugins/plugin-spec.js'
 import { upgradeFlows } from '../plugins/upgrade.js'
 import { parseVersionSpec, selectVersion } from '../plugins/version-resolver.js'
 import type { WorkerHost } from '../plugins/worker-host.js'
-import {
-  ADMIN_ANSWERS,
-  ADMIN_NOTE,
-  checkAdmin,
-  createRouter,
-  errorAnswer,
-  jsonAnswer,
-  type RouteContext,
-  routesTagged,
-} from './router.js'
+import { checkAdmin, errorAnswer, jsonAnswer, type RouteContext, resource } from './router.js'
 import { ErrorBody, PluginList, PluginSpecs, queryBoolean, queryInt } from './schemas.js'
 
-const route = routesTagged('Plugins')
+const { route, adminRoute, router } = resource('Plugins')
 const specsBody = (description: string) => ({
   required: true,
   description,
@@ -34,11 +25,11 @@ const list = route({
   responses: { 200: jsonAnswer(PluginList, 'The installed plugins.') },
 })
 
-const install = route({
+const install = adminRoute({
   method: 'post',
   path: '/plugins/install',
   summary: 'Install plugin versions from the registry',
-  description: `Additive and idempotent; a range or LATEST/OLDEST is chosen among the registry's versions by the same rules as flows. ${ADMIN_NOTE}`,
+  description: `Additive and idempotent; a range or LATEST/OLDEST is chosen among the registry's versions by the same rules as flows.`,
   request: { body: specsBody('`{ "plugins": ["@scope/name@1.2.0"] }`') },
   responses: {
     200: jsonAnswer(
@@ -52,7 +43,6 @@ const install = route({
       ),
       'What each spec installed (`installed: false` when it already was).',
     ),
-    ...ADMIN_ANSWERS,
     404: errorAnswer('The version does not exist in the registry.'),
     422: errorAnswer(
       'Integrity mismatch, incompatible @kite/sdk range, not allowed by plugins.security.',
@@ -62,11 +52,11 @@ const install = route({
 
 const PluginInUse = ErrorBody.extend({ flows: z.array(z.string()) }).openapi('PluginInUse')
 
-const uninstall = route({
+const uninstall = adminRoute({
   method: 'delete',
   path: '/plugins/uninstall',
   summary: 'Uninstall exact plugin versions',
-  description: `Refused with 409 (and the flows listed) while a saved flow resolves to a version, unless \`force\`. ${ADMIN_NOTE}`,
+  description: `Refused with 409 (and the flows listed) while a saved flow resolves to a version, unless \`force\`.`,
   request: {
     query: z.object({ force: queryBoolean('true: the same as `force: true` in the body.') }),
     body: specsBody('`{ "plugins": ["@scope/name@1.0.0"], "force": false }`'),
@@ -77,7 +67,6 @@ const uninstall = route({
       'The versions removed.',
     ),
     400: errorAnswer('A spec is not an exact version.'),
-    ...ADMIN_ANSWERS,
     404: errorAnswer('The version is not installed.'),
     409: jsonAnswer(PluginInUse, 'Saved flows use the version; `flows` names them.'),
   },
@@ -131,11 +120,11 @@ const FlowUpgrade = z
   })
   .openapi('FlowUpgrade')
 
-const upgrade = route({
+const upgrade = adminRoute({
   method: 'post',
   path: '/plugins/upgrade',
   summary: 'Upgrade saved flows to a plugin version',
-  description: `For every saved flow with a task or trigger of the plugin: runs the target version's migrations in that version's worker, pins the task to it, validates, and reports unchanged / migrated (with a YAML diff) / blocked (why). A dry run unless \`apply\`, which saves a new revision of every flow that is not blocked. With \`apply\`: ${ADMIN_NOTE}`,
+  description: `For every saved flow with a task or trigger of the plugin: runs the target version's migrations in that version's worker, pins the task to it, validates, and reports unchanged / migrated (with a YAML diff) / blocked (why). A dry run unless \`apply\`, which saves a new revision of every flow that is not blocked. With \`apply\`:`,
   request: {
     body: {
       required: true,
@@ -163,7 +152,6 @@ const upgrade = route({
       'One report per flow that uses the plugin.',
     ),
     400: errorAnswer('`to` is not an exact version.'),
-    ...ADMIN_ANSWERS,
     404: errorAnswer('The plugin or the version is not installed.'),
     422: errorAnswer('The version is older than one saved flows use.'),
   },
@@ -279,7 +267,7 @@ export function createPluginRoutes(context: RouteContext) {
     }
   }
 
-  return createRouter()
+  return router()
     .openapi(catalog, async (c) => {
       const { q = '', size = 20 } = c.req.valid('query')
       if (size < 1 || size > 50) {

@@ -56,14 +56,35 @@ export const jsonAnswer = <T extends z.ZodType>(schema: T, description: string) 
   content: { 'application/json': { schema } },
 })
 
+/** The note admin routes carry in the document. */
+const ADMIN_NOTE =
+  'Needs an admin: a user or token with the `admin` role, or `KITE_ADMIN_TOKEN` (401 without one, 403 for a viewer).'
+
+/** The answers of a refused admin route in the document (see `checkAdmin`). */
+const ADMIN_ANSWERS = {
+  401: errorAnswer('No admin token or login.'),
+  403: errorAnswer('The user or token is a viewer.'),
+}
+
 /**
- * The route declarer of one resource: `createRoute` with the resource's tag (its section in the
- * OpenAPI document), so each resource file says its tag once: `const route = routesTagged('Flows')`.
+ * What one resource file declares its routes with, given its tag (its section in the OpenAPI
+ * document), so the file says the tag once: `route` (`createRoute` with the tag), `adminRoute`
+ * (a route that needs an admin: `ADMIN_NOTE` after its description and the 401/403 answers) and
+ * `router` (`createRouter`).
  */
-export function routesTagged(tag: string) {
-  return <P extends string, R extends Omit<RouteConfig, 'path' | 'tags'> & { path: P }>(
+export function resource(tag: string) {
+  const route = <P extends string, R extends Omit<RouteConfig, 'path' | 'tags'> & { path: P }>(
     config: R,
   ) => createRoute({ ...config, tags: [tag] })
+  const adminRoute = <P extends string, R extends Omit<RouteConfig, 'path' | 'tags'> & { path: P }>(
+    config: R,
+  ) =>
+    route({
+      ...config,
+      description: config.description ? `${config.description} ${ADMIN_NOTE}` : ADMIN_NOTE,
+      responses: { ...config.responses, ...ADMIN_ANSWERS },
+    })
+  return { route, adminRoute, router: createRouter }
 }
 
 /** The value a route loads, or the API's 404 error (`notFound`) when there is none. */
@@ -78,16 +99,6 @@ export function authServiceOf(context: RouteContext): AuthService {
     throw new RuntimeError('authentication is not set up in this app', { code: 'INTERNAL' })
   }
   return context.auth
-}
-
-/** The note admin routes carry in the document. */
-export const ADMIN_NOTE =
-  'Needs an admin: a user or token with the `admin` role, or `KITE_ADMIN_TOKEN` (401 without one, 403 for a viewer).'
-
-/** The answers of a refused admin route in the document (see `checkAdmin`). */
-export const ADMIN_ANSWERS = {
-  401: errorAnswer('No admin token or login.'),
-  403: errorAnswer('The user or token is a viewer.'),
 }
 
 /**

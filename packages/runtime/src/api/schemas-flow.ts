@@ -1,12 +1,12 @@
 import { z } from '@hono/zod-openapi'
 import { flowJsonSchema, schemaTypesOf } from '../flow/flow-json-schema.js'
-import { createRouter, jsonAnswer, type RouteContext, routesTagged } from './router.js'
+import { jsonAnswer, type RouteContext, resource } from './router.js'
 
 const FlowJsonSchema = z
   .record(z.string(), z.unknown())
   .openapi('FlowJsonSchema', { description: 'A JSON Schema (draft 2020-12) of a flow.' })
 
-const route = routesTagged('Plugins')
+const { route, router } = resource('Plugins')
 
 const flowSchema = route({
   method: 'get',
@@ -19,7 +19,7 @@ const flowSchema = route({
 
 /** `/plugins/schemas/flow`: the flow JSON Schema of the installed versions (SPEC 11). */
 export function createFlowSchemaRoutes(context: RouteContext) {
-  return createRouter().openapi(flowSchema, (c) =>
+  return router().openapi(flowSchema, (c) =>
     c.json(flowJsonSchema(schemaTypesOf(context.runtime.catalog)), 200),
   )
 }

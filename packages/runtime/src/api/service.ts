@@ -1,9 +1,9 @@
 import { z } from '@hono/zod-openapi'
 import { createOpenApiDocument, type OpenApiDocument } from './openapi.js'
-import { createRouter, jsonAnswer, type RouteContext, routesTagged } from './router.js'
+import { jsonAnswer, type RouteContext, resource } from './router.js'
 import { API_PREFIX } from './routes.js'
 
-const route = routesTagged('Service')
+const { route, router } = resource('Service')
 
 const index = route({
   method: 'get',
@@ -56,7 +56,7 @@ export function createServiceRoutes(context: RouteContext) {
     document ??= createOpenApiDocument(context.version ?? 'unknown')
     return document
   }
-  return createRouter()
+  return router()
     .openapi(index, (c) => {
       const routes = Object.entries(documentOf().paths ?? {}).flatMap(([path, item]) =>
         METHODS.flatMap((method) => {

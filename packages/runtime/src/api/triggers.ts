@@ -1,8 +1,8 @@
 import { z } from '@hono/zod-openapi'
-import { createRouter, errorAnswer, jsonAnswer, type RouteContext, routesTagged } from './router.js'
+import { errorAnswer, jsonAnswer, type RouteContext, resource } from './router.js'
 import { Trigger, TriggerParams } from './schemas.js'
 
-const route = routesTagged('Triggers')
+const { route, router } = resource('Triggers')
 
 const list = route({
   method: 'get',
@@ -56,7 +56,7 @@ const reset = action(
 /** `/triggers`: every trigger of the saved flows with its state, and enable/disable/reset. */
 export function createTriggerRoutes(context: RouteContext) {
   const scheduler = () => context.runtime.scheduler
-  return createRouter()
+  return router()
     .openapi(list, async (c) => {
       const { namespace, flowId } = c.req.valid('query')
       const results = await scheduler().list({

@@ -1,90 +1,72 @@
 import { z } from '@hono/zod-openapi'
 import { authStateOf } from './auth-state.js'
-import {
-  ADMIN_ANSWERS,
-  ADMIN_NOTE,
-  authServiceOf,
-  checkAdmin,
-  createRouter,
-  errorAnswer,
-  jsonAnswer,
-  type RouteContext,
-  routesTagged,
-} from './router.js'
+import type { RouteContext } from './router.js'
+import { authServiceOf, checkAdmin, errorAnswer, jsonAnswer, resource } from './router.js'
 import { ApiToken, CreatedToken, NewToken, NewUser, pathParam, User } from './schemas.js'
 
-const route = routesTagged('Users and tokens')
+const { adminRoute, router } = resource('Users and tokens')
 
-const listUsers = route({
+const listUsers = adminRoute({
   method: 'get',
   path: '/users',
   summary: 'The users who may log in',
-  description: ADMIN_NOTE,
-  responses: { 200: jsonAnswer(z.array(User), 'Every user, by name.'), ...ADMIN_ANSWERS },
+  responses: { 200: jsonAnswer(z.array(User), 'Every user, by name.') },
 })
 
-const addUser = route({
+const addUser = adminRoute({
   method: 'post',
   path: '/users',
   summary: 'Add a user',
-  description: `The password is stored as a scrypt hash. ${ADMIN_NOTE}`,
+  description: `The password is stored as a scrypt hash.`,
   request: { body: { required: true, content: { 'application/json': { schema: NewUser } } } },
   responses: {
     201: jsonAnswer(User, 'The new user.'),
     400: errorAnswer('A bad name, role or password.'),
     409: errorAnswer('A user of that name exists.'),
-    ...ADMIN_ANSWERS,
   },
 })
 
-const removeUser = route({
+const removeUser = adminRoute({
   method: 'delete',
   path: '/users/{name}',
   summary: 'Remove a user (their sessions end and their tokens are revoked)',
-  description: ADMIN_NOTE,
   request: { params: z.object({ name: pathParam('name', 'The user name.') }) },
   responses: {
     204: { description: 'Removed.' },
     404: errorAnswer('No such user.'),
     409: errorAnswer('The last admin cannot be removed.'),
-    ...ADMIN_ANSWERS,
   },
 })
 
-const listTokens = route({
+const listTokens = adminRoute({
   method: 'get',
   path: '/tokens',
   summary: 'The API tokens (never the tokens themselves)',
-  description: ADMIN_NOTE,
   responses: {
     200: jsonAnswer(z.array(ApiToken), 'Every token, revoked ones too.'),
-    ...ADMIN_ANSWERS,
   },
 })
 
-const createToken = route({
+const createToken = adminRoute({
   method: 'post',
   path: '/tokens',
   summary: 'Create an API token (shown once)',
-  description: `Send it as \`Authorization: Bearer <token>\`. ${ADMIN_NOTE}`,
+  description: `Send it as \`Authorization: Bearer <token>\`.`,
   request: { body: { required: true, content: { 'application/json': { schema: NewToken } } } },
   responses: {
     201: jsonAnswer(CreatedToken, 'The token, with the secret shown this once.'),
     400: errorAnswer('A bad name or role.'),
-    ...ADMIN_ANSWERS,
   },
 })
 
-const revokeToken = route({
+const revokeToken = adminRoute({
   method: 'delete',
   path: '/tokens/{id}',
   summary: 'Revoke an API token (it stops working at once)',
-  description: ADMIN_NOTE,
   request: { params: z.object({ id: pathParam('id', 'The token id (`tok_...`).') }) },
   responses: {
     204: { description: 'Revoked.' },
     404: errorAnswer('No live token with that id.'),
-    ...ADMIN_ANSWERS,
   },
 })
 
@@ -94,7 +76,7 @@ export function createUserRoutes(context: RouteContext) {
     checkAdmin(context, request)
     return authServiceOf(context)
   }
-  return createRouter()
+  return router()
     .openapi(listUsers, async (c) => c.json(await service(c.req.raw).listUsers(), 200))
     .openapi(addUser, async (c) =>
       c.json(await service(c.req.raw).addUser(c.req.valid('json')), 201),
