@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { echo, flowable, flowYaml, pause, slow } from '../../test/fixtures/flows.js'
 import { createTestRuntime, type TestRuntime } from '../../test/fixtures/test-runtime.js'
 
 let t: TestRuntime | undefined
@@ -13,31 +14,15 @@ const states = (execution: { taskRunList: { taskId: string; state: { current: st
 describe('timeout on flowable tasks', () => {
   it('kills the running children of a Sequential and fails it with "timed out after"', async () => {
     t = await createTestRuntime()
-    const execution = await t.run(`
-id: seq-timeout
-namespace: test.timeout
-tasks:
-  - id: group
-    type: kite.flow.Sequential
-    timeout: PT0.5S
-    tasks:
-      - id: quick
-        type: test.fixtures.Echo
-        value: 1
-      - id: long
-        type: test.fixtures.Slow
-        ms: 60000
-      - id: never
-        type: test.fixtures.Echo
-        value: 2
-    errors:
-      - id: cleanup
-        type: test.fixtures.Echo
-        value: cleaned
-  - id: after
-    type: test.fixtures.Echo
-    value: 3
-`)
+    const execution = await t.run(
+      flowYaml('seq-timeout', 'test.timeout', [
+        flowable('group', 'Sequential', [echo('quick', 1), slow('long'), echo('never', 2)], {
+          timeout: 'PT0.5S',
+          errors: [echo('cleanup', 'cleaned')],
+        }),
+        echo('after', 3),
+      ]),
+    )
     expect(execution.state.current).toBe('FAILED')
     expect(states(execution)).toEqual({
       group: 'FAILED',
@@ -57,27 +42,15 @@ tasks:
 
   it('stops a Parallel (running tasks and a Pause inside) and, with allowFailure, goes on', async () => {
     t = await createTestRuntime()
-    const execution = await t.run(`
-id: par-timeout
-namespace: test.timeout
-tasks:
-  - id: fan
-    type: kite.flow.Parallel
-    timeout: PT0.5S
-    allowFailure: true
-    tasks:
-      - id: one
-        type: test.fixtures.Slow
-        ms: 60000
-      - id: two
-        type: test.fixtures.Slow
-        ms: 60000
-      - id: gate
-        type: kite.flow.Pause
-  - id: after
-    type: test.fixtures.Echo
-    value: 3
-`)
+    const execution = await t.run(
+      flowYaml('par-timeout', 'test.timeout', [
+        flowable('fan', 'Parallel', [slow('one'), slow('two'), pause('gate')], {
+          timeout: 'PT0.5S',
+          allowFailure: true,
+        }),
+        echo('after', 3),
+      ]),
+    )
     expect(execution.state.current).toBe('WARNING')
     expect(states(execution)).toEqual({
       fan: 'WARNING',
@@ -91,22 +64,14 @@ tasks:
 
   it('stops a ForEach after the iteration it was in, and its nested flowables with it', async () => {
     t = await createTestRuntime()
-    const execution = await t.run(`
-id: each-timeout
-namespace: test.timeout
-tasks:
-  - id: each
-    type: kite.flow.ForEach
-    values: [1, 2, 3]
-    timeout: PT0.5S
-    tasks:
-      - id: inner
-        type: kite.flow.Sequential
-        tasks:
-          - id: work
-            type: test.fixtures.Slow
-            ms: 60000
-`)
+    const execution = await t.run(
+      flowYaml('each-timeout', 'test.timeout', [
+        flowable('each', 'ForEach', [flowable('inner', 'Sequential', [slow('work')])], {
+          values: [1, 2, 3],
+          timeout: 'PT0.5S',
+        }),
+      ]),
+    )
     expect(execution.state.current).toBe('FAILED')
     expect(execution.taskRunList.map((run) => [run.taskId, run.state.current])).toEqual([
       ['each', 'FAILED'],
@@ -118,34 +83,20 @@ tasks:
 
   it('changes nothing when the flowable ends in time, and a kill stays a kill', async () => {
     t = await createTestRuntime()
-    const quick = await t.run(`
-id: in-time
-namespace: test.timeout
-tasks:
-  - id: group
-    type: kite.flow.Sequential
-    timeout: PT1M
-    tasks:
-      - id: quick
-        type: test.fixtures.Echo
-        value: 1
-`)
+    const quick = await t.run(
+      flowYaml('in-time', 'test.timeout', [
+        flowable('group', 'Sequential', [echo('quick', 1)], { timeout: 'PT1M' }),
+      ]),
+    )
     expect(quick.state.current).toBe('SUCCESS')
     expect(t.taskRun(quick, 'group').error).toBeUndefined()
 
     const { engine } = t.runtime
-    await engine.saveFlow(`
-id: killed
-namespace: test.timeout
-tasks:
-  - id: group
-    type: kite.flow.Sequential
-    timeout: PT1M
-    tasks:
-      - id: long
-        type: test.fixtures.Slow
-        ms: 60000
-`)
+    await engine.saveFlow(
+      flowYaml('killed', 'test.timeout', [
+        flowable('group', 'Sequential', [slow('long')], { timeout: 'PT1M' }),
+      ]),
+    )
     const started = await engine.start({ namespace: 'test.timeout', flowId: 'killed' })
     const running = new Promise<void>((resolve) => {
       const stop = engine.subscribe(started.id, async () => {
