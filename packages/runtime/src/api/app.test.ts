@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { echo, flowYaml, task } from '../../test/fixtures/flows.js'
 import { fixturePlugins } from '../../test/fixtures/plugins.js'
 import { createApi } from './app.js'
 import { createServer, type KiteServer } from './server.js'
@@ -43,22 +44,17 @@ async function expectUp() {
   expect(await health.json()).toMatchObject({ status: 'UP' })
 }
 
-const HELLO = `
-id: hello
-namespace: company.team
-inputs:
-  - id: name
-    type: STRING
-    defaults: world
-tasks:
-  - id: greet
-    type: test.versioned.Hello
-    version: "^1"
-    name: "{{ inputs.name }}"
-  - id: log
-    type: test.fixtures.Log
-    message: "{{ outputs.greet.message }} token={{ secret('TOKEN') }}"
-`
+const HELLO = flowYaml(
+  'hello',
+  'company.team',
+  [
+    task('greet', 'test.versioned.Hello', { version: '^1', name: '{{ inputs.name }}' }),
+    task('log', 'test.fixtures.Log', {
+      message: "{{ outputs.greet.message }} token={{ secret('TOKEN') }}",
+    }),
+  ],
+  { inputs: [{ id: 'name', type: 'STRING', defaults: 'world' }] },
+)
 
 describe('flows API', () => {
   it('creates a flow and answers with its resolved plugin versions', async () => {
@@ -368,17 +364,11 @@ describe('executions API', () => {
   })
 
   it('starts executions from a webhook trigger', async () => {
-    await yaml(`id: hooked
-namespace: n
-triggers:
-  - id: hook
-    type: kite.trigger.Webhook
-    key: s3cret-key
-tasks:
-  - id: echo
-    type: test.fixtures.Echo
-    value: "{{ trigger.body.who }}"
-`)
+    await yaml(
+      flowYaml('hooked', 'n', [echo('echo', '{{ trigger.body.who }}')], {
+        triggers: [{ id: 'hook', type: 'kite.trigger.Webhook', key: 's3cret-key' }],
+      }),
+    )
     const response = await json('/executions/webhook/n/hooked/s3cret-key?wait=true', {
       who: 'Grace',
     })
