@@ -10,9 +10,7 @@ import { type ErrorBody, LoginBody, Me, SessionUser } from './schemas.js'
 
 const { route, router } = resource('Authentication')
 
-const login = route({
-  method: 'post',
-  path: '/auth/login',
+const login = route('post', '/auth/login', {
   summary: 'Log in (the UI): opens a session',
   description:
     'Sets the cookie `kite_session` (HttpOnly, SameSite=Strict). Unknown user and wrong password get the same answer; failed attempts are limited per username and per client address (in memory, per process).',
@@ -27,9 +25,7 @@ const login = route({
   },
 })
 
-const logout = route({
-  method: 'post',
-  path: '/auth/logout',
+const logout = route('post', '/auth/logout', {
   summary: 'Log out: ends the session and clears its cookie',
   responses: {
     204: { description: 'Logged out (also when there was no session).' },
@@ -37,9 +33,7 @@ const logout = route({
   },
 })
 
-const me = route({
-  method: 'get',
-  path: '/auth/me',
+const me = route('get', '/auth/me', {
   summary: 'Who is logged in, and whether this runtime asks for a login',
   description: 'Never 401: the UI calls it first to decide whether to show the login page.',
   responses: { 200: jsonAnswer(Me, 'The user (or null) and whether auth is required.') },

@@ -7,9 +7,7 @@ import { Cluster } from './schemas.js'
 
 const { route, router } = resource('Cluster')
 
-const get = route({
-  method: 'get',
-  path: '/cluster',
+const get = route('get', '/cluster', {
   summary: 'The nodes of this cluster',
   description:
     'The live nodes sharing this store (SPEC 9): their roles, last heartbeat, slots in use and plugin versions loaded; the active scheduler; the recorded plugin set.',

@@ -61,9 +61,7 @@ const labelsOf = (value: string | string[] | undefined): Record<string, string> 
 
 export const waitQuery = queryBoolean('true: answer when the execution ends (or pauses).')
 
-const list = route({
-  method: 'get',
-  path: '/executions',
+const list = route('get', '/executions', {
   summary: 'Search executions, newest first',
   request: {
     query: z.object({
@@ -87,9 +85,7 @@ const list = route({
   },
 })
 
-const start = route({
-  method: 'post',
-  path: '/executions/{namespace}/{id}',
+const start = route('post', '/executions/{namespace}/{id}', {
   summary: 'Start an execution',
   request: {
     params: FlowParams,
@@ -126,9 +122,7 @@ const start = route({
   },
 })
 
-const get = route({
-  method: 'get',
-  path: '/executions/{id}',
+const get = route('get', '/executions/{id}', {
   summary: 'Get an execution with its task runs',
   request: { params: ExecutionParams },
   responses: {
@@ -137,9 +131,7 @@ const get = route({
   },
 })
 
-const logs = route({
-  method: 'get',
-  path: '/executions/{id}/logs',
+const logs = route('get', '/executions/{id}/logs', {
   summary: 'Logs of an execution (secrets masked)',
   request: {
     params: ExecutionParams,
@@ -159,9 +151,7 @@ const logs = route({
   },
 })
 
-const follow = route({
-  method: 'get',
-  path: '/executions/{id}/follow',
+const follow = route('get', '/executions/{id}/follow', {
   summary: 'Follow an execution (Server-Sent Events)',
   description:
     'Events: `log` (a LogEntry), `execution` (the whole execution, after each change), `ping`, and `end` (`{ state }`) when it reaches a final state.',
@@ -175,9 +165,7 @@ const follow = route({
   },
 })
 
-const file = route({
-  method: 'get',
-  path: '/executions/{id}/file',
+const file = route('get', '/executions/{id}/file', {
   summary: "Download one of the execution's files",
   request: {
     params: ExecutionParams,
@@ -195,9 +183,7 @@ const file = route({
   },
 })
 
-const kill = route({
-  method: 'post',
-  path: '/executions/{id}/kill',
+const kill = route('post', '/executions/{id}/kill', {
   summary: 'Kill an execution',
   request: { params: ExecutionParams },
   responses: {
@@ -207,9 +193,7 @@ const kill = route({
   },
 })
 
-const resume = route({
-  method: 'post',
-  path: '/executions/{id}/resume',
+const resume = route('post', '/executions/{id}/resume', {
   summary: 'Resume a paused execution (kite.flow.Pause)',
   description:
     "The body gives the Pause's `onResume` inputs, validated like flow inputs and read downstream as `outputs.<pause>.onResume.<input>`.",
@@ -231,9 +215,7 @@ const resume = route({
   },
 })
 
-const restart = route({
-  method: 'post',
-  path: '/executions/{id}/restart',
+const restart = route('post', '/executions/{id}/restart', {
   summary: 'Restart a failed or killed execution from its failed task runs',
   description:
     'Runs the execution again on the same flow revision and plugin versions, keeping its successful task runs; each failed task run gains an attempt.',
@@ -245,9 +227,7 @@ const restart = route({
   },
 })
 
-const replay = route({
-  method: 'post',
-  path: '/executions/{id}/replay',
+const replay = route('post', '/executions/{id}/replay', {
   summary: 'Replay an ended execution from one of its task runs, as a new execution',
   description:
     "A new execution (linked by `replayOf`) that keeps the outputs of the task runs created before `taskRunId` and runs that task and everything after it again (the whole flow without `taskRunId`). Plugin versions are resolved again unless `keepPlugins`; the answer's `plugins` lists the versions it uses.",

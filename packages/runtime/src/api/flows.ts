@@ -16,9 +16,7 @@ const yamlBody = {
 }
 const { route, router } = resource('Flows')
 
-const list = route({
-  method: 'get',
-  path: '/flows',
+const list = route('get', '/flows', {
   summary: 'List flows (latest revision of each)',
   request: {
     query: z.object({
@@ -33,9 +31,7 @@ const list = route({
   },
 })
 
-const validate = route({
-  method: 'post',
-  path: '/flows/validate',
+const validate = route('post', '/flows/validate', {
   summary: 'Validate a flow without saving it',
   request: { body: yamlBody },
   responses: {
@@ -44,9 +40,7 @@ const validate = route({
   },
 })
 
-const create = route({
-  method: 'post',
-  path: '/flows',
+const create = route('post', '/flows', {
   summary: 'Create a flow',
   description:
     'Parses the YAML, resolves every task to an installed plugin version and validates its properties against that version (422 with one error per task otherwise).',
@@ -59,9 +53,7 @@ const create = route({
   },
 })
 
-const update = route({
-  method: 'put',
-  path: '/flows/{namespace}/{id}',
+const update = route('put', '/flows/{namespace}/{id}', {
   summary: 'Update a flow (a new revision when the source changed)',
   request: { params: FlowParams, body: yamlBody },
   responses: {
@@ -70,9 +62,7 @@ const update = route({
   },
 })
 
-const get = route({
-  method: 'get',
-  path: '/flows/{namespace}/{id}',
+const get = route('get', '/flows/{namespace}/{id}', {
   summary: 'Get a flow',
   request: {
     params: FlowParams,
@@ -81,17 +71,13 @@ const get = route({
   responses: { 200: jsonAnswer(Flow, 'The flow.'), 404: errorAnswer('No such flow.') },
 })
 
-const remove = route({
-  method: 'delete',
-  path: '/flows/{namespace}/{id}',
+const remove = route('delete', '/flows/{namespace}/{id}', {
   summary: 'Delete a flow (its revisions are kept)',
   request: { params: FlowParams },
   responses: { 204: { description: 'Deleted.' }, 404: errorAnswer('No such flow.') },
 })
 
-const revisions = route({
-  method: 'get',
-  path: '/flows/{namespace}/{id}/revisions',
+const revisions = route('get', '/flows/{namespace}/{id}/revisions', {
   summary: 'Every revision of a flow',
   request: { params: FlowParams },
   responses: {

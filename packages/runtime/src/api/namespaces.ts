@@ -12,17 +12,13 @@ const params = z.object({
 })
 const entries = z.array(z.record(z.string(), z.unknown()))
 
-const get = route({
-  method: 'get',
-  path: '/namespaces/{namespace}/plugin-defaults',
+const get = route('get', '/namespaces/{namespace}/plugin-defaults', {
   summary: "A namespace's plugin defaults",
   request: { params },
   responses: { 200: jsonAnswer(PluginDefaults, 'The defaults (resolution level 3).') },
 })
 
-const put = adminRoute({
-  method: 'put',
-  path: '/namespaces/{namespace}/plugin-defaults',
+const put = adminRoute('put', '/namespaces/{namespace}/plugin-defaults', {
   summary: "Replace a namespace's plugin defaults",
   description: `Resolution level 3; stored in the data directory.`,
   request: {

@@ -16,18 +16,14 @@ const specsBody = (description: string) => ({
 })
 const results = <T extends z.ZodType>(item: T) => z.object({ results: z.array(item) })
 
-const list = route({
-  method: 'get',
-  path: '/plugins',
+const list = route('get', '/plugins', {
   summary: 'Installed plugins',
   description:
     'Every installed package with its versions, the types each version provides, and whether the registry has a newer version.',
   responses: { 200: jsonAnswer(PluginList, 'The installed plugins.') },
 })
 
-const install = adminRoute({
-  method: 'post',
-  path: '/plugins/install',
+const install = adminRoute('post', '/plugins/install', {
   summary: 'Install plugin versions from the registry',
   description: `Additive and idempotent; a range or LATEST/OLDEST is chosen among the registry's versions by the same rules as flows.`,
   request: { body: specsBody('`{ "plugins": ["@scope/name@1.2.0"] }`') },
@@ -52,9 +48,7 @@ const install = adminRoute({
 
 const PluginInUse = ErrorBody.extend({ flows: z.array(z.string()) }).openapi('PluginInUse')
 
-const uninstall = adminRoute({
-  method: 'delete',
-  path: '/plugins/uninstall',
+const uninstall = adminRoute('delete', '/plugins/uninstall', {
   summary: 'Uninstall exact plugin versions',
   description: `Refused with 409 (and the flows listed) while a saved flow resolves to a version, unless \`force\`.`,
   request: {
@@ -72,9 +66,7 @@ const uninstall = adminRoute({
   },
 })
 
-const resolve = route({
-  method: 'post',
-  path: '/plugins/resolve',
+const resolve = route('post', '/plugins/resolve', {
   summary: 'What each spec chooses',
   description: "The registry's versions, the installed ones, and the version each spec picks.",
   request: { body: specsBody('`{ "plugins": ["@scope/name@LATEST", "@scope/name@^1"] }`') },
@@ -120,9 +112,7 @@ const FlowUpgrade = z
   })
   .openapi('FlowUpgrade')
 
-const upgrade = adminRoute({
-  method: 'post',
-  path: '/plugins/upgrade',
+const upgrade = adminRoute('post', '/plugins/upgrade', {
   summary: 'Upgrade saved flows to a plugin version',
   description: `For every saved flow with a task or trigger of the plugin: runs the target version's migrations in that version's worker, pins the task to it, validates, and reports unchanged / migrated (with a YAML diff) / blocked (why). A dry run unless \`apply\`, which saves a new revision of every flow that is not blocked. With \`apply\`:`,
   request: {
@@ -170,9 +160,7 @@ const CatalogHit = z
   })
   .openapi('CatalogHit')
 
-const catalog = route({
-  method: 'get',
-  path: '/plugins/catalog',
+const catalog = route('get', '/plugins/catalog', {
   summary: "Search the registry's plugin catalog",
   description:
     "The runtime's registry's catalog search (`/-/kite/api/v1/plugins?q=`), with the versions installed here: what the UI's Install dialog lists. Pick a version with `POST /plugins/resolve`.",

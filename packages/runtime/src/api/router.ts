@@ -66,20 +66,28 @@ const ADMIN_ANSWERS = {
   403: errorAnswer('The user or token is a viewer.'),
 }
 
+/** A route's declaration but its method, path and tag (`resource` gives those). */
+type RouteOptions = Omit<RouteConfig, 'method' | 'path' | 'tags'>
+
 /**
  * What one resource file declares its routes with, given its tag (its section in the OpenAPI
- * document), so the file says the tag once: `route` (`createRoute` with the tag), `adminRoute`
+ * document), so the file says the tag once: `route(method, path, options)` (`createRoute` with
+ * the tag), `adminRoute`
  * (a route that needs an admin: `ADMIN_NOTE` after its description and the 401/403 answers) and
  * `router` (`createRouter`).
  */
 export function resource(tag: string) {
-  const route = <P extends string, R extends Omit<RouteConfig, 'path' | 'tags'> & { path: P }>(
+  const route = <M extends RouteConfig['method'], P extends string, R extends RouteOptions>(
+    method: M,
+    path: P,
     config: R,
-  ) => createRoute({ ...config, tags: [tag] })
-  const adminRoute = <P extends string, R extends Omit<RouteConfig, 'path' | 'tags'> & { path: P }>(
+  ) => createRoute({ ...config, method, path, tags: [tag] })
+  const adminRoute = <M extends RouteConfig['method'], P extends string, R extends RouteOptions>(
+    method: M,
+    path: P,
     config: R,
   ) =>
-    route({
+    route(method, path, {
       ...config,
       description: config.description ? `${config.description} ${ADMIN_NOTE}` : ADMIN_NOTE,
       responses: { ...config.responses, ...ADMIN_ANSWERS },

@@ -8,9 +8,7 @@ const FlowJsonSchema = z
 
 const { route, router } = resource('Plugins')
 
-const flowSchema = route({
-  method: 'get',
-  path: '/plugins/schemas/flow',
+const flowSchema = route('get', '/plugins/schemas/flow', {
   summary: 'The JSON Schema of a flow for the installed plugin versions',
   description:
     "Draft 2020-12: the flow's shape with one branch per installed `type` and version (an exact `version` selects that version's properties). For the UI editor and any editor with a YAML language server: `# yaml-language-server: $schema=<server>/api/v1/plugins/schemas/flow`.",

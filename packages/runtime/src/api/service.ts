@@ -5,9 +5,7 @@ import { API_PREFIX } from './routes.js'
 
 const { route, router } = resource('Service')
 
-const index = route({
-  method: 'get',
-  path: '/',
+const index = route('get', '/', {
   summary: 'This API: its routes and links',
   responses: {
     200: jsonAnswer(
@@ -26,9 +24,7 @@ const index = route({
   },
 })
 
-const health = route({
-  method: 'get',
-  path: '/health',
+const health = route('get', '/health', {
   summary: 'Health check',
   responses: {
     200: jsonAnswer(
@@ -40,9 +36,7 @@ const health = route({
   },
 })
 
-const openapi = route({
-  method: 'get',
-  path: '/openapi.json',
+const openapi = route('get', '/openapi.json', {
   summary: 'This OpenAPI 3.1 document',
   responses: { 200: jsonAnswer(z.record(z.string(), z.unknown()), 'OpenAPI 3.1') },
 })

@@ -4,9 +4,7 @@ import { Trigger, TriggerParams } from './schemas.js'
 
 const { route, router } = resource('Triggers')
 
-const list = route({
-  method: 'get',
-  path: '/triggers',
+const list = route('get', '/triggers', {
   summary: 'List triggers with their state',
   description:
     'Every trigger of every saved flow (latest revision): next date, last evaluation, last firing and execution, last error, and the plugin state (cursor).',
@@ -25,9 +23,7 @@ const list = route({
 })
 
 const action = (name: 'enable' | 'disable' | 'reset', summary: string, description: string) =>
-  route({
-    method: 'post',
-    path: `/triggers/{namespace}/{flowId}/{triggerId}/${name}`,
+  route('post', `/triggers/{namespace}/{flowId}/{triggerId}/${name}`, {
     summary,
     description,
     request: { params: TriggerParams },

@@ -6,16 +6,12 @@ import { ApiToken, CreatedToken, NewToken, NewUser, pathParam, User } from './sc
 
 const { adminRoute, router } = resource('Users and tokens')
 
-const listUsers = adminRoute({
-  method: 'get',
-  path: '/users',
+const listUsers = adminRoute('get', '/users', {
   summary: 'The users who may log in',
   responses: { 200: jsonAnswer(z.array(User), 'Every user, by name.') },
 })
 
-const addUser = adminRoute({
-  method: 'post',
-  path: '/users',
+const addUser = adminRoute('post', '/users', {
   summary: 'Add a user',
   description: `The password is stored as a scrypt hash.`,
   request: { body: { required: true, content: { 'application/json': { schema: NewUser } } } },
@@ -26,9 +22,7 @@ const addUser = adminRoute({
   },
 })
 
-const removeUser = adminRoute({
-  method: 'delete',
-  path: '/users/{name}',
+const removeUser = adminRoute('delete', '/users/{name}', {
   summary: 'Remove a user (their sessions end and their tokens are revoked)',
   request: { params: z.object({ name: pathParam('name', 'The user name.') }) },
   responses: {
@@ -38,18 +32,14 @@ const removeUser = adminRoute({
   },
 })
 
-const listTokens = adminRoute({
-  method: 'get',
-  path: '/tokens',
+const listTokens = adminRoute('get', '/tokens', {
   summary: 'The API tokens (never the tokens themselves)',
   responses: {
     200: jsonAnswer(z.array(ApiToken), 'Every token, revoked ones too.'),
   },
 })
 
-const createToken = adminRoute({
-  method: 'post',
-  path: '/tokens',
+const createToken = adminRoute('post', '/tokens', {
   summary: 'Create an API token (shown once)',
   description: `Send it as \`Authorization: Bearer <token>\`.`,
   request: { body: { required: true, content: { 'application/json': { schema: NewToken } } } },
@@ -59,9 +49,7 @@ const createToken = adminRoute({
   },
 })
 
-const revokeToken = adminRoute({
-  method: 'delete',
-  path: '/tokens/{id}',
+const revokeToken = adminRoute('delete', '/tokens/{id}', {
   summary: 'Revoke an API token (it stops working at once)',
   request: { params: z.object({ id: pathParam('id', 'The token id (`tok_...`).') }) },
   responses: {
