@@ -139,6 +139,26 @@ async function openLoggedIn(
   return opened
 }
 
+/**
+ * A test's body as `user` from `path` (`openLoggedIn`): then no console error but the `expected`
+ * API failures, and the page closed.
+ */
+const asUser =
+  (
+    user: { name: string; password: string },
+    path: string,
+    ...rest:
+      | [body: (page: Page) => Promise<void>]
+      | [expected: RegExp[], body: (page: Page) => Promise<void>]
+  ) =>
+  async () => {
+    const [expected, body] = rest.length === 1 ? [[], rest[0]] : rest
+    const { page, errors } = await openLoggedIn(user, path, expected)
+    await body(page)
+    expect(errors).toEqual([])
+    await page.close()
+  }
+
 /** Screenshots at desktop and phone widths (set KITE_SCREENSHOTS to keep them). */
 async function shot(page: Page, name: string) {
   for (const width of [1280, 360]) {
@@ -358,132 +378,140 @@ describe('the runtime UI in Chromium', () => {
     await page.close()
   }, 180_000)
 
-  it('shows revisions, namespaces, triggers (disable), cluster and login pages', async () => {
-    const { page, errors } = await openLoggedIn(ADMIN, '/flows/acme.tour/greet')
-    await page.click('#tab-revisions')
-    await page.locator('#panel-revisions .diff-add').first().waitFor()
-    await expect(
-      page.locator('#panel-revisions .diff-add').allTextContents(),
-    ).resolves.toContainEqual(expect.stringContaining('who:'))
-    await shot(page, '11-revisions')
+  it(
+    'shows revisions, namespaces, triggers (disable), cluster and login pages',
+    asUser(ADMIN, '/flows/acme.tour/greet', async (page) => {
+      await page.click('#tab-revisions')
+      await page.locator('#panel-revisions .diff-add').first().waitFor()
+      await expect(
+        page.locator('#panel-revisions .diff-add').allTextContents(),
+      ).resolves.toContainEqual(expect.stringContaining('who:'))
+      await shot(page, '11-revisions')
 
-    await page.click('a:has-text("Namespaces")')
-    await page.fill('input[name=namespace]', 'acme.tour')
-    await page.click('button:has-text("Load")')
-    await page.locator('textarea[name=pluginDefaults]').waitFor()
-    await page.fill('textarea[name=pluginDefaults]', '{ not json')
-    await page.click('form button[type=submit]:has-text("Save")')
-    await expect(page.locator('#defaults-error').textContent()).resolves.toContain('not JSON')
-    await shot(page, '12-namespaces')
+      await page.click('a:has-text("Namespaces")')
+      await page.fill('input[name=namespace]', 'acme.tour')
+      await page.click('button:has-text("Load")')
+      await page.locator('textarea[name=pluginDefaults]').waitFor()
+      await page.fill('textarea[name=pluginDefaults]', '{ not json')
+      await page.click('form button[type=submit]:has-text("Save")')
+      await expect(page.locator('#defaults-error').textContent()).resolves.toContain('not JSON')
+      await shot(page, '12-namespaces')
 
-    await page.click('a:has-text("Triggers")')
-    const row = page.locator('table[aria-label=Triggers] tbody tr', { hasText: 'yearly' })
-    await row.waitFor()
-    await expect(row.textContent()).resolves.toContain('enabled')
-    await row.locator('button:has-text("Disable")').click()
-    await row.locator('button:has-text("Enable")').waitFor()
-    await expect(row.textContent()).resolves.toContain('disabled')
-    await shot(page, '13-triggers')
+      await page.click('a:has-text("Triggers")')
+      const row = page.locator('table[aria-label=Triggers] tbody tr', { hasText: 'yearly' })
+      await row.waitFor()
+      await expect(row.textContent()).resolves.toContain('enabled')
+      await row.locator('button:has-text("Disable")').click()
+      await row.locator('button:has-text("Enable")').waitFor()
+      await expect(row.textContent()).resolves.toContain('disabled')
+      await shot(page, '13-triggers')
 
-    await page.click('a:has-text("Cluster")')
-    // The cluster API exists: the page lists the live nodes, this one-process runtime among them.
-    await page.locator('table[aria-label=Nodes]').waitFor()
-    await expect(page.locator('#cluster-missing').count()).resolves.toBe(0)
-    await expect(
-      page.locator('table[aria-label=Nodes] td[data-label="Last heartbeat"]').first().textContent(),
-    ).resolves.toMatch(/\d/)
-    await shot(page, '14-cluster')
+      await page.click('a:has-text("Cluster")')
+      // The cluster API exists: the page lists the live nodes, this one-process runtime among them.
+      await page.locator('table[aria-label=Nodes]').waitFor()
+      await expect(page.locator('#cluster-missing').count()).resolves.toBe(0)
+      await expect(
+        page
+          .locator('table[aria-label=Nodes] td[data-label="Last heartbeat"]')
+          .first()
+          .textContent(),
+      ).resolves.toMatch(/\d/)
+      await shot(page, '14-cluster')
 
-    await page.goto(`${server.url}/ui/#/login`)
-    await page.locator('input[name=username]').waitFor()
-    await expect(
-      page.locator('label:has-text("Password") input').getAttribute('type'),
-    ).resolves.toBe('password')
-    await shot(page, '15-login')
+      await page.goto(`${server.url}/ui/#/login`)
+      await page.locator('input[name=username]').waitFor()
+      await expect(
+        page.locator('label:has-text("Password") input').getAttribute('type'),
+      ).resolves.toBe('password')
+      await shot(page, '15-login')
 
-    // Keyboard: the skip link is the first stop and the navigation is reachable by Tab.
-    await page.goto(`${server.url}/ui/#/flows`)
-    await page.reload()
-    await page.locator('h1:has-text("Flows")').waitFor()
-    await page.keyboard.press('Tab')
-    await expect(page.locator(':focus').textContent()).resolves.toBe('Skip to content')
-    await page.keyboard.press('Tab')
-    await page.keyboard.press('Tab')
-    await expect(page.locator(':focus').textContent()).resolves.toBe('Flows')
-    expect(errors).toEqual([])
-    await page.close()
-  }, 120_000)
+      // Keyboard: the skip link is the first stop and the navigation is reachable by Tab.
+      await page.goto(`${server.url}/ui/#/flows`)
+      await page.reload()
+      await page.locator('h1:has-text("Flows")').waitFor()
+      await page.keyboard.press('Tab')
+      await expect(page.locator(':focus').textContent()).resolves.toBe('Skip to content')
+      await page.keyboard.press('Tab')
+      await page.keyboard.press('Tab')
+      await expect(page.locator(':focus').textContent()).resolves.toBe('Flows')
+    }),
+    120_000,
+  )
 
-  it('shows a viewer the pages with Save, Run, Install, Uninstall disabled and no Users page', async () => {
-    const { page, errors } = await openLoggedIn(VIEWER, '/flows/acme.tour/greet', [
-      /\/api\/v1\/(users|tokens)$/,
-    ])
-    await expect(page.locator('.who').textContent()).resolves.toContain('vic (viewer)')
-    await expect(page.locator('button:has-text("Save")').isDisabled()).resolves.toBe(true)
-    await page.click('#tab-run')
-    await expect(page.locator('button[type=submit]:has-text("Run")').isDisabled()).resolves.toBe(
-      true,
-    )
-    await expect(page.locator('.top nav a', { hasText: 'Users' }).count()).resolves.toBe(0)
+  it(
+    'shows a viewer the pages with Save, Run, Install, Uninstall disabled and no Users page',
+    asUser(VIEWER, '/flows/acme.tour/greet', [/\/api\/v1\/(users|tokens)$/], async (page) => {
+      await expect(page.locator('.who').textContent()).resolves.toContain('vic (viewer)')
+      await expect(page.locator('button:has-text("Save")').isDisabled()).resolves.toBe(true)
+      await page.click('#tab-run')
+      await expect(page.locator('button[type=submit]:has-text("Run")').isDisabled()).resolves.toBe(
+        true,
+      )
+      await expect(page.locator('.top nav a', { hasText: 'Users' }).count()).resolves.toBe(0)
 
-    await page.click('a:has-text("Versioned Plugins")')
-    const card = page.locator(`[data-plugin="${GREETING}"]`)
-    await card.locator('tr[data-version]').first().waitFor()
-    await expect(page.locator('button:has-text("Install…")').isDisabled()).resolves.toBe(true)
-    await expect(card.locator('button:has-text("Upgrade flows…")').isDisabled()).resolves.toBe(true)
-    const uninstall = card.locator('button:has-text("Uninstall")')
-    expect(await uninstall.count()).toBeGreaterThan(0)
-    for (const button of await uninstall.all()) {
-      await expect(button.isDisabled()).resolves.toBe(true)
-    }
-    await shot(page, '17-viewer-plugins')
+      await page.click('a:has-text("Versioned Plugins")')
+      const card = page.locator(`[data-plugin="${GREETING}"]`)
+      await card.locator('tr[data-version]').first().waitFor()
+      await expect(page.locator('button:has-text("Install…")').isDisabled()).resolves.toBe(true)
+      await expect(card.locator('button:has-text("Upgrade flows…")').isDisabled()).resolves.toBe(
+        true,
+      )
+      const uninstall = card.locator('button:has-text("Uninstall")')
+      expect(await uninstall.count()).toBeGreaterThan(0)
+      for (const button of await uninstall.all()) {
+        await expect(button.isDisabled()).resolves.toBe(true)
+      }
+      await shot(page, '17-viewer-plugins')
 
-    // Typed by hand, the Users page shows the API's 403 message.
-    await page.goto(`${server.url}/ui/#/users`)
-    await page.locator('#users-error').waitFor()
-    await expect(page.locator('#users-error').textContent()).resolves.toMatch(/\w/)
-    expect(errors).toEqual([])
-    await page.close()
-  }, 120_000)
+      // Typed by hand, the Users page shows the API's 403 message.
+      await page.goto(`${server.url}/ui/#/users`)
+      await page.locator('#users-error').waitFor()
+      await expect(page.locator('#users-error').textContent()).resolves.toMatch(/\w/)
+    }),
+    120_000,
+  )
 
-  it('lets an admin add and remove users, create (shown once), list and revoke tokens, log out', async () => {
-    const { page, errors } = await openLoggedIn(ADMIN, '/flows')
-    await page.click('.top nav a:has-text("Users")')
-    await page.locator('h1:has-text("Users and tokens")').waitFor()
-    await page.locator('tr[data-user=ada]').waitFor()
-    await expect(page.locator('tr[data-user=vic]').textContent()).resolves.toContain('viewer')
+  it(
+    'lets an admin add and remove users, create (shown once), list and revoke tokens, log out',
+    asUser(ADMIN, '/flows', async (page) => {
+      await page.click('.top nav a:has-text("Users")')
+      await page.locator('h1:has-text("Users and tokens")').waitFor()
+      await page.locator('tr[data-user=ada]').waitFor()
+      await expect(page.locator('tr[data-user=vic]').textContent()).resolves.toContain('viewer')
 
-    await page.fill('input[name=user-name]', 'grace')
-    await page.selectOption('select[name=user-role]', 'viewer')
-    await page.fill('input[name=user-password]', 'grace password 1')
-    await page.click('button:has-text("Add user")')
-    await page.locator('tr[data-user=grace]').waitFor()
-    expect((await getJson('/users')).map((user: { name: string }) => user.name)).toContain('grace')
+      await page.fill('input[name=user-name]', 'grace')
+      await page.selectOption('select[name=user-role]', 'viewer')
+      await page.fill('input[name=user-password]', 'grace password 1')
+      await page.click('button:has-text("Add user")')
+      await page.locator('tr[data-user=grace]').waitFor()
+      expect((await getJson('/users')).map((user: { name: string }) => user.name)).toContain(
+        'grace',
+      )
 
-    await page.fill('input[name=token-name]', 'ci')
-    await page.selectOption('select[name=token-role]', 'viewer')
-    await page.click('button:has-text("Create token")')
-    const secret = (await page.locator('#new-token code').textContent()) ?? ''
-    expect(secret.length).toBeGreaterThan(16)
-    await page.locator('tr[data-token=ci]').waitFor()
-    await expect(page.locator('tr[data-token=ci]').textContent()).resolves.not.toContain(secret)
-    expect((await call('/flows', {}, secret)).status).toBe(200)
-    await shot(page, '16-users')
+      await page.fill('input[name=token-name]', 'ci')
+      await page.selectOption('select[name=token-role]', 'viewer')
+      await page.click('button:has-text("Create token")')
+      const secret = (await page.locator('#new-token code').textContent()) ?? ''
+      expect(secret.length).toBeGreaterThan(16)
+      await page.locator('tr[data-token=ci]').waitFor()
+      await expect(page.locator('tr[data-token=ci]').textContent()).resolves.not.toContain(secret)
+      expect((await call('/flows', {}, secret)).status).toBe(200)
+      await shot(page, '16-users')
 
-    await page.click('button[aria-label="Revoke token ci"]')
-    await page.locator('tr[data-token=ci] .revoked').waitFor()
-    expect((await call('/flows', {}, secret)).status).toBe(401)
-    await page.click('button[aria-label="Remove user grace"]')
-    await expect.poll(() => page.locator('tr[data-user=grace]').count()).toBe(0)
-    expect((await getJson('/users')).map((user: { name: string }) => user.name)).not.toContain(
-      'grace',
-    )
+      await page.click('button[aria-label="Revoke token ci"]')
+      await page.locator('tr[data-token=ci] .revoked').waitFor()
+      expect((await call('/flows', {}, secret)).status).toBe(401)
+      await page.click('button[aria-label="Remove user grace"]')
+      await expect.poll(() => page.locator('tr[data-user=grace]').count()).toBe(0)
+      expect((await getJson('/users')).map((user: { name: string }) => user.name)).not.toContain(
+        'grace',
+      )
 
-    await page.click('button:has-text("Log out")')
-    await page.locator('h1', { hasText: 'Log in to Kite' }).waitFor()
-    await expect(page.locator('.who').textContent()).resolves.not.toContain('ada')
-    await shot(page, '18-logged-out')
-    expect(errors).toEqual([])
-    await page.close()
-  }, 120_000)
+      await page.click('button:has-text("Log out")')
+      await page.locator('h1', { hasText: 'Log in to Kite' }).waitFor()
+      await expect(page.locator('.who').textContent()).resolves.not.toContain('ada')
+      await shot(page, '18-logged-out')
+    }),
+    120_000,
+  )
 })

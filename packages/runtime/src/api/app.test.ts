@@ -1,34 +1,16 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import fc from 'fast-check'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { echo, flowYaml, task } from '../../test/fixtures/flows.js'
-import { fixturePlugins } from '../../test/fixtures/plugins.js'
+import { useTestServer } from '../../test/fixtures/test-server.js'
 import { createApi } from './app.js'
-import { createServer, type KiteServer } from './server.js'
 
-let dataDir: string
-let server: KiteServer
-beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'kite-api-'))
-  server = await createServer({
-    dataDir,
-    port: 0,
-    plugins: fixturePlugins(),
-    env: { KITE_SECRET_TOKEN: 'very-secret' },
-  })
-})
-afterAll(async () => {
-  await server.close()
-  await rm(dataDir, { recursive: true, force: true })
-})
+const kite = useTestServer('kite-api-', { env: { KITE_SECRET_TOKEN: 'very-secret' } })
 
 // biome-ignore lint/suspicious/noExplicitAny: API answers are checked by the assertions below
 type Json = any
 type JsonResponse = Omit<Response, 'json'> & { json(): Promise<Json> }
 const api = (path: string, init: RequestInit = {}): Promise<JsonResponse> =>
-  fetch(`${server.url}/api/v1${path}`, init)
+  fetch(`${kite.server.url}/api/v1${path}`, init)
 const yaml = (body: string, method = 'POST', path = '/flows') =>
   api(path, { method, headers: { 'content-type': 'application/x-yaml' }, body })
 const json = (path: string, body: unknown) =>
@@ -295,7 +277,7 @@ describe('executions API', () => {
   it('answers at once without wait, and lists newest first with filters and paging', async () => {
     const created = await (await json('/executions/company.team/hello', {})).json()
     expect(created.state.current).toBe('CREATED')
-    await server.runtime.engine.waitFor(created.id)
+    await kite.server.runtime.engine.waitFor(created.id)
     const page = await (await api('/executions?namespace=company&flowId=hello&size=1')).json()
     expect(page).toMatchObject({ page: 1, size: 1 })
     expect(page.total).toBeGreaterThanOrEqual(2)
@@ -345,7 +327,7 @@ describe('executions API', () => {
     }
     const kill = await api(`/executions/${created.id}/kill`, { method: 'POST' })
     expect(kill.status).toBe(202)
-    expect((await server.runtime.engine.waitFor(created.id)).state.current).toBe('KILLED')
+    expect((await kite.server.runtime.engine.waitFor(created.id)).state.current).toBe('KILLED')
     const again = await api(`/executions/${created.id}/kill`, { method: 'POST' })
     expect(again.status).toBe(409)
     expect((await again.json()).message).toContain('it is KILLED')
@@ -359,7 +341,7 @@ describe('executions API', () => {
     expect(paused.state.current).toBe('PAUSED')
     const resumed = await api(`/executions/${paused.id}/resume`, { method: 'POST' })
     expect(resumed.status).toBe(200)
-    expect((await server.runtime.engine.waitFor(paused.id)).state.current).toBe('SUCCESS')
+    expect((await kite.server.runtime.engine.waitFor(paused.id)).state.current).toBe('SUCCESS')
     expect((await api(`/executions/${paused.id}/resume`, { method: 'POST' })).status).toBe(409)
   })
 
@@ -402,7 +384,7 @@ describe('the OpenAPI document', () => {
     const described = Object.entries(document.paths).flatMap(([path, methods]) =>
       Object.keys(methods as object).map((method) => `${method.toUpperCase()} ${path}`),
     )
-    const app = createApi({ runtime: server.runtime })
+    const app = createApi({ runtime: kite.server.runtime })
     const answered = app.routes
       .filter((route) => route.method !== 'ALL' && route.path.startsWith('/api/v1'))
       .map((route) => `${route.method} ${route.path.replaceAll(/:(\w+)/g, '{$1}')}`)
@@ -420,7 +402,7 @@ describe('the OpenAPI document', () => {
       expect.objectContaining({ method: 'GET', path: '/api/v1/executions/{id}/follow' }),
     )
     for (const link of Object.values(body.links) as string[]) {
-      const response = await fetch(`${server.url}${link}`)
+      const response = await fetch(`${kite.server.url}${link}`)
       expect(response.status, link).toBe(200)
       await response.body?.cancel()
     }
