@@ -1,12 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { definePlugin, defineTrigger, z } from '@kite/sdk'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { echo, flowYaml, task } from '../../test/fixtures/flows.js'
 import { fixturesPlugin } from '../../test/fixtures/plugins.js'
 import { inTempDir } from '../../test/fixtures/temp-dir.js'
-import { createServer, type KiteServer } from '../api/server.js'
+import { useTestServer } from '../../test/fixtures/test-server.js'
 import type { ExecutionSummary } from '../executor/execution-model.js'
 import { createId } from '../ids.js'
 import { definePluginVersion } from '../plugins/plugin-sources.js'
@@ -79,32 +77,20 @@ const triggerDates = (executions: ExecutionSummary[]) =>
   executions.map((execution) => String(execution.trigger?.variables.date)).sort()
 
 describe('the scheduler, through the API', () => {
-  let dataDir: string
-  let server: KiteServer
+  const kite = useTestServer('kite-scheduler-', {
+    plugins,
+    pluginDirs: [CORE, GREETING, GREETING_V2],
+    scheduler: { tickMs: 100 },
+    bodyLimit: 4096,
+  })
   const api = (path: string, init: RequestInit = {}): Promise<JsonResponse> =>
-    fetch(`${server.url}/api/v1${path}`, init)
+    fetch(`${kite.server.url}/api/v1${path}`, init)
   const save = (source: string) =>
     api('/flows', {
       method: 'POST',
       headers: { 'content-type': 'application/x-yaml' },
       body: source,
     })
-
-  beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'kite-scheduler-'))
-    server = await createServer({
-      dataDir,
-      port: 0,
-      plugins: plugins(),
-      pluginDirs: [CORE, GREETING, GREETING_V2],
-      scheduler: { tickMs: 100 },
-      bodyLimit: 4096,
-    })
-  })
-  afterAll(async () => {
-    await server?.close()
-    await rm(dataDir, { recursive: true, force: true })
-  })
 
   it('fires a schedule once per date, with trigger.date, next, previous and inputs', async () => {
     const saved = await save(
@@ -141,10 +127,10 @@ describe('the scheduler, through the API', () => {
     const disabled = await api('/triggers/sched/every-second/tick/disable', { method: 'POST' })
     expect(await disabled.json()).toMatchObject({ enabled: false })
     await new Promise((done) => setTimeout(done, 1200))
-    const executions = await executionsOf(server.runtime, 'sched', 'every-second')
+    const executions = await executionsOf(kite.server.runtime, 'sched', 'every-second')
     const expected = [0, 1, 2].map((second) => new Date(firstDate + second * 1000).toISOString())
     expect(triggerDates(executions)).toEqual(expected)
-    const done = await server.runtime.engine.waitFor(
+    const done = await kite.server.runtime.engine.waitFor(
       executions.find((item) => item.trigger?.variables.date === expected[1])?.id ?? '',
     )
     expect(done.inputs).toEqual({ who: 'clock' })
@@ -163,7 +149,7 @@ describe('the scheduler, through the API', () => {
     expect(await enabled.json()).toMatchObject({ enabled: true })
     await until(
       async () =>
-        (await executionsOf(server.runtime, 'sched', 'every-second')).length > 3 || undefined,
+        (await executionsOf(kite.server.runtime, 'sched', 'every-second')).length > 3 || undefined,
       'a firing after enabling',
     )
     await api('/triggers/sched/every-second/tick/disable', { method: 'POST' })
@@ -176,13 +162,14 @@ describe('the scheduler, through the API', () => {
       }),
     )
     await until(
-      async () => (await executionsOf(server.runtime, 'sched', 'doomed')).length > 0 || undefined,
+      async () =>
+        (await executionsOf(kite.server.runtime, 'sched', 'doomed')).length > 0 || undefined,
       'a first firing',
     )
     expect((await api('/flows/sched/doomed', { method: 'DELETE' })).status).toBe(204)
-    const count = (await executionsOf(server.runtime, 'sched', 'doomed')).length
+    const count = (await executionsOf(kite.server.runtime, 'sched', 'doomed')).length
     await new Promise((wait) => setTimeout(wait, 1500))
-    expect(await executionsOf(server.runtime, 'sched', 'doomed')).toHaveLength(count)
+    expect(await executionsOf(kite.server.runtime, 'sched', 'doomed')).toHaveLength(count)
     expect((await (await api('/triggers?namespace=sched&flowId=doomed')).json()).total).toBe(0)
   })
 
@@ -293,7 +280,7 @@ describe('the scheduler, through the API', () => {
       ),
     )
     expect(downstream.status).toBe(200)
-    const { engine } = server.runtime
+    const { engine } = kite.server.runtime
     const ok = await engine.start({ namespace: 'chain', flowId: 'upstream' })
     expect((await engine.waitFor(ok.id)).state.current).toBe('SUCCESS')
     const failed = await engine.start({
@@ -303,7 +290,7 @@ describe('the scheduler, through the API', () => {
     })
     expect((await engine.waitFor(failed.id)).state.current).toBe('FAILED')
     const [started] = await until(async () => {
-      const found = await executionsOf(server.runtime, 'chain', 'on-failure')
+      const found = await executionsOf(kite.server.runtime, 'chain', 'on-failure')
       return found.length > 0 ? found : undefined
     }, 'the downstream execution')
     const done = await engine.waitFor(started?.id ?? '')
@@ -316,7 +303,7 @@ describe('the scheduler, through the API', () => {
     })
     await new Promise((wait) => setTimeout(wait, 300))
     // The successful upstream did not pass the condition: still one downstream execution.
-    expect(await executionsOf(server.runtime, 'chain', 'on-failure')).toHaveLength(1)
+    expect(await executionsOf(kite.server.runtime, 'chain', 'on-failure')).toHaveLength(1)
   })
 
   it('polls a plugin trigger pinned to a version, with a cursor and a condition', async () => {
@@ -349,9 +336,9 @@ describe('the scheduler, through the API', () => {
     }, 'the cursor to reach the end')
     expect(trigger).toMatchObject({ kind: 'plugin', version: '1.0.0', interval: 'PT0.2S' })
     await new Promise((wait) => setTimeout(wait, 500))
-    const executions = await executionsOf(server.runtime, 'polls', 'guests')
+    const executions = await executionsOf(kite.server.runtime, 'polls', 'guests')
     expect(executions.map((item) => item.trigger?.variables.name).sort()).toEqual(['Ada', 'Linus'])
-    const one = await server.runtime.engine.waitFor(executions[0]?.id ?? '')
+    const one = await kite.server.runtime.engine.waitFor(executions[0]?.id ?? '')
     expect(one.plugins).toContainEqual(
       expect.objectContaining({ type: 'acme.greeting.Visitors', version: '1.0.0' }),
     )
@@ -359,7 +346,8 @@ describe('the scheduler, through the API', () => {
     const reset = await api('/triggers/polls/guests/visitors/reset', { method: 'POST' })
     expect(((await reset.json()) as Json).state).toEqual({})
     await until(
-      async () => (await executionsOf(server.runtime, 'polls', 'guests')).length === 4 || undefined,
+      async () =>
+        (await executionsOf(kite.server.runtime, 'polls', 'guests')).length === 4 || undefined,
       'the guest book polled again from the start',
     )
     await api('/triggers/polls/guests/visitors/disable', { method: 'POST' })
@@ -382,7 +370,8 @@ describe('the scheduler, through the API', () => {
     )
     expect(failing.failures).toBe(1)
     await until(
-      async () => (await executionsOf(server.runtime, 'polls', 'flaky')).length >= 2 || undefined,
+      async () =>
+        (await executionsOf(kite.server.runtime, 'polls', 'flaky')).length >= 2 || undefined,
       'executions after the failure',
     )
     const after = (await (await api('/triggers?namespace=polls&flowId=flaky')).json()).results[0]
