@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { echo, flowable, flowYaml, pause, slow, task } from '../../test/fixtures/flows.js'
-import { createTestRuntime, type TestRuntime } from '../../test/fixtures/test-runtime.js'
+import { createTestRuntime, runStates, type TestRuntime } from '../../test/fixtures/test-runtime.js'
 import type { StateInfo } from './execution-model.js'
 
 let t: TestRuntime
@@ -29,11 +29,7 @@ describe('sequential tasks', () => {
       ]),
     )
     expect(execution.state.current).toBe('SUCCESS')
-    expect(execution.taskRunList.map((run) => [run.taskId, run.state.current])).toEqual([
-      ['a', 'SUCCESS'],
-      ['b', 'SUCCESS'],
-      ['c', 'SUCCESS'],
-    ])
+    expect(runStates(execution)).toBe('a:SUCCESS b:SUCCESS c:SUCCESS')
     expect(t.taskRun(execution, 'b').outputs).toEqual({ value: 30 })
     expect(t.taskRun(execution, 'c').outputs).toEqual({ value: 'sum is 3, echo 30' })
     expect(t.taskRun(execution, 'a').pluginVersion).toBe('1.0.0')
@@ -409,11 +405,7 @@ describe('errors and finally', () => {
       ),
     )
     expect(execution.state.current).toBe('FAILED')
-    expect(execution.taskRunList.map((run) => [run.taskId, run.state.current])).toEqual([
-      ['bad', 'FAILED'],
-      ['alert', 'SUCCESS'],
-      ['cleanup', 'SUCCESS'],
-    ])
+    expect(runStates(execution)).toBe('bad:FAILED alert:SUCCESS cleanup:SUCCESS')
     expect(t.taskRun(execution, 'alert').outputs).toEqual({ value: `failed: ${execution.id}` })
   })
 

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { echo, flowable, flowYaml, pause, slow } from '../../test/fixtures/flows.js'
-import { createTestRuntime, type TestRuntime } from '../../test/fixtures/test-runtime.js'
+import { createTestRuntime, runStates, type TestRuntime } from '../../test/fixtures/test-runtime.js'
+import type { Execution } from './execution-model.js'
 
 let t: TestRuntime | undefined
 afterEach(async () => {
@@ -8,12 +9,9 @@ afterEach(async () => {
   t = undefined
 })
 
-/** Each task run's `taskId:STATE`, sorted by task id. */
-const states = (execution: { taskRunList: { taskId: string; state: { current: string } }[] }) =>
-  execution.taskRunList
-    .map((run) => `${run.taskId}:${run.state.current}`)
-    .sort()
-    .join(' ')
+/** Each task run's `taskId:STATE`, sorted by task id (parallel runs start in any order). */
+const states = (execution: Pick<Execution, 'taskRunList'>) =>
+  runStates(execution).split(' ').sort().join(' ')
 
 describe('timeout on flowable tasks', () => {
   it('kills the running children of a Sequential and fails it with "timed out after"', async () => {
@@ -66,11 +64,7 @@ describe('timeout on flowable tasks', () => {
       ]),
     )
     expect(execution.state.current).toBe('FAILED')
-    expect(execution.taskRunList.map((run) => [run.taskId, run.state.current])).toEqual([
-      ['each', 'FAILED'],
-      ['inner', 'KILLED'],
-      ['work', 'KILLED'],
-    ])
+    expect(runStates(execution)).toBe('each:FAILED inner:KILLED work:KILLED')
     expect(t.taskRun(execution, 'each').error).toBe('timed out after PT0.5S')
   })
 
