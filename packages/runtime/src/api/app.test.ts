@@ -13,6 +13,11 @@ const api = (path: string, init: RequestInit = {}): Promise<JsonResponse> =>
   fetch(`${kite.server.url}/api/v1${path}`, init)
 const yaml = (body: string, method = 'POST', path = '/flows') =>
   api(path, { method, headers: { 'content-type': 'application/x-yaml' }, body })
+/** The JSON of a 200 answer (anything else fails with the answer's text). */
+const ok = async (response: JsonResponse): Promise<Json> => {
+  expect(response.status, await response.clone().text()).toBe(200)
+  return response.json()
+}
 const json = (path: string, body: unknown) =>
   api(path, {
     method: 'POST',
@@ -40,9 +45,7 @@ const HELLO = flowYaml(
 
 describe('flows API', () => {
   it('creates a flow and answers with its resolved plugin versions', async () => {
-    const response = await yaml(HELLO)
-    expect(response.status).toBe(200)
-    const body = await response.json()
+    const body = await ok(await yaml(HELLO))
     expect(body).toMatchObject({
       namespace: 'company.team',
       id: 'hello',
@@ -223,9 +226,7 @@ describe('bad input is answered clearly and the server stays up', () => {
     await yaml(
       'id: undefined-var\nnamespace: n\nvariables:\n  cfg: {}\ntasks:\n  - id: a\n    type: test.fixtures.Echo\n    value: "{{ vars.cfg.nothing }}"\n',
     )
-    const response = await json('/executions/n/undefined-var?wait=true', {})
-    expect(response.status).toBe(200)
-    const execution = await response.json()
+    const execution = await ok(await json('/executions/n/undefined-var?wait=true', {}))
     expect(execution.state.current).toBe('FAILED')
     expect(execution.taskRunList[0].error).toContain('undefined variable "vars.cfg.nothing"')
     await expectUp()
@@ -234,9 +235,9 @@ describe('bad input is answered clearly and the server stays up', () => {
 
 describe('executions API', () => {
   it('starts with JSON inputs and waits, with the resolved set recorded', async () => {
-    const response = await json('/executions/company.team/hello?wait=true', { name: 'Ada' })
-    expect(response.status).toBe(200)
-    const execution = await response.json()
+    const execution = await ok(
+      await json('/executions/company.team/hello?wait=true', { name: 'Ada' }),
+    )
     expect(execution).toMatchObject({
       namespace: 'company.team',
       flowId: 'hello',
