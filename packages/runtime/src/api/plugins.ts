@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi'
 import semver from 'semver'
 import { messageOf, RuntimeError } from '../errors.js'
+import { flowJsonSchema, schemaTypesOf } from '../flow/flow-json-schema.js'
 import { parsePluginSpec } from '../plugins/plugin-spec.js'
 import { upgradeFlows } from '../plugins/upgrade.js'
 import { parseVersionSpec, selectVersion } from '../plugins/version-resolver.js'
@@ -160,6 +161,17 @@ const CatalogHit = z
   })
   .openapi('CatalogHit')
 
+const FlowJsonSchema = z
+  .record(z.string(), z.unknown())
+  .openapi('FlowJsonSchema', { description: 'A JSON Schema (draft 2020-12) of a flow.' })
+
+const flowSchema = route('get', '/plugins/schemas/flow', {
+  summary: 'The JSON Schema of a flow for the installed plugin versions',
+  description:
+    "Draft 2020-12: the flow's shape with one branch per installed `type` and version (an exact `version` selects that version's properties). For the UI editor and any editor with a YAML language server: `# yaml-language-server: $schema=<server>/api/v1/plugins/schemas/flow`.",
+  responses: { 200: jsonAnswer(FlowJsonSchema, 'The flow JSON Schema.') },
+})
+
 const catalog = route('get', '/plugins/catalog', {
   summary: "Search the registry's plugin catalog",
   description:
@@ -180,7 +192,7 @@ const catalog = route('get', '/plugins/catalog', {
   },
 })
 
-/** `/plugins`: installed versions, install, uninstall and resolve (SPEC 6). */
+/** `/plugins`: installed versions, install, uninstall, resolve, upgrade, the catalog and the flow JSON Schema (SPEC 6, 11). */
 export function createPluginRoutes(context: RouteContext) {
   /** Saved flows (`namespace/id`) by the `name@version` each resolves to: one pass over them. */
   const flowsByVersion = async (): Promise<Map<string, string[]>> => {
@@ -255,137 +267,146 @@ export function createPluginRoutes(context: RouteContext) {
     }
   }
 
-  return router()
-    .openapi(catalog, async (c) => {
-      const { q = '', size = 20 } = c.req.valid('query')
-      if (size < 1 || size > 50) {
-        throw new RuntimeError('size must be from 1 to 50', {
-          code: 'REQUEST_INVALID',
-          issues: [{ path: 'query.size', message: 'out of range' }],
-        })
-      }
-      return c.json(await searchCatalog(q, size), 200)
-    })
-    .openapi(list, async (c) => {
-      const names = [...new Set(context.runtime.catalog.list().map((plugin) => plugin.name))]
-      const users = await flowsByVersion()
-      return c.json(
-        {
-          registry: context.runtime.plugins.store.registry ?? null,
-          sync: context.runtime.config.plugins.sync,
-          connected: context.runtime.plugins.sync?.connected() ?? false,
-          results: names.map((name) => {
-            const versions = context.runtime.catalog.versionsOf(name)
-            const newest = versions.at(-1)?.version
-            const available = context.runtime.plugins.sync?.latest(name)
-            return {
-              name,
-              group: versions[0]?.manifest.group,
-              latestInstalled: newest,
-              latestAvailable: available ?? newest,
-              updateAvailable: Boolean(available && newest && semver.gt(available, newest)),
-              versions: versions.map((plugin) => ({
-                version: plugin.version,
-                integrity: plugin.integrity ?? null,
-                origin: plugin.origin,
-                flows: users.get(`${name}@${plugin.version}`) ?? [],
-                types: [
-                  ...plugin.manifest.tasks.map((entry) => ({
-                    type: entry.type,
-                    kind: 'task' as const,
-                  })),
-                  ...plugin.manifest.triggers.map((entry) => ({
-                    type: entry.type,
-                    kind: 'trigger' as const,
-                  })),
-                  ...plugin.manifest.conditions.map((entry) => ({
-                    type: entry.type,
-                    kind: 'condition' as const,
-                  })),
-                ],
-              })),
-            }
-          }),
-        },
-        200,
-      )
-    })
-    .openapi(install, async (c) => {
-      checkAdmin(context, c.req.raw)
-      const answer = []
-      for (const text of c.req.valid('json').plugins) {
-        const { name, spec } = parsePluginSpec(text)
-        const version = await versionToInstall(name, spec)
-        const { plugin, installed } = await context.runtime.plugins.store.install(name, version)
-        answer.push({ name, version: plugin.version, integrity: plugin.integrity, installed })
-      }
-      return c.json({ results: answer }, 200)
-    })
-    .openapi(uninstall, async (c) => {
-      checkAdmin(context, c.req.raw)
-      const body = c.req.valid('json')
-      const force = body.force === true || c.req.valid('query').force === 'true'
-      const targets = body.plugins.map((text) => {
-        const { name, spec } = parsePluginSpec(text)
-        if (!spec || !semver.valid(spec)) {
-          throw new RuntimeError(
-            `uninstall needs an exact version: "${text}" (e.g. ${name}@1.0.0)`,
-            {
-              code: 'REQUEST_INVALID',
-            },
-          )
+  return (
+    router()
+      .openapi(catalog, async (c) => {
+        const { q = '', size = 20 } = c.req.valid('query')
+        if (size < 1 || size > 50) {
+          throw new RuntimeError('size must be from 1 to 50', {
+            code: 'REQUEST_INVALID',
+            issues: [{ path: 'query.size', message: 'out of range' }],
+          })
         }
-        if (!context.runtime.catalog.get(name, spec)) {
-          throw new RuntimeError(`plugin ${name}@${spec} is not installed`, { code: 'NOT_FOUND' })
-        }
-        return { name, version: spec }
+        return c.json(await searchCatalog(q, size), 200)
       })
-      if (!force) {
-        for (const { name, version } of targets) {
-          const flows = await flowsUsing(name, version)
-          if (flows.length > 0) {
-            const message = `plugin ${name}@${version} is used by ${flows.length} saved flow${flows.length === 1 ? '' : 's'} (${flows.join(', ')}); change them or uninstall with force`
-            return c.json({ message, code: 'PLUGIN_IN_USE', flows }, 409)
+      .openapi(list, async (c) => {
+        const names = [...new Set(context.runtime.catalog.list().map((plugin) => plugin.name))]
+        const users = await flowsByVersion()
+        return c.json(
+          {
+            registry: context.runtime.plugins.store.registry ?? null,
+            sync: context.runtime.config.plugins.sync,
+            connected: context.runtime.plugins.sync?.connected() ?? false,
+            results: names.map((name) => {
+              const versions = context.runtime.catalog.versionsOf(name)
+              const newest = versions.at(-1)?.version
+              const available = context.runtime.plugins.sync?.latest(name)
+              return {
+                name,
+                group: versions[0]?.manifest.group,
+                latestInstalled: newest,
+                latestAvailable: available ?? newest,
+                updateAvailable: Boolean(available && newest && semver.gt(available, newest)),
+                versions: versions.map((plugin) => ({
+                  version: plugin.version,
+                  integrity: plugin.integrity ?? null,
+                  origin: plugin.origin,
+                  flows: users.get(`${name}@${plugin.version}`) ?? [],
+                  types: [
+                    ...plugin.manifest.tasks.map((entry) => ({
+                      type: entry.type,
+                      kind: 'task' as const,
+                    })),
+                    ...plugin.manifest.triggers.map((entry) => ({
+                      type: entry.type,
+                      kind: 'trigger' as const,
+                    })),
+                    ...plugin.manifest.conditions.map((entry) => ({
+                      type: entry.type,
+                      kind: 'condition' as const,
+                    })),
+                  ],
+                })),
+              }
+            }),
+          },
+          200,
+        )
+      })
+      .openapi(install, async (c) => {
+        checkAdmin(context, c.req.raw)
+        const answer = []
+        for (const text of c.req.valid('json').plugins) {
+          const { name, spec } = parsePluginSpec(text)
+          const version = await versionToInstall(name, spec)
+          const { plugin, installed } = await context.runtime.plugins.store.install(name, version)
+          answer.push({ name, version: plugin.version, integrity: plugin.integrity, installed })
+        }
+        return c.json({ results: answer }, 200)
+      })
+      .openapi(uninstall, async (c) => {
+        checkAdmin(context, c.req.raw)
+        const body = c.req.valid('json')
+        const force = body.force === true || c.req.valid('query').force === 'true'
+        const targets = body.plugins.map((text) => {
+          const { name, spec } = parsePluginSpec(text)
+          if (!spec || !semver.valid(spec)) {
+            throw new RuntimeError(
+              `uninstall needs an exact version: "${text}" (e.g. ${name}@1.0.0)`,
+              {
+                code: 'REQUEST_INVALID',
+              },
+            )
+          }
+          if (!context.runtime.catalog.get(name, spec)) {
+            throw new RuntimeError(`plugin ${name}@${spec} is not installed`, { code: 'NOT_FOUND' })
+          }
+          return { name, version: spec }
+        })
+        if (!force) {
+          for (const { name, version } of targets) {
+            const flows = await flowsUsing(name, version)
+            if (flows.length > 0) {
+              const message = `plugin ${name}@${version} is used by ${flows.length} saved flow${flows.length === 1 ? '' : 's'} (${flows.join(', ')}); change them or uninstall with force`
+              return c.json({ message, code: 'PLUGIN_IN_USE', flows }, 409)
+            }
           }
         }
-      }
-      const answer = []
-      for (const { name, version } of targets) {
-        const uninstalled = await context.runtime.plugins.store.uninstall(name, version)
-        await (context.runtime.host as Partial<WorkerHost>).release?.(name, version)
-        answer.push({ name, version, uninstalled })
-      }
-      return c.json({ results: answer }, 200)
-    })
-    .openapi(upgrade, async (c) => {
-      const body = c.req.valid('json')
-      if (body.apply) checkAdmin(context, c.req.raw)
-      const flows = await upgradeFlows(context.runtime, body)
-      return c.json({ plugin: body.plugin, to: body.to, applied: body.apply === true, flows }, 200)
-    })
-    .openapi(resolve, async (c) => {
-      const answer = []
-      for (const text of c.req.valid('json').plugins) {
-        const { name, spec = 'LATEST' } = parsePluginSpec(text)
-        const installed = context.runtime.catalog.versionsOf(name).map((plugin) => plugin.version)
-        let available: string[] = []
-        let registryError: string | undefined
-        try {
-          available = (await context.runtime.plugins.store.packument(name)).versions
-        } catch (error) {
-          registryError = messageOf(error)
+        const answer = []
+        for (const { name, version } of targets) {
+          const uninstalled = await context.runtime.plugins.store.uninstall(name, version)
+          await (context.runtime.host as Partial<WorkerHost>).release?.(name, version)
+          answer.push({ name, version, uninstalled })
         }
-        answer.push({
-          spec: text,
-          name,
-          versionSpec: spec,
-          versions: available,
-          installed,
-          resolved: selectVersion(spec, available) ?? null,
-          resolvedInstalled: selectVersion(spec, installed) ?? null,
-          ...(registryError ? { error: registryError } : {}),
-        })
-      }
-      return c.json({ results: answer }, 200)
-    })
+        return c.json({ results: answer }, 200)
+      })
+      .openapi(upgrade, async (c) => {
+        const body = c.req.valid('json')
+        if (body.apply) checkAdmin(context, c.req.raw)
+        const flows = await upgradeFlows(context.runtime, body)
+        return c.json(
+          { plugin: body.plugin, to: body.to, applied: body.apply === true, flows },
+          200,
+        )
+      })
+      .openapi(resolve, async (c) => {
+        const answer = []
+        for (const text of c.req.valid('json').plugins) {
+          const { name, spec = 'LATEST' } = parsePluginSpec(text)
+          const installed = context.runtime.catalog.versionsOf(name).map((plugin) => plugin.version)
+          let available: string[] = []
+          let registryError: string | undefined
+          try {
+            available = (await context.runtime.plugins.store.packument(name)).versions
+          } catch (error) {
+            registryError = messageOf(error)
+          }
+          answer.push({
+            spec: text,
+            name,
+            versionSpec: spec,
+            versions: available,
+            installed,
+            resolved: selectVersion(spec, available) ?? null,
+            resolvedInstalled: selectVersion(spec, installed) ?? null,
+            ...(registryError ? { error: registryError } : {}),
+          })
+        }
+        return c.json({ results: answer }, 200)
+      })
+      // SPEC 11: the flow JSON Schema of the installed versions (editors, the UI).
+      .openapi(flowSchema, (c) =>
+        c.json(flowJsonSchema(schemaTypesOf(context.runtime.catalog)), 200),
+      )
+  )
 }

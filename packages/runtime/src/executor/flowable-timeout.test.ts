@@ -1,12 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { echo, flowable, flowYaml, pause, slow } from '../../test/fixtures/flows.js'
 import { createTestRuntime, runStates, type TestRuntime } from '../../test/fixtures/test-runtime.js'
 import type { Execution } from './execution-model.js'
 
-let t: TestRuntime | undefined
+let t: TestRuntime
+beforeEach(async () => {
+  t = await createTestRuntime()
+})
 afterEach(async () => {
-  await t?.close()
-  t = undefined
+  await t.close()
 })
 
 /** Each task run's `taskId:STATE`, sorted by task id (parallel runs start in any order). */
@@ -15,7 +17,6 @@ const states = (execution: Pick<Execution, 'taskRunList'>) =>
 
 describe('timeout on flowable tasks', () => {
   it('kills the running children of a Sequential and fails it with "timed out after"', async () => {
-    t = await createTestRuntime()
     const execution = await t.run(
       flowYaml('seq-timeout', 'test.timeout', [
         flowable('group', 'Sequential', [echo('quick', 1), slow('long'), echo('never', 2)], {
@@ -38,7 +39,6 @@ describe('timeout on flowable tasks', () => {
   })
 
   it('stops a Parallel (running tasks and a Pause inside) and, with allowFailure, goes on', async () => {
-    t = await createTestRuntime()
     const execution = await t.run(
       flowYaml('par-timeout', 'test.timeout', [
         flowable('fan', 'Parallel', [slow('one'), slow('two'), pause('gate')], {
@@ -54,7 +54,6 @@ describe('timeout on flowable tasks', () => {
   })
 
   it('stops a ForEach after the iteration it was in, and its nested flowables with it', async () => {
-    t = await createTestRuntime()
     const execution = await t.run(
       flowYaml('each-timeout', 'test.timeout', [
         flowable('each', 'ForEach', [flowable('inner', 'Sequential', [slow('work')])], {
@@ -69,7 +68,6 @@ describe('timeout on flowable tasks', () => {
   })
 
   it('changes nothing when the flowable ends in time, and a kill stays a kill', async () => {
-    t = await createTestRuntime()
     const quick = await t.run(
       flowYaml('in-time', 'test.timeout', [
         flowable('group', 'Sequential', [echo('quick', 1)], { timeout: 'PT1M' }),
