@@ -15,6 +15,13 @@ afterEach(async () => {
 const states = (execution: Pick<Execution, 'taskRunList'>) =>
   runStates(execution).split(' ').sort().join(' ')
 
+/** The execution ended `state` with its task runs in `runs`, the flowable's timing out said. */
+function expectTimedOut(execution: Execution, state: string, flowable: string, runs: string) {
+  expect(execution.state.current).toBe(state)
+  expect(states(execution)).toBe(runs)
+  expect(t.taskRun(execution, flowable).error).toBe('timed out after PT0.5S')
+}
+
 describe('timeout on flowable tasks', () => {
   it('kills the running children of a Sequential and fails it with "timed out after"', async () => {
     const execution = await t.run(
@@ -26,10 +33,12 @@ describe('timeout on flowable tasks', () => {
         echo('after', 3),
       ]),
     )
-    expect(execution.state.current).toBe('FAILED')
-    expect(states(execution)).toBe('cleanup:SUCCESS group:FAILED long:KILLED quick:SUCCESS')
-    const group = t.taskRun(execution, 'group')
-    expect(group.error).toBe('timed out after PT0.5S')
+    expectTimedOut(
+      execution,
+      'FAILED',
+      'group',
+      'cleanup:SUCCESS group:FAILED long:KILLED quick:SUCCESS',
+    )
     expect(t.taskRun(execution, 'long').attempts.map((attempt) => attempt.state.current)).toEqual([
       'KILLED',
     ])
@@ -48,9 +57,12 @@ describe('timeout on flowable tasks', () => {
         echo('after', 3),
       ]),
     )
-    expect(execution.state.current).toBe('WARNING')
-    expect(states(execution)).toBe('after:SUCCESS fan:WARNING gate:KILLED one:KILLED two:KILLED')
-    expect(t.taskRun(execution, 'fan').error).toBe('timed out after PT0.5S')
+    expectTimedOut(
+      execution,
+      'WARNING',
+      'fan',
+      'after:SUCCESS fan:WARNING gate:KILLED one:KILLED two:KILLED',
+    )
   })
 
   it('stops a ForEach after the iteration it was in, and its nested flowables with it', async () => {
@@ -62,9 +74,7 @@ describe('timeout on flowable tasks', () => {
         }),
       ]),
     )
-    expect(execution.state.current).toBe('FAILED')
-    expect(runStates(execution)).toBe('each:FAILED inner:KILLED work:KILLED')
-    expect(t.taskRun(execution, 'each').error).toBe('timed out after PT0.5S')
+    expectTimedOut(execution, 'FAILED', 'each', 'each:FAILED inner:KILLED work:KILLED')
   })
 
   it('changes nothing when the flowable ends in time, and a kill stays a kill', async () => {
