@@ -7,5 +7,6 @@ export default defineKiteConfig({
   build: 'src/build/index.ts',
   tarball: 'src/tarball/index.ts',
   states: 'src/states.ts',
+  'line-diff': 'src/line-diff.ts',
   cli: 'src/build/cli.ts',
 })

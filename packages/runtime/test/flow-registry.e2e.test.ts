@@ -4,17 +4,10 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createRegistry, type Registry } from '@kite/registry'
+import type { Registry } from '@kite/registry'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createServer, type KiteServer } from '../src/index.js'
-import {
-  createUser,
-  GREETING_V1,
-  GREETING_V2,
-  npmPublish,
-  stagePlugin,
-  writeNpmrc,
-} from './plugin-publishing.js'
+import { greetingRegistry } from './plugin-publishing.js'
 
 const GREETING = '@acme/kite-plugin-greeting'
 let work: string
@@ -46,15 +39,7 @@ const installed = (server: KiteServer) =>
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'kite-flow-registry-'))
-  registry = await createRegistry({ port: 0, storage: join(work, 'registry') })
-  const userconfig = join(work, 'user.npmrc')
-  await writeNpmrc(userconfig, registry.url, await createUser(registry.url, 'acme'))
-  for (const [dir, name] of [
-    [GREETING_V1, 'greeting-1'],
-    [GREETING_V2, 'greeting-2'],
-  ] as const) {
-    await npmPublish(await stagePlugin(dir, join(work, name)), registry.url, userconfig)
-  }
+  registry = await greetingRegistry(work, 'acme')
   const manual = { plugins: { sync: 'manual' as const } }
   runtime = await createServer({
     dataDir: join(work, 'runtime'),

@@ -5,6 +5,7 @@ import { cp, mkdir, readFile, symlink, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { createRegistry, type Registry } from '@kite/registry'
 import type { PluginDefinition } from '@kite/sdk'
 import { createManifest } from '@kite/sdk/host'
 
@@ -113,6 +114,23 @@ export async function writePlugin(
     ),
   )
   return dir
+}
+
+/**
+ * A Kite registry on loopback (storage under `work`) with the example greeting plugin published
+ * at 1.0.0 and 2.0.0 by the real npm CLI, as user `user`.
+ */
+export async function greetingRegistry(work: string, user: string): Promise<Registry> {
+  const registry = await createRegistry({ port: 0, storage: join(work, 'registry') })
+  const userconfig = join(work, 'user.npmrc')
+  await writeNpmrc(userconfig, registry.url, await createUser(registry.url, user))
+  for (const [dir, name] of [
+    [GREETING_V1, 'greeting-1'],
+    [GREETING_V2, 'greeting-2'],
+  ] as const) {
+    await npmPublish(await stagePlugin(dir, join(work, name)), registry.url, userconfig)
+  }
+  return registry
 }
 
 /** A plugin whose tasks misbehave on purpose (group `acme.lab`). */

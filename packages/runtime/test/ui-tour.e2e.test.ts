@@ -9,19 +9,12 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createRegistry, type Registry } from '@kite/registry'
+import type { Registry } from '@kite/registry'
 import type { Browser, ConsoleMessage, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from '../../../tests/chromium.mjs'
 import { createServer, type KiteServer } from '../src/index.js'
-import {
-  createUser,
-  GREETING_V1,
-  GREETING_V2,
-  npmPublish,
-  stagePlugin,
-  writeNpmrc,
-} from './plugin-publishing.js'
+import { greetingRegistry } from './plugin-publishing.js'
 
 const GREETING = '@acme/kite-plugin-greeting'
 const ADMIN_TOKEN = 'tour-admin-token-0123456789abcdef'
@@ -71,11 +64,7 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'kite-ui-tour-'))
   shots = process.env.KITE_SCREENSHOTS ?? join(work, 'screenshots')
   await mkdir(shots, { recursive: true })
-  registry = await createRegistry({ port: 0, storage: join(work, 'registry') })
-  const userconfig = join(work, 'user.npmrc')
-  await writeNpmrc(userconfig, registry.url, await createUser(registry.url, 'tour'))
-  await npmPublish(await stagePlugin(GREETING_V1, join(work, 'g1')), registry.url, userconfig)
-  await npmPublish(await stagePlugin(GREETING_V2, join(work, 'g2')), registry.url, userconfig)
+  registry = await greetingRegistry(work, 'tour')
   server = await createServer({
     dataDir: join(work, 'data'),
     port: 0,
@@ -131,14 +120,44 @@ async function openPage(width: number, expected: RegExp[] = []) {
   return { page, errors }
 }
 
-/** Logs in through the form of the page the app shows at `path` (the login page), then waits. */
-async function logIn(page: Page, path: string, user: { name: string; password: string }) {
+/**
+ * A page (1280 px wide, `expected` as for `openPage`) logged in as `user` through the form of the
+ * page the app shows at `path` (the login page).
+ */
+async function openLoggedIn(
+  user: { name: string; password: string },
+  path: string,
+  expected: RegExp[] = [],
+) {
+  const opened = await openPage(1280, expected)
+  const { page } = opened
   await page.goto(`${server.url}/ui/#${path}`)
   await page.fill('input[name=username]', user.name)
   await page.fill('input[name=password]', user.password)
   await page.click('form button[type=submit]:has-text("Log in")')
   await page.locator('.who', { hasText: user.name }).waitFor()
+  return opened
 }
+
+/**
+ * A test's body as `user` from `path` (`openLoggedIn`): then no console error but the `expected`
+ * API failures, and the page closed.
+ */
+const asUser =
+  (
+    user: { name: string; password: string },
+    path: string,
+    ...rest:
+      | [body: (page: Page) => Promise<void>]
+      | [expected: RegExp[], body: (page: Page) => Promise<void>]
+  ) =>
+  async () => {
+    const [expected, body] = rest.length === 1 ? [[], rest[0]] : rest
+    const { page, errors } = await openLoggedIn(user, path, expected)
+    await body(page)
+    expect(errors).toEqual([])
+    await page.close()
+  }
 
 /** Screenshots at desktop and phone widths (set KITE_SCREENSHOTS to keep them). */
 async function shot(page: Page, name: string) {
@@ -297,8 +316,9 @@ describe('the runtime UI in Chromium', () => {
         { timeout: 30_000 },
       )
       .toBe(true)
-    const { page, errors } = await openPage(1280, [/\/api\/v1\/plugins\/uninstall/])
-    await logIn(page, '/plugins', ADMIN)
+    const { page, errors } = await openLoggedIn(ADMIN, '/plugins', [
+      /\/api\/v1\/plugins\/uninstall/,
+    ])
     const card = page.locator(`[data-plugin="${GREETING}"]`)
     await card.locator('.badge.update').waitFor()
     await expect(card.locator('.badge.update').textContent()).resolves.toContain('2.0.0')
@@ -358,133 +378,140 @@ describe('the runtime UI in Chromium', () => {
     await page.close()
   }, 180_000)
 
-  it('shows revisions, namespaces, triggers (disable), cluster and login pages', async () => {
-    const { page, errors } = await openPage(1280)
-    await logIn(page, '/flows/acme.tour/greet', ADMIN)
-    await page.click('#tab-revisions')
-    await page.locator('#panel-revisions .diff-add').first().waitFor()
-    await expect(
-      page.locator('#panel-revisions .diff-add').allTextContents(),
-    ).resolves.toContainEqual(expect.stringContaining('who:'))
-    await shot(page, '11-revisions')
+  it(
+    'shows revisions, namespaces, triggers (disable), cluster and login pages',
+    asUser(ADMIN, '/flows/acme.tour/greet', async (page) => {
+      await page.click('#tab-revisions')
+      await page.locator('#panel-revisions .diff-add').first().waitFor()
+      await expect(
+        page.locator('#panel-revisions .diff-add').allTextContents(),
+      ).resolves.toContainEqual(expect.stringContaining('who:'))
+      await shot(page, '11-revisions')
 
-    await page.click('a:has-text("Namespaces")')
-    await page.fill('input[name=namespace]', 'acme.tour')
-    await page.click('button:has-text("Load")')
-    await page.locator('textarea[name=pluginDefaults]').waitFor()
-    await page.fill('textarea[name=pluginDefaults]', '{ not json')
-    await page.click('form button[type=submit]:has-text("Save")')
-    await expect(page.locator('#defaults-error').textContent()).resolves.toContain('not JSON')
-    await shot(page, '12-namespaces')
+      await page.click('a:has-text("Namespaces")')
+      await page.fill('input[name=namespace]', 'acme.tour')
+      await page.click('button:has-text("Load")')
+      await page.locator('textarea[name=pluginDefaults]').waitFor()
+      await page.fill('textarea[name=pluginDefaults]', '{ not json')
+      await page.click('form button[type=submit]:has-text("Save")')
+      await expect(page.locator('#defaults-error').textContent()).resolves.toContain('not JSON')
+      await shot(page, '12-namespaces')
 
-    await page.click('a:has-text("Triggers")')
-    const row = page.locator('table[aria-label=Triggers] tbody tr', { hasText: 'yearly' })
-    await row.waitFor()
-    await expect(row.textContent()).resolves.toContain('enabled')
-    await row.locator('button:has-text("Disable")').click()
-    await row.locator('button:has-text("Enable")').waitFor()
-    await expect(row.textContent()).resolves.toContain('disabled')
-    await shot(page, '13-triggers')
+      await page.click('a:has-text("Triggers")')
+      const row = page.locator('table[aria-label=Triggers] tbody tr', { hasText: 'yearly' })
+      await row.waitFor()
+      await expect(row.textContent()).resolves.toContain('enabled')
+      await row.locator('button:has-text("Disable")').click()
+      await row.locator('button:has-text("Enable")').waitFor()
+      await expect(row.textContent()).resolves.toContain('disabled')
+      await shot(page, '13-triggers')
 
-    await page.click('a:has-text("Cluster")')
-    // The cluster API exists: the page lists the live nodes, this one-process runtime among them.
-    await page.locator('table[aria-label=Nodes]').waitFor()
-    await expect(page.locator('#cluster-missing').count()).resolves.toBe(0)
-    await expect(
-      page.locator('table[aria-label=Nodes] td[data-label="Last heartbeat"]').first().textContent(),
-    ).resolves.toMatch(/\d/)
-    await shot(page, '14-cluster')
+      await page.click('a:has-text("Cluster")')
+      // The cluster API exists: the page lists the live nodes, this one-process runtime among them.
+      await page.locator('table[aria-label=Nodes]').waitFor()
+      await expect(page.locator('#cluster-missing').count()).resolves.toBe(0)
+      await expect(
+        page
+          .locator('table[aria-label=Nodes] td[data-label="Last heartbeat"]')
+          .first()
+          .textContent(),
+      ).resolves.toMatch(/\d/)
+      await shot(page, '14-cluster')
 
-    await page.goto(`${server.url}/ui/#/login`)
-    await page.locator('input[name=username]').waitFor()
-    await expect(
-      page.locator('label:has-text("Password") input').getAttribute('type'),
-    ).resolves.toBe('password')
-    await shot(page, '15-login')
+      await page.goto(`${server.url}/ui/#/login`)
+      await page.locator('input[name=username]').waitFor()
+      await expect(
+        page.locator('label:has-text("Password") input').getAttribute('type'),
+      ).resolves.toBe('password')
+      await shot(page, '15-login')
 
-    // Keyboard: the skip link is the first stop and the navigation is reachable by Tab.
-    await page.goto(`${server.url}/ui/#/flows`)
-    await page.reload()
-    await page.locator('h1:has-text("Flows")').waitFor()
-    await page.keyboard.press('Tab')
-    await expect(page.locator(':focus').textContent()).resolves.toBe('Skip to content')
-    await page.keyboard.press('Tab')
-    await page.keyboard.press('Tab')
-    await expect(page.locator(':focus').textContent()).resolves.toBe('Flows')
-    expect(errors).toEqual([])
-    await page.close()
-  }, 120_000)
+      // Keyboard: the skip link is the first stop and the navigation is reachable by Tab.
+      await page.goto(`${server.url}/ui/#/flows`)
+      await page.reload()
+      await page.locator('h1:has-text("Flows")').waitFor()
+      await page.keyboard.press('Tab')
+      await expect(page.locator(':focus').textContent()).resolves.toBe('Skip to content')
+      await page.keyboard.press('Tab')
+      await page.keyboard.press('Tab')
+      await expect(page.locator(':focus').textContent()).resolves.toBe('Flows')
+    }),
+    120_000,
+  )
 
-  it('shows a viewer the pages with Save, Run, Install, Uninstall disabled and no Users page', async () => {
-    const { page, errors } = await openPage(1280, [/\/api\/v1\/(users|tokens)$/])
-    await logIn(page, '/flows/acme.tour/greet', VIEWER)
-    await expect(page.locator('.who').textContent()).resolves.toContain('vic (viewer)')
-    await expect(page.locator('button:has-text("Save")').isDisabled()).resolves.toBe(true)
-    await page.click('#tab-run')
-    await expect(page.locator('button[type=submit]:has-text("Run")').isDisabled()).resolves.toBe(
-      true,
-    )
-    await expect(page.locator('.top nav a', { hasText: 'Users' }).count()).resolves.toBe(0)
+  it(
+    'shows a viewer the pages with Save, Run, Install, Uninstall disabled and no Users page',
+    asUser(VIEWER, '/flows/acme.tour/greet', [/\/api\/v1\/(users|tokens)$/], async (page) => {
+      await expect(page.locator('.who').textContent()).resolves.toContain('vic (viewer)')
+      await expect(page.locator('button:has-text("Save")').isDisabled()).resolves.toBe(true)
+      await page.click('#tab-run')
+      await expect(page.locator('button[type=submit]:has-text("Run")').isDisabled()).resolves.toBe(
+        true,
+      )
+      await expect(page.locator('.top nav a', { hasText: 'Users' }).count()).resolves.toBe(0)
 
-    await page.click('a:has-text("Versioned Plugins")')
-    const card = page.locator(`[data-plugin="${GREETING}"]`)
-    await card.locator('tr[data-version]').first().waitFor()
-    await expect(page.locator('button:has-text("Install…")').isDisabled()).resolves.toBe(true)
-    await expect(card.locator('button:has-text("Upgrade flows…")').isDisabled()).resolves.toBe(true)
-    const uninstall = card.locator('button:has-text("Uninstall")')
-    expect(await uninstall.count()).toBeGreaterThan(0)
-    for (const button of await uninstall.all()) {
-      await expect(button.isDisabled()).resolves.toBe(true)
-    }
-    await shot(page, '17-viewer-plugins')
+      await page.click('a:has-text("Versioned Plugins")')
+      const card = page.locator(`[data-plugin="${GREETING}"]`)
+      await card.locator('tr[data-version]').first().waitFor()
+      await expect(page.locator('button:has-text("Install…")').isDisabled()).resolves.toBe(true)
+      await expect(card.locator('button:has-text("Upgrade flows…")').isDisabled()).resolves.toBe(
+        true,
+      )
+      const uninstall = card.locator('button:has-text("Uninstall")')
+      expect(await uninstall.count()).toBeGreaterThan(0)
+      for (const button of await uninstall.all()) {
+        await expect(button.isDisabled()).resolves.toBe(true)
+      }
+      await shot(page, '17-viewer-plugins')
 
-    // Typed by hand, the Users page shows the API's 403 message.
-    await page.goto(`${server.url}/ui/#/users`)
-    await page.locator('#users-error').waitFor()
-    await expect(page.locator('#users-error').textContent()).resolves.toMatch(/\w/)
-    expect(errors).toEqual([])
-    await page.close()
-  }, 120_000)
+      // Typed by hand, the Users page shows the API's 403 message.
+      await page.goto(`${server.url}/ui/#/users`)
+      await page.locator('#users-error').waitFor()
+      await expect(page.locator('#users-error').textContent()).resolves.toMatch(/\w/)
+    }),
+    120_000,
+  )
 
-  it('lets an admin add and remove users, create (shown once), list and revoke tokens, log out', async () => {
-    const { page, errors } = await openPage(1280)
-    await logIn(page, '/flows', ADMIN)
-    await page.click('.top nav a:has-text("Users")')
-    await page.locator('h1:has-text("Users and tokens")').waitFor()
-    await page.locator('tr[data-user=ada]').waitFor()
-    await expect(page.locator('tr[data-user=vic]').textContent()).resolves.toContain('viewer')
+  it(
+    'lets an admin add and remove users, create (shown once), list and revoke tokens, log out',
+    asUser(ADMIN, '/flows', async (page) => {
+      await page.click('.top nav a:has-text("Users")')
+      await page.locator('h1:has-text("Users and tokens")').waitFor()
+      await page.locator('tr[data-user=ada]').waitFor()
+      await expect(page.locator('tr[data-user=vic]').textContent()).resolves.toContain('viewer')
 
-    await page.fill('input[name=user-name]', 'grace')
-    await page.selectOption('select[name=user-role]', 'viewer')
-    await page.fill('input[name=user-password]', 'grace password 1')
-    await page.click('button:has-text("Add user")')
-    await page.locator('tr[data-user=grace]').waitFor()
-    expect((await getJson('/users')).map((user: { name: string }) => user.name)).toContain('grace')
+      await page.fill('input[name=user-name]', 'grace')
+      await page.selectOption('select[name=user-role]', 'viewer')
+      await page.fill('input[name=user-password]', 'grace password 1')
+      await page.click('button:has-text("Add user")')
+      await page.locator('tr[data-user=grace]').waitFor()
+      expect((await getJson('/users')).map((user: { name: string }) => user.name)).toContain(
+        'grace',
+      )
 
-    await page.fill('input[name=token-name]', 'ci')
-    await page.selectOption('select[name=token-role]', 'viewer')
-    await page.click('button:has-text("Create token")')
-    const secret = (await page.locator('#new-token code').textContent()) ?? ''
-    expect(secret.length).toBeGreaterThan(16)
-    await page.locator('tr[data-token=ci]').waitFor()
-    await expect(page.locator('tr[data-token=ci]').textContent()).resolves.not.toContain(secret)
-    expect((await call('/flows', {}, secret)).status).toBe(200)
-    await shot(page, '16-users')
+      await page.fill('input[name=token-name]', 'ci')
+      await page.selectOption('select[name=token-role]', 'viewer')
+      await page.click('button:has-text("Create token")')
+      const secret = (await page.locator('#new-token code').textContent()) ?? ''
+      expect(secret.length).toBeGreaterThan(16)
+      await page.locator('tr[data-token=ci]').waitFor()
+      await expect(page.locator('tr[data-token=ci]').textContent()).resolves.not.toContain(secret)
+      expect((await call('/flows', {}, secret)).status).toBe(200)
+      await shot(page, '16-users')
 
-    await page.click('button[aria-label="Revoke token ci"]')
-    await page.locator('tr[data-token=ci] .revoked').waitFor()
-    expect((await call('/flows', {}, secret)).status).toBe(401)
-    await page.click('button[aria-label="Remove user grace"]')
-    await expect.poll(() => page.locator('tr[data-user=grace]').count()).toBe(0)
-    expect((await getJson('/users')).map((user: { name: string }) => user.name)).not.toContain(
-      'grace',
-    )
+      await page.click('button[aria-label="Revoke token ci"]')
+      await page.locator('tr[data-token=ci] .revoked').waitFor()
+      expect((await call('/flows', {}, secret)).status).toBe(401)
+      await page.click('button[aria-label="Remove user grace"]')
+      await expect.poll(() => page.locator('tr[data-user=grace]').count()).toBe(0)
+      expect((await getJson('/users')).map((user: { name: string }) => user.name)).not.toContain(
+        'grace',
+      )
 
-    await page.click('button:has-text("Log out")')
-    await page.locator('h1', { hasText: 'Log in to Kite' }).waitFor()
-    await expect(page.locator('.who').textContent()).resolves.not.toContain('ada')
-    await shot(page, '18-logged-out')
-    expect(errors).toEqual([])
-    await page.close()
-  }, 120_000)
+      await page.click('button:has-text("Log out")')
+      await page.locator('h1', { hasText: 'Log in to Kite' }).waitFor()
+      await expect(page.locator('.who').textContent()).resolves.not.toContain('ada')
+      await shot(page, '18-logged-out')
+    }),
+    120_000,
+  )
 })

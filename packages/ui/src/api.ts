@@ -79,6 +79,10 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
   return json as T
 }
 
+/** The `results` of a list route (`/flows`, `/triggers`, ...). */
+export const results = async <T>(path: string, options?: RequestOptions): Promise<T[]> =>
+  (await api<{ results: T[] }>(path, options)).results
+
 export const messageOf = (error: unknown): string =>
   error instanceof Error ? error.message : String(error)
 

@@ -1,35 +1,23 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import fc from 'fast-check'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { fixturePlugins } from '../../test/fixtures/plugins.js'
+import { describe, expect, it } from 'vitest'
+import { echo, flowYaml, task } from '../../test/fixtures/flows.js'
+import { useTestServer } from '../../test/fixtures/test-server.js'
 import { createApi } from './app.js'
-import { createServer, type KiteServer } from './server.js'
 
-let dataDir: string
-let server: KiteServer
-beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'kite-api-'))
-  server = await createServer({
-    dataDir,
-    port: 0,
-    plugins: fixturePlugins(),
-    env: { KITE_SECRET_TOKEN: 'very-secret' },
-  })
-})
-afterAll(async () => {
-  await server.close()
-  await rm(dataDir, { recursive: true, force: true })
-})
+const kite = useTestServer('kite-api-', { env: { KITE_SECRET_TOKEN: 'very-secret' } })
 
 // biome-ignore lint/suspicious/noExplicitAny: API answers are checked by the assertions below
 type Json = any
 type JsonResponse = Omit<Response, 'json'> & { json(): Promise<Json> }
 const api = (path: string, init: RequestInit = {}): Promise<JsonResponse> =>
-  fetch(`${server.url}/api/v1${path}`, init)
+  fetch(`${kite.server.url}/api/v1${path}`, init)
 const yaml = (body: string, method = 'POST', path = '/flows') =>
   api(path, { method, headers: { 'content-type': 'application/x-yaml' }, body })
+/** The JSON of a 200 answer (anything else fails with the answer's text). */
+const ok = async (response: JsonResponse): Promise<Json> => {
+  expect(response.status, await response.clone().text()).toBe(200)
+  return response.json()
+}
 const json = (path: string, body: unknown) =>
   api(path, {
     method: 'POST',
@@ -43,28 +31,21 @@ async function expectUp() {
   expect(await health.json()).toMatchObject({ status: 'UP' })
 }
 
-const HELLO = `
-id: hello
-namespace: company.team
-inputs:
-  - id: name
-    type: STRING
-    defaults: world
-tasks:
-  - id: greet
-    type: test.versioned.Hello
-    version: "^1"
-    name: "{{ inputs.name }}"
-  - id: log
-    type: test.fixtures.Log
-    message: "{{ outputs.greet.message }} token={{ secret('TOKEN') }}"
-`
+const HELLO = flowYaml(
+  'hello',
+  'company.team',
+  [
+    task('greet', 'test.versioned.Hello', { version: '^1', name: '{{ inputs.name }}' }),
+    task('log', 'test.fixtures.Log', {
+      message: "{{ outputs.greet.message }} token={{ secret('TOKEN') }}",
+    }),
+  ],
+  { inputs: [{ id: 'name', type: 'STRING', defaults: 'world' }] },
+)
 
 describe('flows API', () => {
   it('creates a flow and answers with its resolved plugin versions', async () => {
-    const response = await yaml(HELLO)
-    expect(response.status).toBe(200)
-    const body = await response.json()
+    const body = await ok(await yaml(HELLO))
     expect(body).toMatchObject({
       namespace: 'company.team',
       id: 'hello',
@@ -245,9 +226,7 @@ describe('bad input is answered clearly and the server stays up', () => {
     await yaml(
       'id: undefined-var\nnamespace: n\nvariables:\n  cfg: {}\ntasks:\n  - id: a\n    type: test.fixtures.Echo\n    value: "{{ vars.cfg.nothing }}"\n',
     )
-    const response = await json('/executions/n/undefined-var?wait=true', {})
-    expect(response.status).toBe(200)
-    const execution = await response.json()
+    const execution = await ok(await json('/executions/n/undefined-var?wait=true', {}))
     expect(execution.state.current).toBe('FAILED')
     expect(execution.taskRunList[0].error).toContain('undefined variable "vars.cfg.nothing"')
     await expectUp()
@@ -256,9 +235,9 @@ describe('bad input is answered clearly and the server stays up', () => {
 
 describe('executions API', () => {
   it('starts with JSON inputs and waits, with the resolved set recorded', async () => {
-    const response = await json('/executions/company.team/hello?wait=true', { name: 'Ada' })
-    expect(response.status).toBe(200)
-    const execution = await response.json()
+    const execution = await ok(
+      await json('/executions/company.team/hello?wait=true', { name: 'Ada' }),
+    )
     expect(execution).toMatchObject({
       namespace: 'company.team',
       flowId: 'hello',
@@ -299,7 +278,7 @@ describe('executions API', () => {
   it('answers at once without wait, and lists newest first with filters and paging', async () => {
     const created = await (await json('/executions/company.team/hello', {})).json()
     expect(created.state.current).toBe('CREATED')
-    await server.runtime.engine.waitFor(created.id)
+    await kite.server.runtime.engine.waitFor(created.id)
     const page = await (await api('/executions?namespace=company&flowId=hello&size=1')).json()
     expect(page).toMatchObject({ page: 1, size: 1 })
     expect(page.total).toBeGreaterThanOrEqual(2)
@@ -349,7 +328,7 @@ describe('executions API', () => {
     }
     const kill = await api(`/executions/${created.id}/kill`, { method: 'POST' })
     expect(kill.status).toBe(202)
-    expect((await server.runtime.engine.waitFor(created.id)).state.current).toBe('KILLED')
+    expect((await kite.server.runtime.engine.waitFor(created.id)).state.current).toBe('KILLED')
     const again = await api(`/executions/${created.id}/kill`, { method: 'POST' })
     expect(again.status).toBe(409)
     expect((await again.json()).message).toContain('it is KILLED')
@@ -363,22 +342,16 @@ describe('executions API', () => {
     expect(paused.state.current).toBe('PAUSED')
     const resumed = await api(`/executions/${paused.id}/resume`, { method: 'POST' })
     expect(resumed.status).toBe(200)
-    expect((await server.runtime.engine.waitFor(paused.id)).state.current).toBe('SUCCESS')
+    expect((await kite.server.runtime.engine.waitFor(paused.id)).state.current).toBe('SUCCESS')
     expect((await api(`/executions/${paused.id}/resume`, { method: 'POST' })).status).toBe(409)
   })
 
   it('starts executions from a webhook trigger', async () => {
-    await yaml(`id: hooked
-namespace: n
-triggers:
-  - id: hook
-    type: kite.trigger.Webhook
-    key: s3cret-key
-tasks:
-  - id: echo
-    type: test.fixtures.Echo
-    value: "{{ trigger.body.who }}"
-`)
+    await yaml(
+      flowYaml('hooked', 'n', [echo('echo', '{{ trigger.body.who }}')], {
+        triggers: [{ id: 'hook', type: 'kite.trigger.Webhook', key: 's3cret-key' }],
+      }),
+    )
     const response = await json('/executions/webhook/n/hooked/s3cret-key?wait=true', {
       who: 'Grace',
     })
@@ -412,7 +385,7 @@ describe('the OpenAPI document', () => {
     const described = Object.entries(document.paths).flatMap(([path, methods]) =>
       Object.keys(methods as object).map((method) => `${method.toUpperCase()} ${path}`),
     )
-    const app = createApi({ runtime: server.runtime })
+    const app = createApi({ runtime: kite.server.runtime })
     const answered = app.routes
       .filter((route) => route.method !== 'ALL' && route.path.startsWith('/api/v1'))
       .map((route) => `${route.method} ${route.path.replaceAll(/:(\w+)/g, '{$1}')}`)
@@ -430,7 +403,7 @@ describe('the OpenAPI document', () => {
       expect.objectContaining({ method: 'GET', path: '/api/v1/executions/{id}/follow' }),
     )
     for (const link of Object.values(body.links) as string[]) {
-      const response = await fetch(`${server.url}${link}`)
+      const response = await fetch(`${kite.server.url}${link}`)
       expect(response.status, link).toBe(200)
       await response.body?.cancel()
     }

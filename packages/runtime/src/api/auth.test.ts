@@ -2,33 +2,22 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { fixturePlugins } from '../../test/fixtures/plugins.js'
+import { useTestServer } from '../../test/fixtures/test-server.js'
 import { createApi } from './app.js'
 import { isPublicRoute } from './auth-middleware.js'
 import { createOpenApiDocument } from './openapi.js'
 import { API_PREFIX } from './routes.js'
-import { createServer, isLoopback, type KiteServer } from './server.js'
+import { createServer, isLoopback } from './server.js'
 
 const ADMIN_TOKEN = 'the-admin-token-from-the-environment'
 const PASSWORD = 'correct horse battery staple'
 const LIMITED_USER = 'limited'
 
-let dataDir: string
-let server: KiteServer
-beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'kite-auth-'))
-  server = await createServer({
-    dataDir,
-    port: 0,
-    plugins: fixturePlugins(),
-    adminToken: ADMIN_TOKEN,
-    auth: { loginLimits: { perUser: 3, perAddress: 1000, windowMs: 60_000 } },
-  })
-})
-afterAll(async () => {
-  await server.close()
-  await rm(dataDir, { recursive: true, force: true })
+const kite = useTestServer('kite-auth-', {
+  adminToken: ADMIN_TOKEN,
+  auth: { loginLimits: { perUser: 3, perAddress: 1000, windowMs: 60_000 } },
 })
 
 // biome-ignore lint/suspicious/noExplicitAny: API answers are checked by the assertions below
@@ -43,7 +32,7 @@ interface Call {
   raw?: string
 }
 const call = (path: string, options: Call = {}): Promise<JsonResponse> =>
-  fetch(`${server.url}/api/v1${path}`, {
+  fetch(`${kite.server.url}/api/v1${path}`, {
     method:
       options.method ?? (options.body === undefined && options.raw === undefined ? 'GET' : 'POST'),
     headers: {
@@ -105,7 +94,7 @@ describe('a runtime without users', () => {
   })
 
   it('answers nobody when it is not on loopback', async () => {
-    const app = createApi({ runtime: server.runtime, openWithoutUsers: false })
+    const app = createApi({ runtime: kite.server.runtime, openWithoutUsers: false })
     const response = await app.request('/api/v1/flows')
     expect(response.status).toBe(401)
     expect(((await response.json()) as Json).message).toMatch(/no users.*kite users add/)
@@ -187,7 +176,7 @@ describe('with users', () => {
   })
 
   it('lets an admin token and KITE_ADMIN_TOKEN change things', async () => {
-    const saved = await fetch(`${server.url}/api/v1/flows`, {
+    const saved = await fetch(`${kite.server.url}/api/v1/flows`, {
       method: 'POST',
       headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/x-yaml' },
       body: FLOW,
@@ -249,7 +238,7 @@ describe('with users', () => {
   it('asks for X-Kite-Csrf: 1 on changes made with the cookie', async () => {
     const cookie = sessionCookie(await login('alice', PASSWORD))
     const validate = (csrf: boolean) =>
-      fetch(`${server.url}/api/v1/flows/validate`, {
+      fetch(`${kite.server.url}/api/v1/flows/validate`, {
         method: 'POST',
         headers: {
           cookie: cookie ?? '',

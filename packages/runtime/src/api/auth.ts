@@ -1,25 +1,16 @@
 import { getConnInfo } from '@hono/node-server/conninfo'
-import { createRoute, z } from '@hono/zod-openapi'
+import { z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import { isRuntimeError } from '../errors.js'
 import { SESSION_COOKIE } from './auth-middleware.js'
 import { authStateOf } from './auth-state.js'
-import {
-  authServiceOf,
-  createRouter,
-  errorAnswer,
-  jsonAnswer,
-  type RouteContext,
-} from './router.js'
+import { authServiceOf, errorAnswer, jsonAnswer, type RouteContext, resource } from './router.js'
 import { type ErrorBody, LoginBody, Me, SessionUser } from './schemas.js'
 
-const tags = ['Authentication']
+const { route, router } = resource('Authentication')
 
-const login = createRoute({
-  method: 'post',
-  path: '/auth/login',
-  tags,
+const login = route('post', '/auth/login', {
   summary: 'Log in (the UI): opens a session',
   description:
     'Sets the cookie `kite_session` (HttpOnly, SameSite=Strict). Unknown user and wrong password get the same answer; failed attempts are limited per username and per client address (in memory, per process).',
@@ -34,10 +25,7 @@ const login = createRoute({
   },
 })
 
-const logout = createRoute({
-  method: 'post',
-  path: '/auth/logout',
-  tags,
+const logout = route('post', '/auth/logout', {
   summary: 'Log out: ends the session and clears its cookie',
   responses: {
     204: { description: 'Logged out (also when there was no session).' },
@@ -45,10 +33,7 @@ const logout = createRoute({
   },
 })
 
-const me = createRoute({
-  method: 'get',
-  path: '/auth/me',
-  tags,
+const me = route('get', '/auth/me', {
   summary: 'Who is logged in, and whether this runtime asks for a login',
   description: 'Never 401: the UI calls it first to decide whether to show the login page.',
   responses: { 200: jsonAnswer(Me, 'The user (or null) and whether auth is required.') },
@@ -64,7 +49,7 @@ const LOGIN_FAILED: ErrorBody & { errors: [] } = {
 /** `/auth/login`, `/auth/logout` and `/auth/me` (the UI's session; SPEC 10). */
 export function createAuthRoutes(context: RouteContext) {
   const service = () => authServiceOf(context)
-  return createRouter()
+  return router()
     .openapi(login, async (c) => {
       const { username, password } = c.req.valid('json')
       try {

@@ -1,15 +1,13 @@
-import { createRoute } from '@hono/zod-openapi'
 import { parseDuration } from '@kite/sdk'
 import type { NodeRole } from '../executor/engine.js'
 import { nodeAlive } from '../executor/task-dispatch.js'
 import { SCHEDULER_LEASE } from '../scheduler/scheduler-lease.js'
-import { createRouter, jsonAnswer, type RouteContext } from './router.js'
+import { jsonAnswer, type RouteContext, resource } from './router.js'
 import { Cluster } from './schemas.js'
 
-const get = createRoute({
-  method: 'get',
-  path: '/cluster',
-  tags: ['Cluster'],
+const { route, router } = resource('Cluster')
+
+const get = route('get', '/cluster', {
   summary: 'The nodes of this cluster',
   description:
     'The live nodes sharing this store (SPEC 9): their roles, last heartbeat, slots in use and plugin versions loaded; the active scheduler; the recorded plugin set.',
@@ -18,7 +16,7 @@ const get = createRoute({
 
 /** `GET /cluster`: what the store says about the nodes that share it. */
 export function createClusterRoutes(context: RouteContext) {
-  return createRouter().openapi(get, async (c) => {
+  return router().openapi(get, async (c) => {
     const { store, config, nodeId } = context.runtime
     const timeoutMs = parseDuration(config.worker.heartbeatTimeout)
     const [nodes, lease, plugins] = await Promise.all([

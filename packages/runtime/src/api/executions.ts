@@ -1,4 +1,4 @@
-import { createRoute, z } from '@hono/zod-openapi'
+import { z } from '@hono/zod-openapi'
 import { streamSSE } from 'hono/streaming'
 import { RuntimeError } from '../errors.js'
 import {
@@ -8,7 +8,7 @@ import {
 } from '../executor/execution-model.js'
 import type { EngineEvent } from '../executor/execution-runner.js'
 import { executionPrefix, STORAGE_SCHEME } from '../storage/internal-storage.js'
-import { createRouter, errorAnswer, jsonAnswer, type RouteContext } from './router.js'
+import { errorAnswer, found, jsonAnswer, type RouteContext, resource } from './router.js'
 import {
   ExecutionPage,
   ExecutionParams,
@@ -25,7 +25,7 @@ import { executionJson } from './serialize.js'
 import { formInputs, isMultipart } from './uploads.js'
 
 const MAX_PAGE_SIZE = 500
-const tags = ['Executions']
+const { route, router } = resource('Executions')
 /** A query parameter that may repeat (`?state=A&state=B`). */
 const repeated = z.union([z.string(), z.array(z.string())]).optional()
 const listOf = (value: string | string[] | undefined): string[] =>
@@ -61,10 +61,7 @@ const labelsOf = (value: string | string[] | undefined): Record<string, string> 
 
 export const waitQuery = queryBoolean('true: answer when the execution ends (or pauses).')
 
-const list = createRoute({
-  method: 'get',
-  path: '/executions',
-  tags,
+const list = route('get', '/executions', {
   summary: 'Search executions, newest first',
   request: {
     query: z.object({
@@ -88,10 +85,7 @@ const list = createRoute({
   },
 })
 
-const start = createRoute({
-  method: 'post',
-  path: '/executions/{namespace}/{id}',
-  tags,
+const start = route('post', '/executions/{namespace}/{id}', {
   summary: 'Start an execution',
   request: {
     params: FlowParams,
@@ -128,10 +122,7 @@ const start = createRoute({
   },
 })
 
-const get = createRoute({
-  method: 'get',
-  path: '/executions/{id}',
-  tags,
+const get = route('get', '/executions/{id}', {
   summary: 'Get an execution with its task runs',
   request: { params: ExecutionParams },
   responses: {
@@ -140,10 +131,7 @@ const get = createRoute({
   },
 })
 
-const logs = createRoute({
-  method: 'get',
-  path: '/executions/{id}/logs',
-  tags,
+const logs = route('get', '/executions/{id}/logs', {
   summary: 'Logs of an execution (secrets masked)',
   request: {
     params: ExecutionParams,
@@ -163,10 +151,7 @@ const logs = createRoute({
   },
 })
 
-const follow = createRoute({
-  method: 'get',
-  path: '/executions/{id}/follow',
-  tags,
+const follow = route('get', '/executions/{id}/follow', {
   summary: 'Follow an execution (Server-Sent Events)',
   description:
     'Events: `log` (a LogEntry), `execution` (the whole execution, after each change), `ping`, and `end` (`{ state }`) when it reaches a final state.',
@@ -180,10 +165,7 @@ const follow = createRoute({
   },
 })
 
-const file = createRoute({
-  method: 'get',
-  path: '/executions/{id}/file',
-  tags,
+const file = route('get', '/executions/{id}/file', {
   summary: "Download one of the execution's files",
   request: {
     params: ExecutionParams,
@@ -201,10 +183,7 @@ const file = createRoute({
   },
 })
 
-const kill = createRoute({
-  method: 'post',
-  path: '/executions/{id}/kill',
-  tags,
+const kill = route('post', '/executions/{id}/kill', {
   summary: 'Kill an execution',
   request: { params: ExecutionParams },
   responses: {
@@ -214,10 +193,7 @@ const kill = createRoute({
   },
 })
 
-const resume = createRoute({
-  method: 'post',
-  path: '/executions/{id}/resume',
-  tags,
+const resume = route('post', '/executions/{id}/resume', {
   summary: 'Resume a paused execution (kite.flow.Pause)',
   description:
     "The body gives the Pause's `onResume` inputs, validated like flow inputs and read downstream as `outputs.<pause>.onResume.<input>`.",
@@ -239,10 +215,7 @@ const resume = createRoute({
   },
 })
 
-const restart = createRoute({
-  method: 'post',
-  path: '/executions/{id}/restart',
-  tags,
+const restart = route('post', '/executions/{id}/restart', {
   summary: 'Restart a failed or killed execution from its failed task runs',
   description:
     'Runs the execution again on the same flow revision and plugin versions, keeping its successful task runs; each failed task run gains an attempt.',
@@ -254,10 +227,7 @@ const restart = createRoute({
   },
 })
 
-const replay = createRoute({
-  method: 'post',
-  path: '/executions/{id}/replay',
-  tags,
+const replay = route('post', '/executions/{id}/replay', {
   summary: 'Replay an ended execution from one of its task runs, as a new execution',
   description:
     "A new execution (linked by `replayOf`) that keeps the outputs of the task runs created before `taskRunId` and runs that task and everything after it again (the whole flow without `taskRunId`). Plugin versions are resolved again unless `keepPlugins`; the answer's `plugins` lists the versions it uses.",
@@ -294,16 +264,14 @@ export async function startedAnswer(
 
 /** `/executions`: start, search, read, logs, follow (SSE), files, kill and resume. */
 export function createExecutionRoutes(context: RouteContext) {
-  const existing = async (id: string) => {
-    const execution = await context.runtime.engine.getExecution(id)
-    if (!execution) {
-      throw new RuntimeError(`execution "${id}" not found`, { code: 'EXECUTION_NOT_FOUND' })
-    }
-    return execution
-  }
+  const existing = async (id: string) =>
+    found(
+      await context.runtime.engine.getExecution(id),
+      () => new RuntimeError(`execution "${id}" not found`, { code: 'EXECUTION_NOT_FOUND' }),
+    )
 
   // kill, resume, restart and replay come before start: `/executions/{id}/kill` also fits `{namespace}/{id}`.
-  return createRouter()
+  return router()
     .openapi(kill, async (c) => {
       return c.json(executionJson(await context.runtime.engine.kill(c.req.valid('param').id)), 202)
     })

@@ -1,9 +1,9 @@
-import { createRoute, z } from '@hono/zod-openapi'
+import { z } from '@hono/zod-openapi'
 import { isRuntimeError, RuntimeError } from '../errors.js'
 import type { Engine } from '../executor/engine.js'
 import type { ValidatedFlow } from '../flow/validate-flow.js'
 import { createRegistryAdvice } from '../plugins/registry-advice.js'
-import { createRouter, errorAnswer, jsonAnswer, type RouteContext } from './router.js'
+import { errorAnswer, found, jsonAnswer, type RouteContext, resource } from './router.js'
 import { Flow, FlowInvalid, FlowParams, FlowRevision, FlowValidation, queryInt } from './schemas.js'
 import { flowJson, flowPlugins } from './serialize.js'
 
@@ -14,12 +14,9 @@ const yamlBody = {
   description: 'The flow, as YAML (SPEC section 3).',
   content: { 'application/x-yaml': { schema: z.string() } },
 }
-const tags = ['Flows']
+const { route, router } = resource('Flows')
 
-const list = createRoute({
-  method: 'get',
-  path: '/flows',
-  tags,
+const list = route('get', '/flows', {
   summary: 'List flows (latest revision of each)',
   request: {
     query: z.object({
@@ -34,10 +31,7 @@ const list = createRoute({
   },
 })
 
-const validate = createRoute({
-  method: 'post',
-  path: '/flows/validate',
-  tags,
+const validate = route('post', '/flows/validate', {
   summary: 'Validate a flow without saving it',
   request: { body: yamlBody },
   responses: {
@@ -46,10 +40,7 @@ const validate = createRoute({
   },
 })
 
-const create = createRoute({
-  method: 'post',
-  path: '/flows',
-  tags,
+const create = route('post', '/flows', {
   summary: 'Create a flow',
   description:
     'Parses the YAML, resolves every task to an installed plugin version and validates its properties against that version (422 with one error per task otherwise).',
@@ -62,10 +53,7 @@ const create = createRoute({
   },
 })
 
-const update = createRoute({
-  method: 'put',
-  path: '/flows/{namespace}/{id}',
-  tags,
+const update = route('put', '/flows/{namespace}/{id}', {
   summary: 'Update a flow (a new revision when the source changed)',
   request: { params: FlowParams, body: yamlBody },
   responses: {
@@ -74,10 +62,7 @@ const update = createRoute({
   },
 })
 
-const get = createRoute({
-  method: 'get',
-  path: '/flows/{namespace}/{id}',
-  tags,
+const get = route('get', '/flows/{namespace}/{id}', {
   summary: 'Get a flow',
   request: {
     params: FlowParams,
@@ -86,19 +71,13 @@ const get = createRoute({
   responses: { 200: jsonAnswer(Flow, 'The flow.'), 404: errorAnswer('No such flow.') },
 })
 
-const remove = createRoute({
-  method: 'delete',
-  path: '/flows/{namespace}/{id}',
-  tags,
+const remove = route('delete', '/flows/{namespace}/{id}', {
   summary: 'Delete a flow (its revisions are kept)',
   request: { params: FlowParams },
   responses: { 204: { description: 'Deleted.' }, 404: errorAnswer('No such flow.') },
 })
 
-const revisions = createRoute({
-  method: 'get',
-  path: '/flows/{namespace}/{id}/revisions',
-  tags,
+const revisions = route('get', '/flows/{namespace}/{id}/revisions', {
   summary: 'Every revision of a flow',
   request: { params: FlowParams },
   responses: {
@@ -114,15 +93,17 @@ export function createFlowRoutes(context: RouteContext) {
       `flow ${namespace}/${id}${revision === undefined ? '' : ` revision ${revision}`} not found`,
       { code: 'FLOW_NOT_FOUND' },
     )
+  const storedFlow = async (namespace: string, id: string, revision?: number) =>
+    found(await context.runtime.store.getFlow(namespace, id, revision), () =>
+      flowNotFound(namespace, id, revision),
+    )
   const saved = async (
     namespace: string,
     id: string,
     revision: number,
     validated: ValidatedFlow,
   ) => {
-    const stored = await context.runtime.store.getFlow(namespace, id, revision)
-    if (!stored) throw flowNotFound(namespace, id, revision)
-    return flowJson(stored, validated)
+    return flowJson(await storedFlow(namespace, id, revision), validated)
   }
 
   /**
@@ -154,7 +135,7 @@ export function createFlowRoutes(context: RouteContext) {
     return context.runtime.engine.saveFlow(source, options)
   }
 
-  return createRouter()
+  return router()
     .openapi(list, async (c) => {
       const flows = await context.runtime.store.listFlows(
         c.req.valid('query').namespace || undefined,
@@ -197,8 +178,7 @@ export function createFlowRoutes(context: RouteContext) {
     .openapi(get, async (c) => {
       const { namespace, id } = c.req.valid('param')
       const { revision } = c.req.valid('query')
-      const stored = await context.runtime.store.getFlow(namespace, id, revision)
-      if (!stored) throw flowNotFound(namespace, id, revision)
+      const stored = await storedFlow(namespace, id, revision)
       let validated: ValidatedFlow | undefined
       try {
         validated = await context.runtime.engine.validateSource(stored.source)

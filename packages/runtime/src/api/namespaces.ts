@@ -1,16 +1,9 @@
-import { createRoute, z } from '@hono/zod-openapi'
+import { z } from '@hono/zod-openapi'
 import { Namespace } from '../flow/flow-schema.js'
-import {
-  ADMIN_NOTE,
-  checkAdmin,
-  createRouter,
-  errorAnswer,
-  jsonAnswer,
-  type RouteContext,
-} from './router.js'
+import { checkAdmin, errorAnswer, jsonAnswer, type RouteContext, resource } from './router.js'
 import { PluginDefaults } from './schemas.js'
 
-const tags = ['Namespaces']
+const { route, adminRoute, router } = resource('Namespaces')
 const params = z.object({
   namespace: Namespace.openapi({
     param: { name: 'namespace', in: 'path' },
@@ -19,21 +12,15 @@ const params = z.object({
 })
 const entries = z.array(z.record(z.string(), z.unknown()))
 
-const get = createRoute({
-  method: 'get',
-  path: '/namespaces/{namespace}/plugin-defaults',
-  tags,
+const get = route('get', '/namespaces/{namespace}/plugin-defaults', {
   summary: "A namespace's plugin defaults",
   request: { params },
   responses: { 200: jsonAnswer(PluginDefaults, 'The defaults (resolution level 3).') },
 })
 
-const put = createRoute({
-  method: 'put',
-  path: '/namespaces/{namespace}/plugin-defaults',
-  tags,
+const put = adminRoute('put', '/namespaces/{namespace}/plugin-defaults', {
   summary: "Replace a namespace's plugin defaults",
-  description: `Resolution level 3; stored in the data directory. ${ADMIN_NOTE}`,
+  description: `Resolution level 3; stored in the data directory.`,
   request: {
     params,
     body: {
@@ -49,14 +36,12 @@ const put = createRoute({
   responses: {
     200: jsonAnswer(PluginDefaults, 'The saved defaults.'),
     400: errorAnswer('Not a namespace, or not a list of defaults.'),
-    401: errorAnswer('No admin token or login.'),
-    403: errorAnswer('The user or token is a viewer.'),
   },
 })
 
 /** `/namespaces/{namespace}/plugin-defaults`: read and replace a namespace's plugin defaults. */
 export function createNamespaceRoutes(context: RouteContext) {
-  return createRouter()
+  return router()
     .openapi(get, async (c) => {
       const { namespace } = c.req.valid('param')
       return c.json(

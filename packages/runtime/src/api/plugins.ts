@@ -1,21 +1,15 @@
-import { createRoute, z } from '@hono/zod-openapi'
+import { z } from '@hono/zod-openapi'
 import semver from 'semver'
 import { messageOf, RuntimeError } from '../errors.js'
+import { flowJsonSchema, schemaTypesOf } from '../flow/flow-json-schema.js'
 import { parsePluginSpec } from '../plugins/plugin-spec.js'
 import { upgradeFlows } from '../plugins/upgrade.js'
 import { parseVersionSpec, selectVersion } from '../plugins/version-resolver.js'
 import type { WorkerHost } from '../plugins/worker-host.js'
-import {
-  ADMIN_NOTE,
-  checkAdmin,
-  createRouter,
-  errorAnswer,
-  jsonAnswer,
-  type RouteContext,
-} from './router.js'
+import { checkAdmin, errorAnswer, jsonAnswer, type RouteContext, resource } from './router.js'
 import { ErrorBody, PluginList, PluginSpecs, queryBoolean, queryInt } from './schemas.js'
 
-const tags = ['Plugins']
+const { route, adminRoute, router } = resource('Plugins')
 const specsBody = (description: string) => ({
   required: true,
   description,
@@ -23,22 +17,16 @@ const specsBody = (description: string) => ({
 })
 const results = <T extends z.ZodType>(item: T) => z.object({ results: z.array(item) })
 
-const list = createRoute({
-  method: 'get',
-  path: '/plugins',
-  tags,
+const list = route('get', '/plugins', {
   summary: 'Installed plugins',
   description:
     'Every installed package with its versions, the types each version provides, and whether the registry has a newer version.',
   responses: { 200: jsonAnswer(PluginList, 'The installed plugins.') },
 })
 
-const install = createRoute({
-  method: 'post',
-  path: '/plugins/install',
-  tags,
+const install = adminRoute('post', '/plugins/install', {
   summary: 'Install plugin versions from the registry',
-  description: `Additive and idempotent; a range or LATEST/OLDEST is chosen among the registry's versions by the same rules as flows. ${ADMIN_NOTE}`,
+  description: `Additive and idempotent; a range or LATEST/OLDEST is chosen among the registry's versions by the same rules as flows.`,
   request: { body: specsBody('`{ "plugins": ["@scope/name@1.2.0"] }`') },
   responses: {
     200: jsonAnswer(
@@ -52,8 +40,6 @@ const install = createRoute({
       ),
       'What each spec installed (`installed: false` when it already was).',
     ),
-    401: errorAnswer('No admin token or login.'),
-    403: errorAnswer('The user or token is a viewer.'),
     404: errorAnswer('The version does not exist in the registry.'),
     422: errorAnswer(
       'Integrity mismatch, incompatible @kite/sdk range, not allowed by plugins.security.',
@@ -63,12 +49,9 @@ const install = createRoute({
 
 const PluginInUse = ErrorBody.extend({ flows: z.array(z.string()) }).openapi('PluginInUse')
 
-const uninstall = createRoute({
-  method: 'delete',
-  path: '/plugins/uninstall',
-  tags,
+const uninstall = adminRoute('delete', '/plugins/uninstall', {
   summary: 'Uninstall exact plugin versions',
-  description: `Refused with 409 (and the flows listed) while a saved flow resolves to a version, unless \`force\`. ${ADMIN_NOTE}`,
+  description: `Refused with 409 (and the flows listed) while a saved flow resolves to a version, unless \`force\`.`,
   request: {
     query: z.object({ force: queryBoolean('true: the same as `force: true` in the body.') }),
     body: specsBody('`{ "plugins": ["@scope/name@1.0.0"], "force": false }`'),
@@ -79,17 +62,12 @@ const uninstall = createRoute({
       'The versions removed.',
     ),
     400: errorAnswer('A spec is not an exact version.'),
-    401: errorAnswer('No admin token or login.'),
-    403: errorAnswer('The user or token is a viewer.'),
     404: errorAnswer('The version is not installed.'),
     409: jsonAnswer(PluginInUse, 'Saved flows use the version; `flows` names them.'),
   },
 })
 
-const resolve = createRoute({
-  method: 'post',
-  path: '/plugins/resolve',
-  tags,
+const resolve = route('post', '/plugins/resolve', {
   summary: 'What each spec chooses',
   description: "The registry's versions, the installed ones, and the version each spec picks.",
   request: { body: specsBody('`{ "plugins": ["@scope/name@LATEST", "@scope/name@^1"] }`') },
@@ -135,12 +113,9 @@ const FlowUpgrade = z
   })
   .openapi('FlowUpgrade')
 
-const upgrade = createRoute({
-  method: 'post',
-  path: '/plugins/upgrade',
-  tags,
+const upgrade = adminRoute('post', '/plugins/upgrade', {
   summary: 'Upgrade saved flows to a plugin version',
-  description: `For every saved flow with a task or trigger of the plugin: runs the target version's migrations in that version's worker, pins the task to it, validates, and reports unchanged / migrated (with a YAML diff) / blocked (why). A dry run unless \`apply\`, which saves a new revision of every flow that is not blocked. With \`apply\`: ${ADMIN_NOTE}`,
+  description: `For every saved flow with a task or trigger of the plugin: runs the target version's migrations in that version's worker, pins the task to it, validates, and reports unchanged / migrated (with a YAML diff) / blocked (why). A dry run unless \`apply\`, which saves a new revision of every flow that is not blocked. With \`apply\`:`,
   request: {
     body: {
       required: true,
@@ -168,8 +143,6 @@ const upgrade = createRoute({
       'One report per flow that uses the plugin.',
     ),
     400: errorAnswer('`to` is not an exact version.'),
-    401: errorAnswer('No admin token or login.'),
-    403: errorAnswer('The user or token is a viewer.'),
     404: errorAnswer('The plugin or the version is not installed.'),
     422: errorAnswer('The version is older than one saved flows use.'),
   },
@@ -188,10 +161,18 @@ const CatalogHit = z
   })
   .openapi('CatalogHit')
 
-const catalog = createRoute({
-  method: 'get',
-  path: '/plugins/catalog',
-  tags,
+const FlowJsonSchema = z
+  .record(z.string(), z.unknown())
+  .openapi('FlowJsonSchema', { description: 'A JSON Schema (draft 2020-12) of a flow.' })
+
+const flowSchema = route('get', '/plugins/schemas/flow', {
+  summary: 'The JSON Schema of a flow for the installed plugin versions',
+  description:
+    "Draft 2020-12: the flow's shape with one branch per installed `type` and version (an exact `version` selects that version's properties). For the UI editor and any editor with a YAML language server: `# yaml-language-server: $schema=<server>/api/v1/plugins/schemas/flow`.",
+  responses: { 200: jsonAnswer(FlowJsonSchema, 'The flow JSON Schema.') },
+})
+
+const catalog = route('get', '/plugins/catalog', {
   summary: "Search the registry's plugin catalog",
   description:
     "The runtime's registry's catalog search (`/-/kite/api/v1/plugins?q=`), with the versions installed here: what the UI's Install dialog lists. Pick a version with `POST /plugins/resolve`.",
@@ -211,7 +192,7 @@ const catalog = createRoute({
   },
 })
 
-/** `/plugins`: installed versions, install, uninstall and resolve (SPEC 6). */
+/** `/plugins`: installed versions, install, uninstall, resolve, upgrade, the catalog and the flow JSON Schema (SPEC 6, 11). */
 export function createPluginRoutes(context: RouteContext) {
   /** Saved flows (`namespace/id`) by the `name@version` each resolves to: one pass over them. */
   const flowsByVersion = async (): Promise<Map<string, string[]>> => {
@@ -286,137 +267,146 @@ export function createPluginRoutes(context: RouteContext) {
     }
   }
 
-  return createRouter()
-    .openapi(catalog, async (c) => {
-      const { q = '', size = 20 } = c.req.valid('query')
-      if (size < 1 || size > 50) {
-        throw new RuntimeError('size must be from 1 to 50', {
-          code: 'REQUEST_INVALID',
-          issues: [{ path: 'query.size', message: 'out of range' }],
-        })
-      }
-      return c.json(await searchCatalog(q, size), 200)
-    })
-    .openapi(list, async (c) => {
-      const names = [...new Set(context.runtime.catalog.list().map((plugin) => plugin.name))]
-      const users = await flowsByVersion()
-      return c.json(
-        {
-          registry: context.runtime.plugins.store.registry ?? null,
-          sync: context.runtime.config.plugins.sync,
-          connected: context.runtime.plugins.sync?.connected() ?? false,
-          results: names.map((name) => {
-            const versions = context.runtime.catalog.versionsOf(name)
-            const newest = versions.at(-1)?.version
-            const available = context.runtime.plugins.sync?.latest(name)
-            return {
-              name,
-              group: versions[0]?.manifest.group,
-              latestInstalled: newest,
-              latestAvailable: available ?? newest,
-              updateAvailable: Boolean(available && newest && semver.gt(available, newest)),
-              versions: versions.map((plugin) => ({
-                version: plugin.version,
-                integrity: plugin.integrity ?? null,
-                origin: plugin.origin,
-                flows: users.get(`${name}@${plugin.version}`) ?? [],
-                types: [
-                  ...plugin.manifest.tasks.map((entry) => ({
-                    type: entry.type,
-                    kind: 'task' as const,
-                  })),
-                  ...plugin.manifest.triggers.map((entry) => ({
-                    type: entry.type,
-                    kind: 'trigger' as const,
-                  })),
-                  ...plugin.manifest.conditions.map((entry) => ({
-                    type: entry.type,
-                    kind: 'condition' as const,
-                  })),
-                ],
-              })),
-            }
-          }),
-        },
-        200,
-      )
-    })
-    .openapi(install, async (c) => {
-      checkAdmin(context, c.req.raw)
-      const answer = []
-      for (const text of c.req.valid('json').plugins) {
-        const { name, spec } = parsePluginSpec(text)
-        const version = await versionToInstall(name, spec)
-        const { plugin, installed } = await context.runtime.plugins.store.install(name, version)
-        answer.push({ name, version: plugin.version, integrity: plugin.integrity, installed })
-      }
-      return c.json({ results: answer }, 200)
-    })
-    .openapi(uninstall, async (c) => {
-      checkAdmin(context, c.req.raw)
-      const body = c.req.valid('json')
-      const force = body.force === true || c.req.valid('query').force === 'true'
-      const targets = body.plugins.map((text) => {
-        const { name, spec } = parsePluginSpec(text)
-        if (!spec || !semver.valid(spec)) {
-          throw new RuntimeError(
-            `uninstall needs an exact version: "${text}" (e.g. ${name}@1.0.0)`,
-            {
-              code: 'REQUEST_INVALID',
-            },
-          )
+  return (
+    router()
+      .openapi(catalog, async (c) => {
+        const { q = '', size = 20 } = c.req.valid('query')
+        if (size < 1 || size > 50) {
+          throw new RuntimeError('size must be from 1 to 50', {
+            code: 'REQUEST_INVALID',
+            issues: [{ path: 'query.size', message: 'out of range' }],
+          })
         }
-        if (!context.runtime.catalog.get(name, spec)) {
-          throw new RuntimeError(`plugin ${name}@${spec} is not installed`, { code: 'NOT_FOUND' })
-        }
-        return { name, version: spec }
+        return c.json(await searchCatalog(q, size), 200)
       })
-      if (!force) {
-        for (const { name, version } of targets) {
-          const flows = await flowsUsing(name, version)
-          if (flows.length > 0) {
-            const message = `plugin ${name}@${version} is used by ${flows.length} saved flow${flows.length === 1 ? '' : 's'} (${flows.join(', ')}); change them or uninstall with force`
-            return c.json({ message, code: 'PLUGIN_IN_USE', flows }, 409)
+      .openapi(list, async (c) => {
+        const names = [...new Set(context.runtime.catalog.list().map((plugin) => plugin.name))]
+        const users = await flowsByVersion()
+        return c.json(
+          {
+            registry: context.runtime.plugins.store.registry ?? null,
+            sync: context.runtime.config.plugins.sync,
+            connected: context.runtime.plugins.sync?.connected() ?? false,
+            results: names.map((name) => {
+              const versions = context.runtime.catalog.versionsOf(name)
+              const newest = versions.at(-1)?.version
+              const available = context.runtime.plugins.sync?.latest(name)
+              return {
+                name,
+                group: versions[0]?.manifest.group,
+                latestInstalled: newest,
+                latestAvailable: available ?? newest,
+                updateAvailable: Boolean(available && newest && semver.gt(available, newest)),
+                versions: versions.map((plugin) => ({
+                  version: plugin.version,
+                  integrity: plugin.integrity ?? null,
+                  origin: plugin.origin,
+                  flows: users.get(`${name}@${plugin.version}`) ?? [],
+                  types: [
+                    ...plugin.manifest.tasks.map((entry) => ({
+                      type: entry.type,
+                      kind: 'task' as const,
+                    })),
+                    ...plugin.manifest.triggers.map((entry) => ({
+                      type: entry.type,
+                      kind: 'trigger' as const,
+                    })),
+                    ...plugin.manifest.conditions.map((entry) => ({
+                      type: entry.type,
+                      kind: 'condition' as const,
+                    })),
+                  ],
+                })),
+              }
+            }),
+          },
+          200,
+        )
+      })
+      .openapi(install, async (c) => {
+        checkAdmin(context, c.req.raw)
+        const answer = []
+        for (const text of c.req.valid('json').plugins) {
+          const { name, spec } = parsePluginSpec(text)
+          const version = await versionToInstall(name, spec)
+          const { plugin, installed } = await context.runtime.plugins.store.install(name, version)
+          answer.push({ name, version: plugin.version, integrity: plugin.integrity, installed })
+        }
+        return c.json({ results: answer }, 200)
+      })
+      .openapi(uninstall, async (c) => {
+        checkAdmin(context, c.req.raw)
+        const body = c.req.valid('json')
+        const force = body.force === true || c.req.valid('query').force === 'true'
+        const targets = body.plugins.map((text) => {
+          const { name, spec } = parsePluginSpec(text)
+          if (!spec || !semver.valid(spec)) {
+            throw new RuntimeError(
+              `uninstall needs an exact version: "${text}" (e.g. ${name}@1.0.0)`,
+              {
+                code: 'REQUEST_INVALID',
+              },
+            )
+          }
+          if (!context.runtime.catalog.get(name, spec)) {
+            throw new RuntimeError(`plugin ${name}@${spec} is not installed`, { code: 'NOT_FOUND' })
+          }
+          return { name, version: spec }
+        })
+        if (!force) {
+          for (const { name, version } of targets) {
+            const flows = await flowsUsing(name, version)
+            if (flows.length > 0) {
+              const message = `plugin ${name}@${version} is used by ${flows.length} saved flow${flows.length === 1 ? '' : 's'} (${flows.join(', ')}); change them or uninstall with force`
+              return c.json({ message, code: 'PLUGIN_IN_USE', flows }, 409)
+            }
           }
         }
-      }
-      const answer = []
-      for (const { name, version } of targets) {
-        const uninstalled = await context.runtime.plugins.store.uninstall(name, version)
-        await (context.runtime.host as Partial<WorkerHost>).release?.(name, version)
-        answer.push({ name, version, uninstalled })
-      }
-      return c.json({ results: answer }, 200)
-    })
-    .openapi(upgrade, async (c) => {
-      const body = c.req.valid('json')
-      if (body.apply) checkAdmin(context, c.req.raw)
-      const flows = await upgradeFlows(context.runtime, body)
-      return c.json({ plugin: body.plugin, to: body.to, applied: body.apply === true, flows }, 200)
-    })
-    .openapi(resolve, async (c) => {
-      const answer = []
-      for (const text of c.req.valid('json').plugins) {
-        const { name, spec = 'LATEST' } = parsePluginSpec(text)
-        const installed = context.runtime.catalog.versionsOf(name).map((plugin) => plugin.version)
-        let available: string[] = []
-        let registryError: string | undefined
-        try {
-          available = (await context.runtime.plugins.store.packument(name)).versions
-        } catch (error) {
-          registryError = messageOf(error)
+        const answer = []
+        for (const { name, version } of targets) {
+          const uninstalled = await context.runtime.plugins.store.uninstall(name, version)
+          await (context.runtime.host as Partial<WorkerHost>).release?.(name, version)
+          answer.push({ name, version, uninstalled })
         }
-        answer.push({
-          spec: text,
-          name,
-          versionSpec: spec,
-          versions: available,
-          installed,
-          resolved: selectVersion(spec, available) ?? null,
-          resolvedInstalled: selectVersion(spec, installed) ?? null,
-          ...(registryError ? { error: registryError } : {}),
-        })
-      }
-      return c.json({ results: answer }, 200)
-    })
+        return c.json({ results: answer }, 200)
+      })
+      .openapi(upgrade, async (c) => {
+        const body = c.req.valid('json')
+        if (body.apply) checkAdmin(context, c.req.raw)
+        const flows = await upgradeFlows(context.runtime, body)
+        return c.json(
+          { plugin: body.plugin, to: body.to, applied: body.apply === true, flows },
+          200,
+        )
+      })
+      .openapi(resolve, async (c) => {
+        const answer = []
+        for (const text of c.req.valid('json').plugins) {
+          const { name, spec = 'LATEST' } = parsePluginSpec(text)
+          const installed = context.runtime.catalog.versionsOf(name).map((plugin) => plugin.version)
+          let available: string[] = []
+          let registryError: string | undefined
+          try {
+            available = (await context.runtime.plugins.store.packument(name)).versions
+          } catch (error) {
+            registryError = messageOf(error)
+          }
+          answer.push({
+            spec: text,
+            name,
+            versionSpec: spec,
+            versions: available,
+            installed,
+            resolved: selectVersion(spec, available) ?? null,
+            resolvedInstalled: selectVersion(spec, installed) ?? null,
+            ...(registryError ? { error: registryError } : {}),
+          })
+        }
+        return c.json({ results: answer }, 200)
+      })
+      // SPEC 11: the flow JSON Schema of the installed versions (editors, the UI).
+      .openapi(flowSchema, (c) =>
+        c.json(flowJsonSchema(schemaTypesOf(context.runtime.catalog)), 200),
+      )
+  )
 }

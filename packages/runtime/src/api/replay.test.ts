@@ -1,12 +1,13 @@
 import { definePlugin, defineTask, z } from '@kite/sdk'
 import { describe, expect, it } from 'vitest'
-import { apiCalls, type Json, runOf } from '../../test/fixtures/api-calls.js'
+import { apiCalls, expectRefused, type Json, runOf } from '../../test/fixtures/api-calls.js'
+import { echo, flowable, flowYaml, pause, task } from '../../test/fixtures/flows.js'
 import { useTestServer } from '../../test/fixtures/test-server.js'
 import { definePluginVersion } from '../plugins/plugin-sources.js'
 
 const kite = useTestServer('kite-replay-')
 
-const { api, save, startAndWait } = apiCalls(kite)
+const { api, getJson, save, saveAndRun, waitFor } = apiCalls(kite)
 const replay = (id: string, body?: unknown, contentType = 'application/json') =>
   api(`/executions/${id}/replay`, {
     method: 'POST',
@@ -37,29 +38,22 @@ const helloVersion = (version: string) =>
 
 describe('POST /executions/{id}/replay', () => {
   it('runs a new execution from a task run inside a flowable, with the outputs before it', async () => {
-    await save(`id: chain
-namespace: replay.api
-inputs:
-  - id: n
-    type: INT
-tasks:
-  - id: first
-    type: test.fixtures.Add
-    a: "{{ inputs.n }}"
-  - id: group
-    type: kite.flow.Sequential
-    tasks:
-      - id: before
-        type: test.fixtures.Attempt
-      - id: target
-        type: test.fixtures.Fail
-        times: 1
-        key: replay-target
-  - id: after
-    type: test.fixtures.Echo
-    value: "{{ outputs.first.sum }}-{{ outputs.target.attempts }}"
-`)
-    const failed = await startAndWait('replay.api', 'chain', { n: 41 })
+    const failed = await saveAndRun(
+      flowYaml(
+        'chain',
+        'replay.api',
+        [
+          task('first', 'test.fixtures.Add', { a: '{{ inputs.n }}' }),
+          flowable('group', 'Sequential', [
+            task('before', 'test.fixtures.Attempt'),
+            task('target', 'test.fixtures.Fail', { times: 1, key: 'replay-target' }),
+          ]),
+          echo('after', '{{ outputs.first.sum }}-{{ outputs.target.attempts }}'),
+        ],
+        { inputs: [{ id: 'n', type: 'INT' }] },
+      ),
+      { n: 41 },
+    )
     expect(failed.state.current).toBe('FAILED')
     const target = runOf(failed, 'target')
 
@@ -76,7 +70,7 @@ tasks:
       failed.plugins.map((plugin: Json) => plugin.type).sort(),
     )
 
-    const done = (await kite.server.runtime.engine.waitFor(started.id)) as Json
+    const done = await waitFor(started.id)
     expect(done.state.current).toBe('SUCCESS')
     expect(done.inputs).toEqual({ n: 41 })
     expect(done.replayOf.executionId).toBe(failed.id)
@@ -100,46 +94,38 @@ tasks:
     expect(done.taskRunList.filter((run: Json) => run.taskId === 'target')).toHaveLength(1)
 
     // The original is untouched.
-    const original = (await (await api(`/executions/${failed.id}`)).json()) as Json
+    const original = await getJson(`/executions/${failed.id}`)
     expect(original.state.current).toBe('FAILED')
     expect(original.taskRunList).toHaveLength(failed.taskRunList.length)
-    const logs = (await (await api(`/executions/${done.id}/logs`)).json()) as Json[]
+    const logs: Json[] = await getJson(`/executions/${done.id}/logs`)
     expect(logs.map((entry) => entry.message)).toContain(
       `replay of execution ${failed.id} from task "target" (task run ${target.id}), with plugin versions resolved again`,
     )
   })
 
   it('replays the whole flow without a body, and lists replays like any execution', async () => {
-    await save(`id: whole
-namespace: replay.api
-tasks:
-  - id: one
-    type: test.fixtures.Attempt
-`)
-    const ended = await startAndWait('replay.api', 'whole')
+    const ended = await saveAndRun(
+      flowYaml('whole', 'replay.api', [task('one', 'test.fixtures.Attempt')]),
+    )
     expect(ended.state.current).toBe('SUCCESS')
     const response = await replay(ended.id)
     expect(response.status).toBe(200)
     const started = (await response.json()) as Json
     expect(started.replayOf).toEqual({ executionId: ended.id, keepPlugins: false })
-    const done = (await kite.server.runtime.engine.waitFor(started.id)) as Json
+    const done = await waitFor(started.id)
     expect(done.state.current).toBe('SUCCESS')
     expect(runOf(done, 'one').id).not.toBe(runOf(ended, 'one').id)
-    const page = (await (await api('/executions?namespace=replay.api&flowId=whole')).json()) as Json
+    const page = await getJson('/executions?namespace=replay.api&flowId=whole')
     expect(page.results.map((execution: Json) => execution.id)).toEqual([done.id, ended.id])
     expect(page.results[0].replayOf.executionId).toBe(ended.id)
   })
 
   it('resolves plugin versions again unless keepPlugins keeps the original lock', async () => {
-    await save(`id: versions
-namespace: replay.api
-tasks:
-  - id: hello
-    type: test.versioned.Hello
-    version: LATEST
-    name: replay
-`)
-    const ended = await startAndWait('replay.api', 'versions')
+    const ended = await saveAndRun(
+      flowYaml('versions', 'replay.api', [
+        task('hello', 'test.versioned.Hello', { version: 'LATEST', name: 'replay' }),
+      ]),
+    )
     expect(runOf(ended, 'hello').outputs.version).toBe('2.0.0')
     kite.server.runtime.catalog.add(helloVersion('2.5.0'))
     try {
@@ -147,13 +133,13 @@ tasks:
       expect(again.plugins.find((plugin: Json) => plugin.taskIds.includes('hello')).version).toBe(
         '2.5.0',
       )
-      const resolved = (await kite.server.runtime.engine.waitFor(again.id)) as Json
+      const resolved = await waitFor(again.id)
       expect(runOf(resolved, 'hello').outputs.version).toBe('2.5.0')
 
       const kept = (await (await replay(ended.id, { keepPlugins: true })).json()) as Json
       expect(kept.replayOf.keepPlugins).toBe(true)
       expect(kept.plugins).toEqual(ended.plugins)
-      const locked = (await kite.server.runtime.engine.waitFor(kept.id)) as Json
+      const locked = await waitFor(kept.id)
       expect(runOf(locked, 'hello').outputs.version).toBe('2.0.0')
     } finally {
       kite.server.runtime.catalog.remove('@test/kite-plugin-versioned', '2.5.0')
@@ -161,64 +147,34 @@ tasks:
   })
 
   it('runs another revision when asked', async () => {
-    await save(`id: revised
-namespace: replay.api
-tasks:
-  - id: say
-    type: test.fixtures.Echo
-    value: one
-`)
-    const ended = await startAndWait('replay.api', 'revised')
-    await save(
-      `id: revised
-namespace: replay.api
-tasks:
-  - id: say
-    type: test.fixtures.Echo
-    value: two
-`,
-      'replay.api/revised',
-    )
+    const revised = (value: string) => flowYaml('revised', 'replay.api', [echo('say', value)])
+    const ended = await saveAndRun(revised('one'))
+    await save(revised('two'), 'replay.api/revised')
     const same = (await (await replay(ended.id)).json()) as Json
     const latest = (await (
       await replay(ended.id, { revision: ended.flowRevision + 1 })
     ).json()) as Json
     expect(same.flowRevision).toBe(ended.flowRevision)
     expect(latest.flowRevision).toBe(ended.flowRevision + 1)
-    expect(runOf(await kite.server.runtime.engine.waitFor(same.id), 'say').outputs).toEqual({
-      value: 'one',
-    })
-    expect(runOf(await kite.server.runtime.engine.waitFor(latest.id), 'say').outputs).toEqual({
-      value: 'two',
-    })
-    const gone = await replay(ended.id, { revision: 99 })
-    expect(gone.status).toBe(404)
-    expect(((await gone.json()) as Json).message).toContain('revision 99 is gone')
+    expect(runOf(await waitFor(same.id), 'say').outputs).toEqual({ value: 'one' })
+    expect(runOf(await waitFor(latest.id), 'say').outputs).toEqual({ value: 'two' })
+    await expectRefused(await replay(ended.id, { revision: 99 }), 404, 'revision 99 is gone')
   })
 
   it('refuses an execution that has not ended (409), unknown ids (404) and bad bodies (400/415)', async () => {
-    await save(`id: paused
-namespace: replay.api
-tasks:
-  - id: wait
-    type: kite.flow.Pause
-`)
-    const paused = await startAndWait('replay.api', 'paused')
+    const paused = await saveAndRun(flowYaml('paused', 'replay.api', [pause('wait')]))
     expect(paused.state.current).toBe('PAUSED')
-    const running = await replay(paused.id)
-    expect(running.status).toBe(409)
-    expect(((await running.json()) as Json).message).toContain(
+    await expectRefused(
+      await replay(paused.id),
+      409,
       `execution ${paused.id} cannot be replayed: it is PAUSED`,
     )
     expect((await api(`/executions/${paused.id}/kill`, { method: 'POST' })).status).toBe(202)
-    await kite.server.runtime.engine.waitFor(paused.id)
+    await waitFor(paused.id)
 
     const unknownRun = await replay(paused.id, { taskRunId: 'no-such-run' })
-    expect(unknownRun.status).toBe(404)
-    expect(((await unknownRun.json()) as Json).message).toContain('has no task run "no-such-run"')
-    const unknown = await replay('no-such-execution')
-    expect(unknown.status).toBe(404)
-    expect(((await unknown.json()) as Json).message).toContain('no-such-execution')
+    await expectRefused(unknownRun, 404, 'has no task run "no-such-run"')
+    await expectRefused(await replay('no-such-execution'), 404, 'no-such-execution')
 
     for (const body of [
       '{"taskRunId": 3}',
@@ -235,9 +191,7 @@ tasks:
     const text = await replay(paused.id, 'taskRunId=x', 'text/plain')
     expect([400, 415]).toContain(text.status)
     // Nothing was created by the refused requests, and the server is still up.
-    const page = (await (
-      await api('/executions?namespace=replay.api&flowId=paused')
-    ).json()) as Json
+    const page = await getJson('/executions?namespace=replay.api&flowId=paused')
     expect(page.total ?? page.results.length).toBe(1)
     expect((await api('/health')).status).toBe(200)
   })

@@ -1,31 +1,24 @@
 import { describe, expect, it } from 'vitest'
-import { apiCalls, type Json, runOf } from '../../test/fixtures/api-calls.js'
+import { apiCalls, expectRefused, type Json, runOf } from '../../test/fixtures/api-calls.js'
+import { echo, flowable, flowYaml, pause, task } from '../../test/fixtures/flows.js'
 import { useTestServer } from '../../test/fixtures/test-server.js'
 
 const kite = useTestServer('kite-restart-')
 
-const { api, post, save, startAndWait } = apiCalls(kite)
+const { api, getJson, post, saveAndRun, waitFor } = apiCalls(kite)
 
 describe('POST /executions/{id}/restart', () => {
   it('runs a failed execution again from its failed task run, keeping the successful ones', async () => {
     // `times: 1`: the first attempt fails, the next one succeeds.
-    await save(`id: flaky
-namespace: restart.api
-tasks:
-  - id: first
-    type: test.fixtures.Attempt
-  - id: group
-    type: kite.flow.Sequential
-    tasks:
-      - id: flaky
-        type: test.fixtures.Fail
-        times: 1
-        key: flaky-1
-  - id: after
-    type: test.fixtures.Echo
-    value: "{{ outputs.flaky.attempts }}"
-`)
-    const failed = await startAndWait('restart.api', 'flaky')
+    const failed = await saveAndRun(
+      flowYaml('flaky', 'restart.api', [
+        task('first', 'test.fixtures.Attempt'),
+        flowable('group', 'Sequential', [
+          task('flaky', 'test.fixtures.Fail', { times: 1, key: 'flaky-1' }),
+        ]),
+        echo('after', '{{ outputs.flaky.attempts }}'),
+      ]),
+    )
     expect(failed.state.current).toBe('FAILED')
     expect(runOf(failed, 'after')).toBeUndefined()
     const first = runOf(failed, 'first')
@@ -36,7 +29,7 @@ tasks:
     expect(restarted.id).toBe(failed.id)
     expect(['RUNNING', 'SUCCESS']).toContain(restarted.state.current)
 
-    const done = await kite.server.runtime.engine.waitFor(failed.id)
+    const done = await waitFor(failed.id)
     expect(done.state.current).toBe('SUCCESS')
     // Same revision, same plugin versions.
     expect(done.flowRevision).toBe(failed.flowRevision)
@@ -68,36 +61,22 @@ tasks:
       'RUNNING',
       'SUCCESS',
     ])
-    const logs = (await (await api(`/executions/${failed.id}/logs`)).json()) as Json[]
+    const logs: Json[] = await getJson(`/executions/${failed.id}/logs`)
     expect(logs.map((entry) => entry.message)).toContain('restarted from 2 failed task run(s)')
 
     // Ended SUCCESS: not restartable any more.
-    const again = await post(`/executions/${failed.id}/restart`)
-    expect(again.status).toBe(409)
-    expect(((await again.json()) as Json).message).toContain('it is SUCCESS')
+    await expectRefused(await post(`/executions/${failed.id}/restart`), 409, 'it is SUCCESS')
   })
 
   it('restarts a killed execution, refuses one that runs (409) and an unknown id (404)', async () => {
-    await save(`id: killed
-namespace: restart.api
-tasks:
-  - id: before
-    type: test.fixtures.Echo
-    value: 1
-  - id: wait
-    type: kite.flow.Pause
-  - id: after
-    type: test.fixtures.Echo
-    value: 2
-`)
-    const paused = await startAndWait('restart.api', 'killed')
+    const paused = await saveAndRun(
+      flowYaml('killed', 'restart.api', [echo('before', 1), pause('wait'), echo('after', 2)]),
+    )
     expect(paused.state.current).toBe('PAUSED')
-    const running = await post(`/executions/${paused.id}/restart`)
-    expect(running.status).toBe(409)
-    expect(((await running.json()) as Json).message).toContain('cannot be restarted')
+    await expectRefused(await post(`/executions/${paused.id}/restart`), 409, 'cannot be restarted')
 
     expect((await post(`/executions/${paused.id}/kill`)).status).toBe(202)
-    const killed = await kite.server.runtime.engine.waitFor(paused.id)
+    const killed = await waitFor(paused.id)
     expect(killed.state.current).toBe('KILLED')
 
     expect((await post(`/executions/${paused.id}/restart`)).status).toBe(200)
@@ -105,35 +84,33 @@ tasks:
     expect(pausedAgain.state.current).toBe('PAUSED')
     expect(runOf(pausedAgain, 'before').id).toBe(runOf(killed, 'before').id)
     expect((await post(`/executions/${paused.id}/resume`)).status).toBe(200)
-    const done = await kite.server.runtime.engine.waitFor(paused.id)
+    const done = await waitFor(paused.id)
     expect(done.state.current).toBe('SUCCESS')
     expect(runOf(done, 'after').outputs).toEqual({ value: 2 })
     expect(done.taskRunList.filter((run: Json) => run.taskId === 'wait')).toHaveLength(1)
 
-    const unknown = await post('/executions/no-such-execution/restart')
-    expect(unknown.status).toBe(404)
-    expect(((await unknown.json()) as Json).message).toContain('no-such-execution')
+    await expectRefused(
+      await post('/executions/no-such-execution/restart'),
+      404,
+      'no-such-execution',
+    )
     // The server is still up.
     expect((await api('/health')).status).toBe(200)
   })
 
   it('finishes a restart committed just before the runtime stopped, on its next start', async () => {
-    await save(`id: durable
-namespace: restart.api
-tasks:
-  - id: flaky
-    type: test.fixtures.Fail
-    times: 1
-    key: durable-1
-`)
-    const failed = await startAndWait('restart.api', 'durable')
+    const failed = await saveAndRun(
+      flowYaml('durable', 'restart.api', [
+        task('flaky', 'test.fixtures.Fail', { times: 1, key: 'durable-1' }),
+      ]),
+    )
     expect(failed.state.current).toBe('FAILED')
     expect((await post(`/executions/${failed.id}/restart`)).status).toBe(200)
     // Stop at once: whatever the restart did not finish is picked up from the store.
     await kite.restart()
-    const done = await kite.server.runtime.engine.waitFor(failed.id)
+    const done = await waitFor(failed.id)
     expect(done.state.current).toBe('SUCCESS')
-    const flaky = done.taskRunList.find((run) => run.taskId === 'flaky')
+    const flaky = done.taskRunList.find((run: Json) => run.taskId === 'flaky')
     expect(flaky?.outputs).toEqual({ attempts: 2 })
     expect(flaky?.attempts.at(-1)?.state.current).toBe('SUCCESS')
   })

@@ -1,36 +1,30 @@
 import { describe, expect, it } from 'vitest'
+import { apiCalls, type Json } from '../../test/fixtures/api-calls.js'
+import { echo, flowYaml, task } from '../../test/fixtures/flows.js'
 import { useTestServer } from '../../test/fixtures/test-server.js'
 
 const kite = useTestServer('kite-resume-')
 
-// biome-ignore lint/suspicious/noExplicitAny: API answers are checked by the assertions below
-type Json = any
-const api = (path: string, init: RequestInit = {}) =>
-  fetch(`${kite.server.url}/api/v1${path}`, init)
+const { api, save } = apiCalls(kite)
 const postJson = (path: string, body: string) =>
   api(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+/** Posts a flow and answers the response (the flows the tests refuse). */
 const saveFlow = (source: string) =>
   api('/flows', { method: 'POST', headers: { 'content-type': 'application/x-yaml' }, body: source })
 
-const APPROVAL = `id: approval
-namespace: resume.api
-tasks:
-  - id: wait
-    type: kite.flow.Pause
-    onResume:
-      - id: approved
-        type: BOOLEAN
-      - id: note
-        type: STRING
-        defaults: none
-  - id: after
-    type: test.fixtures.Echo
-    value: "{{ outputs.wait.onResume.approved }}-{{ outputs.wait.onResume.note }}"
-`
+const APPROVAL = flowYaml('approval', 'resume.api', [
+  task('wait', 'kite.flow.Pause', {
+    onResume: [
+      { id: 'approved', type: 'BOOLEAN' },
+      { id: 'note', type: 'STRING', defaults: 'none' },
+    ],
+  }),
+  echo('after', '{{ outputs.wait.onResume.approved }}-{{ outputs.wait.onResume.note }}'),
+])
 
 describe('POST /executions/{id}/resume with onResume inputs', () => {
   it('validates the inputs (422, still paused) and hands them to the tasks after the Pause', async () => {
-    expect((await saveFlow(APPROVAL)).status).toBe(200)
+    await save(APPROVAL)
     const paused = (await (
       await postJson('/executions/resume.api/approval?wait=true', '{}')
     ).json()) as Json

@@ -1,4 +1,4 @@
-import { OpenAPIHono, type z } from '@hono/zod-openapi'
+import { createRoute, OpenAPIHono, type RouteConfig, type z } from '@hono/zod-openapi'
 import type { AuthService } from '../auth/auth-service.js'
 import { RuntimeError, type ValidationIssue } from '../errors.js'
 import type { Runtime } from '../runtime.js'
@@ -56,6 +56,51 @@ export const jsonAnswer = <T extends z.ZodType>(schema: T, description: string) 
   content: { 'application/json': { schema } },
 })
 
+/** The note admin routes carry in the document. */
+const ADMIN_NOTE =
+  'Needs an admin: a user or token with the `admin` role, or `KITE_ADMIN_TOKEN` (401 without one, 403 for a viewer).'
+
+/** The answers of a refused admin route in the document (see `checkAdmin`). */
+const ADMIN_ANSWERS = {
+  401: errorAnswer('No admin token or login.'),
+  403: errorAnswer('The user or token is a viewer.'),
+}
+
+/** A route's declaration but its method, path and tag (`resource` gives those). */
+type RouteOptions = Omit<RouteConfig, 'method' | 'path' | 'tags'>
+
+/**
+ * What one resource file declares its routes with, given its tag (its section in the OpenAPI
+ * document), so the file says the tag once: `route(method, path, options)` (`createRoute` with
+ * the tag), `adminRoute`
+ * (a route that needs an admin: `ADMIN_NOTE` after its description and the 401/403 answers) and
+ * `router` (`createRouter`).
+ */
+export function resource(tag: string) {
+  const route = <M extends RouteConfig['method'], P extends string, R extends RouteOptions>(
+    method: M,
+    path: P,
+    config: R,
+  ) => createRoute({ ...config, method, path, tags: [tag] })
+  const adminRoute = <M extends RouteConfig['method'], P extends string, R extends RouteOptions>(
+    method: M,
+    path: P,
+    config: R,
+  ) =>
+    route(method, path, {
+      ...config,
+      description: config.description ? `${config.description} ${ADMIN_NOTE}` : ADMIN_NOTE,
+      responses: { ...config.responses, ...ADMIN_ANSWERS },
+    })
+  return { route, adminRoute, router: createRouter }
+}
+
+/** The value a route loads, or the API's 404 error (`notFound`) when there is none. */
+export function found<T>(value: T | undefined, notFound: () => RuntimeError): T {
+  if (value === undefined) throw notFound()
+  return value
+}
+
 /** The auth service of an app (the OpenAPI document is built without one, and runs no handler). */
 export function authServiceOf(context: RouteContext): AuthService {
   if (!context.auth) {
@@ -63,10 +108,6 @@ export function authServiceOf(context: RouteContext): AuthService {
   }
   return context.auth
 }
-
-/** The note admin routes carry in the document. */
-export const ADMIN_NOTE =
-  'Needs an admin: a user or token with the `admin` role, or `KITE_ADMIN_TOKEN` (401 without one, 403 for a viewer).'
 
 /**
  * Refuses a request that does not come from an admin. Once users exist the auth middleware has

@@ -5,7 +5,6 @@ import { createFlowRoutes } from './flows.js'
 import { createNamespaceRoutes } from './namespaces.js'
 import { createPluginRoutes } from './plugins.js'
 import type { RouteContext } from './router.js'
-import { createFlowSchemaRoutes } from './schemas-flow.js'
 import { createServiceRoutes } from './service.js'
 import { createTriggerRoutes } from './triggers.js'
 import { createUserRoutes } from './users.js'
@@ -24,7 +23,6 @@ export function createApiRoutes(context: RouteContext) {
     .route('/', createWebhookRoutes(context))
     .route('/', createExecutionRoutes(context))
     .route('/', createPluginRoutes(context))
-    .route('/', createFlowSchemaRoutes(context))
     .route('/', createNamespaceRoutes(context))
     .route('/', createTriggerRoutes(context))
     .route('/', createClusterRoutes(context))

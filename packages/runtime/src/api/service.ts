@@ -1,14 +1,11 @@
-import { createRoute, z } from '@hono/zod-openapi'
+import { z } from '@hono/zod-openapi'
 import { createOpenApiDocument, type OpenApiDocument } from './openapi.js'
-import { createRouter, jsonAnswer, type RouteContext } from './router.js'
+import { jsonAnswer, type RouteContext, resource } from './router.js'
 import { API_PREFIX } from './routes.js'
 
-const tags = ['Service']
+const { route, router } = resource('Service')
 
-const index = createRoute({
-  method: 'get',
-  path: '/',
-  tags,
+const index = route('get', '/', {
   summary: 'This API: its routes and links',
   responses: {
     200: jsonAnswer(
@@ -27,10 +24,7 @@ const index = createRoute({
   },
 })
 
-const health = createRoute({
-  method: 'get',
-  path: '/health',
-  tags,
+const health = route('get', '/health', {
   summary: 'Health check',
   responses: {
     200: jsonAnswer(
@@ -42,10 +36,7 @@ const health = createRoute({
   },
 })
 
-const openapi = createRoute({
-  method: 'get',
-  path: '/openapi.json',
-  tags,
+const openapi = route('get', '/openapi.json', {
   summary: 'This OpenAPI 3.1 document',
   responses: { 200: jsonAnswer(z.record(z.string(), z.unknown()), 'OpenAPI 3.1') },
 })
@@ -59,7 +50,7 @@ export function createServiceRoutes(context: RouteContext) {
     document ??= createOpenApiDocument(context.version ?? 'unknown')
     return document
   }
-  return createRouter()
+  return router()
     .openapi(index, (c) => {
       const routes = Object.entries(documentOf().paths ?? {}).flatMap(([path, item]) =>
         METHODS.flatMap((method) => {

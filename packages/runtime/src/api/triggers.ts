@@ -1,13 +1,10 @@
-import { createRoute, z } from '@hono/zod-openapi'
-import { createRouter, errorAnswer, jsonAnswer, type RouteContext } from './router.js'
+import { z } from '@hono/zod-openapi'
+import { errorAnswer, jsonAnswer, type RouteContext, resource } from './router.js'
 import { Trigger, TriggerParams } from './schemas.js'
 
-const tags = ['Triggers']
+const { route, router } = resource('Triggers')
 
-const list = createRoute({
-  method: 'get',
-  path: '/triggers',
-  tags,
+const list = route('get', '/triggers', {
   summary: 'List triggers with their state',
   description:
     'Every trigger of every saved flow (latest revision): next date, last evaluation, last firing and execution, last error, and the plugin state (cursor).',
@@ -26,10 +23,7 @@ const list = createRoute({
 })
 
 const action = (name: 'enable' | 'disable' | 'reset', summary: string, description: string) =>
-  createRoute({
-    method: 'post',
-    path: `/triggers/{namespace}/{flowId}/{triggerId}/${name}`,
-    tags,
+  route('post', `/triggers/{namespace}/{flowId}/{triggerId}/${name}`, {
     summary,
     description,
     request: { params: TriggerParams },
@@ -58,7 +52,7 @@ const reset = action(
 /** `/triggers`: every trigger of the saved flows with its state, and enable/disable/reset. */
 export function createTriggerRoutes(context: RouteContext) {
   const scheduler = () => context.runtime.scheduler
-  return createRouter()
+  return router()
     .openapi(list, async (c) => {
       const { namespace, flowId } = c.req.valid('query')
       const results = await scheduler().list({

@@ -1,95 +1,60 @@
-import { createRoute, z } from '@hono/zod-openapi'
+import { z } from '@hono/zod-openapi'
 import { authStateOf } from './auth-state.js'
-import {
-  ADMIN_NOTE,
-  authServiceOf,
-  checkAdmin,
-  createRouter,
-  errorAnswer,
-  jsonAnswer,
-  type RouteContext,
-} from './router.js'
+import type { RouteContext } from './router.js'
+import { authServiceOf, checkAdmin, errorAnswer, jsonAnswer, resource } from './router.js'
 import { ApiToken, CreatedToken, NewToken, NewUser, pathParam, User } from './schemas.js'
 
-const tags = ['Users and tokens']
-const denied = {
-  401: errorAnswer('No admin token or login.'),
-  403: errorAnswer('The user or token is a viewer.'),
-}
+const { adminRoute, router } = resource('Users and tokens')
 
-const listUsers = createRoute({
-  method: 'get',
-  path: '/users',
-  tags,
+const listUsers = adminRoute('get', '/users', {
   summary: 'The users who may log in',
-  description: ADMIN_NOTE,
-  responses: { 200: jsonAnswer(z.array(User), 'Every user, by name.'), ...denied },
+  responses: { 200: jsonAnswer(z.array(User), 'Every user, by name.') },
 })
 
-const addUser = createRoute({
-  method: 'post',
-  path: '/users',
-  tags,
+const addUser = adminRoute('post', '/users', {
   summary: 'Add a user',
-  description: `The password is stored as a scrypt hash. ${ADMIN_NOTE}`,
+  description: `The password is stored as a scrypt hash.`,
   request: { body: { required: true, content: { 'application/json': { schema: NewUser } } } },
   responses: {
     201: jsonAnswer(User, 'The new user.'),
     400: errorAnswer('A bad name, role or password.'),
     409: errorAnswer('A user of that name exists.'),
-    ...denied,
   },
 })
 
-const removeUser = createRoute({
-  method: 'delete',
-  path: '/users/{name}',
-  tags,
+const removeUser = adminRoute('delete', '/users/{name}', {
   summary: 'Remove a user (their sessions end and their tokens are revoked)',
-  description: ADMIN_NOTE,
   request: { params: z.object({ name: pathParam('name', 'The user name.') }) },
   responses: {
     204: { description: 'Removed.' },
     404: errorAnswer('No such user.'),
     409: errorAnswer('The last admin cannot be removed.'),
-    ...denied,
   },
 })
 
-const listTokens = createRoute({
-  method: 'get',
-  path: '/tokens',
-  tags,
+const listTokens = adminRoute('get', '/tokens', {
   summary: 'The API tokens (never the tokens themselves)',
-  description: ADMIN_NOTE,
-  responses: { 200: jsonAnswer(z.array(ApiToken), 'Every token, revoked ones too.'), ...denied },
+  responses: {
+    200: jsonAnswer(z.array(ApiToken), 'Every token, revoked ones too.'),
+  },
 })
 
-const createToken = createRoute({
-  method: 'post',
-  path: '/tokens',
-  tags,
+const createToken = adminRoute('post', '/tokens', {
   summary: 'Create an API token (shown once)',
-  description: `Send it as \`Authorization: Bearer <token>\`. ${ADMIN_NOTE}`,
+  description: `Send it as \`Authorization: Bearer <token>\`.`,
   request: { body: { required: true, content: { 'application/json': { schema: NewToken } } } },
   responses: {
     201: jsonAnswer(CreatedToken, 'The token, with the secret shown this once.'),
     400: errorAnswer('A bad name or role.'),
-    ...denied,
   },
 })
 
-const revokeToken = createRoute({
-  method: 'delete',
-  path: '/tokens/{id}',
-  tags,
+const revokeToken = adminRoute('delete', '/tokens/{id}', {
   summary: 'Revoke an API token (it stops working at once)',
-  description: ADMIN_NOTE,
   request: { params: z.object({ id: pathParam('id', 'The token id (`tok_...`).') }) },
   responses: {
     204: { description: 'Revoked.' },
     404: errorAnswer('No live token with that id.'),
-    ...denied,
   },
 })
 
@@ -99,7 +64,7 @@ export function createUserRoutes(context: RouteContext) {
     checkAdmin(context, request)
     return authServiceOf(context)
   }
-  return createRouter()
+  return router()
     .openapi(listUsers, async (c) => c.json(await service(c.req.raw).listUsers(), 200))
     .openapi(addUser, async (c) =>
       c.json(await service(c.req.raw).addUser(c.req.valid('json')), 201),

@@ -1,5 +1,6 @@
 import { rm } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { echo, flowable, flowYaml, slow, task } from '../../test/fixtures/flows.js'
 import { createTestDatabase } from '../../test/fixtures/postgres.js'
 import { createTestRuntime, type TestRuntime } from '../../test/fixtures/test-runtime.js'
 
@@ -14,32 +15,22 @@ afterAll(async () => {
   await database?.drop()
 })
 
-const FLOW = `
-id: on-postgres
-namespace: test.postgres
-tasks:
-  - id: set
-    type: test.fixtures.Kv
-    key: colour
-    value: { name: teal }
-  - id: fan
-    type: kite.flow.Parallel
-    tasks:
-      - id: slow
-        type: test.fixtures.Slow
-        ms: 50
-      - id: loop
-        type: kite.flow.ForEach
-        values: '["a", "b", "c"]'
-        concurrencyLimit: 2
-        tasks:
-          - id: upper
-            type: test.fixtures.Return
-            format: "{{ taskrun.value | upper }}"
-  - id: collect
-    type: test.fixtures.Echo
-    value: "{{ outputs.upper.a.value }}{{ outputs.upper['c'].value }}-{{ kv('colour').name }}"
-`
+const FLOW = flowYaml('on-postgres', 'test.postgres', [
+  task('set', 'test.fixtures.Kv', { key: 'colour', value: { name: 'teal' } }),
+  flowable('fan', 'Parallel', [
+    slow('slow', 50),
+    flowable(
+      'loop',
+      'ForEach',
+      [task('upper', 'test.fixtures.Return', { format: '{{ taskrun.value | upper }}' })],
+      { values: '["a", "b", "c"]', concurrencyLimit: 2 },
+    ),
+  ]),
+  echo(
+    'collect',
+    "{{ outputs.upper.a.value }}{{ outputs.upper['c'].value }}-{{ kv('colour').name }}",
+  ),
+])
 
 describe('the engine on a postgres store', () => {
   it('runs a flow end to end: Parallel, ForEach, kv(), outputs and logs kept in PostgreSQL', async () => {

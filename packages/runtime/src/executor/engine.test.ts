@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestRuntime, type TestRuntime } from '../../test/fixtures/test-runtime.js'
+import { echo, flowable, flowYaml, pause, slow, task } from '../../test/fixtures/flows.js'
+import { createTestRuntime, runStates, type TestRuntime } from '../../test/fixtures/test-runtime.js'
 import type { StateInfo } from './execution-model.js'
 
 let t: TestRuntime
@@ -18,27 +19,17 @@ afterAll(async () => {
 
 describe('sequential tasks', () => {
   it('runs tasks in order and passes outputs across tasks', async () => {
-    const execution = await t.run(`
-id: seq
-namespace: test.engine
-tasks:
-  - id: a
-    type: test.fixtures.Add
-    a: 1
-    b: 2
-  - id: b
-    type: test.fixtures.Echo
-    value: "{{ outputs.a.sum * 10 }}"
-  - id: c
-    type: test.fixtures.Return
-    format: "sum is {{ outputs.a.sum }}, echo {{ outputs.b.value }}"
-`)
+    const execution = await t.run(
+      flowYaml('seq', 'test.engine', [
+        task('a', 'test.fixtures.Add', { a: 1, b: 2 }),
+        echo('b', '{{ outputs.a.sum * 10 }}'),
+        task('c', 'test.fixtures.Return', {
+          format: 'sum is {{ outputs.a.sum }}, echo {{ outputs.b.value }}',
+        }),
+      ]),
+    )
     expect(execution.state.current).toBe('SUCCESS')
-    expect(execution.taskRunList.map((run) => [run.taskId, run.state.current])).toEqual([
-      ['a', 'SUCCESS'],
-      ['b', 'SUCCESS'],
-      ['c', 'SUCCESS'],
-    ])
+    expect(runStates(execution)).toBe('a:SUCCESS b:SUCCESS c:SUCCESS')
     expect(t.taskRun(execution, 'b').outputs).toEqual({ value: 30 })
     expect(t.taskRun(execution, 'c').outputs).toEqual({ value: 'sum is 3, echo 30' })
     expect(t.taskRun(execution, 'a').pluginVersion).toBe('1.0.0')
@@ -55,49 +46,34 @@ tasks:
 })
 
 describe('inputs', () => {
-  const flow = `
-id: inputs
-namespace: test.engine
-inputs:
-  - id: name
-    type: STRING
-  - id: count
-    type: INT
-    defaults: 3
-  - id: ratio
-    type: FLOAT
-    required: false
-  - id: enabled
-    type: BOOLEAN
-    defaults: true
-  - id: when
-    type: DATETIME
-    defaults: "2024-05-01T10:00:00Z"
-  - id: data
-    type: JSON
-    defaults: '{"a": [1, 2]}'
-  - id: color
-    type: ENUM
-    values: [red, green]
-    defaults: red
-  - id: password
-    type: SECRET
-    required: false
-  - id: note
-    type: FILE
-    required: false
-tasks:
-  - id: show
-    type: test.fixtures.Echo
-    value:
-      name: "{{ inputs.name }}"
-      count: "{{ inputs.count + 1 }}"
-      enabled: "{{ inputs.enabled }}"
-      when: "{{ inputs.when }}"
-      first: "{{ inputs.data.a[0] }}"
-      color: "{{ inputs.color }}"
-      ratio: "{{ inputs.ratio }}"
-`
+  const flow = flowYaml(
+    'inputs',
+    'test.engine',
+    [
+      echo('show', {
+        name: '{{ inputs.name }}',
+        count: '{{ inputs.count + 1 }}',
+        enabled: '{{ inputs.enabled }}',
+        when: '{{ inputs.when }}',
+        first: '{{ inputs.data.a[0] }}',
+        color: '{{ inputs.color }}',
+        ratio: '{{ inputs.ratio }}',
+      }),
+    ],
+    {
+      inputs: [
+        { id: 'name', type: 'STRING' },
+        { id: 'count', type: 'INT', defaults: 3 },
+        { id: 'ratio', type: 'FLOAT', required: false },
+        { id: 'enabled', type: 'BOOLEAN', defaults: true },
+        { id: 'when', type: 'DATETIME', defaults: '2024-05-01T10:00:00Z' },
+        { id: 'data', type: 'JSON', defaults: '{"a": [1, 2]}' },
+        { id: 'color', type: 'ENUM', values: ['red', 'green'], defaults: 'red' },
+        { id: 'password', type: 'SECRET', required: false },
+        { id: 'note', type: 'FILE', required: false },
+      ],
+    },
+  )
 
   it('types inputs and applies defaults', async () => {
     const execution = await t.run(flow, { name: 'Ada', count: '41' })
@@ -136,29 +112,33 @@ tasks:
     const byPath = Object.fromEntries(
       (error?.issues ?? []).map((issue) => [issue.path, issue.message]),
     )
-    expect(byPath['inputs.name']).toBe('input "name" is required')
-    expect(byPath['inputs.count']).toContain('expected an integer, got "many"')
-    expect(byPath['inputs.color']).toContain('expected one of "red", "green", got "blue"')
-    expect(byPath['inputs.enabled']).toContain('expected true or false')
-    expect(byPath['inputs.when']).toContain('ISO-8601')
-    expect(byPath['inputs.extra']).toContain('unknown input "extra"')
+    expect(byPath).toEqual({
+      'inputs.name': 'input "name" is required',
+      'inputs.count': expect.stringContaining('expected an integer, got "many"'),
+      'inputs.color': expect.stringContaining('expected one of "red", "green", got "blue"'),
+      'inputs.enabled': expect.stringContaining('expected true or false'),
+      'inputs.when': expect.stringContaining('ISO-8601'),
+      'inputs.extra': expect.stringContaining('unknown input "extra"'),
+    })
   })
 
   it('stores FILE inputs in internal storage and masks SECRET inputs in logs', async () => {
     const execution = await t.run(
-      `
-id: files
-namespace: test.engine
-inputs:
-  - id: note
-    type: FILE
-  - id: password
-    type: SECRET
-tasks:
-  - id: log
-    type: test.fixtures.Log
-    message: "file {{ inputs.note }} password {{ inputs.password }}"
-`,
+      flowYaml(
+        'files',
+        'test.engine',
+        [
+          task('log', 'test.fixtures.Log', {
+            message: 'file {{ inputs.note }} password {{ inputs.password }}',
+          }),
+        ],
+        {
+          inputs: [
+            { id: 'note', type: 'FILE' },
+            { id: 'password', type: 'SECRET' },
+          ],
+        },
+      ),
       { note: 'hello file', password: 'hunter2-long' },
     )
     expect(execution.state.current).toBe('SUCCESS')
@@ -175,20 +155,13 @@ tasks:
 
 describe('expressions at run time', () => {
   it('fails the task run clearly on an undefined variable', async () => {
-    const execution = await t.run(`
-id: undefined-var
-namespace: test.engine
-tasks:
-  - id: a
-    type: test.fixtures.Echo
-    value: 1
-  - id: b
-    type: test.fixtures.Echo
-    value: "{{ outputs.a.value.missing }}"
-  - id: c
-    type: test.fixtures.Echo
-    value: never
-`)
+    const execution = await t.run(
+      flowYaml('undefined-var', 'test.engine', [
+        echo('a', 1),
+        echo('b', '{{ outputs.a.value.missing }}'),
+        echo('c', 'never'),
+      ]),
+    )
     expect(execution.state.current).toBe('FAILED')
     const b = t.taskRun(execution, 'b')
     expect(b.state.current).toBe('FAILED')
@@ -200,25 +173,24 @@ tasks:
   })
 
   it('exposes flow, execution, vars, labels, envs and secret()', async () => {
-    const execution = await t.run(`
-id: context
-namespace: test.engine
-labels:
-  team: core
-variables:
-  greeting: Hello
-tasks:
-  - id: show
-    type: test.fixtures.Echo
-    value:
-      flow: "{{ flow.namespace }}/{{ flow.id }}"
-      execution: "{{ execution.id }}"
-      greeting: "{{ vars.greeting }}"
-      team: "{{ labels.team }}"
-      stage: "{{ envs.stage }}"
-      task: "{{ task.id }}"
-      secretLength: "{{ secret('TOKEN') | length }}"
-`)
+    const execution = await t.run(
+      flowYaml(
+        'context',
+        'test.engine',
+        [
+          echo('show', {
+            flow: '{{ flow.namespace }}/{{ flow.id }}',
+            execution: '{{ execution.id }}',
+            greeting: '{{ vars.greeting }}',
+            team: '{{ labels.team }}',
+            stage: '{{ envs.stage }}',
+            task: '{{ task.id }}',
+            secretLength: "{{ secret('TOKEN') | length }}",
+          }),
+        ],
+        { labels: { team: 'core' }, variables: { greeting: 'Hello' } },
+      ),
+    )
     expect(execution.state.current).toBe('SUCCESS')
     expect(t.taskRun(execution, 'show').outputs?.value).toEqual({
       flow: 'test.engine/context',
@@ -232,14 +204,11 @@ tasks:
   })
 
   it('passes $dynamic: false properties through unrendered', async () => {
-    const execution = await t.run(`
-id: raw
-namespace: test.engine
-tasks:
-  - id: raw
-    type: test.fixtures.Raw
-    template: "{{ flow.id }}"
-`)
+    const execution = await t.run(
+      flowYaml('raw', 'test.engine', [
+        task('raw', 'test.fixtures.Raw', { template: '{{ flow.id }}' }),
+      ]),
+    )
     expect(t.taskRun(execution, 'raw').outputs).toEqual({
       template: '{{ flow.id }}',
       rendered: 'raw',
@@ -247,18 +216,12 @@ tasks:
   })
 
   it('guards fetch outputs: reading the absent one names the one that exists', async () => {
-    const execution = await t.run(`
-id: fetch-guard
-namespace: test.engine
-tasks:
-  - id: rows
-    type: test.fixtures.Fetch
-    fetchType: STORE
-    rows: [1, 2]
-  - id: read
-    type: test.fixtures.Echo
-    value: "{{ outputs.rows.value }}"
-`)
+    const execution = await t.run(
+      flowYaml('fetch-guard', 'test.engine', [
+        task('rows', 'test.fixtures.Fetch', { fetchType: 'STORE', rows: [1, 2] }),
+        echo('read', '{{ outputs.rows.value }}'),
+      ]),
+    )
     expect(execution.state.current).toBe('FAILED')
     expect(t.taskRun(execution, 'read').error).toContain(
       'outputs.rows.value does not exist: it produced "uri" instead',
@@ -268,17 +231,12 @@ tasks:
 
 describe('secrets, KV and storage', () => {
   it('masks secret values in every log line', async () => {
-    const execution = await t.run(`
-id: secrets
-namespace: test.engine
-tasks:
-  - id: read
-    type: test.fixtures.Secret
-    name: TOKEN
-  - id: leak
-    type: test.fixtures.Log
-    message: "token={{ secret('TOKEN') }}"
-`)
+    const execution = await t.run(
+      flowYaml('secrets', 'test.engine', [
+        task('read', 'test.fixtures.Secret', { name: 'TOKEN' }),
+        task('leak', 'test.fixtures.Log', { message: "token={{ secret('TOKEN') }}" }),
+      ]),
+    )
     expect(execution.state.current).toBe('SUCCESS')
     expect(t.taskRun(execution, 'read').outputs).toEqual({ length: 12 })
     const logs = (await t.logs(execution.id)).join('\n')
@@ -288,30 +246,21 @@ tasks:
   })
 
   it('fails clearly on a missing secret', async () => {
-    const execution = await t.run(`
-id: missing-secret
-namespace: test.engine
-tasks:
-  - id: read
-    type: test.fixtures.Secret
-    name: NOPE
-`)
+    const execution = await t.run(
+      flowYaml('missing-secret', 'test.engine', [
+        task('read', 'test.fixtures.Secret', { name: 'NOPE' }),
+      ]),
+    )
     expect(t.taskRun(execution, 'read').error).toContain('KITE_SECRET_NOPE')
   })
 
   it('keeps KV per namespace, readable with kv()', async () => {
-    const execution = await t.run(`
-id: kv
-namespace: test.kv
-tasks:
-  - id: set
-    type: test.fixtures.Kv
-    key: colour
-    value: { name: teal }
-  - id: read
-    type: test.fixtures.Echo
-    value: "{{ kv('colour').name }}"
-`)
+    const execution = await t.run(
+      flowYaml('kv', 'test.kv', [
+        task('set', 'test.fixtures.Kv', { key: 'colour', value: { name: 'teal' } }),
+        echo('read', "{{ kv('colour').name }}"),
+      ]),
+    )
     expect(execution.state.current).toBe('SUCCESS')
     expect(t.taskRun(execution, 'read').outputs).toEqual({ value: 'teal' })
     expect(await t.runtime.store.kvGet('test.kv', 'colour')).toEqual({ name: 'teal' })
@@ -319,14 +268,11 @@ tasks:
   })
 
   it('stores files under the execution in internal storage', async () => {
-    const execution = await t.run(`
-id: storage
-namespace: test.engine
-tasks:
-  - id: put
-    type: test.fixtures.Store
-    text: some text
-`)
+    const execution = await t.run(
+      flowYaml('storage', 'test.engine', [
+        task('put', 'test.fixtures.Store', { text: 'some text' }),
+      ]),
+    )
     const outputs = t.taskRun(execution, 'put').outputs!
     expect(outputs.uri).toMatch(
       new RegExp(
@@ -339,19 +285,15 @@ tasks:
 
 describe('task properties', () => {
   it('retries with a constant interval until an attempt succeeds', async () => {
-    const execution = await t.run(`
-id: retry-constant
-namespace: test.engine
-tasks:
-  - id: flaky
-    type: test.fixtures.Fail
-    times: 2
-    key: retry-constant
-    retry:
-      type: constant
-      interval: PT0.05S
-      maxAttempts: 3
-`)
+    const execution = await t.run(
+      flowYaml('retry-constant', 'test.engine', [
+        task('flaky', 'test.fixtures.Fail', {
+          times: 2,
+          key: 'retry-constant',
+          retry: { type: 'constant', interval: 'PT0.05S', maxAttempts: 3 },
+        }),
+      ]),
+    )
     const run = t.taskRun(execution, 'flaky')
     expect(run.state.current).toBe('SUCCESS')
     expect(run.attempts.map((attempt) => attempt.state.current)).toEqual([
@@ -368,19 +310,14 @@ tasks:
   })
 
   it('gives up after maxAttempts, and waits exponentially longer', async () => {
-    const execution = await t.run(`
-id: retry-exponential
-namespace: test.engine
-tasks:
-  - id: flaky
-    type: test.fixtures.Fail
-    key: retry-exponential
-    retry:
-      type: exponential
-      interval: PT0.02S
-      delayFactor: 3
-      maxAttempts: 3
-`)
+    const execution = await t.run(
+      flowYaml('retry-exponential', 'test.engine', [
+        task('flaky', 'test.fixtures.Fail', {
+          key: 'retry-exponential',
+          retry: { type: 'exponential', interval: 'PT0.02S', delayFactor: 3, maxAttempts: 3 },
+        }),
+      ]),
+    )
     const run = t.taskRun(execution, 'flaky')
     expect(execution.state.current).toBe('FAILED')
     expect(run.state.current).toBe('FAILED')
@@ -393,15 +330,11 @@ tasks:
   })
 
   it('fails a task that runs longer than its timeout', async () => {
-    const execution = await t.run(`
-id: timeout
-namespace: test.engine
-tasks:
-  - id: slow
-    type: test.fixtures.Slow
-    ms: 5000
-    timeout: PT0.1S
-`)
+    const execution = await t.run(
+      flowYaml('timeout', 'test.engine', [
+        task('slow', 'test.fixtures.Slow', { ms: 5000, timeout: 'PT0.1S' }),
+      ]),
+    )
     const run = t.taskRun(execution, 'slow')
     expect(run.state.current).toBe('FAILED')
     expect(run.error).toBe('task "slow": timed out after 100 ms')
@@ -410,18 +343,12 @@ tasks:
   })
 
   it('turns an allowed failure into WARNING and goes on', async () => {
-    const execution = await t.run(`
-id: allow-failure
-namespace: test.engine
-tasks:
-  - id: bad
-    type: test.fixtures.Fail
-    key: allow-failure
-    allowFailure: true
-  - id: next
-    type: test.fixtures.Echo
-    value: went on
-`)
+    const execution = await t.run(
+      flowYaml('allow-failure', 'test.engine', [
+        task('bad', 'test.fixtures.Fail', { key: 'allow-failure', allowFailure: true }),
+        echo('next', 'went on'),
+      ]),
+    )
     expect(execution.state.current).toBe('WARNING')
     expect(t.taskRun(execution, 'bad').state.current).toBe('WARNING')
     expect(t.taskRun(execution, 'bad').error).toBe('boom')
@@ -430,28 +357,17 @@ tasks:
 
   it('skips tasks whose runIf is false and ignores disabled tasks', async () => {
     const execution = await t.run(
-      `
-id: run-if
-namespace: test.engine
-inputs:
-  - id: go
-    type: BOOLEAN
-tasks:
-  - id: maybe
-    type: test.fixtures.Echo
-    value: ran
-    runIf: "{{ inputs.go }}"
-  - id: literal
-    type: test.fixtures.Echo
-    value: ran
-    runIf: false
-  - id: off
-    type: test.fixtures.Fail
-    disabled: true
-  - id: after
-    type: test.fixtures.Echo
-    value: "{{ outputs.maybe is defined }}"
-`,
+      flowYaml(
+        'run-if',
+        'test.engine',
+        [
+          task('maybe', 'test.fixtures.Echo', { value: 'ran', runIf: '{{ inputs.go }}' }),
+          task('literal', 'test.fixtures.Echo', { value: 'ran', runIf: false }),
+          task('off', 'test.fixtures.Fail', { disabled: true }),
+          echo('after', '{{ outputs.maybe is defined }}'),
+        ],
+        { inputs: [{ id: 'go', type: 'BOOLEAN' }] },
+      ),
       { go: false },
     )
     expect(execution.state.current).toBe('SUCCESS')
@@ -462,21 +378,12 @@ tasks:
   })
 
   it('filters a task log lines below its logLevel', async () => {
-    const execution = await t.run(`
-id: log-level
-namespace: test.engine
-tasks:
-  - id: quiet
-    type: test.fixtures.Log
-    message: hidden
-    level: debug
-    logLevel: INFO
-  - id: loud
-    type: test.fixtures.Log
-    message: shown
-    level: warn
-    logLevel: INFO
-`)
+    const execution = await t.run(
+      flowYaml('log-level', 'test.engine', [
+        task('quiet', 'test.fixtures.Log', { message: 'hidden', level: 'debug', logLevel: 'INFO' }),
+        task('loud', 'test.fixtures.Log', { message: 'shown', level: 'warn', logLevel: 'INFO' }),
+      ]),
+    )
     const logs = await t.logs(execution.id)
     expect(logs).toContain('warn loud: shown')
     expect(logs.join('\n')).not.toContain('hidden')
@@ -485,76 +392,47 @@ tasks:
 
 describe('errors and finally', () => {
   it('runs errors when a task fails, finally always, and keeps the execution FAILED', async () => {
-    const execution = await t.run(`
-id: errors-finally
-namespace: test.engine
-tasks:
-  - id: bad
-    type: test.fixtures.Fail
-    key: errors-finally
-    message: it broke
-  - id: skipped
-    type: test.fixtures.Echo
-    value: never
-errors:
-  - id: alert
-    type: test.fixtures.Return
-    format: "failed: {{ execution.id }}"
-finally:
-  - id: cleanup
-    type: test.fixtures.Echo
-    value: cleaned
-`)
+    const execution = await t.run(
+      flowYaml(
+        'errors-finally',
+        'test.engine',
+        [
+          task('bad', 'test.fixtures.Fail', { key: 'errors-finally', message: 'it broke' }),
+          echo('skipped', 'never'),
+        ],
+        {
+          errors: [task('alert', 'test.fixtures.Return', { format: 'failed: {{ execution.id }}' })],
+          finally: [echo('cleanup', 'cleaned')],
+        },
+      ),
+    )
     expect(execution.state.current).toBe('FAILED')
-    expect(execution.taskRunList.map((run) => [run.taskId, run.state.current])).toEqual([
-      ['bad', 'FAILED'],
-      ['alert', 'SUCCESS'],
-      ['cleanup', 'SUCCESS'],
-    ])
+    expect(runStates(execution)).toBe('bad:FAILED alert:SUCCESS cleanup:SUCCESS')
     expect(t.taskRun(execution, 'alert').outputs).toEqual({ value: `failed: ${execution.id}` })
   })
 
   it('runs finally (not errors) after success, and a failing finally fails the execution', async () => {
-    const execution = await t.run(`
-id: finally-fails
-namespace: test.engine
-tasks:
-  - id: ok
-    type: test.fixtures.Echo
-    value: 1
-errors:
-  - id: alert
-    type: test.fixtures.Echo
-    value: never
-finally:
-  - id: cleanup
-    type: test.fixtures.Fail
-    key: finally-fails
-`)
+    const execution = await t.run(
+      flowYaml('finally-fails', 'test.engine', [echo('ok', 1)], {
+        errors: [echo('alert', 'never')],
+        finally: [task('cleanup', 'test.fixtures.Fail', { key: 'finally-fails' })],
+      }),
+    )
     expect(execution.state.current).toBe('FAILED')
     expect(execution.taskRunList.map((run) => run.taskId)).toEqual(['ok', 'cleanup'])
   })
 
   it('runs a flowable task own errors and finally branches', async () => {
-    const execution = await t.run(`
-id: flowable-branches
-namespace: test.engine
-tasks:
-  - id: group
-    type: kite.flow.Sequential
-    tasks:
-      - id: inner
-        type: test.fixtures.Fail
-        key: flowable-branches
-    errors:
-      - id: inner-alert
-        type: test.fixtures.Echo
-        value: alerted
-    finally:
-      - id: inner-cleanup
-        type: test.fixtures.Echo
-        value: cleaned
-`)
+    const execution = await t.run(
+      flowYaml('flowable-branches', 'test.engine', [
+        flowable(
+          'group',
+          'Sequential',
+          [task('inner', 'test.fixtures.Fail', { key: 'flowable-branches' })],
+          { errors: [echo('inner-alert', 'alerted')], finally: [echo('inner-cleanup', 'cleaned')] },
+        ),
+      ]),
+    )
     expect(execution.state.current).toBe('FAILED')
     const group = t.taskRun(execution, 'group')
     expect(group.state.current).toBe('FAILED')
@@ -565,37 +443,24 @@ tasks:
 
 describe('flow outputs', () => {
   it('renders flow outputs when the execution succeeds', async () => {
-    const execution = await t.run(`
-id: flow-outputs
-namespace: test.engine
-tasks:
-  - id: a
-    type: test.fixtures.Add
-    a: 40
-    b: 2
-outputs:
-  - id: answer
-    type: INT
-    value: "{{ outputs.a.sum }}"
-  - id: text
-    value: "answer={{ outputs.a.sum }}"
-`)
+    const execution = await t.run(
+      flowYaml('flow-outputs', 'test.engine', [task('a', 'test.fixtures.Add', { a: 40, b: 2 })], {
+        outputs: [
+          { id: 'answer', type: 'INT', value: '{{ outputs.a.sum }}' },
+          { id: 'text', value: 'answer={{ outputs.a.sum }}' },
+        ],
+      }),
+    )
     expect(execution.state.current).toBe('SUCCESS')
     expect(execution.outputs).toEqual({ answer: 42, text: 'answer=42' })
   })
 
   it('fails the execution when an output does not render', async () => {
-    const execution = await t.run(`
-id: flow-outputs-bad
-namespace: test.engine
-tasks:
-  - id: a
-    type: test.fixtures.Echo
-    value: 1
-outputs:
-  - id: broken
-    value: "{{ outputs.a.value.x }}"
-`)
+    const execution = await t.run(
+      flowYaml('flow-outputs-bad', 'test.engine', [echo('a', 1)], {
+        outputs: [{ id: 'broken', value: '{{ outputs.a.value.x }}' }],
+      }),
+    )
     expect(execution.state.current).toBe('FAILED')
     expect(execution.error).toContain('output "broken"')
   })
@@ -643,46 +508,35 @@ tasks:
   })
 
   it('Parallel fails when a child fails and starts nothing new', async () => {
-    const execution = await t.run(`
-id: parallel-fail
-namespace: test.engine
-tasks:
-  - id: fan
-    type: kite.flow.Parallel
-    concurrent: 1
-    tasks:
-      - id: bad
-        type: test.fixtures.Fail
-        key: parallel-fail
-      - id: never
-        type: test.fixtures.Echo
-        value: 1
-`)
+    const execution = await t.run(
+      flowYaml('parallel-fail', 'test.engine', [
+        flowable(
+          'fan',
+          'Parallel',
+          [task('bad', 'test.fixtures.Fail', { key: 'parallel-fail' }), echo('never', 1)],
+          { concurrent: 1 },
+        ),
+      ]),
+    )
     expect(execution.state.current).toBe('FAILED')
     expect(t.taskRun(execution, 'fan').state.current).toBe('FAILED')
     expect(execution.taskRunList.some((run) => run.taskId === 'never')).toBe(false)
   })
 
   it('If runs then or else by its condition', async () => {
-    const flow = `
-id: if
-namespace: test.engine
-inputs:
-  - id: n
-    type: INT
-tasks:
-  - id: check
-    type: kite.flow.If
-    condition: "{{ inputs.n > 5 }}"
-    then:
-      - id: big
-        type: test.fixtures.Echo
-        value: big
-    else:
-      - id: small
-        type: test.fixtures.Echo
-        value: small
-`
+    const flow = flowYaml(
+      'if',
+      'test.engine',
+      [
+        task('check', 'kite.flow.If', {
+          condition: '{{ inputs.n > 5 }}',
+          // biome-ignore lint/suspicious/noThenProperty: the If task's branch is named `then`
+          then: [echo('big', 'big')],
+          else: [echo('small', 'small')],
+        }),
+      ],
+      { inputs: [{ id: 'n', type: 'INT' }] },
+    )
     const big = await t.run(flow, { n: 10 })
     expect(big.taskRunList.map((run) => run.taskId)).toEqual(['check', 'big'])
     expect(t.taskRun(big, 'check').outputs).toEqual({ condition: true })
@@ -691,30 +545,21 @@ tasks:
   })
 
   it('Switch runs the matching case, or defaults', async () => {
-    const flow = `
-id: switch
-namespace: test.engine
-inputs:
-  - id: colour
-    type: STRING
-tasks:
-  - id: pick
-    type: kite.flow.Switch
-    value: "{{ inputs.colour }}"
-    cases:
-      red:
-        - id: stop
-          type: test.fixtures.Echo
-          value: stop
-      green:
-        - id: go
-          type: test.fixtures.Echo
-          value: go
-    defaults:
-      - id: unknown
-        type: test.fixtures.Echo
-        value: unknown
-`
+    const flow = flowYaml(
+      'switch',
+      'test.engine',
+      [
+        task('pick', 'kite.flow.Switch', {
+          value: '{{ inputs.colour }}',
+          cases: {
+            red: [{ id: 'stop', type: 'test.fixtures.Echo', value: 'stop' }],
+            green: [{ id: 'go', type: 'test.fixtures.Echo', value: 'go' }],
+          },
+          defaults: [{ id: 'unknown', type: 'test.fixtures.Echo', value: 'unknown' }],
+        }),
+      ],
+      { inputs: [{ id: 'colour', type: 'STRING' }] },
+    )
     const green = await t.run(flow, { colour: 'green' })
     expect(green.taskRunList.map((run) => run.taskId)).toEqual(['pick', 'go'])
     const purple = await t.run(flow, { colour: 'purple' })
@@ -723,25 +568,23 @@ tasks:
   })
 
   it('ForEach runs its tasks per value with taskrun.value and value-indexed outputs', async () => {
-    const execution = await t.run(`
-id: for-each
-namespace: test.engine
-tasks:
-  - id: loop
-    type: kite.flow.ForEach
-    values: '["a", "b", "c"]'
-    concurrencyLimit: 2
-    tasks:
-      - id: upper
-        type: test.fixtures.Return
-        format: "{{ taskrun.value | upper }}"
-      - id: twice
-        type: test.fixtures.Return
-        format: "{{ outputs.upper[taskrun.value].value }}{{ outputs.upper[taskrun.value].value }}"
-  - id: collect
-    type: test.fixtures.Echo
-    value: "{{ outputs.twice.a.value }}-{{ outputs.twice['c'].value }}"
-`)
+    const execution = await t.run(
+      flowYaml('for-each', 'test.engine', [
+        flowable(
+          'loop',
+          'ForEach',
+          [
+            task('upper', 'test.fixtures.Return', { format: '{{ taskrun.value | upper }}' }),
+            task('twice', 'test.fixtures.Return', {
+              format:
+                '{{ outputs.upper[taskrun.value].value }}{{ outputs.upper[taskrun.value].value }}',
+            }),
+          ],
+          { values: '["a", "b", "c"]', concurrencyLimit: 2 },
+        ),
+        echo('collect', "{{ outputs.twice.a.value }}-{{ outputs.twice['c'].value }}"),
+      ]),
+    )
     expect(execution.state.current).toBe('SUCCESS')
     expect(t.taskRun(execution, 'upper', 'b').outputs).toEqual({ value: 'B' })
     expect(t.taskRun(execution, 'twice', 'b').outputs).toEqual({ value: 'BB' })
@@ -751,26 +594,28 @@ tasks:
   })
 
   it('ForEach limits concurrency and nests, with parent.taskrun.value', async () => {
-    const execution = await t.run(`
-id: for-each-nested
-namespace: test.engine
-tasks:
-  - id: outer
-    type: kite.flow.ForEach
-    values: [1, 2]
-    concurrencyLimit: 0
-    tasks:
-      - id: inner
-        type: kite.flow.ForEach
-        values: ["x", "y"]
-        tasks:
-          - id: pair
-            type: test.fixtures.Return
-            format: "{{ parent.taskrun.value }}{{ taskrun.value }}"
-  - id: read
-    type: test.fixtures.Echo
-    value: "{{ outputs.pair['2'].y.value }}"
-`)
+    const execution = await t.run(
+      flowYaml('for-each-nested', 'test.engine', [
+        flowable(
+          'outer',
+          'ForEach',
+          [
+            flowable(
+              'inner',
+              'ForEach',
+              [
+                task('pair', 'test.fixtures.Return', {
+                  format: '{{ parent.taskrun.value }}{{ taskrun.value }}',
+                }),
+              ],
+              { values: ['x', 'y'] },
+            ),
+          ],
+          { values: [1, 2], concurrencyLimit: 0 },
+        ),
+        echo('read', "{{ outputs.pair['2'].y.value }}"),
+      ]),
+    )
     expect(execution.state.current).toBe('SUCCESS')
     const pairs = execution.taskRunList
       .filter((run) => run.taskId === 'pair')
@@ -780,72 +625,50 @@ tasks:
   })
 
   it('ForEach with a limit of 1 runs values one after another', async () => {
-    const execution = await t.run(`
-id: for-each-serial
-namespace: test.engine
-tasks:
-  - id: loop
-    type: kite.flow.ForEach
-    values: [80, 80, 80]
-    tasks:
-      - id: nap
-        type: test.fixtures.Slow
-        ms: "{{ taskrun.value }}"
-`)
+    const execution = await t.run(
+      flowYaml('for-each-serial', 'test.engine', [
+        flowable('loop', 'ForEach', [slow('nap', '{{ taskrun.value }}')], { values: [80, 80, 80] }),
+      ]),
+    )
     const naps = execution.taskRunList.filter((run) => run.taskId === 'nap')
     expect(naps).toHaveLength(3)
     expect(inOrder(naps.map((run) => span(run)))).toBe(true)
   })
 
   it('ForEach fails clearly when values is not a list', async () => {
-    const execution = await t.run(`
-id: for-each-bad
-namespace: test.engine
-tasks:
-  - id: loop
-    type: kite.flow.ForEach
-    values: "{{ 'not a list' }}"
-    tasks:
-      - id: never
-        type: test.fixtures.Echo
-        value: 1
-`)
+    const execution = await t.run(
+      flowYaml('for-each-bad', 'test.engine', [
+        flowable('loop', 'ForEach', [echo('never', 1)], { values: "{{ 'not a list' }}" }),
+      ]),
+    )
     expect(t.taskRun(execution, 'loop').error).toContain('values: expected a list')
   })
 
   it('Subflow starts a child execution, waits and exposes its outputs', async () => {
-    await t.runtime.engine.saveFlow(`
-id: child
-namespace: test.sub
-inputs:
-  - id: n
-    type: INT
-tasks:
-  - id: double
-    type: test.fixtures.Add
-    a: "{{ inputs.n }}"
-    b: "{{ inputs.n }}"
-  - id: who
-    type: test.fixtures.Echo
-    value: "{{ trigger.flowId }}"
-outputs:
-  - id: result
-    value: "{{ outputs.double.sum }}"
-`)
-    const execution = await t.run(`
-id: parent
-namespace: test.sub
-tasks:
-  - id: call
-    type: kite.flow.Subflow
-    namespace: test.sub
-    flowId: child
-    inputs:
-      n: 21
-  - id: use
-    type: test.fixtures.Echo
-    value: "{{ outputs.call.outputs.result }}"
-`)
+    await t.runtime.engine.saveFlow(
+      flowYaml(
+        'child',
+        'test.sub',
+        [
+          task('double', 'test.fixtures.Add', { a: '{{ inputs.n }}', b: '{{ inputs.n }}' }),
+          echo('who', '{{ trigger.flowId }}'),
+        ],
+        {
+          inputs: [{ id: 'n', type: 'INT' }],
+          outputs: [{ id: 'result', value: '{{ outputs.double.sum }}' }],
+        },
+      ),
+    )
+    const execution = await t.run(
+      flowYaml('parent', 'test.sub', [
+        task('call', 'kite.flow.Subflow', {
+          namespace: 'test.sub',
+          flowId: 'child',
+          inputs: { n: 21 },
+        }),
+        echo('use', '{{ outputs.call.outputs.result }}'),
+      ]),
+    )
     expect(execution.state.current).toBe('SUCCESS')
     const call = t.taskRun(execution, 'call')
     expect(call.outputs).toMatchObject({ state: 'SUCCESS', outputs: { result: 42 } })
@@ -856,33 +679,26 @@ tasks:
   })
 
   it('Subflow fails with its child unless transmitFailed is false, and can skip waiting', async () => {
-    await t.runtime.engine.saveFlow(`
-id: failing-child
-namespace: test.sub
-tasks:
-  - id: bad
-    type: test.fixtures.Fail
-    key: failing-child
-`)
-    const execution = await t.run(`
-id: parent-of-failure
-namespace: test.sub
-tasks:
-  - id: tolerant
-    type: kite.flow.Subflow
-    namespace: test.sub
-    flowId: failing-child
-    transmitFailed: false
-  - id: fire-and-forget
-    type: kite.flow.Subflow
-    namespace: test.sub
-    flowId: failing-child
-    wait: false
-  - id: strict
-    type: kite.flow.Subflow
-    namespace: test.sub
-    flowId: failing-child
-`)
+    await t.runtime.engine.saveFlow(
+      flowYaml('failing-child', 'test.sub', [
+        task('bad', 'test.fixtures.Fail', { key: 'failing-child' }),
+      ]),
+    )
+    const execution = await t.run(
+      flowYaml('parent-of-failure', 'test.sub', [
+        task('tolerant', 'kite.flow.Subflow', {
+          namespace: 'test.sub',
+          flowId: 'failing-child',
+          transmitFailed: false,
+        }),
+        task('fire-and-forget', 'kite.flow.Subflow', {
+          namespace: 'test.sub',
+          flowId: 'failing-child',
+          wait: false,
+        }),
+        task('strict', 'kite.flow.Subflow', { namespace: 'test.sub', flowId: 'failing-child' }),
+      ]),
+    )
     expect(t.taskRun(execution, 'tolerant').state.current).toBe('SUCCESS')
     expect(t.taskRun(execution, 'tolerant').outputs?.state).toBe('FAILED')
     expect(Object.keys(t.taskRun(execution, 'fire-and-forget').outputs ?? {})).toEqual([
@@ -894,30 +710,17 @@ tasks:
   })
 
   it('Subflow of a missing flow fails the task run', async () => {
-    const execution = await t.run(`
-id: parent-of-nothing
-namespace: test.sub
-tasks:
-  - id: call
-    type: kite.flow.Subflow
-    namespace: test.sub
-    flowId: does-not-exist
-`)
+    const execution = await t.run(
+      flowYaml('parent-of-nothing', 'test.sub', [
+        task('call', 'kite.flow.Subflow', { namespace: 'test.sub', flowId: 'does-not-exist' }),
+      ]),
+    )
     expect(t.taskRun(execution, 'call').error).toContain('flow test.sub/does-not-exist not found')
   })
 
   it('Pause waits for resume, then goes on', async () => {
     const paused = await t.run(
-      `
-id: pause
-namespace: test.engine
-tasks:
-  - id: wait
-    type: kite.flow.Pause
-  - id: after
-    type: test.fixtures.Echo
-    value: resumed
-`,
+      flowYaml('pause', 'test.engine', [pause('wait'), echo('after', 'resumed')]),
       {},
       { untilPaused: true },
     )
@@ -939,23 +742,17 @@ tasks:
   })
 
   it('Pause with a delay resumes by itself; a timeout fails it', async () => {
-    const delayed = await t.run(`
-id: pause-delay
-namespace: test.engine
-tasks:
-  - id: wait
-    type: kite.flow.Pause
-    delay: PT0.1S
-`)
+    const delayed = await t.run(
+      flowYaml('pause-delay', 'test.engine', [
+        task('wait', 'kite.flow.Pause', { delay: 'PT0.1S' }),
+      ]),
+    )
     expect(delayed.state.current).toBe('SUCCESS')
-    const timedOut = await t.run(`
-id: pause-timeout
-namespace: test.engine
-tasks:
-  - id: wait
-    type: kite.flow.Pause
-    timeout: PT0.1S
-`)
+    const timedOut = await t.run(
+      flowYaml('pause-timeout', 'test.engine', [
+        task('wait', 'kite.flow.Pause', { timeout: 'PT0.1S' }),
+      ]),
+    )
     expect(timedOut.state.current).toBe('FAILED')
     expect(t.taskRun(timedOut, 'wait').error).toContain('not resumed within its timeout PT0.1S')
   })
@@ -963,17 +760,9 @@ tasks:
 
 describe('kill', () => {
   it('kills a running execution: running tasks are stopped, nothing new starts', async () => {
-    await t.runtime.engine.saveFlow(`
-id: to-kill
-namespace: test.engine
-tasks:
-  - id: long
-    type: test.fixtures.Slow
-    ms: 10000
-  - id: never
-    type: test.fixtures.Echo
-    value: 1
-`)
+    await t.runtime.engine.saveFlow(
+      flowYaml('to-kill', 'test.engine', [slow('long', 10000), echo('never', 1)]),
+    )
     const started = await t.runtime.engine.start({ namespace: 'test.engine', flowId: 'to-kill' })
     await waitUntil(
       async () => (await t.runtime.engine.getExecution(started.id))?.taskRunList.length === 1,
@@ -996,22 +785,12 @@ tasks:
   })
 
   it('kills a paused execution and its running subflow', async () => {
-    await t.runtime.engine.saveFlow(`
-id: paused-child
-namespace: test.engine
-tasks:
-  - id: wait
-    type: kite.flow.Pause
-`)
-    await t.runtime.engine.saveFlow(`
-id: paused-parent
-namespace: test.engine
-tasks:
-  - id: call
-    type: kite.flow.Subflow
-    namespace: test.engine
-    flowId: paused-child
-`)
+    await t.runtime.engine.saveFlow(flowYaml('paused-child', 'test.engine', [pause('wait')]))
+    await t.runtime.engine.saveFlow(
+      flowYaml('paused-parent', 'test.engine', [
+        task('call', 'kite.flow.Subflow', { namespace: 'test.engine', flowId: 'paused-child' }),
+      ]),
+    )
     const parent = await t.runtime.engine.start({
       namespace: 'test.engine',
       flowId: 'paused-parent',

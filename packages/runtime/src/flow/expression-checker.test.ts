@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { createExpressionEngine } from '@kite/expressions'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { echo, flowable, flowYaml, task } from '../../test/fixtures/flows.js'
 import { fixturePlugins } from '../../test/fixtures/plugins.js'
 import { flowIssues } from '../../test/flow-issues.js'
 import { isRuntimeError, type ValidationIssue } from '../errors.js'
@@ -79,51 +80,38 @@ tasks:
 
   it('never calls names known only at run time an error', () => {
     expect(() =>
-      validate(`id: dynamic
-namespace: test
-inputs:
-  - id: which
-    type: STRING
-variables:
-  settings: { a: 1 }
-tasks:
-  - id: rows
-    type: test.fixtures.Fetch
-    rows: [1, 2]
-  - id: each
-    type: kite.flow.ForEach
-    values: ["a", "b"]
-    tasks:
-      - id: inner
-        type: test.fixtures.Echo
-        value: "{{ taskrun.value }} {{ parent.taskrun.value ?? '' }}"
-      - id: after-inner
-        type: test.fixtures.Echo
-        value: "{{ outputs.inner[taskrun.value].value }}"
-  - id: read
-    type: test.fixtures.Echo
-    value: >-
-      {{ outputs[inputs.which].value }} {{ outputs.inner.a.value }} {{ outputs.rows.size }}
-      {{ outputs.missing.x | default('none') }} {{ vars.nope is defined }} {{ inputs.other ?? 1 }}
-      {% for row in outputs.rows.value %}{{ row.name ~ loop.index }}{% endfor %}
-      {% set total = vars.settings.a %}{{ total.deeper }} {{ envs.home }} {{ labels.team }}
-      {{ secret('token') }} {{ now() }} {{ vars.settings.whatever }}
-  - id: raw
-    type: test.fixtures.Raw
-    template: "{{ not.checked.at.save }}"
-  - id: together
-    type: kite.flow.Parallel
-    tasks:
-      - id: left
-        type: test.fixtures.Echo
-        value: "{{ outputs.right.value ?? 0 }} {{ outputs.right.value }}"
-      - id: right
-        type: test.fixtures.Echo
-        value: 1
-outputs:
-  - id: last
-    value: "{{ outputs.read.value }}"
-`),
+      validate(
+        flowYaml(
+          'dynamic',
+          'test',
+          [
+            task('rows', 'test.fixtures.Fetch', { rows: [1, 2] }),
+            flowable(
+              'each',
+              'ForEach',
+              [
+                echo('inner', "{{ taskrun.value }} {{ parent.taskrun.value ?? '' }}"),
+                echo('after-inner', '{{ outputs.inner[taskrun.value].value }}'),
+              ],
+              { values: ['a', 'b'] },
+            ),
+            echo(
+              'read',
+              "{{ outputs[inputs.which].value }} {{ outputs.inner.a.value }} {{ outputs.rows.size }} {{ outputs.missing.x | default('none') }} {{ vars.nope is defined }} {{ inputs.other ?? 1 }} {% for row in outputs.rows.value %}{{ row.name ~ loop.index }}{% endfor %} {% set total = vars.settings.a %}{{ total.deeper }} {{ envs.home }} {{ labels.team }} {{ secret('token') }} {{ now() }} {{ vars.settings.whatever }}",
+            ),
+            task('raw', 'test.fixtures.Raw', { template: '{{ not.checked.at.save }}' }),
+            flowable('together', 'Parallel', [
+              echo('left', '{{ outputs.right.value ?? 0 }} {{ outputs.right.value }}'),
+              echo('right', 1),
+            ]),
+          ],
+          {
+            inputs: [{ id: 'which', type: 'STRING' }],
+            variables: { settings: { a: 1 } },
+            outputs: [{ id: 'last', value: '{{ outputs.read.value }}' }],
+          },
+        ),
+      ),
     ).not.toThrow()
   })
 

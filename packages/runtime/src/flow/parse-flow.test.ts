@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { flowYaml, task } from '../../test/fixtures/flows.js'
 import { flowIssues } from '../../test/flow-issues.js'
 import { allTasks } from './flow-model.js'
 import { formatPath, parseFlow, parsePath } from './parse-flow.js'
@@ -73,16 +74,9 @@ triggers:
   })
 
   it('accepts labels as a list of key/value pairs', () => {
-    const flow = parseFlow(`
-id: f
-namespace: n
-labels:
-  - key: team
-    value: core
-tasks:
-  - id: a
-    type: x.y.Z
-`)
+    const flow = parseFlow(
+      flowYaml('f', 'n', [task('a', 'x.y.Z')], { labels: [{ key: 'team', value: 'core' }] }),
+    )
     expect(flow.labels).toEqual({ team: 'core' })
   })
 

@@ -1,5 +1,6 @@
 import { createExpressionEngine } from '@kite/expressions'
 import { describe, expect, it } from 'vitest'
+import { echo, flowYaml, task } from '../../test/fixtures/flows.js'
 import { fixturePlugins } from '../../test/fixtures/plugins.js'
 import { flowIssues } from '../../test/flow-issues.js'
 import { parseConfig } from '../config.js'
@@ -21,26 +22,27 @@ const issuesOf = (source: string) => flowIssues(() => validate(source))
 
 describe('validateFlow', () => {
   it('resolves every plugin task and records the set', () => {
-    const validated = validate(`
-id: ok
-namespace: test
-inputs:
-  - id: n
-    type: INT
-tasks:
-  - id: a
-    type: test.fixtures.Add
-    a: "{{ inputs.n }}"
-  - id: b
-    type: test.versioned.Hello
-    version: "^1.0"
-triggers:
-  - id: poll
-    type: test.fixtures.Poll
-    source: somewhere
-    conditions:
-      - type: test.fixtures.Always
-`)
+    const validated = validate(
+      flowYaml(
+        'ok',
+        'test',
+        [
+          task('a', 'test.fixtures.Add', { a: '{{ inputs.n }}' }),
+          task('b', 'test.versioned.Hello', { version: '^1.0' }),
+        ],
+        {
+          inputs: [{ id: 'n', type: 'INT' }],
+          triggers: [
+            {
+              id: 'poll',
+              type: 'test.fixtures.Poll',
+              source: 'somewhere',
+              conditions: [{ type: 'test.fixtures.Always' }],
+            },
+          ],
+        },
+      ),
+    )
     expect(validated.tasks.get('a')?.resolved.version).toBe('1.0.0')
     expect(validated.tasks.get('b')?.resolved).toMatchObject({
       version: '1.2.0',
@@ -119,40 +121,35 @@ tasks:
 
   it('checks values holding expressions for syntax only, and skips $dynamic: false', () => {
     expect(() =>
-      validate(`
-id: dynamic
-namespace: test
-inputs:
-  - id: n
-    type: INT
-tasks:
-  - id: a
-    type: test.fixtures.Add
-    a: "{{ inputs.n }}"
-  - id: raw
-    type: test.fixtures.Raw
-    template: "{{ not even closed"
-`),
+      validate(
+        flowYaml(
+          'dynamic',
+          'test',
+          [
+            task('a', 'test.fixtures.Add', { a: '{{ inputs.n }}' }),
+            task('raw', 'test.fixtures.Raw', { template: '{{ not even closed' }),
+          ],
+          { inputs: [{ id: 'n', type: 'INT' }] },
+        ),
+      ),
     ).not.toThrow()
   })
 
   it('checks expression syntax in runIf, flowable tasks and flow outputs', () => {
-    const issues = issuesOf(`
-id: syntax
-namespace: test
-tasks:
-  - id: check
-    type: kite.flow.If
-    condition: "{{ 1 + }}"
-    then:
-      - id: a
-        type: test.fixtures.Echo
-        value: 1
-        runIf: "{{ ( }}"
-outputs:
-  - id: x
-    value: "{{ outputs.a.value | nosuchfilter }}"
-`)
+    const issues = issuesOf(
+      flowYaml(
+        'syntax',
+        'test',
+        [
+          task('check', 'kite.flow.If', {
+            condition: '{{ 1 + }}',
+            // biome-ignore lint/suspicious/noThenProperty: the If task's branch is named `then`
+            then: [{ ...echo('a', 1), runIf: '{{ ( }}' }],
+          }),
+        ],
+        { outputs: [{ id: 'x', value: '{{ outputs.a.value | nosuchfilter }}' }] },
+      ),
+    )
     expect(issues.map((issue) => issue.path)).toEqual([
       'tasks[0].condition',
       'tasks[0].then[0].runIf',
@@ -163,17 +160,9 @@ outputs:
 
   it('applies plugin defaults before validating, and validates what they set', () => {
     const validated = validate(
-      `
-id: defaults
-namespace: test.team
-pluginDefaults:
-  - type: test.fixtures.Add
-    values: { b: 5, timeout: PT2S }
-tasks:
-  - id: a
-    type: test.fixtures.Add
-    a: 1
-`,
+      flowYaml('defaults', 'test.team', [task('a', 'test.fixtures.Add', { a: 1 })], {
+        pluginDefaults: [{ type: 'test.fixtures.Add', values: { b: 5, timeout: 'PT2S' } }],
+      }),
       {
         namespaces: {
           test: {
@@ -193,17 +182,11 @@ tasks:
       retry: { type: 'constant', maxAttempts: 2 },
     })
     expect(
-      issuesOf(`
-id: bad-defaults
-namespace: test
-pluginDefaults:
-  - type: test.fixtures
-    values: { timeout: soon }
-tasks:
-  - id: a
-    type: test.fixtures.Add
-    a: 1
-`)[0]?.message,
+      issuesOf(
+        flowYaml('bad-defaults', 'test', [task('a', 'test.fixtures.Add', { a: 1 })], {
+          pluginDefaults: [{ type: 'test.fixtures', values: { timeout: 'soon' } }],
+        }),
+      )[0]?.message,
     ).toContain(
       'timeout: must be an ISO-8601 duration such as PT30S, PT5M or PT1H (from pluginDefaults)',
     )

@@ -8,7 +8,7 @@ import {
   startGreetingServer,
 } from '../../test/greeting-server.js'
 import type { KiteServer } from '../api/server.js'
-import { type FlowUpgrade, lineDiff } from './upgrade.js'
+import type { FlowUpgrade } from './upgrade.js'
 
 interface Answer {
   message: string
@@ -249,12 +249,5 @@ describe('a renamed type', { timeout: 60_000 }, () => {
         }),
       ])
     }
-  })
-})
-
-describe('lineDiff', () => {
-  it('marks removed and added lines and keeps the rest', () => {
-    expect(lineDiff('a\nb\nc\n', 'a\nx\nc\n')).toBe('  a\n- b\n+ x\n  c')
-    expect(lineDiff('a\n', 'a\n')).toBe('  a')
   })
 })

@@ -5,6 +5,7 @@ import {
   findAliasedTask,
   listManifestTypes,
 } from '@kite/sdk/host'
+import { lineDiff } from '@kite/sdk/line-diff'
 import semver from 'semver'
 import { isMap, isSeq, parse, parseDocument, type YAMLMap } from 'yaml'
 import { isRuntimeError, messageOf, RuntimeError } from '../errors.js'
@@ -301,35 +302,4 @@ function problemsOf(error: unknown): string {
         .map((issue) => `${issue.line ? `line ${issue.line}: ` : ''}${issue.message}`)
         .join('; ')
     : messageOf(error)
-}
-
-/** A small line diff (longest common subsequence): flows are short. */
-export function lineDiff(before: string, after: string): string {
-  const a = before.replace(/\n$/, '').split('\n')
-  const b = after.replace(/\n$/, '').split('\n')
-  const lengths = Array.from({ length: a.length + 1 }, () =>
-    new Array<number>(b.length + 1).fill(0),
-  )
-  for (let i = a.length - 1; i >= 0; i--) {
-    for (let j = b.length - 1; j >= 0; j--) {
-      lengths[i]![j] =
-        a[i] === b[j]
-          ? lengths[i + 1]![j + 1]! + 1
-          : Math.max(lengths[i + 1]![j]!, lengths[i]![j + 1]!)
-    }
-  }
-  const lines: string[] = []
-  let i = 0
-  let j = 0
-  while (i < a.length || j < b.length) {
-    if (i < a.length && j < b.length && a[i] === b[j]) {
-      lines.push(`  ${a[i++]}`)
-      j++
-    } else if (i < a.length && (j >= b.length || lengths[i + 1]![j]! >= lengths[i]![j + 1]!)) {
-      lines.push(`- ${a[i++]}`)
-    } else {
-      lines.push(`+ ${b[j++]}`)
-    }
-  }
-  return lines.join('\n')
 }

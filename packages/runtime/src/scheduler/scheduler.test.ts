@@ -1,10 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { definePlugin, defineTrigger, z } from '@kite/sdk'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { echo, flowYaml, task } from '../../test/fixtures/flows.js'
 import { fixturesPlugin } from '../../test/fixtures/plugins.js'
-import { createServer, type KiteServer } from '../api/server.js'
+import { inTempDir } from '../../test/fixtures/temp-dir.js'
+import { useTestServer } from '../../test/fixtures/test-server.js'
 import type { ExecutionSummary } from '../executor/execution-model.js'
 import { createId } from '../ids.js'
 import { definePluginVersion } from '../plugins/plugin-sources.js'
@@ -77,10 +77,14 @@ const triggerDates = (executions: ExecutionSummary[]) =>
   executions.map((execution) => String(execution.trigger?.variables.date)).sort()
 
 describe('the scheduler, through the API', () => {
-  let dataDir: string
-  let server: KiteServer
+  const kite = useTestServer('kite-scheduler-', {
+    plugins,
+    pluginDirs: [CORE, GREETING, GREETING_V2],
+    scheduler: { tickMs: 100 },
+    bodyLimit: 4096,
+  })
   const api = (path: string, init: RequestInit = {}): Promise<JsonResponse> =>
-    fetch(`${server.url}/api/v1${path}`, init)
+    fetch(`${kite.server.url}/api/v1${path}`, init)
   const save = (source: string) =>
     api('/flows', {
       method: 'POST',
@@ -88,39 +92,30 @@ describe('the scheduler, through the API', () => {
       body: source,
     })
 
-  beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'kite-scheduler-'))
-    server = await createServer({
-      dataDir,
-      port: 0,
-      plugins: plugins(),
-      pluginDirs: [CORE, GREETING, GREETING_V2],
-      scheduler: { tickMs: 100 },
-      bodyLimit: 4096,
-    })
-  })
-  afterAll(async () => {
-    await server?.close()
-    await rm(dataDir, { recursive: true, force: true })
-  })
-
   it('fires a schedule once per date, with trigger.date, next, previous and inputs', async () => {
-    const saved = await save(`id: every-second
-namespace: sched
-inputs:
-  - id: who
-    type: STRING
-triggers:
-  - id: tick
-    type: kite.trigger.Schedule
-    cron: "* * * * * *"
-    inputs:
-      who: clock
-tasks:
-  - id: echo
-    type: test.fixtures.Echo
-    value: "{{ inputs.who }} {{ trigger.date }} {{ trigger.next }} {{ trigger.previous }}"
-`)
+    const saved = await save(
+      flowYaml(
+        'every-second',
+        'sched',
+        [
+          echo(
+            'echo',
+            '{{ inputs.who }} {{ trigger.date }} {{ trigger.next }} {{ trigger.previous }}',
+          ),
+        ],
+        {
+          inputs: [{ id: 'who', type: 'STRING' }],
+          triggers: [
+            {
+              id: 'tick',
+              type: 'kite.trigger.Schedule',
+              cron: '* * * * * *',
+              inputs: { who: 'clock' },
+            },
+          ],
+        },
+      ),
+    )
     expect(saved.status).toBe(200)
     const first = await until(async () => {
       const [trigger] = (await (await api('/triggers?namespace=sched&flowId=every-second')).json())
@@ -132,10 +127,10 @@ tasks:
     const disabled = await api('/triggers/sched/every-second/tick/disable', { method: 'POST' })
     expect(await disabled.json()).toMatchObject({ enabled: false })
     await new Promise((done) => setTimeout(done, 1200))
-    const executions = await executionsOf(server.runtime, 'sched', 'every-second')
+    const executions = await executionsOf(kite.server.runtime, 'sched', 'every-second')
     const expected = [0, 1, 2].map((second) => new Date(firstDate + second * 1000).toISOString())
     expect(triggerDates(executions)).toEqual(expected)
-    const done = await server.runtime.engine.waitFor(
+    const done = await kite.server.runtime.engine.waitFor(
       executions.find((item) => item.trigger?.variables.date === expected[1])?.id ?? '',
     )
     expect(done.inputs).toEqual({ who: 'clock' })
@@ -154,52 +149,47 @@ tasks:
     expect(await enabled.json()).toMatchObject({ enabled: true })
     await until(
       async () =>
-        (await executionsOf(server.runtime, 'sched', 'every-second')).length > 3 || undefined,
+        (await executionsOf(kite.server.runtime, 'sched', 'every-second')).length > 3 || undefined,
       'a firing after enabling',
     )
     await api('/triggers/sched/every-second/tick/disable', { method: 'POST' })
   })
 
   it('stops the triggers of a deleted flow', async () => {
-    await save(`id: doomed
-namespace: sched
-triggers:
-  - id: tick
-    type: kite.trigger.Schedule
-    cron: "* * * * * *"
-tasks:
-  - id: echo
-    type: test.fixtures.Echo
-    value: 1
-`)
+    await save(
+      flowYaml('doomed', 'sched', [echo('echo', 1)], {
+        triggers: [{ id: 'tick', type: 'kite.trigger.Schedule', cron: '* * * * * *' }],
+      }),
+    )
     await until(
-      async () => (await executionsOf(server.runtime, 'sched', 'doomed')).length > 0 || undefined,
+      async () =>
+        (await executionsOf(kite.server.runtime, 'sched', 'doomed')).length > 0 || undefined,
       'a first firing',
     )
     expect((await api('/flows/sched/doomed', { method: 'DELETE' })).status).toBe(204)
-    const count = (await executionsOf(server.runtime, 'sched', 'doomed')).length
+    const count = (await executionsOf(kite.server.runtime, 'sched', 'doomed')).length
     await new Promise((wait) => setTimeout(wait, 1500))
-    expect(await executionsOf(server.runtime, 'sched', 'doomed')).toHaveLength(count)
+    expect(await executionsOf(kite.server.runtime, 'sched', 'doomed')).toHaveLength(count)
     expect((await (await api('/triggers?namespace=sched&flowId=doomed')).json()).total).toBe(0)
   })
 
   it('passes webhook bodies (JSON or not), headers and parameters; hides wrong keys', async () => {
     expect(
       (
-        await save(`id: hooked
-namespace: hooks
-triggers:
-  - id: hook
-    type: kite.trigger.Webhook
-    key: s3cret-key
-tasks:
-  - id: echo
-    type: test.fixtures.Echo
-    value:
-      body: "{{ trigger.body }}"
-      header: "{{ trigger.headers['x-source'] }}"
-      page: "{{ trigger.parameters.page[0] }}"
-`)
+        await save(
+          flowYaml(
+            'hooked',
+            'hooks',
+            [
+              echo('echo', {
+                body: '{{ trigger.body }}',
+                header: "{{ trigger.headers['x-source'] }}",
+                page: '{{ trigger.parameters.page[0] }}',
+              }),
+            ],
+            { triggers: [{ id: 'hook', type: 'kite.trigger.Webhook', key: 's3cret-key' }] },
+          ),
+        )
       ).status,
     ).toBe(200)
     const call = (path: string, body: string, type: string) =>
@@ -252,43 +242,45 @@ tasks:
   it('starts a flow when another ends, filtered by an ExecutionStatus condition', async () => {
     expect(
       (
-        await save(`id: upstream
-namespace: chain
-inputs:
-  - id: fail
-    type: BOOLEAN
-    defaults: false
-tasks:
-  - id: maybe
-    type: test.fixtures.Fail
-    times: "{{ 1 if inputs.fail else 0 }}"
-    key: "upstream-{{ execution.id }}"
-outputs:
-  - id: answer
-    value: "42"
-`)
+        await save(
+          flowYaml(
+            'upstream',
+            'chain',
+            [
+              task('maybe', 'test.fixtures.Fail', {
+                times: '{{ 1 if inputs.fail else 0 }}',
+                key: 'upstream-{{ execution.id }}',
+              }),
+            ],
+            {
+              inputs: [{ id: 'fail', type: 'BOOLEAN', defaults: false }],
+              outputs: [{ id: 'answer', value: '42' }],
+            },
+          ),
+        )
       ).status,
     ).toBe(200)
-    const downstream = await save(`id: on-failure
-namespace: chain
-triggers:
-  - id: after
-    type: kite.trigger.Flow
-    preconditions:
-      flows:
-        - namespace: chain
-          flowId: upstream
-          states: [SUCCESS, FAILED]
-    conditions:
-      - type: kite.core.condition.ExecutionStatus
-        in: [FAILED]
-tasks:
-  - id: echo
-    type: test.fixtures.Echo
-    value: "{{ trigger.flowId }} {{ trigger.state }} {{ trigger.executionId }}"
-`)
+    const downstream = await save(
+      flowYaml(
+        'on-failure',
+        'chain',
+        [echo('echo', '{{ trigger.flowId }} {{ trigger.state }} {{ trigger.executionId }}')],
+        {
+          triggers: [
+            {
+              id: 'after',
+              type: 'kite.trigger.Flow',
+              preconditions: {
+                flows: [{ namespace: 'chain', flowId: 'upstream', states: ['SUCCESS', 'FAILED'] }],
+              },
+              conditions: [{ type: 'kite.core.condition.ExecutionStatus', in: ['FAILED'] }],
+            },
+          ],
+        },
+      ),
+    )
     expect(downstream.status).toBe(200)
-    const { engine } = server.runtime
+    const { engine } = kite.server.runtime
     const ok = await engine.start({ namespace: 'chain', flowId: 'upstream' })
     expect((await engine.waitFor(ok.id)).state.current).toBe('SUCCESS')
     const failed = await engine.start({
@@ -298,7 +290,7 @@ tasks:
     })
     expect((await engine.waitFor(failed.id)).state.current).toBe('FAILED')
     const [started] = await until(async () => {
-      const found = await executionsOf(server.runtime, 'chain', 'on-failure')
+      const found = await executionsOf(kite.server.runtime, 'chain', 'on-failure')
       return found.length > 0 ? found : undefined
     }, 'the downstream execution')
     const done = await engine.waitFor(started?.id ?? '')
@@ -311,29 +303,32 @@ tasks:
     })
     await new Promise((wait) => setTimeout(wait, 300))
     // The successful upstream did not pass the condition: still one downstream execution.
-    expect(await executionsOf(server.runtime, 'chain', 'on-failure')).toHaveLength(1)
+    expect(await executionsOf(kite.server.runtime, 'chain', 'on-failure')).toHaveLength(1)
   })
 
   it('polls a plugin trigger pinned to a version, with a cursor and a condition', async () => {
-    const saved = await save(`id: guests
-namespace: polls
-triggers:
-  - id: visitors
-    type: acme.greeting.Visitors
-    version: "1.0.0"
-    interval: PT0.2S
-    names: [Ada, Grace, Linus]
-    batchSize: 2
-    conditions:
-      - type: acme.greeting.NameMatches
-        version: "2.0.0"
-        name: "{{ trigger.name }}"
-        pattern: "Ada|Linus"
-tasks:
-  - id: echo
-    type: test.fixtures.Echo
-    value: "{{ trigger.name }} {{ trigger.position }}"
-`)
+    const saved = await save(
+      flowYaml('guests', 'polls', [echo('echo', '{{ trigger.name }} {{ trigger.position }}')], {
+        triggers: [
+          {
+            id: 'visitors',
+            type: 'acme.greeting.Visitors',
+            version: '1.0.0',
+            interval: 'PT0.2S',
+            names: ['Ada', 'Grace', 'Linus'],
+            batchSize: 2,
+            conditions: [
+              {
+                type: 'acme.greeting.NameMatches',
+                version: '2.0.0',
+                name: '{{ trigger.name }}',
+                pattern: 'Ada|Linus',
+              },
+            ],
+          },
+        ],
+      }),
+    )
     expect(saved.status).toBe(200)
     const trigger = await until(async () => {
       const [found] = (await (await api('/triggers?namespace=polls')).json()).results as Json[]
@@ -341,9 +336,9 @@ tasks:
     }, 'the cursor to reach the end')
     expect(trigger).toMatchObject({ kind: 'plugin', version: '1.0.0', interval: 'PT0.2S' })
     await new Promise((wait) => setTimeout(wait, 500))
-    const executions = await executionsOf(server.runtime, 'polls', 'guests')
+    const executions = await executionsOf(kite.server.runtime, 'polls', 'guests')
     expect(executions.map((item) => item.trigger?.variables.name).sort()).toEqual(['Ada', 'Linus'])
-    const one = await server.runtime.engine.waitFor(executions[0]?.id ?? '')
+    const one = await kite.server.runtime.engine.waitFor(executions[0]?.id ?? '')
     expect(one.plugins).toContainEqual(
       expect.objectContaining({ type: 'acme.greeting.Visitors', version: '1.0.0' }),
     )
@@ -351,23 +346,19 @@ tasks:
     const reset = await api('/triggers/polls/guests/visitors/reset', { method: 'POST' })
     expect(((await reset.json()) as Json).state).toEqual({})
     await until(
-      async () => (await executionsOf(server.runtime, 'polls', 'guests')).length === 4 || undefined,
+      async () =>
+        (await executionsOf(kite.server.runtime, 'polls', 'guests')).length === 4 || undefined,
       'the guest book polled again from the start',
     )
     await api('/triggers/polls/guests/visitors/disable', { method: 'POST' })
   })
 
   it('logs a poll that throws on the trigger, retries it, and never polls twice at once', async () => {
-    const saved = await save(`id: flaky
-namespace: polls
-triggers:
-  - id: source
-    type: test.flaky.Flaky
-tasks:
-  - id: echo
-    type: test.fixtures.Echo
-    value: "{{ trigger.poll }}"
-`)
+    const saved = await save(
+      flowYaml('flaky', 'polls', [echo('echo', '{{ trigger.poll }}')], {
+        triggers: [{ id: 'source', type: 'test.flaky.Flaky' }],
+      }),
+    )
     expect(saved.status).toBe(200)
     const failing = await until(async () => {
       const [found] = (await (await api('/triggers?namespace=polls&flowId=flaky')).json())
@@ -379,7 +370,8 @@ tasks:
     )
     expect(failing.failures).toBe(1)
     await until(
-      async () => (await executionsOf(server.runtime, 'polls', 'flaky')).length >= 2 || undefined,
+      async () =>
+        (await executionsOf(kite.server.runtime, 'polls', 'flaky')).length >= 2 || undefined,
       'executions after the failure',
     )
     const after = (await (await api('/triggers?namespace=polls&flowId=flaky')).json()).results[0]
@@ -389,26 +381,25 @@ tasks:
   })
 
   it('refuses bad triggers at save, one error per trigger', async () => {
-    const bad = await save(`id: bad
-namespace: refused
-triggers:
-  - id: cron
-    type: kite.trigger.Schedule
-    cron: "61 * * * *"
-  - id: zone
-    type: kite.trigger.Schedule
-    cron: "0 * * * *"
-    timezone: Mars/Olympus
-  - id: condition
-    type: kite.trigger.Schedule
-    cron: "0 * * * *"
-    conditions:
-      - type: kite.core.condition.NoSuchThing
-tasks:
-  - id: echo
-    type: test.fixtures.Echo
-    value: 1
-`)
+    const bad = await save(
+      flowYaml('bad', 'refused', [echo('echo', 1)], {
+        triggers: [
+          { id: 'cron', type: 'kite.trigger.Schedule', cron: '61 * * * *' },
+          {
+            id: 'zone',
+            type: 'kite.trigger.Schedule',
+            cron: '0 * * * *',
+            timezone: 'Mars/Olympus',
+          },
+          {
+            id: 'condition',
+            type: 'kite.trigger.Schedule',
+            cron: '0 * * * *',
+            conditions: [{ type: 'kite.core.condition.NoSuchThing' }],
+          },
+        ],
+      }),
+    )
     expect(bad.status).toBe(422)
     const body = (await bad.json()) as Json
     const messages = body.errors.map((error: Json) => `${error.path}: ${error.message}`)
@@ -455,8 +446,8 @@ tasks:
 
 describe('the scheduler across a restart', () => {
   it('recovers missed schedules as each flow asks (LAST, NONE, ALL) without duplicates', async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'kite-scheduler-restart-'))
-    const flow = (id: string, recover: string) => `id: ${id}
+    await inTempDir('kite-scheduler-restart-', async (dataDir) => {
+      const flow = (id: string, recover: string) => `id: ${id}
 namespace: restart
 triggers:
   - id: tick
@@ -468,9 +459,8 @@ tasks:
     type: test.fixtures.Echo
     value: "{{ trigger.date }}"
 `
-    const open = () =>
-      createRuntime({ dataDir, plugins: plugins(), scheduler: { tickMs: 100, start: false } })
-    try {
+      const open = () =>
+        createRuntime({ dataDir, plugins: plugins(), scheduler: { tickMs: 100, start: false } })
       const first = await open()
       for (const [id, recover] of [
         ['last', 'LAST'],
@@ -522,29 +512,20 @@ tasks:
       expect(all.at(-1)).toBe(lastMissed)
       const seconds = all.map((date) => Date.parse(date) / 1000)
       expect(seconds).toEqual(seconds.map((_, index) => (seconds[0] ?? 0) + index))
-    } finally {
-      await rm(dataDir, { recursive: true, force: true })
-    }
+    })
   })
 })
 
 describe('a firing recorded before a crash', () => {
   it('completes on the next start: missing executions start, existing ones are not repeated', async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'kite-scheduler-firing-'))
-    const open = () => createRuntime({ dataDir, plugins: plugins(), scheduler: { start: false } })
-    try {
+    await inTempDir('kite-scheduler-firing-', async (dataDir) => {
+      const open = () => createRuntime({ dataDir, plugins: plugins(), scheduler: { start: false } })
       const first = await open()
-      await first.engine.saveFlow(`id: guests
-namespace: crash
-triggers:
-  - id: poll
-    type: test.fixtures.Poll
-    source: book
-tasks:
-  - id: echo
-    type: test.fixtures.Echo
-    value: "{{ trigger.item }}"
-`)
+      await first.engine.saveFlow(
+        flowYaml('guests', 'crash', [echo('echo', '{{ trigger.item }}')], {
+          triggers: [{ id: 'poll', type: 'test.fixtures.Poll', source: 'book' }],
+        }),
+      )
       const trigger = { id: 'poll', type: 'test.fixtures.Poll' }
       const done = await first.engine.start({
         namespace: 'crash',
@@ -583,35 +564,30 @@ tasks:
       } finally {
         await second.close()
       }
-    } finally {
-      await rm(dataDir, { recursive: true, force: true })
-    }
+    })
   })
 })
 
 describe('flow triggers across a restart', () => {
   it('starts the downstream of an upstream that ended while no scheduler listened, once', async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'kite-scheduler-flow-'))
-    const open = () => createRuntime({ dataDir, plugins: plugins(), scheduler: { start: false } })
-    const downstreamOf = async (runtime: Runtime) => executionsOf(runtime, 'replay', 'downstream')
-    try {
+    await inTempDir('kite-scheduler-flow-', async (dataDir) => {
+      const open = () => createRuntime({ dataDir, plugins: plugins(), scheduler: { start: false } })
+      const downstreamOf = async (runtime: Runtime) => executionsOf(runtime, 'replay', 'downstream')
       const first = await open()
       await first.engine.saveFlow(
         'id: upstream\nnamespace: replay\ntasks:\n  - id: echo\n    type: test.fixtures.Echo\n    value: 1\n',
       )
-      await first.engine.saveFlow(`id: downstream
-namespace: replay
-triggers:
-  - id: after
-    type: kite.trigger.Flow
-    preconditions:
-      flows:
-        - { namespace: replay, flowId: upstream }
-tasks:
-  - id: echo
-    type: test.fixtures.Echo
-    value: "{{ trigger.executionId }}"
-`)
+      await first.engine.saveFlow(
+        flowYaml('downstream', 'replay', [echo('echo', '{{ trigger.executionId }}')], {
+          triggers: [
+            {
+              id: 'after',
+              type: 'kite.trigger.Flow',
+              preconditions: { flows: [{ namespace: 'replay', flowId: 'upstream' }] },
+            },
+          ],
+        }),
+      )
       await first.scheduler.start()
       // The scheduler stops (as if the process died) just before the upstream ends.
       await first.scheduler.close()
@@ -632,8 +608,6 @@ tasks:
           await runtime.close()
         }
       }
-    } finally {
-      await rm(dataDir, { recursive: true, force: true })
-    }
+    })
   })
 })
