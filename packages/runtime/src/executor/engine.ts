@@ -148,6 +148,11 @@ export interface Engine {
   ): Promise<SavedFlow>
   /** A saved flow (parsed), the latest revision unless one is given. */
   getFlow(namespace: string, id: string, revision?: number): Promise<StoredFlow | undefined>
+  /**
+   * The latest revision as `start` finds it: on its own, cached until saved or deleted through
+   * this engine; in a cluster, read from the store.
+   */
+  latestFlow(namespace: string, id: string): Promise<StoredFlow | undefined>
   deleteFlow(namespace: string, id: string): Promise<boolean>
   /** Creates an execution (committed as CREATED) and starts running it; returns at once. */
   start(request: StartRequest): Promise<Execution>
@@ -214,6 +219,17 @@ export function createEngine(options: EngineOptions): Engine {
   // writer of its data directory, and every save and delete goes through the engine.
   const latestFlows = new Map<string, StoredFlow>()
   const flowKey = (namespace: string, id: string) => `${namespace}\u0000${id}`
+  const latestFlow = async (namespace: string, id: string) => {
+    // In a cluster other nodes save flows too: the store is the only current copy.
+    if (cluster) return store.getFlow(namespace, id)
+    const key = flowKey(namespace, id)
+    let stored = latestFlows.get(key)
+    if (!stored) {
+      stored = await store.getFlow(namespace, id)
+      if (stored) latestFlows.set(key, stored)
+    }
+    return stored
+  }
   let closing = false
 
   const validate = (flow: Flow, pins?: ReturnType<typeof pinsOf>) =>
@@ -453,6 +469,8 @@ export function createEngine(options: EngineOptions): Engine {
 
     getFlow: (namespace, id, revision) => store.getFlow(namespace, id, revision),
 
+    latestFlow,
+
     deleteFlow: (namespace, id) => {
       latestFlows.delete(flowKey(namespace, id))
       return store.deleteFlow(namespace, id)
@@ -465,15 +483,10 @@ export function createEngine(options: EngineOptions): Engine {
           kind: 'operational',
         })
       }
-      const key = flowKey(request.namespace, request.flowId)
-      let stored =
+      const stored =
         request.revision === undefined
-          ? latestFlows.get(key)
+          ? await latestFlow(request.namespace, request.flowId)
           : await store.getFlow(request.namespace, request.flowId, request.revision)
-      if (!stored && request.revision === undefined) {
-        stored = await store.getFlow(request.namespace, request.flowId)
-        if (stored) latestFlows.set(key, stored)
-      }
       if (!stored) {
         throw new RuntimeError(
           `flow ${request.namespace}/${request.flowId}${request.revision === undefined ? '' : ` revision ${request.revision}`} not found`,

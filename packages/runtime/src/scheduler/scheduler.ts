@@ -293,11 +293,19 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     })
   }
 
-  const refresh = async () => {
+  // The index of the last `refresh`, kept while no flow revision was stored and the plugin
+  // catalog did not change: an execution's end (Flow triggers) costs one count, not every flow.
+  let indexed: { version: number; generation: number; entries: Map<string, IndexedTrigger> } =
+    { version: -1, generation: -1, entries: new Map() }
+  const refresh = async (): Promise<ReadonlyMap<string, IndexedTrigger>> => {
+    const version = await store.flowsVersion()
+    const generation = catalog.generation
+    if (indexed.version === version && indexed.generation === generation) return indexed.entries
     const next = new Map<string, IndexedTrigger>()
     for (const stored of await store.listFlows()) {
       for (const entry of entriesOf(stored)) next.set(entry.key, entry)
     }
+    indexed = { version, generation, entries: next }
     return next
   }
 
@@ -913,7 +921,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
     async fireWebhook(request) {
       await loadRecords()
-      const stored = await store.getFlow(request.namespace, request.flowId)
+      const stored = await engine.latestFlow(request.namespace, request.flowId)
       const entry = stored
         ? entriesOf(stored).find(
             (item) => item.trigger.kind === 'webhook' && item.trigger.key === request.key,

@@ -248,6 +248,10 @@ export async function createKyselyStore(
     .orderBy('revision', 'desc')
     .limit(1)
     .compile().sql
+  const countFlows = db
+    .selectFrom('flows')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .compile().sql
   const selectExecution = db.selectFrom('executions').selectAll().where('id', '=', '').compile().sql
   const selectTaskRuns = db
     .selectFrom('task_runs')
@@ -549,6 +553,11 @@ export async function createKyselyStore(
         .orderBy('revision')
         .execute()
       return rows.map(toFlow)
+    },
+
+    async flowsVersion() {
+      const [row] = await rowsOf<{ count: number | string }>(countFlows, [])
+      return Number(row?.count ?? 0)
     },
 
     async deleteFlow(namespace, id) {

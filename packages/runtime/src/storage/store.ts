@@ -162,6 +162,12 @@ export interface Store {
   /** The latest revision of every live flow, optionally in one namespace (and below). */
   listFlows(namespace?: string): Promise<StoredFlow[]>
   listFlowRevisions(namespace: string, id: string): Promise<StoredFlow[]>
+  /**
+   * How many flow revisions are stored. Revisions are never removed (a deletion is one more), so
+   * it changes with every save and deletion: what a reader derived from `listFlows` holds while
+   * it is the same.
+   */
+  flowsVersion(): Promise<number>
   /** Records a deletion as a new revision; false when there was no live flow. */
   deleteFlow(namespace: string, id: string): Promise<boolean>
 
