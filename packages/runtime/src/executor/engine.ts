@@ -392,6 +392,7 @@ export function createEngine(options: EngineOptions): Engine {
   }
 
   let takeoverTimer: NodeJS.Timeout | undefined
+  let stopListeningCreated: (() => void) | undefined
   let takingOver: Promise<string[]> | undefined
   /** Takes the executions no live executor holds (new ones, a dead executor's) and runs them. */
   const takeOver = (): Promise<string[]> => {
@@ -545,7 +546,7 @@ export function createEngine(options: EngineOptions): Engine {
       // In a cluster the execution is leased to this executor as it is created, or left for one.
       await store.commit({
         execution: summary,
-        ...(cluster && executes ? { executorId: nodeId } : {}),
+        ...(cluster ? { executorId: executes ? nodeId : null } : {}),
       })
       // The runner changes its own copy: the caller gets the CREATED state as committed.
       const created: Execution = {
@@ -765,6 +766,19 @@ export function createEngine(options: EngineOptions): Engine {
       // The node record is the lease of what this executor takes: written before taking any.
       await startWorker()
       if (!executes) return []
+      // Executions an api node creates wake the takeover at once (PostgreSQL's NOTIFY); the
+      // timer is the fallback, and takes over a dead executor's.
+      const listening = store.listen?.('created', () => {
+        if (!closing) takeOver().catch(() => {})
+      })
+      listening
+        ?.then((stop) => {
+          if (closing) stop()
+          else stopListeningCreated = stop
+        })
+        .catch((error: unknown) => {
+          logger.warn(`new executions are polled for only: ${messageOf(error)}`)
+        })
       const taken = await takeOver()
       takeoverTimer ??= setInterval(() => {
         if (!closing) takeOver().catch(() => {})
@@ -803,6 +817,7 @@ export function createEngine(options: EngineOptions): Engine {
       if (closing) return
       closing = true
       clearInterval(takeoverTimer)
+      stopListeningCreated?.()
       await takingOver
       await worker.close()
       dispatch.close()

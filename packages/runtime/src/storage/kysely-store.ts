@@ -163,7 +163,11 @@ export interface KyselyStoreOptions {
 }
 
 /** The PostgreSQL channel of each `Store.listen` channel. */
-export const NOTIFY_CHANNELS = { queued: 'kite_task_queued', results: 'kite_task_results' } as const
+export const NOTIFY_CHANNELS = {
+  queued: 'kite_task_queued',
+  results: 'kite_task_results',
+  created: 'kite_execution_created',
+} as const
 
 /**
  * The store over kysely, for every dialect: flows, executions, task runs, logs, the durable queue,
@@ -427,6 +431,9 @@ export async function createKyselyStore(
         changes.enqueue?.some((entry) => entry.nodeId === undefined),
       )
       if (postgres && queued) await notify(trx, 'queued')
+      // Executions left for any executor (an api node's) wake the executors' takeover.
+      const created = batch.some(({ changes }) => changes.execution && changes.executorId === null)
+      if (postgres && created) await notify(trx, 'created')
     })
   const drainCommits = async () => {
     while (pendingCommits.length > 0) {
