@@ -295,8 +295,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
   // The index of the last `refresh`, kept while no flow revision was stored and the plugin
   // catalog did not change: an execution's end (Flow triggers) costs one count, not every flow.
-  let indexed: { version: number; generation: number; entries: Map<string, IndexedTrigger> } =
-    { version: -1, generation: -1, entries: new Map() }
+  let indexed: { version: number; generation: number; entries: Map<string, IndexedTrigger> } = {
+    version: -1,
+    generation: -1,
+    entries: new Map(),
+  }
   const refresh = async (): Promise<ReadonlyMap<string, IndexedTrigger>> => {
     const version = await store.flowsVersion()
     const generation = catalog.generation
@@ -647,7 +650,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   const firingIds = new Set<string>()
   const onExecutionEnd = async (executionId: string, endedSince?: number) => {
     const flowTriggers = [...(await refresh()).values()].filter(
-      (entry): entry is IndexedTrigger & { prepared: PreparedTrigger; trigger: UpstreamFlowTrigger } =>
+      (
+        entry,
+      ): entry is IndexedTrigger & { prepared: PreparedTrigger; trigger: UpstreamFlowTrigger } =>
         active(entry) && entry.trigger.kind === 'flow',
     )
     // Most runtimes have no Flow trigger: then an end costs no read of the execution.

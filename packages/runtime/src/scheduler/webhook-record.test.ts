@@ -62,9 +62,7 @@ describe('a webhook firing (the call is accepted when it is answered)', () => {
     expect(writes.some(({ value }) => (value as { pending?: unknown }).pending)).toBe(false)
     // Coalesced: 20 firings in well under the window's few rounds write the record a few times.
     const ended = await Promise.all(started.map((execution) => engine.waitFor(execution.id)))
-    expect(ended.map((execution) => execution.state.current)).toEqual(
-      Array(20).fill('SUCCESS'),
-    )
+    expect(ended.map((execution) => execution.state.current)).toEqual(Array(20).fill('SUCCESS'))
     expect(ended.map((execution) => execution.taskRunList[0]?.outputs?.value)).toEqual(
       started.map((_, call) => ({ call })),
     )
