@@ -93,3 +93,59 @@ describe('a webhook firing (the call is accepted when it is answered)', () => {
     ).toBeUndefined()
   })
 })
+
+describe('Flow triggers with the trigger index kept between flow saves', () => {
+  let runtime: TestRuntime | undefined
+  afterEach(async () => {
+    await runtime?.close()
+    runtime = undefined
+  })
+
+  const downstreamOf = async (flowId: string) =>
+    (await runtime!.runtime.store.listExecutions({ namespace: 'hooks.chain', flowId }, 1, 100))
+      .results
+
+  it('sees a Flow trigger saved after an end was evaluated without one, and forgets a deleted one', async () => {
+    runtime = await createTestRuntime()
+    const { engine } = runtime.runtime
+    const upstream = `id: upstream
+namespace: hooks.chain
+tasks:
+  - id: echo
+    type: test.fixtures.Echo
+    value: up
+`
+    // No Flow trigger yet: this end is evaluated (and the index kept) with none.
+    expect((await runtime.run(upstream)).state.current).toBe('SUCCESS')
+    // Its end is evaluated after it is answered: let that finish before the downstream exists.
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    await engine.saveFlow(`id: downstream
+namespace: hooks.chain
+triggers:
+  - id: after
+    type: kite.trigger.Flow
+    preconditions:
+      flows:
+        - namespace: hooks.chain
+          flowId: upstream
+          states: [SUCCESS]
+tasks:
+  - id: echo
+    type: test.fixtures.Echo
+    value: "{{ trigger.executionId }}"
+`)
+    const second = await runtime.run(upstream)
+    const deadline = Date.now() + 10_000
+    while ((await downstreamOf('downstream')).length === 0) {
+      if (Date.now() > deadline) throw new Error('the Flow trigger never fired')
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    const [fired] = await downstreamOf('downstream')
+    const done = await engine.waitFor(fired?.id ?? '')
+    expect(done.taskRunList[0]?.outputs?.value).toBe(second.id)
+    expect(await engine.deleteFlow('hooks.chain', 'downstream')).toBe(true)
+    expect((await runtime.run(upstream)).state.current).toBe('SUCCESS')
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(await downstreamOf('downstream')).toHaveLength(1)
+  })
+})
