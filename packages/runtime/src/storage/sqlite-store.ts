@@ -112,6 +112,8 @@ function startCheckpointer(file: string): { close(): Promise<void> } {
   worker.on('error', () => {})
   return {
     close: async () => {
+      // Held while it closes: the process waits for it (an unref'd thread would let it end here).
+      worker.ref()
       worker.postMessage('close')
       await exited
     },
