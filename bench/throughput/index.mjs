@@ -20,6 +20,8 @@ import { noopTasks, postgresDatabase, quantile, runClients, startRegistry } from
 
 const NAME = '@bench/kite-plugin-noop'
 const SECONDS = Number(process.env.KITE_BENCH_SECONDS ?? 5)
+// KITE_BENCH_CLIENTS=1,10 measures only these client counts (default 1, 10, 50).
+const CLIENTS = (process.env.KITE_BENCH_CLIENTS ?? '1,10,50').split(',').map(Number)
 const NOOP = `import { definePlugin, defineTask, z } from '@kite/sdk'
 export default definePlugin({ group: 'bench.noop', title: 'Noop', description: 'Does nothing.', tasks: [
   defineTask({ name: 'Noop', title: 'Noop', description: 'Returns its value.', properties: z.object({ value: z.string().default('') }), outputs: z.object({ value: z.string() }), run: (props) => ({ value: props.value }) }),
@@ -47,7 +49,14 @@ if (process.argv[2] === 'server') {
     dataDir,
     port: 0,
     registry,
-    ...(store ? { config: { store: { url: store } } } : {}),
+    config: {
+      ...(store ? { store: { url: store } } : {}),
+      // KITE_BENCH_ISOLATION=threads runs the plugin in the runtime process's worker threads
+      // (separates the sandbox's IPC from the rest of the path); default: the sandbox.
+      ...(process.env.KITE_BENCH_ISOLATION
+        ? { plugins: { isolation: process.env.KITE_BENCH_ISOLATION } }
+        : {}),
+    },
   })
   const deadline = Date.now() + 30_000
   while (!server.runtime.catalog.get(NAME, '1.0.0')) {
@@ -112,7 +121,7 @@ async function measure(label, dataDir, registry, store) {
       `${url}/api/v1/executions/webhook/bench/flow${count}/go${count}${wait ? '?wait=true' : ''}`
     console.log(`${label}: webhook → 2 trivial tasks, persisted, answered at the end (?wait=true)`)
     console.log('  clients   exec/s    p50        p99        (target ≥ 500 exec/s at every count)')
-    for (const clients of [1, 10, 50]) {
+    for (const clients of CLIENTS) {
       const result = await load(hook(2, true), clients, SECONDS * 1000, true)
       console.log(
         `  ${String(clients).padEnd(10)}${result.rate.toFixed(0).padEnd(10)}${ms(result.p50).padEnd(11)}${ms(result.p99)}`,

@@ -148,6 +148,11 @@ export interface Engine {
   ): Promise<SavedFlow>
   /** A saved flow (parsed), the latest revision unless one is given. */
   getFlow(namespace: string, id: string, revision?: number): Promise<StoredFlow | undefined>
+  /**
+   * The latest revision as `start` finds it: on its own, cached until saved or deleted through
+   * this engine; in a cluster, read from the store.
+   */
+  latestFlow(namespace: string, id: string): Promise<StoredFlow | undefined>
   deleteFlow(namespace: string, id: string): Promise<boolean>
   /** Creates an execution (committed as CREATED) and starts running it; returns at once. */
   start(request: StartRequest): Promise<Execution>
@@ -214,6 +219,17 @@ export function createEngine(options: EngineOptions): Engine {
   // writer of its data directory, and every save and delete goes through the engine.
   const latestFlows = new Map<string, StoredFlow>()
   const flowKey = (namespace: string, id: string) => `${namespace}\u0000${id}`
+  const latestFlow = async (namespace: string, id: string) => {
+    // In a cluster other nodes save flows too: the store is the only current copy.
+    if (cluster) return store.getFlow(namespace, id)
+    const key = flowKey(namespace, id)
+    let stored = latestFlows.get(key)
+    if (!stored) {
+      stored = await store.getFlow(namespace, id)
+      if (stored) latestFlows.set(key, stored)
+    }
+    return stored
+  }
   let closing = false
 
   const validate = (flow: Flow, pins?: ReturnType<typeof pinsOf>) =>
@@ -376,6 +392,7 @@ export function createEngine(options: EngineOptions): Engine {
   }
 
   let takeoverTimer: NodeJS.Timeout | undefined
+  let stopListeningCreated: (() => void) | undefined
   let takingOver: Promise<string[]> | undefined
   /** Takes the executions no live executor holds (new ones, a dead executor's) and runs them. */
   const takeOver = (): Promise<string[]> => {
@@ -453,6 +470,8 @@ export function createEngine(options: EngineOptions): Engine {
 
     getFlow: (namespace, id, revision) => store.getFlow(namespace, id, revision),
 
+    latestFlow,
+
     deleteFlow: (namespace, id) => {
       latestFlows.delete(flowKey(namespace, id))
       return store.deleteFlow(namespace, id)
@@ -465,15 +484,10 @@ export function createEngine(options: EngineOptions): Engine {
           kind: 'operational',
         })
       }
-      const key = flowKey(request.namespace, request.flowId)
-      let stored =
+      const stored =
         request.revision === undefined
-          ? latestFlows.get(key)
+          ? await latestFlow(request.namespace, request.flowId)
           : await store.getFlow(request.namespace, request.flowId, request.revision)
-      if (!stored && request.revision === undefined) {
-        stored = await store.getFlow(request.namespace, request.flowId)
-        if (stored) latestFlows.set(key, stored)
-      }
       if (!stored) {
         throw new RuntimeError(
           `flow ${request.namespace}/${request.flowId}${request.revision === undefined ? '' : ` revision ${request.revision}`} not found`,
@@ -532,7 +546,7 @@ export function createEngine(options: EngineOptions): Engine {
       // In a cluster the execution is leased to this executor as it is created, or left for one.
       await store.commit({
         execution: summary,
-        ...(cluster && executes ? { executorId: nodeId } : {}),
+        ...(cluster ? { executorId: executes ? nodeId : null } : {}),
       })
       // The runner changes its own copy: the caller gets the CREATED state as committed.
       const created: Execution = {
@@ -752,6 +766,19 @@ export function createEngine(options: EngineOptions): Engine {
       // The node record is the lease of what this executor takes: written before taking any.
       await startWorker()
       if (!executes) return []
+      // Executions an api node creates wake the takeover at once (PostgreSQL's NOTIFY); the
+      // timer is the fallback, and takes over a dead executor's.
+      const listening = store.listen?.('created', () => {
+        if (!closing) takeOver().catch(() => {})
+      })
+      listening
+        ?.then((stop) => {
+          if (closing) stop()
+          else stopListeningCreated = stop
+        })
+        .catch((error: unknown) => {
+          logger.warn(`new executions are polled for only: ${messageOf(error)}`)
+        })
       const taken = await takeOver()
       takeoverTimer ??= setInterval(() => {
         if (!closing) takeOver().catch(() => {})
@@ -790,6 +817,7 @@ export function createEngine(options: EngineOptions): Engine {
       if (closing) return
       closing = true
       clearInterval(takeoverTimer)
+      stopListeningCreated?.()
       await takingOver
       await worker.close()
       dispatch.close()

@@ -49,6 +49,28 @@ ${[1, 2, 3, 4, 5, 6].map((n) => `      - id: g${n}\n        type: test.fixtures.
     expect(done.taskRunList.filter((run) => run.state.current === 'SUCCESS')).toHaveLength(7)
   })
 
+  it('runs local task runs in free slots without looking at the queue after each one', async () => {
+    runtime = await createTestRuntime({ config: { worker: { slots: 2 } } })
+    const { store } = runtime.runtime
+    let claims = 0
+    const claimTaskRuns = store.claimTaskRuns.bind(store)
+    store.claimTaskRuns = (nodeId, limit) => {
+      claims++
+      return claimTaskRuns(nodeId, limit)
+    }
+    for (let round = 0; round < 5; round++) {
+      const done = await runtime.run(`
+id: sequence
+namespace: test.slots
+tasks:
+${[1, 2, 3].map((n) => `  - id: g${n}\n    type: test.fixtures.Gauge\n    ms: 1`).join('\n')}
+`)
+      expect(done.state.current).toBe('SUCCESS')
+    }
+    // 15 task runs, each committed as claimed by this node: only the 1 s poll looks at the queue.
+    expect(claims).toBeLessThanOrEqual(3)
+  })
+
   it('kills an execution whose task runs still wait for a slot', async () => {
     runtime = await createTestRuntime({ config: { worker: { slots: 1 } } })
     await runtime.runtime.engine.saveFlow(`

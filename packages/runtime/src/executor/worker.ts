@@ -129,6 +129,9 @@ export function createWorker(options: WorkerOptions): Worker {
   let claimScheduled = false
   let claiming = false
   let claimAgain = false
+  // False once a claim found the queue empty, until something may have been queued since (a
+  // wake, a notification, the poll): a finished run looks at the queue only then.
+  let mayHaveQueued = true
   let closed = false
   let pollTimer: NodeJS.Timeout | undefined
   let heartbeatTimer: NodeJS.Timeout | undefined
@@ -186,6 +189,12 @@ export function createWorker(options: WorkerOptions): Worker {
     })
   }
 
+  /** Something may have been queued: claim soon. */
+  const lookAtQueue = () => {
+    mayHaveQueued = true
+    scheduleClaim()
+  }
+
   const scheduleClaim = () => {
     if (claimScheduled || closed || !claims) return
     claimScheduled = true
@@ -208,7 +217,14 @@ export function createWorker(options: WorkerOptions): Worker {
         claimAgain = false
         const free = options.slots - running.size - reserved
         if (free <= 0 || closed) return
-        const claimed = await store.claimTaskRuns(nodeId, free)
+        mayHaveQueued = false
+        let claimed: Array<{ id: string; payload: string }>
+        try {
+          claimed = await store.claimTaskRuns(nodeId, free)
+        } catch (error) {
+          mayHaveQueued = true
+          throw error
+        }
         if (closed) return
         for (const { id, payload } of claimed) {
           const job = remembered.get(id) ?? parseJob(payload)
@@ -227,7 +243,10 @@ export function createWorker(options: WorkerOptions): Worker {
             run(id, job)
           }
         }
-        if (claimed.length === free) claimAgain = true
+        if (claimed.length === free) {
+          mayHaveQueued = true
+          claimAgain = true
+        }
       } while (claimAgain)
     } finally {
       claiming = false
@@ -248,7 +267,7 @@ export function createWorker(options: WorkerOptions): Worker {
           pendingResults.push({ id, result })
           scheduleFlush()
         }
-        scheduleClaim()
+        if (mayHaveQueued) scheduleClaim()
       })
       .catch((error: unknown) => {
         running.delete(id)
@@ -347,7 +366,7 @@ export function createWorker(options: WorkerOptions): Worker {
     get slotsInUse() {
       return running.size
     },
-    wake: scheduleClaim,
+    wake: lookAtQueue,
     remember(id, job) {
       if (claims) remembered.set(id, job)
     },
@@ -387,13 +406,13 @@ export function createWorker(options: WorkerOptions): Worker {
       if (!claims) return
       // Other processes' entries wake it through the store (PostgreSQL's NOTIFY); in one process
       // every enqueue wakes the worker directly. Polling is the fallback for both.
-      stopListening = await store.listen?.('queued', scheduleClaim).catch((error: unknown) => {
+      stopListening = await store.listen?.('queued', lookAtQueue).catch((error: unknown) => {
         logger.warn(`the worker polls the queue only: ${messageOf(error)}`)
         return undefined
       })
-      pollTimer = setInterval(scheduleClaim, pollMs)
+      pollTimer = setInterval(lookAtQueue, pollMs)
       pollTimer.unref()
-      scheduleClaim()
+      lookAtQueue()
     },
     async close() {
       if (closed) return

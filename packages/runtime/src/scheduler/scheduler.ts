@@ -11,7 +11,7 @@ import {
 } from '../executor/execution-model.js'
 import { createRunServices } from '../executor/run-services.js'
 import type { SecretProvider } from '../executor/secrets.js'
-import type { Flow, FlowTrigger } from '../flow/flow-model.js'
+import type { Flow, FlowTrigger, UpstreamFlowTrigger } from '../flow/flow-model.js'
 import { parseFlow } from '../flow/parse-flow.js'
 import type { PreparedCondition, PreparedTrigger, ValidatedFlow } from '../flow/validate-flow.js'
 import { createId } from '../ids.js'
@@ -38,6 +38,8 @@ const REPLAY_MARGIN_MS = 60_000
 /** ...but never further back than this. */
 const REPLAY_WINDOW_MS = 24 * 3_600_000
 const REPLAY_PAGE = 200
+/** A webhook's record (dates, last execution) is written this long after its firings, coalesced. */
+const SAVE_SOON_MS = 100
 
 /** Default polling interval of a plugin trigger whose manifest has none. */
 const DEFAULT_INTERVAL = 'PT1M'
@@ -168,6 +170,13 @@ interface IndexedTrigger {
   problem?: string
 }
 
+/** Whose record a write is: the trigger's key, its flow and id. */
+interface RecordOwner {
+  key: string
+  flow: Pick<Flow, 'namespace' | 'id'>
+  trigger: Pick<FlowTrigger, 'id'>
+}
+
 const keyOf = (namespace: string, flowId: string, triggerId: string) =>
   `${namespace}\u0000${flowId}\u0000${triggerId}`
 
@@ -225,7 +234,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     return record
   }
 
-  const save = async (entry: Pick<IndexedTrigger, 'key' | 'flow' | 'trigger'>) => {
+  const save = async (entry: RecordOwner) => {
     await store.triggerStateSet(
       entry.flow.namespace,
       entry.flow.id,
@@ -288,11 +297,22 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     })
   }
 
-  const refresh = async () => {
+  // The index of the last `refresh`, kept while no flow revision was stored and the plugin
+  // catalog did not change: an execution's end (Flow triggers) costs one count, not every flow.
+  let indexed: { version: number; generation: number; entries: Map<string, IndexedTrigger> } = {
+    version: -1,
+    generation: -1,
+    entries: new Map(),
+  }
+  const refresh = async (): Promise<ReadonlyMap<string, IndexedTrigger>> => {
+    const version = await store.flowsVersion()
+    const generation = catalog.generation
+    if (indexed.version === version && indexed.generation === generation) return indexed.entries
     const next = new Map<string, IndexedTrigger>()
     for (const stored of await store.listFlows()) {
       for (const entry of entriesOf(stored)) next.set(entry.key, entry)
     }
+    indexed = { version, generation, entries: next }
     return next
   }
 
@@ -410,12 +430,14 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     entry: IndexedTrigger,
     starts: PendingStart[],
     changes: Partial<TriggerRecord> & { state?: Record<string, unknown> },
+    answered = false,
   ): Promise<Execution[]> => {
     const record = recordOf(entry.key)
     const { state, ...recordChanges } = changes
     Object.assign(record, recordChanges, { lastEvaluation: new Date().toISOString() })
     if (starts.length === 0 && (!state || Object.keys(state).length === 0)) {
-      await save(entry)
+      if (answered) saveSoon(entry)
+      else await save(entry)
       return []
     }
     const firing: PendingFiring = {
@@ -423,9 +445,34 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       starts,
       ...(state && Object.keys(state).length > 0 ? { state } : {}),
     }
+    if (answered) {
+      // A webhook call is accepted only when it is answered, after `engine.start` committed the
+      // execution: a crash before that leaves nothing accepted, so no firing is recorded first
+      // and the record (dates, last execution) is written a little later, coalesced.
+      return complete(entry.flow.namespace, entry.flow.id, entry.trigger, entry.key, firing, true)
+    }
     record.pending = [...(record.pending ?? []), firing]
     await save(entry)
     return complete(entry.flow.namespace, entry.flow.id, entry.trigger, entry.key, firing)
+  }
+
+  // Records written a little later (webhooks): one write per trigger for the firings of 100 ms.
+  const unsaved = new Map<string, RecordOwner>()
+  let saveTimer: NodeJS.Timeout | undefined
+  const saveUnsaved = async () => {
+    clearTimeout(saveTimer)
+    saveTimer = undefined
+    const entries = [...unsaved.values()]
+    unsaved.clear()
+    for (const entry of entries) {
+      await save(entry).catch((error: unknown) =>
+        logger.warn(`trigger ${label(entry)}: cannot record its state: ${messageOf(error)}`),
+      )
+    }
+  }
+  const saveSoon = (entry: RecordOwner) => {
+    unsaved.set(entry.key, entry)
+    saveTimer ??= setTimeout(() => void track(saveUnsaved()), SAVE_SOON_MS)
   }
 
   const complete = async (
@@ -434,11 +481,13 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     trigger: Pick<FlowTrigger, 'id' | 'type'>,
     key: string,
     pending: PendingFiring,
+    answered = false,
   ): Promise<Execution[]> => {
     const record = recordOf(key)
     const started: Execution[] = []
     for (const start of pending.starts) {
-      if (await store.getExecution(start.id)) continue
+      // An unanswered firing's ids are new: only a recorded one may have started some already.
+      if (!answered && (await store.getExecution(start.id))) continue
       try {
         const execution = await engine.start({
           namespace,
@@ -451,7 +500,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         record.lastFired = execution.state.startDate ?? new Date().toISOString()
         record.lastExecutionId = execution.id
       } catch (error) {
-        if (webhookFailures.has(start.id)) webhookFailures.set(start.id, error)
+        if (webhookFailures.has(start.id)) {
+          webhookFailures.set(start.id, error)
+          // The caller's inputs were refused (422): the trigger itself did not fail.
+          if (isRuntimeError(error) && error.code === 'INPUTS_INVALID') continue
+        }
         // Shutting down: the firing stays recorded and completes on the next start.
         if (closed || (isRuntimeError(error) && error.code === 'EXECUTION_STATE')) return started
         record.lastError = {
@@ -469,7 +522,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     const current = recordOf(key)
     current.pending = current.pending?.filter((item) => item.id !== pending.id)
     if (current.pending?.length === 0) delete current.pending
-    await store.triggerStateSet(namespace, flowId, trigger.id, RECORD_KEY, current)
+    if (answered) saveSoon({ key, flow: { namespace, id: flowId }, trigger })
+    else await store.triggerStateSet(namespace, flowId, trigger.id, RECORD_KEY, current)
     return started
   }
 
@@ -604,14 +658,21 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   // Downstream ids being fired now: the live event and the replay after a start may meet.
   const firingIds = new Set<string>()
   const onExecutionEnd = async (executionId: string, endedSince?: number) => {
+    const flowTriggers = [...(await refresh()).values()].filter(
+      (
+        entry,
+      ): entry is IndexedTrigger & { prepared: PreparedTrigger; trigger: UpstreamFlowTrigger } =>
+        active(entry) && entry.trigger.kind === 'flow',
+    )
+    // Most runtimes have no Flow trigger: then an end costs no read of the execution.
+    if (flowTriggers.length === 0 || closed) return
     const upstream = await store.getExecution(executionId)
     if (!upstream || closed) return
     if (endedSince !== undefined) {
       const ended = upstream.state.endDate ? Date.parse(upstream.state.endDate) : Number.NaN
       if (!(ended >= endedSince)) return
     }
-    for (const entry of (await refresh()).values()) {
-      if (!active(entry) || entry.trigger.kind !== 'flow') continue
+    for (const entry of flowTriggers) {
       // One downstream execution per upstream and trigger, whatever replays the upstream's end.
       const id = derivedId(upstream.id, entry.key)
       if (firingIds.has(id) || (await store.getExecution(id))) continue
@@ -874,7 +935,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
     async fireWebhook(request) {
       await loadRecords()
-      const stored = await store.getFlow(request.namespace, request.flowId)
+      const stored = await engine.latestFlow(request.namespace, request.flowId)
       const entry = stored
         ? entriesOf(stored).find(
             (item) => item.trigger.kind === 'webhook' && item.trigger.key === request.key,
@@ -888,7 +949,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         parameters: request.parameters,
       }
       if (!(await conditionsPass(entry, ownExecution(entry, id), variables))) {
-        await fire(entry, [], {})
+        await fire(entry, [], {}, true)
         return undefined
       }
       webhookFailures.set(id, undefined)
@@ -899,6 +960,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
           entry,
           [{ id, variables, ...(request.inputs ? { inputs: request.inputs } : {}) }],
           {},
+          true,
         )
       } finally {
         failure = webhookFailures.get(id)
@@ -957,12 +1019,13 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         }),
       )
       await Promise.allSettled([...inFlight])
+      await saveUnsaved()
     },
   }
   return scheduler
 }
 
-function label(entry: Pick<IndexedTrigger, 'flow' | 'trigger'>): string {
+function label(entry: Pick<RecordOwner, 'flow' | 'trigger'>): string {
   return `${entry.flow.namespace}/${entry.flow.id}/${entry.trigger.id}`
 }
 

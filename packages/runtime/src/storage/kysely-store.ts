@@ -163,7 +163,11 @@ export interface KyselyStoreOptions {
 }
 
 /** The PostgreSQL channel of each `Store.listen` channel. */
-export const NOTIFY_CHANNELS = { queued: 'kite_task_queued', results: 'kite_task_results' } as const
+export const NOTIFY_CHANNELS = {
+  queued: 'kite_task_queued',
+  results: 'kite_task_results',
+  created: 'kite_execution_created',
+} as const
 
 /**
  * The store over kysely, for every dialect: flows, executions, task runs, logs, the durable queue,
@@ -239,6 +243,54 @@ export async function createKyselyStore(
     .set({ state: 'DONE', result: '' })
     .where('id', '=', '')
     .compile().sql
+  // The hot reads and the webhook's record write, compiled once too.
+  const selectLatestRevision = db
+    .selectFrom('flows')
+    .selectAll()
+    .where('namespace', '=', '')
+    .where('id', '=', '')
+    .orderBy('revision', 'desc')
+    .limit(1)
+    .compile().sql
+  const countFlows = db
+    .selectFrom('flows')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .compile().sql
+  const selectExecution = db.selectFrom('executions').selectAll().where('id', '=', '').compile().sql
+  const selectTaskRuns = db
+    .selectFrom('task_runs')
+    .select('value')
+    .where('execution_id', '=', '')
+    .orderBy('sequence')
+    .compile().sql
+  const selectQueued = (() => {
+    // Concurrent claimers on PostgreSQL skip each other's rows instead of waiting or claiming
+    // them twice; SQLite's writer lock serialises the transaction already.
+    const select = db
+      .selectFrom('task_queue')
+      .select(['seq', 'id', 'payload'])
+      .where('state', '=', 'QUEUED')
+      .orderBy('seq')
+      .limit(1)
+    return (postgres ? select.forUpdate().skipLocked() : select).compile().sql
+  })()
+  const upsertTriggerState = db
+    .insertInto('trigger_state')
+    .values({ namespace: '', flow_id: '', trigger_id: '', key: '', value: '', updated_at: '' })
+    .onConflict((conflict) =>
+      conflict.columns(['namespace', 'flow_id', 'trigger_id', 'key']).doUpdateSet((eb) => ({
+        value: eb.ref('excluded.value'),
+        updated_at: eb.ref('excluded.updated_at'),
+      })),
+    )
+    .compile().sql
+  /** Runs a query compiled once with these parameters; its rows. */
+  const rowsOf = async <Row>(
+    text: string,
+    parameters: readonly unknown[],
+    on: Kysely<KiteDatabase> = db,
+  ): Promise<Row[]> => (await on.executeQuery<Row>(CompiledQuery.raw(text, [...parameters]))).rows
+
   // Where reads cannot be synchronous (PostgreSQL), `kv()` reads this cache: every value this
   // store has read or written, refreshed in the background whenever `kv()` reads it.
   type KvRow = { value: string; expires_at: number | null }
@@ -270,14 +322,7 @@ export async function createKyselyStore(
 
   /** The newest revision row of a flow (deleted or not), read through `on` (a transaction). */
   const latestRevision = async (namespace: string, id: string, on: Kysely<KiteDatabase> = db) =>
-    on
-      .selectFrom('flows')
-      .selectAll()
-      .where('namespace', '=', namespace)
-      .where('id', '=', id)
-      .orderBy('revision', 'desc')
-      .limit(1)
-      .executeTakeFirst()
+    (await rowsOf<FlowsTable>(selectLatestRevision, [namespace, id, 1], on))[0]
 
   const liveKv = (row: { value: string; expires_at: number | null } | undefined): unknown => {
     if (!row) return undefined
@@ -386,6 +431,9 @@ export async function createKyselyStore(
         changes.enqueue?.some((entry) => entry.nodeId === undefined),
       )
       if (postgres && queued) await notify(trx, 'queued')
+      // Executions left for any executor (an api node's) wake the executors' takeover.
+      const created = batch.some(({ changes }) => changes.execution && changes.executorId === null)
+      if (postgres && created) await notify(trx, 'created')
     })
   const drainCommits = async () => {
     while (pendingCommits.length > 0) {
@@ -426,12 +474,7 @@ export async function createKyselyStore(
   }
 
   const withTaskRuns = async (row: Pick<ExecutionsTable, 'id' | 'value'>): Promise<Execution> => {
-    const runs = await db
-      .selectFrom('task_runs')
-      .select('value')
-      .where('execution_id', '=', row.id)
-      .orderBy('sequence')
-      .execute()
+    const runs = await rowsOf<{ value: string }>(selectTaskRuns, [row.id])
     return {
       ...(JSON.parse(row.value) as ExecutionSummary),
       taskRunList: runs.map((run) => JSON.parse(run.value) as TaskRun),
@@ -519,6 +562,11 @@ export async function createKyselyStore(
       return rows.map(toFlow)
     },
 
+    async flowsVersion() {
+      const [row] = await rowsOf<{ count: number | string }>(countFlows, [])
+      return Number(row?.count ?? 0)
+    },
+
     async deleteFlow(namespace, id) {
       return db.transaction().execute(async (trx) => {
         const latest = await latestRevision(namespace, id, trx)
@@ -556,16 +604,11 @@ export async function createKyselyStore(
     async claimTaskRuns(nodeId, limit) {
       if (limit <= 0) return []
       return db.transaction().execute(async (trx) => {
-        let select = trx
-          .selectFrom('task_queue')
-          .select(['seq', 'id', 'payload'])
-          .where('state', '=', 'QUEUED')
-          .orderBy('seq')
-          .limit(limit)
-        // Concurrent claimers on PostgreSQL skip each other's rows instead of waiting or
-        // claiming them twice; SQLite's writer lock serialises the transaction already.
-        if (postgres) select = select.forUpdate().skipLocked()
-        const rows = await select.execute()
+        const rows = await rowsOf<{ seq: number; id: string; payload: string }>(
+          selectQueued,
+          ['QUEUED', limit],
+          trx,
+        )
         if (rows.length === 0) return []
         await trx
           .updateTable('task_queue')
@@ -791,11 +834,7 @@ export async function createKyselyStore(
     },
 
     async getExecution(id) {
-      const row = await db
-        .selectFrom('executions')
-        .selectAll()
-        .where('id', '=', id)
-        .executeTakeFirst()
+      const [row] = await rowsOf<ExecutionsTable>(selectExecution, [id])
       return row ? withTaskRuns(row) : undefined
     },
 
@@ -994,23 +1033,16 @@ export async function createKyselyStore(
     },
 
     async triggerStateSet(namespace, flowId, triggerId, key, value) {
-      await db
-        .insertInto('trigger_state')
-        .values({
+      await db.executeQuery(
+        CompiledQuery.raw(upsertTriggerState, [
           namespace,
-          flow_id: flowId,
-          trigger_id: triggerId,
+          flowId,
+          triggerId,
           key,
-          value: JSON.stringify(value ?? null),
-          updated_at: new Date().toISOString(),
-        })
-        .onConflict((conflict) =>
-          conflict.columns(['namespace', 'flow_id', 'trigger_id', 'key']).doUpdateSet((eb) => ({
-            value: eb.ref('excluded.value'),
-            updated_at: eb.ref('excluded.updated_at'),
-          })),
-        )
-        .execute()
+          JSON.stringify(value ?? null),
+          new Date().toISOString(),
+        ]),
+      )
     },
 
     async triggerStateList(filter = {}) {

@@ -67,8 +67,11 @@ export interface TriggerStateRow {
   updatedAt: string
 }
 
-/** What `Store.listen` tells about: task runs queued, or workers' results recorded. */
-export type QueueChannel = 'queued' | 'results'
+/**
+ * What `Store.listen` tells about: task runs queued, workers' results recorded, or executions
+ * created for any executor to take (`executorId: null`, an api node's).
+ */
+export type QueueChannel = 'queued' | 'results' | 'created'
 
 /** Everything one state change writes, committed in one transaction. */
 export interface Commit {
@@ -162,6 +165,12 @@ export interface Store {
   /** The latest revision of every live flow, optionally in one namespace (and below). */
   listFlows(namespace?: string): Promise<StoredFlow[]>
   listFlowRevisions(namespace: string, id: string): Promise<StoredFlow[]>
+  /**
+   * How many flow revisions are stored. Revisions are never removed (a deletion is one more), so
+   * it changes with every save and deletion: what a reader derived from `listFlows` holds while
+   * it is the same.
+   */
+  flowsVersion(): Promise<number>
   /** Records a deletion as a new revision; false when there was no live flow. */
   deleteFlow(namespace: string, id: string): Promise<boolean>
 
@@ -192,8 +201,9 @@ export interface Store {
    */
   claimTaskRuns(nodeId: string, limit: number): Promise<Array<{ id: string; payload: string }>>
   /**
-   * Calls `listener` soon after another process commits queued task runs (`queued`) or workers'
-   * results (`results`): PostgreSQL's LISTEN/NOTIFY, one notification per commit batch. Absent
+   * Calls `listener` soon after another process commits queued task runs (`queued`), workers'
+   * results (`results`) or executions left for any executor (`created`): PostgreSQL's
+   * LISTEN/NOTIFY, one notification per commit batch. Absent
    * where one process owns the store (SQLite). A hint only: callers keep polling as a fallback.
    * Resolves to a function that stops listening.
    */
