@@ -416,6 +416,9 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
               if (sandbox.child.exitCode !== null || sandbox.child.signalCode !== null) done()
               else {
                 sandbox.child.once('exit', () => done())
+                // Held until it has exited: an idle spare is unref'd, and waiting for an unref'd
+                // process lets the event loop run dry (the CLI then ends with code 13).
+                holdOpen(sandbox, true)
                 sandbox.child.kill('SIGKILL')
               }
             }),
