@@ -1,14 +1,13 @@
-import { createRoute, z } from '@hono/zod-openapi'
+import { z } from '@hono/zod-openapi'
 import { RuntimeError } from '../errors.js'
 import { startedAnswer, waitQuery } from './executions.js'
-import { createRouter, errorAnswer, jsonAnswer, type RouteContext } from './router.js'
+import { errorAnswer, jsonAnswer, type RouteContext, resource } from './router.js'
 import { Execution } from './schemas.js'
 import { isMultipart, readFormInputs } from './uploads.js'
 
-const fire = createRoute({
-  method: 'post',
-  path: '/executions/webhook/{namespace}/{id}/{key}',
-  tags: ['Executions'],
+const { route, router } = resource('Executions')
+
+const fire = route('post', '/executions/webhook/{namespace}/{id}/{key}', {
   summary: 'Start an execution through a kite.trigger.Webhook trigger',
   request: {
     params: z.object({
@@ -43,7 +42,7 @@ const fire = createRoute({
 
 /** `/executions/webhook/...`: the Webhook trigger's door. */
 export function createWebhookRoutes(context: RouteContext) {
-  return createRouter().openapi(fire, async (c) => {
+  return router().openapi(fire, async (c) => {
     const { namespace, id, key } = c.req.valid('param')
     const request = {
       namespace,
