@@ -83,6 +83,7 @@ describe('the built create-kite-plugin command', () => {
     expect(pkg.name).toBe('@acme/kite-plugin-pty')
     const files = await readdir(join(cwd, 'in-a-pty', 'src'))
     expect(files.sort()).toEqual([
+      'flow.test.ts',
       'index.test.ts',
       'index.ts',
       'new-items.test.ts',
