@@ -106,27 +106,21 @@ describe('kite executions kill|resume|restart --server <api node of a cluster> (
     expect(killed.out).toMatch(new RegExp(`^killing ${waiting.id}: (KILLING|KILLED)\\n$`))
     expect(await stateOf(waiting.id, 'KILLED')).toBe('KILLED')
 
-    const bad = await runKite([
-      'executions',
-      'resume',
-      asking.id,
-      '--input',
-      'approved=maybe',
-      '--server',
-      api.url,
-    ])
+    const resume = (approved: string) =>
+      runKite([
+        'executions',
+        'resume',
+        asking.id,
+        '--input',
+        `approved=${approved}`,
+        '--server',
+        api.url,
+      ])
+    const bad = await resume('maybe')
     expect(bad.code).not.toBe(0)
     expect(bad.err).toContain('input "approved" (BOOLEAN)')
     expect(await stateOf(asking.id, 'PAUSED')).toBe('PAUSED')
-    const resumed = await runKite([
-      'executions',
-      'resume',
-      asking.id,
-      '--input',
-      'approved=true',
-      '--server',
-      api.url,
-    ])
+    const resumed = await resume('true')
     expect(resumed.err).toBe('')
     expect(resumed.out).toMatch(new RegExp(`^resumed ${asking.id}: (RUNNING|SUCCESS)\\n$`))
     expect(await stateOf(asking.id, 'SUCCESS')).toBe('SUCCESS')
