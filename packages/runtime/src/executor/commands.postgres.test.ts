@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import pg from 'pg'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Json } from '../../test/fixtures/api-calls.js'
 import { echo, flowYaml, slow, task } from '../../test/fixtures/flows.js'
@@ -140,6 +141,35 @@ describe('commands through an api node of a cluster on PostgreSQL', () => {
     expect(executor.taskRun(done, 'after').outputs).toEqual({ value: 'true-none' })
     await waitUntil(async () => (await commandsLeft(server)) === 0)
     expect((await post(server, `/executions/${started.id}/resume`, {})).status).toBe(409)
+  })
+
+  it('drops garbled commands in the store with a warning and carries out the next one', async () => {
+    const executor = await executorNode()
+    const server = await apiNode()
+    const started = await saveAndStart(server, APPROVAL)
+    await reaches(server, started.id, 'PAUSED')
+    const client = new pg.Client({ connectionString: database.url })
+    await client.connect()
+    try {
+      for (const [kind, inputs] of [
+        ['resume', '{"approved":'],
+        ['resume', '[1, 2]'],
+        ['explode', null],
+      ]) {
+        await client.query(
+          'INSERT INTO execution_commands (execution_id, kind, inputs, created_at) VALUES ($1, $2, $3, $4)',
+          [started.id, kind, inputs, new Date().toISOString()],
+        )
+      }
+    } finally {
+      await client.end()
+    }
+    await waitUntil(async () => (await commandsLeft(server)) === 0)
+    expect((await server.runtime.store.getExecution(started.id))?.state.current).toBe('PAUSED')
+    const resumed = await post(server, `/executions/${started.id}/resume`, { approved: false })
+    expect(resumed.status).toBe(200)
+    const done = await reaches(server, started.id, 'SUCCESS', 'FAILED')
+    expect(executor.taskRun(done, 'after').outputs).toEqual({ value: 'false-none' })
   })
 
   it('restarts a failed execution through the api node: an executor runs it again', async () => {

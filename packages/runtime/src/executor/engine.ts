@@ -454,6 +454,13 @@ export function createEngine(options: EngineOptions): Engine {
           if (TERMINAL_EXECUTION_STATES.has(command.executionState)) handled.push(command.seq)
           continue
         }
+        if (command.unreadable !== undefined) {
+          logger.warn(
+            `a command for execution ${command.executionId} is dropped: ${command.unreadable}`,
+          )
+          handled.push(command.seq)
+          continue
+        }
         try {
           if (command.kind === 'kill') {
             await runner.kill()

@@ -178,6 +178,19 @@ export interface KyselyStoreOptions {
   listen?: Store['listen']
 }
 
+/** A JSON object, or why the text is not one. */
+function parseObject(text: string): Record<string, unknown> | string {
+  try {
+    const value: unknown = JSON.parse(text)
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+      return value as Record<string, unknown>
+    }
+    return 'are not a JSON object'
+  } catch (error) {
+    return `are not JSON: ${error instanceof Error ? error.message : String(error)}`
+  }
+}
+
 /** The PostgreSQL channel of each `Store.listen` channel. */
 export const NOTIFY_CHANNELS = {
   queued: 'kite_task_queued',
@@ -814,16 +827,23 @@ export async function createKyselyStore(
         .where('executions.executor_id', '=', executorId)
         .orderBy('execution_commands.seq')
         .execute()
-      return rows.map((row) => ({
-        seq: Number(row.seq),
-        executionId: row.execution_id,
-        kind: row.kind as ExecutionCommand['kind'],
-        ...(row.inputs === null
-          ? {}
-          : { inputs: JSON.parse(row.inputs) as Record<string, unknown> }),
-        createdAt: row.created_at,
-        executionState: row.state as ExecutionState,
-      }))
+      return rows.map((row) => {
+        const command = {
+          seq: Number(row.seq),
+          executionId: row.execution_id,
+          kind: row.kind as ExecutionCommand['kind'],
+          createdAt: row.created_at,
+          executionState: row.state as ExecutionState,
+        }
+        if (row.kind !== 'kill' && row.kind !== 'resume') {
+          return { ...command, unreadable: `unknown command "${row.kind}"` }
+        }
+        if (row.inputs === null) return command
+        const inputs = parseObject(row.inputs)
+        return typeof inputs === 'string'
+          ? { ...command, unreadable: `its inputs ${inputs}` }
+          : { ...command, inputs }
+      })
     },
 
     async deleteCommands(seqs) {

@@ -86,6 +86,8 @@ export interface ExecutionCommand {
   /** A resume's `onResume` inputs as given (already checked by the node that recorded it). */
   inputs?: Record<string, unknown>
   createdAt: string
+  /** Why a stored command cannot be read (an unknown kind, inputs that are not a JSON object). */
+  unreadable?: string
 }
 
 /** Everything one state change writes, committed in one transaction. */
