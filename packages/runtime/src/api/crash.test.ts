@@ -201,7 +201,9 @@ tasks:
 
     const second = await startServer()
     let lostAttempts = 0
+    const lostPerExecution: number[] = []
     for (const id of ids) {
+      const lostBefore = lostAttempts
       const done = await poll(read(second.url, id), ended, 60_000)
       expect(done.state.current).toBe('SUCCESS')
       expect(done.taskRunList.map((run) => run.taskId)).toEqual(['before', 'slow', 'after'])
@@ -217,10 +219,15 @@ tasks:
           lostAttempts++
         }
       }
+      lostPerExecution.push(lostAttempts - lostBefore)
     }
-    // Only claimed attempts are lost (at most worker.slots, 32); queued ones simply run.
+    // What is lost is the attempt each execution had RUNNING in the store at the kill: claimed by
+    // a worker slot (at most worker.slots, 32), or finished with its result handed to the
+    // executor in memory but not committed yet (the slot is free again meanwhile: worker.ts). A
+    // sequential flow has at most one such attempt (its runner commits in order), so each
+    // execution lost at most one attempt, whatever the load; queued attempts simply run.
     expect(lostAttempts).toBeGreaterThan(0)
-    expect(lostAttempts).toBeLessThanOrEqual(32)
+    expect(Math.max(...lostPerExecution)).toBeLessThanOrEqual(1)
     const all = (await (
       await fetch(`${second.url}/api/v1/executions?namespace=crash.many&size=500`)
     ).json()) as { total: number; results: Array<{ id: string }> }

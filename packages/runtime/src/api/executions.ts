@@ -185,6 +185,8 @@ const file = route('get', '/executions/{id}/file', {
 
 const kill = route('post', '/executions/{id}/kill', {
   summary: 'Kill an execution',
+  description:
+    'In a cluster any node accepts it: a node that does not hold the execution records the kill for the executor that does (or takes it over), and answers once that executor has committed KILLING (at most 2 s; then the state as stored).',
   request: { params: ExecutionParams },
   responses: {
     202: jsonAnswer(ExecutionSchema, 'Killing (KILLING, then KILLED).'),
@@ -196,7 +198,7 @@ const kill = route('post', '/executions/{id}/kill', {
 const resume = route('post', '/executions/{id}/resume', {
   summary: 'Resume a paused execution (kite.flow.Pause)',
   description:
-    "The body gives the Pause's `onResume` inputs, validated like flow inputs and read downstream as `outputs.<pause>.onResume.<input>`.",
+    "The body gives the Pause's `onResume` inputs, validated like flow inputs and read downstream as `outputs.<pause>.onResume.<input>`. In a cluster any node accepts it: the inputs are checked there (422, nothing recorded), then the executor that holds the execution resumes it.",
   request: {
     params: ExecutionParams,
     body: {

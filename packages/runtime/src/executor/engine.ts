@@ -1,7 +1,7 @@
 import { createExpressionEngine, type ExpressionEngine } from '@kite/expressions'
 import { createRenderVariables } from '@kite/sdk/host'
-import { isRuntimeError, messageOf, RuntimeError } from '../errors.js'
-import type { Flow } from '../flow/flow-model.js'
+import { isRuntimeError, LeaseLostError, messageOf, RuntimeError } from '../errors.js'
+import { allTasks, type Flow, type PauseTask } from '../flow/flow-model.js'
 import { parseFlow } from '../flow/parse-flow.js'
 import { pinsOf, type ValidatedFlow, validateFlow } from '../flow/validate-flow.js'
 import { createId } from '../ids.js'
@@ -13,6 +13,7 @@ import type { Store, StoredFlow } from '../storage/store.js'
 import {
   type Execution,
   type ExecutionParent,
+  type ExecutionState,
   type ExecutionTrigger,
   newState,
   TERMINAL_EXECUTION_STATES,
@@ -190,6 +191,11 @@ const VALIDATION_CACHE_SIZE = 500
 const CLUSTER_POLL_MS = 250
 /** Executions one look of the takeover loop takes at most. */
 const TAKEOVER_BATCH = 100
+/**
+ * How long a kill or resume recorded for another executor waits to see it carried out before it
+ * answers with the state as stored (the command stays recorded: a takeover carries it out).
+ */
+const COMMAND_ANSWER_MS = 2000
 
 export function createEngine(options: EngineOptions): Engine {
   const { store, catalog, resolver, host, storage, secrets } = options
@@ -425,6 +431,108 @@ export function createEngine(options: EngineOptions): Engine {
 
   const notFound = (id: string) =>
     new RuntimeError(`execution "${id}" not found`, { code: 'EXECUTION_NOT_FOUND' })
+  const notKillable = (id: string, state: ExecutionState) =>
+    new RuntimeError(`execution ${id} cannot be killed: it is ${state}`, {
+      code: 'EXECUTION_STATE',
+    })
+  const notPaused = (id: string, state: ExecutionState) =>
+    new RuntimeError(`execution ${id} is not paused (it is ${state})`, { code: 'EXECUTION_STATE' })
+
+  let stopListeningCommands: (() => void) | undefined
+  let commanding: Promise<void> | undefined
+  /**
+   * Carries out the kills and resumes other nodes recorded for the executions this executor
+   * holds, as if they had been asked here. A command of an execution taken over but not running
+   * here yet waits for the next look; one whose execution ended is moot.
+   */
+  const carryOutCommands = (): Promise<void> => {
+    commanding ??= (async () => {
+      const handled: number[] = []
+      for (const command of await store.listCommands(nodeId)) {
+        const runner = runners.get(command.executionId)
+        if (!runner) {
+          if (TERMINAL_EXECUTION_STATES.has(command.executionState)) handled.push(command.seq)
+          continue
+        }
+        if (command.unreadable !== undefined) {
+          logger.warn(
+            `a command for execution ${command.executionId} is dropped: ${command.unreadable}`,
+          )
+          handled.push(command.seq)
+          continue
+        }
+        try {
+          if (command.kind === 'kill') {
+            await runner.kill()
+          } else if (runner.pauses.size > 0) {
+            await runner.resume(command.inputs ?? {})
+          } else if (runner.committedState === 'PAUSED') {
+            // Taken over: its walk has not reached the pause yet.
+            continue
+          } else {
+            logger.warn(
+              `a resume of execution ${command.executionId} is dropped: it is ${runner.committedState}`,
+            )
+          }
+        } catch (error) {
+          // Another executor holds it now: the command is its to carry out.
+          if (error instanceof LeaseLostError) continue
+          logger.warn(
+            `the ${command.kind} of execution ${command.executionId} failed: ${messageOf(error)}`,
+          )
+        }
+        handled.push(command.seq)
+      }
+      await store.deleteCommands(handled)
+    })()
+      .catch((error: unknown) => {
+        if (!closing) logger.warn(`could not carry out commands: ${messageOf(error)}`)
+      })
+      .finally(() => {
+        commanding = undefined
+      })
+    return commanding
+  }
+
+  /** The execution once `wanted` holds of its state, or as stored after `COMMAND_ANSWER_MS`. */
+  const commandAnswer = async (
+    id: string,
+    wanted: (state: ExecutionState) => boolean,
+  ): Promise<Execution> => {
+    const deadline = Date.now() + COMMAND_ANSWER_MS
+    for (;;) {
+      const execution = await store.getExecution(id)
+      if (!execution) throw notFound(id)
+      if (wanted(execution.state.current) || Date.now() >= deadline) return execution
+      await new Promise((resolve) => setTimeout(resolve, 25))
+    }
+  }
+
+  /**
+   * Checks a resume's `onResume` inputs against every paused Pause of the execution (422 before
+   * anything is recorded). Defaults are rendered by the executor that resumes: an input with a
+   * default is not checked here unless given.
+   */
+  const checkResumeInputs = async (execution: Execution, given: Record<string, unknown>) => {
+    const validated = await revalidate(execution, `execution ${execution.id} cannot resume: `)
+    const paused = new Set(
+      execution.taskRunList
+        .filter((run) => run.state.current === 'PAUSED')
+        .map((run) => run.taskId),
+    )
+    const pauses = allTasks(validated.flow).filter(
+      (task): task is PauseTask => task.kind === 'pause' && paused.has(task.id),
+    )
+    for (const task of pauses) {
+      const declared = (task.onResume ?? []).map(({ defaults, ...input }) =>
+        defaults === undefined ? input : { ...input, required: false },
+      )
+      await resolveInputs(declared, given, {
+        renderDefault: (value) => value,
+        storeFile: async (inputId) => `kite:///${inputId}`,
+      })
+    }
+  }
 
   const engine: Engine = {
     expressions,
@@ -623,15 +731,14 @@ export function createEngine(options: EngineOptions): Engine {
       if (!runner) {
         const execution = await store.getExecution(id)
         if (!execution) throw notFound(id)
-        throw new RuntimeError(
-          `execution ${id} cannot be killed: it is ${execution.state.current}`,
-          { code: 'EXECUTION_STATE' },
-        )
+        const state = execution.state.current
+        if (!cluster || TERMINAL_EXECUTION_STATES.has(state)) throw notKillable(id, state)
+        // Held by another executor (or none yet): it carries the kill out.
+        await store.recordCommand({ executionId: id, kind: 'kill' })
+        return commandAnswer(id, (now) => now === 'KILLING' || TERMINAL_EXECUTION_STATES.has(now))
       }
       if (TERMINAL_EXECUTION_STATES.has(runner.committedState)) {
-        throw new RuntimeError(`execution ${id} cannot be killed: it is ${runner.committedState}`, {
-          code: 'EXECUTION_STATE',
-        })
+        throw notKillable(id, runner.committedState)
       }
       await runner.kill()
       const execution = await store.getExecution(id)
@@ -644,9 +751,11 @@ export function createEngine(options: EngineOptions): Engine {
       if (!runner) {
         const execution = await store.getExecution(id)
         if (!execution) throw notFound(id)
-        throw new RuntimeError(`execution ${id} is not paused (it is ${execution.state.current})`, {
-          code: 'EXECUTION_STATE',
-        })
+        const state = execution.state.current
+        if (!cluster || state !== 'PAUSED') throw notPaused(id, state)
+        await checkResumeInputs(execution, inputs)
+        await store.recordCommand({ executionId: id, kind: 'resume', inputs })
+        return commandAnswer(id, (now) => now !== 'PAUSED')
       }
       // Answer once the resumed task runs are committed, so the caller sees RUNNING.
       let stopWaiting = () => {}
@@ -779,9 +888,24 @@ export function createEngine(options: EngineOptions): Engine {
         .catch((error: unknown) => {
           logger.warn(`new executions are polled for only: ${messageOf(error)}`)
         })
+      // Kills and resumes recorded through other nodes: NOTIFY at once, the timer as fallback.
+      store
+        .listen?.('commands', () => {
+          if (!closing) carryOutCommands().catch(() => {})
+        })
+        .then((stop) => {
+          if (closing) stop()
+          else stopListeningCommands = stop
+        })
+        .catch((error: unknown) => {
+          logger.warn(`commands are polled for only: ${messageOf(error)}`)
+        })
       const taken = await takeOver()
       takeoverTimer ??= setInterval(() => {
-        if (!closing) takeOver().catch(() => {})
+        if (closing) return
+        takeOver()
+          .then(() => carryOutCommands())
+          .catch(() => {})
       }, cluster.takeoverMs ?? CLUSTER_POLL_MS)
       takeoverTimer.unref()
       return taken
@@ -818,7 +942,9 @@ export function createEngine(options: EngineOptions): Engine {
       closing = true
       clearInterval(takeoverTimer)
       stopListeningCreated?.()
+      stopListeningCommands?.()
       await takingOver
+      await commanding
       await worker.close()
       dispatch.close()
       const running = [...runners.values()]

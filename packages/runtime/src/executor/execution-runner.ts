@@ -114,7 +114,6 @@ import {
   WORKER_LOST,
   worst,
 } from './steps/shared.js'
-import { endSleeps } from './steps/sleep.js'
 
 export { isTruthy, queueId, valueKey } from './steps/shared.js'
 
@@ -294,7 +293,6 @@ export class ExecutionRunner {
    */
   async recover(): Promise<void> {
     const inFlight: TaskRun[] = []
-    const sleeping: TaskRun[] = []
     for (const run of this.execution.taskRunList) {
       this.index.set(this.keyOf(run.parentTaskRunId, run.taskId, run.iteration), run)
       this.sequence = Math.max(this.sequence, run.sequence + 1)
@@ -303,17 +301,13 @@ export class ExecutionRunner {
       }
       const attempt = run.attempts.at(-1)
       // A sleep the executor waits for has no queue entry: it resumes its wait (steps/sleep.ts).
-      if (run.wakeAt !== undefined) {
-        if (run.state.current === 'RUNNING') sleeping.push(run)
-        continue
-      }
+      if (run.wakeAt !== undefined) continue
       if (run.state.current === 'RUNNING' && attempt?.state.current === 'RUNNING') {
         inFlight.push(run)
       }
     }
-    const killing = this.execution.state.current === 'KILLING'
-    // A kill was under way: its sleeps end KILLED (the walk stops before reaching them).
-    if (killing && sleeping.length > 0) await endSleeps(this, sleeping)
+    // A kill was under way: the walk stops before reaching any task, so what it left open ends here.
+    if (this.execution.state.current === 'KILLING') return this.endKilled(inFlight)
     if (inFlight.length === 0) return
     const entries = new Map(
       (
@@ -328,12 +322,11 @@ export class ExecutionRunner {
       const entry = entries.get(id)
       const attempt = run.attempts.at(-1)!
       const recorded = entry?.result === undefined ? undefined : parseTaskResult(entry.result)
-      if (!killing && entry?.state === 'DONE' && recorded) {
+      if (entry?.state === 'DONE' && recorded) {
         this.resumedEntries.set(id, recorded)
         continue
       }
       if (
-        !killing &&
         entry &&
         (entry.state === 'QUEUED' ||
           (entry.nodeId !== undefined && (await this.deps.queue.isNodeAlive(entry.nodeId))))
@@ -342,19 +335,36 @@ export class ExecutionRunner {
         continue
       }
       if (entry) this.dequeue.push(id)
-      transition(attempt.state, killing ? 'KILLED' : 'FAILED', now(), TERMINAL_TASK_RUN_STATES)
-      if (!killing) {
-        attempt.error = WORKER_LOST
-        attempt.workerLost = true
-        this.log(
-          'warn',
-          `task "${run.taskId}": attempt ${run.attempts.length}: ${WORKER_LOST}`,
-          run,
-        )
-      }
+      transition(attempt.state, 'FAILED', now(), TERMINAL_TASK_RUN_STATES)
+      attempt.error = WORKER_LOST
+      attempt.workerLost = true
+      this.log('warn', `task "${run.taskId}": attempt ${run.attempts.length}: ${WORKER_LOST}`, run)
       lost.push(run)
     }
     if (lost.length > 0) await this.save(lost)
+  }
+
+  /**
+   * Ends KILLED every task run (and its open attempt) a kill left open when the runtime stopped:
+   * plugin tasks, sleeps, pauses and the flowables around them. Queue entries of the attempts
+   * that were in flight are removed, so no worker starts them again.
+   */
+  async endKilled(inFlight: readonly TaskRun[]): Promise<void> {
+    const open = this.execution.taskRunList.filter(
+      (run) => !TERMINAL_TASK_RUN_STATES.has(run.state.current),
+    )
+    if (open.length === 0) return
+    const ids = inFlight.map((run) => queueId(run.id, run.attempts.length))
+    for (const entry of await this.deps.store.getQueueEntries(ids)) this.dequeue.push(entry.id)
+    const date = now()
+    for (const run of open) {
+      const attempt = run.attempts.at(-1)
+      if (attempt && !TERMINAL_TASK_RUN_STATES.has(attempt.state.current)) {
+        transition(attempt.state, 'KILLED', date, TERMINAL_TASK_RUN_STATES)
+      }
+      transition(run.state, 'KILLED', date, TERMINAL_TASK_RUN_STATES)
+    }
+    await this.save(open)
   }
 
   keyOf(parent: string | undefined, taskId: string, iteration: number | undefined): string {

@@ -212,6 +212,7 @@ describe('the task queue across restarts', () => {
       '0003_task_queue_and_nodes',
       '0004_roles',
       '0005_users_tokens_sessions',
+      '0006_execution_commands',
     ])
     expect(version).toBe(migrations.length)
     expect((await t.runtime.store.listFlows('upgrade')).map((f) => f.id)).toEqual([

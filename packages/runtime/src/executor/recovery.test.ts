@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createTestRuntime, type TestRuntime } from '../../test/fixtures/test-runtime.js'
+import { createSqliteStore } from '../storage/sqlite-store.js'
 
 let dataDir: string
 let open: TestRuntime[] = []
@@ -155,6 +156,53 @@ tasks:
     expect(slow.error).toBe(
       'worker lost: the runtime stopped while this attempt was running (lost 2 times; worker.maxResubmissions is 1)',
     )
+  })
+
+  it('ends every task run KILLED when the runtime stopped while a kill was under way', async () => {
+    const before = await start()
+    await before.runtime.engine.saveFlow(`
+id: killing
+namespace: test.recovery
+tasks:
+  - id: group
+    type: kite.flow.Sequential
+    tasks:
+      - id: slow
+        type: test.fixtures.Slow
+        ms: 5000
+  - id: last
+    type: test.fixtures.Echo
+    value: never
+`)
+    const started = await before.runtime.engine.start({
+      namespace: 'test.recovery',
+      flowId: 'killing',
+    })
+    const slowRun = async (t: TestRuntime) =>
+      (await t.runtime.engine.getExecution(started.id))?.taskRunList.find(
+        (run) => run.taskId === 'slow',
+      )
+    await waitUntil(async () => (await slowRun(before))?.attempts[0]?.state.current === 'RUNNING')
+    const running = (await before.runtime.engine.getExecution(started.id))!
+    await stop(before)
+    // The stop came between the KILLING commit and the end: the restart finishes the kill.
+    const { taskRunList: _runs, ...summary } = running
+    // Straight into the store: a runtime would recover the attempt before the commit.
+    const store = await createSqliteStore({ file: join(dataDir, 'kite.db') })
+    await store.commit({
+      execution: { ...summary, state: { ...summary.state, current: 'KILLING' } },
+    })
+    await store.close()
+    const after = await start()
+    const done = await after.runtime.engine.waitFor(started.id)
+    expect(done.state.current).toBe('KILLED')
+    const slow = after.taskRun(done, 'slow')
+    expect(slow.state.current).toBe('KILLED')
+    expect(slow.state.endDate).toBeDefined()
+    expect(slow.attempts.map((attempt) => attempt.state.current)).toEqual(['KILLED'])
+    expect(after.taskRun(done, 'group').state.current).toBe('KILLED')
+    expect(done.taskRunList.map((run) => run.taskId).sort()).toEqual(['group', 'slow'])
+    expect(await after.runtime.store.getQueueEntries([`${slow.id}:1`])).toEqual([])
   })
 
   it('keeps a paused execution paused across a restart, and resumes it on request', async () => {

@@ -1,11 +1,18 @@
 import { CompiledQuery, type Generated, type Kysely, sql } from 'kysely'
 import { LeaseLostError } from '../errors.js'
-import type { Execution, ExecutionSummary, LogEntry, TaskRun } from '../executor/execution-model.js'
+import type {
+  Execution,
+  ExecutionState,
+  ExecutionSummary,
+  LogEntry,
+  TaskRun,
+} from '../executor/execution-model.js'
 import { logLevelRank } from '../executor/execution-model.js'
 import { type AuthDatabase, createAuthStore } from './auth-store.js'
 import type { StoreDialectName } from './migrations.js'
 import type {
   Commit,
+  ExecutionCommand,
   QueueChannel,
   QueueEntryState,
   Store,
@@ -110,6 +117,14 @@ interface LeasesTable {
   expires_at: number
 }
 
+interface ExecutionCommandsTable {
+  seq: Generated<number>
+  execution_id: string
+  kind: string
+  inputs: string | null
+  created_at: string
+}
+
 interface ClusterPluginsTable {
   name: string
   version: string
@@ -123,6 +138,7 @@ export interface KiteDatabase extends AuthDatabase {
   nodes: NodesTable
   leases: LeasesTable
   cluster_plugins: ClusterPluginsTable
+  execution_commands: ExecutionCommandsTable
   flows: FlowsTable
   executions: ExecutionsTable
   task_runs: TaskRunsTable
@@ -162,11 +178,25 @@ export interface KyselyStoreOptions {
   listen?: Store['listen']
 }
 
+/** A JSON object, or why the text is not one. */
+function parseObject(text: string): Record<string, unknown> | string {
+  try {
+    const value: unknown = JSON.parse(text)
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+      return value as Record<string, unknown>
+    }
+    return 'are not a JSON object'
+  } catch (error) {
+    return `are not JSON: ${error instanceof Error ? error.message : String(error)}`
+  }
+}
+
 /** The PostgreSQL channel of each `Store.listen` channel. */
 export const NOTIFY_CHANNELS = {
   queued: 'kite_task_queued',
   results: 'kite_task_results',
   created: 'kite_execution_created',
+  commands: 'kite_execution_command',
 } as const
 
 /**
@@ -765,6 +795,63 @@ export async function createKyselyStore(
         .where('state', 'in', UNFINISHED)
         .executeTakeFirst()
       return Number(row?.count ?? 0)
+    },
+
+    async recordCommand(command) {
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('execution_commands')
+          .values({
+            execution_id: command.executionId,
+            kind: command.kind,
+            inputs: command.inputs === undefined ? null : JSON.stringify(command.inputs),
+            created_at: new Date().toISOString(),
+          })
+          .execute()
+        if (postgres) await notify(trx, 'commands')
+      })
+    },
+
+    async listCommands(executorId) {
+      const rows = await db
+        .selectFrom('execution_commands')
+        .innerJoin('executions', 'executions.id', 'execution_commands.execution_id')
+        .select([
+          'execution_commands.seq',
+          'execution_commands.execution_id',
+          'execution_commands.kind',
+          'execution_commands.inputs',
+          'execution_commands.created_at',
+          'executions.state',
+        ])
+        .where('executions.executor_id', '=', executorId)
+        .orderBy('execution_commands.seq')
+        .execute()
+      return rows.map((row) => {
+        const command = {
+          seq: Number(row.seq),
+          executionId: row.execution_id,
+          kind: row.kind as ExecutionCommand['kind'],
+          createdAt: row.created_at,
+          executionState: row.state as ExecutionState,
+        }
+        if (row.kind !== 'kill' && row.kind !== 'resume') {
+          return { ...command, unreadable: `unknown command "${row.kind}"` }
+        }
+        if (row.inputs === null) return command
+        const inputs = parseObject(row.inputs)
+        return typeof inputs === 'string'
+          ? { ...command, unreadable: `its inputs ${inputs}` }
+          : { ...command, inputs }
+      })
+    },
+
+    async deleteCommands(seqs) {
+      if (seqs.length === 0) return
+      await db
+        .deleteFrom('execution_commands')
+        .where('seq', 'in', [...seqs])
+        .execute()
     },
 
     async acquireLease(name, holder, ttlMs) {

@@ -251,6 +251,27 @@ export function storeMigrations(dialect: StoreDialectName): Record<string, Migra
           .execute()
       },
     },
+    // Kill and resume through any node of a cluster (SPEC 9): the api node records the command,
+    // the executor that holds the execution carries it out.
+    '0006_execution_commands': {
+      async up(db) {
+        await db.schema
+          .createTable('execution_commands')
+          .ifNotExists()
+          .addColumn('seq', serial, serialColumn)
+          .addColumn('execution_id', 'text', (column) => column.notNull())
+          .addColumn('kind', 'text', (column) => column.notNull())
+          .addColumn('inputs', 'text')
+          .addColumn('created_at', 'text', (column) => column.notNull())
+          .execute()
+        await db.schema
+          .createIndex('execution_commands_execution')
+          .ifNotExists()
+          .on('execution_commands')
+          .column('execution_id')
+          .execute()
+      },
+    },
   }
 }
 

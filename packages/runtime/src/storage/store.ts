@@ -68,10 +68,27 @@ export interface TriggerStateRow {
 }
 
 /**
- * What `Store.listen` tells about: task runs queued, workers' results recorded, or executions
- * created for any executor to take (`executorId: null`, an api node's).
+ * What `Store.listen` tells about: task runs queued, workers' results recorded, executions
+ * created for any executor to take (`executorId: null`, an api node's), or commands recorded for
+ * the executor that holds an execution (`commands`).
  */
-export type QueueChannel = 'queued' | 'results' | 'created'
+export type QueueChannel = 'queued' | 'results' | 'created' | 'commands'
+
+/**
+ * A kill or resume asked for through a node that does not hold the execution (SPEC 9): recorded
+ * in the store, carried out by the executor that holds the execution (or takes it over).
+ */
+export interface ExecutionCommand {
+  /** The order commands were recorded in. */
+  seq: number
+  executionId: string
+  kind: 'kill' | 'resume'
+  /** A resume's `onResume` inputs as given (already checked by the node that recorded it). */
+  inputs?: Record<string, unknown>
+  createdAt: string
+  /** Why a stored command cannot be read (an unknown kind, inputs that are not a JSON object). */
+  unreadable?: string
+}
 
 /** Everything one state change writes, committed in one transaction. */
 export interface Commit {
@@ -238,6 +255,14 @@ export interface Store {
   ): Promise<string[]>
   /** Unfinished executions whose lease `nodeId` holds. */
   countExecutionsOf(nodeId: string): Promise<number>
+  /** Records a command for the executor of its execution, and tells it (`listen('commands')`). */
+  recordCommand(command: Pick<ExecutionCommand, 'executionId' | 'kind' | 'inputs'>): Promise<void>
+  /** The commands of the executions `executorId` holds, oldest first, with their state now. */
+  listCommands(
+    executorId: string,
+  ): Promise<Array<ExecutionCommand & { executionState: ExecutionState }>>
+  /** Removes commands carried out (or moot: their execution ended or is gone). */
+  deleteCommands(seqs: readonly number[]): Promise<void>
   /**
    * Takes or renews a named lease for `ttlMs`: true when `holder` has it now (it was free,
    * expired, or already its own).

@@ -121,16 +121,6 @@ export async function runSleep(
   return 'SUCCESS'
 }
 
-/** Ends sleeps KILLED: a restart finishing a kill that was under way when the runtime stopped. */
-export async function endSleeps(r: ExecutionRunner, runs: readonly TaskRun[]): Promise<void> {
-  for (const run of runs) {
-    const attempt = run.attempts.at(-1)
-    if (attempt) transition(attempt.state, 'KILLED', now(), TERMINAL_TASK_RUN_STATES)
-    transition(run.state, 'KILLED', now(), TERMINAL_TASK_RUN_STATES)
-  }
-  await r.save(runs)
-}
-
 /** Ends the attempt and the task run FAILED (WARNING with `allowFailure`), as a worker's error would. */
 function failAttempt(
   r: ExecutionRunner,

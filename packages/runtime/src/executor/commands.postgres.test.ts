@@ -1,0 +1,224 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { Json } from '../../test/fixtures/api-calls.js'
+import { echo, flowYaml, slow, task } from '../../test/fixtures/flows.js'
+import { fixturePlugins } from '../../test/fixtures/plugins.js'
+import { createTestDatabase } from '../../test/fixtures/postgres.js'
+import { createTestRuntime, type TestRuntime, waitUntil } from '../../test/fixtures/test-runtime.js'
+import { createServer, type KiteServer } from '../api/server.js'
+import type { Execution } from './execution-model.js'
+
+// Kill, resume and restart sent to an api-only node of a cluster: the executor that holds the
+// execution carries them out (SPEC 9).
+
+let database: Awaited<ReturnType<typeof createTestDatabase>>
+let executors: TestRuntime[] = []
+let api: KiteServer | undefined
+let apiDir: string | undefined
+beforeEach(async () => {
+  database = await createTestDatabase()
+})
+afterEach(async () => {
+  await api?.close()
+  api = undefined
+  if (apiDir) await rm(apiDir, { recursive: true, force: true })
+  for (const t of executors) await t.close()
+  executors = []
+  await database?.drop()
+})
+
+const config = () => ({ store: { url: database.url }, worker: { heartbeatTimeout: 'PT1S' } })
+
+async function apiNode(): Promise<KiteServer> {
+  apiDir = await mkdtemp(join(tmpdir(), 'kite-commands-api-'))
+  api = await createServer({
+    dataDir: apiDir,
+    port: 0,
+    config: config(),
+    roles: ['api'],
+    scheduler: false,
+    plugins: fixturePlugins(),
+    env: {},
+  })
+  return api
+}
+
+async function executorNode(): Promise<TestRuntime> {
+  const t = await createTestRuntime({ config: config(), roles: ['executor', 'worker'] })
+  executors.push(t)
+  return t
+}
+
+async function post(server: KiteServer, path: string, body?: unknown) {
+  const response = await fetch(`${server.url}/api/v1${path}`, {
+    method: 'POST',
+    ...(body === undefined
+      ? {}
+      : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  })
+  return { status: response.status, body: (await response.json()) as Json }
+}
+
+async function saveAndStart(server: KiteServer, yaml: string): Promise<Execution> {
+  const saved = await server.runtime.engine.saveFlow(yaml)
+  return server.runtime.engine.start({ namespace: saved.flow.namespace, flowId: saved.flow.id })
+}
+
+/** Waits until the execution, read from the store, is in one of `states`. */
+async function reaches(server: KiteServer, id: string, ...states: string[]): Promise<Execution> {
+  let execution: Execution | undefined
+  await waitUntil(async () => {
+    execution = await server.runtime.store.getExecution(id)
+    return execution !== undefined && states.includes(execution.state.current)
+  }, 15_000)
+  return execution!
+}
+
+const commandsLeft = async (server: KiteServer) =>
+  (await server.runtime.store.listCommands(executors[0]?.runtime.nodeId ?? '')).length
+
+const SLOW = flowYaml('slow', 'test.commands', [slow('slow', 60_000), echo('after', 'never')])
+const APPROVAL = flowYaml('approval', 'test.commands', [
+  task('wait', 'kite.flow.Pause', {
+    onResume: [
+      { id: 'approved', type: 'BOOLEAN' },
+      { id: 'note', type: 'STRING', defaults: 'none' },
+    ],
+  }),
+  echo('after', '{{ outputs.wait.onResume.approved }}-{{ outputs.wait.onResume.note }}'),
+])
+
+describe('commands through an api node of a cluster on PostgreSQL', () => {
+  it('kills a running execution held by an executor node', async () => {
+    const executor = await executorNode()
+    const server = await apiNode()
+    const started = await saveAndStart(server, SLOW)
+    const running = await reaches(server, started.id, 'RUNNING')
+    expect(running.taskRunList.some((run) => run.taskId === 'slow')).toBe(true)
+
+    const killed = await post(server, `/executions/${started.id}/kill`)
+    expect(killed.status).toBe(202)
+    expect(['KILLING', 'KILLED']).toContain(killed.body.state.current)
+    const done = await reaches(server, started.id, 'KILLED')
+    expect(executor.taskRun(done, 'slow').state.current).toBe('KILLED')
+    expect(done.taskRunList.some((run) => run.taskId === 'after')).toBe(false)
+    await waitUntil(async () => (await commandsLeft(server)) === 0)
+    // An ended execution: 409 as on one node, nothing recorded.
+    expect((await post(server, `/executions/${started.id}/kill`)).status).toBe(409)
+    expect((await post(server, '/executions/nope/kill')).status).toBe(404)
+    expect(await commandsLeft(server)).toBe(0)
+  })
+
+  it('resumes a paused execution with onResume inputs; refuses bad ones with 422 and records nothing', async () => {
+    const executor = await executorNode()
+    const server = await apiNode()
+    const started = await saveAndStart(server, APPROVAL)
+    await reaches(server, started.id, 'PAUSED')
+
+    const wrongType = await post(server, `/executions/${started.id}/resume`, { approved: 'maybe' })
+    expect(wrongType.status).toBe(422)
+    expect(wrongType.body.message).toContain('input "approved" (BOOLEAN)')
+    const unknown = await post(server, `/executions/${started.id}/resume`, {
+      approved: true,
+      x: 1,
+    })
+    expect(unknown.status).toBe(422)
+    expect(unknown.body.message).toContain('unknown input "x"')
+    const missing = await post(server, `/executions/${started.id}/resume`, {})
+    expect(missing.status).toBe(422)
+    expect(missing.body.message).toContain('input "approved" is required')
+    expect(await commandsLeft(server)).toBe(0)
+    expect((await server.runtime.store.getExecution(started.id))?.state.current).toBe('PAUSED')
+
+    const resumed = await post(server, `/executions/${started.id}/resume`, { approved: 'true' })
+    expect(resumed.status).toBe(200)
+    expect(resumed.body.state.current).not.toBe('PAUSED')
+    const done = await reaches(server, started.id, 'SUCCESS', 'FAILED')
+    expect(done.state.current).toBe('SUCCESS')
+    expect(executor.taskRun(done, 'after').outputs).toEqual({ value: 'true-none' })
+    await waitUntil(async () => (await commandsLeft(server)) === 0)
+    expect((await post(server, `/executions/${started.id}/resume`, {})).status).toBe(409)
+  })
+
+  it('drops garbled commands in the store with a warning and carries out the next one', async () => {
+    const executor = await executorNode()
+    const server = await apiNode()
+    const started = await saveAndStart(server, APPROVAL)
+    await reaches(server, started.id, 'PAUSED')
+    const client = new pg.Client({ connectionString: database.url })
+    await client.connect()
+    try {
+      for (const [kind, inputs] of [
+        ['resume', '{"approved":'],
+        ['resume', '[1, 2]'],
+        ['explode', null],
+      ]) {
+        await client.query(
+          'INSERT INTO execution_commands (execution_id, kind, inputs, created_at) VALUES ($1, $2, $3, $4)',
+          [started.id, kind, inputs, new Date().toISOString()],
+        )
+      }
+    } finally {
+      await client.end()
+    }
+    await waitUntil(async () => (await commandsLeft(server)) === 0)
+    expect((await server.runtime.store.getExecution(started.id))?.state.current).toBe('PAUSED')
+    const resumed = await post(server, `/executions/${started.id}/resume`, { approved: false })
+    expect(resumed.status).toBe(200)
+    const done = await reaches(server, started.id, 'SUCCESS', 'FAILED')
+    expect(executor.taskRun(done, 'after').outputs).toEqual({ value: 'false-none' })
+  })
+
+  it('restarts a failed execution through the api node: an executor runs it again', async () => {
+    const executor = await executorNode()
+    const server = await apiNode()
+    const started = await saveAndStart(
+      server,
+      flowYaml('flaky', 'test.commands', [
+        task('gate', 'test.fixtures.Fail', { times: 1, key: 'commands-gate' }),
+        echo('after', 'done'),
+      ]),
+    )
+    await reaches(server, started.id, 'FAILED')
+    const restarted = await post(server, `/executions/${started.id}/restart`)
+    expect(restarted.status).toBe(200)
+    expect(restarted.body.state.current).toBe('RUNNING')
+    const done = await reaches(server, started.id, 'SUCCESS', 'FAILED', 'KILLED')
+    expect(done.state.current).toBe('SUCCESS')
+    expect(executor.taskRun(done, 'gate').attempts.map((attempt) => attempt.state.current)).toEqual(
+      ['FAILED', 'SUCCESS'],
+    )
+    expect((await post(server, `/executions/${started.id}/restart`)).status).toBe(409)
+  })
+
+  it('carries out a kill recorded while the holder was down on the executor that takes it over', async () => {
+    const first = await executorNode()
+    const server = await apiNode()
+    const started = await saveAndStart(server, SLOW)
+    await reaches(server, started.id, 'RUNNING')
+    await waitUntil(async () =>
+      (await server.runtime.store.getExecution(started.id))!.taskRunList.some(
+        (run) => run.attempts[0]?.state.current === 'RUNNING',
+      ),
+    )
+    // The holder goes away without a word (its node record stays until it is stale).
+    executors = executors.filter((t) => t !== first)
+    await first.runtime.engine.close()
+    const killed = await post(server, `/executions/${started.id}/kill`)
+    expect(killed.status).toBe(202)
+    // No live executor: the command waits, recorded.
+    expect(killed.body.state.current).toBe('RUNNING')
+    expect(await server.runtime.store.listCommands(first.runtime.nodeId)).toHaveLength(1)
+    await first.close()
+    const second = await executorNode()
+    const done = await reaches(server, started.id, 'KILLED')
+    expect(second.taskRun(done, 'slow').state.current).toBe('KILLED')
+    expect(done.taskRunList.some((run) => run.taskId === 'after')).toBe(false)
+    await waitUntil(
+      async () => (await server.runtime.store.listCommands(second.runtime.nodeId)).length === 0,
+    )
+  })
+})
