@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import pg from 'pg'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Json } from '../../test/fixtures/api-calls.js'
-import { echo, flowYaml, slow, task } from '../../test/fixtures/flows.js'
+import { approvalFlow, echo, flowYaml, slow, task } from '../../test/fixtures/flows.js'
 import { fixturePlugins } from '../../test/fixtures/plugins.js'
 import { createTestDatabase } from '../../test/fixtures/postgres.js'
 import { createTestRuntime, type TestRuntime, waitUntil } from '../../test/fixtures/test-runtime.js'
@@ -81,15 +81,7 @@ const commandsLeft = async (server: KiteServer) =>
   (await server.runtime.store.listCommands(executors[0]?.runtime.nodeId ?? '')).length
 
 const SLOW = flowYaml('slow', 'test.commands', [slow('slow', 60_000), echo('after', 'never')])
-const APPROVAL = flowYaml('approval', 'test.commands', [
-  task('wait', 'kite.flow.Pause', {
-    onResume: [
-      { id: 'approved', type: 'BOOLEAN' },
-      { id: 'note', type: 'STRING', defaults: 'none' },
-    ],
-  }),
-  echo('after', '{{ outputs.wait.onResume.approved }}-{{ outputs.wait.onResume.note }}'),
-])
+const APPROVAL = approvalFlow('test.commands')
 
 describe('commands through an api node of a cluster on PostgreSQL', () => {
   it('kills a running execution held by an executor node', async () => {

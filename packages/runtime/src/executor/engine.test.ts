@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { echo, flowable, flowYaml, pause, slow, task } from '../../test/fixtures/flows.js'
-import { createTestRuntime, runStates, type TestRuntime } from '../../test/fixtures/test-runtime.js'
+import {
+  createTestRuntime,
+  runStates,
+  type TestRuntime,
+  waitUntil,
+} from '../../test/fixtures/test-runtime.js'
 import type { StateInfo } from './execution-model.js'
 
 let t: TestRuntime
@@ -808,14 +813,6 @@ describe('kill', () => {
     expect((await t.runtime.engine.waitFor(childId)).state.current).toBe('KILLED')
   })
 })
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
 
 /** When a task run (or an attempt) was running: from its RUNNING entry to its end, in ms. */
 function span(run: { state: StateInfo<string> }): [start: number, end: number] {

@@ -1,39 +1,15 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createTestRuntime, type TestRuntime } from '../../test/fixtures/test-runtime.js'
+import { describe, expect, it } from 'vitest'
+import {
+  createTestRuntime,
+  type TestRuntime,
+  useRestartableRuntimes,
+  waitUntil,
+} from '../../test/fixtures/test-runtime.js'
 import { createSqliteStore } from '../storage/sqlite-store.js'
 
-let dataDir: string
-let open: TestRuntime[] = []
-beforeEach(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'kite-recovery-'))
-})
-afterEach(async () => {
-  for (const t of open) await t.close()
-  open = []
-  await rm(dataDir, { recursive: true, force: true })
-})
-
-async function start() {
-  const t = await createTestRuntime({ dataDir })
-  open.push(t)
-  return t
-}
-
-async function stop(t: TestRuntime) {
-  open = open.filter((item) => item !== t)
-  await t.close()
-}
-
-async function waitUntil(check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 5000
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
+const runtimes = useRestartableRuntimes('kite-recovery-')
+const { start, stop } = runtimes
 
 const flow = (retry: string) => `
 id: survivor
@@ -132,8 +108,7 @@ tasks:
     type: test.fixtures.Slow
     ms: 5000
 `
-    const first = await createTestRuntime({ dataDir, config })
-    open.push(first)
+    const first = await start(config)
     await first.runtime.engine.saveFlow(source)
     const started = await first.runtime.engine.start({
       namespace: 'test.recovery',
@@ -143,12 +118,10 @@ tasks:
       (await t.runtime.engine.getExecution(started.id))?.taskRunList[0]?.attempts.length ?? 0
     await waitUntil(async () => (await attempts(first)) === 1)
     await stop(first)
-    const second = await createTestRuntime({ dataDir, config })
-    open.push(second)
+    const second = await start(config)
     await waitUntil(async () => (await attempts(second)) === 2)
     await stop(second)
-    const third = await createTestRuntime({ dataDir, config })
-    open.push(third)
+    const third = await start(config)
     const done = await third.runtime.engine.waitFor(started.id)
     expect(done.state.current).toBe('FAILED')
     const slow = third.taskRun(done, 'slow')
@@ -188,7 +161,7 @@ tasks:
     // The stop came between the KILLING commit and the end: the restart finishes the kill.
     const { taskRunList: _runs, ...summary } = running
     // Straight into the store: a runtime would recover the attempt before the commit.
-    const store = await createSqliteStore({ file: join(dataDir, 'kite.db') })
+    const store = await createSqliteStore({ file: join(runtimes.dataDir, 'kite.db') })
     await store.commit({
       execution: { ...summary, state: { ...summary.state, current: 'KILLING' } },
     })
@@ -269,13 +242,13 @@ tasks:
 describe('the data directory lock', () => {
   it('refuses a second runtime on the same directory, and takes over a dead process lock', async () => {
     const first = await start()
-    await expect(createTestRuntime({ dataDir })).rejects.toThrow(
-      `the data directory ${dataDir} is in use by process ${process.pid} (this one); one runtime per data directory`,
+    await expect(createTestRuntime({ dataDir: runtimes.dataDir })).rejects.toThrow(
+      `the data directory ${runtimes.dataDir} is in use by process ${process.pid} (this one); one runtime per data directory`,
     )
     await stop(first)
     const { writeFile } = await import('node:fs/promises')
-    await writeFile(join(dataDir, 'runtime.lock'), '999999999')
+    await writeFile(join(runtimes.dataDir, 'runtime.lock'), '999999999')
     const second = await start()
-    expect(second.runtime.dataDir).toBe(dataDir)
+    expect(second.runtime.dataDir).toBe(runtimes.dataDir)
   })
 })
