@@ -8,7 +8,7 @@ import { echo, flowYaml } from '../../test/fixtures/flows.js'
 import { useTestServer } from '../../test/fixtures/test-server.js'
 
 const kite = useTestServer('kite-uploads-')
-const { api } = apiCalls(kite)
+const { api, save: saveFlow } = apiCalls(kite)
 
 const DATA_INPUT = { id: 'data', type: 'FILE' }
 const COUNT_INPUT = { id: 'count', type: 'INT', required: false }
@@ -24,12 +24,7 @@ const saved = new Set<string>()
 /** Saves a flow once for the whole file. */
 const saveOnce = async (source: string) => {
   if (saved.has(source)) return
-  const response = await api('/flows', {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-yaml' },
-    body: source,
-  })
-  expect(response.status).toBe(200)
+  await saveFlow(source)
   saved.add(source)
 }
 const save = () => saveOnce(FLOW)
