@@ -119,6 +119,29 @@ export function startKite(
   return { ...handle, ready }
 }
 
+/** A `kite server local` that is ready, and the URL it listens at. */
+export interface LocalServer extends RunningKite {
+  url: string
+}
+
+/**
+ * Starts `kite server local --port 0 --data DATA` with more `args` (plugins, flows, store...) and
+ * answers once it is ready; rejects when it exits first.
+ */
+export async function startLocalServer(
+  data: string,
+  args: readonly string[] = [],
+  options: KiteOptions = {},
+): Promise<LocalServer> {
+  const server = startKite(
+    ['server', 'local', '--port', '0', '--data', data, ...args],
+    /running at (http:\/\/[\d.:]+)[\s\S]*Press Ctrl-C to stop/,
+    options,
+  )
+  const [, url = ''] = await server.ready
+  return { ...server, url }
+}
+
 /** Stops every `kite` process the tests started and that still runs (for afterAll). */
 export async function stopAllKites(): Promise<void> {
   await Promise.all([...running].map((handle) => handle.stop()))
