@@ -26,55 +26,33 @@ const kiteServer = useRuntimeServer('kite-cli-plugins-', {
 })
 
 const kite = (args: string[], env: Record<string, string> = {}) => runKite(args, { env })
+/** `kite plugins ...args` against the test's runtime server. */
+const plugins = (...args: string[]) =>
+  runKite(['plugins', ...args, '--server', kiteServer.server.url])
 
 describe('kite plugins', { timeout: 120_000 }, () => {
   it('lists installed versions with their types', async () => {
-    const result = await kite(['plugins', 'list', '--server', kiteServer.server.url])
+    const result = await plugins('list')
     expect(result.code).toBe(0)
     expect(result.out).toContain('@acme/kite-plugin-cli  acme.cli')
     expect(result.out).toContain('1.2.0  acme.cli.Hello')
   })
 
   it('explains why an install fails (no registry configured)', async () => {
-    const result = await kite([
-      'plugins',
-      'install',
-      '@acme/kite-plugin-cli@2.0.0',
-      '--server',
-      kiteServer.server.url,
-    ])
+    const result = await plugins('install', '@acme/kite-plugin-cli@2.0.0')
     expect(result.code).toBe(1)
     expect(result.err).toContain('no registry is configured')
   })
 
   it('refuses to uninstall without an exact version, and a version that is not installed', async () => {
-    const inexact = await kite([
-      'plugins',
-      'uninstall',
-      '@acme/kite-plugin-cli',
-      '--server',
-      kiteServer.server.url,
-    ])
+    const inexact = await plugins('uninstall', '@acme/kite-plugin-cli')
     expect(inexact.err).toContain('needs an exact version')
-    const missing = await kite([
-      'plugins',
-      'uninstall',
-      '@acme/kite-plugin-cli@9.0.0',
-      '--server',
-      kiteServer.server.url,
-    ])
+    const missing = await plugins('uninstall', '@acme/kite-plugin-cli@9.0.0')
     expect(missing.err).toContain('@acme/kite-plugin-cli@9.0.0 is not installed')
   })
 
   it('resolves a spec among the installed versions even without a registry', async () => {
-    const result = await kite([
-      'plugins',
-      'resolve',
-      '@acme/kite-plugin-cli@^1',
-      '--server',
-      kiteServer.server.url,
-      '--json',
-    ])
+    const result = await plugins('resolve', '@acme/kite-plugin-cli@^1', '--json')
     expect(result.code).toBe(0)
     const [answer] = JSON.parse(result.out) as {
       installed: string[]
