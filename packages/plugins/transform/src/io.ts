@@ -56,6 +56,20 @@ export function requireOneInput<T>(
   )
 }
 
+/**
+ * Reads text from the inline property or the stored file `from` (exactly one), with how errors
+ * name where it came from: the inline property's `label`, or the file's URI.
+ */
+export async function readTextInput(
+  ctx: RunContext,
+  inline: { name: string; value: string | undefined; label: string },
+  from: string | undefined,
+): Promise<{ text: string; source: string }> {
+  const input = requireOneInput(inline, from)
+  if (input.kind === 'inline') return { text: input.value, source: inline.label }
+  return { text: await readStoredText(ctx, input.uri), source: input.uri }
+}
+
 /** Parses the text of a stored JSON or JSON Lines file. */
 export function parseJsonFile(text: string, uri: string, format: JsonFileFormat): unknown {
   const lines = format === 'JSON_LINES' || (format === 'AUTO' && /\.(jsonl|ndjson)$/i.test(uri))
