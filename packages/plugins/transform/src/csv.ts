@@ -67,11 +67,7 @@ export const csvToJson = defineTask({
     },
   ],
   async run(props, ctx) {
-    const { text, source } = await readTextInput(
-      ctx,
-      { name: 'csv', value: props.csv, label: 'the CSV' },
-      props.from,
-    )
+    const { text, source } = await readTextInput(ctx, props, 'csv', 'the CSV')
     let rows: unknown[]
     try {
       rows = parse(text, {

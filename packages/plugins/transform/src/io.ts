@@ -57,16 +57,18 @@ export function requireOneInput<T>(
 }
 
 /**
- * Reads text from the inline property or the stored file `from` (exactly one), with how errors
- * name where it came from: the inline property's `label`, or the file's URI.
+ * Reads text from the inline property `name` or the stored file `from` (exactly one), with how
+ * errors name where it came from: `label` for the inline text, the URI for a file.
  */
-export async function readTextInput(
+export async function readTextInput<K extends string>(
   ctx: RunContext,
-  inline: { name: string; value: string | undefined; label: string },
-  from: string | undefined,
+  props: { [key in K]?: string } & { from?: string },
+  name: K,
+  label: string,
 ): Promise<{ text: string; source: string }> {
-  const input = requireOneInput(inline, from)
-  if (input.kind === 'inline') return { text: input.value, source: inline.label }
+  const value: string | undefined = props[name]
+  const input = requireOneInput({ name, value }, props.from)
+  if (input.kind === 'inline') return { text: input.value, source: label }
   return { text: await readStoredText(ctx, input.uri), source: input.uri }
 }
 

@@ -83,11 +83,7 @@ export const yamlToJson = defineTask({
     },
   ],
   async run(props, ctx) {
-    const { text, source } = await readTextInput(
-      ctx,
-      { name: 'yaml', value: props.yaml, label: 'the YAML' },
-      props.from,
-    )
+    const { text, source } = await readTextInput(ctx, props, 'yaml', 'the YAML')
     const values = parseYaml(text, source)
     if (!props.allDocuments && values.length > 1) {
       throw new KiteError(
