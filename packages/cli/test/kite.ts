@@ -1,10 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { afterAll, beforeAll } from 'vitest'
+import { useTempDir } from '../../sdk/test/scratch.js'
 
 // The one driver every CLI test uses: it runs the built `kite` binary, as a user would, and
 // captures what it prints and how it exits.
@@ -155,19 +154,13 @@ export function scratchDir(prefix: string): {
   readonly path: string
   file(name: string, text: string): Promise<string>
 } {
-  let path = ''
-  beforeAll(async () => {
-    path = await mkdtemp(join(tmpdir(), prefix))
-  })
-  afterAll(async () => {
-    if (path) await rm(path, { recursive: true, force: true })
-  })
+  const dir = useTempDir(prefix)
   return {
     get path() {
-      return path
+      return dir()
     },
     async file(name, text) {
-      const file = join(path, name)
+      const file = join(dir(), name)
       await writeFile(file, text)
       return file
     },

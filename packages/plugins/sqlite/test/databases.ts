@@ -1,8 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runTask } from '@kite/sdk/testing'
-import { afterAll, beforeAll } from 'vitest'
+import { useTempDir } from '../../../sdk/test/scratch.js'
 import { query } from '../src/query.js'
 
 /**
@@ -14,20 +12,14 @@ export function useDatabases(prefix: string): {
   readonly dir: string
   create(name: string, sql: string): Promise<string>
 } {
-  let dir = ''
+  const dir = useTempDir(prefix)
   let counter = 0
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), prefix))
-  })
-  afterAll(async () => {
-    if (dir) await rm(dir, { recursive: true, force: true })
-  })
   return {
     get dir() {
-      return dir
+      return dir()
     },
     async create(name, sql) {
-      const database = join(dir, `${name}-${++counter}.db`)
+      const database = join(dir(), `${name}-${++counter}.db`)
       await runTask(query, { database, sql })
       return database
     },

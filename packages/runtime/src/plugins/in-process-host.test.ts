@@ -1,13 +1,13 @@
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { useTempDir } from '../../../sdk/test/scratch.js'
 import { fixturePlugins } from '../../test/fixtures/plugins.js'
-import { useTempDir } from '../../test/fixtures/temp-dir.js'
 import { createInProcessHost } from './in-process-host.js'
 import { createPluginCatalog } from './plugin-catalog.js'
 import type { HostRunContext, RunServices } from './plugin-host.js'
 import type { PluginPin } from './plugin-resolver.js'
 
-const temp = useTempDir('kite-host-')
+const tempDir = useTempDir('kite-host-')
 
 const host = createInProcessHost({ catalog: createPluginCatalog(fixturePlugins()) })
 const pin = (type: string, kind: PluginPin['kind'] = 'task'): PluginPin => ({
@@ -43,7 +43,7 @@ function context(logs: string[] = []): HostRunContext {
   return {
     execution: { id: 'e1', namespace: 'n', flowId: 'f', labels: {} },
     task: { id: 't', type: 'test.fixtures.Slow', version: '1.0.0' },
-    workingDir: join(temp.path, 'work'),
+    workingDir: join(tempDir(), 'work'),
     pluginConfig: {},
     services,
   }

@@ -16,7 +16,7 @@ import {
   packFiles,
   regroup,
 } from '../../../sdk/test/fixtures/hostile-tarballs.js'
-import { useTempDir } from '../../test/fixtures/temp-dir.js'
+import { useTempDir } from '../../../sdk/test/scratch.js'
 import { silentLogger } from '../executor/engine.js'
 import { createPluginCatalog } from './plugin-catalog.js'
 import { createPluginStore, type PluginStoreOptions, unpackPlugin } from './plugin-store.js'
@@ -51,12 +51,12 @@ function pluginFiles(group = 'acme.confuse', permissions?: PluginPermissions): F
   }
 }
 
-const temp = useTempDir('kite-plugin-store-')
+const tempDir = useTempDir('kite-plugin-store-')
 
 describe('unpackPlugin: the registry rules, at install', () => {
   it('writes a valid plugin and returns the hash of the manifest bytes it wrote', async () => {
     const files = pluginFiles()
-    const dir = join(temp.path, 'valid')
+    const dir = join(tempDir(), 'valid')
     const { manifestHash } = await unpackPlugin(await packFiles(files), dir, {
       name: NAME,
       version: VERSION,
@@ -71,7 +71,7 @@ describe('unpackPlugin: the registry rules, at install', () => {
   it.each(HOSTILE_CASES.map((hostile) => [hostile.name, hostile] as const))(
     'refuses %s placed straight into the install path; nothing written',
     async (_name, hostile) => {
-      const dir = join(temp.path, `hostile-${hostile.name.replace(/\W+/g, '-')}`)
+      const dir = join(tempDir(), `hostile-${hostile.name.replace(/\W+/g, '-')}`)
       const tarball = await hostile.build(pluginFiles())
       const error = await unpackPlugin(tarball, dir, { name: NAME, version: VERSION }).catch(
         (caught: Error) => caught,
@@ -84,7 +84,7 @@ describe('unpackPlugin: the registry rules, at install', () => {
   )
 
   it('honours configured limits', async () => {
-    const error = await unpackPlugin(await packFiles(pluginFiles()), join(temp.path, 'limited'), {
+    const error = await unpackPlugin(await packFiles(pluginFiles()), join(tempDir(), 'limited'), {
       name: NAME,
       version: VERSION,
       limits: { maxTypes: 1, maxStringLength: 10 },
@@ -95,7 +95,7 @@ describe('unpackPlugin: the registry rules, at install', () => {
   it('refuses a tarball of another package or one that is not a plugin', async () => {
     const files = pluginFiles()
     await expect(
-      unpackPlugin(await packFiles(files), join(temp.path, 'other'), {
+      unpackPlugin(await packFiles(files), join(tempDir(), 'other'), {
         name: NAME,
         version: '2.0.0',
       }),
@@ -103,7 +103,7 @@ describe('unpackPlugin: the registry rules, at install', () => {
     await expect(
       unpackPlugin(
         await packFiles({ 'package.json': JSON.stringify({ name: NAME, version: VERSION }) }),
-        join(temp.path, 'plain'),
+        join(tempDir(), 'plain'),
         { name: NAME, version: VERSION },
       ),
     ).rejects.toThrow('it is not a Kite plugin')
@@ -173,7 +173,7 @@ describe('install checks the manifest against the catalog', () => {
     permissions?: PluginStoreOptions['permissions'],
   ) {
     registry = await startRegistry({ tarball, ...(catalogHash ? { catalogHash } : {}) })
-    const dir = await mkdtemp(join(temp.path, 'store-'))
+    const dir = await mkdtemp(join(tempDir(), 'store-'))
     const catalog = createPluginCatalog()
     const store = createPluginStore({
       dir,
