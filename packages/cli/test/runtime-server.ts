@@ -1,4 +1,11 @@
-import { createServer, type KiteServer, type ServerOptions } from '@kite/runtime'
+import {
+  createServer,
+  definePluginVersion,
+  type InstalledPlugin,
+  type KiteServer,
+  type ServerOptions,
+} from '@kite/runtime'
+import { type AnyTask, definePlugin } from '@kite/sdk'
 import { afterAll, beforeAll } from 'vitest'
 import { scratchDir } from './kite.js'
 
@@ -29,4 +36,20 @@ export function useRuntimeServer(
       return server
     },
   }
+}
+
+/** A plugin version made of `tasks` alone (group `group`), for a test server's `plugins`. */
+export function taskPlugin(
+  name: string,
+  group: string,
+  tasks: AnyTask[],
+  version = '1.0.0',
+): InstalledPlugin {
+  const plugin = definePlugin({
+    group,
+    title: `Test plugin ${group}`,
+    description: `Tasks for a CLI test (${group}).`,
+    tasks,
+  })
+  return definePluginVersion({ name, version, plugin })
 }

@@ -1,10 +1,9 @@
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { definePluginVersion } from '@kite/runtime'
-import { definePlugin, defineTask, z } from '@kite/sdk'
+import { defineTask, z } from '@kite/sdk'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { runKite } from '../../test/kite.js'
-import { useRuntimeServer } from '../../test/runtime-server.js'
+import { taskPlugin, useRuntimeServer } from '../../test/runtime-server.js'
 
 const say = defineTask({
   name: 'Say',
@@ -18,17 +17,9 @@ const say = defineTask({
     return { said: props.message }
   },
 })
-const plugin = definePlugin({
-  group: 'acme.exec',
-  title: 'Executions CLI test',
-  description: 'A plugin for the executions CLI test.',
-  tasks: [say],
-  triggers: [],
-  conditions: [],
-})
 
 const kiteServer = useRuntimeServer('kite-cli-executions-', {
-  plugins: [definePluginVersion({ name: '@acme/kite-plugin-exec', version: '1.0.0', plugin })],
+  plugins: [taskPlugin('@acme/kite-plugin-exec', 'acme.exec', [say])],
 })
 let ok: string
 let failed: string

@@ -1,8 +1,7 @@
-import { definePluginVersion } from '@kite/runtime'
-import { definePlugin, defineTask, z } from '@kite/sdk'
+import { defineTask, z } from '@kite/sdk'
 import { describe, expect, it } from 'vitest'
 import { runKite } from '../../test/kite.js'
-import { useRuntimeServer } from '../../test/runtime-server.js'
+import { taskPlugin, useRuntimeServer } from '../../test/runtime-server.js'
 
 const hello = defineTask({
   name: 'Hello',
@@ -12,17 +11,9 @@ const hello = defineTask({
   outputs: z.object({}),
   run: () => ({}),
 })
-const plugin = definePlugin({
-  group: 'acme.cli',
-  title: 'CLI test',
-  description: 'A plugin for the CLI test.',
-  tasks: [hello],
-  triggers: [],
-  conditions: [],
-})
 
 const kiteServer = useRuntimeServer('kite-cli-plugins-', {
-  plugins: [definePluginVersion({ name: '@acme/kite-plugin-cli', version: '1.2.0', plugin })],
+  plugins: [taskPlugin('@acme/kite-plugin-cli', 'acme.cli', [hello], '1.2.0')],
 })
 
 const kite = (args: string[], env: Record<string, string> = {}) => runKite(args, { env })
