@@ -28,12 +28,19 @@ async function freePort(): Promise<number> {
   return port
 }
 
+/** A folder of the scratch dir holding one flow file; its path. */
+async function flowsFolder(folder: string, file: string, yaml: string): Promise<string> {
+  const flows = join(scratch.path, folder)
+  await mkdir(flows, { recursive: true })
+  await writeFile(join(flows, file), yaml)
+  return flows
+}
+
 describe('kite server local', { timeout: 120_000 }, () => {
   it('serves the API with local plugins and flows, and stops cleanly on SIGTERM', async () => {
-    const flows = join(scratch.path, 'flows')
-    await mkdir(flows, { recursive: true })
-    await writeFile(
-      join(flows, 'hello.yaml'),
+    const flows = await flowsFolder(
+      'flows',
+      'hello.yaml',
       'id: hello\nnamespace: demo\ntasks:\n  - id: greet\n    type: acme.greeting.Hello\n    name: CLI\n',
     )
     const server = await startLocalServer(
@@ -59,10 +66,9 @@ describe('kite server local', { timeout: 120_000 }, () => {
   })
 
   it('refuses invalid flows at start with every problem listed, exit code 2', async () => {
-    const flows = join(scratch.path, 'bad-flows')
-    await mkdir(flows, { recursive: true })
-    await writeFile(
-      join(flows, 'bad.yaml'),
+    const flows = await flowsFolder(
+      'bad-flows',
+      'bad.yaml',
       'id: bad\nnamespace: demo\ntasks:\n  - id: a\n    type: acme.greeting.Nope\n',
     )
     const server = await runKite(
