@@ -8,7 +8,7 @@ import {
   type RenderVariablesInput,
 } from '@kite/sdk/host'
 import { LeaseLostError, messageOf, RuntimeError } from '../errors.js'
-import type { FlowTask, LogLevelName, PauseTask } from '../flow/flow-model.js'
+import { allTasks, type FlowTask, type LogLevelName, type PauseTask } from '../flow/flow-model.js'
 import type { ValidatedFlow } from '../flow/validate-flow.js'
 import { createId } from '../ids.js'
 import type { PluginResolver } from '../plugins/plugin-resolver.js'
@@ -346,14 +346,27 @@ export class ExecutionRunner {
 
   /**
    * Ends KILLED every task run (and its open attempt) a kill left open when the runtime stopped:
-   * plugin tasks, sleeps, pauses and the flowables around them. Queue entries of the attempts
-   * that were in flight are removed, so no worker starts them again.
+   * plugin tasks, sleeps, pauses, subflows and the flowables around them. Queue entries of the
+   * attempts that were in flight are removed, so no worker starts them again, and the child
+   * executions of waiting subflows are killed as a live kill kills them (`kill`) — before the
+   * task runs are committed ended, so a stop in between kills them on the next start.
    */
   async endKilled(inFlight: readonly TaskRun[]): Promise<void> {
     const open = this.execution.taskRunList.filter(
       (run) => !TERMINAL_TASK_RUN_STATES.has(run.state.current),
     )
     if (open.length === 0) return
+    const waitingSubflows = new Set(
+      allTasks(this.validated.flow)
+        .filter((task) => task.kind === 'subflow' && task.wait)
+        .map((task) => task.id),
+    )
+    const children = open
+      .filter((run) => waitingSubflows.has(run.taskId))
+      .map((run) => run.outputs?.executionId)
+      .filter((id): id is string => typeof id === 'string')
+    // A child that ended, or was never started, has nothing to kill.
+    await Promise.all(children.map((id) => this.deps.kill(id).catch(() => {})))
     const ids = inFlight.map((run) => queueId(run.id, run.attempts.length))
     for (const entry of await this.deps.store.getQueueEntries(ids)) this.dequeue.push(entry.id)
     const date = now()
