@@ -221,4 +221,30 @@ describe('commands through an api node of a cluster on PostgreSQL', () => {
       async () => (await server.runtime.store.listCommands(second.runtime.nodeId)).length === 0,
     )
   })
+
+  it('drops commands whose execution ended or is gone, whoever held it', async () => {
+    const first = await executorNode()
+    const server = await apiNode()
+    const started = await saveAndStart(server, flowYaml('quick', 'test.commands', [echo('a', 1)]))
+    await reaches(server, started.id, 'SUCCESS')
+    // Its holder leaves; a kill recorded as the execution ended (the api read it RUNNING) and one
+    // for an execution that is gone are for nobody to carry out.
+    executors = executors.filter((t) => t !== first)
+    await first.close()
+    const client = new pg.Client({ connectionString: database.url })
+    await client.connect()
+    const count = async () =>
+      Number((await client.query('SELECT count(*) AS n FROM execution_commands')).rows[0].n)
+    try {
+      await server.runtime.store.recordCommand({ executionId: started.id, kind: 'kill' })
+      await server.runtime.store.recordCommand({ executionId: 'gone', kind: 'resume', inputs: {} })
+      expect(await count()).toBe(2)
+      // Before the fix they stayed for ever: only the holder of a finished execution read them.
+      await executorNode()
+      await waitUntil(async () => (await count()) === 0)
+      expect((await server.runtime.store.getExecution(started.id))?.state.current).toBe('SUCCESS')
+    } finally {
+      await client.end()
+    }
+  })
 })

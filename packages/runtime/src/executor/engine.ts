@@ -457,7 +457,8 @@ export function createEngine(options: EngineOptions): Engine {
   /**
    * Carries out the kills and resumes other nodes recorded for the executions this executor
    * holds, as if they had been asked here. A command of an execution taken over but not running
-   * here yet waits for the next look; one whose execution ended is moot.
+   * here yet waits for the next look; one whose execution ended or is gone is moot, and any
+   * executor drops it (its holder may never look again).
    */
   const carryOutCommands = (): Promise<void> => {
     commanding ??= (async () => {
@@ -465,7 +466,8 @@ export function createEngine(options: EngineOptions): Engine {
       for (const command of await store.listCommands(nodeId)) {
         const runner = runners.get(command.executionId)
         if (!runner) {
-          if (TERMINAL_EXECUTION_STATES.has(command.executionState)) handled.push(command.seq)
+          const state = command.executionState
+          if (state === undefined || TERMINAL_EXECUTION_STATES.has(state)) handled.push(command.seq)
           continue
         }
         if (command.unreadable !== undefined) {

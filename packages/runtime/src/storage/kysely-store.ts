@@ -815,7 +815,7 @@ export async function createKyselyStore(
     async listCommands(executorId) {
       const rows = await db
         .selectFrom('execution_commands')
-        .innerJoin('executions', 'executions.id', 'execution_commands.execution_id')
+        .leftJoin('executions', 'executions.id', 'execution_commands.execution_id')
         .select([
           'execution_commands.seq',
           'execution_commands.execution_id',
@@ -824,7 +824,14 @@ export async function createKyselyStore(
           'execution_commands.created_at',
           'executions.state',
         ])
-        .where('executions.executor_id', '=', executorId)
+        // Moot commands are for anyone to drop: an ended execution's holder may be gone for good.
+        .where((eb) =>
+          eb.or([
+            eb('executions.executor_id', '=', executorId),
+            eb('executions.state', 'not in', UNFINISHED),
+            eb('executions.id', 'is', null),
+          ]),
+        )
         .orderBy('execution_commands.seq')
         .execute()
       return rows.map((row) => {
@@ -833,7 +840,7 @@ export async function createKyselyStore(
           executionId: row.execution_id,
           kind: row.kind as ExecutionCommand['kind'],
           createdAt: row.created_at,
-          executionState: row.state as ExecutionState,
+          executionState: (row.state ?? undefined) as ExecutionState | undefined,
         }
         if (row.kind !== 'kill' && row.kind !== 'resume') {
           return { ...command, unreadable: `unknown command "${row.kind}"` }

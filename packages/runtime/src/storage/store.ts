@@ -257,10 +257,14 @@ export interface Store {
   countExecutionsOf(nodeId: string): Promise<number>
   /** Records a command for the executor of its execution, and tells it (`listen('commands')`). */
   recordCommand(command: Pick<ExecutionCommand, 'executionId' | 'kind' | 'inputs'>): Promise<void>
-  /** The commands of the executions `executorId` holds, oldest first, with their state now. */
+  /**
+   * The commands `executorId` is to carry out or drop, oldest first, with their execution's state
+   * now: those of the executions it holds, and those whose execution has ended (whoever held it)
+   * or is gone (`executionState` undefined), which every executor drops.
+   */
   listCommands(
     executorId: string,
-  ): Promise<Array<ExecutionCommand & { executionState: ExecutionState }>>
+  ): Promise<Array<ExecutionCommand & { executionState: ExecutionState | undefined }>>
   /** Removes commands carried out (or moot: their execution ended or is gone). */
   deleteCommands(seqs: readonly number[]): Promise<void>
   /**
