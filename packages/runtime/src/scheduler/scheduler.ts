@@ -24,6 +24,13 @@ import { createCron, decideSchedule, scheduleVariables } from './schedule.js'
 
 /** The trigger-state key of the scheduler's own record (plugin state uses the other keys). */
 export const RECORD_KEY = '$scheduler'
+/**
+ * The trigger-state key of what the API decides about a trigger (enabled, reset), written by the
+ * node that was asked and read from the store by every scheduler: the active scheduler, maybe on
+ * another node, never writes it, so its record cannot overwrite an API call (SPEC 9).
+ */
+export const CONTROL_KEY = '$control'
+const RESERVED_KEYS: ReadonlySet<string> = new Set([RECORD_KEY, CONTROL_KEY])
 
 /** The longest a condition may take before it counts as failing. */
 const CONDITION_TIMEOUT_MS = 30_000
@@ -57,7 +64,7 @@ interface PendingStart {
  * restart completes it — starting only the executions that do not exist yet.
  */
 interface TriggerRecord {
-  /** Turned off through the API. */
+  /** Turned off through the API, as recorded before `$control` rows; a control row overrides it. */
   disabled?: boolean
   /** What `nextDate` was computed from; a changed cron starts over. */
   schedule?: string
@@ -70,6 +77,14 @@ interface TriggerRecord {
   failures?: number
   /** Firings recorded and not yet completed (several webhook calls may fire at once). */
   pending?: PendingFiring[]
+}
+
+/** What the API decided about one trigger (`CONTROL_KEY`). */
+interface TriggerControl {
+  /** Turned off (true) or on again (false) through the API. */
+  disabled?: boolean
+  /** How many resets the API made: an active scheduler that sees it grow forgets its record. */
+  resets?: number
 }
 
 interface PendingFiring {
@@ -188,6 +203,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     if (name.startsWith('KITE_ENV_') && value !== undefined) env[name] = value
   }
   const records = new Map<string, TriggerRecord>()
+  const controls = new Map<string, TriggerControl>()
   const validations = new Map<
     string,
     { revision: number; generation: number; value: ValidatedFlow | Error }
@@ -217,13 +233,55 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
   const loadRecords = () => {
     loaded ??= (async () => {
-      for (const row of await store.triggerStateList()) {
-        if (row.key !== RECORD_KEY) continue
+      for (const row of await store.triggerStateList({ key: RECORD_KEY })) {
         records.set(keyOf(row.namespace, row.flowId, row.triggerId), row.value as TriggerRecord)
       }
+      await loadControls()
     })()
     return loaded
   }
+
+  /**
+   * Reads every trigger's control row. A started scheduler does it every tick: a reset through
+   * another node (more `resets` than it knew) makes it forget its record, and writes the empty
+   * record so that a write of its old one since the reset is undone.
+   */
+  const loadControls = async () => {
+    const rows = await store.triggerStateList({ key: CONTROL_KEY })
+    const seen = new Set<string>()
+    for (const row of rows) {
+      const key = keyOf(row.namespace, row.flowId, row.triggerId)
+      const control = row.value as TriggerControl
+      seen.add(key)
+      const known = controls.get(key)?.resets ?? 0
+      controls.set(key, control)
+      if (!timer || (control.resets ?? 0) <= known) continue
+      generations.set(key, (generations.get(key) ?? 0) + 1)
+      records.set(key, {})
+      await store.triggerStateSet(row.namespace, row.flowId, row.triggerId, RECORD_KEY, {})
+    }
+    for (const key of controls.keys()) if (!seen.has(key)) controls.delete(key)
+  }
+
+  /**
+   * A scheduler that is not evaluating (an api node's in a cluster, a standby) reads what the API
+   * shows from the store: the active scheduler writes the records, any node the controls.
+   */
+  const readStored = async (entry: RecordOwner) => {
+    if (timer || unsaved.has(entry.key)) return
+    const { namespace, id: flowId } = entry.flow
+    const [record, control] = await Promise.all([
+      store.triggerStateGet(namespace, flowId, entry.trigger.id, RECORD_KEY),
+      store.triggerStateGet(namespace, flowId, entry.trigger.id, CONTROL_KEY),
+    ])
+    records.set(entry.key, (record as TriggerRecord | undefined) ?? {})
+    if (control === undefined) controls.delete(entry.key)
+    else controls.set(entry.key, control as TriggerControl)
+  }
+
+  /** Turned off through the API: the control row decides, else a record written before them. */
+  const isDisabled = (key: string): boolean =>
+    controls.get(key)?.disabled ?? records.get(key)?.disabled === true
 
   const recordOf = (key: string): TriggerRecord => {
     let record = records.get(key)
@@ -320,7 +378,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     entry.prepared !== undefined &&
     !entry.flow.disabled &&
     !entry.trigger.disabled &&
-    recordOf(entry.key).disabled !== true
+    !isDisabled(entry.key)
 
   // ── conditions and firing ───────────────────────────────────────────────────────────────────
 
@@ -599,8 +657,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
           ? written[name]
           : store.triggerStateGet(namespace, flowId, entry.trigger.id, name),
       set: async (name: string, value: unknown) => {
-        if (name === RECORD_KEY) {
-          throw new RuntimeError(`ctx.state key "${RECORD_KEY}" is reserved for the scheduler`, {
+        if (RESERVED_KEYS.has(name)) {
+          throw new RuntimeError(`ctx.state key "${name}" is reserved for the scheduler`, {
             code: 'REQUEST_INVALID',
           })
         }
@@ -720,6 +778,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   let aliveWritten = 0
   const evaluate = async () => {
     await loadRecords()
+    await loadControls()
     if (Date.now() - aliveWritten >= ALIVE_EVERY_MS) {
       aliveWritten = Date.now()
       await store.triggerStateSet(ALIVE.namespace, ALIVE.flowId, ALIVE.triggerId, RECORD_KEY, {
@@ -803,7 +862,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       namespace: entry.flow.namespace,
       flowId: entry.flow.id,
     })) {
-      if (row.triggerId === entry.trigger.id && row.key !== RECORD_KEY) state[row.key] = row.value
+      if (row.triggerId === entry.trigger.id && !RESERVED_KEYS.has(row.key)) {
+        state[row.key] = row.value
+      }
     }
     const { trigger } = entry
     return {
@@ -814,7 +875,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       type: trigger.type,
       kind: trigger.kind,
       ...(entry.prepared?.resolved ? { version: entry.prepared.resolved.version } : {}),
-      enabled: record.disabled !== true,
+      enabled: !isDisabled(entry.key),
       flowDisabled: entry.flow.disabled || trigger.disabled,
       ...(trigger.kind === 'schedule'
         ? { cron: trigger.cron, ...(trigger.timezone ? { timezone: trigger.timezone } : {}) }
@@ -846,7 +907,25 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         code: 'NOT_FOUND',
       })
     }
+    await readStored(entry)
     return entry
+  }
+
+  /** Writes a trigger's control row (the API's decision) over what the store holds now. */
+  const control = async (
+    entry: IndexedTrigger,
+    change: (current: TriggerControl) => TriggerControl,
+  ) => {
+    const { namespace, id: flowId } = entry.flow
+    const current = (await store.triggerStateGet(
+      namespace,
+      flowId,
+      entry.trigger.id,
+      CONTROL_KEY,
+    )) as TriggerControl | undefined
+    const next = change(current ?? {})
+    controls.set(entry.key, next)
+    return next
   }
 
   const scheduler: Scheduler = {
@@ -941,6 +1020,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
             (item) => item.trigger.kind === 'webhook' && item.trigger.key === request.key,
           )
         : undefined
+      if (entry) await readStored(entry)
       if (!entry || !active(entry)) return undefined
       const id = createId()
       const variables = {
@@ -979,6 +1059,20 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
     async list(filter = {}) {
       await loadRecords()
+      if (!timer) {
+        // Not evaluating: the active scheduler (another node's, maybe) wrote what is current.
+        const stored = new Map<string, TriggerRecord>()
+        for (const row of await store.triggerStateList({ key: RECORD_KEY })) {
+          stored.set(keyOf(row.namespace, row.flowId, row.triggerId), row.value as TriggerRecord)
+        }
+        for (const key of [...records.keys(), ...stored.keys()]) {
+          if (unsaved.has(key)) continue
+          const record = stored.get(key)
+          if (record) records.set(key, record)
+          else records.delete(key)
+        }
+        await loadControls()
+      }
       const entries = [...(await refresh()).values()].filter(
         (entry) =>
           (filter.namespace === undefined || entry.flow.namespace === filter.namespace) &&
@@ -989,21 +1083,22 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
     async setEnabled(namespace, flowId, triggerId, enabled) {
       const entry = await find(namespace, flowId, triggerId)
-      const record = recordOf(entry.key)
-      if (enabled) delete record.disabled
-      else record.disabled = true
-      await save(entry)
+      const next = await control(entry, (current) => ({ ...current, disabled: !enabled }))
+      await store.triggerStateSet(namespace, flowId, triggerId, CONTROL_KEY, next)
       return infoOf(entry)
     },
 
     async reset(namespace, flowId, triggerId) {
       const entry = await find(namespace, flowId, triggerId)
-      const previous = recordOf(entry.key)
-      const record: TriggerRecord = previous.disabled ? { disabled: true } : {}
+      const disabled = isDisabled(entry.key)
+      const next = await control(entry, (current) => ({
+        ...(disabled ? { disabled: true } : {}),
+        resets: (current.resets ?? 0) + 1,
+      }))
       generations.set(entry.key, (generations.get(entry.key) ?? 0) + 1)
-      records.set(entry.key, record)
+      records.set(entry.key, {})
       await store.triggerStateDelete(namespace, flowId, triggerId)
-      if (record.disabled) await save(entry)
+      await store.triggerStateSet(namespace, flowId, triggerId, CONTROL_KEY, next)
       return infoOf(entry)
     },
 

@@ -1143,6 +1143,7 @@ export async function createKyselyStore(
       let query = db.selectFrom('trigger_state').selectAll()
       if (filter.namespace !== undefined) query = query.where('namespace', '=', filter.namespace)
       if (filter.flowId !== undefined) query = query.where('flow_id', '=', filter.flowId)
+      if (filter.key !== undefined) query = query.where('key', '=', filter.key)
       const rows = await query
         .orderBy('namespace')
         .orderBy('flow_id')

@@ -304,8 +304,12 @@ export interface Store {
     key: string,
     value: unknown,
   ): Promise<void>
-  /** Every trigger state row, optionally of one namespace and flow (for the scheduler and API). */
-  triggerStateList(filter?: { namespace?: string; flowId?: string }): Promise<TriggerStateRow[]>
+  /** Every trigger state row, optionally of one namespace and flow, or of one key (scheduler, API). */
+  triggerStateList(filter?: {
+    namespace?: string
+    flowId?: string
+    key?: string
+  }): Promise<TriggerStateRow[]>
   /** Deletes a trigger's state: one key, or every key when none is given. */
   triggerStateDelete(
     namespace: string,
