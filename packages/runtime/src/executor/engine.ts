@@ -665,6 +665,7 @@ export function createEngine(options: EngineOptions): Engine {
       // In a cluster the execution is leased to this executor as it is created, or left for one.
       await store.commit({
         execution: summary,
+        create: true,
         ...(cluster ? { executorId: executes ? nodeId : null } : {}),
       })
       // The runner changes its own copy: the caller gets the CREATED state as committed.

@@ -558,6 +558,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         record.lastFired = execution.state.startDate ?? new Date().toISOString()
         record.lastExecutionId = execution.id
       } catch (error) {
+        // Another scheduler (a lease handed over mid-firing) started it first: it fired once.
+        if (isRuntimeError(error) && error.code === 'EXECUTION_EXISTS') continue
         if (webhookFailures.has(start.id)) {
           webhookFailures.set(start.id, error)
           // The caller's inputs were refused (422): the trigger itself did not fail.

@@ -1,5 +1,5 @@
 import { CompiledQuery, type Generated, type Kysely, sql } from 'kysely'
-import { LeaseLostError } from '../errors.js'
+import { LeaseLostError, RuntimeError } from '../errors.js'
 import type {
   Execution,
   ExecutionState,
@@ -230,6 +230,21 @@ export async function createKyselyStore(
       })),
     )
     .compile().sql
+  const insertExecution = db
+    .insertInto('executions')
+    .values({
+      id: '',
+      namespace: '',
+      flow_id: '',
+      flow_revision: 0,
+      state: '',
+      parent_id: null,
+      created_at: '',
+      updated_at: '',
+      value: '',
+    })
+    .onConflict((conflict) => conflict.column('id').doNothing())
+    .compile().sql
   const upsertTaskRun = db
     .insertInto('task_runs')
     .values({ id: '', execution_id: '', sequence: 0, state: '', value: '' })
@@ -419,7 +434,17 @@ export async function createKyselyStore(
       }
     }
     if (execution) {
-      await trx.executeQuery(CompiledQuery.raw(upsertExecution, executionParams(execution)))
+      const params = executionParams(execution)
+      if (changes.create) {
+        const inserted = await trx.executeQuery(CompiledQuery.raw(insertExecution, params))
+        if (Number(inserted.numAffectedRows ?? 0) === 0) {
+          throw new RuntimeError(`execution ${execution.id} exists already`, {
+            code: 'EXECUTION_EXISTS',
+          })
+        }
+      } else {
+        await trx.executeQuery(CompiledQuery.raw(upsertExecution, params))
+      }
       if (changes.executorId !== undefined) {
         await trx
           .updateTable('executions')

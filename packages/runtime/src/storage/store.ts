@@ -102,6 +102,11 @@ export interface Commit {
   /** The executor node that advances `execution` from now on (its lease, SPEC 9); null: any. */
   executorId?: string | null
   /**
+   * `execution` is new: written only if no execution has its id, otherwise nothing is written and
+   * the commit throws `EXECUTION_EXISTS` (the primary key decides between two starts of one id).
+   */
+  create?: boolean
+  /**
    * Commit only while this executor still holds this execution (a fence): otherwise nothing is
    * written and the commit throws `LeaseLostError`.
    */
