@@ -45,6 +45,12 @@ const REPLAY_MARGIN_MS = 60_000
 /** ...but never further back than this. */
 const REPLAY_WINDOW_MS = 24 * 3_600_000
 const REPLAY_PAGE = 200
+/**
+ * In a cluster, the ends the active scheduler reads from the store each tick: those written in
+ * this window, so an end committed late (concurrent commits) or stamped by a clock a little
+ * behind is still seen; each is evaluated once (`seenEnds`).
+ */
+const ENDS_WINDOW_MS = 10_000
 /** A webhook's record (dates, last execution) is written this long after its firings, coalesced. */
 const SAVE_SOON_MS = 100
 
@@ -137,6 +143,11 @@ export interface SchedulerOptions {
   logger: RuntimeLogger
   /** How often schedules and poll intervals are checked, in ms (default 500). */
   tickMs?: number
+  /**
+   * Executions also end in other processes (a cluster): Flow triggers read ends from the store
+   * every tick, besides the ends of this process's engine.
+   */
+  cluster?: boolean
 }
 
 export interface WebhookRequest {
@@ -717,6 +728,40 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
   // Downstream ids being fired now: the live event and the replay after a start may meet.
   const firingIds = new Set<string>()
+  // Ends evaluated already (id → when written): the store's window and this engine's events meet.
+  const seenEnds = new Map<string, number>()
+  const noteEnd = (id: string, written: number) => {
+    if (options.cluster) seenEnds.set(id, written)
+  }
+  const hasFlowTriggers = (entries: ReadonlyMap<string, IndexedTrigger>) =>
+    [...entries.values()].some((entry) => active(entry) && entry.trigger.kind === 'flow')
+
+  /**
+   * In a cluster the ends of executions other nodes ran reach Flow triggers here, a tick after
+   * they are written: the ends of the last `ENDS_WINDOW_MS`, each evaluated once.
+   */
+  const followEnds = async () => {
+    if (!options.cluster) return
+    const since = Date.now() - ENDS_WINDOW_MS
+    for (const [id, written] of seenEnds) if (written < since) seenEnds.delete(id)
+    if (!hasFlowTriggers(await refresh())) return
+    let after: EndedExecutionCursor | undefined
+    for (;;) {
+      const page = await store.listExecutionsEndedSince(new Date(since).toISOString(), {
+        ...(after ? { after } : {}),
+        limit: REPLAY_PAGE,
+      })
+      for (const row of page) {
+        if (closed) return
+        if (seenEnds.has(row.id)) continue
+        noteEnd(row.id, Date.parse(row.updatedAt))
+        await onExecutionEnd(row.id)
+      }
+      after = page.at(-1)
+      if (page.length < REPLAY_PAGE) return
+    }
+  }
+
   const onExecutionEnd = async (executionId: string, endedSince?: number) => {
     const flowTriggers = [...(await refresh()).values()].filter(
       (
@@ -807,6 +852,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         await fail(entry, messageOf(error)).catch(() => {})
       }
     }
+    await followEnds()
   }
 
   const tick = () => {
@@ -835,10 +881,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     )) as { aliveAt?: string } | undefined
     if (!mark?.aliveAt) return
     // Nothing to replay for a runtime without flow triggers: no read of the history at all.
-    const entries = await refresh()
-    if (![...entries.values()].some((entry) => active(entry) && entry.trigger.kind === 'flow')) {
-      return
-    }
+    if (!hasFlowTriggers(await refresh())) return
     const since = Math.max(
       Date.parse(mark.aliveAt) - REPLAY_MARGIN_MS,
       Date.now() - REPLAY_WINDOW_MS,
@@ -851,7 +894,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         ...(after ? { after } : {}),
         limit: REPLAY_PAGE,
       })
-      for (const row of page) await onExecutionEnd(row.id, since)
+      for (const row of page) {
+        noteEnd(row.id, Date.parse(row.updatedAt))
+        await onExecutionEnd(row.id, since)
+      }
       after = page.at(-1)
       if (page.length < REPLAY_PAGE || closed) return
     }
@@ -957,6 +1003,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       unsubscribe = engine.subscribeAll((event) => {
         if (event.type !== 'state' || !TERMINAL_EXECUTION_STATES.has(event.state as ExecutionState))
           return
+        noteEnd(event.executionId, Date.now())
         track(
           onExecutionEnd(event.executionId).catch((error) =>
             logger.error(`flow triggers after execution ${event.executionId}: ${messageOf(error)}`),

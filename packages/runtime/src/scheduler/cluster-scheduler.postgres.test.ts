@@ -10,11 +10,13 @@ import { createTestRuntime, type TestRuntime, waitUntil } from '../../test/fixtu
 import { createServer, type KiteServer } from '../api/server.js'
 import { RECORD_KEY } from './scheduler.js'
 
-// Enabling, disabling and resetting a trigger through an api node while another node's scheduler
-// is the active one (SPEC 9): the store is the truth, not the active scheduler's memory.
+// The active scheduler of a cluster (SPEC 9) and what happens on other nodes: triggers enabled,
+// disabled and reset through an api node (the store is the truth, not the active scheduler's
+// memory), and executions that end on an executor node (Flow triggers).
 
 let database: Awaited<ReturnType<typeof createTestDatabase>>
 let schedulerNode: TestRuntime | undefined
+let executorNode: TestRuntime | undefined
 let api: KiteServer | undefined
 let apiDir: string | undefined
 beforeEach(async () => {
@@ -26,6 +28,8 @@ afterEach(async () => {
   if (apiDir) await rm(apiDir, { recursive: true, force: true })
   await schedulerNode?.close()
   schedulerNode = undefined
+  await executorNode?.close()
+  executorNode = undefined
   await database?.drop()
 })
 
@@ -137,5 +141,51 @@ describe('trigger control through an api node of a cluster on PostgreSQL', () =>
     )
     const [after] = (await call('/triggers?namespace=test.control')).results as Json[]
     expect(after.enabled).toBe(true)
+  })
+
+  it('fires a Flow trigger live when its upstream ends on an executor node', async () => {
+    executorNode = await createTestRuntime({ config: config(), roles: ['executor', 'worker'] })
+    schedulerNode = await createTestRuntime({
+      config: config(),
+      roles: ['scheduler'],
+      schedulerLeaseMs: 600,
+      scheduler: { tickMs: 50 },
+    })
+    await waitUntil(async () => schedulerNode!.runtime.schedulerActive(), 5000)
+    const { engine, store } = executorNode.runtime
+    await engine.saveFlow(flowYaml('upstream', 'test.control', [echo('up', 'done')]))
+    await engine.saveFlow(
+      flowYaml('downstream', 'test.control', [echo('down', '{{ trigger.executionId }}')], {
+        triggers: [
+          {
+            id: 'after',
+            type: 'kite.trigger.Flow',
+            preconditions: {
+              flows: [{ namespace: 'test.control', flowId: 'upstream', states: ['SUCCESS'] }],
+            },
+          },
+        ],
+      }),
+    )
+    // Let the active scheduler index the new flows before the upstream ends.
+    await sleep(300)
+    const upstream = await engine.start({ namespace: 'test.control', flowId: 'upstream' })
+    expect((await engine.waitFor(upstream.id)).state.current).toBe('SUCCESS')
+    // Before the fix only a scheduler taking the lease over caught it: here, none ever does.
+    let downstream: Json[] = []
+    await waitUntil(async () => {
+      downstream = (
+        await store.listExecutions({ namespace: 'test.control', flowId: 'downstream' }, 1, 10)
+      ).results
+      return downstream.length > 0
+    }, 5000)
+    const done = await engine.waitFor(downstream[0]!.id)
+    expect(executorNode.taskRun(done, 'down').outputs).toEqual({ value: upstream.id })
+    await sleep(500)
+    // Once per upstream end, whatever saw it.
+    expect(
+      (await store.listExecutions({ namespace: 'test.control', flowId: 'downstream' }, 1, 10))
+        .total,
+    ).toBe(1)
   })
 })
