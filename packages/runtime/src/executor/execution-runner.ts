@@ -282,7 +282,12 @@ export class ExecutionRunner {
     if (!this.killed && flow.finally.length > 0) {
       outcome = worst(outcome, await this.runBlock(flow.finally, root))
     }
-    if (this.killed) outcome = 'KILLED'
+    if (this.killed) {
+      outcome = 'KILLED'
+      // A kill that came while this runner recovered stops the walk before it reaches the task
+      // runs recorded open (a Pause, a Subflow): they end here, as at a restart mid-kill.
+      await this.endKilled()
+    }
     await this.finish(outcome)
   }
 
@@ -307,7 +312,7 @@ export class ExecutionRunner {
       }
     }
     // A kill was under way: the walk stops before reaching any task, so what it left open ends here.
-    if (this.execution.state.current === 'KILLING') return this.endKilled(inFlight)
+    if (this.execution.state.current === 'KILLING') return this.endKilled()
     if (inFlight.length === 0) return
     const entries = new Map(
       (
@@ -351,11 +356,15 @@ export class ExecutionRunner {
    * executions of waiting subflows are killed as a live kill kills them (`kill`) — before the
    * task runs are committed ended, so a stop in between kills them on the next start.
    */
-  async endKilled(inFlight: readonly TaskRun[]): Promise<void> {
+  async endKilled(): Promise<void> {
     const open = this.execution.taskRunList.filter(
       (run) => !TERMINAL_TASK_RUN_STATES.has(run.state.current),
     )
     if (open.length === 0) return
+    // Attempts that went to the queue (a sleep's wait has no entry).
+    const inFlight = open.filter(
+      (run) => run.wakeAt === undefined && run.attempts.at(-1)?.state.current === 'RUNNING',
+    )
     const waitingSubflows = new Set(
       allTasks(this.validated.flow)
         .filter((task) => task.kind === 'subflow' && task.wait)
