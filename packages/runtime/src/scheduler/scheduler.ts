@@ -825,7 +825,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   let aliveWritten = 0
   const evaluate = async () => {
     await loadRecords()
-    await loadControls()
+    // Alone, every API call goes through this scheduler; in a cluster any api node may write.
+    if (options.cluster) await loadControls()
     if (Date.now() - aliveWritten >= ALIVE_EVERY_MS) {
       aliveWritten = Date.now()
       await store.triggerStateSet(ALIVE.namespace, ALIVE.flowId, ALIVE.triggerId, RECORD_KEY, {
@@ -959,21 +960,23 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     return entry
   }
 
-  /** Writes a trigger's control row (the API's decision) over what the store holds now. */
-  const control = async (
-    entry: IndexedTrigger,
-    change: (current: TriggerControl) => TriggerControl,
-  ) => {
-    const { namespace, id: flowId } = entry.flow
-    const current = (await store.triggerStateGet(
-      namespace,
-      flowId,
+  /** A trigger's control row as the store holds it now (another node may have written it). */
+  const storedControl = async (entry: IndexedTrigger): Promise<TriggerControl> =>
+    ((await store.triggerStateGet(
+      entry.flow.namespace,
+      entry.flow.id,
       entry.trigger.id,
       CONTROL_KEY,
-    )) as TriggerControl | undefined
-    const next = change(current ?? {})
+    )) as TriggerControl | undefined) ?? {}
+  const saveControl = async (entry: IndexedTrigger, next: TriggerControl) => {
     controls.set(entry.key, next)
-    return next
+    await store.triggerStateSet(
+      entry.flow.namespace,
+      entry.flow.id,
+      entry.trigger.id,
+      CONTROL_KEY,
+      next,
+    )
   }
 
   const scheduler: Scheduler = {
@@ -1132,22 +1135,18 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
     async setEnabled(namespace, flowId, triggerId, enabled) {
       const entry = await find(namespace, flowId, triggerId)
-      const next = await control(entry, (current) => ({ ...current, disabled: !enabled }))
-      await store.triggerStateSet(namespace, flowId, triggerId, CONTROL_KEY, next)
+      await saveControl(entry, { ...(await storedControl(entry)), disabled: !enabled })
       return infoOf(entry)
     },
 
     async reset(namespace, flowId, triggerId) {
       const entry = await find(namespace, flowId, triggerId)
       const disabled = isDisabled(entry.key)
-      const next = await control(entry, (current) => ({
-        ...(disabled ? { disabled: true } : {}),
-        resets: (current.resets ?? 0) + 1,
-      }))
+      const resets = ((await storedControl(entry)).resets ?? 0) + 1
       generations.set(entry.key, (generations.get(entry.key) ?? 0) + 1)
       records.set(entry.key, {})
       await store.triggerStateDelete(namespace, flowId, triggerId)
-      await store.triggerStateSet(namespace, flowId, triggerId, CONTROL_KEY, next)
+      await saveControl(entry, { ...(disabled ? { disabled: true } : {}), resets })
       return infoOf(entry)
     },
 
