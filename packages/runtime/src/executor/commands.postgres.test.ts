@@ -213,4 +213,73 @@ describe('commands through an api node of a cluster on PostgreSQL', () => {
       async () => (await server.runtime.store.listCommands(second.runtime.nodeId)).length === 0,
     )
   })
+
+  it('drops commands whose execution ended or is gone, whoever held it', async () => {
+    const first = await executorNode()
+    const server = await apiNode()
+    const started = await saveAndStart(server, flowYaml('quick', 'test.commands', [echo('a', 1)]))
+    await reaches(server, started.id, 'SUCCESS')
+    // Its holder leaves; a kill recorded as the execution ended (the api read it RUNNING) and one
+    // for an execution that is gone are for nobody to carry out.
+    executors = executors.filter((t) => t !== first)
+    await first.close()
+    const client = new pg.Client({ connectionString: database.url })
+    await client.connect()
+    const count = async () =>
+      Number((await client.query('SELECT count(*) AS n FROM execution_commands')).rows[0].n)
+    try {
+      await server.runtime.store.recordCommand({ executionId: started.id, kind: 'kill' })
+      await server.runtime.store.recordCommand({ executionId: 'gone', kind: 'resume', inputs: {} })
+      expect(await count()).toBe(2)
+      // Before the fix they stayed for ever: only the holder of a finished execution read them.
+      await executorNode()
+      await waitUntil(async () => (await count()) === 0)
+      expect((await server.runtime.store.getExecution(started.id))?.state.current).toBe('SUCCESS')
+    } finally {
+      await client.end()
+    }
+  })
+
+  it('finishes a kill under way on the executor that takes over, killing the subflow child too', async () => {
+    const first = await executorNode()
+    const { engine, store } = first.runtime
+    await engine.saveFlow(
+      flowYaml('held-child', 'test.commands', [task('wait', 'kite.flow.Pause')]),
+    )
+    await engine.saveFlow(
+      flowYaml('killing-parent', 'test.commands', [
+        task('call', 'kite.flow.Subflow', { namespace: 'test.commands', flowId: 'held-child' }),
+      ]),
+    )
+    const parent = await engine.start({ namespace: 'test.commands', flowId: 'killing-parent' })
+    let childId = ''
+    await waitUntil(async () => {
+      const current = await store.getExecution(parent.id)
+      childId = String(current?.taskRunList[0]?.outputs?.executionId ?? '')
+      return childId !== '' && (await store.getExecution(childId))?.state.current === 'PAUSED'
+    }, 15_000)
+    const running = (await store.getExecution(parent.id))!
+    // The holder stops after committing KILLING, before its kill reached the child.
+    executors = executors.filter((t) => t !== first)
+    await first.runtime.engine.close()
+    const { taskRunList: _runs, ...summary } = running
+    await store.commit({
+      execution: { ...summary, state: { ...summary.state, current: 'KILLING' } },
+    })
+    await first.close()
+    const second = await executorNode()
+    const done = await reachesIn(second, parent.id, 'KILLED')
+    expect(second.taskRun(done, 'call').state.current).toBe('KILLED')
+    const child = await reachesIn(second, childId, 'KILLED')
+    expect(second.taskRun(child, 'wait').state.current).toBe('KILLED')
+  })
 })
+
+async function reachesIn(t: TestRuntime, id: string, state: string): Promise<Execution> {
+  let execution: Execution | undefined
+  await waitUntil(async () => {
+    execution = await t.runtime.store.getExecution(id)
+    return execution?.state.current === state
+  }, 15_000)
+  return execution!
+}

@@ -763,6 +763,24 @@ tasks:
   })
 })
 
+describe('a start with a chosen id', () => {
+  it('creates the execution once: a second start of the id is refused and changes nothing', async () => {
+    await t.runtime.engine.saveFlow(flowYaml('once', 'test.engine', [echo('only', 'ran')]))
+    const id = 'a-chosen-id-started-twice'
+    await t.runtime.engine.start({ namespace: 'test.engine', flowId: 'once', id })
+    const ended = await t.runtime.engine.waitFor(id)
+    expect(ended.state.current).toBe('SUCCESS')
+    // Two schedulers firing one date (or a replayed Flow trigger) start the same derived id.
+    await expect(
+      t.runtime.engine.start({ namespace: 'test.engine', flowId: 'once', id }),
+    ).rejects.toMatchObject({ code: 'EXECUTION_EXISTS' })
+    const after = (await t.runtime.engine.getExecution(id))!
+    expect(after.state.current).toBe('SUCCESS')
+    expect(after.state.histories).toEqual(ended.state.histories)
+    expect(after.taskRunList.map((run) => run.taskId)).toEqual(['only'])
+  })
+})
+
 describe('kill', () => {
   it('kills a running execution: running tasks are stopped, nothing new starts', async () => {
     await t.runtime.engine.saveFlow(

@@ -325,16 +325,21 @@ export function createEngine(options: EngineOptions): Engine {
     },
   }
 
-  const launch = (execution: Execution, validated: ValidatedFlow, recovering: boolean) => {
+  /** Registers a runner for the execution; `begin` starts its walk. */
+  const prepare = (execution: Execution, validated: ValidatedFlow, recovering: boolean) => {
     if (!recovering) startWorker()
     const runner = new ExecutionRunner(deps, execution, validated, { recovering })
     runners.set(execution.id, runner)
     runner.done.finally(() => {
       if (runners.get(execution.id) === runner) runners.delete(execution.id)
     })
-    runner.start().catch((error: unknown) => deps.onInternalError(error, execution.id))
     return runner
   }
+  const begin = (runner: ExecutionRunner) => {
+    runner.start().catch((error: unknown) => deps.onInternalError(error, runner.execution.id))
+  }
+  const launch = (execution: Execution, validated: ValidatedFlow, recovering: boolean) =>
+    begin(prepare(execution, validated, recovering))
 
   const snapshot = (execution: Execution): Execution => structuredClone(execution)
   /** Executions whose restart is being committed (a second restart meanwhile is refused). */
@@ -372,7 +377,9 @@ export function createEngine(options: EngineOptions): Engine {
 
   /** Runs executions from their committed state (a restart, or a dead executor's lease). */
   const resumeAll = async (unfinished: readonly Execution[]): Promise<string[]> => {
-    const resumed: string[] = []
+    // Every runner is registered before any walks: a parent found KILLING kills its subflow
+    // child through the child's runner, which must exist by then (`endKilled`).
+    const prepared: ExecutionRunner[] = []
     for (const execution of unfinished) {
       if (runners.has(execution.id)) continue
       let validated: ValidatedFlow
@@ -390,11 +397,11 @@ export function createEngine(options: EngineOptions): Engine {
         await store.commit({ execution: summary })
         continue
       }
-      launch(execution, validated, true)
-      resumed.push(execution.id)
+      prepared.push(prepare(execution, validated, true))
     }
-    if (resumed.length > 0) logger.info(`resumed ${resumed.length} unfinished execution(s)`)
-    return resumed
+    for (const runner of prepared) begin(runner)
+    if (prepared.length > 0) logger.info(`resumed ${prepared.length} unfinished execution(s)`)
+    return prepared.map((runner) => runner.execution.id)
   }
 
   let takeoverTimer: NodeJS.Timeout | undefined
@@ -429,6 +436,13 @@ export function createEngine(options: EngineOptions): Engine {
     return takingOver
   }
 
+  const shuttingDown = () =>
+    new RuntimeError('the runtime is shutting down', {
+      code: 'EXECUTION_STATE',
+      kind: 'operational',
+    })
+  /** Every `waitFor` still waiting, to release at shutdown. */
+  const waiting = new Set<() => void>()
   const notFound = (id: string) =>
     new RuntimeError(`execution "${id}" not found`, { code: 'EXECUTION_NOT_FOUND' })
   const notKillable = (id: string, state: ExecutionState) =>
@@ -443,7 +457,8 @@ export function createEngine(options: EngineOptions): Engine {
   /**
    * Carries out the kills and resumes other nodes recorded for the executions this executor
    * holds, as if they had been asked here. A command of an execution taken over but not running
-   * here yet waits for the next look; one whose execution ended is moot.
+   * here yet waits for the next look; one whose execution ended or is gone is moot, and any
+   * executor drops it (its holder may never look again).
    */
   const carryOutCommands = (): Promise<void> => {
     commanding ??= (async () => {
@@ -451,7 +466,8 @@ export function createEngine(options: EngineOptions): Engine {
       for (const command of await store.listCommands(nodeId)) {
         const runner = runners.get(command.executionId)
         if (!runner) {
-          if (TERMINAL_EXECUTION_STATES.has(command.executionState)) handled.push(command.seq)
+          const state = command.executionState
+          if (state === undefined || TERMINAL_EXECUTION_STATES.has(state)) handled.push(command.seq)
           continue
         }
         if (command.unreadable !== undefined) {
@@ -586,12 +602,7 @@ export function createEngine(options: EngineOptions): Engine {
     },
 
     async start(request) {
-      if (closing) {
-        throw new RuntimeError('the runtime is shutting down', {
-          code: 'EXECUTION_STATE',
-          kind: 'operational',
-        })
-      }
+      if (closing) throw shuttingDown()
       const stored =
         request.revision === undefined
           ? await latestFlow(request.namespace, request.flowId)
@@ -654,6 +665,7 @@ export function createEngine(options: EngineOptions): Engine {
       // In a cluster the execution is leased to this executor as it is created, or left for one.
       await store.commit({
         execution: summary,
+        create: true,
         ...(cluster ? { executorId: executes ? nodeId : null } : {}),
       })
       // The runner changes its own copy: the caller gets the CREATED state as committed.
@@ -674,9 +686,20 @@ export function createEngine(options: EngineOptions): Engine {
     waitFor(id, waitOptions = {}) {
       return new Promise<Execution>((resolve, reject) => {
         let settled = false
+        let timer: NodeJS.Timeout | undefined
+        // A shutdown ends the runners without their final state: nobody waits for it.
+        const cancel = () => {
+          if (settled) return
+          settled = true
+          unsubscribe()
+          clearInterval(timer)
+          reject(shuttingDown())
+        }
+        waiting.add(cancel)
         const finish = () => {
           if (settled) return
           settled = true
+          waiting.delete(cancel)
           unsubscribe()
           const runner = runners.get(id)
           if (runner) {
@@ -700,12 +723,12 @@ export function createEngine(options: EngineOptions): Engine {
           if (wanted(runner.committedState)) finish()
           return
         }
-        let timer: NodeJS.Timeout | undefined
         const look = () =>
           store.getExecution(id).then((execution) => {
             if (settled) return
             if (!execution) {
               settled = true
+              waiting.delete(cancel)
               unsubscribe()
               clearInterval(timer)
               reject(notFound(id))
@@ -947,6 +970,8 @@ export function createEngine(options: EngineOptions): Engine {
       await commanding
       await worker.close()
       dispatch.close()
+      for (const cancel of waiting) cancel()
+      waiting.clear()
       const running = [...runners.values()]
       for (const runner of running) runner.abort()
       await Promise.allSettled(running.map((runner) => runner.done))

@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { flowYaml, pause, task } from '../../test/fixtures/flows.js'
 import {
   createTestRuntime,
   type TestRuntime,
@@ -176,6 +177,84 @@ tasks:
     expect(after.taskRun(done, 'group').state.current).toBe('KILLED')
     expect(done.taskRunList.map((run) => run.taskId).sort()).toEqual(['group', 'slow'])
     expect(await after.runtime.store.getQueueEntries([`${slow.id}:1`])).toEqual([])
+  })
+
+  it('stops while an execution waits for its subflow child; waiters hear of the stop; the restart goes on', async () => {
+    const before = await start()
+    await before.runtime.engine.saveFlow(flowYaml('paused-child', 'test.recovery', [pause('wait')]))
+    await before.runtime.engine.saveFlow(
+      flowYaml('waiting-parent', 'test.recovery', [
+        task('call', 'kite.flow.Subflow', { namespace: 'test.recovery', flowId: 'paused-child' }),
+      ]),
+    )
+    const parent = await before.runtime.engine.start({
+      namespace: 'test.recovery',
+      flowId: 'waiting-parent',
+    })
+    let childId = ''
+    await waitUntil(async () => {
+      const current = await before.runtime.engine.getExecution(parent.id)
+      childId = String(current?.taskRunList[0]?.outputs?.executionId ?? '')
+      return (
+        childId !== '' &&
+        (await before.runtime.engine.getExecution(childId))?.state.current === 'PAUSED'
+      )
+    })
+    const heard = before.runtime.engine.waitFor(parent.id).then(
+      (execution) => execution.state.current,
+      (error: Error) => error.message,
+    )
+    // Before the fix, close() waited for ever for the parent's runner.
+    await stop(before)
+    expect(await heard).toBe('the runtime is shutting down')
+    const after = await start()
+    await after.runtime.engine.waitFor(childId, { untilPaused: true })
+    await after.runtime.engine.resume(childId)
+    const done = await after.runtime.engine.waitFor(parent.id)
+    expect(done.state.current).toBe('SUCCESS')
+    expect(after.taskRun(done, 'call').outputs).toMatchObject({ state: 'SUCCESS' })
+  })
+
+  it('kills the running subflow child of an execution found KILLING after a restart', async () => {
+    const before = await start()
+    await before.runtime.engine.saveFlow(flowYaml('held-child', 'test.recovery', [pause('wait')]))
+    await before.runtime.engine.saveFlow(
+      flowYaml('killing-parent', 'test.recovery', [
+        task('call', 'kite.flow.Subflow', { namespace: 'test.recovery', flowId: 'held-child' }),
+      ]),
+    )
+    const parent = await before.runtime.engine.start({
+      namespace: 'test.recovery',
+      flowId: 'killing-parent',
+    })
+    let childId = ''
+    await waitUntil(async () => {
+      const current = await before.runtime.engine.getExecution(parent.id)
+      childId = String(current?.taskRunList[0]?.outputs?.executionId ?? '')
+      return (
+        childId !== '' &&
+        (await before.runtime.engine.getExecution(childId))?.state.current === 'PAUSED'
+      )
+    })
+    const running = (await before.runtime.engine.getExecution(parent.id))!
+    await stop(before)
+    // The stop came after the parent's KILLING commit, before the kill reached its child.
+    const { taskRunList: _runs, ...summary } = running
+    const store = await createSqliteStore({ file: join(runtimes.dataDir, 'kite.db') })
+    await store.commit({
+      execution: { ...summary, state: { ...summary.state, current: 'KILLING' } },
+    })
+    await store.close()
+    const after = await start()
+    const done = await after.runtime.engine.waitFor(parent.id)
+    expect(done.state.current).toBe('KILLED')
+    expect(after.taskRun(done, 'call').state.current).toBe('KILLED')
+    // Before the fix the child stayed PAUSED for ever.
+    await waitUntil(
+      async () => (await after.runtime.engine.getExecution(childId))?.state.current === 'KILLED',
+    )
+    const child = (await after.runtime.engine.getExecution(childId))!
+    expect(after.taskRun(child, 'wait').state.current).toBe('KILLED')
   })
 
   it('keeps a paused execution paused across a restart, and resumes it on request', async () => {
