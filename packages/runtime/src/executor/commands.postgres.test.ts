@@ -1,56 +1,18 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import pg from 'pg'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Json } from '../../test/fixtures/api-calls.js'
+import { useTestCluster } from '../../test/fixtures/cluster.js'
 import { approvalFlow, echo, flowYaml, slow, task } from '../../test/fixtures/flows.js'
-import { fixturePlugins } from '../../test/fixtures/plugins.js'
-import { createTestDatabase } from '../../test/fixtures/postgres.js'
-import { createTestRuntime, type TestRuntime, waitUntil } from '../../test/fixtures/test-runtime.js'
-import { createServer, type KiteServer } from '../api/server.js'
+import { type TestRuntime, waitUntil } from '../../test/fixtures/test-runtime.js'
+import type { KiteServer } from '../api/server.js'
 import type { Execution } from './execution-model.js'
 
 // Kill, resume and restart sent to an api-only node of a cluster: the executor that holds the
 // execution carries them out (SPEC 9).
 
-let database: Awaited<ReturnType<typeof createTestDatabase>>
-let executors: TestRuntime[] = []
-let api: KiteServer | undefined
-let apiDir: string | undefined
-beforeEach(async () => {
-  database = await createTestDatabase()
-})
-afterEach(async () => {
-  await api?.close()
-  api = undefined
-  if (apiDir) await rm(apiDir, { recursive: true, force: true })
-  for (const t of executors) await t.close()
-  executors = []
-  await database?.drop()
-})
-
-const config = () => ({ store: { url: database.url }, worker: { heartbeatTimeout: 'PT1S' } })
-
-async function apiNode(): Promise<KiteServer> {
-  apiDir = await mkdtemp(join(tmpdir(), 'kite-commands-api-'))
-  api = await createServer({
-    dataDir: apiDir,
-    port: 0,
-    config: config(),
-    roles: ['api'],
-    scheduler: false,
-    plugins: fixturePlugins(),
-    env: {},
-  })
-  return api
-}
-
-async function executorNode(): Promise<TestRuntime> {
-  const t = await createTestRuntime({ config: config(), roles: ['executor', 'worker'] })
-  executors.push(t)
-  return t
-}
+const cluster = useTestCluster('kite-commands-api-')
+const apiNode = () => cluster.api({ scheduler: false })
+const executorNode = () => cluster.node({ roles: ['executor', 'worker'] })
 
 async function post(server: KiteServer, path: string, body?: unknown) {
   const response = await fetch(`${server.url}/api/v1${path}`, {
@@ -78,7 +40,7 @@ async function reaches(server: KiteServer, id: string, ...states: string[]): Pro
 }
 
 const commandsLeft = async (server: KiteServer) =>
-  (await server.runtime.store.listCommands(executors[0]?.runtime.nodeId ?? '')).length
+  (await server.runtime.store.listCommands(cluster.nodes[0]?.runtime.nodeId ?? '')).length
 
 const SLOW = flowYaml('slow', 'test.commands', [slow('slow', 60_000), echo('after', 'never')])
 const APPROVAL = approvalFlow('test.commands')
@@ -140,7 +102,7 @@ describe('commands through an api node of a cluster on PostgreSQL', () => {
     const server = await apiNode()
     const started = await saveAndStart(server, APPROVAL)
     await reaches(server, started.id, 'PAUSED')
-    const client = new pg.Client({ connectionString: database.url })
+    const client = new pg.Client({ connectionString: cluster.url })
     await client.connect()
     try {
       for (const [kind, inputs] of [
@@ -197,7 +159,7 @@ describe('commands through an api node of a cluster on PostgreSQL', () => {
       ),
     )
     // The holder goes away without a word (its node record stays until it is stale).
-    executors = executors.filter((t) => t !== first)
+    cluster.forget(first)
     await first.runtime.engine.close()
     const killed = await post(server, `/executions/${started.id}/kill`)
     expect(killed.status).toBe(202)
@@ -221,9 +183,9 @@ describe('commands through an api node of a cluster on PostgreSQL', () => {
     await reaches(server, started.id, 'SUCCESS')
     // Its holder leaves; a kill recorded as the execution ended (the api read it RUNNING) and one
     // for an execution that is gone are for nobody to carry out.
-    executors = executors.filter((t) => t !== first)
+    cluster.forget(first)
     await first.close()
-    const client = new pg.Client({ connectionString: database.url })
+    const client = new pg.Client({ connectionString: cluster.url })
     await client.connect()
     const count = async () =>
       Number((await client.query('SELECT count(*) AS n FROM execution_commands')).rows[0].n)
@@ -260,7 +222,7 @@ describe('commands through an api node of a cluster on PostgreSQL', () => {
     }, 15_000)
     const running = (await store.getExecution(parent.id))!
     // The holder stops after committing KILLING, before its kill reached the child.
-    executors = executors.filter((t) => t !== first)
+    cluster.forget(first)
     await first.runtime.engine.close()
     const { taskRunList: _runs, ...summary } = running
     await store.commit({

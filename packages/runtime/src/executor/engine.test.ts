@@ -3,6 +3,7 @@ import { echo, flowable, flowYaml, pause, slow, task } from '../../test/fixtures
 import {
   createTestRuntime,
   runStates,
+  startParentOfPausedChild,
   type TestRuntime,
   waitUntil,
 } from '../../test/fixtures/test-runtime.js'
@@ -808,26 +809,12 @@ describe('kill', () => {
   })
 
   it('kills a paused execution and its running subflow', async () => {
-    await t.runtime.engine.saveFlow(flowYaml('paused-child', 'test.engine', [pause('wait')]))
-    await t.runtime.engine.saveFlow(
-      flowYaml('paused-parent', 'test.engine', [
-        task('call', 'kite.flow.Subflow', { namespace: 'test.engine', flowId: 'paused-child' }),
-      ]),
-    )
-    const parent = await t.runtime.engine.start({
-      namespace: 'test.engine',
-      flowId: 'paused-parent',
+    const { parentId, childId } = await startParentOfPausedChild(t.runtime, 'test.engine', {
+      parent: 'paused-parent',
+      child: 'paused-child',
     })
-    let childId = ''
-    await waitUntil(async () => {
-      const current = await t.runtime.engine.getExecution(parent.id)
-      childId = String(current?.taskRunList[0]?.outputs?.executionId ?? '')
-      return (
-        childId !== '' && (await t.runtime.engine.getExecution(childId))?.state.current === 'PAUSED'
-      )
-    })
-    await t.runtime.engine.kill(parent.id)
-    expect((await t.runtime.engine.waitFor(parent.id)).state.current).toBe('KILLED')
+    await t.runtime.engine.kill(parentId)
+    expect((await t.runtime.engine.waitFor(parentId)).state.current).toBe('KILLED')
     expect((await t.runtime.engine.waitFor(childId)).state.current).toBe('KILLED')
   })
 })

@@ -1,8 +1,8 @@
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { flowYaml, pause, task } from '../../test/fixtures/flows.js'
 import {
   createTestRuntime,
+  startParentOfPausedChild,
   type TestRuntime,
   useRestartableRuntimes,
   waitUntil,
@@ -181,26 +181,11 @@ tasks:
 
   it('stops while an execution waits for its subflow child; waiters hear of the stop; the restart goes on', async () => {
     const before = await start()
-    await before.runtime.engine.saveFlow(flowYaml('paused-child', 'test.recovery', [pause('wait')]))
-    await before.runtime.engine.saveFlow(
-      flowYaml('waiting-parent', 'test.recovery', [
-        task('call', 'kite.flow.Subflow', { namespace: 'test.recovery', flowId: 'paused-child' }),
-      ]),
-    )
-    const parent = await before.runtime.engine.start({
-      namespace: 'test.recovery',
-      flowId: 'waiting-parent',
+    const { parentId, childId } = await startParentOfPausedChild(before.runtime, 'test.recovery', {
+      parent: 'waiting-parent',
+      child: 'paused-child',
     })
-    let childId = ''
-    await waitUntil(async () => {
-      const current = await before.runtime.engine.getExecution(parent.id)
-      childId = String(current?.taskRunList[0]?.outputs?.executionId ?? '')
-      return (
-        childId !== '' &&
-        (await before.runtime.engine.getExecution(childId))?.state.current === 'PAUSED'
-      )
-    })
-    const heard = before.runtime.engine.waitFor(parent.id).then(
+    const heard = before.runtime.engine.waitFor(parentId).then(
       (execution) => execution.state.current,
       (error: Error) => error.message,
     )
@@ -210,33 +195,18 @@ tasks:
     const after = await start()
     await after.runtime.engine.waitFor(childId, { untilPaused: true })
     await after.runtime.engine.resume(childId)
-    const done = await after.runtime.engine.waitFor(parent.id)
+    const done = await after.runtime.engine.waitFor(parentId)
     expect(done.state.current).toBe('SUCCESS')
     expect(after.taskRun(done, 'call').outputs).toMatchObject({ state: 'SUCCESS' })
   })
 
   it('kills the running subflow child of an execution found KILLING after a restart', async () => {
     const before = await start()
-    await before.runtime.engine.saveFlow(flowYaml('held-child', 'test.recovery', [pause('wait')]))
-    await before.runtime.engine.saveFlow(
-      flowYaml('killing-parent', 'test.recovery', [
-        task('call', 'kite.flow.Subflow', { namespace: 'test.recovery', flowId: 'held-child' }),
-      ]),
-    )
-    const parent = await before.runtime.engine.start({
-      namespace: 'test.recovery',
-      flowId: 'killing-parent',
+    const { parentId, childId } = await startParentOfPausedChild(before.runtime, 'test.recovery', {
+      parent: 'killing-parent',
+      child: 'held-child',
     })
-    let childId = ''
-    await waitUntil(async () => {
-      const current = await before.runtime.engine.getExecution(parent.id)
-      childId = String(current?.taskRunList[0]?.outputs?.executionId ?? '')
-      return (
-        childId !== '' &&
-        (await before.runtime.engine.getExecution(childId))?.state.current === 'PAUSED'
-      )
-    })
-    const running = (await before.runtime.engine.getExecution(parent.id))!
+    const running = (await before.runtime.engine.getExecution(parentId))!
     await stop(before)
     // The stop came after the parent's KILLING commit, before the kill reached its child.
     const { taskRunList: _runs, ...summary } = running
@@ -246,7 +216,7 @@ tasks:
     })
     await store.close()
     const after = await start()
-    const done = await after.runtime.engine.waitFor(parent.id)
+    const done = await after.runtime.engine.waitFor(parentId)
     expect(done.state.current).toBe('KILLED')
     expect(after.taskRun(done, 'call').state.current).toBe('KILLED')
     // Before the fix the child stayed PAUSED for ever.

@@ -1,39 +1,17 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Json } from '../../test/fixtures/api-calls.js'
+import { useTestCluster } from '../../test/fixtures/cluster.js'
 import { echo, flowYaml } from '../../test/fixtures/flows.js'
-import { fixturePlugins } from '../../test/fixtures/plugins.js'
-import { createTestDatabase } from '../../test/fixtures/postgres.js'
-import { createTestRuntime, type TestRuntime, waitUntil } from '../../test/fixtures/test-runtime.js'
-import { createServer, type KiteServer } from '../api/server.js'
+import { waitUntil } from '../../test/fixtures/test-runtime.js'
+import type { KiteServer } from '../api/server.js'
 import { RECORD_KEY } from './scheduler.js'
 
 // The active scheduler of a cluster (SPEC 9) and what happens on other nodes: triggers enabled,
 // disabled and reset through an api node (the store is the truth, not the active scheduler's
 // memory), and executions that end on an executor node (Flow triggers).
 
-let database: Awaited<ReturnType<typeof createTestDatabase>>
-let schedulerNode: TestRuntime | undefined
-let executorNode: TestRuntime | undefined
+const cluster = useTestCluster('kite-control-api-')
 let api: KiteServer | undefined
-let apiDir: string | undefined
-beforeEach(async () => {
-  database = await createTestDatabase()
-})
-afterEach(async () => {
-  await api?.close()
-  api = undefined
-  if (apiDir) await rm(apiDir, { recursive: true, force: true })
-  await schedulerNode?.close()
-  schedulerNode = undefined
-  await executorNode?.close()
-  executorNode = undefined
-  await database?.drop()
-})
-
-const config = () => ({ store: { url: database.url }, worker: { heartbeatTimeout: 'PT1S' } })
 
 const EVERY_SECOND = flowYaml('every-second', 'test.control', [echo('echo', 'tick')], {
   triggers: [{ id: 'tick', type: 'kite.trigger.Schedule', cron: '* * * * * *' }],
@@ -52,22 +30,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe('trigger control through an api node of a cluster on PostgreSQL', () => {
   it('a disable, enable or reset through an api node holds against the active scheduler elsewhere', async () => {
-    schedulerNode = await createTestRuntime({
-      config: config(),
+    const schedulerNode = await cluster.node({
       roles: ['scheduler'],
       schedulerLeaseMs: 600,
       scheduler: { tickMs: 50 },
     })
-    apiDir = await mkdtemp(join(tmpdir(), 'kite-control-api-'))
-    api = await createServer({
-      dataDir: apiDir,
-      port: 0,
-      config: config(),
-      roles: ['api'],
-      plugins: fixturePlugins(),
-      env: {},
-    })
-    await waitUntil(async () => schedulerNode!.runtime.schedulerActive(), 5000)
+    api = await cluster.api()
+    await waitUntil(async () => schedulerNode.runtime.schedulerActive(), 5000)
     await api.runtime.engine.saveFlow(EVERY_SECOND)
     await waitUntil(async () => (await fired()) >= 1, 5000)
 
@@ -121,15 +90,7 @@ describe('trigger control through an api node of a cluster on PostgreSQL', () =>
   })
 
   it('keeps a trigger disabled in a record written before control rows, until it is enabled', async () => {
-    apiDir = await mkdtemp(join(tmpdir(), 'kite-control-api-'))
-    api = await createServer({
-      dataDir: apiDir,
-      port: 0,
-      config: config(),
-      roles: ['api'],
-      plugins: fixturePlugins(),
-      env: {},
-    })
+    api = await cluster.api()
     await api.runtime.engine.saveFlow(EVERY_SECOND)
     await api.runtime.store.triggerStateSet('test.control', 'every-second', 'tick', RECORD_KEY, {
       disabled: true,
@@ -144,14 +105,13 @@ describe('trigger control through an api node of a cluster on PostgreSQL', () =>
   })
 
   it('fires a Flow trigger live when its upstream ends on an executor node', async () => {
-    executorNode = await createTestRuntime({ config: config(), roles: ['executor', 'worker'] })
-    schedulerNode = await createTestRuntime({
-      config: config(),
+    const executorNode = await cluster.node({ roles: ['executor', 'worker'] })
+    const schedulerNode = await cluster.node({
       roles: ['scheduler'],
       schedulerLeaseMs: 600,
       scheduler: { tickMs: 50 },
     })
-    await waitUntil(async () => schedulerNode!.runtime.schedulerActive(), 5000)
+    await waitUntil(async () => schedulerNode.runtime.schedulerActive(), 5000)
     const { engine, store } = executorNode.runtime
     await engine.saveFlow(flowYaml('upstream', 'test.control', [echo('up', 'done')]))
     await engine.saveFlow(
