@@ -12,6 +12,23 @@ import { createSqliteStore } from '../storage/sqlite-store.js'
 const runtimes = useRestartableRuntimes('kite-recovery-')
 const { start, stop } = runtimes
 
+/**
+ * Stops `t` and writes the execution back as KILLING (its state when the stop came), straight
+ * into the store: a runtime would recover its attempts before the commit. As if the stop came
+ * between the KILLING commit and the end of the kill.
+ */
+async function stopAfterKillingCommit(t: TestRuntime, executionId: string): Promise<void> {
+  const running = await t.runtime.engine.getExecution(executionId)
+  if (!running) throw new Error(`no execution ${executionId}`)
+  await stop(t)
+  const { taskRunList: _runs, ...summary } = running
+  const store = await createSqliteStore({ file: join(runtimes.dataDir, 'kite.db') })
+  await store.commit({
+    execution: { ...summary, state: { ...summary.state, current: 'KILLING' } },
+  })
+  await store.close()
+}
+
 const flow = (retry: string) => `
 id: survivor
 namespace: test.recovery
@@ -157,16 +174,8 @@ tasks:
         (run) => run.taskId === 'slow',
       )
     await waitUntil(async () => (await slowRun(before))?.attempts[0]?.state.current === 'RUNNING')
-    const running = (await before.runtime.engine.getExecution(started.id))!
-    await stop(before)
     // The stop came between the KILLING commit and the end: the restart finishes the kill.
-    const { taskRunList: _runs, ...summary } = running
-    // Straight into the store: a runtime would recover the attempt before the commit.
-    const store = await createSqliteStore({ file: join(runtimes.dataDir, 'kite.db') })
-    await store.commit({
-      execution: { ...summary, state: { ...summary.state, current: 'KILLING' } },
-    })
-    await store.close()
+    await stopAfterKillingCommit(before, started.id)
     const after = await start()
     const done = await after.runtime.engine.waitFor(started.id)
     expect(done.state.current).toBe('KILLED')
@@ -206,15 +215,8 @@ tasks:
       parent: 'killing-parent',
       child: 'held-child',
     })
-    const running = (await before.runtime.engine.getExecution(parentId))!
-    await stop(before)
     // The stop came after the parent's KILLING commit, before the kill reached its child.
-    const { taskRunList: _runs, ...summary } = running
-    const store = await createSqliteStore({ file: join(runtimes.dataDir, 'kite.db') })
-    await store.commit({
-      execution: { ...summary, state: { ...summary.state, current: 'KILLING' } },
-    })
-    await store.close()
+    await stopAfterKillingCommit(before, parentId)
     const after = await start()
     const done = await after.runtime.engine.waitFor(parentId)
     expect(done.state.current).toBe('KILLED')
