@@ -12,6 +12,18 @@ import { createSqliteStore } from '../storage/sqlite-store.js'
 const runtimes = useRestartableRuntimes('kite-recovery-')
 const { start, stop } = runtimes
 
+/** Saves and starts the flow on `t`; answers the execution id once task `taskId` has a run. */
+async function startUntilTask(t: TestRuntime, source: string, taskId: string): Promise<string> {
+  const { flow } = await t.runtime.engine.saveFlow(source)
+  const started = await t.runtime.engine.start({ namespace: flow.namespace, flowId: flow.id })
+  const hasRun = async () =>
+    (await t.runtime.engine.getExecution(started.id))?.taskRunList.some(
+      (run) => run.taskId === taskId,
+    ) === true
+  await waitUntil(hasRun)
+  return started.id
+}
+
 /**
  * Stops `t` and writes the execution back as KILLING (its state when the stop came), straight
  * into the store: a runtime would recover its attempts before the commit. As if the stop came
@@ -48,21 +60,13 @@ ${retry}
 describe('resuming after a stop', () => {
   it('retries a task whose worker was lost when its policy allows, keeping finished task runs', async () => {
     const before = await start()
-    await before.runtime.engine.saveFlow(
+    const id = await startUntilTask(
+      before,
       flow('    retry: { type: constant, interval: PT0.01S, maxAttempts: 2 }'),
-    )
-    const started = await before.runtime.engine.start({
-      namespace: 'test.recovery',
-      flowId: 'survivor',
-    })
-    await waitUntil(
-      async () =>
-        (await before.runtime.engine.getExecution(started.id))?.taskRunList.some(
-          (run) => run.taskId === 'slow',
-        ) === true,
+      'slow',
     )
     await stop(before)
-    const stored = await (await start()).runtime.engine.waitFor(started.id)
+    const stored = await (await start()).runtime.engine.waitFor(id)
     expect(stored.state.current).toBe('SUCCESS')
     const slow = stored.taskRunList.find((run) => run.taskId === 'slow')!
     expect(slow.attempts.map((attempt) => attempt.state.current)).toEqual(['FAILED', 'SUCCESS'])
@@ -75,29 +79,23 @@ describe('resuming after a stop', () => {
 
   it('resubmits a lost task without a retry policy: the lost attempt is recorded, the key stays', async () => {
     const before = await start()
-    await before.runtime.engine.saveFlow(`
+    const id = await startUntilTask(
+      before,
+      `
 id: resubmitted
 namespace: test.recovery
 tasks:
   - id: once
     type: test.fixtures.Attempt
     ms: 400
-`)
-    const started = await before.runtime.engine.start({
-      namespace: 'test.recovery',
-      flowId: 'resubmitted',
-    })
-    await waitUntil(
-      async () =>
-        (await before.runtime.engine.getExecution(started.id))?.taskRunList.some(
-          (run) => run.taskId === 'once',
-        ) === true,
+`,
+      'once',
     )
-    const lostOn = (await before.runtime.engine.getExecution(started.id))!.taskRunList[0]!
-      .attempts[0]!.worker
+    const lostOn = (await before.runtime.engine.getExecution(id))!.taskRunList[0]!.attempts[0]!
+      .worker
     await stop(before)
     const after = await start()
-    const done = await after.runtime.engine.waitFor(started.id)
+    const done = await after.runtime.engine.waitFor(id)
     expect(done.state.current).toBe('SUCCESS')
     const once = after.taskRun(done, 'once')
     expect(once.state.current).toBe('SUCCESS')
