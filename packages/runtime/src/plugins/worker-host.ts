@@ -38,7 +38,7 @@ export interface WorkerHostOptions {
    */
   fallback?: PluginHost
   /**
-   * Keep one worker started ahead (SDK imported, no plugin yet), from the first call on, so a
+   * Keep one worker started ahead (SDK imported, no plugin yet), from `prepare` or the first call on, so a
    * version's first task does not wait for a worker to boot (default true).
    */
   spareWorker?: boolean
@@ -671,6 +671,11 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
         return Promise.reject(error)
       }
       return submit(target, 'migrate', undefined, request)
+    },
+    prepare() {
+      if (closed) return
+      if (sandboxes) sandboxes.prepare(resourceLimits)
+      else replenishSpare()
     },
     release: (name, version) => endVersion(`${name}@${version}`),
     async warm(name, version) {
