@@ -90,6 +90,10 @@ interface Sandbox {
   key: string
   child: ChildProcess
   ready: boolean
+  /** Its first thread has loaded the SDK (a spare taken before this is still booting). */
+  booted: boolean
+  /** Taken while booting: the next spare is forked, with these limits, once this one has booted. */
+  replaceWhenBooted?: ResourceLimits
   backlog: SandboxRequest[]
   threads: Map<number, RemoteThread>
   exited: boolean
@@ -236,6 +240,7 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
       key,
       child,
       ready: false,
+      booted: false,
       backlog: [],
       threads: new Map(),
       exited: false,
@@ -262,6 +267,13 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
       if (message.op === 'ready') {
         sandbox.ready = true
         for (const queued of sandbox.backlog.splice(0)) send(sandbox, queued)
+        return
+      }
+      if (message.op === 'booted') {
+        sandbox.booted = true
+        const limits = sandbox.replaceWhenBooted
+        sandbox.replaceWhenBooted = undefined
+        if (limits) replenish(limits)
         return
       }
       const thread = sandbox.threads.get(message.id)
@@ -380,10 +392,12 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
     candidate.slot.from = unique([root, origin])
     holdOpen(candidate, true)
     sandboxes.set(candidate.key, candidate)
-    // Replaced at once, so a version installed right after this one finds a spare booting (half
-    // of its start already paid) rather than none. After this turn: the adopted spare's `init`
-    // goes out first.
-    setImmediate(() => replenish(resourceLimits))
+    // Replaced at once, so a version installed right after this one finds a spare booting (part
+    // of its start already paid) rather than none; after this turn, so the adopted spare's `init`
+    // goes out first. A spare taken while still booting is replaced once it has booted: two
+    // boots at once would share the CPU its version's first task is waiting for.
+    if (candidate.booted) setImmediate(() => replenish(resourceLimits))
+    else candidate.replaceWhenBooted = resourceLimits
     return candidate
   }
 

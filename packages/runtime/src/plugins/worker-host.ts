@@ -123,6 +123,10 @@ interface Thread {
   ending: boolean
   /** Its version's bundle is imported (a call or a load finished): calls run without waiting. */
   ready: boolean
+  /** It has loaded the SDK (its `booted` message came). */
+  booted: boolean
+  /** Given to a version before it booted: the next spare starts once it has. */
+  replaceWhenBooted?: boolean
   /** The version waiting for this thread's slot. */
   endingFor?: string
   lastError?: Error
@@ -189,6 +193,7 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
       draining: false,
       ending: false,
       ready: false,
+      booted: false,
     }
     threads.add(thread)
     peakThreads = Math.max(peakThreads, threads.size)
@@ -249,7 +254,9 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
       entry: pathToFileURL(entry).href,
     } satisfies WorkerRequest)
     keep(thread)
-    replenishSpare()
+    // Not while this thread still boots: two boots at once share the CPU its first call waits for.
+    if (thread.booted) replenishSpare()
+    else thread.replaceWhenBooted = true
     return thread
   }
 
@@ -448,6 +455,14 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
   }
 
   const onMessage = (thread: Thread, message: WorkerResponse) => {
+    if (message.type === 'booted') {
+      thread.booted = true
+      if (thread.replaceWhenBooted) {
+        thread.replaceWhenBooted = false
+        replenishSpare()
+      }
+      return
+    }
     const call = thread.calls.get(message.runId)
     if (!call) return
     if (message.type === 'call') {
