@@ -38,8 +38,8 @@ export interface WorkerHostOptions {
    */
   fallback?: PluginHost
   /**
-   * Keep one worker started ahead (SDK imported, no plugin yet), from `prepare` or the first call on, so a
-   * version's first task does not wait for a worker to boot (default true).
+   * Keep one worker started ahead (SDK imported, no plugin yet), from `prepare` or the first call
+   * on, so a version's first task does not wait for a worker to boot (default true).
    */
   spareWorker?: boolean
   /**
