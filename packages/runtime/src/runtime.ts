@@ -174,12 +174,17 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   }
   const nodeId = createId()
   const unlock = lockDataDir(dataDir)
+  // Plugin code runs on every role but api: there, a version's first call need not wait for a
+  // sandbox process (or thread) to start once one is installed or being installed.
+  const runsPlugins = roles.some((role) => role !== 'api')
+  let prepareHost: (() => void) | undefined
   const plugins = await createPluginSystem({
     dataDir,
     ...(options.registry ? { registry: options.registry } : {}),
     catalog,
     config,
     logger,
+    onInstallStart: () => prepareHost?.(),
   }).catch((error) => {
     unlock()
     throw error
@@ -211,6 +216,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
             }
           : {}),
       })
+  if (runsPlugins) prepareHost = () => host.prepare?.()
   const rawStore = await (config.store.url
     ? createPostgresStore({ url: config.store.url, maxConnections: config.store.maxConnections })
     : createSqliteStore({ file: join(dataDir, 'kite.db') })
@@ -299,6 +305,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     await scheduler?.close()
   }
   if (options.recover !== false && schedulerStarts(options)) await startScheduler()
+  // Last, so it does not compete with the start itself; a runtime without bundles starts nothing.
+  if (catalog.list().some((plugin) => plugin.code.kind === 'module')) prepareHost?.()
   let closed = false
   let pending: PendingFlows | undefined
   return {

@@ -55,5 +55,11 @@ export interface PluginHost {
   testCondition(request: HostRequest): Promise<boolean>
   /** Runs the target version's migrations that apply (the worker host: in that version's thread). */
   migrate(request: MigrateRequest): Promise<MigrateResult>
+  /**
+   * Gets ready for a version's first call ahead of it (the worker host starts its spare sandbox
+   * process or thread): called when installed bundles are found at start and when an install
+   * begins. Optional: a host with nothing to start ahead leaves it out.
+   */
+  prepare?(): void
   close(): Promise<void>
 }

@@ -171,6 +171,7 @@ describe('install checks the manifest against the catalog', () => {
     catalogHash: string | undefined,
     knownHash?: string,
     permissions?: PluginStoreOptions['permissions'],
+    onInstallStart?: PluginStoreOptions['onInstallStart'],
   ) {
     registry = await startRegistry({ tarball, ...(catalogHash ? { catalogHash } : {}) })
     const dir = await mkdtemp(join(tempDir(), 'store-'))
@@ -182,6 +183,7 @@ describe('install checks the manifest against the catalog', () => {
       security: { includes: [], excludes: [] },
       logger: silentLogger,
       ...(permissions ? { permissions } : {}),
+      onInstallStart,
     })
     const outcome = await store
       .install(NAME, VERSION, knownHash ? { manifestHash: knownHash } : {})
@@ -195,8 +197,17 @@ describe('install checks the manifest against the catalog', () => {
   it('installs a version whose manifest is the one the catalog recorded', async () => {
     const files = pluginFiles()
     const checked = hashManifest(Buffer.from(String(files['dist/kite-plugin.json'])))
-    const { outcome, catalog, target } = await install(await packFiles(files), checked)
+    // The runtime starts its spare sandbox process when an install begins, before any round trip.
+    const started: { name: string; requests: number }[] = []
+    const { outcome, catalog, target } = await install(
+      await packFiles(files),
+      checked,
+      undefined,
+      undefined,
+      (name) => started.push({ name, requests: registry?.requests.length ?? -1 }),
+    )
     expect(outcome).toMatchObject({ installed: true })
+    expect(started).toEqual([{ name: NAME, requests: 0 }])
     expect(catalog.get(NAME, VERSION)?.manifest.group).toBe('acme.confuse')
     const record = JSON.parse(await readFile(join(target, '.kite-install.json'), 'utf8'))
     expect(record.manifestHash).toBe(checked)

@@ -37,6 +37,11 @@ export interface PluginStoreOptions {
    * is refused (none granted when absent).
    */
   permissions?: { grants: PermissionGrants; configurations: readonly ConfigurationValues[] }
+  /**
+   * Called when an install of an allowed package begins, before any registry round trip: the
+   * runtime starts its spare sandbox process then, so the new version's first task finds it booted.
+   */
+  onInstallStart?: (name: string) => void
 }
 
 /**
@@ -253,6 +258,7 @@ export function createPluginStore(options: PluginStoreOptions): PluginStore {
   ): Promise<InstallResult> => {
     allowedOrThrow(name)
     const opts = pacoteOptions()
+    options.onInstallStart?.(name)
     const pacote = await loadPacote()
     let manifest: Awaited<ReturnType<typeof pacote.manifest>>
     try {

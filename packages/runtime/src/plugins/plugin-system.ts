@@ -17,6 +17,8 @@ export interface PluginSystemOptions {
   catalog: MutablePluginCatalog
   config: InstanceConfig
   logger: RuntimeLogger
+  /** See `PluginStoreOptions.onInstallStart`. */
+  onInstallStart?: (name: string) => void
 }
 
 /** The registry-backed side of the runtime's plugins: store, sync, namespace defaults. */
@@ -53,6 +55,7 @@ export async function createPluginSystem(options: PluginSystemOptions): Promise<
       configurations: config.plugins.configurations,
     },
     logger,
+    onInstallStart: options.onInstallStart,
   })
   await store.load()
   const defaultsFile = join(dir, 'namespace-defaults.json')

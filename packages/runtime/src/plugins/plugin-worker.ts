@@ -81,6 +81,9 @@ port.on('message', (message: WorkerRequest) => {
   // Everything a call runs, its bundle's first import included, knows its run id.
   void currentRun.run(message.runId, () => handle(message))
 })
+// The imports above (the SDK, zod) are most of a thread's start: the host starts the next spare
+// after this, not while this one still boots (two boots at once share the CPU it waits for).
+post({ type: 'booted' })
 
 async function handle(message: WorkerRequest): Promise<void> {
   if (message.type === 'reply') {

@@ -12,6 +12,7 @@
 import { isDeepStrictEqual } from 'node:util'
 import { type ResourceLimits, Worker } from 'node:worker_threads'
 import type { SandboxRequest, SandboxResponse } from './sandbox-protocol.js'
+import type { WorkerResponse } from './worker-protocol.js'
 
 const send = process.send?.bind(process)
 if (!send) throw new Error('plugin-sandbox must be started by the worker host (no IPC channel)')
@@ -27,14 +28,22 @@ const post = (message: SandboxResponse) => {
   }
 }
 
-const startWorker = (resourceLimits: ResourceLimits) =>
-  new Worker(script, {
+let booted = false
+const startWorker = (resourceLimits: ResourceLimits) => {
+  const worker = new Worker(script, {
     // The process's environment is already only what the version was granted.
     env: process.env,
     resourceLimits,
     stdout: false,
     stderr: false,
   })
+  worker.on('message', (message: WorkerResponse) => {
+    if (message.type !== 'booted' || booted) return
+    booted = true
+    post({ op: 'booted' })
+  })
+  return worker
+}
 
 /** The thread started ahead, with its limits, until a `start` takes it. */
 let early: { worker: Worker; limits: ResourceLimits; error?: Error & { code?: string } } | undefined
@@ -62,7 +71,9 @@ const attach = (id: number, worker: Worker, error?: Error & { code?: string }) =
       error: { message: failure.message, ...(failure.code ? { code: failure.code } : {}) },
     })
   if (error) report(error)
-  worker.on('message', (value) => post({ op: 'message', id, message: value }))
+  worker.on('message', (value: WorkerResponse) => {
+    if (value.type !== 'booted') post({ op: 'message', id, message: value })
+  })
   worker.on('error', report)
   worker.on('exit', (code) => {
     workers.delete(id)

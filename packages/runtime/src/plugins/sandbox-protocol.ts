@@ -14,6 +14,8 @@ export type SandboxRequest =
 export type SandboxResponse =
   /** The process listens: requests sent before this are queued by the host. */
   | { op: 'ready' }
+  /** The process's first thread has booted (see WorkerResponse `booted`); sent once. */
+  | { op: 'booted' }
   | { op: 'message'; id: number; message: WorkerResponse }
   | { op: 'error'; id: number; error: { message: string; code?: string } }
   | { op: 'exit'; id: number; code: number }

@@ -1,5 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer as createHttpServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -167,7 +169,15 @@ describe('a version given the spare sandbox process', () => {
     for (let index = 0; index < 300; index++) {
       await writeFile(join(fourth, 'assets', `${index}.txt`), 'x')
     }
+    // What a runtime killed with SIGKILL left behind: removed when the first spare is forked.
+    const dataDir = join(base, 'with-bundles')
+    const leftovers = [
+      join(dataDir, 'sandbox-slots', `spare-${process.pid + 1}-7`),
+      join(dataDir, 'work', '.sandbox', `spare-${process.pid + 1}-7`),
+    ]
+    for (const dir of leftovers) await mkdir(dir, { recursive: true })
     const test = await createTestRuntime({
+      dataDir,
       config: { plugins: { permissions: { '@test/*': { childProcess: true } } } },
       env: { KITE_SECRET_TOKEN: SECRET },
       extraPlugins: await Promise.all(
@@ -204,21 +214,18 @@ describe('a version given the spare sandbox process', () => {
         await new Promise((resolve) => setTimeout(resolve, 20))
       }
     }
-    // What a runtime killed with SIGKILL left behind: removed when the first spare is forked.
-    const leftovers = [
-      join(test.dataDir, 'sandbox-slots', `spare-${process.pid + 1}-7`),
-      join(test.dataDir, 'work', '.sandbox', `spare-${process.pid + 1}-7`),
-    ]
-    for (const dir of leftovers) await mkdir(dir, { recursive: true })
     try {
-      // The first version forks its own process; the spare follows its first answer.
-      expect(host.usage().spareSandbox).toBe(false)
-      await probeVersion('1.0.0')
-      await spareReady()
+      // Bundles are installed: the spare is forked at start, before any version ran.
+      expect(host.usage().spareSandbox).toBe(true)
       for (const dir of leftovers) expect(existsSync(dir)).toBe(false)
-      const spared = await probeVersion('2.0.0')
+      const spared = await probeVersion('1.0.0')
       expect(spared.cwd).toMatch(/[/]spare-/)
       expect(spared).toMatchObject(NO_REACH)
+      // Taken, it is replaced by a new one for the next version.
+      await spareReady()
+      const sparedToo = await probeVersion('2.0.0')
+      expect(sparedToo.cwd).toMatch(/[/]spare-/)
+      expect(sparedToo).toMatchObject(NO_REACH)
       expect(Object.keys(host.sandboxes()).sort()).toEqual([`${PROBER}@1.0.0`, `${PROBER}@2.0.0`])
       // A version granted child processes cannot use the spare (forked without them).
       await spareReady()
@@ -240,6 +247,65 @@ describe('a version given the spare sandbox process', () => {
       expect(cwds.filter((name) => name.startsWith('spare-'))).toEqual([])
     } finally {
       await test.close()
+      await rm(dataDir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('the spare sandbox process, forked ahead', () => {
+  it('is not forked by a runtime that has no plugin bundle, in either isolation', async () => {
+    for (const isolation of ['sandbox', 'threads'] as const) {
+      const test = await createTestRuntime({ config: { plugins: { isolation } } })
+      try {
+        // A spare thread would be started on the next turn of the event loop.
+        await new Promise((resolve) => setImmediate(resolve))
+        const usage = (test.runtime.host as unknown as WorkerHost).usage()
+        expect({ spare: usage.spare, spareSandbox: usage.spareSandbox, isolation }).toEqual({
+          spare: false,
+          spareSandbox: false,
+          isolation,
+        })
+      } finally {
+        await test.close()
+      }
+    }
+  })
+
+  it('is forked when an install begins, before the registry has answered', async () => {
+    let answer: (() => void) | undefined
+    const asked = new Promise<void>((resolve) => {
+      answer = resolve
+    })
+    // A registry that holds its answer until the test lets it go.
+    const registry = createHttpServer((_request, response) => {
+      void asked.then(() =>
+        response.writeHead(404, { 'content-type': 'application/json' }).end('{}'),
+      )
+    })
+    await new Promise<void>((resolve) => registry.listen(0, '127.0.0.1', resolve))
+    const { port } = registry.address() as AddressInfo
+    const test = await createTestRuntime({
+      registry: `http://127.0.0.1:${port}`,
+      config: { plugins: { sync: 'manual' } },
+    })
+    try {
+      const host = test.runtime.host as unknown as WorkerHost
+      expect(host.usage().spareSandbox).toBe(false)
+      const install = test.runtime.plugins.store
+        .install('@test/kite-plugin-absent')
+        .catch((error) => error)
+      const deadline = Date.now() + 10_000
+      while (!host.usage().spareSandbox) {
+        if (Date.now() > deadline) throw new Error('no spare sandbox process was forked')
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      answer?.()
+      expect(await install).toMatchObject({ code: 'NOT_FOUND' })
+    } finally {
+      answer?.()
+      await test.close()
+      registry.closeAllConnections()
+      await new Promise((resolve) => registry.close(resolve))
     }
   })
 })

@@ -50,8 +50,8 @@ export interface SandboxOptions {
   /** Lines a sandbox process prints outside any call (the runtime's logger). */
   logger?: RuntimeLogger
   /**
-   * Keep one sandbox process forked ahead, from the first thread on, for the next version that
-   * asks for nothing beyond the sandbox (default true): see `createSandboxPool`.
+   * Keep one sandbox process forked ahead, from `prepare` or the first thread on, for the next
+   * version that asks for nothing beyond the sandbox (default true): see `createSandboxPool`.
    */
   spare?: boolean
   /**
@@ -73,6 +73,12 @@ export interface SandboxPool {
   reachOf(plugin: InstalledPlugin): SandboxReach
   /** Starts a thread of `plugin` inside its sandbox process (forked on demand). */
   startThread(plugin: InstalledPlugin, resourceLimits: ResourceLimits): ThreadHandle
+  /**
+   * Forks the spare process now (unless `spare: false`), its thread started with `resourceLimits`,
+   * rather than after the first sandboxed answer: the next plain version's first task then waits
+   * for no process start. Idle, it keeps nothing alive; once forked, a taken spare is replaced.
+   */
+  prepare(resourceLimits: ResourceLimits): void
   /** Live sandbox processes, by `name@version`, with their pid. */
   processes(): Record<string, number>
   /** The pid of the spare process forked ahead, if there is one. */
@@ -84,6 +90,10 @@ interface Sandbox {
   key: string
   child: ChildProcess
   ready: boolean
+  /** Its first thread has loaded the SDK (a spare taken before this is still booting). */
+  booted: boolean
+  /** Taken while booting: the next spare is forked, with these limits, once this one has booted. */
+  replaceWhenBooted?: ResourceLimits
   backlog: SandboxRequest[]
   threads: Map<number, RemoteThread>
   exited: boolean
@@ -230,6 +240,7 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
       key,
       child,
       ready: false,
+      booted: false,
       backlog: [],
       threads: new Map(),
       exited: false,
@@ -258,10 +269,18 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
         for (const queued of sandbox.backlog.splice(0)) send(sandbox, queued)
         return
       }
+      if (message.op === 'booted') {
+        sandbox.booted = true
+        const limits = sandbox.replaceWhenBooted
+        sandbox.replaceWhenBooted = undefined
+        if (limits) replenish(limits)
+        return
+      }
       const thread = sandbox.threads.get(message.id)
       if (!thread) return
       if (message.op === 'message') {
-        // The spare is forked once a thread answered, not while one starts (2 cores are few).
+        // Without `prepare`, the spare is forked once a thread answered, not while one starts
+        // (2 cores are few).
         if (!spare) replenish(resourceLimits)
         thread.emit('message', message.message)
       } else if (message.op === 'error') {
@@ -343,7 +362,11 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
   }
 
   /** Gives the spare to `plugin` when it asks for nothing extra and its package is small. */
-  const adopt = (plugin: InstalledPlugin, permissions: SandboxPermissions): Sandbox | undefined => {
+  const adopt = (
+    plugin: InstalledPlugin,
+    permissions: SandboxPermissions,
+    resourceLimits: ResourceLimits,
+  ): Sandbox | undefined => {
     const candidate = spare
     if (!candidate?.slot || candidate.exited || !isPlain(permissions)) return undefined
     const root = pluginRoot(plugin)
@@ -369,6 +392,12 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
     candidate.slot.from = unique([root, origin])
     holdOpen(candidate, true)
     sandboxes.set(candidate.key, candidate)
+    // Replaced at once, so a version installed right after this one finds a spare booting (part
+    // of its start already paid) rather than none; after this turn, so the adopted spare's `init`
+    // goes out first. A spare taken while still booting is replaced once it has booted: two
+    // boots at once would share the CPU its version's first task is waiting for.
+    if (candidate.booted) setImmediate(() => replenish(resourceLimits))
+    else candidate.replaceWhenBooted = resourceLimits
     return candidate
   }
 
@@ -377,7 +406,7 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
     const existing = sandboxes.get(key)
     if (existing && !existing.exited) return existing
     const { reach, permissions } = resolveReach(plugin)
-    const adopted = adopt(plugin, permissions)
+    const adopted = adopt(plugin, permissions, resourceLimits)
     if (adopted) return adopted
     const cwd = join(workDir, '.sandbox', key.replace(/[^\w.@-]+/g, '_'))
     const sandbox = fork_(key, cwd, reach, permissions, resourceLimits)
@@ -401,6 +430,10 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
       send(sandbox, { op: 'start', id: thread.id, resourceLimits })
       spareWanted = options.spare ?? true
       return thread
+    },
+    prepare(resourceLimits) {
+      spareWanted = options.spare ?? true
+      replenish(resourceLimits)
     },
     spare: () => (spare && !spare.exited ? spare.child.pid : undefined),
     processes: () =>
@@ -564,8 +597,9 @@ function baseReach(): { script: string; read: string[] } {
   const script = sandboxScript()
   const dist = dirname(script)
   const read = [dist, join(dirname(dist), 'package.json')]
-  // plugin-worker.js imports the SDK and semver (migrations); the SDK imports its dependencies.
-  for (const name of ['@kite/sdk', 'semver']) read.push(...packageClosure(name, dist))
+  // plugin-worker.js imports the SDK (semver, for migrations, is bundled into `dist/`); the SDK
+  // imports its dependencies.
+  read.push(...packageClosure('@kite/sdk', dist))
   return { script, read: unique(read) }
 }
 

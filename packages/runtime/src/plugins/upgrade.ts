@@ -5,7 +5,6 @@ import {
   findAliasedTask,
   listManifestTypes,
 } from '@kite/sdk/host'
-import { lineDiff } from '@kite/sdk/line-diff'
 import semver from 'semver'
 import { isMap, isSeq, parse, parseDocument, type YAMLMap } from 'yaml'
 import { isRuntimeError, messageOf, RuntimeError } from '../errors.js'
@@ -208,6 +207,8 @@ export async function upgradeFlows(
         outcome.status = 'blocked'
         outcome.reason = problemsOf(error)
       }
+      // jsdiff (about 20 modules) loads with the first upgrade that changes a flow, not at start.
+      const { lineDiff } = await import('@kite/sdk/line-diff')
       outcome.diff = lineDiff(flow.source, source)
       if (outcome.status === 'migrated' && request.apply) {
         const saved = await deps.engine.saveFlow(source, {

@@ -38,8 +38,8 @@ export interface WorkerHostOptions {
    */
   fallback?: PluginHost
   /**
-   * Keep one worker started ahead (SDK imported, no plugin yet), from the first call on, so a
-   * version's first task does not wait for a worker to boot (default true).
+   * Keep one worker started ahead (SDK imported, no plugin yet), from `prepare` or the first call
+   * on, so a version's first task does not wait for a worker to boot (default true).
    */
   spareWorker?: boolean
   /**
@@ -123,6 +123,10 @@ interface Thread {
   ending: boolean
   /** Its version's bundle is imported (a call or a load finished): calls run without waiting. */
   ready: boolean
+  /** It has loaded the SDK (its `booted` message came). */
+  booted: boolean
+  /** Given to a version before it booted: the next spare starts once it has. */
+  replaceWhenBooted?: boolean
   /** The version waiting for this thread's slot. */
   endingFor?: string
   lastError?: Error
@@ -189,6 +193,7 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
       draining: false,
       ending: false,
       ready: false,
+      booted: false,
     }
     threads.add(thread)
     peakThreads = Math.max(peakThreads, threads.size)
@@ -249,7 +254,9 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
       entry: pathToFileURL(entry).href,
     } satisfies WorkerRequest)
     keep(thread)
-    replenishSpare()
+    // Not while this thread still boots: two boots at once share the CPU its first call waits for.
+    if (thread.booted) replenishSpare()
+    else thread.replaceWhenBooted = true
     return thread
   }
 
@@ -448,6 +455,14 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
   }
 
   const onMessage = (thread: Thread, message: WorkerResponse) => {
+    if (message.type === 'booted') {
+      thread.booted = true
+      if (thread.replaceWhenBooted) {
+        thread.replaceWhenBooted = false
+        replenishSpare()
+      }
+      return
+    }
     const call = thread.calls.get(message.runId)
     if (!call) return
     if (message.type === 'call') {
@@ -671,6 +686,11 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
         return Promise.reject(error)
       }
       return submit(target, 'migrate', undefined, request)
+    },
+    prepare() {
+      if (closed) return
+      if (sandboxes) sandboxes.prepare(resourceLimits)
+      else replenishSpare()
     },
     release: (name, version) => endVersion(`${name}@${version}`),
     async warm(name, version) {

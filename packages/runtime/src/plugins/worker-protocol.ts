@@ -41,6 +41,8 @@ export type WorkerRequest =
 
 /** What a plugin worker posts back. */
 export type WorkerResponse =
+  /** Sent once, when the thread has loaded the SDK and listens: a spare is ready to take. */
+  | { type: 'booted' }
   /** A service call; `callId` 0 for one-way calls (logs, metrics), which get no reply. */
   | { type: 'call'; runId: number; callId: number; method: string; args: unknown[] }
   | {
