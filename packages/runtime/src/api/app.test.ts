@@ -180,6 +180,26 @@ describe('bad input is answered clearly and the server stays up', () => {
     await expectUp()
   })
 
+  it('reads a streamed (chunked) body under the limit', async () => {
+    const streamed = (chunks: string[]) =>
+      api('/flows/validate', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-yaml' },
+        body: new ReadableStream<Uint8Array>({
+          start(controller) {
+            for (const chunk of chunks) controller.enqueue(new TextEncoder().encode(chunk))
+            controller.close()
+          },
+        }),
+        duplex: 'half',
+      } as RequestInit)
+    const source = HELLO.replace('id: hello', 'id: streamed')
+    const small = await streamed([source.slice(0, 20), source.slice(20)])
+    expect(small.status).toBe(200)
+    expect(await small.json()).toMatchObject({ valid: true, id: 'streamed' })
+    // An oversized streamed body is refused with 413 (uploads.test.ts: on a connection of its own).
+  })
+
   it('refuses invalid inputs, invalid JSON and unknown flows', async () => {
     const inputs = await json('/executions/company.team/hello', {
       name: { not: 'a string' },
