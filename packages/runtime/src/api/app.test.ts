@@ -380,6 +380,27 @@ describe('executions API', () => {
     expect(execution.taskRunList[0].outputs).toEqual({ value: 'Grace' })
     expect(execution.trigger).toMatchObject({ id: 'hook', type: 'kite.trigger.Webhook' })
     expect((await json('/executions/webhook/n/hooked/wrong', {})).status).toBe(404)
+    // No body at all, and a streamed (chunked) one: the flow sees '' and the whole text.
+    const bodyOf = async (init: RequestInit) => {
+      const answer = await api('/executions/webhook/n/hooked/s3cret-key?wait=true', init)
+      expect(answer.status).toBe(200)
+      return (await answer.json()).trigger.variables.body
+    }
+    expect(await bodyOf({ method: 'POST' })).toBe('')
+    const streamed = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (const part of ['{"who":', '"Ada"}']) controller.enqueue(new TextEncoder().encode(part))
+        controller.close()
+      },
+    })
+    expect(
+      await bodyOf({
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: streamed,
+        duplex: 'half',
+      } as RequestInit),
+    ).toEqual({ who: 'Ada' })
   })
 
   it('serves an execution file, only of that execution', async () => {

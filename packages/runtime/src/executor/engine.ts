@@ -680,8 +680,13 @@ export function createEngine(options: EngineOptions): Engine {
           unsubscribe()
           const runner = runners.get(id)
           if (runner) {
-            // What the store holds now, without reading it back.
-            resolve(snapshot(runner.execution))
+            // What the store holds now, without reading it back: a runner that committed its
+            // final state changes its execution no more, so that needs no copy.
+            resolve(
+              TERMINAL_EXECUTION_STATES.has(runner.committedState)
+                ? runner.execution
+                : snapshot(runner.execution),
+            )
             return
           }
           store.getExecution(id).then((execution) => {
