@@ -155,7 +155,11 @@ export interface Engine {
    */
   latestFlow(namespace: string, id: string): Promise<StoredFlow | undefined>
   deleteFlow(namespace: string, id: string): Promise<boolean>
-  /** Creates an execution (committed as CREATED) and starts running it; returns at once. */
+  /**
+   * Creates an execution and starts running it; returns its CREATED state once it is stored
+   * (standalone, by the runner's first commit, which holds its first task run; in a cluster, as
+   * CREATED, leased to this executor or left for one).
+   */
   start(request: StartRequest): Promise<Execution>
   getExecution(id: string): Promise<Execution | undefined>
   /** Resolves when the execution is in a final state (or paused, if asked). */
@@ -325,9 +329,14 @@ export function createEngine(options: EngineOptions): Engine {
     },
   }
 
-  const launch = (execution: Execution, validated: ValidatedFlow, recovering: boolean) => {
+  const launch = (
+    execution: Execution,
+    validated: ValidatedFlow,
+    recovering: boolean,
+    creates = false,
+  ) => {
     if (!recovering) startWorker()
-    const runner = new ExecutionRunner(deps, execution, validated, { recovering })
+    const runner = new ExecutionRunner(deps, execution, validated, { recovering, creates })
     runners.set(execution.id, runner)
     runner.done.finally(() => {
       if (runners.get(execution.id) === runner) runners.delete(execution.id)
@@ -650,18 +659,25 @@ export function createEngine(options: EngineOptions): Engine {
         ...(request.parent ? { parent: request.parent } : {}),
         ...(secretInputs.length > 0 ? { secretInputs } : {}),
       }
-      const { taskRunList: _runs, ...summary } = execution
-      // In a cluster the execution is leased to this executor as it is created, or left for one.
-      await store.commit({
-        execution: summary,
-        ...(cluster ? { executorId: executes ? nodeId : null } : {}),
-      })
-      // The runner changes its own copy: the caller gets the CREATED state as committed.
+      // The runner changes its own copy: the caller gets the CREATED state.
       const created: Execution = {
         ...execution,
         state: { ...execution.state, histories: [...execution.state.histories] },
         taskRunList: [],
       }
+      if (executes && !cluster) {
+        // The runner's first commit (RUNNING, its first task run) creates the execution: one
+        // transaction instead of two, and nothing acts before it is written. Answered once it is.
+        await launch(execution, validated, false, true).created
+        return created
+      }
+      const { taskRunList: _runs, ...summary } = execution
+      // In a cluster the execution is leased to this executor as it is created, or left for one
+      // (every runner commit is fenced by that lease, so the row must exist first).
+      await store.commit({
+        execution: summary,
+        ...(cluster ? { executorId: executes ? nodeId : null } : {}),
+      })
       if (executes) launch(execution, validated, false)
       else startWorker()
       return created
