@@ -117,6 +117,34 @@ export default definePlugin({ group: 'bench.echo', title: 'Echo', description: '
 ], triggers: [], conditions: [] })
 `
 
+/** Plugin services that do nothing: `bench.echo.Echo` uses none. */
+const NO_SERVICES = new Proxy({}, { get: () => async () => undefined })
+
+/** A host request for `bench.echo.Echo` of `@bench/kite-plugin-echo` at `version`. */
+export const echoRequest = (version, { workingDir, pluginConfig = {} }) => ({
+  pin: {
+    type: 'bench.echo.Echo',
+    kind: 'task',
+    package: '@bench/kite-plugin-echo',
+    version,
+    decidedBy: 'task',
+  },
+  properties: {},
+  context: {
+    execution: {
+      id: 'bench',
+      namespace: 'bench',
+      flowId: 'echo',
+      startDate: new Date().toISOString(),
+    },
+    task: { id: 'echo', type: 'bench.echo.Echo', version },
+    workingDir,
+    pluginConfig,
+    services: NO_SERVICES,
+  },
+  signal: new AbortController().signal,
+})
+
 /** The `tasks:` lines of `count` chained `bench.noop.Noop` tasks, each passing the value on. */
 export const noopTasks = (count) => [
   'tasks:',

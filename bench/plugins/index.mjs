@@ -14,7 +14,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInProcessHost, createServer } from '@kite/runtime'
-import { echoSource, quantile, startRegistry } from '../shared.mjs'
+import { echoRequest, echoSource, quantile, startRegistry } from '../shared.mjs'
 
 const NAME = '@bench/kite-plugin-echo'
 const work = await mkdtemp(join(tmpdir(), 'kite-bench-plugins-'))
@@ -65,24 +65,7 @@ try {
   await host.close()
   const { createWorkerHost } = await import('@kite/runtime')
   const versions = server.runtime.catalog.versionsOf(NAME).map((plugin) => plugin.version)
-  const services = new Proxy({}, { get: () => async () => undefined })
-  const request = (version) => ({
-    pin: { type: 'bench.echo.Echo', kind: 'task', package: NAME, version, decidedBy: 'task' },
-    properties: {},
-    context: {
-      execution: {
-        id: 'bench',
-        namespace: 'bench',
-        flowId: 'echo',
-        startDate: new Date().toISOString(),
-      },
-      task: { id: 'echo', type: 'bench.echo.Echo', version },
-      workingDir: join(work, 'wd', 'run'),
-      pluginConfig: {},
-      services,
-    },
-    signal: new AbortController().signal,
-  })
+  const request = (version) => echoRequest(version, { workingDir: join(work, 'wd', 'run') })
   /** Resident memory of a process, from /proc (Linux). */
   const rssOf = (pid) => {
     const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))

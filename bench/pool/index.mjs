@@ -20,7 +20,7 @@ import {
   createWorkerHost,
   loadPluginDirectory,
 } from '@kite/runtime'
-import { echoSource, quantile, writePluginPackage } from '../shared.mjs'
+import { echoRequest, echoSource, quantile, writePluginPackage } from '../shared.mjs'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const work = await mkdtemp(join(tmpdir(), 'kite-bench-pool-'))
@@ -103,31 +103,9 @@ try {
       catalog.add(plugin)
       versions.push(plugin.version)
     }
-    const services = new Proxy({}, { get: () => async () => undefined })
     const pluginConfig = {}
-    const request = (version) => ({
-      pin: {
-        type: 'bench.echo.Echo',
-        kind: 'task',
-        package: '@bench/kite-plugin-echo',
-        version,
-        decidedBy: 'task',
-      },
-      properties: {},
-      context: {
-        execution: {
-          id: 'bench',
-          namespace: 'bench',
-          flowId: 'echo',
-          startDate: new Date().toISOString(),
-        },
-        task: { id: 'echo', type: 'bench.echo.Echo', version },
-        workingDir: join(work, 'wd'),
-        pluginConfig,
-        services,
-      },
-      signal: new AbortController().signal,
-    })
+    const request = (version) =>
+      echoRequest(version, { workingDir: join(work, 'wd'), pluginConfig })
     const workers = createWorkerHost({ catalog })
     const inProcess = createInProcessHost({ catalog })
     const perCall = async (host, rounds, parallel) => {

@@ -1,10 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { afterAll, beforeAll } from 'vitest'
+import { useTempDir } from '../../sdk/test/scratch.js'
 
 // The one driver every CLI test uses: it runs the built `kite` binary, as a user would, and
 // captures what it prints and how it exits.
@@ -119,6 +118,29 @@ export function startKite(
   return { ...handle, ready }
 }
 
+/** A `kite server local` that is ready, and the URL it listens at. */
+export interface LocalServer extends RunningKite {
+  url: string
+}
+
+/**
+ * Starts `kite server local --port 0 --data DATA` with more `args` (plugins, flows, store...) and
+ * answers once it is ready; rejects when it exits first.
+ */
+export async function startLocalServer(
+  data: string,
+  args: readonly string[] = [],
+  options: KiteOptions = {},
+): Promise<LocalServer> {
+  const server = startKite(
+    ['server', 'local', '--port', '0', '--data', data, ...args],
+    /running at (http:\/\/[\d.:]+)[\s\S]*Press Ctrl-C to stop/,
+    options,
+  )
+  const [, url = ''] = await server.ready
+  return { ...server, url }
+}
+
 /** Stops every `kite` process the tests started and that still runs (for afterAll). */
 export async function stopAllKites(): Promise<void> {
   await Promise.all([...running].map((handle) => handle.stop()))
@@ -132,19 +154,13 @@ export function scratchDir(prefix: string): {
   readonly path: string
   file(name: string, text: string): Promise<string>
 } {
-  let path = ''
-  beforeAll(async () => {
-    path = await mkdtemp(join(tmpdir(), prefix))
-  })
-  afterAll(async () => {
-    if (path) await rm(path, { recursive: true, force: true })
-  })
+  const dir = useTempDir(prefix)
   return {
     get path() {
-      return path
+      return dir()
     },
     async file(name, text) {
-      const file = join(path, name)
+      const file = join(dir(), name)
       await writeFile(file, text)
       return file
     },

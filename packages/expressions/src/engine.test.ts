@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
+import { renderError as renderErrorWith, thrown } from '../test/thrown'
 import {
   BUILTIN_FUNCTIONS,
   createExpressionEngine,
   type ExpressionContext,
-  ExpressionError,
   type ExpressionErrorCode,
   hasExpression,
   isExpressionError,
@@ -17,20 +17,8 @@ const context: ExpressionContext = {
   nothing: null,
 }
 
-/** Runs `run` and returns the ExpressionError it throws (failing the test if it does not). */
-function thrown(run: () => unknown): ExpressionError {
-  try {
-    run()
-  } catch (error) {
-    expect(error).toBeInstanceOf(ExpressionError)
-    return error as ExpressionError
-  }
-  throw new Error('expected an ExpressionError')
-}
-
-function renderError(template: string, vars: ExpressionContext = context, eng = engine) {
-  return thrown(() => eng.render(template, vars))
-}
+const renderError = (template: string, vars: ExpressionContext = context, eng = engine) =>
+  renderErrorWith(template, vars, eng)
 
 describe('native-value rule', () => {
   it.each([

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { BUILTIN_FILTERS, createExpressionEngine, type ExpressionError } from './index'
+import { renderError } from '../test/thrown'
+import { BUILTIN_FILTERS, createExpressionEngine } from './index'
 
 const engine = createExpressionEngine()
 
@@ -274,15 +275,6 @@ describe('built-in filters', () => {
   })
 })
 
-function filterError(template: string, vars: Record<string, unknown> = {}): ExpressionError {
-  try {
-    engine.render(template, vars)
-  } catch (error) {
-    return error as ExpressionError
-  }
-  throw new Error(`expected ${template} to fail`)
-}
-
 describe('filter errors', () => {
   it.each([
     ['{{ [1] | upper }}', 'filter "upper" failed', 'expected a string, got a list'],
@@ -314,7 +306,7 @@ describe('filter errors', () => {
     ['{{ 3 | round(0, "up") }}', 'filter "round" failed', 'method must be common, ceil or floor'],
     ['{{ "%E0%A4%A" | urldecode }}', 'filter "urldecode" failed', 'URI malformed'],
   ])('%s', (template, summary, detail) => {
-    const error = filterError(template, { value: { a: 1 } })
+    const error = renderError(template, { value: { a: 1 } })
     expect(error.code).toBe('EXPRESSION_FILTER')
     expect(error.kind).toBe('user')
     expect(error.message).toContain(`${summary} in "${template}" (line 1): `)
@@ -329,7 +321,7 @@ describe('filter errors', () => {
       }),
     ).toBe('08:00')
     expect(engine.render('{{ "a,b,c" | split(limit=2, separator=",") }}', {})).toEqual(['a', 'b,c'])
-    const error = filterError('{{ "x" | date(zone="UTC") }}')
+    const error = renderError('{{ "x" | date(zone="UTC") }}')
     expect(error.code).toBe('EXPRESSION_FILTER')
     expect(error.message).toContain(
       'filter "date" has no argument "zone" (it takes format, timezone)',

@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { BUILTIN_FUNCTIONS, createExpressionEngine, type ExpressionError } from './index'
+import { renderError } from '../test/thrown'
+import { BUILTIN_FUNCTIONS, createExpressionEngine } from './index'
 
 const engine = createExpressionEngine()
-
-function failure(template: string, vars: Record<string, unknown> = {}): ExpressionError {
-  try {
-    engine.render(template, vars)
-  } catch (error) {
-    return error as ExpressionError
-  }
-  throw new Error(`expected ${template} to fail`)
-}
 
 const tested = new Set<string>()
 function fn(name: string, body: () => void) {
@@ -44,12 +36,12 @@ describe('built-in functions', () => {
     expect(engine.render('{{ range(5, 0, -2) }}', {})).toEqual([5, 3, 1])
     expect(engine.render('{{ range(0) }}', {})).toEqual([])
     expect(engine.render('{% for i in range(2, 5) %}{{ i }}{% endfor %}', {})).toBe('234')
-    const tooLong = failure('{{ range(2000000) }}')
+    const tooLong = renderError('{{ range(2000000) }}')
     expect(tooLong.code).toBe('EXPRESSION_LIMIT')
     expect(tooLong.message).toBe(
       'range() is too long in "{{ range(2000000) }}" (line 1): 2000000 items is more than the limit of 1000000',
     )
-    expect(failure('{{ range(1, 2, 0) }}').message).toContain('step must not be 0')
+    expect(renderError('{{ range(1, 2, 0) }}').message).toContain('step must not be 0')
   })
 
   fn('render', () => {
@@ -61,14 +53,14 @@ describe('built-in functions', () => {
     expect(engine.render('{{ render("plain") }}', {})).toBe('plain')
     // top-level {% set %} variables are visible to the nested template
     expect(engine.render('{% set who = "you" %}{{ render("hi {{ who }}") }}', {})).toBe('hi you')
-    const loop = failure('{{ render(self) }}', { self: '{{ render(self) }}' })
+    const loop = renderError('{{ render(self) }}', { self: '{{ render(self) }}' })
     expect(loop.code).toBe('EXPRESSION_LIMIT')
     expect(loop.message).toBe('render() is nested more than 10 levels deep at "{{ render(self) }}"')
   })
 
   fn('fromJson', () => {
     expect(engine.render('{{ fromJson(text).a[1] }}', { text: '{"a":[1,2]}' })).toBe(2)
-    const error = failure('{{ fromJson("{") }}')
+    const error = renderError('{{ fromJson("{") }}')
     expect(error.code).toBe('EXPRESSION_FUNCTION')
     expect(error.message).toContain(
       'fromJson() failed in "{{ fromJson("{") }}" (line 1): invalid JSON',
@@ -91,10 +83,10 @@ describe('built-in functions', () => {
     const seen = new Set<unknown>()
     for (let i = 0; i < 200; i++) seen.add(engine.render('{{ randomInt(1, 4) }}', {}))
     expect([...seen].sort()).toEqual([1, 2, 3])
-    expect(failure('{{ randomInt(5, 5) }}').message).toContain(
+    expect(renderError('{{ randomInt(5, 5) }}').message).toContain(
       'max (5) must be greater than min (5)',
     )
-    expect(failure('{{ randomInt(1.5, 5) }}').message).toContain('min must be a whole number')
+    expect(renderError('{{ randomInt(1.5, 5) }}').message).toContain('min must be a whole number')
   })
 
   fn('timestamp', () => {
@@ -106,7 +98,7 @@ describe('built-in functions', () => {
   fn('max', () => {
     expect(engine.render('{{ max(1, 5, 3) }}', {})).toBe(5)
     expect(engine.render('{{ max(values) }}', { values: [2, 9, 4] })).toBe(9)
-    expect(failure('{{ max() }}').message).toContain('max() needs at least one value')
+    expect(renderError('{{ max() }}').message).toContain('max() needs at least one value')
   })
 
   fn('min', () => {
@@ -138,7 +130,7 @@ describe('built-in functions', () => {
 
   it('accepts arguments by name', () => {
     expect(engine.render('{{ range(stop=3, start=1) }}', {})).toEqual([1, 2])
-    expect(failure('{{ range(end=3) }}').message).toContain(
+    expect(renderError('{{ range(end=3) }}').message).toContain(
       'range() has no argument "end" (it takes start, stop, step)',
     )
   })

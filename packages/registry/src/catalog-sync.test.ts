@@ -7,6 +7,7 @@ import {
   createUser,
   listStoredFiles,
   publishPlugin,
+  recordingLogger,
   startTestRegistry,
   type TestRegistry,
 } from '../test/helpers.js'
@@ -43,14 +44,7 @@ describe('versions indexed before the catalog kept docs', () => {
     }
     await t.registry.close()
     forgetDocs(t.storage)
-    const warnings: string[] = []
-    const logger = {
-      trace() {},
-      debug() {},
-      info() {},
-      warn: (message: string) => warnings.push(message),
-      error: (message: string) => warnings.push(message),
-    }
+    const { logger, warnings } = recordingLogger()
     // One version's tarball is gone: that one stays without docs, with a warning, and the
     // registry starts anyway.
     const gone = (await listStoredFiles(t.storage)).find((file) => file.endsWith('-1.0.0.tgz'))

@@ -5,7 +5,7 @@ import { createManifest } from '@kite/sdk/host'
 import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { pokemonV1, pokemonV1_1, pokemonV2, simplePlugin } from '../test/fixtures/plugins.js'
-import { makeTempDir } from '../test/helpers.js'
+import { makeTempDir, recordingLogger } from '../test/helpers.js'
 import { Catalog, openCatalog } from './catalog.js'
 import { CATALOG_MIGRATIONS } from './catalog-schema.js'
 import type { VersionRecord } from './catalog-types.js'
@@ -345,14 +345,7 @@ describe('openCatalog', () => {
       path,
       'this is not a database, just text that is long enough to matter '.repeat(80),
     )
-    const warnings: string[] = []
-    const logger = {
-      trace() {},
-      debug() {},
-      info() {},
-      warn: (m: string) => warnings.push(m),
-      error() {},
-    }
+    const { logger, warnings } = recordingLogger()
     const fresh = await openCatalog(path, logger)
     try {
       expect(fresh.created).toBe(true)

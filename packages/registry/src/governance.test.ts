@@ -46,21 +46,29 @@ async function audit(token: string, query = '') {
   }
 }
 
+/** `npm adduser` or `npm login` at its prompts (legacy auth), into a fresh npmrc; its token. */
+async function npmLogin(
+  command: 'adduser' | 'login',
+  rc: string,
+  name: string,
+  password: string,
+): Promise<string> {
+  await writeFile(rc, '')
+  const result = await run([command, '--auth-type=legacy'], rc, [
+    [/Username:/, name],
+    [/Password:/, password],
+    [/Email/, `${name}@example.com`],
+  ])
+  expect(result.code, result.stderr).toBe(0)
+  return ((await readFile(rc, 'utf8')).match(/_authToken=(\S+)/) as RegExpMatchArray)[1] as string
+}
+
 beforeAll(async () => {
   t = await startTestRegistry()
   url = t.registry.url
   cache = join(t.dir, 'npm-cache')
   aliceRc = join(t.dir, 'alice.npmrc')
-  await writeFile(aliceRc, '')
-  const added = await run(['adduser', '--auth-type=legacy'], aliceRc, [
-    [/Username:/, 'alice'],
-    [/Password:/, 'correct-horse-9'],
-    [/Email/, 'alice@example.com'],
-  ])
-  expect(added.code, added.stderr).toBe(0)
-  aliceToken = (
-    (await readFile(aliceRc, 'utf8')).match(/_authToken=(\S+)/) as RegExpMatchArray
-  )[1] as string
+  aliceToken = await npmLogin('adduser', aliceRc, 'alice', 'correct-horse-9')
   bobToken = await createUser(url, 'bob')
   bobRc = await writeNpmrc(join(t.dir, 'bob.npmrc'), url, bobToken)
   carolRc = await writeNpmrc(join(t.dir, 'carol.npmrc'), url, await createUser(url, 'carol'))
@@ -168,19 +176,12 @@ describe('the audit log', () => {
 describe('tokens, like npm token', () => {
   it('lists the login token, and revoking it works at once', async () => {
     const rc = join(t.dir, 'dave.npmrc')
-    await writeFile(rc, '')
-    const login = await run(['login', '--auth-type=legacy'], rc, [
-      [/Username:/, 'dave'],
-      [/Password:/, 'dave-horse-9'],
-      [/Email/, 'dave@example.com'],
-    ])
-    expect(login.code, login.stderr).toBe(0)
+    const secret = await npmLogin('login', rc, 'dave', 'dave-horse-9')
     const list = await run(['token', 'list', '--json'], rc)
     expect(list.code, list.stderr).toBe(0)
     const tokens = JSON.parse(list.stdout) as Array<{ key: string; token: string; name: string }>
     expect(tokens).toHaveLength(1)
     expect(tokens[0]?.name).toBe('npm login')
-    const secret = ((await readFile(rc, 'utf8')).match(/_authToken=(\S+)/) as RegExpMatchArray)[1]
     expect(secret?.startsWith(tokens[0]?.token as string)).toBe(true)
 
     // A token created with the password is listed beside it.

@@ -43,10 +43,14 @@ async function consumer(name: string): Promise<string> {
   return dir
 }
 
-async function installedManifest(dir: string) {
-  return JSON.parse(
+/** Checks that an install into `dir` succeeded with PKG 1.0.0 in place; its lockfile's text. */
+async function expectInstalled(result: NpmResult, dir: string, lockfile: string): Promise<string> {
+  expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0)
+  const manifest = JSON.parse(
     await readFile(join(dir, 'node_modules', PKG, 'dist/kite-plugin.json'), 'utf8'),
   ) as Record<string, unknown>
+  expect(manifest).toMatchObject({ name: PKG, version: '1.0.0' })
+  return readFile(join(dir, lockfile), 'utf8')
 }
 
 beforeAll(async () => {
@@ -87,9 +91,7 @@ describe('other package managers install plugins from the registry', () => {
       ],
       dir,
     )
-    expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0)
-    expect(await installedManifest(dir)).toMatchObject({ name: PKG, version: '1.0.0' })
-    const lock = await readFile(join(dir, 'pnpm-lock.yaml'), 'utf8')
+    const lock = await expectInstalled(result, dir, 'pnpm-lock.yaml')
     expect(lock).toContain(`'${PKG}@1.0.0'`)
   }, 120_000)
 
@@ -110,10 +112,8 @@ describe('other package managers install plugins from the registry', () => {
       ],
       dir,
     )
-    expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0)
-    expect(await installedManifest(dir)).toMatchObject({ name: PKG, version: '1.0.0' })
     // yarn.lock records the tarball it fetched, from this registry.
-    const lock = await readFile(join(dir, 'yarn.lock'), 'utf8')
+    const lock = await expectInstalled(result, dir, 'yarn.lock')
     expect(lock).toContain(`resolved "${url}/${PKG}/-/kite-plugin-pokemon-1.0.0.tgz`)
   }, 120_000)
 })

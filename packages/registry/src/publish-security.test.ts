@@ -15,6 +15,7 @@ import {
   pluginFiles,
   publishBody,
   rawPublish,
+  readStreamUntil,
   startTestRegistry,
   type TestRegistry,
   writeNpmrc,
@@ -138,14 +139,7 @@ describe('what a tarball may hold, at publish', () => {
     expect(details.body.versions[0]?.manifestHash).toBe(expected)
     const version = await getJson<{ manifestHash: string }>(`${url}${API}/plugins/${name}/1.0.0`)
     expect(version.body.manifestHash).toBe(expected)
-    const reader = response.body?.getReader()
-    let text = ''
-    while (!text.includes('event: published')) {
-      const chunk = await reader?.read()
-      if (!chunk || chunk.done) break
-      text += new TextDecoder().decode(chunk.value)
-    }
-    await reader?.cancel()
+    const text = await readStreamUntil(response, 'event: published')
     expect(text).toContain(`"manifestHash":"${expected}"`)
   })
 })

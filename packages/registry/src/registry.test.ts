@@ -15,6 +15,7 @@ import {
   publishBody,
   publishPlugin,
   rawPublish,
+  readStreamUntil,
   startTestRegistry,
   type TestRegistry,
   writeFiles,
@@ -609,14 +610,7 @@ describe('concurrency, restarts and reconnects', () => {
     )
     // Also as a query parameter, for clients that cannot set headers (EventSource).
     const response = await fetch(`${url}${API}/events?lastEventId=${(seen?.id ?? 0) + 3}`)
-    const reader = response.body?.getReader()
-    let text = ''
-    while (!text.includes('late/kite-plugin-c')) {
-      const chunk = await reader?.read()
-      if (!chunk || chunk.done) break
-      text += new TextDecoder().decode(chunk.value)
-    }
-    await reader?.cancel()
+    const text = await readStreamUntil(response, 'late/kite-plugin-c')
     expect(text).toContain(`id: ${(seen?.id ?? 0) + 4}`)
     expect(text).not.toContain(`id: ${(seen?.id ?? 0) + 3}\n`)
   })

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { PluginDefinition } from '@kite/sdk'
+import type { Logger, PluginDefinition } from '@kite/sdk'
 import { createManifest } from '@kite/sdk/host'
 import { packFiles } from '../../sdk/test/fixtures/hostile-tarballs.js'
 import { createRegistry, type Registry, type RegistryOptions } from '../src/registry.js'
@@ -383,6 +383,43 @@ export async function openEventStream(url: string, lastEventId?: number): Promis
       controller.abort()
     },
   }
+}
+
+/**
+ * Reads a raw event stream's text until it includes `marker` (or the stream ends), then cancels
+ * it: for the tests that check the stream's exact wire format.
+ */
+export async function readStreamUntil(response: Response, marker: string): Promise<string> {
+  const reader = response.body?.getReader()
+  const decoder = new TextDecoder()
+  let text = ''
+  while (!text.includes(marker)) {
+    const chunk = await reader?.read()
+    if (!chunk || chunk.done) break
+    text += decoder.decode(chunk.value, { stream: true })
+  }
+  await reader?.cancel()
+  return text
+}
+
+// --- logs -------------------------------------------------------------------------------------
+
+/** A logger that keeps the warnings and errors it is given (and drops the rest). */
+export function recordingLogger(): { logger: Logger; warnings: string[]; errors: string[] } {
+  const warnings: string[] = []
+  const errors: string[] = []
+  const logger: Logger = {
+    trace() {},
+    debug() {},
+    info() {},
+    warn: (message: string) => {
+      warnings.push(message)
+    },
+    error: (message: string) => {
+      errors.push(message)
+    },
+  }
+  return { logger, warnings, errors }
 }
 
 // --- storage ----------------------------------------------------------------------------------

@@ -1,16 +1,10 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { useTempDir } from '../../sdk/test/scratch.js'
 import { loadConfig, namespaceDefaults, parseConfig } from './config.js'
 
-let dir: string
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kite-config-'))
-})
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true })
-})
+const tempDir = useTempDir('kite-config-')
 
 describe('the instance configuration', () => {
   it('has defaults and loads kite.yaml', async () => {
@@ -19,7 +13,7 @@ describe('the instance configuration', () => {
       defaults: [],
       sync: 'all',
     })
-    const file = join(dir, 'kite.yaml')
+    const file = join(tempDir(), 'kite.yaml')
     await writeFile(
       file,
       `plugins:
@@ -47,7 +41,7 @@ namespaces:
   })
 
   it('reports unknown keys and wrong values with their line', async () => {
-    const file = join(dir, 'bad.yaml')
+    const file = join(tempDir(), 'bad.yaml')
     await writeFile(file, 'plugins:\n  defaultVersion: LATEST\n  sink: all\n  sync: sometimes\n')
     await expect(loadConfig(file)).rejects.toMatchObject({
       code: 'CONFIG_INVALID',
@@ -56,20 +50,20 @@ namespaces:
         { path: 'plugins.sync', message: 'expected one of "all"|"manual"', line: 4 },
       ]),
     })
-    await expect(loadConfig(join(dir, 'missing.yaml'))).rejects.toThrow(
+    await expect(loadConfig(join(tempDir(), 'missing.yaml'))).rejects.toThrow(
       /cannot read the configuration/,
     )
   })
 
   it('reads plugins.limits (the tarball rules at install) and refuses nonsense', async () => {
-    const file = join(dir, 'limits.yaml')
+    const file = join(tempDir(), 'limits.yaml')
     await writeFile(file, 'plugins:\n  limits:\n    maxTypes: 50\n    maxUnpackedBytes: 1048576\n')
     expect((await loadConfig(file)).plugins.limits).toEqual({
       maxTypes: 50,
       maxUnpackedBytes: 1048576,
     })
     expect(parseConfig({}).plugins.limits).toEqual({})
-    const bad = join(dir, 'bad-limits.yaml')
+    const bad = join(tempDir(), 'bad-limits.yaml')
     await writeFile(bad, 'plugins:\n  limits:\n    maxTypes: -1\n    maxEntries: 3\n')
     await expect(loadConfig(bad)).rejects.toMatchObject({
       code: 'CONFIG_INVALID',
@@ -91,7 +85,7 @@ describe('the plugin thread pool keys', () => {
       callsPerWorker: 64,
       idleTimeout: 'PT5S',
     })
-    const file = join(dir, 'pool.yaml')
+    const file = join(tempDir(), 'pool.yaml')
     await writeFile(file, 'plugins:\n  maxWorkers: 3\n  callsPerWorker: 10\n  idleTimeout: PT1S\n')
     expect((await loadConfig(file)).plugins).toMatchObject({
       maxWorkers: 3,
@@ -121,7 +115,7 @@ describe('the store key', () => {
       url: 'postgres://kite@db:5432/kite',
       maxConnections: 10,
     })
-    const file = join(dir, 'store.yaml')
+    const file = join(tempDir(), 'store.yaml')
     await writeFile(file, 'store:\n  url: mysql://db/kite\n  maxConnections: 0\n  pool: 3\n')
     const error = await loadConfig(file).catch((caught: unknown) => caught)
     expect(error).toMatchObject({ code: 'CONFIG_INVALID' })

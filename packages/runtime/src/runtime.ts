@@ -275,6 +275,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     createScheduler({
       ...services,
       engine,
+      ...(clustered ? { cluster: true } : {}),
       ...(options.scheduler && options.scheduler.tickMs !== undefined
         ? { tickMs: options.scheduler.tickMs }
         : {}),

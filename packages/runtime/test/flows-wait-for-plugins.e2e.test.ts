@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { createRegistry, type Registry } from '@kite/registry'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createServer, type KiteServer } from '../src/index.js'
-import { createUser, labBundle, npmPublish, writeNpmrc, writePlugin } from './plugin-publishing.js'
+import { createUser, labBundle, writeAndPublish, writeNpmrc } from './plugin-publishing.js'
 
 const LAB = '@acme/kite-plugin-lab'
 let work: string
@@ -53,12 +53,12 @@ describe('--flows on an empty data dir', () => {
       const health = await fetch(`${server.url}/api/v1/health`)
       expect(health.status).toBe(200)
 
-      const dir = await writePlugin(join(work, 'lab-1.0.0'), {
-        name: LAB,
-        version: '1.0.0',
-        bundle: labBundle('1.0.0'),
-      })
-      await npmPublish(dir, registry.url, userconfig)
+      await writeAndPublish(
+        join(work, 'lab-1.0.0'),
+        { name: LAB, version: '1.0.0', bundle: labBundle('1.0.0') },
+        registry.url,
+        userconfig,
+      )
       await expect
         .poll(() => server?.runtime.pendingFlows().length, { timeout: 30_000, interval: 100 })
         .toBe(0)

@@ -116,6 +116,42 @@ export async function writePlugin(
   return dir
 }
 
+/** Writes a plugin package (as `writePlugin` does) and publishes it with the real npm CLI. */
+export async function writeAndPublish(
+  dir: string,
+  options: Parameters<typeof writePlugin>[1],
+  registryUrl: string,
+  userconfig: string,
+): Promise<void> {
+  await npmPublish(await writePlugin(dir, options), registryUrl, userconfig)
+}
+
+/**
+ * The source of a test plugin's bundle: `tasks` are source lines using the shorthand
+ * `task(name, run, properties?)` (every output is one optional `value`), after `imports`.
+ */
+export function taskBundle(options: {
+  group: string
+  title: string
+  description: string
+  imports?: string
+  tasks: string[]
+}): string {
+  return `${options.imports ?? ''}import { definePlugin, defineTask, z } from '@kite/sdk'
+const out = z.object({ value: z.unknown().optional() })
+const task = (name, run, properties = z.object({})) => defineTask({ name, title: name, description: name + ' task.', properties, outputs: out, run })
+export default definePlugin({
+  group: '${options.group}',
+  title: '${options.title}',
+  description: '${options.description}',
+  tasks: [
+${options.tasks.map((line) => `    ${line},\n`).join('')}  ],
+  triggers: [],
+  conditions: [],
+})
+`
+}
+
 /**
  * A Kite registry on loopback (storage under `work`) with the example greeting plugin published
  * at 1.0.0 and 2.0.0 by the real npm CLI, as user `user`.
@@ -135,25 +171,19 @@ export async function greetingRegistry(work: string, user: string): Promise<Regi
 
 /** A plugin whose tasks misbehave on purpose (group `acme.lab`). */
 export function labBundle(version: string): string {
-  return `import { existsSync } from 'node:fs'
-import { definePlugin, defineTask, z } from '@kite/sdk'
-const out = z.object({ value: z.unknown().optional() })
-const task = (name, run, properties = z.object({})) => defineTask({ name, title: name, description: name + ' task.', properties, outputs: out, run })
-export default definePlugin({
-  group: 'acme.lab',
-  title: 'Lab',
-  description: 'Tasks that misbehave on purpose (${version}).',
-  tasks: [
-    task('Sleep', async (props) => { await new Promise((r) => setTimeout(r, props.ms)); return { value: '${version}' } }, z.object({ ms: z.number().default(10) })),
-    task('WaitFile', async (props) => { while (!existsSync(props.path)) await new Promise((r) => setTimeout(r, 20)); return { value: '${version}' } }, z.object({ path: z.string() })),
-    task('Loop', () => { for (;;) {} }),
-    task('Throw', async () => { throw new Error('lab: it broke on purpose') }),
-    task('Exit', () => { process.exit(3) }),
-    task('Bomb', () => { const hoard = []; for (;;) hoard.push(new Array(1e6).fill(Math.random())) }),
-    task('Env', async (props, ctx) => ({ value: { envKeys: Object.keys(process.env).length, secret: await ctx.secret('lab_token') } })),
-  ],
-  triggers: [],
-  conditions: [],
-})
-`
+  return taskBundle({
+    group: 'acme.lab',
+    title: 'Lab',
+    description: `Tasks that misbehave on purpose (${version}).`,
+    imports: "import { existsSync } from 'node:fs'\n",
+    tasks: [
+      `task('Sleep', async (props) => { await new Promise((r) => setTimeout(r, props.ms)); return { value: '${version}' } }, z.object({ ms: z.number().default(10) }))`,
+      `task('WaitFile', async (props) => { while (!existsSync(props.path)) await new Promise((r) => setTimeout(r, 20)); return { value: '${version}' } }, z.object({ path: z.string() }))`,
+      "task('Loop', () => { for (;;) {} })",
+      "task('Throw', async () => { throw new Error('lab: it broke on purpose') })",
+      "task('Exit', () => { process.exit(3) })",
+      "task('Bomb', () => { const hoard = []; for (;;) hoard.push(new Array(1e6).fill(Math.random())) })",
+      "task('Env', async (props, ctx) => ({ value: { envKeys: Object.keys(process.env).length, secret: await ctx.secret('lab_token') } }))",
+    ],
+  })
 }

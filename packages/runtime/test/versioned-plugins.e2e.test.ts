@@ -19,8 +19,8 @@ import {
   npmPublish,
   REPO_DIR,
   stagePlugin,
+  writeAndPublish,
   writeNpmrc,
-  writePlugin,
 } from './plugin-publishing.js'
 
 const GREETING = '@acme/kite-plugin-greeting'
@@ -116,12 +116,22 @@ async function run(base: string, namespace: string, id: string): Promise<Executi
 }
 
 async function publishLab(version: string): Promise<void> {
-  const dir = await writePlugin(join(work, `lab-${version}`), {
-    name: LAB,
-    version,
-    bundle: labBundle(version),
-  })
-  await npmPublish(dir, registry.url, userconfig)
+  await writeAndPublish(
+    join(work, `lab-${version}`),
+    { name: LAB, version, bundle: labBundle(version) },
+    registry.url,
+    userconfig,
+  )
+}
+
+/** Publishes a build of the greeting plugin and waits until `main` has installed it. */
+async function publishGreeting(build: string, version: string): Promise<void> {
+  await npmPublish(
+    await stagePlugin(build, join(work, `greeting-${version}`)),
+    registry.url,
+    userconfig,
+  )
+  await waitInstalled(main.url, GREETING, version)
 }
 
 beforeAll(async () => {
@@ -162,12 +172,7 @@ afterAll(async () => {
 
 describe('versioned plugins, end to end', { timeout: 120_000 }, () => {
   it('installs greeting 1.0.0 when it is published', async () => {
-    await npmPublish(
-      await stagePlugin(GREETING_V1, join(work, 'greeting-1')),
-      registry.url,
-      userconfig,
-    )
-    await waitInstalled(main.url, GREETING, '1.0.0')
+    await publishGreeting(GREETING_V1, '1.0.0')
     expect(await installed(manual.url, GREETING)).toEqual([])
   })
 
@@ -204,12 +209,7 @@ describe('versioned plugins, end to end', { timeout: 120_000 }, () => {
   })
 
   it('publishes 2.0.0: without a restart LATEST runs 2.0.0, the pinned flows 1.0.0, side by side', async () => {
-    await npmPublish(
-      await stagePlugin(GREETING_V2, join(work, 'greeting-2')),
-      registry.url,
-      userconfig,
-    )
-    await waitInstalled(main.url, GREETING, '2.0.0')
+    await publishGreeting(GREETING_V2, '2.0.0')
     const ids = ['exact', 'latest', 'oldest', 'range']
     const runs = await Promise.all([
       ...ids.map((id) => run(main.url, 'acme.pins', id)),
@@ -382,12 +382,16 @@ process.on('SIGTERM', () => server.close().then(() => process.exit(0)))
 
 describe('bad inputs', { timeout: 60_000 }, () => {
   it('refuses a tampered tarball with an integrity error and installs nothing', async () => {
-    const dir = await writePlugin(join(work, 'tamper'), {
-      name: '@acme/kite-plugin-tamper',
-      version: '1.0.0',
-      bundle: labBundle('1.0.0').replace("'acme.lab'", "'acme.tamper'"),
-    })
-    await npmPublish(dir, registry.url, userconfig)
+    await writeAndPublish(
+      join(work, 'tamper'),
+      {
+        name: '@acme/kite-plugin-tamper',
+        version: '1.0.0',
+        bundle: labBundle('1.0.0').replace("'acme.lab'", "'acme.tamper'"),
+      },
+      registry.url,
+      userconfig,
+    )
     const packageDir = join(work, 'registry', 'packages', '@acme', 'kite-plugin-tamper')
     const tarball = (await readdir(packageDir)).find((file) => file.endsWith('.tgz'))
     expect(tarball).toBeDefined()

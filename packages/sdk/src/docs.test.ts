@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import plugin from '../test/fixtures/pokemon-plugin.js'
-import { renderPluginMarkdown, renderTypeMarkdown } from './docs.js'
+import { exampleId, exampleYaml, renderPluginMarkdown, renderTypeMarkdown } from './docs.js'
 import { createManifest } from './manifest.js'
 
 const manifest = createManifest(
@@ -46,5 +46,25 @@ describe('renderPluginMarkdown', () => {
     expect(page).toContain('| `acme.pokemon.Fetch` | task | Fetch a Pokémon |')
     expect(page).toContain('| `acme.pokemon.Appeared` | trigger | A Pokémon appeared |')
     expect(page).toContain('| `acme.pokemon.IsLegendary` | condition | IsLegendary |')
+  })
+})
+
+describe('exampleYaml', () => {
+  const entry = { name: 'pokemon.Fetch', type: 'acme.pokemon.Fetch' }
+
+  it('completes a partial example with an id from the name and the type', () => {
+    expect(exampleId(entry)).toBe('fetch')
+    expect(exampleYaml({ code: 'pokemon: gengar\n\n' }, entry, 'task')).toBe(
+      'id: fetch\ntype: acme.pokemon.Fetch\npokemon: gengar',
+    )
+  })
+
+  it('gives a condition no id, and shows a full example as written', () => {
+    expect(exampleYaml({ code: 'hour: 9' }, entry, 'condition')).toBe(
+      'type: acme.pokemon.Fetch\nhour: 9',
+    )
+    expect(exampleYaml({ code: 'id: mine\ntype: x.y.Z\n', full: true }, entry, 'task')).toBe(
+      'id: mine\ntype: x.y.Z',
+    )
   })
 })

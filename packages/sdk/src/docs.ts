@@ -95,16 +95,24 @@ function propertiesTable(schema: JsonSchema, withInputColumns: boolean): string[
   return [...head, ...rows]
 }
 
-/** Shows a partial example as a complete task (or trigger/condition) block. */
-function exampleYaml(
+/** The task (or trigger) id examples use: the type's last name segment, lower-cased. */
+export function exampleId(entry: Pick<TypeManifest, 'name'>): string {
+  return entry.name.split('.').pop()?.toLowerCase() ?? 'task'
+}
+
+/**
+ * An example as a complete task (or trigger, or condition) block: a partial one gains its `id`
+ * (conditions have none) and `type`; a `full` one is shown as written. The reference pages and
+ * the registry's browse UI show the same YAML.
+ */
+export function exampleYaml(
   example: { code: string; full?: boolean },
-  entry: TypeManifest,
+  entry: Pick<TypeManifest, 'name' | 'type'>,
   kind: TypeKind,
 ): string {
   const code = example.code.trimEnd()
   if (example.full) return code
-  const id =
-    kind === 'condition' ? '' : `id: ${entry.name.split('.').pop()?.toLowerCase() ?? 'task'}\n`
+  const id = kind === 'condition' ? '' : `id: ${exampleId(entry)}\n`
   return `${id}type: ${entry.type}\n${code}`
 }
 

@@ -1,17 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import {
-  createRuntime,
-  createServer,
-  definePluginVersion,
-  type KiteServer,
-  type Runtime,
-} from '@kite/runtime'
-import { definePlugin, defineTask, z } from '@kite/sdk'
+import { createRuntime, createServer, type KiteServer, type Runtime } from '@kite/runtime'
+import { defineTask, z } from '@kite/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase } from '../../../runtime/test/fixtures/postgres.js'
 import { runKite } from '../../test/kite.js'
+import { taskPlugin } from '../../test/runtime-server.js'
 
 // `kite executions kill|resume|restart --server` against an api-only node of a cluster: the
 // executor node that holds each execution carries the command out.
@@ -27,20 +22,7 @@ const wait = defineTask({
     return {}
   },
 })
-const plugins = [
-  definePluginVersion({
-    name: '@acme/kite-plugin-wait',
-    version: '1.0.0',
-    plugin: definePlugin({
-      group: 'acme.wait',
-      title: 'Wait',
-      description: 'A plugin for the cluster commands CLI test.',
-      tasks: [wait],
-      triggers: [],
-      conditions: [],
-    }),
-  }),
-]
+const plugins = [taskPlugin('@acme/kite-plugin-wait', 'acme.wait', [wait])]
 
 let database: Awaited<ReturnType<typeof createTestDatabase>>
 let apiDir: string

@@ -1,10 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { createServer, definePluginVersion, type KiteServer } from '@kite/runtime'
-import { definePlugin, defineTask, z } from '@kite/sdk'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { defineTask, z } from '@kite/sdk'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { runKite } from '../../test/kite.js'
+import { taskPlugin, useRuntimeServer } from '../../test/runtime-server.js'
 
 const say = defineTask({
   name: 'Say',
@@ -18,27 +17,14 @@ const say = defineTask({
     return { said: props.message }
   },
 })
-const plugin = definePlugin({
-  group: 'acme.exec',
-  title: 'Executions CLI test',
-  description: 'A plugin for the executions CLI test.',
-  tasks: [say],
-  triggers: [],
-  conditions: [],
-})
 
-let dir: string
-let server: KiteServer
+const kiteServer = useRuntimeServer('kite-cli-executions-', {
+  plugins: [taskPlugin('@acme/kite-plugin-exec', 'acme.exec', [say])],
+})
 let ok: string
 let failed: string
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kite-cli-executions-'))
-  server = await createServer({
-    dataDir: dir,
-    port: 0,
-    plugins: [definePluginVersion({ name: '@acme/kite-plugin-exec', version: '1.0.0', plugin })],
-  })
-  const { engine } = server.runtime
+  const { engine } = kiteServer.server.runtime
   for (const [id, message] of [
     ['fine', 'hello'],
     ['broken', 'boom'],
@@ -58,13 +44,9 @@ beforeAll(async () => {
     await engine.waitFor((await engine.start({ namespace: 'cli.exec', flowId: 'broken' })).id)
   ).id
 })
-afterAll(async () => {
-  await server?.close()
-  await rm(dir, { recursive: true, force: true })
-})
 
 const kite = (...args: string[]) =>
-  runKite(['executions', ...args], { env: { KITE_SERVER: server.url } })
+  runKite(['executions', ...args], { env: { KITE_SERVER: kiteServer.server.url } })
 
 describe('kite executions', { timeout: 120_000 }, () => {
   it('lists executions, newest first, with filters', async () => {
@@ -113,7 +95,7 @@ describe('kite executions', { timeout: 120_000 }, () => {
     const restarted = await kite('restart', failed)
     expect(restarted.code).toBe(0)
     expect(restarted.out).toMatch(new RegExp(`^restarted ${failed}: (RUNNING|FAILED)\n$`))
-    const again = await server.runtime.engine.waitFor(failed)
+    const again = await kiteServer.server.runtime.engine.waitFor(failed)
     expect(again.state.current).toBe('FAILED')
     expect(again.taskRunList[0]?.attempts).toHaveLength(2)
     const refused = await kite('restart', ok)
@@ -125,7 +107,7 @@ describe('kite executions', { timeout: 120_000 }, () => {
   })
 
   it('resumes a paused execution with its onResume inputs, and kills one', async () => {
-    const { engine } = server.runtime
+    const { engine } = kiteServer.server.runtime
     await engine.saveFlow(`id: gate
 namespace: cli.exec
 tasks:
@@ -169,7 +151,7 @@ tasks:
   })
 
   it('replays an ended execution from a task run as a new execution', async () => {
-    const { engine } = server.runtime
+    const { engine } = kiteServer.server.runtime
     const original = await engine.getExecution(ok)
     const say = original?.taskRunList.find((run) => run.taskId === 'say')
     const replayed = await kite('replay', ok, '--task-run', say!.id, '--keep-plugins')
@@ -197,10 +179,10 @@ tasks:
   })
 
   it('starts an execution of a saved flow, uploading a FILE input with --input f=@path', async () => {
-    await server.runtime.engine.saveFlow(
+    await kiteServer.server.runtime.engine.saveFlow(
       'id: upload\nnamespace: cli.upload\ninputs:\n  - id: data\n    type: FILE\n  - id: note\n    type: STRING\ntasks:\n  - id: say\n    type: acme.exec.Say\n    message: "{{ inputs.note }}"\n',
     )
-    const file = join(dir, 'payload.bin')
+    const file = join(kiteServer.dir, 'payload.bin')
     const bytes = new Uint8Array(3000).map((_, index) => (index * 11) % 256)
     await writeFile(file, bytes)
     const startUpload = (...args: string[]) => kite('start', 'cli.upload', 'upload', ...args)
@@ -223,16 +205,16 @@ tasks:
     expect(execution.inputs.data).toMatch(
       /^kite:\/\/\/cli\.upload\/upload\/executions\/.+-payload\.bin$/,
     )
-    const stored = await server.runtime.storage.get(execution.inputs.data)
+    const stored = await kiteServer.server.runtime.storage.get(execution.inputs.data)
     expect(new Uint8Array(stored)).toEqual(bytes)
 
     const text = await startUpload('--input', `data=@${file}`, '--input', 'note=x')
     expect(text.code).toBe(0)
     expect(text.out).toMatch(/^execution \S+ of cli\.upload\/upload \(revision 1\): CREATED\n$/)
 
-    const missing = await startUpload('--input', `data=@${join(dir, 'nope.bin')}`)
+    const missing = await startUpload('--input', `data=@${join(kiteServer.dir, 'nope.bin')}`)
     expect(missing.code).toBe(2)
-    expect(missing.err).toContain(`cannot read ${join(dir, 'nope.bin')}`)
+    expect(missing.err).toContain(`cannot read ${join(kiteServer.dir, 'nope.bin')}`)
     const invalid = await startUpload('--input', `data=@${file}`)
     expect(invalid.code).toBe(1)
     expect(invalid.err).toContain('input "note" is required')

@@ -6,6 +6,9 @@ import { kite, REPO_ROOT, scratchDir } from '../../test/kite.js'
 const GREETING = join(REPO_ROOT, 'examples', 'plugins', 'greeting')
 const scratch = scratchDir('kite-cli-flow-')
 const flowFile = scratch.file
+/** `kite flow COMMAND FILE --plugin <the example greeting plugin> ...more`. */
+const withGreeting = (command: string, file: string, ...more: string[]) =>
+  kite('flow', command, file, '--plugin', GREETING, ...more)
 
 const HELLO = helloFlow(
   'demo',
@@ -21,13 +24,7 @@ const HELLO = helloFlow(
 
 describe('kite flow validate', { timeout: 120_000 }, () => {
   it('prints the version each task resolved to', async () => {
-    const result = await kite(
-      'flow',
-      'validate',
-      await flowFile('hello.yaml', HELLO),
-      '--plugin',
-      GREETING,
-    )
+    const result = await withGreeting('validate', await flowFile('hello.yaml', HELLO))
     expect(result.code).toBe(0)
     expect(result.out).toContain('flow demo/hello is valid (2 plugin tasks)')
     expect(result.out).toContain(
@@ -40,19 +37,16 @@ describe('kite flow validate', { timeout: 120_000 }, () => {
       'bad.yaml',
       'id: bad\nnamespace: demo\ntasks:\n  - id: a\n    type: acme.greeting.Hello\n    name: 3\n  - id: a\n    type: acme.greeting.Nope\n',
     )
-    const result = await kite('flow', 'validate', file, '--plugin', GREETING)
+    const result = await withGreeting('validate', file)
     expect(result.code).toBe(2)
     expect(result.err).toContain('bad.yaml: flow "demo/bad" is invalid')
     expect(result.err).toContain('bad.yaml:7:9: tasks[1].id: duplicate task id "a"')
-    const unknownType = await kite(
-      'flow',
+    const unknownType = await withGreeting(
       'validate',
       await flowFile(
         'unknown.yaml',
         'id: u\nnamespace: demo\ntasks:\n  - id: a\n    type: acme.greeting.Nope\n',
       ),
-      '--plugin',
-      GREETING,
     )
     expect(unknownType.code).toBe(2)
     expect(unknownType.err).toContain(
@@ -78,13 +72,7 @@ describe('kite flow validate', { timeout: 120_000 }, () => {
         'name: syntax error',
       ],
     ] as const) {
-      const result = await kite(
-        'flow',
-        'validate',
-        await flowFile(name, yaml),
-        '--plugin',
-        GREETING,
-      )
+      const result = await withGreeting('validate', await flowFile(name, yaml))
       expect(result.code, name).toBe(2)
       expect(result.err, name).toContain(expected)
     }
@@ -115,7 +103,7 @@ describe('kite flow validate: typed expressions', () => {
         '',
       ].join('\n'),
     )
-    const result = await kite('flow', 'validate', file, '--plugin', GREETING)
+    const result = await withGreeting('validate', file)
     expect(result.code).toBe(2)
     expect(result.err).toContain('typed.yaml: flow "demo/typed" is invalid: 3 problems')
     const lines = result.err.split('\n').filter((line) => /typed\.yaml:\d+:\d+: /.test(line))
@@ -134,12 +122,9 @@ describe('kite flow validate: typed expressions', () => {
 
 describe('kite flow run', { timeout: 120_000 }, () => {
   it('runs the flow and prints task runs, states and outputs (exit 0 on SUCCESS)', async () => {
-    const result = await kite(
-      'flow',
+    const result = await withGreeting(
       'run',
       await flowFile('hello.yaml', HELLO),
-      '--plugin',
-      GREETING,
       '--input',
       'who=Ada',
     )
@@ -159,7 +144,7 @@ describe('kite flow run', { timeout: 120_000 }, () => {
       'fails.yaml',
       'id: fails\nnamespace: demo\nvariables:\n  people: {}\ntasks:\n  - id: greet\n    type: acme.greeting.Hello\n    name: "{{ vars.people.nobody }}"\n',
     )
-    const result = await kite('flow', 'run', file, '--plugin', GREETING, '--no-logs')
+    const result = await withGreeting('run', file, '--no-logs')
     expect(result.code).toBe(1)
     expect(result.out).toMatch(/✗ greet\s+acme\.greeting\.Hello@1\.0\.0\s+FAILED/)
     expect(result.out).toContain('error: property "name": undefined variable "vars.people.nobody"')
@@ -168,10 +153,10 @@ describe('kite flow run', { timeout: 120_000 }, () => {
 
   it('exits 2 for invalid inputs and invalid flows', async () => {
     const file = await flowFile('hello.yaml', HELLO)
-    const unknown = await kite('flow', 'run', file, '--plugin', GREETING, '--input', 'whom=Ada')
+    const unknown = await withGreeting('run', file, '--input', 'whom=Ada')
     expect(unknown.code).toBe(2)
     expect(unknown.err).toContain('inputs.whom: unknown input "whom"')
-    const malformed = await kite('flow', 'run', file, '--plugin', GREETING, '--input', 'oops')
+    const malformed = await withGreeting('run', file, '--input', 'oops')
     expect(malformed).toMatchObject({ code: 2, err: expect.stringContaining('must be key=value') })
     const noPlugin = await kite('flow', 'run', file)
     expect(noPlugin.code).toBe(2)
@@ -184,16 +169,7 @@ describe('kite flow run', { timeout: 120_000 }, () => {
   it('keeps state in --data when asked', async () => {
     const data = join(scratch.path, 'data')
     const run = async () =>
-      kite(
-        'flow',
-        'run',
-        await flowFile('hello.yaml', HELLO),
-        '--plugin',
-        GREETING,
-        '--data',
-        data,
-        '--no-logs',
-      )
+      withGreeting('run', await flowFile('hello.yaml', HELLO), '--data', data, '--no-logs')
     const result = await run()
     expect(result.code).toBe(0)
     const again = await run()

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
-import { isKiteClientError, type KiteClient } from '@kite/client'
+import { type FlowValidation, isKiteClientError, type KiteClient } from '@kite/client'
 // Types only at the top: the runtime loads when a flow command runs, not for every `kite` command.
 import type {
   Execution,
@@ -264,16 +264,7 @@ function localOnly(options: object, ...flags: string[]): void {
 }
 
 /** One line per resolved plugin task, from the runtime's answer. */
-function remotePluginLines(
-  plugins: readonly {
-    taskId: string
-    type: string
-    package: string
-    version: string
-    versionSpec: string
-    decidedBy: string
-  }[],
-): string[] {
+function remotePluginLines(plugins: FlowValidation['plugins']): string[] {
   return plugins.map(
     (item) =>
       `${item.taskId}: ${item.type} → ${item.package}@${item.version} (version "${item.versionSpec}", decided by ${item.decidedBy})`,

@@ -1,13 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { createServer, definePluginVersion, type KiteServer } from '@kite/runtime'
-import { definePlugin, defineTask, z } from '@kite/sdk'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { defineTask, z } from '@kite/sdk'
+import { describe, expect, it } from 'vitest'
 import { runKite } from '../../test/kite.js'
-
-let dir: string
-let server: KiteServer
+import { taskPlugin, useRuntimeServer } from '../../test/runtime-server.js'
 
 const hello = defineTask({
   name: 'Hello',
@@ -17,83 +11,41 @@ const hello = defineTask({
   outputs: z.object({}),
   run: () => ({}),
 })
-const plugin = definePlugin({
-  group: 'acme.cli',
-  title: 'CLI test',
-  description: 'A plugin for the CLI test.',
-  tasks: [hello],
-  triggers: [],
-  conditions: [],
+
+const kiteServer = useRuntimeServer('kite-cli-plugins-', {
+  plugins: [taskPlugin('@acme/kite-plugin-cli', 'acme.cli', [hello], '1.2.0')],
 })
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kite-cli-plugins-'))
-  server = await createServer({
-    dataDir: dir,
-    port: 0,
-    plugins: [definePluginVersion({ name: '@acme/kite-plugin-cli', version: '1.2.0', plugin })],
-  })
-})
-afterAll(async () => {
-  await server?.close()
-  await rm(dir, { recursive: true, force: true })
-})
-
-async function kite(args: string[], env: Record<string, string> = {}) {
-  const { code, out, err } = await runKite(args, { env })
-  return { code, stdout: out, stderr: err }
-}
+const kite = (args: string[], env: Record<string, string> = {}) => runKite(args, { env })
+/** `kite plugins ...args` against the test's runtime server. */
+const plugins = (...args: string[]) =>
+  runKite(['plugins', ...args, '--server', kiteServer.server.url])
 
 describe('kite plugins', { timeout: 120_000 }, () => {
   it('lists installed versions with their types', async () => {
-    const result = await kite(['plugins', 'list', '--server', server.url])
+    const result = await plugins('list')
     expect(result.code).toBe(0)
-    expect(result.stdout).toContain('@acme/kite-plugin-cli  acme.cli')
-    expect(result.stdout).toContain('1.2.0  acme.cli.Hello')
+    expect(result.out).toContain('@acme/kite-plugin-cli  acme.cli')
+    expect(result.out).toContain('1.2.0  acme.cli.Hello')
   })
 
   it('explains why an install fails (no registry configured)', async () => {
-    const result = await kite([
-      'plugins',
-      'install',
-      '@acme/kite-plugin-cli@2.0.0',
-      '--server',
-      server.url,
-    ])
+    const result = await plugins('install', '@acme/kite-plugin-cli@2.0.0')
     expect(result.code).toBe(1)
-    expect(result.stderr).toContain('no registry is configured')
+    expect(result.err).toContain('no registry is configured')
   })
 
   it('refuses to uninstall without an exact version, and a version that is not installed', async () => {
-    const inexact = await kite([
-      'plugins',
-      'uninstall',
-      '@acme/kite-plugin-cli',
-      '--server',
-      server.url,
-    ])
-    expect(inexact.stderr).toContain('needs an exact version')
-    const missing = await kite([
-      'plugins',
-      'uninstall',
-      '@acme/kite-plugin-cli@9.0.0',
-      '--server',
-      server.url,
-    ])
-    expect(missing.stderr).toContain('@acme/kite-plugin-cli@9.0.0 is not installed')
+    const inexact = await plugins('uninstall', '@acme/kite-plugin-cli')
+    expect(inexact.err).toContain('needs an exact version')
+    const missing = await plugins('uninstall', '@acme/kite-plugin-cli@9.0.0')
+    expect(missing.err).toContain('@acme/kite-plugin-cli@9.0.0 is not installed')
   })
 
   it('resolves a spec among the installed versions even without a registry', async () => {
-    const result = await kite([
-      'plugins',
-      'resolve',
-      '@acme/kite-plugin-cli@^1',
-      '--server',
-      server.url,
-      '--json',
-    ])
+    const result = await plugins('resolve', '@acme/kite-plugin-cli@^1', '--json')
     expect(result.code).toBe(0)
-    const [answer] = JSON.parse(result.stdout) as {
+    const [answer] = JSON.parse(result.out) as {
       installed: string[]
       resolvedInstalled: string
     }[]
@@ -103,33 +55,33 @@ describe('kite plugins', { timeout: 120_000 }, () => {
   it('says when the runtime cannot be reached', async () => {
     const result = await kite(['plugins', 'list', '--server', 'http://127.0.0.1:9'])
     expect(result.code).toBe(1)
-    expect(result.stderr).toContain('cannot reach the runtime at http://127.0.0.1:9')
-    expect(result.stderr).toContain('KITE_SERVER')
+    expect(result.err).toContain('cannot reach the runtime at http://127.0.0.1:9')
+    expect(result.err).toContain('KITE_SERVER')
   })
 
   it('finds the runtime from KITE_PORT alone, and from KITE_SERVER before it', async () => {
-    const byPort = await kite(['plugins', 'list'], { KITE_PORT: String(server.port) })
-    expect(byPort.stderr).toBe('')
-    expect(byPort.stdout).toContain('1.2.0  acme.cli.Hello')
+    const byPort = await kite(['plugins', 'list'], { KITE_PORT: String(kiteServer.server.port) })
+    expect(byPort.err).toBe('')
+    expect(byPort.out).toContain('1.2.0  acme.cli.Hello')
     const byServer = await kite(['plugins', 'list'], {
-      KITE_SERVER: server.url,
+      KITE_SERVER: kiteServer.server.url,
       KITE_PORT: '9',
     })
-    expect(byServer.stdout).toContain('1.2.0  acme.cli.Hello')
+    expect(byServer.out).toContain('1.2.0  acme.cli.Hello')
     const flagFirst = await kite(['plugins', 'list', '--server', 'http://127.0.0.1:9'], {
-      KITE_SERVER: server.url,
+      KITE_SERVER: kiteServer.server.url,
     })
-    expect(flagFirst.stderr).toContain('cannot reach the runtime at http://127.0.0.1:9')
+    expect(flagFirst.err).toContain('cannot reach the runtime at http://127.0.0.1:9')
   })
 
   it('refuses a KITE_PORT or KITE_SERVER that is not one', async () => {
     const port = await kite(['plugins', 'list'], { KITE_PORT: 'eighty' })
     expect(port.code).toBe(1)
-    expect(port.stderr).toBe(
+    expect(port.err).toBe(
       'kite: KITE_PORT must be a port number between 0 and 65535, got "eighty"\n',
     )
     const url = await kite(['plugins', 'list'], { KITE_SERVER: 'ftp://nope' })
     expect(url.code).toBe(1)
-    expect(url.stderr).toBe('kite: KITE_SERVER must be an http(s) URL, got "ftp://nope"\n')
+    expect(url.err).toBe('kite: KITE_SERVER must be an http(s) URL, got "ftp://nope"\n')
   })
 })

@@ -1,30 +1,24 @@
 import { once } from 'node:events'
-import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runKite, startKite, stopAllKites } from '../../test/kite.js'
+import { afterAll, describe, expect, it } from 'vitest'
+import { runKite, scratchDir, startKite, stopAllKites } from '../../test/kite.js'
 import { npmrcLine } from './registry.js'
 
-let dir: string
+const scratch = scratchDir('kite-cli-registry-')
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kite-cli-registry-'))
-})
 afterAll(async () => {
   await stopAllKites()
-  await rm(dir, { recursive: true, force: true })
 })
-const kite = (args: string[]) => runKite(args, { cwd: dir })
+const kite = (args: string[]) => runKite(args, { cwd: scratch.path })
 
 describe('kite registry', { timeout: 120_000 }, () => {
   it('starts a registry, creates accounts on it, and stops on Ctrl-C', async () => {
-    const storage = join(dir, 'storage')
+    const storage = join(scratch.path, 'storage')
     const running = startKite(
       ['registry', 'start', '--port', '0', '--storage', storage],
       /running at (http:\/\/127\.0\.0\.1:\d+)[\s\S]*storage: .*\n/,
-      { cwd: dir },
+      { cwd: scratch.path },
     )
     const [, url] = await running.ready
     expect(running.output().out).toContain(`browse:  ${url}/-/kite/`)
@@ -82,7 +76,7 @@ describe('kite registry', { timeout: 120_000 }, () => {
         '--port',
         String(port),
         '--storage',
-        join(dir, 'taken'),
+        join(scratch.path, 'taken'),
       ])
       expect(result.code).toBe(1)
       expect(result.err).toContain(`kite: cannot listen on 127.0.0.1:${port}: the port is in use`)

@@ -10,12 +10,7 @@ import { createRegistry, type Registry } from '@kite/registry'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase } from '../../../runtime/test/fixtures/postgres.js'
-import {
-  createUser,
-  npmPublish,
-  writeNpmrc,
-  writePlugin,
-} from '../../../runtime/test/plugin-publishing.js'
+import { createUser, writeAndPublish, writeNpmrc } from '../../../runtime/test/plugin-publishing.js'
 import { type RunningKite, runKite, startKite, stopAllKites } from '../../test/kite.js'
 
 const PLUGIN = '@acme/kite-plugin-cluster'
@@ -73,12 +68,12 @@ export default definePlugin({
 `
 
 async function publish(version: string): Promise<void> {
-  const dir = await writePlugin(join(work, `plugin-${version}`), {
-    name: PLUGIN,
-    version,
-    bundle: bundle(version),
-  })
-  await npmPublish(dir, registry.url, userconfig)
+  await writeAndPublish(
+    join(work, `plugin-${version}`),
+    { name: PLUGIN, version, bundle: bundle(version) },
+    registry.url,
+    userconfig,
+  )
 }
 
 const CHILD = `id: child

@@ -1,7 +1,7 @@
 import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { REPO_ROOT, runKite, startKite, stopAllKites } from '../../test/kite.js'
+import { REPO_ROOT, runKite, startLocalServer, stopAllKites } from '../../test/kite.js'
 
 // `kite server local --plugin DIR --watch` against a real child process: the plugin directory is
 // rewritten while it runs, the way `npm run dev` (kite-plugin build --watch) rewrites it.
@@ -54,23 +54,10 @@ tasks:
 
 describe('kite server local --watch', { timeout: 120_000 }, () => {
   it('re-imports a rebuilt plugin for new executions; running ones keep their version; a broken build keeps the previous one', async () => {
-    const server = startKite(
-      [
-        'server',
-        'local',
-        '--port',
-        '0',
-        '--data',
-        join(work, 'data'),
-        '--plugin',
-        plugin,
-        '--watch',
-      ],
-      /Press Ctrl-C to stop/,
-      { cwd: work },
-    )
-    await server.ready
-    const url = /running at (http:\/\/[\d.:]+)/.exec(server.output().out)?.[1]
+    const server = await startLocalServer(join(work, 'data'), ['--plugin', plugin, '--watch'], {
+      cwd: work,
+    })
+    const { url } = server
     const api = async (path: string, init: RequestInit = {}) => {
       const response = await fetch(`${url}/api/v1${path}`, init)
       return { status: response.status, body: (await response.json()) as Json }

@@ -1,53 +1,30 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase } from '../../../runtime/test/fixtures/postgres.js'
-import { REPO_ROOT, runKite, startKite, stopAllKites } from '../../test/kite.js'
+import { REPO_ROOT, runKite, scratchDir, startLocalServer, stopAllKites } from '../../test/kite.js'
 
 const GREETING = join(REPO_ROOT, 'examples', 'plugins', 'greeting')
-let dir: string
+const scratch = scratchDir('kite-cli-postgres-')
 let database: Awaited<ReturnType<typeof createTestDatabase>>
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kite-cli-postgres-'))
   database = await createTestDatabase()
 })
 afterAll(async () => {
   await stopAllKites()
   await database?.drop()
-  await rm(dir, { recursive: true, force: true })
 })
 
 describe('kite server local --store postgres://…', { timeout: 120_000 }, () => {
   it('keeps executions in PostgreSQL: a second server on another data dir sees them', async () => {
-    const start = (data: string) =>
-      startKite(
-        ['server', 'local', '--port', '0', '--data', join(dir, data), '--plugin', GREETING],
-        /Press Ctrl-C to stop/,
-        { cwd: dir, env: {} },
-      )
-    const withStore = (data: string) =>
-      startKite(
-        [
-          'server',
-          'local',
-          '--port',
-          '0',
-          '--data',
-          join(dir, data),
-          '--plugin',
-          GREETING,
-          '--store',
-          database.url,
-        ],
-        /Press Ctrl-C to stop/,
-        { cwd: dir },
-      )
-    const first = withStore('one')
-    await first.ready
+    const start = (data: string, store: string[] = []) =>
+      startLocalServer(join(scratch.path, data), ['--plugin', GREETING, ...store], {
+        cwd: scratch.path,
+      })
+    const withStore = (data: string) => start(data, ['--store', database.url])
+    const first = await withStore('one')
     expect(first.output().out).toContain(`store:   ${database.url}`)
-    const url = /running at (http:\/\/[\d.:]+)/.exec(first.output().out)?.[1]
+    const { url } = first
     const saved = await fetch(`${url}/api/v1/flows`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-yaml' },
@@ -59,25 +36,21 @@ describe('kite server local --store postgres://…', { timeout: 120_000 }, () =>
     expect(execution.state.current).toBe('SUCCESS')
     expect(await first.stop()).toBe(0)
 
-    const second = withStore('two')
-    await second.ready
-    const url2 = /running at (http:\/\/[\d.:]+)/.exec(second.output().out)?.[1]
-    const again = await fetch(`${url2}/api/v1/executions/${execution.id}`)
+    const second = await withStore('two')
+    const again = await fetch(`${second.url}/api/v1/executions/${execution.id}`)
     expect(((await again.json()) as { state: { current: string } }).state.current).toBe('SUCCESS')
     expect(await second.stop()).toBe(0)
 
     // Without --store, the data dir's SQLite knows nothing of it.
-    const local = start('three')
-    await local.ready
+    const local = await start('three')
     expect(local.output().out).toContain('store:   SQLite in the data dir')
-    const url3 = /running at (http:\/\/[\d.:]+)/.exec(local.output().out)?.[1]
-    expect((await fetch(`${url3}/api/v1/executions/${execution.id}`)).status).toBe(404)
+    expect((await fetch(`${local.url}/api/v1/executions/${execution.id}`)).status).toBe(404)
     expect(await local.stop()).toBe(0)
   })
 
   it('refuses a store that is not postgres:// or not there, clearly, without printing the password', async () => {
     const wrong = await runKite(['server', 'local', '--port', '0', '--store', 'mysql://db/kite'], {
-      cwd: dir,
+      cwd: scratch.path,
     })
     expect(wrong.code).not.toBe(0)
     expect(wrong.err).toContain('expected a postgres:// URL, got "mysql://db/kite"')
@@ -88,11 +61,11 @@ describe('kite server local --store postgres://…', { timeout: 120_000 }, () =>
         '--port',
         '0',
         '--data',
-        join(dir, 'gone'),
+        join(scratch.path, 'gone'),
         '--store',
         'postgres://kite:hunter2@127.0.0.1:1/kite',
       ],
-      { cwd: dir },
+      { cwd: scratch.path },
     )
     expect(gone.code).not.toBe(0)
     expect(gone.err).toContain('cannot connect to the store postgres://kite:***@127.0.0.1:1/kite')

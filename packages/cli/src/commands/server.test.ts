@@ -1,20 +1,22 @@
 import { once } from 'node:events'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { REPO_ROOT, runKite, startKite, stopAllKites } from '../../test/kite.js'
+import { afterAll, describe, expect, it } from 'vitest'
+import {
+  REPO_ROOT,
+  runKite,
+  scratchDir,
+  startKite,
+  startLocalServer,
+  stopAllKites,
+} from '../../test/kite.js'
 
 const GREETING = join(REPO_ROOT, 'examples', 'plugins', 'greeting')
-let dir: string
+const scratch = scratchDir('kite-cli-server-')
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kite-cli-server-'))
-})
 afterAll(async () => {
   await stopAllKites()
-  await rm(dir, { recursive: true, force: true })
 })
 
 /** A port nothing listens on right now. */
@@ -26,36 +28,28 @@ async function freePort(): Promise<number> {
   return port
 }
 
+/** A folder of the scratch dir holding one flow file; its path. */
+async function flowsFolder(folder: string, file: string, yaml: string): Promise<string> {
+  const flows = join(scratch.path, folder)
+  await mkdir(flows, { recursive: true })
+  await writeFile(join(flows, file), yaml)
+  return flows
+}
+
 describe('kite server local', { timeout: 120_000 }, () => {
   it('serves the API with local plugins and flows, and stops cleanly on SIGTERM', async () => {
-    const flows = join(dir, 'flows')
-    await mkdir(flows, { recursive: true })
-    await writeFile(
-      join(flows, 'hello.yaml'),
+    const flows = await flowsFolder(
+      'flows',
+      'hello.yaml',
       'id: hello\nnamespace: demo\ntasks:\n  - id: greet\n    type: acme.greeting.Hello\n    name: CLI\n',
     )
-    const server = startKite(
-      [
-        'server',
-        'local',
-        '--port',
-        '0',
-        '--data',
-        join(dir, 'data'),
-        '--plugin',
-        GREETING,
-        '--flows',
-        flows,
-        '--registry',
-        'http://127.0.0.1:4873',
-      ],
-      /Press Ctrl-C to stop/,
-      { cwd: dir },
+    const server = await startLocalServer(
+      join(scratch.path, 'data'),
+      ['--plugin', GREETING, '--flows', flows, '--registry', 'http://127.0.0.1:4873'],
+      { cwd: scratch.path },
     )
-    await server.ready
+    const { url } = server
     const { out } = server.output()
-    const url = /running at (http:\/\/[\d.:]+)/.exec(out)?.[1]
-    expect(url).toBeDefined()
     expect(out).toContain('plugins: @acme/kite-plugin-greeting@1.0.0')
     expect(out).toContain('flows:   1')
     const response = await fetch(`${url}/api/v1/executions/demo/hello?wait=true`, {
@@ -72,15 +66,14 @@ describe('kite server local', { timeout: 120_000 }, () => {
   })
 
   it('refuses invalid flows at start with every problem listed, exit code 2', async () => {
-    const flows = join(dir, 'bad-flows')
-    await mkdir(flows, { recursive: true })
-    await writeFile(
-      join(flows, 'bad.yaml'),
+    const flows = await flowsFolder(
+      'bad-flows',
+      'bad.yaml',
       'id: bad\nnamespace: demo\ntasks:\n  - id: a\n    type: acme.greeting.Nope\n',
     )
     const server = await runKite(
-      ['server', 'local', '--port', '0', '--data', join(dir, 'data2'), '--flows', flows],
-      { cwd: dir },
+      ['server', 'local', '--port', '0', '--data', join(scratch.path, 'data2'), '--flows', flows],
+      { cwd: scratch.path },
     )
     expect(server.code).toBe(2)
     expect(server.err).toContain(
@@ -90,9 +83,12 @@ describe('kite server local', { timeout: 120_000 }, () => {
 
   it('refuses a cluster role without a PostgreSQL store, or with garbage for one, clearly', async () => {
     for (const role of ['api', 'executor', 'worker', 'scheduler']) {
-      const refused = await runKite(['server', role, '--data', join(dir, `role-${role}`)], {
-        cwd: dir,
-      })
+      const refused = await runKite(
+        ['server', role, '--data', join(scratch.path, `role-${role}`)],
+        {
+          cwd: scratch.path,
+        },
+      )
       expect(refused.code).not.toBe(0)
       expect(refused.err).toContain(
         `the ${role} role needs a PostgreSQL store shared by every node`,
@@ -100,12 +96,12 @@ describe('kite server local', { timeout: 120_000 }, () => {
       expect(refused.err).not.toContain('    at ')
     }
     const garbage = await runKite(['server', 'worker', '--store', 'sqlite:///tmp/x.db'], {
-      cwd: dir,
+      cwd: scratch.path,
     })
     expect(garbage.code).not.toBe(0)
     expect(garbage.err).toContain('expected a postgres:// URL')
     // `standalone` is `local`.
-    const help = await runKite(['server', 'standalone', '--help'], { cwd: dir })
+    const help = await runKite(['server', 'standalone', '--help'], { cwd: scratch.path })
     expect(help.out).toContain('Usage: kite server local|standalone')
   })
 
@@ -113,9 +109,9 @@ describe('kite server local', { timeout: 120_000 }, () => {
     const port = String(await freePort())
     const env = { KITE_PORT: port }
     const server = startKite(
-      ['server', 'local', '--data', join(dir, 'data3'), '--plugin', GREETING],
+      ['server', 'local', '--data', join(scratch.path, 'data3'), '--plugin', GREETING],
       /Press Ctrl-C to stop/,
-      { cwd: dir, env },
+      { cwd: scratch.path, env },
     )
     await server.ready
     expect(server.output().out).toContain(`running at http://127.0.0.1:${port}`)

@@ -1,17 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { createServer, type KiteServer } from '@kite/runtime'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { runKite } from '../../test/kite.js'
+import { useRuntimeServer } from '../../test/runtime-server.js'
 
-let dir: string
-let server: KiteServer
+const kiteServer = useRuntimeServer('kite-cli-triggers-', { scheduler: { start: false } })
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kite-cli-triggers-'))
-  server = await createServer({ dataDir: dir, port: 0, scheduler: { start: false } })
-  await server.runtime.engine.saveFlow(`id: nightly
+  await kiteServer.server.runtime.engine.saveFlow(`id: nightly
 namespace: cli
 triggers:
   - id: at-night
@@ -24,49 +18,45 @@ tasks:
     delay: PT0S
 `)
 })
-afterAll(async () => {
-  await server?.close()
-  await rm(dir, { recursive: true, force: true })
-})
 
-const kite = (...args: string[]) => runKite(['triggers', ...args])
+/** `kite triggers ...args` against the test's runtime server. */
+const kite = (...args: string[]) =>
+  runKite(['triggers', ...args, '--server', kiteServer.server.url])
 
 describe('kite triggers', { timeout: 120_000 }, () => {
   it('lists triggers with their state', async () => {
-    await server.runtime.scheduler.tick()
-    const listed = await kite('list', '--server', server.url)
+    await kiteServer.server.runtime.scheduler.tick()
+    const listed = await kite('list')
     expect(listed.code).toBe(0)
     expect(listed.out).toMatch(
       /^cli\/nightly\/at-night {2}kite\.trigger\.Schedule {2}enabled {2}cron "0 3 \* \* \*" {2}next \d{4}-/,
     )
-    const json = await kite('list', '--server', server.url, '--namespace', 'cli', '--json')
+    const json = await kite('list', '--namespace', 'cli', '--json')
     expect(JSON.parse(json.out)).toEqual([
       expect.objectContaining({ triggerId: 'at-night', timezone: 'Europe/Paris', enabled: true }),
     ])
-    expect((await kite('list', '--server', server.url, '--namespace', 'other')).out).toBe(
-      'no triggers\n',
-    )
+    expect((await kite('list', '--namespace', 'other')).out).toBe('no triggers\n')
   })
 
   it('disables, enables and resets one trigger', async () => {
-    const disabled = await kite('disable', 'cli', 'nightly', 'at-night', '--server', server.url)
+    const disabled = await kite('disable', 'cli', 'nightly', 'at-night')
     expect(disabled.out).toMatch(/^trigger cli\/nightly\/at-night disabled\n.* disabled /)
-    expect((await server.runtime.scheduler.list())[0]?.enabled).toBe(false)
-    const enabled = await kite('enable', 'cli', 'nightly', 'at-night', '--server', server.url)
+    expect((await kiteServer.server.runtime.scheduler.list())[0]?.enabled).toBe(false)
+    const enabled = await kite('enable', 'cli', 'nightly', 'at-night')
     expect(enabled.code).toBe(0)
-    expect((await server.runtime.scheduler.list())[0]?.enabled).toBe(true)
-    const reset = await kite('reset', 'cli', 'nightly', 'at-night', '--server', server.url)
+    expect((await kiteServer.server.runtime.scheduler.list())[0]?.enabled).toBe(true)
+    const reset = await kite('reset', 'cli', 'nightly', 'at-night')
     expect(reset.out).toMatch(/^trigger cli\/nightly\/at-night reset/)
-    expect((await server.runtime.scheduler.list())[0]?.nextDate).toBeUndefined()
+    expect((await kiteServer.server.runtime.scheduler.list())[0]?.nextDate).toBeUndefined()
   })
 
   it('explains an unknown trigger and an unreachable server', async () => {
-    const unknown = await kite('disable', 'cli', 'nightly', 'nope', '--server', server.url)
+    const unknown = await kite('disable', 'cli', 'nightly', 'nope')
     expect(unknown.code).toBe(1)
     expect(unknown.err).toBe(
       'kite: disable trigger nope: trigger "nope" of flow cli/nightly not found\n',
     )
-    const unreachable = await kite('list', '--server', 'http://127.0.0.1:9')
+    const unreachable = await runKite(['triggers', 'list', '--server', 'http://127.0.0.1:9'])
     expect(unreachable.code).toBe(1)
     expect(unreachable.err).toMatch(/cannot reach the runtime at http:\/\/127\.0\.0\.1:9/)
   })

@@ -41,12 +41,7 @@ export const not = defineCondition({
       ].join('\n'),
     },
   ],
-  async test(props, ctx) {
-    for (const condition of props.conditions) {
-      if (await testNested(condition, ctx)) return false
-    }
-    return true
-  },
+  test: async (props, ctx) => !(await anyPasses(props.conditions, ctx)),
 })
 
 export const or = defineCondition({
@@ -68,13 +63,16 @@ export const or = defineCondition({
       ].join('\n'),
     },
   ],
-  async test(props, ctx) {
-    for (const condition of props.conditions) {
-      if (await testNested(condition, ctx)) return true
-    }
-    return false
-  },
+  test: (props, ctx) => anyPasses(props.conditions, ctx),
 })
+
+/** Whether one of the nested conditions passes: tested in order, stopping at the first that does. */
+async function anyPasses(conditions: NestedCondition[], ctx: ConditionContext): Promise<boolean> {
+  for (const condition of conditions) {
+    if (await testNested(condition, ctx)) return true
+  }
+  return false
+}
 
 let nestable: Map<string, AnyCondition> | undefined
 

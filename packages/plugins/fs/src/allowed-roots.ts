@@ -65,6 +65,15 @@ export function isRoot(path: string, roots: AllowedRoots): boolean {
   return roots.real.includes(path)
 }
 
+/** `resolveAllowed` against the roots of the plugin configuration (`loadAllowedRoots`). */
+export async function resolveConfiguredPath(
+  ctx: Pick<RunContext, 'pluginConfig'>,
+  path: string,
+  property: string,
+): Promise<string> {
+  return resolveAllowed(path, await loadAllowedRoots(ctx), property)
+}
+
 /**
  * Resolves a path given by a flow to the real path to operate on, or refuses it. Relative paths
  * start at the first root. The real path of every existing parent is taken (so `..` and symlinked

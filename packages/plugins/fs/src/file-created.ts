@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises'
 import { defineTrigger, KiteError, z } from '@kite/sdk'
-import { loadAllowedRoots, resolveAllowed } from './allowed-roots.js'
+import { resolveConfiguredPath } from './allowed-roots.js'
 import { withFsErrors } from './fs-errors.js'
 import { listEntries } from './list-files.js'
 
@@ -31,8 +31,7 @@ export const fileCreated = defineTrigger({
     { title: 'New CSV files in the inbox', code: 'directory: /data/inbox\npattern: "*.csv"' },
   ],
   async poll(props, ctx) {
-    const roots = await loadAllowedRoots(ctx)
-    const directory = await resolveAllowed(props.directory, roots, 'directory')
+    const directory = await resolveConfiguredPath(ctx, props.directory, 'directory')
     const files = await withFsErrors('directory', props.directory, async () => {
       if (!(await stat(directory)).isDirectory()) {
         throw new KiteError(`directory: "${props.directory}" is not a directory`, {

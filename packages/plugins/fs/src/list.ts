@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises'
 import { defineTask, KiteError, z } from '@kite/sdk'
-import { loadAllowedRoots, resolveAllowed } from './allowed-roots.js'
+import { resolveConfiguredPath } from './allowed-roots.js'
 import { withFsErrors } from './fs-errors.js'
 import { listEntries } from './list-files.js'
 
@@ -48,8 +48,7 @@ export const list = defineTask({
     { title: 'Everything, recursively', code: 'path: /data/archive\nrecursive: true' },
   ],
   async run(props, ctx) {
-    const roots = await loadAllowedRoots(ctx)
-    const directory = await resolveAllowed(props.path, roots, 'path')
+    const directory = await resolveConfiguredPath(ctx, props.path, 'path')
     return withFsErrors('path', props.path, async () => {
       if (!(await stat(directory)).isDirectory()) {
         throw new KiteError(`path: "${props.path}" is not a directory`, {

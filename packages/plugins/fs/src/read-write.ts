@@ -1,7 +1,7 @@
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
 import { defineTask, KiteError, z } from '@kite/sdk'
-import { loadAllowedRoots, resolveAllowed } from './allowed-roots.js'
+import { resolveConfiguredPath } from './allowed-roots.js'
 import { withFsErrors } from './fs-errors.js'
 
 const Encoding = z.enum(['utf8', 'base64'])
@@ -35,8 +35,7 @@ export const read = defineTask({
     { title: 'Read a small file inline', code: 'path: config/settings.json\nfetchType: FETCH' },
   ],
   async run(props, ctx) {
-    const roots = await loadAllowedRoots(ctx)
-    const path = await resolveAllowed(props.path, roots, 'path')
+    const path = await resolveConfiguredPath(ctx, props.path, 'path')
     return withFsErrors('path', props.path, async () => {
       const stats = await stat(path)
       if (!stats.isFile()) {
@@ -97,8 +96,7 @@ export const write = defineTask({
     },
   ],
   async run(props, ctx) {
-    const roots = await loadAllowedRoots(ctx)
-    const path = await resolveAllowed(props.path, roots, 'path')
+    const path = await resolveConfiguredPath(ctx, props.path, 'path')
     const data =
       props.from !== undefined
         ? await ctx.storage.get(props.from).catch((error: unknown) => {

@@ -1,6 +1,14 @@
 import { defineTask, isDuration, KiteError, z } from '@kite/sdk'
 
 const key = z.string().min(1).max(255).describe("The key, in the flow's namespace store.")
+const errorOnMissing = z.boolean().default(false).describe('Fail when the key does not exist.')
+
+/** The error of a task told to fail on a missing key. */
+const missingKey = (name: string, namespace: string) =>
+  new KiteError(`key "${name}" does not exist in namespace ${namespace}`, {
+    code: 'KV_MISSING',
+    kind: 'user',
+  })
 
 export const set = defineTask({
   name: 'Set',
@@ -63,7 +71,7 @@ export const get = defineTask({
     "Reads a key of the namespace's key-value store. A missing (or expired) key gives `exists: false` and `value: null`, or fails the task with `errorOnMissing`.",
   properties: z.object({
     key,
-    errorOnMissing: z.boolean().default(false).describe('Fail when the key does not exist.'),
+    errorOnMissing,
   }),
   outputs: z.object({
     value: z.unknown().describe('The value, or null when the key does not exist.'),
@@ -77,10 +85,7 @@ export const get = defineTask({
     const value = await ctx.kv.get(props.key)
     if (value !== undefined) return { value, exists: true }
     if (props.errorOnMissing) {
-      throw new KiteError(
-        `key "${props.key}" does not exist in namespace ${ctx.execution.namespace}`,
-        { code: 'KV_MISSING', kind: 'user' },
-      )
+      throw missingKey(props.key, ctx.execution.namespace)
     }
     return { value: null, exists: false }
   },
@@ -93,7 +98,7 @@ export const deleteKey = defineTask({
     "Deletes a key of the namespace's key-value store; `deleted` says whether it existed.",
   properties: z.object({
     key,
-    errorOnMissing: z.boolean().default(false).describe('Fail when the key does not exist.'),
+    errorOnMissing,
   }),
   outputs: z.object({
     deleted: z.boolean().describe('Whether the key existed and was deleted.'),
@@ -102,10 +107,7 @@ export const deleteKey = defineTask({
   async run(props, ctx) {
     const deleted = await ctx.kv.delete(props.key)
     if (!deleted && props.errorOnMissing) {
-      throw new KiteError(
-        `key "${props.key}" does not exist in namespace ${ctx.execution.namespace}`,
-        { code: 'KV_MISSING', kind: 'user' },
-      )
+      throw missingKey(props.key, ctx.execution.namespace)
     }
     return { deleted }
   },

@@ -1,38 +1,28 @@
-import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { invokeTask } from '@kite/sdk/host'
 import { createTestContext, runTask } from '@kite/sdk/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { useDatabases } from '../test/databases.js'
 import { openDatabase, runScript } from './database.js'
 import { query } from './query.js'
 
-let dir: string
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kite-sqlite-'))
-})
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true })
-})
+const databases = useDatabases('kite-sqlite-')
 
-let counter = 0
 /** A fresh database file path with a `people` table. */
-async function peopleDatabase(): Promise<string> {
-  const database = join(dir, `people-${++counter}.db`)
-  await runTask(query, {
-    database,
-    sql: `CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT NOT NULL, age INTEGER);
-          INSERT INTO people (name, age) VALUES ('Ada', 36), ('Grace', 45);`,
-  })
-  return database
-}
+const peopleDatabase = () =>
+  databases.create(
+    'people',
+    `CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT NOT NULL, age INTEGER);
+     INSERT INTO people (name, age) VALUES ('Ada', 36), ('Grace', 45);`,
+  )
 
 const select = (database: string, sql = 'SELECT * FROM people ORDER BY id') =>
   runTask(query, { database, sql, fetchType: 'FETCH' }).then(({ outputs }) => outputs.value)
 
 describe('Query', () => {
   it('creates a real SQLite file and reads it back with a second query', async () => {
-    const database = join(dir, 'visits.db')
+    const database = join(databases.dir, 'visits.db')
     const { outputs, logs } = await runTask(
       query,
       {
@@ -180,7 +170,7 @@ describe('Query', () => {
   })
 
   it('does not create a missing file for a query that changes nothing', async () => {
-    const database = join(dir, 'never.db')
+    const database = join(databases.dir, 'never.db')
     const { outputs } = await runTask(query, {
       database,
       sql: 'SELECT 1 AS one',
@@ -237,7 +227,7 @@ describe('Query', () => {
       message:
         'database "data/app.db" is not an absolute path: give the full path of the SQLite file (or ":memory:")',
     })
-    const root = join(dir, 'allowed')
+    const root = join(databases.dir, 'allowed')
     await mkdir(root)
     const pluginConfig = { allowedRoots: [root] }
     const inside = await runTask(
@@ -248,7 +238,11 @@ describe('Query', () => {
     expect(inside.outputs.size).toBe(0)
     expect((await stat(join(root, 'ok.db'))).size).toBeGreaterThan(0)
     await expect(
-      runTask(query, { database: join(dir, 'outside.db'), sql: 'SELECT 1' }, { pluginConfig }),
+      runTask(
+        query,
+        { database: join(databases.dir, 'outside.db'), sql: 'SELECT 1' },
+        { pluginConfig },
+      ),
     ).rejects.toMatchObject({ code: 'DATABASE_PATH_FORBIDDEN' })
     await expect(
       runTask(
@@ -257,21 +251,24 @@ describe('Query', () => {
         { pluginConfig },
       ),
     ).rejects.toThrow(/is outside the allowed roots/)
-    await symlink(dir, join(root, 'link'))
+    await symlink(databases.dir, join(root, 'link'))
     await expect(
       runTask(query, { database: join(root, 'link', 'x.db'), sql: 'SELECT 1' }, { pluginConfig }),
     ).rejects.toMatchObject({ code: 'DATABASE_PATH_FORBIDDEN' })
   })
 
   it('fails clearly on a file that is not SQLite, a missing directory and a pending WAL', async () => {
-    const text = join(dir, 'notes.txt')
+    const text = join(databases.dir, 'notes.txt')
     await writeFile(text, 'this is not a database, just some text that is long enough to matter')
     await expect(runTask(query, { database: text, sql: 'SELECT 1' })).rejects.toMatchObject({
       code: 'DATABASE_INVALID',
       message: expect.stringContaining('is not a SQLite database: file is not a database'),
     })
     await expect(
-      runTask(query, { database: join(dir, 'no', 'such', 'dir.db'), sql: 'SELECT 1' }),
+      runTask(query, {
+        database: join(databases.dir, 'no', 'such', 'dir.db'),
+        sql: 'SELECT 1',
+      }),
     ).rejects.toThrow(/the directory .*no\/such does not exist/)
     const database = await peopleDatabase()
     await writeFile(`${database}-wal`, 'pending pages')

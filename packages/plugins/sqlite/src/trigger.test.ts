@@ -1,28 +1,18 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pollTrigger, runTask } from '@kite/sdk/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { useDatabases } from '../test/databases.js'
 import { query } from './query.js'
 import { trigger } from './trigger.js'
 
-let dir: string
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kite-sqlite-trigger-'))
-})
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true })
-})
+const databases = useDatabases('kite-sqlite-trigger-')
 
-let counter = 0
-async function ordersDatabase(): Promise<string> {
-  const database = join(dir, `orders-${++counter}.db`)
-  await runTask(query, {
-    database,
-    sql: 'CREATE TABLE orders (id INTEGER PRIMARY KEY, customer TEXT, status TEXT)',
-  })
-  return database
-}
+const ordersDatabase = () =>
+  databases.create(
+    'orders',
+    'CREATE TABLE orders (id INTEGER PRIMARY KEY, customer TEXT, status TEXT)',
+  )
 
 const addOrder = (database: string, customer: string, status = 'new') =>
   runTask(query, {
@@ -114,7 +104,7 @@ describe('Trigger', () => {
 
   it('fails clearly on a missing file, a cursor column the rows lack, and a query that writes', async () => {
     await expect(
-      pollTrigger(trigger, { database: join(dir, 'missing.db'), sql: 'SELECT 1' }),
+      pollTrigger(trigger, { database: join(databases.dir, 'missing.db'), sql: 'SELECT 1' }),
     ).rejects.toMatchObject({ code: 'DATABASE_NOT_FOUND' })
     const database = await ordersDatabase()
     await addOrder(database, 'Ada')

@@ -13,6 +13,7 @@ import {
   jsonFileFormatProperty,
   parseJsonFile,
   readStoredText,
+  readTextInput,
   requireOneInput,
   storageUri,
 } from './io.js'
@@ -66,9 +67,7 @@ export const csvToJson = defineTask({
     },
   ],
   async run(props, ctx) {
-    const input = requireOneInput({ name: 'csv', value: props.csv }, props.from)
-    const text = input.kind === 'inline' ? input.value : await readStoredText(ctx, input.uri)
-    const source = input.kind === 'inline' ? 'the CSV' : input.uri
+    const { text, source } = await readTextInput(ctx, props, 'csv', 'the CSV')
     let rows: unknown[]
     try {
       rows = parse(text, {

@@ -56,6 +56,22 @@ export function requireOneInput<T>(
   )
 }
 
+/**
+ * Reads text from the inline property `name` or the stored file `from` (exactly one), with how
+ * errors name where it came from: `label` for the inline text, the URI for a file.
+ */
+export async function readTextInput<K extends string>(
+  ctx: RunContext,
+  props: { [key in K]?: string } & { from?: string },
+  name: K,
+  label: string,
+): Promise<{ text: string; source: string }> {
+  const value: string | undefined = props[name]
+  const input = requireOneInput({ name, value }, props.from)
+  if (input.kind === 'inline') return { text: input.value, source: label }
+  return { text: await readStoredText(ctx, input.uri), source: input.uri }
+}
+
 /** Parses the text of a stored JSON or JSON Lines file. */
 export function parseJsonFile(text: string, uri: string, format: JsonFileFormat): unknown {
   const lines = format === 'JSON_LINES' || (format === 'AUTO' && /\.(jsonl|ndjson)$/i.test(uri))

@@ -3,8 +3,7 @@ import { parseAllDocuments, stringify } from 'yaml'
 import {
   jsonFileFormatProperty,
   readJsonInput,
-  readStoredText,
-  requireOneInput,
+  readTextInput,
   storageUri,
   storeProperty,
   valueOrUriOutputs,
@@ -84,9 +83,7 @@ export const yamlToJson = defineTask({
     },
   ],
   async run(props, ctx) {
-    const input = requireOneInput({ name: 'yaml', value: props.yaml }, props.from)
-    const text = input.kind === 'inline' ? input.value : await readStoredText(ctx, input.uri)
-    const source = input.kind === 'inline' ? 'the YAML' : input.uri
+    const { text, source } = await readTextInput(ctx, props, 'yaml', 'the YAML')
     const values = parseYaml(text, source)
     if (!props.allDocuments && values.length > 1) {
       throw new KiteError(

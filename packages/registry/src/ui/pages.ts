@@ -1,5 +1,7 @@
 import {
   describeJsonType,
+  exampleId,
+  exampleYaml,
   type JsonSchema,
   listManifestTypes,
   type PluginManifest,
@@ -385,22 +387,6 @@ function flattenProperties(schema: JsonSchema, prefix = '', depth = 0): Property
     }
   }
   return rows
-}
-
-function exampleId(entry: TypeManifest): string {
-  return entry.name.split('.').pop()?.toLowerCase() ?? 'task'
-}
-
-/** The same YAML the SDK's Markdown shows: a partial example becomes a whole task block. */
-function exampleYaml(
-  example: { code: string; full?: boolean },
-  entry: TypeManifest,
-  kind: TypeKind,
-): string {
-  const code = example.code.trimEnd()
-  if (example.full) return code
-  const id = kind === 'condition' ? '' : `id: ${exampleId(entry)}\n`
-  return `${id}type: ${entry.type}\n${code}`
 }
 
 // --- diff -------------------------------------------------------------------------------------

@@ -95,6 +95,16 @@ const ended = (execution: ExecutionJson) =>
 const read = (url: string, id: string) => async () =>
   (await (await fetch(`${url}/api/v1/executions/${id}`)).json()) as ExecutionJson
 
+/** Creates the flow (its YAML) on the server at `url`; 200 expected. */
+async function saveFlow(url: string, source: string): Promise<void> {
+  const saved = await fetch(`${url}/api/v1/flows`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-yaml' },
+    body: source,
+  })
+  expect(saved.status).toBe(200)
+}
+
 describe('a server killed with SIGKILL mid-flow', () => {
   it('finishes every execution after a restart on the same data directory', async () => {
     const first = await startServer()
@@ -116,12 +126,7 @@ ${retry}
       ['retried', '    retry: { type: constant, interval: PT0.01S, maxAttempts: 2 }'],
       ['lost', ''],
     ]) {
-      const saved = await fetch(`${first.url}/api/v1/flows`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-yaml' },
-        body: flow(id!, retry!),
-      })
-      expect(saved.status).toBe(200)
+      await saveFlow(first.url, flow(id!, retry!))
     }
     const start = async (id: string) =>
       (
@@ -161,10 +166,9 @@ ${retry}
 
   it('finishes 60 in-flight executions after SIGKILL: one successful attempt per task, nothing phantom', async () => {
     const first = await startServer()
-    const saved = await fetch(`${first.url}/api/v1/flows`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-yaml' },
-      body: `id: many
+    await saveFlow(
+      first.url,
+      `id: many
 namespace: crash.many
 tasks:
   - id: before
@@ -176,8 +180,7 @@ tasks:
     type: test.fixtures.Echo
     value: "{{ outputs.slow.idempotencyKey }}"
 `,
-    })
-    expect(saved.status).toBe(200)
+    )
     const ids = await Promise.all(
       Array.from({ length: 60 }, async () => {
         const response = await fetch(`${first.url}/api/v1/executions/crash.many/many`, {
@@ -302,10 +305,9 @@ tasks:
     // The real core plugin: its Sleep is waited for by the executor, recorded with its wake-up time.
     const core = join(PACKAGE_ROOT, '..', 'plugins', 'core')
     const first = await startServer(core)
-    const saved = await fetch(`${first.url}/api/v1/flows`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-yaml' },
-      body: `id: napper
+    await saveFlow(
+      first.url,
+      `id: napper
 namespace: crash.sleep
 tasks:
   - id: nap
@@ -315,8 +317,7 @@ tasks:
     type: test.fixtures.Echo
     value: awake
 `,
-    })
-    expect(saved.status).toBe(200)
+    )
     const ids = await Promise.all(
       Array.from({ length: 20 }, async () => {
         const response = await fetch(`${first.url}/api/v1/executions/crash.sleep/napper`, {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { apiCalls, type Json } from '../../test/fixtures/api-calls.js'
-import { echo, flowYaml, task } from '../../test/fixtures/flows.js'
+import { approvalFlow } from '../../test/fixtures/flows.js'
 import { useTestServer } from '../../test/fixtures/test-server.js'
 
 const kite = useTestServer('kite-resume-')
@@ -12,15 +12,7 @@ const postJson = (path: string, body: string) =>
 const saveFlow = (source: string) =>
   api('/flows', { method: 'POST', headers: { 'content-type': 'application/x-yaml' }, body: source })
 
-const APPROVAL = flowYaml('approval', 'resume.api', [
-  task('wait', 'kite.flow.Pause', {
-    onResume: [
-      { id: 'approved', type: 'BOOLEAN' },
-      { id: 'note', type: 'STRING', defaults: 'none' },
-    ],
-  }),
-  echo('after', '{{ outputs.wait.onResume.approved }}-{{ outputs.wait.onResume.note }}'),
-])
+const APPROVAL = approvalFlow('resume.api')
 
 describe('POST /executions/{id}/resume with onResume inputs', () => {
   it('validates the inputs (422, still paused) and hands them to the tasks after the Pause', async () => {

@@ -3,39 +3,28 @@ import { request as httpRequest } from 'node:http'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { apiCalls, type Json } from '../../test/fixtures/api-calls.js'
+import { echo, flowYaml } from '../../test/fixtures/flows.js'
 import { useTestServer } from '../../test/fixtures/test-server.js'
 
 const kite = useTestServer('kite-uploads-')
+const { api, save: saveFlow } = apiCalls(kite)
 
-// biome-ignore lint/suspicious/noExplicitAny: API answers are checked by the assertions below
-type Json = any
-const api = (path: string, init: RequestInit = {}) =>
-  fetch(`${kite.server.url}/api/v1${path}`, init)
-const FLOW = `id: upload
-namespace: uploads.api
-inputs:
-  - id: data
-    type: FILE
-  - id: note
-    type: STRING
-  - id: count
-    type: INT
-    required: false
-tasks:
-  - id: say
-    type: test.fixtures.Echo
-    value: "{{ inputs.note }} {{ inputs.count }}"
-`
+const DATA_INPUT = { id: 'data', type: 'FILE' }
+const COUNT_INPUT = { id: 'count', type: 'INT', required: false }
+const FLOW = flowYaml(
+  'upload',
+  'uploads.api',
+  [echo('say', '{{ inputs.note }} {{ inputs.count }}')],
+  {
+    inputs: [DATA_INPUT, { id: 'note', type: 'STRING' }, COUNT_INPUT],
+  },
+)
 const saved = new Set<string>()
 /** Saves a flow once for the whole file. */
 const saveOnce = async (source: string) => {
   if (saved.has(source)) return
-  const response = await api('/flows', {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-yaml' },
-    body: source,
-  })
-  expect(response.status).toBe(200)
+  await saveFlow(source)
   saved.add(source)
 }
 const save = () => saveOnce(FLOW)
@@ -213,23 +202,15 @@ describe('FILE inputs through multipart/form-data', () => {
   })
 })
 
-const HOOKED = `id: hooked
-namespace: uploads.hook
-inputs:
-  - id: data
-    type: FILE
-  - id: count
-    type: INT
-    required: false
-tasks:
-  - id: say
-    type: test.fixtures.Echo
-    value: "{{ trigger.body.count }} {{ inputs.count }}"
-triggers:
-  - id: hook
-    type: kite.trigger.Webhook
-    key: upload-key
-`
+const HOOKED = flowYaml(
+  'hooked',
+  'uploads.hook',
+  [echo('say', '{{ trigger.body.count }} {{ inputs.count }}')],
+  {
+    inputs: [DATA_INPUT, COUNT_INPUT],
+    triggers: [{ id: 'hook', type: 'kite.trigger.Webhook', key: 'upload-key' }],
+  },
+)
 const saveHooked = () => saveOnce(HOOKED)
 const hook = (init: RequestInit) =>
   api('/executions/webhook/uploads.hook/hooked/upload-key?wait=true', { method: 'POST', ...init })

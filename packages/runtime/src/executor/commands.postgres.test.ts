@@ -1,56 +1,18 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import pg from 'pg'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Json } from '../../test/fixtures/api-calls.js'
-import { echo, flowYaml, slow, task } from '../../test/fixtures/flows.js'
-import { fixturePlugins } from '../../test/fixtures/plugins.js'
-import { createTestDatabase } from '../../test/fixtures/postgres.js'
-import { createTestRuntime, type TestRuntime, waitUntil } from '../../test/fixtures/test-runtime.js'
-import { createServer, type KiteServer } from '../api/server.js'
+import { useTestCluster } from '../../test/fixtures/cluster.js'
+import { approvalFlow, echo, flowYaml, slow, task } from '../../test/fixtures/flows.js'
+import { type TestRuntime, waitUntil } from '../../test/fixtures/test-runtime.js'
+import type { KiteServer } from '../api/server.js'
 import type { Execution } from './execution-model.js'
 
 // Kill, resume and restart sent to an api-only node of a cluster: the executor that holds the
 // execution carries them out (SPEC 9).
 
-let database: Awaited<ReturnType<typeof createTestDatabase>>
-let executors: TestRuntime[] = []
-let api: KiteServer | undefined
-let apiDir: string | undefined
-beforeEach(async () => {
-  database = await createTestDatabase()
-})
-afterEach(async () => {
-  await api?.close()
-  api = undefined
-  if (apiDir) await rm(apiDir, { recursive: true, force: true })
-  for (const t of executors) await t.close()
-  executors = []
-  await database?.drop()
-})
-
-const config = () => ({ store: { url: database.url }, worker: { heartbeatTimeout: 'PT1S' } })
-
-async function apiNode(): Promise<KiteServer> {
-  apiDir = await mkdtemp(join(tmpdir(), 'kite-commands-api-'))
-  api = await createServer({
-    dataDir: apiDir,
-    port: 0,
-    config: config(),
-    roles: ['api'],
-    scheduler: false,
-    plugins: fixturePlugins(),
-    env: {},
-  })
-  return api
-}
-
-async function executorNode(): Promise<TestRuntime> {
-  const t = await createTestRuntime({ config: config(), roles: ['executor', 'worker'] })
-  executors.push(t)
-  return t
-}
+const cluster = useTestCluster('kite-commands-api-')
+const apiNode = () => cluster.api({ scheduler: false })
+const executorNode = () => cluster.node({ roles: ['executor', 'worker'] })
 
 async function post(server: KiteServer, path: string, body?: unknown) {
   const response = await fetch(`${server.url}/api/v1${path}`, {
@@ -78,18 +40,10 @@ async function reaches(server: KiteServer, id: string, ...states: string[]): Pro
 }
 
 const commandsLeft = async (server: KiteServer) =>
-  (await server.runtime.store.listCommands(executors[0]?.runtime.nodeId ?? '')).length
+  (await server.runtime.store.listCommands(cluster.nodes[0]?.runtime.nodeId ?? '')).length
 
 const SLOW = flowYaml('slow', 'test.commands', [slow('slow', 60_000), echo('after', 'never')])
-const APPROVAL = flowYaml('approval', 'test.commands', [
-  task('wait', 'kite.flow.Pause', {
-    onResume: [
-      { id: 'approved', type: 'BOOLEAN' },
-      { id: 'note', type: 'STRING', defaults: 'none' },
-    ],
-  }),
-  echo('after', '{{ outputs.wait.onResume.approved }}-{{ outputs.wait.onResume.note }}'),
-])
+const APPROVAL = approvalFlow('test.commands')
 
 describe('commands through an api node of a cluster on PostgreSQL', () => {
   it('kills a running execution held by an executor node', async () => {
@@ -148,7 +102,7 @@ describe('commands through an api node of a cluster on PostgreSQL', () => {
     const server = await apiNode()
     const started = await saveAndStart(server, APPROVAL)
     await reaches(server, started.id, 'PAUSED')
-    const client = new pg.Client({ connectionString: database.url })
+    const client = new pg.Client({ connectionString: cluster.url })
     await client.connect()
     try {
       for (const [kind, inputs] of [
@@ -205,7 +159,7 @@ describe('commands through an api node of a cluster on PostgreSQL', () => {
       ),
     )
     // The holder goes away without a word (its node record stays until it is stale).
-    executors = executors.filter((t) => t !== first)
+    cluster.forget(first)
     await first.runtime.engine.close()
     const killed = await post(server, `/executions/${started.id}/kill`)
     expect(killed.status).toBe(202)
@@ -221,4 +175,73 @@ describe('commands through an api node of a cluster on PostgreSQL', () => {
       async () => (await server.runtime.store.listCommands(second.runtime.nodeId)).length === 0,
     )
   })
+
+  it('drops commands whose execution ended or is gone, whoever held it', async () => {
+    const first = await executorNode()
+    const server = await apiNode()
+    const started = await saveAndStart(server, flowYaml('quick', 'test.commands', [echo('a', 1)]))
+    await reaches(server, started.id, 'SUCCESS')
+    // Its holder leaves; a kill recorded as the execution ended (the api read it RUNNING) and one
+    // for an execution that is gone are for nobody to carry out.
+    cluster.forget(first)
+    await first.close()
+    const client = new pg.Client({ connectionString: cluster.url })
+    await client.connect()
+    const count = async () =>
+      Number((await client.query('SELECT count(*) AS n FROM execution_commands')).rows[0].n)
+    try {
+      await server.runtime.store.recordCommand({ executionId: started.id, kind: 'kill' })
+      await server.runtime.store.recordCommand({ executionId: 'gone', kind: 'resume', inputs: {} })
+      expect(await count()).toBe(2)
+      // Before the fix they stayed for ever: only the holder of a finished execution read them.
+      await executorNode()
+      await waitUntil(async () => (await count()) === 0)
+      expect((await server.runtime.store.getExecution(started.id))?.state.current).toBe('SUCCESS')
+    } finally {
+      await client.end()
+    }
+  })
+
+  it('finishes a kill under way on the executor that takes over, killing the subflow child too', async () => {
+    const first = await executorNode()
+    const { engine, store } = first.runtime
+    await engine.saveFlow(
+      flowYaml('held-child', 'test.commands', [task('wait', 'kite.flow.Pause')]),
+    )
+    await engine.saveFlow(
+      flowYaml('killing-parent', 'test.commands', [
+        task('call', 'kite.flow.Subflow', { namespace: 'test.commands', flowId: 'held-child' }),
+      ]),
+    )
+    const parent = await engine.start({ namespace: 'test.commands', flowId: 'killing-parent' })
+    let childId = ''
+    await waitUntil(async () => {
+      const current = await store.getExecution(parent.id)
+      childId = String(current?.taskRunList[0]?.outputs?.executionId ?? '')
+      return childId !== '' && (await store.getExecution(childId))?.state.current === 'PAUSED'
+    }, 15_000)
+    const running = (await store.getExecution(parent.id))!
+    // The holder stops after committing KILLING, before its kill reached the child.
+    cluster.forget(first)
+    await first.runtime.engine.close()
+    const { taskRunList: _runs, ...summary } = running
+    await store.commit({
+      execution: { ...summary, state: { ...summary.state, current: 'KILLING' } },
+    })
+    await first.close()
+    const second = await executorNode()
+    const done = await reachesIn(second, parent.id, 'KILLED')
+    expect(second.taskRun(done, 'call').state.current).toBe('KILLED')
+    const child = await reachesIn(second, childId, 'KILLED')
+    expect(second.taskRun(child, 'wait').state.current).toBe('KILLED')
+  })
 })
+
+async function reachesIn(t: TestRuntime, id: string, state: string): Promise<Execution> {
+  let execution: Execution | undefined
+  await waitUntil(async () => {
+    execution = await t.runtime.store.getExecution(id)
+    return execution?.state.current === state
+  }, 15_000)
+  return execution!
+}

@@ -66,4 +66,29 @@ describe('the engine on a postgres store', () => {
     expect(page.results.every((one) => one.state.current === 'SUCCESS')).toBe(true)
     expect((await t.runtime.store.getFlow('test.postgres', 'on-postgres'))?.revision).toBe(1)
   })
+
+  it('starts one execution when two nodes start the same id at once: the other is refused', async () => {
+    const config = { store: { url: database.url } }
+    const nodes = [
+      await createTestRuntime({ config, roles: ['api'] }),
+      await createTestRuntime({ config, roles: ['api'] }),
+    ]
+    try {
+      await nodes[0]!.runtime.engine.saveFlow(FLOW)
+      // Two schedulers firing one date (a lease handed over mid-firing) start one derived id.
+      const id = 'one-date-two-schedulers'
+      const starts = await Promise.allSettled(
+        nodes.map((node) =>
+          node.runtime.engine.start({ namespace: 'test.postgres', flowId: 'on-postgres', id }),
+        ),
+      )
+      expect(starts.filter((start) => start.status === 'fulfilled')).toHaveLength(1)
+      const refused = starts.find((start) => start.status === 'rejected')
+      expect(refused?.reason).toMatchObject({ code: 'EXECUTION_EXISTS' })
+      const stored = await nodes[1]!.runtime.store.getExecution(id)
+      expect(stored?.state.histories.map((entry) => entry.state)).toEqual(['CREATED'])
+    } finally {
+      for (const node of nodes) await node.close()
+    }
+  })
 })

@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { echo, flowable, flowYaml, pause, slow, task } from '../../test/fixtures/flows.js'
-import { createTestRuntime, runStates, type TestRuntime } from '../../test/fixtures/test-runtime.js'
+import {
+  createTestRuntime,
+  runStates,
+  startParentOfPausedChild,
+  type TestRuntime,
+  waitUntil,
+} from '../../test/fixtures/test-runtime.js'
 import type { StateInfo } from './execution-model.js'
 
 let t: TestRuntime
@@ -758,6 +764,24 @@ tasks:
   })
 })
 
+describe('a start with a chosen id', () => {
+  it('creates the execution once: a second start of the id is refused and changes nothing', async () => {
+    await t.runtime.engine.saveFlow(flowYaml('once', 'test.engine', [echo('only', 'ran')]))
+    const id = 'a-chosen-id-started-twice'
+    await t.runtime.engine.start({ namespace: 'test.engine', flowId: 'once', id })
+    const ended = await t.runtime.engine.waitFor(id)
+    expect(ended.state.current).toBe('SUCCESS')
+    // Two schedulers firing one date (or a replayed Flow trigger) start the same derived id.
+    await expect(
+      t.runtime.engine.start({ namespace: 'test.engine', flowId: 'once', id }),
+    ).rejects.toMatchObject({ code: 'EXECUTION_EXISTS' })
+    const after = (await t.runtime.engine.getExecution(id))!
+    expect(after.state.current).toBe('SUCCESS')
+    expect(after.state.histories).toEqual(ended.state.histories)
+    expect(after.taskRunList.map((run) => run.taskId)).toEqual(['only'])
+  })
+})
+
 describe('kill', () => {
   it('kills a running execution: running tasks are stopped, nothing new starts', async () => {
     await t.runtime.engine.saveFlow(
@@ -785,37 +809,15 @@ describe('kill', () => {
   })
 
   it('kills a paused execution and its running subflow', async () => {
-    await t.runtime.engine.saveFlow(flowYaml('paused-child', 'test.engine', [pause('wait')]))
-    await t.runtime.engine.saveFlow(
-      flowYaml('paused-parent', 'test.engine', [
-        task('call', 'kite.flow.Subflow', { namespace: 'test.engine', flowId: 'paused-child' }),
-      ]),
-    )
-    const parent = await t.runtime.engine.start({
-      namespace: 'test.engine',
-      flowId: 'paused-parent',
+    const { parentId, childId } = await startParentOfPausedChild(t.runtime, 'test.engine', {
+      parent: 'paused-parent',
+      child: 'paused-child',
     })
-    let childId = ''
-    await waitUntil(async () => {
-      const current = await t.runtime.engine.getExecution(parent.id)
-      childId = String(current?.taskRunList[0]?.outputs?.executionId ?? '')
-      return (
-        childId !== '' && (await t.runtime.engine.getExecution(childId))?.state.current === 'PAUSED'
-      )
-    })
-    await t.runtime.engine.kill(parent.id)
-    expect((await t.runtime.engine.waitFor(parent.id)).state.current).toBe('KILLED')
+    await t.runtime.engine.kill(parentId)
+    expect((await t.runtime.engine.waitFor(parentId)).state.current).toBe('KILLED')
     expect((await t.runtime.engine.waitFor(childId)).state.current).toBe('KILLED')
   })
 })
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
 
 /** When a task run (or an attempt) was running: from its RUNNING entry to its end, in ms. */
 function span(run: { state: StateInfo<string> }): [start: number, end: number] {

@@ -329,7 +329,11 @@ export function createEngine(options: EngineOptions): Engine {
     },
   }
 
-  const launch = (
+  /**
+   * Registers a runner for the execution; `begin` starts its walk. With `creates`, the runner's
+   * first commit creates the execution (see `start`).
+   */
+  const prepare = (
     execution: Execution,
     validated: ValidatedFlow,
     recovering: boolean,
@@ -341,9 +345,13 @@ export function createEngine(options: EngineOptions): Engine {
     runner.done.finally(() => {
       if (runners.get(execution.id) === runner) runners.delete(execution.id)
     })
-    runner.start().catch((error: unknown) => deps.onInternalError(error, execution.id))
     return runner
   }
+  const begin = (runner: ExecutionRunner) => {
+    runner.start().catch((error: unknown) => deps.onInternalError(error, runner.execution.id))
+  }
+  const launch = (execution: Execution, validated: ValidatedFlow, recovering: boolean) =>
+    begin(prepare(execution, validated, recovering))
 
   const snapshot = (execution: Execution): Execution => structuredClone(execution)
   /** Executions whose restart is being committed (a second restart meanwhile is refused). */
@@ -381,7 +389,9 @@ export function createEngine(options: EngineOptions): Engine {
 
   /** Runs executions from their committed state (a restart, or a dead executor's lease). */
   const resumeAll = async (unfinished: readonly Execution[]): Promise<string[]> => {
-    const resumed: string[] = []
+    // Every runner is registered before any walks: a parent found KILLING kills its subflow
+    // child through the child's runner, which must exist by then (`endKilled`).
+    const prepared: ExecutionRunner[] = []
     for (const execution of unfinished) {
       if (runners.has(execution.id)) continue
       let validated: ValidatedFlow
@@ -399,11 +409,11 @@ export function createEngine(options: EngineOptions): Engine {
         await store.commit({ execution: summary })
         continue
       }
-      launch(execution, validated, true)
-      resumed.push(execution.id)
+      prepared.push(prepare(execution, validated, true))
     }
-    if (resumed.length > 0) logger.info(`resumed ${resumed.length} unfinished execution(s)`)
-    return resumed
+    for (const runner of prepared) begin(runner)
+    if (prepared.length > 0) logger.info(`resumed ${prepared.length} unfinished execution(s)`)
+    return prepared.map((runner) => runner.execution.id)
   }
 
   let takeoverTimer: NodeJS.Timeout | undefined
@@ -438,6 +448,13 @@ export function createEngine(options: EngineOptions): Engine {
     return takingOver
   }
 
+  const shuttingDown = () =>
+    new RuntimeError('the runtime is shutting down', {
+      code: 'EXECUTION_STATE',
+      kind: 'operational',
+    })
+  /** Every `waitFor` still waiting, to release at shutdown. */
+  const waiting = new Set<() => void>()
   const notFound = (id: string) =>
     new RuntimeError(`execution "${id}" not found`, { code: 'EXECUTION_NOT_FOUND' })
   const notKillable = (id: string, state: ExecutionState) =>
@@ -452,7 +469,8 @@ export function createEngine(options: EngineOptions): Engine {
   /**
    * Carries out the kills and resumes other nodes recorded for the executions this executor
    * holds, as if they had been asked here. A command of an execution taken over but not running
-   * here yet waits for the next look; one whose execution ended is moot.
+   * here yet waits for the next look; one whose execution ended or is gone is moot, and any
+   * executor drops it (its holder may never look again).
    */
   const carryOutCommands = (): Promise<void> => {
     commanding ??= (async () => {
@@ -460,7 +478,8 @@ export function createEngine(options: EngineOptions): Engine {
       for (const command of await store.listCommands(nodeId)) {
         const runner = runners.get(command.executionId)
         if (!runner) {
-          if (TERMINAL_EXECUTION_STATES.has(command.executionState)) handled.push(command.seq)
+          const state = command.executionState
+          if (state === undefined || TERMINAL_EXECUTION_STATES.has(state)) handled.push(command.seq)
           continue
         }
         if (command.unreadable !== undefined) {
@@ -595,12 +614,7 @@ export function createEngine(options: EngineOptions): Engine {
     },
 
     async start(request) {
-      if (closing) {
-        throw new RuntimeError('the runtime is shutting down', {
-          code: 'EXECUTION_STATE',
-          kind: 'operational',
-        })
-      }
+      if (closing) throw shuttingDown()
       const stored =
         request.revision === undefined
           ? await latestFlow(request.namespace, request.flowId)
@@ -665,10 +679,20 @@ export function createEngine(options: EngineOptions): Engine {
         state: { ...execution.state, histories: [...execution.state.histories] },
         taskRunList: [],
       }
-      if (executes && !cluster) {
-        // The runner's first commit (RUNNING, its first task run) creates the execution: one
-        // transaction instead of two, and nothing acts before it is written. Answered once it is.
-        await launch(execution, validated, false, true).created
+      if (executes && !cluster && !runners.has(id)) {
+        // The runner's first commit (RUNNING, its first task run) creates the execution, only
+        // if its id is free: one transaction instead of two, and nothing acts before it is
+        // written. Answered once it is.
+        const runner = prepare(execution, validated, false, true)
+        begin(runner)
+        try {
+          await runner.created
+        } catch (error) {
+          // Not created (its id is taken, say): forgotten now, so that waiting for that id finds
+          // the execution that holds it, not this runner.
+          if (runners.get(id) === runner) runners.delete(id)
+          throw error
+        }
         return created
       }
       const { taskRunList: _runs, ...summary } = execution
@@ -676,6 +700,7 @@ export function createEngine(options: EngineOptions): Engine {
       // (every runner commit is fenced by that lease, so the row must exist first).
       await store.commit({
         execution: summary,
+        create: true,
         ...(cluster ? { executorId: executes ? nodeId : null } : {}),
       })
       if (executes) launch(execution, validated, false)
@@ -690,9 +715,20 @@ export function createEngine(options: EngineOptions): Engine {
     waitFor(id, waitOptions = {}) {
       return new Promise<Execution>((resolve, reject) => {
         let settled = false
+        let timer: NodeJS.Timeout | undefined
+        // A shutdown ends the runners without their final state: nobody waits for it.
+        const cancel = () => {
+          if (settled) return
+          settled = true
+          unsubscribe()
+          clearInterval(timer)
+          reject(shuttingDown())
+        }
+        waiting.add(cancel)
         const finish = () => {
           if (settled) return
           settled = true
+          waiting.delete(cancel)
           unsubscribe()
           const runner = runners.get(id)
           if (runner) {
@@ -721,12 +757,12 @@ export function createEngine(options: EngineOptions): Engine {
           if (wanted(runner.committedState)) finish()
           return
         }
-        let timer: NodeJS.Timeout | undefined
         const look = () =>
           store.getExecution(id).then((execution) => {
             if (settled) return
             if (!execution) {
               settled = true
+              waiting.delete(cancel)
               unsubscribe()
               clearInterval(timer)
               reject(notFound(id))
@@ -968,6 +1004,8 @@ export function createEngine(options: EngineOptions): Engine {
       await commanding
       await worker.close()
       dispatch.close()
+      for (const cancel of waiting) cancel()
+      waiting.clear()
       const running = [...runners.values()]
       for (const runner of running) runner.abort()
       await Promise.allSettled(running.map((runner) => runner.done))

@@ -8,7 +8,7 @@ import {
   type RenderVariablesInput,
 } from '@kite/sdk/host'
 import { LeaseLostError, messageOf, RuntimeError } from '../errors.js'
-import type { FlowTask, LogLevelName, PauseTask } from '../flow/flow-model.js'
+import { allTasks, type FlowTask, type LogLevelName, type PauseTask } from '../flow/flow-model.js'
 import type { ValidatedFlow } from '../flow/validate-flow.js'
 import { createId } from '../ids.js'
 import type { PluginResolver } from '../plugins/plugin-resolver.js'
@@ -303,7 +303,12 @@ export class ExecutionRunner {
     if (!this.killed && flow.finally.length > 0) {
       outcome = worst(outcome, await this.runBlock(flow.finally, root))
     }
-    if (this.killed) outcome = 'KILLED'
+    if (this.killed) {
+      outcome = 'KILLED'
+      // A kill that came while this runner recovered stops the walk before it reaches the task
+      // runs recorded open (a Pause, a Subflow): they end here, as at a restart mid-kill.
+      await this.endKilled()
+    }
     await this.finish(outcome)
   }
 
@@ -328,7 +333,7 @@ export class ExecutionRunner {
       }
     }
     // A kill was under way: the walk stops before reaching any task, so what it left open ends here.
-    if (this.execution.state.current === 'KILLING') return this.endKilled(inFlight)
+    if (this.execution.state.current === 'KILLING') return this.endKilled()
     if (inFlight.length === 0) return
     const entries = new Map(
       (
@@ -367,14 +372,31 @@ export class ExecutionRunner {
 
   /**
    * Ends KILLED every task run (and its open attempt) a kill left open when the runtime stopped:
-   * plugin tasks, sleeps, pauses and the flowables around them. Queue entries of the attempts
-   * that were in flight are removed, so no worker starts them again.
+   * plugin tasks, sleeps, pauses, subflows and the flowables around them. Queue entries of the
+   * attempts that were in flight are removed, so no worker starts them again, and the child
+   * executions of waiting subflows are killed as a live kill kills them (`kill`) — before the
+   * task runs are committed ended, so a stop in between kills them on the next start.
    */
-  async endKilled(inFlight: readonly TaskRun[]): Promise<void> {
+  async endKilled(): Promise<void> {
     const open = this.execution.taskRunList.filter(
       (run) => !TERMINAL_TASK_RUN_STATES.has(run.state.current),
     )
     if (open.length === 0) return
+    // Attempts that went to the queue (a sleep's wait has no entry).
+    const inFlight = open.filter(
+      (run) => run.wakeAt === undefined && run.attempts.at(-1)?.state.current === 'RUNNING',
+    )
+    const waitingSubflows = new Set(
+      allTasks(this.validated.flow)
+        .filter((task) => task.kind === 'subflow' && task.wait)
+        .map((task) => task.id),
+    )
+    const children = open
+      .filter((run) => waitingSubflows.has(run.taskId))
+      .map((run) => run.outputs?.executionId)
+      .filter((id): id is string => typeof id === 'string')
+    // A child that ended, or was never started, has nothing to kill.
+    await Promise.all(children.map((id) => this.deps.kill(id).catch(() => {})))
     const ids = inFlight.map((run) => queueId(run.id, run.attempts.length))
     for (const entry of await this.deps.store.getQueueEntries(ids)) this.dequeue.push(entry.id)
     const date = now()
@@ -531,6 +553,8 @@ export class ExecutionRunner {
     try {
       await this.deps.store.commit({
         ...(execution ? { execution } : {}),
+        // Creates the execution, only if no execution has its id (`EXECUTION_EXISTS` otherwise).
+        ...(creating ? { create: true } : {}),
         taskRuns,
         logs,
         ...(enqueue.length > 0 ? { enqueue } : {}),

@@ -1,44 +1,16 @@
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { copyFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { PACKAGE_ROOT } from '../../test/fixtures/temp-dir.js'
-import { createTestRuntime, type TestRuntime } from '../../test/fixtures/test-runtime.js'
+import { useRestartableRuntimes, waitUntil } from '../../test/fixtures/test-runtime.js'
 
-let dataDir: string
-let open: TestRuntime[] = []
-beforeEach(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'kite-queue-'))
-})
-afterEach(async () => {
-  for (const t of open) await t.close()
-  open = []
-  await rm(dataDir, { recursive: true, force: true })
-})
-
-async function start(config: Record<string, unknown> = {}) {
-  const t = await createTestRuntime({ dataDir, config })
-  open.push(t)
-  return t
-}
-
-async function stop(t: TestRuntime) {
-  open = open.filter((item) => item !== t)
-  await t.close()
-}
-
-async function waitUntil(check: () => Promise<boolean>, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
+const runtimes = useRestartableRuntimes('kite-queue-')
+const { start, stop } = runtimes
 
 /** Changes the data directory's database while no runtime has it open. */
 function editDatabase(edit: (db: Database.Database) => void) {
-  const db = new Database(join(dataDir, 'kite.db'))
+  const db = new Database(join(runtimes.dataDir, 'kite.db'))
   try {
     edit(db)
   } finally {
@@ -175,10 +147,10 @@ describe('the task queue across restarts', () => {
   }, 20_000)
 
   it('upgrades a data directory written before the queue existed and finishes its in-flight executions', async () => {
-    await mkdir(dataDir, { recursive: true })
+    await mkdir(runtimes.dataDir, { recursive: true })
     await copyFile(
       join(PACKAGE_ROOT, 'test', 'fixtures', 'data-dir-v1', 'kite.db'),
-      join(dataDir, 'kite.db'),
+      join(runtimes.dataDir, 'kite.db'),
     )
     let version = 0
     editDatabase((db) => {

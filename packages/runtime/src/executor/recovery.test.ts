@@ -1,38 +1,44 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createTestRuntime, type TestRuntime } from '../../test/fixtures/test-runtime.js'
+import { describe, expect, it } from 'vitest'
+import {
+  createTestRuntime,
+  startParentOfPausedChild,
+  type TestRuntime,
+  useRestartableRuntimes,
+  waitUntil,
+} from '../../test/fixtures/test-runtime.js'
 import { createSqliteStore } from '../storage/sqlite-store.js'
 
-let dataDir: string
-let open: TestRuntime[] = []
-beforeEach(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'kite-recovery-'))
-})
-afterEach(async () => {
-  for (const t of open) await t.close()
-  open = []
-  await rm(dataDir, { recursive: true, force: true })
-})
+const runtimes = useRestartableRuntimes('kite-recovery-')
+const { start, stop } = runtimes
 
-async function start() {
-  const t = await createTestRuntime({ dataDir })
-  open.push(t)
-  return t
+/** Saves and starts the flow on `t`; answers the execution id once task `taskId` has a run. */
+async function startUntilTask(t: TestRuntime, source: string, taskId: string): Promise<string> {
+  const { flow } = await t.runtime.engine.saveFlow(source)
+  const started = await t.runtime.engine.start({ namespace: flow.namespace, flowId: flow.id })
+  const hasRun = async () =>
+    (await t.runtime.engine.getExecution(started.id))?.taskRunList.some(
+      (run) => run.taskId === taskId,
+    ) === true
+  await waitUntil(hasRun)
+  return started.id
 }
 
-async function stop(t: TestRuntime) {
-  open = open.filter((item) => item !== t)
-  await t.close()
-}
-
-async function waitUntil(check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 5000
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
+/**
+ * Stops `t` and writes the execution back as KILLING (its state when the stop came), straight
+ * into the store: a runtime would recover its attempts before the commit. As if the stop came
+ * between the KILLING commit and the end of the kill.
+ */
+async function stopAfterKillingCommit(t: TestRuntime, executionId: string): Promise<void> {
+  const running = await t.runtime.engine.getExecution(executionId)
+  if (!running) throw new Error(`no execution ${executionId}`)
+  await stop(t)
+  const { taskRunList: _runs, ...summary } = running
+  const store = await createSqliteStore({ file: join(runtimes.dataDir, 'kite.db') })
+  await store.commit({
+    execution: { ...summary, state: { ...summary.state, current: 'KILLING' } },
+  })
+  await store.close()
 }
 
 const flow = (retry: string) => `
@@ -54,21 +60,13 @@ ${retry}
 describe('resuming after a stop', () => {
   it('retries a task whose worker was lost when its policy allows, keeping finished task runs', async () => {
     const before = await start()
-    await before.runtime.engine.saveFlow(
+    const id = await startUntilTask(
+      before,
       flow('    retry: { type: constant, interval: PT0.01S, maxAttempts: 2 }'),
-    )
-    const started = await before.runtime.engine.start({
-      namespace: 'test.recovery',
-      flowId: 'survivor',
-    })
-    await waitUntil(
-      async () =>
-        (await before.runtime.engine.getExecution(started.id))?.taskRunList.some(
-          (run) => run.taskId === 'slow',
-        ) === true,
+      'slow',
     )
     await stop(before)
-    const stored = await (await start()).runtime.engine.waitFor(started.id)
+    const stored = await (await start()).runtime.engine.waitFor(id)
     expect(stored.state.current).toBe('SUCCESS')
     const slow = stored.taskRunList.find((run) => run.taskId === 'slow')!
     expect(slow.attempts.map((attempt) => attempt.state.current)).toEqual(['FAILED', 'SUCCESS'])
@@ -81,29 +79,23 @@ describe('resuming after a stop', () => {
 
   it('resubmits a lost task without a retry policy: the lost attempt is recorded, the key stays', async () => {
     const before = await start()
-    await before.runtime.engine.saveFlow(`
+    const id = await startUntilTask(
+      before,
+      `
 id: resubmitted
 namespace: test.recovery
 tasks:
   - id: once
     type: test.fixtures.Attempt
     ms: 400
-`)
-    const started = await before.runtime.engine.start({
-      namespace: 'test.recovery',
-      flowId: 'resubmitted',
-    })
-    await waitUntil(
-      async () =>
-        (await before.runtime.engine.getExecution(started.id))?.taskRunList.some(
-          (run) => run.taskId === 'once',
-        ) === true,
+`,
+      'once',
     )
-    const lostOn = (await before.runtime.engine.getExecution(started.id))!.taskRunList[0]!
-      .attempts[0]!.worker
+    const lostOn = (await before.runtime.engine.getExecution(id))!.taskRunList[0]!.attempts[0]!
+      .worker
     await stop(before)
     const after = await start()
-    const done = await after.runtime.engine.waitFor(started.id)
+    const done = await after.runtime.engine.waitFor(id)
     expect(done.state.current).toBe('SUCCESS')
     const once = after.taskRun(done, 'once')
     expect(once.state.current).toBe('SUCCESS')
@@ -132,8 +124,7 @@ tasks:
     type: test.fixtures.Slow
     ms: 5000
 `
-    const first = await createTestRuntime({ dataDir, config })
-    open.push(first)
+    const first = await start(config)
     await first.runtime.engine.saveFlow(source)
     const started = await first.runtime.engine.start({
       namespace: 'test.recovery',
@@ -143,12 +134,10 @@ tasks:
       (await t.runtime.engine.getExecution(started.id))?.taskRunList[0]?.attempts.length ?? 0
     await waitUntil(async () => (await attempts(first)) === 1)
     await stop(first)
-    const second = await createTestRuntime({ dataDir, config })
-    open.push(second)
+    const second = await start(config)
     await waitUntil(async () => (await attempts(second)) === 2)
     await stop(second)
-    const third = await createTestRuntime({ dataDir, config })
-    open.push(third)
+    const third = await start(config)
     const done = await third.runtime.engine.waitFor(started.id)
     expect(done.state.current).toBe('FAILED')
     const slow = third.taskRun(done, 'slow')
@@ -183,16 +172,8 @@ tasks:
         (run) => run.taskId === 'slow',
       )
     await waitUntil(async () => (await slowRun(before))?.attempts[0]?.state.current === 'RUNNING')
-    const running = (await before.runtime.engine.getExecution(started.id))!
-    await stop(before)
     // The stop came between the KILLING commit and the end: the restart finishes the kill.
-    const { taskRunList: _runs, ...summary } = running
-    // Straight into the store: a runtime would recover the attempt before the commit.
-    const store = await createSqliteStore({ file: join(dataDir, 'kite.db') })
-    await store.commit({
-      execution: { ...summary, state: { ...summary.state, current: 'KILLING' } },
-    })
-    await store.close()
+    await stopAfterKillingCommit(before, started.id)
     const after = await start()
     const done = await after.runtime.engine.waitFor(started.id)
     expect(done.state.current).toBe('KILLED')
@@ -203,6 +184,47 @@ tasks:
     expect(after.taskRun(done, 'group').state.current).toBe('KILLED')
     expect(done.taskRunList.map((run) => run.taskId).sort()).toEqual(['group', 'slow'])
     expect(await after.runtime.store.getQueueEntries([`${slow.id}:1`])).toEqual([])
+  })
+
+  it('stops while an execution waits for its subflow child; waiters hear of the stop; the restart goes on', async () => {
+    const before = await start()
+    const { parentId, childId } = await startParentOfPausedChild(before.runtime, 'test.recovery', {
+      parent: 'waiting-parent',
+      child: 'paused-child',
+    })
+    const heard = before.runtime.engine.waitFor(parentId).then(
+      (execution) => execution.state.current,
+      (error: Error) => error.message,
+    )
+    // Before the fix, close() waited for ever for the parent's runner.
+    await stop(before)
+    expect(await heard).toBe('the runtime is shutting down')
+    const after = await start()
+    await after.runtime.engine.waitFor(childId, { untilPaused: true })
+    await after.runtime.engine.resume(childId)
+    const done = await after.runtime.engine.waitFor(parentId)
+    expect(done.state.current).toBe('SUCCESS')
+    expect(after.taskRun(done, 'call').outputs).toMatchObject({ state: 'SUCCESS' })
+  })
+
+  it('kills the running subflow child of an execution found KILLING after a restart', async () => {
+    const before = await start()
+    const { parentId, childId } = await startParentOfPausedChild(before.runtime, 'test.recovery', {
+      parent: 'killing-parent',
+      child: 'held-child',
+    })
+    // The stop came after the parent's KILLING commit, before the kill reached its child.
+    await stopAfterKillingCommit(before, parentId)
+    const after = await start()
+    const done = await after.runtime.engine.waitFor(parentId)
+    expect(done.state.current).toBe('KILLED')
+    expect(after.taskRun(done, 'call').state.current).toBe('KILLED')
+    // Before the fix the child stayed PAUSED for ever.
+    await waitUntil(
+      async () => (await after.runtime.engine.getExecution(childId))?.state.current === 'KILLED',
+    )
+    const child = (await after.runtime.engine.getExecution(childId))!
+    expect(after.taskRun(child, 'wait').state.current).toBe('KILLED')
   })
 
   it('keeps a paused execution paused across a restart, and resumes it on request', async () => {
@@ -269,13 +291,13 @@ tasks:
 describe('the data directory lock', () => {
   it('refuses a second runtime on the same directory, and takes over a dead process lock', async () => {
     const first = await start()
-    await expect(createTestRuntime({ dataDir })).rejects.toThrow(
-      `the data directory ${dataDir} is in use by process ${process.pid} (this one); one runtime per data directory`,
+    await expect(createTestRuntime({ dataDir: runtimes.dataDir })).rejects.toThrow(
+      `the data directory ${runtimes.dataDir} is in use by process ${process.pid} (this one); one runtime per data directory`,
     )
     await stop(first)
     const { writeFile } = await import('node:fs/promises')
-    await writeFile(join(dataDir, 'runtime.lock'), '999999999')
+    await writeFile(join(runtimes.dataDir, 'runtime.lock'), '999999999')
     const second = await start()
-    expect(second.runtime.dataDir).toBe(dataDir)
+    expect(second.runtime.dataDir).toBe(runtimes.dataDir)
   })
 })

@@ -133,13 +133,18 @@ export const LogLevelSchema = z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']
   error: 'must be one of TRACE, DEBUG, INFO, WARN, ERROR',
 })
 
-/** The keys every task takes, whatever its type. */
-export const TaskCommonShape = {
+/** The keys tasks and triggers share: what names the block and the plugin type it runs. */
+const TypedBlockShape = {
   id: TaskId,
   type: TypeName,
   version: VersionSpec.optional(),
   description: z.string().optional(),
   disabled: z.boolean().default(false),
+}
+
+/** The keys every task takes, whatever its type. */
+export const TaskCommonShape = {
+  ...TypedBlockShape,
   runIf: z
     .union([z.string(), z.boolean()], { error: 'must be an expression or a boolean' })
     .optional(),
@@ -212,11 +217,7 @@ export const FlowableSchemas = {
 
 /** The keys every trigger takes. */
 export const TriggerCommonShape = {
-  id: TaskId,
-  type: TypeName,
-  version: VersionSpec.optional(),
-  description: z.string().optional(),
-  disabled: z.boolean().default(false),
+  ...TypedBlockShape,
   conditions: z.array(z.unknown()).default([]),
 } satisfies Record<Exclude<FlowTriggerKey, 'interval'>, z.ZodType>
 export const TRIGGER_COMMON_KEYS: readonly string[] = FLOW_TRIGGER_KEYS

@@ -1,20 +1,13 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { useTempDir } from '../../../sdk/test/scratch.js'
 import { fixturePlugins } from '../../test/fixtures/plugins.js'
 import { createInProcessHost } from './in-process-host.js'
 import { createPluginCatalog } from './plugin-catalog.js'
 import type { HostRunContext, RunServices } from './plugin-host.js'
 import type { PluginPin } from './plugin-resolver.js'
 
-let dir: string
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kite-host-'))
-})
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true })
-})
+const tempDir = useTempDir('kite-host-')
 
 const host = createInProcessHost({ catalog: createPluginCatalog(fixturePlugins()) })
 const pin = (type: string, kind: PluginPin['kind'] = 'task'): PluginPin => ({
@@ -50,7 +43,7 @@ function context(logs: string[] = []): HostRunContext {
   return {
     execution: { id: 'e1', namespace: 'n', flowId: 'f', labels: {} },
     task: { id: 't', type: 'test.fixtures.Slow', version: '1.0.0' },
-    workingDir: join(dir, 'work'),
+    workingDir: join(tempDir(), 'work'),
     pluginConfig: {},
     services,
   }

@@ -2,21 +2,21 @@
 // installs a version only if its manifest is the one the registry's catalog recorded.
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { definePlugin, defineTask, type PluginPermissions, z } from '@kite/sdk'
 import { createManifest } from '@kite/sdk/host'
 import { hashManifest } from '@kite/sdk/tarball'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import {
   type Files,
   HOSTILE_CASES,
   packFiles,
   regroup,
 } from '../../../sdk/test/fixtures/hostile-tarballs.js'
+import { useTempDir } from '../../../sdk/test/scratch.js'
 import { silentLogger } from '../executor/engine.js'
 import { createPluginCatalog } from './plugin-catalog.js'
 import { createPluginStore, type PluginStoreOptions, unpackPlugin } from './plugin-store.js'
@@ -51,20 +51,12 @@ function pluginFiles(group = 'acme.confuse', permissions?: PluginPermissions): F
   }
 }
 
-let work: string
-
-beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'kite-plugin-store-'))
-})
-
-afterAll(async () => {
-  await rm(work, { recursive: true, force: true })
-})
+const tempDir = useTempDir('kite-plugin-store-')
 
 describe('unpackPlugin: the registry rules, at install', () => {
   it('writes a valid plugin and returns the hash of the manifest bytes it wrote', async () => {
     const files = pluginFiles()
-    const dir = join(work, 'valid')
+    const dir = join(tempDir(), 'valid')
     const { manifestHash } = await unpackPlugin(await packFiles(files), dir, {
       name: NAME,
       version: VERSION,
@@ -79,7 +71,7 @@ describe('unpackPlugin: the registry rules, at install', () => {
   it.each(HOSTILE_CASES.map((hostile) => [hostile.name, hostile] as const))(
     'refuses %s placed straight into the install path; nothing written',
     async (_name, hostile) => {
-      const dir = join(work, `hostile-${hostile.name.replace(/\W+/g, '-')}`)
+      const dir = join(tempDir(), `hostile-${hostile.name.replace(/\W+/g, '-')}`)
       const tarball = await hostile.build(pluginFiles())
       const error = await unpackPlugin(tarball, dir, { name: NAME, version: VERSION }).catch(
         (caught: Error) => caught,
@@ -92,7 +84,7 @@ describe('unpackPlugin: the registry rules, at install', () => {
   )
 
   it('honours configured limits', async () => {
-    const error = await unpackPlugin(await packFiles(pluginFiles()), join(work, 'limited'), {
+    const error = await unpackPlugin(await packFiles(pluginFiles()), join(tempDir(), 'limited'), {
       name: NAME,
       version: VERSION,
       limits: { maxTypes: 1, maxStringLength: 10 },
@@ -103,12 +95,15 @@ describe('unpackPlugin: the registry rules, at install', () => {
   it('refuses a tarball of another package or one that is not a plugin', async () => {
     const files = pluginFiles()
     await expect(
-      unpackPlugin(await packFiles(files), join(work, 'other'), { name: NAME, version: '2.0.0' }),
+      unpackPlugin(await packFiles(files), join(tempDir(), 'other'), {
+        name: NAME,
+        version: '2.0.0',
+      }),
     ).rejects.toThrow(`the tarball's package.json is ${NAME}@1.0.0`)
     await expect(
       unpackPlugin(
         await packFiles({ 'package.json': JSON.stringify({ name: NAME, version: VERSION }) }),
-        join(work, 'plain'),
+        join(tempDir(), 'plain'),
         { name: NAME, version: VERSION },
       ),
     ).rejects.toThrow('it is not a Kite plugin')
@@ -178,7 +173,7 @@ describe('install checks the manifest against the catalog', () => {
     permissions?: PluginStoreOptions['permissions'],
   ) {
     registry = await startRegistry({ tarball, ...(catalogHash ? { catalogHash } : {}) })
-    const dir = await mkdtemp(join(work, 'store-'))
+    const dir = await mkdtemp(join(tempDir(), 'store-'))
     const catalog = createPluginCatalog()
     const store = createPluginStore({
       dir,

@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { writePlugin } from '../../test/plugin-publishing.js'
+import { taskBundle, writePlugin } from '../../test/plugin-publishing.js'
 import { createPluginCatalog, type MutablePluginCatalog } from './plugin-catalog.js'
 import type { HostRequest, HostRunContext, RunServices } from './plugin-host.js'
 import { loadPluginDirectory } from './plugin-sources.js'
@@ -18,26 +18,19 @@ const BROKEN = '@acme/kite-plugin-broken'
 
 /** Tasks for the pool: sleep, loop forever, exit the process, use the working dir, echo config. */
 function poolBundle(version: string, group = 'acme.pool'): string {
-  return `import { writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { definePlugin, defineTask, z } from '@kite/sdk'
-const out = z.object({ value: z.unknown().optional() })
-const task = (name, run, properties = z.object({})) => defineTask({ name, title: name, description: name + ' task.', properties, outputs: out, run })
-export default definePlugin({
-  group: '${group}',
-  title: 'Pool',
-  description: 'Tasks for the pool tests (${version}).',
-  tasks: [
-    task('Sleep', async (props) => { await new Promise((r) => setTimeout(r, props.ms)); return { value: '${version}' } }, z.object({ ms: z.number().default(10) })),
-    task('Loop', () => { for (;;) {} }),
-    task('Exit', async () => { await new Promise((r) => setTimeout(r, 50)); process.exit(3) }),
-    task('UseDir', async (props, ctx) => { const file = join(ctx.workingDir, 'note.txt'); writeFileSync(file, 'hi'); return { value: file } }),
-    task('Config', async (props, ctx) => ({ value: ctx.pluginConfig })),
-  ],
-  triggers: [],
-  conditions: [],
-})
-`
+  return taskBundle({
+    group,
+    title: 'Pool',
+    description: `Tasks for the pool tests (${version}).`,
+    imports: "import { writeFileSync } from 'node:fs'\nimport { join } from 'node:path'\n",
+    tasks: [
+      `task('Sleep', async (props) => { await new Promise((r) => setTimeout(r, props.ms)); return { value: '${version}' } }, z.object({ ms: z.number().default(10) }))`,
+      "task('Loop', () => { for (;;) {} })",
+      "task('Exit', async () => { await new Promise((r) => setTimeout(r, 50)); process.exit(3) })",
+      "task('UseDir', async (props, ctx) => { const file = join(ctx.workingDir, 'note.txt'); writeFileSync(file, 'hi'); return { value: file } })",
+      "task('Config', async (props, ctx) => ({ value: ctx.pluginConfig }))",
+    ],
+  })
 }
 
 let dir: string

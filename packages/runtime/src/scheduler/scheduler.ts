@@ -24,6 +24,13 @@ import { createCron, decideSchedule, scheduleVariables } from './schedule.js'
 
 /** The trigger-state key of the scheduler's own record (plugin state uses the other keys). */
 export const RECORD_KEY = '$scheduler'
+/**
+ * The trigger-state key of what the API decides about a trigger (enabled, reset), written by the
+ * node that was asked and read from the store by every scheduler: the active scheduler, maybe on
+ * another node, never writes it, so its record cannot overwrite an API call (SPEC 9).
+ */
+export const CONTROL_KEY = '$control'
+const RESERVED_KEYS: ReadonlySet<string> = new Set([RECORD_KEY, CONTROL_KEY])
 
 /** The longest a condition may take before it counts as failing. */
 const CONDITION_TIMEOUT_MS = 30_000
@@ -38,6 +45,12 @@ const REPLAY_MARGIN_MS = 60_000
 /** ...but never further back than this. */
 const REPLAY_WINDOW_MS = 24 * 3_600_000
 const REPLAY_PAGE = 200
+/**
+ * In a cluster, the ends the active scheduler reads from the store each tick: those written in
+ * this window, so an end committed late (concurrent commits) or stamped by a clock a little
+ * behind is still seen; each is evaluated once (`seenEnds`).
+ */
+const ENDS_WINDOW_MS = 10_000
 /** A webhook's record (dates, last execution) is written this long after its firings, coalesced. */
 const SAVE_SOON_MS = 100
 
@@ -57,7 +70,7 @@ interface PendingStart {
  * restart completes it — starting only the executions that do not exist yet.
  */
 interface TriggerRecord {
-  /** Turned off through the API. */
+  /** Turned off through the API, as recorded before `$control` rows; a control row overrides it. */
   disabled?: boolean
   /** What `nextDate` was computed from; a changed cron starts over. */
   schedule?: string
@@ -70,6 +83,14 @@ interface TriggerRecord {
   failures?: number
   /** Firings recorded and not yet completed (several webhook calls may fire at once). */
   pending?: PendingFiring[]
+}
+
+/** What the API decided about one trigger (`CONTROL_KEY`). */
+interface TriggerControl {
+  /** Turned off (true) or on again (false) through the API. */
+  disabled?: boolean
+  /** How many resets the API made: an active scheduler that sees it grow forgets its record. */
+  resets?: number
 }
 
 interface PendingFiring {
@@ -122,6 +143,11 @@ export interface SchedulerOptions {
   logger: RuntimeLogger
   /** How often schedules and poll intervals are checked, in ms (default 500). */
   tickMs?: number
+  /**
+   * Executions also end in other processes (a cluster): Flow triggers read ends from the store
+   * every tick, besides the ends of this process's engine.
+   */
+  cluster?: boolean
 }
 
 export interface WebhookRequest {
@@ -188,6 +214,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     if (name.startsWith('KITE_ENV_') && value !== undefined) env[name] = value
   }
   const records = new Map<string, TriggerRecord>()
+  const controls = new Map<string, TriggerControl>()
   const validations = new Map<
     string,
     { revision: number; generation: number; value: ValidatedFlow | Error }
@@ -217,13 +244,55 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
   const loadRecords = () => {
     loaded ??= (async () => {
-      for (const row of await store.triggerStateList()) {
-        if (row.key !== RECORD_KEY) continue
+      for (const row of await store.triggerStateList({ key: RECORD_KEY })) {
         records.set(keyOf(row.namespace, row.flowId, row.triggerId), row.value as TriggerRecord)
       }
+      await loadControls()
     })()
     return loaded
   }
+
+  /**
+   * Reads every trigger's control row. A started scheduler does it every tick: a reset through
+   * another node (more `resets` than it knew) makes it forget its record, and writes the empty
+   * record so that a write of its old one since the reset is undone.
+   */
+  const loadControls = async () => {
+    const rows = await store.triggerStateList({ key: CONTROL_KEY })
+    const seen = new Set<string>()
+    for (const row of rows) {
+      const key = keyOf(row.namespace, row.flowId, row.triggerId)
+      const control = row.value as TriggerControl
+      seen.add(key)
+      const known = controls.get(key)?.resets ?? 0
+      controls.set(key, control)
+      if (!timer || (control.resets ?? 0) <= known) continue
+      generations.set(key, (generations.get(key) ?? 0) + 1)
+      records.set(key, {})
+      await store.triggerStateSet(row.namespace, row.flowId, row.triggerId, RECORD_KEY, {})
+    }
+    for (const key of controls.keys()) if (!seen.has(key)) controls.delete(key)
+  }
+
+  /**
+   * A scheduler that is not evaluating (an api node's in a cluster, a standby) reads what the API
+   * shows from the store: the active scheduler writes the records, any node the controls.
+   */
+  const readStored = async (entry: RecordOwner) => {
+    if (timer || unsaved.has(entry.key)) return
+    const { namespace, id: flowId } = entry.flow
+    const [record, control] = await Promise.all([
+      store.triggerStateGet(namespace, flowId, entry.trigger.id, RECORD_KEY),
+      store.triggerStateGet(namespace, flowId, entry.trigger.id, CONTROL_KEY),
+    ])
+    records.set(entry.key, (record as TriggerRecord | undefined) ?? {})
+    if (control === undefined) controls.delete(entry.key)
+    else controls.set(entry.key, control as TriggerControl)
+  }
+
+  /** Turned off through the API: the control row decides, else a record written before them. */
+  const isDisabled = (key: string): boolean =>
+    controls.get(key)?.disabled ?? records.get(key)?.disabled === true
 
   const recordOf = (key: string): TriggerRecord => {
     let record = records.get(key)
@@ -320,7 +389,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     entry.prepared !== undefined &&
     !entry.flow.disabled &&
     !entry.trigger.disabled &&
-    recordOf(entry.key).disabled !== true
+    !isDisabled(entry.key)
 
   // ── conditions and firing ───────────────────────────────────────────────────────────────────
 
@@ -500,6 +569,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         record.lastFired = execution.state.startDate ?? new Date().toISOString()
         record.lastExecutionId = execution.id
       } catch (error) {
+        // Another scheduler (a lease handed over mid-firing) started it first: it fired once.
+        if (isRuntimeError(error) && error.code === 'EXECUTION_EXISTS') continue
         if (webhookFailures.has(start.id)) {
           webhookFailures.set(start.id, error)
           // The caller's inputs were refused (422): the trigger itself did not fail.
@@ -599,8 +670,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
           ? written[name]
           : store.triggerStateGet(namespace, flowId, entry.trigger.id, name),
       set: async (name: string, value: unknown) => {
-        if (name === RECORD_KEY) {
-          throw new RuntimeError(`ctx.state key "${RECORD_KEY}" is reserved for the scheduler`, {
+        if (RESERVED_KEYS.has(name)) {
+          throw new RuntimeError(`ctx.state key "${name}" is reserved for the scheduler`, {
             code: 'REQUEST_INVALID',
           })
         }
@@ -657,6 +728,40 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
   // Downstream ids being fired now: the live event and the replay after a start may meet.
   const firingIds = new Set<string>()
+  // Ends evaluated already (id → when written): the store's window and this engine's events meet.
+  const seenEnds = new Map<string, number>()
+  const noteEnd = (id: string, written: number) => {
+    if (options.cluster) seenEnds.set(id, written)
+  }
+  const hasFlowTriggers = (entries: ReadonlyMap<string, IndexedTrigger>) =>
+    [...entries.values()].some((entry) => active(entry) && entry.trigger.kind === 'flow')
+
+  /**
+   * In a cluster the ends of executions other nodes ran reach Flow triggers here, a tick after
+   * they are written: the ends of the last `ENDS_WINDOW_MS`, each evaluated once.
+   */
+  const followEnds = async () => {
+    if (!options.cluster) return
+    const since = Date.now() - ENDS_WINDOW_MS
+    for (const [id, written] of seenEnds) if (written < since) seenEnds.delete(id)
+    if (!hasFlowTriggers(await refresh())) return
+    let after: EndedExecutionCursor | undefined
+    for (;;) {
+      const page = await store.listExecutionsEndedSince(new Date(since).toISOString(), {
+        ...(after ? { after } : {}),
+        limit: REPLAY_PAGE,
+      })
+      for (const row of page) {
+        if (closed) return
+        if (seenEnds.has(row.id)) continue
+        noteEnd(row.id, Date.parse(row.updatedAt))
+        await onExecutionEnd(row.id)
+      }
+      after = page.at(-1)
+      if (page.length < REPLAY_PAGE) return
+    }
+  }
+
   const onExecutionEnd = async (executionId: string, endedSince?: number) => {
     const flowTriggers = [...(await refresh()).values()].filter(
       (
@@ -720,6 +825,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   let aliveWritten = 0
   const evaluate = async () => {
     await loadRecords()
+    // Alone, every API call goes through this scheduler; in a cluster any api node may write.
+    if (options.cluster) await loadControls()
     if (Date.now() - aliveWritten >= ALIVE_EVERY_MS) {
       aliveWritten = Date.now()
       await store.triggerStateSet(ALIVE.namespace, ALIVE.flowId, ALIVE.triggerId, RECORD_KEY, {
@@ -746,6 +853,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         await fail(entry, messageOf(error)).catch(() => {})
       }
     }
+    await followEnds()
   }
 
   const tick = () => {
@@ -774,10 +882,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     )) as { aliveAt?: string } | undefined
     if (!mark?.aliveAt) return
     // Nothing to replay for a runtime without flow triggers: no read of the history at all.
-    const entries = await refresh()
-    if (![...entries.values()].some((entry) => active(entry) && entry.trigger.kind === 'flow')) {
-      return
-    }
+    if (!hasFlowTriggers(await refresh())) return
     const since = Math.max(
       Date.parse(mark.aliveAt) - REPLAY_MARGIN_MS,
       Date.now() - REPLAY_WINDOW_MS,
@@ -790,7 +895,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         ...(after ? { after } : {}),
         limit: REPLAY_PAGE,
       })
-      for (const row of page) await onExecutionEnd(row.id, since)
+      for (const row of page) {
+        noteEnd(row.id, Date.parse(row.updatedAt))
+        await onExecutionEnd(row.id, since)
+      }
       after = page.at(-1)
       if (page.length < REPLAY_PAGE || closed) return
     }
@@ -803,7 +911,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       namespace: entry.flow.namespace,
       flowId: entry.flow.id,
     })) {
-      if (row.triggerId === entry.trigger.id && row.key !== RECORD_KEY) state[row.key] = row.value
+      if (row.triggerId === entry.trigger.id && !RESERVED_KEYS.has(row.key)) {
+        state[row.key] = row.value
+      }
     }
     const { trigger } = entry
     return {
@@ -814,7 +924,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       type: trigger.type,
       kind: trigger.kind,
       ...(entry.prepared?.resolved ? { version: entry.prepared.resolved.version } : {}),
-      enabled: record.disabled !== true,
+      enabled: !isDisabled(entry.key),
       flowDisabled: entry.flow.disabled || trigger.disabled,
       ...(trigger.kind === 'schedule'
         ? { cron: trigger.cron, ...(trigger.timezone ? { timezone: trigger.timezone } : {}) }
@@ -846,7 +956,27 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         code: 'NOT_FOUND',
       })
     }
+    await readStored(entry)
     return entry
+  }
+
+  /** A trigger's control row as the store holds it now (another node may have written it). */
+  const storedControl = async (entry: IndexedTrigger): Promise<TriggerControl> =>
+    ((await store.triggerStateGet(
+      entry.flow.namespace,
+      entry.flow.id,
+      entry.trigger.id,
+      CONTROL_KEY,
+    )) as TriggerControl | undefined) ?? {}
+  const saveControl = async (entry: IndexedTrigger, next: TriggerControl) => {
+    controls.set(entry.key, next)
+    await store.triggerStateSet(
+      entry.flow.namespace,
+      entry.flow.id,
+      entry.trigger.id,
+      CONTROL_KEY,
+      next,
+    )
   }
 
   const scheduler: Scheduler = {
@@ -876,6 +1006,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       unsubscribe = engine.subscribeAll((event) => {
         if (event.type !== 'state' || !TERMINAL_EXECUTION_STATES.has(event.state as ExecutionState))
           return
+        noteEnd(event.executionId, Date.now())
         track(
           onExecutionEnd(event.executionId).catch((error) =>
             logger.error(`flow triggers after execution ${event.executionId}: ${messageOf(error)}`),
@@ -941,6 +1072,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
             (item) => item.trigger.kind === 'webhook' && item.trigger.key === request.key,
           )
         : undefined
+      if (entry) await readStored(entry)
       if (!entry || !active(entry)) return undefined
       const id = createId()
       const variables = {
@@ -979,6 +1111,20 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
     async list(filter = {}) {
       await loadRecords()
+      if (!timer) {
+        // Not evaluating: the active scheduler (another node's, maybe) wrote what is current.
+        const stored = new Map<string, TriggerRecord>()
+        for (const row of await store.triggerStateList({ key: RECORD_KEY })) {
+          stored.set(keyOf(row.namespace, row.flowId, row.triggerId), row.value as TriggerRecord)
+        }
+        for (const key of [...records.keys(), ...stored.keys()]) {
+          if (unsaved.has(key)) continue
+          const record = stored.get(key)
+          if (record) records.set(key, record)
+          else records.delete(key)
+        }
+        await loadControls()
+      }
       const entries = [...(await refresh()).values()].filter(
         (entry) =>
           (filter.namespace === undefined || entry.flow.namespace === filter.namespace) &&
@@ -989,21 +1135,18 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
     async setEnabled(namespace, flowId, triggerId, enabled) {
       const entry = await find(namespace, flowId, triggerId)
-      const record = recordOf(entry.key)
-      if (enabled) delete record.disabled
-      else record.disabled = true
-      await save(entry)
+      await saveControl(entry, { ...(await storedControl(entry)), disabled: !enabled })
       return infoOf(entry)
     },
 
     async reset(namespace, flowId, triggerId) {
       const entry = await find(namespace, flowId, triggerId)
-      const previous = recordOf(entry.key)
-      const record: TriggerRecord = previous.disabled ? { disabled: true } : {}
+      const disabled = isDisabled(entry.key)
+      const resets = ((await storedControl(entry)).resets ?? 0) + 1
       generations.set(entry.key, (generations.get(entry.key) ?? 0) + 1)
-      records.set(entry.key, record)
+      records.set(entry.key, {})
       await store.triggerStateDelete(namespace, flowId, triggerId)
-      if (record.disabled) await save(entry)
+      await saveControl(entry, { ...(disabled ? { disabled: true } : {}), resets })
       return infoOf(entry)
     },
 

@@ -1,5 +1,5 @@
 import { CompiledQuery, type Generated, type Kysely, sql } from 'kysely'
-import { LeaseLostError } from '../errors.js'
+import { LeaseLostError, RuntimeError } from '../errors.js'
 import type {
   Execution,
   ExecutionState,
@@ -251,6 +251,21 @@ export async function createKyselyStore(
       })),
     )
     .compile().sql
+  const insertExecution = db
+    .insertInto('executions')
+    .values({
+      id: '',
+      namespace: '',
+      flow_id: '',
+      flow_revision: 0,
+      state: '',
+      parent_id: null,
+      created_at: '',
+      updated_at: '',
+      value: '',
+    })
+    .onConflict((conflict) => conflict.column('id').doNothing())
+    .compile().sql
   const upsertTaskRun = db
     .insertInto('task_runs')
     .values({ id: '', execution_id: '', sequence: 0, state: '', value: '' })
@@ -430,7 +445,17 @@ export async function createKyselyStore(
       }
     }
     if (execution) {
-      await trx.executeQuery(CompiledQuery.raw(upsertExecution, executionParams(execution)))
+      const params = executionParams(execution)
+      if (changes.create) {
+        const inserted = await trx.executeQuery(CompiledQuery.raw(insertExecution, params))
+        if (Number(inserted.numAffectedRows ?? 0) === 0) {
+          throw new RuntimeError(`execution ${execution.id} exists already`, {
+            code: 'EXECUTION_EXISTS',
+          })
+        }
+      } else {
+        await trx.executeQuery(CompiledQuery.raw(upsertExecution, params))
+      }
       if (changes.executorId !== undefined) {
         await trx
           .updateTable('executions')
@@ -826,7 +851,7 @@ export async function createKyselyStore(
     async listCommands(executorId) {
       const rows = await db
         .selectFrom('execution_commands')
-        .innerJoin('executions', 'executions.id', 'execution_commands.execution_id')
+        .leftJoin('executions', 'executions.id', 'execution_commands.execution_id')
         .select([
           'execution_commands.seq',
           'execution_commands.execution_id',
@@ -835,7 +860,14 @@ export async function createKyselyStore(
           'execution_commands.created_at',
           'executions.state',
         ])
-        .where('executions.executor_id', '=', executorId)
+        // Moot commands are for anyone to drop: an ended execution's holder may be gone for good.
+        .where((eb) =>
+          eb.or([
+            eb('executions.executor_id', '=', executorId),
+            eb('executions.state', 'not in', UNFINISHED),
+            eb('executions.id', 'is', null),
+          ]),
+        )
         .orderBy('execution_commands.seq')
         .execute()
       return rows.map((row) => {
@@ -844,7 +876,7 @@ export async function createKyselyStore(
           executionId: row.execution_id,
           kind: row.kind as ExecutionCommand['kind'],
           createdAt: row.created_at,
-          executionState: row.state as ExecutionState,
+          executionState: (row.state ?? undefined) as ExecutionState | undefined,
         }
         if (row.kind !== 'kill' && row.kind !== 'resume') {
           return { ...command, unreadable: `unknown command "${row.kind}"` }
@@ -1147,6 +1179,7 @@ export async function createKyselyStore(
       let query = db.selectFrom('trigger_state').selectAll()
       if (filter.namespace !== undefined) query = query.where('namespace', '=', filter.namespace)
       if (filter.flowId !== undefined) query = query.where('flow_id', '=', filter.flowId)
+      if (filter.key !== undefined) query = query.where('key', '=', filter.key)
       const rows = await query
         .orderBy('namespace')
         .orderBy('flow_id')

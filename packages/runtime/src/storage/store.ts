@@ -102,6 +102,11 @@ export interface Commit {
   /** The executor node that advances `execution` from now on (its lease, SPEC 9); null: any. */
   executorId?: string | null
   /**
+   * `execution` is new: written only if no execution has its id, otherwise nothing is written and
+   * the commit throws `EXECUTION_EXISTS` (the primary key decides between two starts of one id).
+   */
+  create?: boolean
+  /**
    * Commit only while this executor still holds this execution (a fence): otherwise nothing is
    * written and the commit throws `LeaseLostError`.
    */
@@ -257,10 +262,14 @@ export interface Store {
   countExecutionsOf(nodeId: string): Promise<number>
   /** Records a command for the executor of its execution, and tells it (`listen('commands')`). */
   recordCommand(command: Pick<ExecutionCommand, 'executionId' | 'kind' | 'inputs'>): Promise<void>
-  /** The commands of the executions `executorId` holds, oldest first, with their state now. */
+  /**
+   * The commands `executorId` is to carry out or drop, oldest first, with their execution's state
+   * now: those of the executions it holds, and those whose execution has ended (whoever held it)
+   * or is gone (`executionState` undefined), which every executor drops.
+   */
   listCommands(
     executorId: string,
-  ): Promise<Array<ExecutionCommand & { executionState: ExecutionState }>>
+  ): Promise<Array<ExecutionCommand & { executionState: ExecutionState | undefined }>>
   /** Removes commands carried out (or moot: their execution ended or is gone). */
   deleteCommands(seqs: readonly number[]): Promise<void>
   /**
@@ -300,8 +309,12 @@ export interface Store {
     key: string,
     value: unknown,
   ): Promise<void>
-  /** Every trigger state row, optionally of one namespace and flow (for the scheduler and API). */
-  triggerStateList(filter?: { namespace?: string; flowId?: string }): Promise<TriggerStateRow[]>
+  /** Every trigger state row, optionally of one namespace and flow, or of one key (scheduler, API). */
+  triggerStateList(filter?: {
+    namespace?: string
+    flowId?: string
+    key?: string
+  }): Promise<TriggerStateRow[]>
   /** Deletes a trigger's state: one key, or every key when none is given. */
   triggerStateDelete(
     namespace: string,

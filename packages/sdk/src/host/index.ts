@@ -9,7 +9,7 @@
 import '../meta.js'
 
 export { isDefinition } from '../define.js'
-export { renderPluginMarkdown, renderTypeMarkdown } from '../docs.js'
+export { exampleId, exampleYaml, renderPluginMarkdown, renderTypeMarkdown } from '../docs.js'
 export { guardOutputs } from '../fetch.js'
 export {
   FLOW_CONDITION_KEYS,

@@ -53,16 +53,13 @@ export function readPackageContents(
       `the package.json of ${label} is ${formatBytes(rawPackage.length)}, past the ${formatBytes(limits.maxManifestBytes)} limit (maxManifestBytes)`,
     )
   }
-  let packageJson: unknown
-  try {
-    packageJson = JSON.parse(rawPackage.toString('utf8'))
-  } catch (error) {
-    throw tarballError(
+  const packageJson = parseJson(rawPackage, (error) =>
+    tarballError(
       'TARBALL_CORRUPT',
       `package.json in the tarball of ${label} is not valid JSON`,
       error,
-    )
-  }
+    ),
+  )
   if (!isRecord(packageJson)) {
     throw tarballError(
       'TARBALL_CORRUPT',
@@ -104,16 +101,13 @@ export function readPackageContents(
       `${path} is ${formatBytes(bytes.length)}, past the ${formatBytes(limits.maxManifestBytes)} limit on a manifest (maxManifestBytes)`,
     )
   }
-  let json: unknown
-  try {
-    json = JSON.parse(bytes.toString('utf8'))
-  } catch (error) {
-    throw invalid(
+  const json = parseJson(bytes, (error) =>
+    invalid(
       'MANIFEST_JSON_INVALID',
       `${path} is not valid JSON (${(error as Error).message})`,
       error,
-    )
-  }
+    ),
+  )
   if (isRecord(json)) {
     // Counted before the schema runs: 10,000 types should cost a refusal, not a validation.
     const count = ['tasks', 'triggers', 'conditions'].reduce((sum, key) => {
@@ -194,4 +188,13 @@ function findLongString(
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** The JSON in `bytes` (UTF-8), or the error `invalid` makes of the parse failure. */
+function parseJson(bytes: Buffer, invalid: (error: unknown) => Error): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'))
+  } catch (error) {
+    throw invalid(error)
+  }
 }

@@ -1,11 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { fixturePlugins } from '../../../test/fixtures/plugins.js'
 import {
-  createTestRuntime,
   type TestRuntime,
+  useRestartableRuntimes,
   waitUntil,
 } from '../../../test/fixtures/test-runtime.js'
 import type { Execution } from '../execution-model.js'
@@ -13,32 +11,10 @@ import type { Execution } from '../execution-model.js'
 // The real core plugin (its built dist), instead of the fixtures' stand-in for kite.core.
 const CORE = join(import.meta.dirname, '../../../../plugins/core')
 
-let dataDir: string
-let open: TestRuntime[] = []
-beforeEach(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'kite-sleep-'))
+const { start, stop } = useRestartableRuntimes('kite-sleep-', {
+  plugins: fixturePlugins().filter((plugin) => plugin.name !== '@kite/plugin-core'),
+  pluginDirs: [CORE],
 })
-afterEach(async () => {
-  for (const t of open) await t.close()
-  open = []
-  await rm(dataDir, { recursive: true, force: true })
-})
-
-async function start(config: Record<string, unknown> = {}) {
-  const t = await createTestRuntime({
-    dataDir,
-    config,
-    plugins: fixturePlugins().filter((plugin) => plugin.name !== '@kite/plugin-core'),
-    pluginDirs: [CORE],
-  })
-  open.push(t)
-  return t
-}
-
-async function stop(t: TestRuntime) {
-  open = open.filter((item) => item !== t)
-  await t.close()
-}
 
 const sleepFlow = (duration: string, extra = '') => `
 id: napper

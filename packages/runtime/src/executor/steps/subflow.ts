@@ -1,4 +1,4 @@
-import { messageOf } from '../../errors.js'
+import { isRuntimeError, messageOf } from '../../errors.js'
 import type { SubflowTask } from '../../flow/flow-model.js'
 import { createId } from '../../ids.js'
 import type { ExecutionSummary, TaskRun, TaskRunState } from '../execution-model.js'
@@ -135,6 +135,8 @@ async function startChild(
     return undefined
   } catch (error) {
     if (r.deps.closing) throw new Shutdown()
+    // Started already under the recorded id (by an executor that held this execution before).
+    if (isRuntimeError(error) && error.code === 'EXECUTION_EXISTS') return undefined
     return r.failRun(run, task.allowFailure, `cannot start the subflow: ${messageOf(error)}`)
   }
 }
