@@ -186,6 +186,26 @@ describe('bad input is answered clearly and the server stays up', () => {
     await expectUp()
   })
 
+  it('reads a streamed (chunked) body under the limit', async () => {
+    const streamed = (chunks: string[]) =>
+      api('/flows/validate', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-yaml' },
+        body: new ReadableStream<Uint8Array>({
+          start(controller) {
+            for (const chunk of chunks) controller.enqueue(new TextEncoder().encode(chunk))
+            controller.close()
+          },
+        }),
+        duplex: 'half',
+      } as RequestInit)
+    const source = HELLO.replace('id: hello', 'id: streamed')
+    const small = await streamed([source.slice(0, 20), source.slice(20)])
+    expect(small.status).toBe(200)
+    expect(await small.json()).toMatchObject({ valid: true, id: 'streamed' })
+    // An oversized streamed body is refused with 413 (uploads.test.ts: on a connection of its own).
+  })
+
   it('refuses invalid inputs, invalid JSON and unknown flows', async () => {
     const inputs = await json('/executions/company.team/hello', {
       name: { not: 'a string' },
@@ -364,6 +384,27 @@ describe('executions API', () => {
     expect(execution.taskRunList[0].outputs).toEqual({ value: 'Grace' })
     expect(execution.trigger).toMatchObject({ id: 'hook', type: 'kite.trigger.Webhook' })
     expect((await json('/executions/webhook/n/hooked/wrong', {})).status).toBe(404)
+    // No body at all, and a streamed (chunked) one: the flow sees '' and the whole text.
+    const bodyOf = async (init: RequestInit) => {
+      const answer = await api('/executions/webhook/n/hooked/s3cret-key?wait=true', init)
+      expect(answer.status).toBe(200)
+      return (await answer.json()).trigger.variables.body
+    }
+    expect(await bodyOf({ method: 'POST' })).toBe('')
+    const streamed = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (const part of ['{"who":', '"Ada"}']) controller.enqueue(new TextEncoder().encode(part))
+        controller.close()
+      },
+    })
+    expect(
+      await bodyOf({
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: streamed,
+        duplex: 'half',
+      } as RequestInit),
+    ).toEqual({ who: 'Ada' })
   })
 
   it('serves an execution file, only of that execution', async () => {

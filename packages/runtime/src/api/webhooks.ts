@@ -58,7 +58,12 @@ export function createWebhookRoutes(context: RouteContext) {
       const body = JSON.parse(JSON.stringify(inputs)) as unknown
       execution = await context.runtime.scheduler.fireWebhook({ ...request, body, inputs })
     } else {
-      const text = await c.req.text()
+      // No Content-Length and no Transfer-Encoding, or a length of 0: no body, so no turns of the
+      // event loop spent waiting for the end of an empty stream.
+      const empty =
+        c.req.header('transfer-encoding') === undefined &&
+        (c.req.header('content-length') ?? '0') === '0'
+      const text = empty ? '' : await c.req.text()
       const saysJson = (c.req.header('content-type') ?? '').includes('json')
       const body = saysJson && text !== '' ? parseJsonOrText(text) : text
       execution = await context.runtime.scheduler.fireWebhook({ ...request, body })

@@ -830,3 +830,47 @@ function inOrder(spans: Array<[number, number]>): boolean {
   const sorted = [...spans].sort((a, b) => a[0] - b[0])
   return sorted.every(([start], index) => index === 0 || start >= sorted[index - 1]![1])
 }
+
+describe('creating an execution', () => {
+  it('stores it with its first task run in one commit, and stores nothing when that fails', async () => {
+    const flow = flowYaml('created', 'test.engine.create', [echo('a', 'one'), echo('b', 'two')])
+    await t.runtime.engine.saveFlow(flow)
+    const store = t.runtime.store
+    const commit = store.commit.bind(store)
+    const creations: string[] = []
+    let failNext = false
+    store.commit = (changes) => {
+      const execution = changes.execution
+      if (execution?.flowId === 'created' && execution.state.current !== 'SUCCESS') {
+        creations.push(
+          `${execution.state.current} ${(changes.taskRuns ?? []).map((run) => `${run.taskId}:${run.state.current}`).join(' ')}`,
+        )
+        if (failNext) {
+          failNext = false
+          return Promise.reject(new Error('disk full'))
+        }
+      }
+      return commit(changes)
+    }
+    try {
+      const started = await t.runtime.engine.start({
+        namespace: 'test.engine.create',
+        flowId: 'created',
+      })
+      expect(started.state.current).toBe('CREATED')
+      const ended = await t.runtime.engine.waitFor(started.id)
+      expect(runStates(ended)).toBe('a:SUCCESS b:SUCCESS')
+      // No commit of its own for CREATED: the first one already holds the first task run.
+      expect(creations).toEqual(['RUNNING a:RUNNING'])
+
+      failNext = true
+      await expect(
+        t.runtime.engine.start({ namespace: 'test.engine.create', flowId: 'created' }),
+      ).rejects.toThrow('disk full')
+      const stored = await store.listExecutions({ namespace: 'test.engine.create' }, 1, 10)
+      expect(stored.results.map((execution) => execution.id)).toEqual([started.id])
+    } finally {
+      store.commit = commit
+    }
+  })
+})

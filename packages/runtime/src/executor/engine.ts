@@ -155,7 +155,11 @@ export interface Engine {
    */
   latestFlow(namespace: string, id: string): Promise<StoredFlow | undefined>
   deleteFlow(namespace: string, id: string): Promise<boolean>
-  /** Creates an execution (committed as CREATED) and starts running it; returns at once. */
+  /**
+   * Creates an execution and starts running it; returns its CREATED state once it is stored
+   * (standalone, by the runner's first commit, which holds its first task run; in a cluster, as
+   * CREATED, leased to this executor or left for one).
+   */
   start(request: StartRequest): Promise<Execution>
   getExecution(id: string): Promise<Execution | undefined>
   /** Resolves when the execution is in a final state (or paused, if asked). */
@@ -325,10 +329,18 @@ export function createEngine(options: EngineOptions): Engine {
     },
   }
 
-  /** Registers a runner for the execution; `begin` starts its walk. */
-  const prepare = (execution: Execution, validated: ValidatedFlow, recovering: boolean) => {
+  /**
+   * Registers a runner for the execution; `begin` starts its walk. With `creates`, the runner's
+   * first commit creates the execution (see `start`).
+   */
+  const prepare = (
+    execution: Execution,
+    validated: ValidatedFlow,
+    recovering: boolean,
+    creates = false,
+  ) => {
     if (!recovering) startWorker()
-    const runner = new ExecutionRunner(deps, execution, validated, { recovering })
+    const runner = new ExecutionRunner(deps, execution, validated, { recovering, creates })
     runners.set(execution.id, runner)
     runner.done.finally(() => {
       if (runners.get(execution.id) === runner) runners.delete(execution.id)
@@ -661,19 +673,36 @@ export function createEngine(options: EngineOptions): Engine {
         ...(request.parent ? { parent: request.parent } : {}),
         ...(secretInputs.length > 0 ? { secretInputs } : {}),
       }
-      const { taskRunList: _runs, ...summary } = execution
-      // In a cluster the execution is leased to this executor as it is created, or left for one.
-      await store.commit({
-        execution: summary,
-        create: true,
-        ...(cluster ? { executorId: executes ? nodeId : null } : {}),
-      })
-      // The runner changes its own copy: the caller gets the CREATED state as committed.
+      // The runner changes its own copy: the caller gets the CREATED state.
       const created: Execution = {
         ...execution,
         state: { ...execution.state, histories: [...execution.state.histories] },
         taskRunList: [],
       }
+      if (executes && !cluster && !runners.has(id)) {
+        // The runner's first commit (RUNNING, its first task run) creates the execution, only
+        // if its id is free: one transaction instead of two, and nothing acts before it is
+        // written. Answered once it is.
+        const runner = prepare(execution, validated, false, true)
+        begin(runner)
+        try {
+          await runner.created
+        } catch (error) {
+          // Not created (its id is taken, say): forgotten now, so that waiting for that id finds
+          // the execution that holds it, not this runner.
+          if (runners.get(id) === runner) runners.delete(id)
+          throw error
+        }
+        return created
+      }
+      const { taskRunList: _runs, ...summary } = execution
+      // In a cluster the execution is leased to this executor as it is created, or left for one
+      // (every runner commit is fenced by that lease, so the row must exist first).
+      await store.commit({
+        execution: summary,
+        create: true,
+        ...(cluster ? { executorId: executes ? nodeId : null } : {}),
+      })
       if (executes) launch(execution, validated, false)
       else startWorker()
       return created
@@ -703,8 +732,13 @@ export function createEngine(options: EngineOptions): Engine {
           unsubscribe()
           const runner = runners.get(id)
           if (runner) {
-            // What the store holds now, without reading it back.
-            resolve(snapshot(runner.execution))
+            // What the store holds now, without reading it back: a runner that committed its
+            // final state changes its execution no more, so that needs no copy.
+            resolve(
+              TERMINAL_EXECUTION_STATES.has(runner.committedState)
+                ? runner.execution
+                : snapshot(runner.execution),
+            )
             return
           }
           store.getExecution(id).then((execution) => {

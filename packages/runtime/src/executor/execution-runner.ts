@@ -159,19 +159,32 @@ export class ExecutionRunner {
   pausedCount = 0
   /** The execution state as last committed (memory may be a step ahead while a commit runs). */
   committedState: ExecutionState
+  /**
+   * With `creates`: settles when the first commit, which also creates the execution, is written
+   * (or fails, or the runner ends without one). Otherwise resolved: the execution was stored.
+   */
+  readonly created: Promise<void>
+  private creating: { resolve: () => void; reject: (error: unknown) => void } | undefined
   private startSignal!: () => void
 
   constructor(
     deps: RunnerDeps,
     execution: Execution,
     validated: ValidatedFlow,
-    options: { recovering: boolean },
+    options: { recovering: boolean; creates?: boolean },
   ) {
     this.deps = deps
     this.execution = execution
     this.validated = validated
     this.recovering = options.recovering
     this.committedState = execution.state.current
+    this.created = options.creates
+      ? new Promise<void>((resolve, reject) => {
+          this.creating = { resolve, reject }
+        })
+      : Promise.resolve()
+    // Nobody may wait for it (a runner that ends first rejects it with a shutdown).
+    this.created.catch(() => {})
     const secretInputs = (execution.secretInputs ?? [])
       .map((id) => execution.inputs[id])
       .filter((value): value is string => typeof value === 'string' && value.length > 0)
@@ -262,6 +275,14 @@ export class ExecutionRunner {
       }
     } finally {
       clearTimeout(this.logTimer)
+      // Ended before its first commit (the engine is stopping): the execution was never stored.
+      this.creating?.reject(
+        new RuntimeError('the runtime is shutting down', {
+          code: 'EXECUTION_STATE',
+          kind: 'operational',
+        }),
+      )
+      this.creating = undefined
     }
   }
 
@@ -517,8 +538,10 @@ export class ExecutionRunner {
       taskRuns = [...this.deferred.filter((run) => !runs.includes(run)), ...runs]
       this.deferred = []
     }
+    const creating = this.creating
+    this.creating = undefined
     let execution: ExecutionSummary | undefined
-    if (executionChanged || this.executionDirty) {
+    if (executionChanged || this.executionDirty || creating) {
       const { taskRunList: _runs, ...summary } = this.execution
       execution = summary
       this.executionDirty = false
@@ -530,6 +553,8 @@ export class ExecutionRunner {
     try {
       await this.deps.store.commit({
         ...(execution ? { execution } : {}),
+        // Creates the execution, only if no execution has its id (`EXECUTION_EXISTS` otherwise).
+        ...(creating ? { create: true } : {}),
         taskRuns,
         logs,
         ...(enqueue.length > 0 ? { enqueue } : {}),
@@ -539,11 +564,17 @@ export class ExecutionRunner {
           : {}),
       })
     } catch (error) {
+      if (creating) {
+        // Not created: the caller of `Engine.start` gets the error, and nothing more is written.
+        creating.reject(error)
+        throw new Shutdown()
+      }
       if (!(error instanceof LeaseLostError)) throw error
       // Another executor carries on from what is committed: this walk ends, writing nothing.
       this.leaseLost = true
       throw new Shutdown()
     }
+    creating?.resolve()
     if (execution) this.committedState = execution.state.current
     this.deps.notify({ type: 'state', executionId: this.execution.id, state: this.committedState })
   }

@@ -200,6 +200,27 @@ export const NOTIFY_CHANNELS = {
 } as const
 
 /**
+ * Queue entries waiting for a worker. A literal, not a parameter: a planner uses the partial
+ * index `task_queue_queued` (migration 0007) only for a condition it can see matches the index's.
+ */
+const QUEUED = sql.lit<QueueEntryState>('QUEUED')
+
+/**
+ * The workers' claim (`claimTaskRuns`): the oldest queued entries, as many as its one parameter.
+ * Concurrent claimers on PostgreSQL skip each other's rows instead of waiting or claiming them
+ * twice; SQLite's writer lock serialises the transaction already.
+ */
+export function compileClaimQuery(db: Kysely<KiteDatabase>, dialect: StoreDialectName): string {
+  const select = db
+    .selectFrom('task_queue')
+    .select(['seq', 'id', 'payload'])
+    .where('state', '=', QUEUED)
+    .orderBy('seq')
+    .limit(0)
+  return (dialect === 'postgres' ? select.forUpdate().skipLocked() : select).compile().sql
+}
+
+/**
  * The store over kysely, for every dialect: flows, executions, task runs, logs, the durable queue,
  * nodes, KV and trigger state. The hot writes (execution, task run, logs) are compiled once and
  * run with new parameters in one small transaction per state change.
@@ -308,17 +329,7 @@ export async function createKyselyStore(
     .where('execution_id', '=', '')
     .orderBy('sequence')
     .compile().sql
-  const selectQueued = (() => {
-    // Concurrent claimers on PostgreSQL skip each other's rows instead of waiting or claiming
-    // them twice; SQLite's writer lock serialises the transaction already.
-    const select = db
-      .selectFrom('task_queue')
-      .select(['seq', 'id', 'payload'])
-      .where('state', '=', 'QUEUED')
-      .orderBy('seq')
-      .limit(1)
-    return (postgres ? select.forUpdate().skipLocked() : select).compile().sql
-  })()
+  const selectQueued = compileClaimQuery(db, options.dialect)
   const upsertTriggerState = db
     .insertInto('trigger_state')
     .values({ namespace: '', flow_id: '', trigger_id: '', key: '', value: '', updated_at: '' })
@@ -661,7 +672,7 @@ export async function createKyselyStore(
       return db.transaction().execute(async (trx) => {
         const rows = await rowsOf<{ seq: number; id: string; payload: string }>(
           selectQueued,
-          ['QUEUED', limit],
+          [limit],
           trx,
         )
         if (rows.length === 0) return []
@@ -711,7 +722,7 @@ export async function createKyselyStore(
       const result = await db
         .deleteFrom('task_queue')
         .where('id', '=', id)
-        .where('state', '=', 'QUEUED')
+        .where('state', '=', QUEUED)
         .executeTakeFirst()
       return Number(result.numDeletedRows) > 0
     },
@@ -720,7 +731,7 @@ export async function createKyselyStore(
       const row = await db
         .selectFrom('task_queue')
         .select((eb) => eb.fn.countAll<number>().as('count'))
-        .where('state', '=', 'QUEUED')
+        .where('state', '=', QUEUED)
         .executeTakeFirstOrThrow()
       return Number(row.count)
     },

@@ -272,6 +272,22 @@ export function storeMigrations(dialect: StoreDialectName): Record<string, Migra
           .execute()
       },
     },
+    // Workers claim the oldest QUEUED entry (`claimTaskRuns`): a partial index holds only those
+    // rows, so a claim reads what is waiting however many entries are running or done, and
+    // entries leave it as they are claimed. It replaces `task_queue_state` (state, seq), which
+    // nothing else read and every claim, result and removal had to update.
+    '0007_task_queue_queued_index': {
+      async up(db) {
+        await db.schema
+          .createIndex('task_queue_queued')
+          .ifNotExists()
+          .on('task_queue')
+          .column('seq')
+          .where(sql.ref('state'), '=', 'QUEUED')
+          .execute()
+        await db.schema.dropIndex('task_queue_state').ifExists().execute()
+      },
+    },
   }
 }
 
