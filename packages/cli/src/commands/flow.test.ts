@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { helloFlow } from '../../test/fixtures/hello-flow.js'
-import { kite, REPO_ROOT, scratchDir } from '../../test/kite.js'
+import { kite, REPO_ROOT, scratchDir, startKite } from '../../test/kite.js'
 
 const GREETING = join(REPO_ROOT, 'examples', 'plugins', 'greeting')
 const scratch = scratchDir('kite-cli-flow-')
@@ -121,6 +121,15 @@ describe('kite flow validate: typed expressions', () => {
 })
 
 describe('kite flow run', { timeout: 120_000 }, () => {
+  it('stops quietly when its reader goes away (`kite flow run f.yml | head -1`)', async () => {
+    const file = await flowFile('piped.yaml', HELLO)
+    const run = startKite(['flow', 'run', file, '--plugin', GREETING], /^execution /m)
+    await run.ready
+    run.child.stdout?.destroy()
+    expect(await run.exited).toBe(0)
+    expect(run.output().err).not.toMatch(/EPIPE|Unhandled 'error' event/)
+  })
+
   it('runs the flow and prints task runs, states and outputs (exit 0 on SUCCESS)', async () => {
     const result = await withGreeting(
       'run',
