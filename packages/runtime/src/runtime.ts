@@ -419,13 +419,13 @@ export async function loadFlowsDirectory(
         continue
       }
       for (const issue of error.issues) {
-        issues.push({ ...issue, path: `${name}: ${issue.path}` })
+        issues.push({ ...issue, path: issue.path ? `${name}: ${issue.path}` : name })
       }
     }
   }
   if (issues.length > 0) {
     throw new RuntimeError(
-      `${issues.length} problem${issues.length === 1 ? '' : 's'} in the flows of ${root}`,
+      `the flows of ${root} are invalid: ${issues.length} problem${issues.length === 1 ? '' : 's'}`,
       { code: 'FLOW_INVALID', issues },
     )
   }

@@ -13,3 +13,10 @@ export const formatDate = (iso: string | undefined): string =>
 export const durationOf = (state: { startDate: string; endDate?: string; duration?: number }) =>
   state.duration ??
   (state.endDate ? Date.parse(state.endDate) : Date.now()) - Date.parse(state.startDate)
+
+/**
+ * A plugin type's id without its plugin's group (`kite.scripts.node.Script` → `node.Script`), so
+ * types that share a last segment stay apart; the whole id when it is outside the group.
+ */
+export const typeInGroup = (type: string, group: string | undefined): string =>
+  group && type.startsWith(`${group}.`) ? type.slice(group.length + 1) : type

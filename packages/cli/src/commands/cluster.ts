@@ -41,8 +41,16 @@ export function describeCluster(cluster: Cluster, now = Date.now()): string {
     )
   }
   if (cluster.nodes.length === 0) lines.push('no live nodes')
+  // No lease: a single-process runtime's node schedules on its own; otherwise nobody does yet.
+  const alone = cluster.nodes.find((node) => node.activeScheduler)
   lines.push(
-    `scheduler: ${cluster.scheduler ? `${cluster.scheduler.nodeId} (lease until ${cluster.scheduler.expiresAt})` : 'no lease (single-process runtime, or none active)'}`,
+    `scheduler: ${
+      cluster.scheduler
+        ? `${cluster.scheduler.nodeId} (lease until ${cluster.scheduler.expiresAt})`
+        : alone
+          ? `${alone.id} (single process: no lease needed)`
+          : 'none active'
+    }`,
   )
   const installed = cluster.plugins.filter((plugin) => plugin.installed)
   lines.push(

@@ -1,10 +1,12 @@
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { helloFlow } from '../../test/fixtures/hello-flow.js'
-import { kite, REPO_ROOT, scratchDir } from '../../test/kite.js'
+import { kite, REPO_ROOT, scratchDir, startKite } from '../../test/kite.js'
 
 const GREETING = join(REPO_ROOT, 'examples', 'plugins', 'greeting')
 const scratch = scratchDir('kite-cli-flow-')
+const LOCAL_HINT =
+  'hint: without --server the flow is checked against the --plugin directories alone'
 const flowFile = scratch.file
 /** `kite flow COMMAND FILE --plugin <the example greeting plugin> ...more`. */
 const withGreeting = (command: string, file: string, ...more: string[]) =>
@@ -121,6 +123,15 @@ describe('kite flow validate: typed expressions', () => {
 })
 
 describe('kite flow run', { timeout: 120_000 }, () => {
+  it('stops quietly when its reader goes away (`kite flow run f.yml | head -1`)', async () => {
+    const file = await flowFile('piped.yaml', HELLO)
+    const run = startKite(['flow', 'run', file, '--plugin', GREETING], /^execution /m)
+    await run.ready
+    run.child.stdout?.destroy()
+    expect(await run.exited).toBe(0)
+    expect(run.output().err).not.toMatch(/EPIPE|Unhandled 'error' event/)
+  })
+
   it('runs the flow and prints task runs, states and outputs (exit 0 on SUCCESS)', async () => {
     const result = await withGreeting(
       'run',
@@ -161,6 +172,22 @@ describe('kite flow run', { timeout: 120_000 }, () => {
     const noPlugin = await kite('flow', 'run', file)
     expect(noPlugin.code).toBe(2)
     expect(noPlugin.err).toContain('unknown type "acme.greeting.Hello"')
+    // Without --plugin nothing is installed here, first-party plugins included: say so.
+    expect(noPlugin.err).toContain(LOCAL_HINT)
+    const noPluginCheck = await kite('flow', 'validate', file)
+    expect(noPluginCheck.code).toBe(2)
+    expect(noPluginCheck.err).toContain(LOCAL_HINT)
+    expect(
+      (
+        await withGreeting(
+          'validate',
+          await flowFile(
+            'nope.yaml',
+            'id: n\nnamespace: d\ntasks:\n  - id: a\n    type: acme.greeting.Nope\n',
+          ),
+        )
+      ).err,
+    ).not.toContain(LOCAL_HINT)
     const badPlugin = await kite('flow', 'run', file, '--plugin', scratch.path)
     expect(badPlugin.code).toBe(2)
     expect(badPlugin.err).toContain('cannot read package.json')

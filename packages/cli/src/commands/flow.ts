@@ -68,7 +68,7 @@ export function registerFlowCommand(program: Command): void {
       try {
         validated = validator.validate(source)
       } catch (error) {
-        throw toCliError(error, file)
+        throw localCliError(error, file, options.plugin)
       }
       const { flow: parsed } = validated
       printWarnings(file, validated.warnings)
@@ -107,7 +107,7 @@ export function registerFlowCommand(program: Command): void {
       }).catch(toCliError)
       try {
         const saved = await runtime.engine.saveFlow(source).catch((error: unknown) => {
-          throw toCliError(error, file)
+          throw localCliError(error, file, options.plugin)
         })
         printWarnings(file, saved.validated.warnings)
         const started = await runtime.engine
@@ -368,6 +368,28 @@ function printWarnings(file: string, warnings: readonly ValidationIssue[] = []):
 function formatIssue(issue: ValidationIssue): string {
   const where = issue.line === undefined ? issue.path : `${issue.path} (line ${issue.line})`
   return where ? `${where}: ${issue.message}` : issue.message
+}
+
+/**
+ * `toCliError` for a flow checked in this process: when no `--plugin` was given and a type is
+ * unknown, it says that nothing is installed here, first-party plugins included.
+ */
+function localCliError(error: unknown, file: string, plugins: readonly string[]): never {
+  try {
+    toCliError(error, file)
+  } catch (cliError) {
+    if (
+      plugins.length > 0 ||
+      !(cliError instanceof CliError) ||
+      !cliError.message.includes('(installed groups: none)')
+    ) {
+      throw cliError
+    }
+    throw new CliError(
+      `${cliError.message}\nhint: without --server the flow is checked against the --plugin directories alone, and none was given (first-party ones too: \`npm install @kite/plugin-core\`, then --plugin node_modules/@kite/plugin-core); --server URL checks it on a runtime with the plugins it has installed`,
+      cliError.exitCode,
+    )
+  }
 }
 
 /** Turns a runtime error into a CLI error: validation problems one per line, exit code 2. */

@@ -71,14 +71,18 @@ describe('kite server local', { timeout: 120_000 }, () => {
       'bad.yaml',
       'id: bad\nnamespace: demo\ntasks:\n  - id: a\n    type: acme.greeting.Nope\n',
     )
+    await writeFile(join(flows, 'garbage.yaml'), 'id: [unclosed\n')
     const server = await runKite(
       ['server', 'local', '--port', '0', '--data', join(scratch.path, 'data2'), '--flows', flows],
       { cwd: scratch.path },
     )
     expect(server.code).toBe(2)
+    expect(server.err).toContain(`the flows of ${flows} are invalid: 2 problems\n`)
     expect(server.err).toContain(
       'bad.yaml: tasks[0] (line 5): task "a": unknown type "acme.greeting.Nope"',
     )
+    // A problem of the whole file (its YAML) names the file alone, not `file: ` and an empty path.
+    expect(server.err).toMatch(/\n {2}bad-flows\/garbage\.yaml \(line \d+\): invalid YAML: /)
   })
 
   it('refuses a cluster role without a PostgreSQL store, or with garbage for one, clearly', async () => {

@@ -74,6 +74,8 @@ describe('kite users and kite tokens', { timeout: 120_000 }, () => {
     const anonymous = await runKite(['users', 'list', '--server', server.url])
     expect(anonymous.code).toBe(1)
     expect(anonymous.err).toMatch(/sign in first/)
+    // Where a first token comes from: `kite tokens create` itself needs one.
+    expect(anonymous.err).toContain("a token comes from the UI's Users page")
     // Log in as ada to get a first token over the API, as the UI would.
     const login = await fetch(`${server.url}/api/v1/auth/login`, {
       method: 'POST',

@@ -102,6 +102,27 @@ describe('flows API', () => {
     expect((await api('/flows/company.team/doomed', { method: 'DELETE' })).status).toBe(404)
   })
 
+  it('lists flows with what the UI shows of each: description, labels, inputs, tasks', async () => {
+    const source = flowYaml('described', 'company.listed', [echo('a', 1), echo('b', 2)], {
+      description: 'Shown in the flows list',
+      labels: { team: 'data' },
+      inputs: [{ id: 'who', type: 'STRING', defaults: 'Ada' }],
+    })
+    await ok(await yaml(source))
+    const listed = await ok(await api('/flows?namespace=company.listed'))
+    expect(listed.results).toEqual([
+      expect.objectContaining({
+        id: 'described',
+        description: 'Shown in the flows list',
+        labels: { team: 'data' },
+        disabled: false,
+        inputs: [expect.objectContaining({ id: 'who', type: 'STRING' })],
+        tasks: 2,
+        triggers: [],
+      }),
+    ])
+  })
+
   it('validates without saving', async () => {
     const ok = await yaml(HELLO.replace('id: hello', 'id: never-saved'), 'POST', '/flows/validate')
     expect(ok.status).toBe(200)

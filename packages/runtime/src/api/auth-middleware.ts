@@ -63,7 +63,7 @@ export function createAuthMiddleware(options: AuthMiddlewareOptions): Middleware
           ? 'this runtime has no users and listens beyond loopback, so it answers nobody: add an admin with `kite users add NAME --role admin --data DIR`'
           : presented
             ? `the ${presented} is not valid (unknown, expired or revoked): log in again at /ui/ or create a token with \`kite tokens create\``
-            : 'sign in first: send Authorization: Bearer <token> (`kite tokens create`), or log in at /ui/',
+            : "sign in first: log in at /ui/, or send Authorization: Bearer <token> (a token comes from the UI's Users page, or from `kite tokens create` run with an admin's token)",
         { code: 'UNAUTHENTICATED' },
       )
     }

@@ -1,6 +1,8 @@
 import type { z } from '@hono/zod-openapi'
 import type { Execution, ExecutionSummary } from '../executor/execution-model.js'
 import { MASK } from '../executor/secrets.js'
+import type { Flow } from '../flow/flow-model.js'
+import { parseFlow } from '../flow/parse-flow.js'
 import type { ValidatedFlow } from '../flow/validate-flow.js'
 import type { ResolvedPlugin } from '../plugins/plugin-resolver.js'
 import type { StoredFlow } from '../storage/store.js'
@@ -35,7 +37,7 @@ export function flowPlugins(validated: ValidatedFlow): FlowPluginJson[] {
 
 /** A flow as the API returns it. */
 export function flowJson(stored: StoredFlow, validated?: ValidatedFlow) {
-  const flow = validated?.flow
+  const flow = validated?.flow ?? parsedOrNone(stored.source)
   return {
     namespace: stored.namespace,
     id: stored.id,
@@ -52,6 +54,18 @@ export function flowJson(stored: StoredFlow, validated?: ValidatedFlow) {
     updated: stored.createdAt,
     source: stored.source,
     ...(validated ? { plugins: flowPlugins(validated), warnings: validated.warnings } : {}),
+  }
+}
+
+/**
+ * A stored flow's structure without validating its plugins (the flows list: description, labels,
+ * inputs, task count); none when its source no longer parses.
+ */
+function parsedOrNone(source: string): Flow | undefined {
+  try {
+    return parseFlow(source)
+  } catch {
+    return undefined
   }
 }
 
