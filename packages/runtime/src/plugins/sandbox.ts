@@ -433,7 +433,14 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
     },
     prepare(resourceLimits) {
       spareWanted = options.spare ?? true
-      replenish(resourceLimits)
+      // A spare only saves a version's first call a process start: one that cannot be forked
+      // (no sandbox script, no slot dir) is logged, and the first call forks at need.
+      try {
+        replenish(resourceLimits)
+      } catch (error) {
+        spareFailed = true
+        options.logger?.warn(`plugin sandbox: no spare process forked ahead: ${String(error)}`)
+      }
     },
     spare: () => (spare && !spare.exited ? spare.child.pid : undefined),
     processes: () =>

@@ -33,14 +33,23 @@ export function createInternalStorage(root: string): InternalStorageService {
     if (typeof uri !== 'string' || !uri.startsWith(STORAGE_SCHEME)) {
       throw new RuntimeError(`"${String(uri)}" is not a ${STORAGE_SCHEME} URI`, { code: 'STORAGE' })
     }
-    const path = resolve(base, decodeURIComponent(uri.slice(STORAGE_SCHEME.length)))
+    let relative: string
+    try {
+      relative = decodeURIComponent(uri.slice(STORAGE_SCHEME.length))
+    } catch {
+      throw new RuntimeError(`"${uri}" is not a valid URI (a % not followed by two hex digits)`, {
+        code: 'STORAGE',
+      })
+    }
+    const path = resolve(base, relative)
     if (!path.startsWith(base + sep)) {
       throw new RuntimeError(`"${uri}" points outside internal storage`, { code: 'STORAGE' })
     }
     return path
   }
   const place = async (prefix: string, name: string) => {
-    const file = `${randomBytes(4).toString('hex')}-${basename(name) || 'file'}`
+    // The name is one URI segment: escaped, so `%`, `#`, `?` or `/` in it reach the file as written.
+    const file = `${randomBytes(4).toString('hex')}-${encodeURIComponent(basename(name) || 'file')}`
     const uri = `${STORAGE_SCHEME}${prefix}/${file}`
     const path = pathOf(uri)
     await mkdir(dirname(path), { recursive: true })
