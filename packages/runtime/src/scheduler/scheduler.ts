@@ -745,6 +745,18 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     const since = Date.now() - ENDS_WINDOW_MS
     for (const [id, written] of seenEnds) if (written < since) seenEnds.delete(id)
     if (!hasFlowTriggers(await refresh())) return
+    for await (const row of endedSince(since)) {
+      if (seenEnds.has(row.id)) continue
+      noteEnd(row.id, Date.parse(row.updatedAt))
+      await onExecutionEnd(row.id)
+    }
+  }
+
+  /**
+   * The executions ended since a date, in keyset pages (the cost follows what ended since then,
+   * not the history stored); stops at close.
+   */
+  async function* endedSince(since: number) {
     let after: EndedExecutionCursor | undefined
     for (;;) {
       const page = await store.listExecutionsEndedSince(new Date(since).toISOString(), {
@@ -753,12 +765,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       })
       for (const row of page) {
         if (closed) return
-        if (seenEnds.has(row.id)) continue
-        noteEnd(row.id, Date.parse(row.updatedAt))
-        await onExecutionEnd(row.id)
+        yield row
       }
       after = page.at(-1)
-      if (page.length < REPLAY_PAGE) return
+      if (page.length < REPLAY_PAGE || closed) return
     }
   }
 
@@ -887,20 +897,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       Date.parse(mark.aliveAt) - REPLAY_MARGIN_MS,
       Date.now() - REPLAY_WINDOW_MS,
     )
-    // Keyset pages over the executions written since then: the cost follows what ended around
-    // the last stop, not the history stored.
-    let after: EndedExecutionCursor | undefined
-    for (;;) {
-      const page = await store.listExecutionsEndedSince(new Date(since).toISOString(), {
-        ...(after ? { after } : {}),
-        limit: REPLAY_PAGE,
-      })
-      for (const row of page) {
-        noteEnd(row.id, Date.parse(row.updatedAt))
-        await onExecutionEnd(row.id, since)
-      }
-      after = page.at(-1)
-      if (page.length < REPLAY_PAGE || closed) return
+    // The cost follows what ended around the last stop, not the history stored.
+    for await (const row of endedSince(since)) {
+      noteEnd(row.id, Date.parse(row.updatedAt))
+      await onExecutionEnd(row.id, since)
     }
   }
 

@@ -230,9 +230,9 @@ export async function createKyselyStore(
   options: KyselyStoreOptions,
 ): Promise<Store> {
   const postgres = options.dialect === 'postgres'
-  const upsertExecution = db
-    .insertInto('executions')
-    .values({
+  // An execution's row written whole: parameters in `executionParams` order.
+  const executionRow = () =>
+    db.insertInto('executions').values({
       id: '',
       namespace: '',
       flow_id: '',
@@ -243,6 +243,7 @@ export async function createKyselyStore(
       updated_at: '',
       value: '',
     })
+  const upsertExecution = executionRow()
     .onConflict((conflict) =>
       conflict.column('id').doUpdateSet((eb) => ({
         state: eb.ref('excluded.state'),
@@ -251,19 +252,7 @@ export async function createKyselyStore(
       })),
     )
     .compile().sql
-  const insertExecution = db
-    .insertInto('executions')
-    .values({
-      id: '',
-      namespace: '',
-      flow_id: '',
-      flow_revision: 0,
-      state: '',
-      parent_id: null,
-      created_at: '',
-      updated_at: '',
-      value: '',
-    })
+  const insertExecution = executionRow()
     .onConflict((conflict) => conflict.column('id').doNothing())
     .compile().sql
   const upsertTaskRun = db
