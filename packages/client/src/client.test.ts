@@ -208,6 +208,9 @@ describe('@kite/client against a real runtime', () => {
     )
     const inUse = await failure(admin.plugins.uninstall(['@acme/kite-plugin-client@1.0.0']))
     expect(inUse).toMatchObject({ code: 'PLUGIN_IN_USE', status: 409 })
+    // The refusal says how to force it, over HTTP and from the CLI.
+    expect(inUse.message).toContain('?force=true')
+    expect(inUse.message).toContain('kite plugins uninstall @acme/kite-plugin-client@1.0.0 --force')
     const notExact = await failure(admin.plugins.uninstall(['@acme/kite-plugin-client@^1']))
     expect(notExact).toMatchObject({ code: 'REQUEST_INVALID', status: 400 })
   })

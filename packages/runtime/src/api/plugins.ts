@@ -357,7 +357,7 @@ export function createPluginRoutes(context: RouteContext) {
           for (const { name, version } of targets) {
             const flows = await flowsUsing(name, version)
             if (flows.length > 0) {
-              const message = `plugin ${name}@${version} is used by ${flows.length} saved flow${flows.length === 1 ? '' : 's'} (${flows.join(', ')}); change them or uninstall with force`
+              const message = `plugin ${name}@${version} is used by ${flows.length} saved flow${flows.length === 1 ? '' : 's'} (${flows.join(', ')}); change them, or uninstall anyway with \`?force=true\` (API) or \`kite plugins uninstall ${name}@${version} --force\` (CLI)`
               return c.json({ message, code: 'PLUGIN_IN_USE', flows }, 409)
             }
           }
