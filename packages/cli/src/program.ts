@@ -33,7 +33,11 @@ export async function runProgram(program: Command, argv: readonly string[]): Pro
     return 0
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode
-    if (isKiteClientError(error) && error.code === 'UNREACHABLE') {
+    // No runtime there, or a server that answers without the runtime's errors (`HTTP_404`).
+    if (
+      isKiteClientError(error) &&
+      (error.code === 'UNREACHABLE' || (error.code.startsWith('HTTP_') && error.kind === 'user'))
+    ) {
       process.stderr.write(
         `kite: ${error.message}; start one with \`kite server local\`, or pass --server (or set KITE_SERVER or KITE_PORT)\n`,
       )

@@ -162,7 +162,7 @@ export function createKiteClient(options: KiteClientOptions) {
     } catch (error) {
       throw unreachable(server, error)
     }
-    if (!response.ok) throw await answerError(what, response)
+    if (!response.ok) throw await answerError(server, what, response)
     if (response.status === 204) return undefined as SuccessBody<R>
     return (await response.json()) as SuccessBody<R>
   }
@@ -279,7 +279,7 @@ export function createKiteClient(options: KiteClientOptions) {
       } catch (error) {
         throw unreachable(server, error)
       }
-      if (!response.ok) throw await answerError(`follow ${id}`, response)
+      if (!response.ok) throw await answerError(server, `follow ${id}`, response)
       if (!response.body) {
         throw new KiteClientError(`follow ${id}: the runtime sent no stream`, {
           code: 'BAD_ANSWER',
@@ -398,7 +398,16 @@ function unreachable(server: string, error: unknown): KiteClientError {
   })
 }
 
-async function answerError(what: string, response: Response): Promise<KiteClientError> {
+/**
+ * The runtime's JSON error as a KiteClientError. An answer without one is not from the runtime's
+ * API (which answers every error, 404 included, with `{ message, code }`): below 500 the message
+ * says `server` does not look like a Kite runtime (5xx can be a proxy in front of one).
+ */
+async function answerError(
+  server: string,
+  what: string,
+  response: Response,
+): Promise<KiteClientError> {
   const text = await response.text().catch(() => '')
   let body: { message?: unknown; code?: unknown; errors?: unknown } = {}
   try {
@@ -406,8 +415,14 @@ async function answerError(what: string, response: Response): Promise<KiteClient
   } catch {
     // Not the runtime's JSON error: the status says what happened.
   }
+  const notKite =
+    response.status < 500
+      ? ` (the server at ${server} does not look like a Kite runtime: it answered no Kite error)`
+      : ''
   const message =
-    typeof body.message === 'string' ? body.message : `${response.status} ${response.statusText}`
+    typeof body.message === 'string'
+      ? body.message
+      : `${response.status} ${response.statusText}${notKite}`
   return new KiteClientError(`${what}: ${message}`, {
     code: typeof body.code === 'string' ? body.code : `HTTP_${response.status}`,
     kind: response.status >= 500 ? 'internal' : 'user',

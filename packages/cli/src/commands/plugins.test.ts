@@ -1,3 +1,5 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { defineTask, z } from '@kite/sdk'
 import { describe, expect, it } from 'vitest'
 import { runKite } from '../../test/kite.js'
@@ -57,6 +59,23 @@ describe('kite plugins', { timeout: 120_000 }, () => {
     expect(result.code).toBe(1)
     expect(result.err).toContain('cannot reach the runtime at http://127.0.0.1:9')
     expect(result.err).toContain('KITE_SERVER')
+  })
+
+  it('says when the server answers but is not a Kite runtime', async () => {
+    const other = createServer((_request, response) => {
+      response.writeHead(404, { 'content-type': 'text/plain' }).end('Not Found')
+    })
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(other.address() as AddressInfo).port}`
+    try {
+      const result = await kite(['plugins', 'list', '--server', url])
+      expect(result.code).toBe(1)
+      expect(result.err).toContain('list plugins: 404 Not Found')
+      expect(result.err).toContain(`the server at ${url} does not look like a Kite runtime`)
+      expect(result.err).toContain('--server')
+    } finally {
+      await new Promise((resolve) => other.close(resolve))
+    }
   })
 
   it('finds the runtime from KITE_PORT alone, and from KITE_SERVER before it', async () => {
