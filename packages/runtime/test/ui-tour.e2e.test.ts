@@ -434,6 +434,14 @@ describe('the runtime UI in Chromium', () => {
       await page.keyboard.press('Tab')
       await page.keyboard.press('Tab')
       await expect(page.locator(':focus').textContent()).resolves.toBe('Flows')
+      // A page change moves focus to <main> (for screen readers) without a box round the page.
+      await page.keyboard.press('Tab')
+      await page.keyboard.press('Enter')
+      await page.locator('h1:has-text("Executions")').waitFor()
+      await expect(page.evaluate(() => document.activeElement?.id)).resolves.toBe('main')
+      await expect(
+        page.locator('main').evaluate((main) => getComputedStyle(main).outlineStyle),
+      ).resolves.toBe('none')
     }),
     120_000,
   )
@@ -477,6 +485,10 @@ describe('the runtime UI in Chromium', () => {
       await page.click('.top nav a:has-text("Users")')
       await page.locator('h1:has-text("Users and tokens")').waitFor()
       await page.locator('tr[data-user=ada]').waitFor()
+      // The API keeps the last admin, so the page offers no Remove that would be refused.
+      const removeAda = page.locator('button[aria-label="Remove user ada"]')
+      await expect(removeAda.isDisabled()).resolves.toBe(true)
+      await expect(removeAda.getAttribute('title')).resolves.toContain('last admin')
       await expect(page.locator('tr[data-user=vic]').textContent()).resolves.toContain('viewer')
 
       await page.fill('input[name=user-name]', 'grace')
@@ -511,6 +523,30 @@ describe('the runtime UI in Chromium', () => {
       await page.locator('h1', { hasText: 'Log in to Kite' }).waitFor()
       await expect(page.locator('.who').textContent()).resolves.not.toContain('ada')
       await shot(page, '18-logged-out')
+    }),
+    120_000,
+  )
+
+  it(
+    'shows no attempt count for a task run that runs no plugin (a Pause)',
+    asUser(ADMIN, '/flows', async (page) => {
+      const saved = await call('/flows', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-yaml' },
+        body: 'id: waits\nnamespace: acme.pause\ntasks:\n  - id: wait\n    type: kite.flow.Pause\n',
+      })
+      expect(saved.status).toBe(200)
+      const paused: Json = await (
+        await call('/executions/acme.pause/waits?wait=true', { method: 'POST' })
+      ).json()
+      expect(paused.state.current).toBe('PAUSED')
+      await page.goto(`${server.url}/ui/#/executions/${paused.id}`)
+      const wait = page.locator('.task-run[data-task=wait]')
+      await expect(wait.textContent()).resolves.toContain('PAUSED')
+      await expect(wait.locator('dt', { hasText: 'Type' }).count()).resolves.toBe(1)
+      await expect(wait.locator('dt', { hasText: 'Attempts' }).count()).resolves.toBe(0)
+      await shot(page, '19-paused')
+      expect((await call(`/executions/${paused.id}/resume`, { method: 'POST' })).status).toBe(200)
     }),
     120_000,
   )
