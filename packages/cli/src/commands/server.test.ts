@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { once } from 'node:events'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
@@ -107,6 +108,25 @@ describe('kite server local', { timeout: 120_000 }, () => {
     // `standalone` is `local`.
     const help = await runKite(['server', 'standalone', '--help'], { cwd: scratch.path })
     expect(help.out).toContain('Usage: kite server local|standalone')
+  })
+
+  it('fails early when its port is in use: says which and how to choose another, creates nothing', async () => {
+    const busy = createServer().listen(0, '127.0.0.1')
+    await once(busy, 'listening')
+    const { port } = busy.address() as { port: number }
+    const data = join(scratch.path, 'busy', 'data')
+    try {
+      const refused = await runKite(['server', 'local', '--port', String(port), '--data', data], {
+        cwd: scratch.path,
+      })
+      expect(refused.code).toBe(1)
+      expect(refused.err).toContain(`port ${port} is in use on 127.0.0.1`)
+      expect(refused.err).toContain('--port')
+      expect(`${refused.out}${refused.err}`).not.toContain('no users yet')
+      expect(existsSync(join(scratch.path, 'busy'))).toBe(false)
+    } finally {
+      await new Promise((resolve) => busy.close(resolve))
+    }
   })
 
   it('listens on KITE_PORT, where every other command finds it with KITE_PORT alone', async () => {

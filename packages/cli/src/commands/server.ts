@@ -1,4 +1,6 @@
+import { once } from 'node:events'
 import { existsSync } from 'node:fs'
+import { createServer as createNetServer } from 'node:net'
 import type { InstanceConfigInput, KiteServer, NodeRole, Runtime } from '@kite/runtime'
 import { type Command, InvalidArgumentError } from 'commander'
 import { CliError } from '../program.js'
@@ -160,10 +162,36 @@ function pluginList(runtime: Runtime): string {
   )
 }
 
+/** The refusal of a port another process listens on. */
+const portInUse = (port: number, host: string | undefined) =>
+  new CliError(
+    `port ${port} is in use on ${host}; pick another with --port (or KITE_PORT), or --port 0 for a free one`,
+  )
+
+/**
+ * Refuses a port in use before the runtime starts, so a refused start warns nothing and leaves no
+ * data dir behind (the runtime only listens once it is ready). Another process can still take the
+ * port in between: `startServer` then says the same.
+ */
+async function checkPortFree(port: number, host: string | undefined): Promise<void> {
+  if (port === 0) return
+  const probe = createNetServer()
+  try {
+    probe.listen(port, host)
+    await once(probe, 'listening')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw portInUse(port, host)
+    // Anything else (an unknown host, a port that needs privileges) the runtime reports itself.
+  } finally {
+    if (probe.listening) await new Promise((resolve) => probe.close(resolve))
+  }
+}
+
 async function startServer(options: LocalOptions, roles?: NodeRole[]): Promise<KiteServer> {
   const { createServer, redactStoreUrl } = await import('@kite/runtime')
   const config = await configOf(options)
   const port = options.port ?? portFromEnv()
+  await checkPortFree(port, options.host)
   let running: KiteServer
   try {
     running = await createServer({
@@ -177,11 +205,7 @@ async function startServer(options: LocalOptions, roles?: NodeRole[]): Promise<K
       logger: stderrLogger,
     })
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new CliError(
-        `port ${port} is in use on ${options.host}; pick another with --port (or KITE_PORT)`,
-      )
-    }
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw portInUse(port, options.host)
     toCliError(error)
   }
   const flows = await running.runtime.store.listFlows()
