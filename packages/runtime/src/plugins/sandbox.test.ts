@@ -22,6 +22,7 @@ const NO_REACH = {
   writeDataDir: 'denied: ERR_ACCESS_DENIED',
   readOtherPlugin: 'denied: ERR_ACCESS_DENIED',
   spawnProcess: 'denied: ERR_ACCESS_DENIED',
+  startThread: 'denied: ERR_ACCESS_DENIED',
   loadAddon: 'denied: ERR_DLOPEN_DISABLED',
   processEnv: 'denied: EMPTY',
   // The host copies files for the plugin only from where the plugin may read.
@@ -117,6 +118,11 @@ describe('a plugin in the sandbox, with no permissions', () => {
     const pids = host.sandboxes?.() ?? {}
     expect(Object.keys(pids)).toEqual([`${PROBER}@1.0.0`])
     expect(pids[`${PROBER}@1.0.0`]).not.toBe(process.pid)
+  })
+
+  it('runs on the main thread of its process: no thread between the runtime and its code', async () => {
+    const { results } = await probe(test)
+    expect(results?.mainThread).toBe('true')
   })
 })
 
@@ -317,6 +323,7 @@ describe('plugins.isolation: threads', () => {
       const { results } = await probe(test)
       // Without the sandbox the runtime's reach is the plugin's: the reason the sandbox exists.
       expect(results?.openDatabase).toMatch(/^allowed/)
+      expect(results?.mainThread).toBe('false')
       const host = test.runtime.host as { sandboxes?: () => Record<string, number> }
       expect(host.sandboxes?.()).toEqual({})
     } finally {

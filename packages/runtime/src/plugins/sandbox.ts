@@ -67,11 +67,11 @@ export interface SandboxReach {
   write: readonly string[]
 }
 
-/** The sandbox processes of a worker host, one per plugin version with live threads. */
+/** The sandbox processes of a worker host, one per plugin thread (and a spare). */
 export interface SandboxPool {
   /** Checks a version's permissions (throws `PLUGIN_PERMISSION`) and returns its reach. */
   reachOf(plugin: InstalledPlugin): SandboxReach
-  /** Starts a thread of `plugin` inside its sandbox process (forked on demand). */
+  /** Starts a thread of `plugin`: a sandbox process of its own (the spare, or forked). */
   startThread(plugin: InstalledPlugin, resourceLimits: ResourceLimits): ThreadHandle
   /**
    * Forks the spare process now (unless `spare: false`), its thread started with `resourceLimits`,
@@ -79,24 +79,30 @@ export interface SandboxPool {
    * for no process start. Idle, it keeps nothing alive; once forked, a taken spare is replaced.
    */
   prepare(resourceLimits: ResourceLimits): void
-  /** Live sandbox processes, by `name@version`, with their pid. */
+  /** Live sandbox processes, by `name@version`, with the pid of one of each version's. */
   processes(): Record<string, number>
   /** The pid of the spare process forked ahead, if there is one. */
   spare(): number | undefined
   close(): Promise<void>
 }
 
+/** One sandbox process: one plugin thread of one version, run on the process's main thread. */
 interface Sandbox {
+  /** `name@version`; empty for a spare not adopted yet. */
   key: string
   child: ChildProcess
-  ready: boolean
-  /** Its first thread has loaded the SDK (a spare taken before this is still booting). */
+  /** Its worker listens (it posted `booted`): requests before this wait in `backlog`. */
   booted: boolean
   /** Taken while booting: the next spare is forked, with these limits, once this one has booted. */
   replaceWhenBooted?: ResourceLimits
   backlog: SandboxRequest[]
-  threads: Map<number, RemoteThread>
+  /** The thread it serves; a spare gets one when a version adopts it. */
+  thread?: RemoteThread
   exited: boolean
+  /** The host ended it (a timeout, a kill, an idle end): its exit is no failure of its own. */
+  terminated: boolean
+  /** What an uncaught error in it was, or that it ran out of memory: why it died by itself. */
+  crash?: Error & { code?: string }
   /** The last lines it printed: why it died, when it dies by itself. */
   tail: string[]
   /**
@@ -106,14 +112,15 @@ interface Sandbox {
   slot?: { dir: string; cwd: string; from?: string[] }
 }
 
+/** A plugin thread as the worker host sees it: the main thread of a sandbox process. */
 class RemoteThread extends EventEmitter {
   exited = false
   readonly #exit: Promise<void>
   #markExit!: () => void
   constructor(
-    readonly id: number,
     readonly sandbox: Sandbox,
     private readonly request: (sandbox: Sandbox, message: SandboxRequest) => void,
+    private readonly kill: (sandbox: Sandbox) => void,
   ) {
     super()
     this.#exit = new Promise((done) => {
@@ -121,13 +128,14 @@ class RemoteThread extends EventEmitter {
     })
   }
   postMessage(message: WorkerRequest): void {
-    if (!this.exited) this.request(this.sandbox, { op: 'post', id: this.id, message })
+    if (!this.exited) this.request(this.sandbox, message)
   }
+  /** Ends the process: the plugin's code really stops, even in an endless loop. */
   terminate(): Promise<void> {
-    if (!this.exited) this.request(this.sandbox, { op: 'terminate', id: this.id })
+    if (!this.exited) this.kill(this.sandbox)
     return this.#exit
   }
-  // The sandbox process stays referenced while it has threads; a thread has nothing to unref.
+  // The sandbox process stays referenced while it serves a thread; a thread has nothing to unref.
   ref(): void {}
   unref(): void {}
   ended(code: number): void {
@@ -139,20 +147,21 @@ class RemoteThread extends EventEmitter {
 }
 
 /**
- * Sandbox processes (SPEC 6): one forked Node process per plugin version, started when the
- * version's first thread is, ended when its last thread ends. Each runs under Node's permission
- * model: it reads only its version's directory, the SDK (and the packages the SDK needs), the
- * runtime's worker script and the work directory; writes only the work directory (plus what the
- * version was granted); may start worker threads but no child process unless granted; loads no
- * native addon; sees only the environment variables it was granted; and works in a directory of
- * its own. One process per version rather than per permission set, because a process's read
+ * Sandbox processes (SPEC 6): one forked Node process per plugin thread, its version's code run on
+ * the process's main thread (a call is one IPC hop each way; a thread inside the process would
+ * add a second hop, measured at ~140 µs per call on these machines), ended when the host ends the
+ * thread. Each runs under Node's permission model: it reads only its version's directory, the
+ * SDK (and the packages the SDK needs), the runtime's scripts and the work directory; writes only
+ * the work directory (plus what the version was granted); starts no thread and no child process
+ * unless granted; loads no native addon; sees only the environment variables it was granted; and
+ * works in a directory of its own. Never shared between versions, because a process's read
  * allow-list holds its plugin's directory: shared, one plugin could read another's code.
  */
 export function createSandboxPool(options: SandboxOptions): SandboxPool {
   const workDir = resolve(options.workDir)
-  const sandboxes = new Map<string, Sandbox>()
+  /** Live processes serving a thread, per version. */
+  const sandboxes = new Map<string, Set<Sandbox>>()
   const reaches = new Map<string, { reach: SandboxReach; permissions: SandboxPermissions }>()
-  let nextId = 1
   let base: { script: string; read: string[] } | undefined
   const slotsDir = resolve(options.slotsDir ?? join(dirname(workDir), 'sandbox-slots'))
   /** The process forked ahead for the next plain version (see `replenish`). */
@@ -165,15 +174,20 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
   const send = (sandbox: Sandbox, request: SandboxRequest) => {
     if (sandbox.exited) return
     const message = sandbox.slot?.from ? intoSlot(request, sandbox.slot) : request
-    if (!sandbox.ready) {
+    if (!sandbox.booted) {
       sandbox.backlog.push(message)
       return
     }
     try {
       sandbox.child.send(message)
     } catch {
-      // The process is ending: its exit handler fails the threads.
+      // The process is ending: its exit handler fails the thread.
     }
+  }
+
+  const kill = (sandbox: Sandbox) => {
+    sandbox.terminated = true
+    sandbox.child.kill('SIGKILL')
   }
 
   const keyOf = (plugin: InstalledPlugin) => `${plugin.name}@${plugin.version}`
@@ -200,7 +214,22 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
     return known
   }
 
-  /** Forks a sandbox process; its first thread starts at once with `resourceLimits`. */
+  const track = (sandbox: Sandbox) => {
+    let set = sandboxes.get(sandbox.key)
+    if (!set) {
+      set = new Set()
+      sandboxes.set(sandbox.key, set)
+    }
+    set.add(sandbox)
+  }
+
+  const untrack = (sandbox: Sandbox) => {
+    const set = sandboxes.get(sandbox.key)
+    if (!set?.delete(sandbox)) return
+    if (set.size === 0) sandboxes.delete(sandbox.key)
+  }
+
+  /** Forks a sandbox process; its worker loads the SDK at once, before a version is given. */
   const fork_ = (
     key: string,
     cwd: string,
@@ -216,18 +245,18 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
       const value = source[name]
       if (value !== undefined) env[name] = value
     }
-    const child = fork(base.script, [JSON.stringify(resourceLimits)], {
+    const child = fork(base.script, [], {
       execArgv: [
         '--experimental-permission',
         // One flag per path: Node 20.20 mis-parses a comma-separated list of several paths
         // (measured: `--allow-fs-read=/a,/b` grants neither), repeated flags work.
         ...reach.read.map((path) => `--allow-fs-read=${path}`),
         ...reach.write.map((path) => `--allow-fs-write=${path}`),
-        '--allow-worker',
         ...(permissions.childProcess ? ['--allow-child-process'] : []),
-        // This process's own isolate only relays small messages: a 1 MiB young generation
-        // (16 by default) saves ~5 MiB of RSS per version (measured 68 → 63 MiB).
-        '--max-semi-space-size=1',
+        // A thread's resource limits, as the process's own heap limits.
+        ...(resourceLimits.maxOldGenerationSizeMb
+          ? [`--max-old-space-size=${resourceLimits.maxOldGenerationSizeMb}`]
+          : []),
         // The permission model's ExperimentalWarning on every start is noise in the logs.
         '--no-warnings',
       ],
@@ -239,11 +268,10 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
     const sandbox: Sandbox = {
       key,
       child,
-      ready: false,
       booted: false,
       backlog: [],
-      threads: new Map(),
       exited: false,
+      terminated: false,
       tail: [],
     }
     const relay = (stream: NodeJS.ReadableStream | null) => {
@@ -255,6 +283,11 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
         buffered = lines.pop() ?? ''
         for (const line of lines) {
           if (!line.trim()) continue
+          if (OUT_OF_MEMORY.test(line)) {
+            sandbox.crash ??= Object.assign(new Error('out of memory'), {
+              code: 'ERR_WORKER_OUT_OF_MEMORY',
+            })
+          }
           options.logger?.warn(`plugin ${sandbox.key || 'spare'} (sandbox ${child.pid}): ${line}`)
           sandbox.tail.push(line)
           if (sandbox.tail.length > 5) sandbox.tail.shift()
@@ -264,53 +297,56 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
     relay(child.stdout)
     relay(child.stderr)
     child.on('message', (message: SandboxResponse) => {
-      if (message.op === 'ready') {
-        sandbox.ready = true
-        for (const queued of sandbox.backlog.splice(0)) send(sandbox, queued)
-        return
-      }
-      if (message.op === 'booted') {
+      if (message.type === 'booted') {
         sandbox.booted = true
+        for (const queued of sandbox.backlog.splice(0)) send(sandbox, queued)
         const limits = sandbox.replaceWhenBooted
         sandbox.replaceWhenBooted = undefined
         if (limits) replenish(limits)
+        sandbox.thread?.emit('message', message)
         return
       }
-      const thread = sandbox.threads.get(message.id)
-      if (!thread) return
-      if (message.op === 'message') {
-        // Without `prepare`, the spare is forked once a thread answered, not while one starts
-        // (2 cores are few).
-        if (!spare) replenish(resourceLimits)
-        thread.emit('message', message.message)
-      } else if (message.op === 'error') {
-        thread.emit('error', Object.assign(new Error(message.error.message), message.error))
-      } else {
-        sandbox.threads.delete(message.id)
-        thread.ended(message.code)
-        if (sandbox.threads.size === 0) end(sandbox)
+      if (message.type === 'crashed') {
+        sandbox.crash = Object.assign(new Error(message.error.message), message.error)
+        return
       }
+      // Without `prepare`, the spare is forked once a thread answered, not while one starts
+      // (2 cores are few).
+      if (!spare) replenish(resourceLimits)
+      sandbox.thread?.emit('message', message)
     })
-    const lost = (reason: string) => {
+    const lost = (reason: string, code: number) => {
       if (sandbox.exited) return
       sandbox.exited = true
-      if (sandboxes.get(sandbox.key) === sandbox) sandboxes.delete(sandbox.key)
+      untrack(sandbox)
       if (spare === sandbox) {
         spare = undefined
         // A spare that cannot start would be forked again forever: versions fork at need.
         spareFailed = true
       }
-      for (const thread of sandbox.threads.values()) {
-        thread.emit('error', new Error(`its sandbox process ${reason}`))
-        thread.ended(1)
+      const { thread } = sandbox
+      if (!thread) return
+      // Ended by the host, or by plugin code's own `process.exit(code)`: an exit, as a thread's.
+      // Anything else (an uncaught error, out of memory, a signal) is a crash, and says why.
+      if (!sandbox.terminated) {
+        if (sandbox.crash) thread.emit('error', sandbox.crash)
+        else if (reason) thread.emit('error', new Error(`its sandbox process ${reason}`))
       }
-      sandbox.threads.clear()
+      thread.ended(code)
     }
-    child.on('error', (error) => lost(`failed: ${error.message}`))
-    child.on('exit', (code, signal) => {
+    child.on('error', (error) => lost(`failed: ${error.message}`, 1))
+    // What it printed last (V8's out-of-memory lines) may arrive after its exit: the thread ends
+    // once its pipes are closed too, or a moment later (a process it started may hold them).
+    const exited = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (sandbox.exited) return
       removeSlot(sandbox)
       const said = sandbox.tail.length > 0 ? ` (${sandbox.tail.join(' / ')})` : ''
-      lost(signal ? `was killed (${signal})${said}` : `exited with code ${code}${said}`)
+      lost(signal ? `was killed (${signal})${said}` : '', code ?? 1)
+    }
+    child.on('close', exited)
+    child.on('exit', (code, signal) => {
+      if (sandbox.terminated) exited(code, signal)
+      else setTimeout(() => exited(code, signal), 200).unref()
     })
     return sandbox
   }
@@ -391,7 +427,6 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
     const origin = resolve(plugin.origin)
     candidate.slot.from = unique([root, origin])
     holdOpen(candidate, true)
-    sandboxes.set(candidate.key, candidate)
     // Replaced at once, so a version installed right after this one finds a spare booting (part
     // of its start already paid) rather than none; after this turn, so the adopted spare's `init`
     // goes out first. A spare taken while still booting is replaced once it has booted: two
@@ -401,33 +436,29 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
     return candidate
   }
 
+  /** A process for one more thread of `plugin`: the spare when it fits, else a fresh fork. */
   const open = (plugin: InstalledPlugin, resourceLimits: ResourceLimits): Sandbox => {
     const key = keyOf(plugin)
-    const existing = sandboxes.get(key)
-    if (existing && !existing.exited) return existing
     const { reach, permissions } = resolveReach(plugin)
-    const adopted = adopt(plugin, permissions, resourceLimits)
-    if (adopted) return adopted
-    const cwd = join(workDir, '.sandbox', key.replace(/[^\w.@-]+/g, '_'))
-    const sandbox = fork_(key, cwd, reach, permissions, resourceLimits)
-    sandboxes.set(key, sandbox)
+    const sandbox =
+      adopt(plugin, permissions, resourceLimits) ??
+      fork_(
+        key,
+        join(workDir, '.sandbox', key.replace(/[^\w.@-]+/g, '_')),
+        reach,
+        permissions,
+        resourceLimits,
+      )
+    track(sandbox)
     return sandbox
-  }
-
-  /** Ends a sandbox whose last thread ended; a new thread of its version forks a fresh one. */
-  const end = (sandbox: Sandbox) => {
-    if (sandboxes.get(sandbox.key) === sandbox) sandboxes.delete(sandbox.key)
-    sandbox.exited = true
-    sandbox.child.kill('SIGKILL')
   }
 
   return {
     reachOf: (plugin) => resolveReach(plugin).reach,
     startThread(plugin, resourceLimits) {
       const sandbox = open(plugin, resourceLimits)
-      const thread = new RemoteThread(nextId++, sandbox, send)
-      sandbox.threads.set(thread.id, thread)
-      send(sandbox, { op: 'start', id: thread.id, resourceLimits })
+      const thread = new RemoteThread(sandbox, send, kill)
+      sandbox.thread = thread
       spareWanted = options.spare ?? true
       return thread
     },
@@ -444,10 +475,12 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
     },
     spare: () => (spare && !spare.exited ? spare.child.pid : undefined),
     processes: () =>
-      Object.fromEntries([...sandboxes].map(([key, sandbox]) => [key, sandbox.child.pid ?? 0])),
+      Object.fromEntries(
+        [...sandboxes].map(([key, set]) => [key, [...set][0]?.child.pid ?? 0] as const),
+      ),
     async close() {
       closed = true
-      const all = [...sandboxes.values(), ...(spare ? [spare] : [])]
+      const all = [...[...sandboxes.values()].flatMap((set) => [...set]), ...(spare ? [spare] : [])]
       spare = undefined
       await Promise.all(
         all.map(
@@ -459,7 +492,7 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
                 // Held until it has exited: an idle spare is unref'd, and waiting for an unref'd
                 // process lets the event loop run dry (the CLI then ends with code 13).
                 holdOpen(sandbox, true)
-                sandbox.child.kill('SIGKILL')
+                kill(sandbox)
               }
             }),
         ),
@@ -468,6 +501,9 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
     },
   }
 }
+
+/** A line V8 prints when a heap limit is reached, just before the process aborts. */
+const OUT_OF_MEMORY = /heap out of memory|Reached heap limit/
 
 /**
  * Whether a path the plugin hands a host service (a file to store, a target to download to)
@@ -561,12 +597,11 @@ function linkTree(from: string, to: string): boolean {
 
 /** A request to an adopted spare: the version's entry as the slot's copy of it. */
 function intoSlot(request: SandboxRequest, slot: NonNullable<Sandbox['slot']>): SandboxRequest {
-  if (request.op !== 'post' || request.message.type !== 'init') return request
-  const entry = fileURLToPath(request.message.entry)
+  if (request.type !== 'init') return request
+  const entry = fileURLToPath(request.entry)
   const root = slot.from?.find((dir) => !relative(dir, entry).startsWith('..'))
   if (root === undefined) return request
-  const mapped = pathToFileURL(join(slot.dir, relative(root, entry))).href
-  return { ...request, message: { ...request.message, entry: mapped } }
+  return { ...request, entry: pathToFileURL(join(slot.dir, relative(root, entry))).href }
 }
 
 /** The directory of an installed version (its package root). */

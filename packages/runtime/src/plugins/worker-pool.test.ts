@@ -16,7 +16,10 @@ import { createWorkerHost, type WorkerHost, type WorkerHostOptions } from './wor
 const POOL = '@acme/kite-plugin-pool'
 const BROKEN = '@acme/kite-plugin-broken'
 
-/** Tasks for the pool: sleep, loop forever, exit the process, use the working dir, echo config. */
+/**
+ * Tasks for the pool: sleep, loop forever, exit the process, throw outside the call, use the
+ * working dir, echo config.
+ */
 function poolBundle(version: string, group = 'acme.pool'): string {
   return taskBundle({
     group,
@@ -27,6 +30,7 @@ function poolBundle(version: string, group = 'acme.pool'): string {
       `task('Sleep', async (props) => { await new Promise((r) => setTimeout(r, props.ms)); return { value: '${version}' } }, z.object({ ms: z.number().default(10) }))`,
       "task('Loop', () => { for (;;) {} })",
       "task('Exit', async () => { await new Promise((r) => setTimeout(r, 50)); process.exit(3) })",
+      "task('Crash', async () => { setTimeout(() => { throw new Error('thrown outside the call') }, 20); await new Promise((r) => setTimeout(r, 5000)) })",
       "task('UseDir', async (props, ctx) => { const file = join(ctx.workingDir, 'note.txt'); writeFileSync(file, 'hi'); return { value: file } })",
       "task('Config', async (props, ctx) => ({ value: ctx.pluginConfig }))",
     ],
@@ -209,6 +213,16 @@ describe.each(['threads', 'sandbox'] as const)('the pool of plugin threads (%s)'
     await expect(broken).rejects.toThrow(/broken: it fails as it is imported/)
     await expect(other).resolves.toEqual({ value: '2.0.0' })
     // The host goes on: the version that exited runs again on a fresh thread.
+    await expect(host.runTask(request('Sleep', { ms: 10 }))).resolves.toEqual({ value: '1.0.0' })
+  }, 30_000)
+
+  it('an error thrown outside any call ends its thread and says what it was', async () => {
+    const host = createHost({ maxWorkers: 1, spareWorker: false })
+    const sibling = host.runTask(request('Sleep', { ms: 2_000 }))
+    await expect(host.runTask(request('Crash'))).rejects.toThrow(
+      /its worker crashed: thrown outside the call/,
+    )
+    await expect(sibling).rejects.toMatchObject({ code: 'TASK_FAILED' })
     await expect(host.runTask(request('Sleep', { ms: 10 }))).resolves.toEqual({ value: '1.0.0' })
   }, 30_000)
 
