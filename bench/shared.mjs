@@ -3,6 +3,7 @@
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdir, symlink, writeFile } from 'node:fs/promises'
+import http from 'node:http'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -156,6 +157,43 @@ export const noopTasks = (count) => [
     ].join('\n'),
   ),
 ]
+
+/** Keep-alive connections for `post`, as many as the most clients a bench runs. */
+const loadAgent = new http.Agent({ keepAlive: true, maxSockets: 256 })
+
+/**
+ * POSTs with no body and reads the JSON answer: `{ ok, status, body }`. The load generator of the
+ * throughput benches: node:http over kept-alive connections, as autocannon (the tool the peer
+ * figures in PERFORMANCE.md were taken with) does. `fetch` costs the client ~0.15–0.2 ms more CPU
+ * per request on these machines, which at one client is latency the server never caused.
+ */
+export function post(url) {
+  return new Promise((resolve, reject) => {
+    const request = http.request(url, { method: 'POST', agent: loadAgent }, (response) => {
+      let text = ''
+      response.setEncoding('utf8')
+      response.on('data', (chunk) => {
+        text += chunk
+      })
+      response.on('end', () => {
+        try {
+          const status = response.statusCode ?? 0
+          resolve({ ok: status >= 200 && status < 300, status, body: JSON.parse(text) })
+        } catch (error) {
+          reject(
+            new Error(
+              `${url} answered ${response.statusCode} with no JSON: ${text.slice(0, 200)}`,
+              { cause: error },
+            ),
+          )
+        }
+      })
+      response.on('error', reject)
+    })
+    request.on('error', reject)
+    request.end()
+  })
+}
 
 /**
  * `clients` loops calling `call` for `durationMs`: calls per second, each call's latency (ms)

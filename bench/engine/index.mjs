@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createRuntime, createServer, definePluginVersion } from '@kite/runtime'
 import { definePlugin, defineTask, z } from '@kite/sdk'
-import { noopTasks, runClients } from '../shared.mjs'
+import { noopTasks, post, runClients } from '../shared.mjs'
 
 const trivial = defineTask({
   name: 'Noop',
@@ -117,8 +117,7 @@ async function throughput(dataDir) {
 
 async function load(target, clients, durationMs) {
   const call = async () => {
-    const response = await fetch(target, { method: 'POST' })
-    const body = await response.json()
+    const { body } = await post(target)
     if (body.state?.current !== 'SUCCESS')
       throw new Error(`execution ended ${JSON.stringify(body).slice(0, 300)}`)
   }

@@ -16,7 +16,14 @@ import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createServer } from '@kite/runtime'
-import { noopTasks, postgresDatabase, quantile, runClients, startRegistry } from '../shared.mjs'
+import {
+  noopTasks,
+  post,
+  postgresDatabase,
+  quantile,
+  runClients,
+  startRegistry,
+} from '../shared.mjs'
 
 const NAME = '@bench/kite-plugin-noop'
 const SECONDS = Number(process.env.KITE_BENCH_SECONDS ?? 5)
@@ -159,10 +166,9 @@ async function measure(label, dataDir, registry, store) {
 /** `clients` loops posting to `target` for `durationMs`; rate, p50, p99 and the execution ids. */
 async function load(target, clients, durationMs, waitForEnd) {
   const call = async () => {
-    const response = await fetch(target, { method: 'POST' })
-    const body = await response.json()
+    const { ok, body } = await post(target)
     const expected = waitForEnd ? 'SUCCESS' : 'CREATED'
-    if (!response.ok || body.state?.current !== expected) {
+    if (!ok || body.state?.current !== expected) {
       throw new Error(`expected ${expected}, got ${JSON.stringify(body).slice(0, 300)}`)
     }
     return body.id

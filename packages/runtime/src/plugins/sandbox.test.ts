@@ -123,6 +123,8 @@ describe('a plugin in the sandbox, with no permissions', () => {
   it('runs on the main thread of its process: no thread between the runtime and its code', async () => {
     const { results } = await probe(test)
     expect(results?.mainThread).toBe('true')
+    // The SDK's build with zod bundled in (the `kite-plugin-worker` condition): a quicker start.
+    expect(results?.sdkEntry).toMatch(/\/dist-worker\/index\.js$/)
   })
 })
 
@@ -324,6 +326,7 @@ describe('plugins.isolation: threads', () => {
       // Without the sandbox the runtime's reach is the plugin's: the reason the sandbox exists.
       expect(results?.openDatabase).toMatch(/^allowed/)
       expect(results?.mainThread).toBe('false')
+      expect(results?.sdkEntry).toMatch(/\/dist-worker\/index\.js$/)
       const host = test.runtime.host as { sandboxes?: () => Record<string, number> }
       expect(host.sandboxes?.()).toEqual({})
     } finally {

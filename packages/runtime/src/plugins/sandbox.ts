@@ -23,7 +23,11 @@ import type { RuntimeLogger } from '../executor/engine.js'
 import type { InstalledPlugin } from './plugin-catalog.js'
 import { NO_PERMISSIONS, type SandboxPermissions } from './sandbox-permissions.js'
 import type { SandboxRequest, SandboxResponse } from './sandbox-protocol.js'
-import type { WorkerRequest, WorkerResponse } from './worker-protocol.js'
+import {
+  PLUGIN_WORKER_CONDITION,
+  type WorkerRequest,
+  type WorkerResponse,
+} from './worker-protocol.js'
 
 /**
  * A plugin thread as the worker host drives it: a `Worker` in this process, or a thread inside a
@@ -257,6 +261,7 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
         ...(resourceLimits.maxOldGenerationSizeMb
           ? [`--max-old-space-size=${resourceLimits.maxOldGenerationSizeMb}`]
           : []),
+        PLUGIN_WORKER_CONDITION,
         // The permission model's ExperimentalWarning on every start is noise in the logs.
         '--no-warnings',
       ],

@@ -17,7 +17,11 @@ import {
   type ThreadHandle,
   withinReach,
 } from './sandbox.js'
-import type { WorkerRequest, WorkerResponse } from './worker-protocol.js'
+import {
+  PLUGIN_WORKER_CONDITION,
+  type WorkerRequest,
+  type WorkerResponse,
+} from './worker-protocol.js'
 
 export interface WorkerHostOptions {
   catalog: PluginCatalog
@@ -183,7 +187,13 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
     if (sandboxes && plugin) worker = sandboxes.startThread(plugin, resourceLimits)
     else {
       script ??= workerScript()
-      worker = new Worker(script, { env: {}, resourceLimits, stdout: false, stderr: false })
+      worker = new Worker(script, {
+        env: {},
+        execArgv: [...process.execArgv, PLUGIN_WORKER_CONDITION],
+        resourceLimits,
+        stdout: false,
+        stderr: false,
+      })
     }
     const thread: Thread = {
       worker,

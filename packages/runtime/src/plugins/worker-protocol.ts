@@ -54,3 +54,10 @@ export type WorkerResponse =
       /** The call created its working directory (`ctx.workingDir`): the host removes it. */
       madeWorkingDir?: boolean
     }
+
+/**
+ * The export condition plugin workers (threads and sandbox processes) run with: `@kite/sdk`
+ * resolves to its build with zod bundled in (`dist-worker/`), which loads in about two thirds of
+ * the time, and a new version's first task waits for that load.
+ */
+export const PLUGIN_WORKER_CONDITION = '--conditions=kite-plugin-worker'
