@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { echo, flowYaml, task } from '../../test/fixtures/flows.js'
@@ -264,6 +265,44 @@ describe('bad input is answered clearly and the server stays up', () => {
       message: 'no route for GET /api/v1/nowhere',
       code: 'NOT_FOUND',
     })
+    await expectUp()
+  })
+
+  it('tells a POST with no body from one whose body has no Content-Type', async () => {
+    // Raw requests: fetch always sends a Content-Type with a body.
+    const raw = (headers: Record<string, string>, body?: string) =>
+      new Promise<{ status: number; body: { code?: string; state?: { current: string } } }>(
+        (resolve, reject) => {
+          const request = httpRequest(
+            `${kite.server.url}/api/v1/executions/company.team/hello`,
+            { method: 'POST', headers },
+            (response) => {
+              let text = ''
+              response.setEncoding('utf8')
+              response.on('data', (chunk) => {
+                text += chunk
+              })
+              response.on('end', () =>
+                resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) }),
+              )
+            },
+          )
+          request.on('error', reject)
+          request.end(body)
+        },
+      )
+    // No body by its headers (no length, or a length of 0): started with no inputs.
+    for (const headers of [{}, { 'content-length': '0' }]) {
+      const started = await raw(headers)
+      expect(started.status).toBe(200)
+      expect(started.body.state?.current).toBe('CREATED')
+    }
+    // A body without a Content-Type is still refused, whether its length is stated or streamed.
+    for (const headers of [{ 'content-length': '2' }, { 'transfer-encoding': 'chunked' }]) {
+      const refused = await raw(headers, '{}')
+      expect(refused.status).toBe(415)
+      expect(refused.body.code).toBe('UNSUPPORTED_MEDIA_TYPE')
+    }
     await expectUp()
   })
 

@@ -134,7 +134,10 @@ export function createApi(options: ApiOptions) {
     return async (c, next) => {
       if (c.req.header('transfer-encoding') !== undefined) return counted(c, next)
       const length = c.req.header('content-length')
-      if (length === undefined) return next()
+      if (length === undefined || length === '0') {
+        markBodyless(c.req.raw)
+        return next()
+      }
       if (!/^\d+$/.test(length)) return counted(c, next)
       return Number(length) > maxSize ? tooLarge(c) : next()
     }
@@ -172,6 +175,17 @@ export function createApi(options: ApiOptions) {
       ...(adminToken ? { adminToken } : {}),
     }),
   )
+}
+
+/**
+ * A request with neither Content-Length nor Transfer-Encoding, or a length of 0, has no body
+ * (RFC 9112, 6.3), yet node-server gives every POST a body stream, and @hono/zod-openapi's
+ * media-type check builds the full `Request`, clones it and reads that stream whenever a route
+ * takes a JSON body and none was sent (~0.3 ms of a ~1.5 ms `POST /executions/{ns}/{id}` here).
+ * Such a request says `body: null`, as a `Request` made without a body does.
+ */
+function markBodyless(request: Request): void {
+  Object.defineProperty(request, 'body', { value: null, configurable: true })
 }
 
 /** The API app; `@kite/client` is typed from it (`hc<KiteApp>`). */
