@@ -292,13 +292,16 @@ describe('bad input is answered clearly and the server stays up', () => {
         },
       )
     // No body by its headers (no length, or a length of 0): started with no inputs.
-    for (const headers of [{}, { 'content-length': '0' }]) {
+    for (const headers of [{}, { 'content-length': '0' }] as Record<string, string>[]) {
       const started = await raw(headers)
       expect(started.status).toBe(200)
       expect(started.body.state?.current).toBe('CREATED')
     }
     // A body without a Content-Type is still refused, whether its length is stated or streamed.
-    for (const headers of [{ 'content-length': '2' }, { 'transfer-encoding': 'chunked' }]) {
+    for (const headers of [{ 'content-length': '2' }, { 'transfer-encoding': 'chunked' }] as Record<
+      string,
+      string
+    >[]) {
       const refused = await raw(headers, '{}')
       expect(refused.status).toBe(415)
       expect(refused.body.code).toBe('UNSUPPORTED_MEDIA_TYPE')

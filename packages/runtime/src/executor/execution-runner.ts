@@ -40,10 +40,13 @@ export interface TaskDispatch {
   result(id: string, signal: AbortSignal): Promise<Delivered>
   /** Lets the local worker skip parsing the payload. */
   remember(id: string, job: TaskJob): void
-  /** A local slot for the next entry, which is then committed as claimed by this node. */
+  /**
+   * A slot of this process's worker for the next attempt, which then runs at once with no queue
+   * entry (its task run, committed RUNNING with this node as its worker, is the record).
+   */
   reserve(): boolean
   unreserve(): void
-  /** Runs a reserved entry once it is committed. */
+  /** Runs a reserved attempt once its task run is committed. */
   runReserved(id: string, job: TaskJob): void
   /** Tells the workers that something was queued. */
   wake(): void
@@ -316,6 +319,8 @@ export class ExecutionRunner {
    * Rebuilds memory from the recorded task runs. An attempt that was running is looked up in the
    * queue: still queued or claimed by a live worker, it is waited for; done, its result is taken;
    * otherwise its worker was lost and it is recorded so (then resubmitted, see `runPluginTask`).
+   * An attempt with no entry at all was run by its executor's own worker (`TaskDispatch.reserve`),
+   * in a process that is gone, since its runner is recovering: lost too.
    */
   async recover(): Promise<void> {
     const inFlight: TaskRun[] = []

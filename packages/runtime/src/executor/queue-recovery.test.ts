@@ -30,10 +30,17 @@ tasks:
     value: "{{ outputs.work.attempt }}"
 `
 
-/** Starts the flow and stops the runtime while `work` runs; returns the execution id. */
-async function stopMidTask(config: Record<string, unknown> = {}): Promise<string> {
-  const before = await start(config)
+/**
+ * Starts the flow and stops the runtime while `work` runs, its attempt claimed from the queue;
+ * returns the execution id. An attempt the executor hands its own worker at once has no entry,
+ * so the worker's one slot is taken first by a short task: `work` waits in the queue, then the
+ * worker claims it (an entry RUNNING on this node), as a worker in another process would.
+ */
+async function stopMidTask(config: { worker?: Record<string, unknown> } = {}): Promise<string> {
+  const before = await start({ ...config, worker: { ...config.worker, slots: 1 } })
   await before.runtime.engine.saveFlow(flow)
+  await before.runtime.engine.saveFlow(BLOCKER)
+  await before.runtime.engine.start({ namespace: 'test.queue', flowId: 'blocker' })
   const started = await before.runtime.engine.start({ namespace: 'test.queue', flowId: 'queued' })
   await waitUntil(async () => {
     const run = (await before.runtime.engine.getExecution(started.id))?.taskRunList[0]
@@ -44,6 +51,16 @@ async function stopMidTask(config: Record<string, unknown> = {}): Promise<string
   await stop(before)
   return started.id
 }
+
+/** One short task: it holds the only slot while the next attempt is queued. */
+const BLOCKER = `
+id: blocker
+namespace: test.queue
+tasks:
+  - id: hold
+    type: test.fixtures.Attempt
+    ms: 300
+`
 
 const queueRows = () => {
   let rows: Array<{ id: string; state: string; node_id: string | null }> = []
@@ -66,6 +83,29 @@ describe('the task queue across restarts', () => {
     expect(nodes.map((node) => node.id)).toEqual([work.attempts[0]?.worker])
     expect(nodes[0]).toMatchObject({ pid: process.pid, slots: 32 })
   })
+
+  it('gives an attempt its own worker runs no queue entry; stopped, it is recorded lost and run again', async () => {
+    const before = await start()
+    await before.runtime.engine.saveFlow(flow.replace('ms: 5000', 'ms: 1500'))
+    const started = await before.runtime.engine.start({ namespace: 'test.queue', flowId: 'queued' })
+    await waitUntil(async () => {
+      const run = (await before.runtime.engine.getExecution(started.id))?.taskRunList[0]
+      return run?.attempts[0]?.state.current === 'RUNNING'
+    })
+    const running = (await before.runtime.engine.getExecution(started.id))!.taskRunList[0]!
+    // Committed RUNNING with this node as its worker: that is the record, not a queue entry.
+    expect(running.attempts[0]?.worker).toBe((await before.runtime.store.listNodes())[0]?.id)
+    expect(await before.runtime.store.getQueueEntries([`${running.id}:1`])).toEqual([])
+    await stop(before)
+    expect(queueRows()).toEqual([])
+    const after = await start()
+    const done = await after.runtime.engine.waitFor(started.id)
+    expect(done.state.current).toBe('SUCCESS')
+    const work = after.taskRun(done, 'work')
+    expect(work.attempts.map((attempt) => attempt.workerLost)).toEqual([true, undefined])
+    expect(work.outputs).toMatchObject({ attempt: 2 })
+    expect(queueRows()).toEqual([])
+  }, 20_000)
 
   it('takes a result a worker recorded before the executor could: the task does not run again', async () => {
     const id = await stopMidTask()

@@ -45,6 +45,8 @@ export function createTaskDispatch(options: TaskDispatchOptions): LocalTaskDispa
   const { store, nodeId, logger } = options
   const pollMs = options.pollMs ?? 1000
   const waiters = new Map<string, Waiter>()
+  /** Attempts this process's worker runs with no queue entry (`reserve`): never looked up. */
+  const local = new Set<string>()
   const unheard = new Map<string, { result: TaskResult; at: number }>()
   let worker: Worker | undefined
   let pollTimer: NodeJS.Timeout | undefined
@@ -55,6 +57,7 @@ export function createTaskDispatch(options: TaskDispatchOptions): LocalTaskDispa
     const waiter = waiters.get(id)
     if (!waiter) return false
     waiters.delete(id)
+    local.delete(id)
     waiter.resolve({ outcome, logs })
     if (waiters.size === 0) stopPolling()
     return true
@@ -75,7 +78,9 @@ export function createTaskDispatch(options: TaskDispatchOptions): LocalTaskDispa
     polling = true
     try {
       const cutoff = Date.now() - olderThanMs
-      const ids = [...waiters].filter(([, waiter]) => waiter.since <= cutoff).map(([id]) => id)
+      const ids = [...waiters]
+        .filter(([id, waiter]) => waiter.since <= cutoff && !local.has(id))
+        .map(([id]) => id)
       if (ids.length === 0) return
       const entries = new Map((await store.getQueueEntries(ids)).map((entry) => [entry.id, entry]))
       const alive = new Map<string, boolean>()
@@ -171,6 +176,11 @@ export function createTaskDispatch(options: TaskDispatchOptions): LocalTaskDispa
         const onAbort = () => {
           // The engine stopping aborts too: then the entry stays for the next start.
           if (closed) return
+          // Run here with no entry: nothing to withdraw, stopped at once.
+          if (local.has(id)) {
+            worker?.abort(id, signal.reason)
+            return
+          }
           // Not claimed yet: withdrawn. Claimed here: stopped, its result (killed) follows.
           store
             .cancelQueuedTaskRun(id)
@@ -193,7 +203,10 @@ export function createTaskDispatch(options: TaskDispatchOptions): LocalTaskDispa
 
     reserve: () => worker?.reserve() ?? false,
     unreserve: () => worker?.unreserve(),
-    runReserved: (id, job) => worker?.runReserved(id, job),
+    runReserved: (id, job) => {
+      local.add(id)
+      worker?.runReserved(id, job)
+    },
 
     wake() {
       worker?.wake()
@@ -207,6 +220,7 @@ export function createTaskDispatch(options: TaskDispatchOptions): LocalTaskDispa
       stopPolling()
       for (const waiter of waiters.values()) waiter.reject(shuttingDown())
       waiters.clear()
+      local.clear()
       unheard.clear()
     },
   }

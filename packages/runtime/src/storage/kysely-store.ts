@@ -424,10 +424,10 @@ export async function createKyselyStore(
             entry.executionId,
             entry.taskRunId,
             entry.attempt,
-            entry.nodeId === undefined ? 'QUEUED' : 'RUNNING',
-            entry.nodeId ?? null,
+            'QUEUED',
+            null,
             date,
-            entry.nodeId === undefined ? null : date,
+            null,
             entry.payload,
           ]),
         )
@@ -482,9 +482,7 @@ export async function createKyselyStore(
     db.transaction().execute(async (trx) => {
       for (const pending of batch) await writeChanges(trx, pending.changes)
       // One NOTIFY per batch: PostgreSQL serialises the commits of notifying transactions.
-      const queued = batch.some(({ changes }) =>
-        changes.enqueue?.some((entry) => entry.nodeId === undefined),
-      )
+      const queued = batch.some(({ changes }) => (changes.enqueue?.length ?? 0) > 0)
       if (postgres && queued) await notify(trx, 'queued')
       // Executions left for any executor (an api node's) wake the executors' takeover.
       const created = batch.some(({ changes }) => changes.execution && changes.executorId === null)

@@ -127,8 +127,6 @@ describe('the postgres store', () => {
       await queued
       await new Promise((resolve) => setTimeout(resolve, 100))
       expect(heard.queued).toBe(1)
-      // An entry committed as already claimed (run by its own node) wakes nobody.
-      await executor.commit({ enqueue: [{ ...entry('n3'), nodeId: 'self' }] })
       queued = next('queued')
       await executor.commit({ enqueue: [entry('n4')] })
       await queued

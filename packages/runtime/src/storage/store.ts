@@ -122,8 +122,6 @@ export interface QueuedTaskRun {
   attempt: number
   /** What the worker needs to run it, as JSON (`TaskJob`). */
   payload: string
-  /** Committed as claimed by this node already (a free local slot). */
-  nodeId?: string
 }
 
 export type QueueEntryState = 'QUEUED' | 'RUNNING' | 'DONE'
