@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Scale-out benchmark (`npm run bench scale`, after a build): I/O-bound executions (one core
-// `kite.core.flow.Sleep` of 1 s, run in plugin worker threads of a worker process) per second
+// Scale-out benchmark (`npm run bench scale`, after a build): I/O-bound executions (one plugin
+// task that waits 1 s, `bench.nap.Nap`, run in the plugin sandbox of a worker process) per second
 // through a cluster of `kite server <role>` processes over PostgreSQL — 1 api, 1 executor and one,
 // then two, worker processes (each `worker.slots: 4`, so the workers' slots are what limits, not
 // the executor). Two workers should do ≥ 1.8× one: the work waits, so more slots in more
@@ -13,11 +13,18 @@ import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
+import { writePluginPackage } from '../shared.mjs'
 
 const POSTGRES = process.env.KITE_BENCH_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432'
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const BIN = join(ROOT, 'packages/cli/bin/kite.js')
-const CORE = join(ROOT, 'packages/plugins/core')
+// Not the core Sleep: the executor waits for that itself (a timer, no worker slot), so it would
+// not measure the workers.
+const NAP = `import { definePlugin, defineTask, z } from '@kite/sdk'
+export default definePlugin({ group: 'bench.nap', title: 'Nap', description: 'Waits.', tasks: [
+  defineTask({ name: 'Nap', title: 'Nap', description: 'Waits ms milliseconds in the worker.', properties: z.object({ ms: z.number() }), outputs: z.object({}), run: async (props) => { await new Promise((resolve) => setTimeout(resolve, props.ms)); return {} } }),
+], triggers: [], conditions: [] })
+`
 const EXECUTIONS = Number(process.env.KITE_BENCH_SCALE_EXECUTIONS ?? 80)
 const SLOTS = 4
 
@@ -66,13 +73,14 @@ async function run(workers) {
   await admin(`CREATE DATABASE ${name}`)
   const url = `${POSTGRES}/${name}`
   const dir = await mkdtemp(join(tmpdir(), 'kite-bench-scale-'))
+  const nap = await writePluginPackage(join(dir, 'plugins'), '@bench/kite-plugin-nap', '1.0.0', NAP)
   const config = join(dir, 'kite.yaml')
   await writeFile(config, `worker:\n  slots: ${SLOTS}\n`)
   const common = (data) => [
     '--store',
     url,
     '--plugin',
-    CORE,
+    nap,
     '--config',
     config,
     '--data',
@@ -92,7 +100,7 @@ async function run(workers) {
     const saved = await fetch(`${server}/api/v1/flows`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-yaml' },
-      body: 'id: nap\nnamespace: bench.scale\ntasks:\n  - id: nap\n    type: kite.core.flow.Sleep\n    duration: PT1S\n',
+      body: 'id: nap\nnamespace: bench.scale\ntasks:\n  - id: nap\n    type: bench.nap.Nap\n    ms: 1000\n',
     })
     if (!saved.ok) throw new Error(`cannot save the flow: ${await saved.text()}`)
     const started = performance.now()
@@ -133,7 +141,7 @@ try {
   process.exit(0)
 }
 console.log(
-  `I/O-bound executions (Sleep 1 s), ${EXECUTIONS} per run, worker.slots ${SLOTS}, ${availableParallelism()} cores, PostgreSQL`,
+  `I/O-bound executions (a plugin task waiting 1 s), ${EXECUTIONS} per run, worker.slots ${SLOTS}, ${availableParallelism()} cores, PostgreSQL`,
 )
 const one = await run(1)
 console.log(`  1 worker process:  ${one.toFixed(1)} executions/s`)
