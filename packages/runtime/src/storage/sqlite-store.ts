@@ -3,7 +3,7 @@ import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import Database from 'better-sqlite3'
-import { Kysely, SqliteDialect } from 'kysely'
+import { type Driver, Kysely, SqliteDialect } from 'kysely'
 import { RuntimeError } from '../errors.js'
 import { createKyselyStore, type KiteDatabase } from './kysely-store.js'
 import { migrateStore } from './migrations.js'
@@ -48,7 +48,7 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
   }
   // kysely prepares every query; a statement cache makes that free after the first time.
   const db = new Kysely<KiteDatabase>({
-    dialect: new SqliteDialect({ database: { close: () => raw.close(), prepare } }),
+    dialect: new OneWakeSqliteDialect({ database: { close: () => raw.close(), prepare } }),
   })
   try {
     await migrateStore(db, 'sqlite', options.file)
@@ -71,6 +71,48 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
         | { value: string; expires_at: number | null }
         | undefined,
   })
+}
+
+/**
+ * kysely's SQLite dialect, waking one waiter per release of its one connection. kysely's own
+ * mutex wakes every waiter at each release and all but one wait again: with hundreds of
+ * executions queued (a burst of webhooks) that is ~N² wake-ups per round, measured at ~6 % of
+ * the runtime's CPU under 50 clients. As there, whoever asks while the connection is free takes
+ * it at once; a woken waiter that finds it taken again keeps its place at the head of the line.
+ * kysely's own mutex, then always free, stays in place underneath.
+ */
+export class OneWakeSqliteDialect extends SqliteDialect {
+  override createDriver(): Driver {
+    const inner = super.createDriver()
+    const waiting: Array<() => void> = []
+    let held = false
+    return {
+      init: () => inner.init(),
+      async acquireConnection() {
+        for (let woken = false; held; woken = true) {
+          await new Promise<void>((resolve) =>
+            woken ? waiting.unshift(resolve) : waiting.push(resolve),
+          )
+        }
+        held = true
+        return inner.acquireConnection()
+      },
+      async releaseConnection(connection) {
+        await inner.releaseConnection(connection)
+        held = false
+        waiting.shift()?.()
+      },
+      beginTransaction: (connection, settings) => inner.beginTransaction(connection, settings),
+      commitTransaction: (connection) => inner.commitTransaction(connection),
+      rollbackTransaction: (connection) => inner.rollbackTransaction(connection),
+      savepoint: (connection, name, compile) => inner.savepoint!(connection, name, compile),
+      rollbackToSavepoint: (connection, name, compile) =>
+        inner.rollbackToSavepoint!(connection, name, compile),
+      releaseSavepoint: (connection, name, compile) =>
+        inner.releaseSavepoint!(connection, name, compile),
+      destroy: () => inner.destroy(),
+    }
+  }
 }
 
 /** WAL pages after which a commit checkpoints by itself (SQLite's default is 1000). */
