@@ -5,6 +5,7 @@ import { allTasks, type Flow, type PauseTask } from '../flow/flow-model.js'
 import { parseFlow } from '../flow/parse-flow.js'
 import { pinsOf, type ValidatedFlow, validateFlow } from '../flow/validate-flow.js'
 import { createId } from '../ids.js'
+import { addToSet, removeFromSet } from '../keyed-sets.js'
 import type { PluginCatalog } from '../plugins/plugin-catalog.js'
 import type { PluginHost } from '../plugins/plugin-host.js'
 import type { PluginResolver } from '../plugins/plugin-resolver.js'
@@ -973,18 +974,8 @@ export function createEngine(options: EngineOptions): Engine {
     },
 
     subscribe(executionId, listener) {
-      let set = listeners.get(executionId)
-      if (!set) {
-        set = new Set()
-        listeners.set(executionId, set)
-      }
-      set.add(listener)
-      return () => {
-        const current = listeners.get(executionId)
-        if (!current) return
-        current.delete(listener)
-        if (current.size === 0) listeners.delete(executionId)
-      }
+      addToSet(listeners, executionId, listener)
+      return () => removeFromSet(listeners, executionId, listener)
     },
 
     subscribeAll(listener) {

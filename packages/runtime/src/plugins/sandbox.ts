@@ -20,6 +20,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { ResourceLimits } from 'node:worker_threads'
 import { RuntimeError } from '../errors.js'
 import type { RuntimeLogger } from '../executor/engine.js'
+import { addToSet, removeFromSet } from '../keyed-sets.js'
 import type { InstalledPlugin } from './plugin-catalog.js'
 import { NO_PERMISSIONS, type SandboxPermissions } from './sandbox-permissions.js'
 import type { SandboxRequest, SandboxResponse } from './sandbox-protocol.js'
@@ -218,21 +219,6 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
     return known
   }
 
-  const track = (sandbox: Sandbox) => {
-    let set = sandboxes.get(sandbox.key)
-    if (!set) {
-      set = new Set()
-      sandboxes.set(sandbox.key, set)
-    }
-    set.add(sandbox)
-  }
-
-  const untrack = (sandbox: Sandbox) => {
-    const set = sandboxes.get(sandbox.key)
-    if (!set?.delete(sandbox)) return
-    if (set.size === 0) sandboxes.delete(sandbox.key)
-  }
-
   /** Forks a sandbox process; its worker loads the SDK at once, before a version is given. */
   const fork_ = (
     key: string,
@@ -323,7 +309,7 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
     const lost = (reason: string, code: number) => {
       if (sandbox.exited) return
       sandbox.exited = true
-      untrack(sandbox)
+      removeFromSet(sandboxes, sandbox.key, sandbox)
       if (spare === sandbox) {
         spare = undefined
         // A spare that cannot start would be forked again forever: versions fork at need.
@@ -454,7 +440,7 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
         permissions,
         resourceLimits,
       )
-    track(sandbox)
+    addToSet(sandboxes, sandbox.key, sandbox)
     return sandbox
   }
 

@@ -6,6 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { KiteError } from '@kite/sdk'
 import { RuntimeError } from '../errors.js'
+import { addToSet, removeFromSet } from '../keyed-sets.js'
 import { formatMs } from './in-process-host.js'
 import { type InstalledPlugin, installedVersion, type PluginCatalog } from './plugin-catalog.js'
 import type { HostRequest, MigrateRequest, PluginHost, RunServices } from './plugin-host.js'
@@ -215,21 +216,8 @@ export function createWorkerHost(options: WorkerHostOptions): WorkerHost {
     return thread
   }
 
-  const keep = (thread: Thread) => {
-    let set = byKey.get(thread.key)
-    if (!set) {
-      set = new Set()
-      byKey.set(thread.key, set)
-    }
-    set.add(thread)
-  }
-
-  const forget = (thread: Thread) => {
-    const set = byKey.get(thread.key)
-    if (!set) return
-    set.delete(thread)
-    if (set.size === 0) byKey.delete(thread.key)
-  }
+  const keep = (thread: Thread) => addToSet(byKey, thread.key, thread)
+  const forget = (thread: Thread) => removeFromSet(byKey, thread.key, thread)
 
   const endThread = (thread: Thread, endingFor?: string) => {
     if (thread.ending) return
