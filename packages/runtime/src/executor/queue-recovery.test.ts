@@ -226,6 +226,7 @@ describe('the task queue across restarts', () => {
       '0005_users_tokens_sessions',
       '0006_execution_commands',
       '0007_task_queue_queued_index',
+      '0008_trigger_state_key_index',
     ])
     expect(version).toBe(migrations.length)
     expect((await t.runtime.store.listFlows('upgrade')).map((f) => f.id)).toEqual([

@@ -288,6 +288,19 @@ export function storeMigrations(dialect: StoreDialectName): Record<string, Migra
         await db.schema.dropIndex('task_queue_state').ifExists().execute()
       },
     },
+    // The active scheduler reads every trigger's `$control` row (enable, disable, reset through
+    // any node) each tick by key alone: the primary key (namespace, flow, trigger, key) cannot
+    // serve that, so each tick read the whole table.
+    '0008_trigger_state_key_index': {
+      async up(db) {
+        await db.schema
+          .createIndex('trigger_state_key')
+          .ifNotExists()
+          .on('trigger_state')
+          .column('key')
+          .execute()
+      },
+    },
   }
 }
 
