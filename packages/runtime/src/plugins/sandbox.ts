@@ -20,10 +20,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { ResourceLimits } from 'node:worker_threads'
 import { RuntimeError } from '../errors.js'
 import type { RuntimeLogger } from '../executor/engine.js'
-import { addToSet, removeFromSet } from '../keyed-sets.js'
 import type { InstalledPlugin } from './plugin-catalog.js'
 import { NO_PERMISSIONS, type SandboxPermissions } from './sandbox-permissions.js'
-import type { SandboxRequest, SandboxResponse } from './sandbox-protocol.js'
+import type { SandboxResponse } from './sandbox-protocol.js'
 import {
   PLUGIN_WORKER_CONDITION,
   type WorkerRequest,
@@ -31,8 +30,8 @@ import {
 } from './worker-protocol.js'
 
 /**
- * A plugin thread as the worker host drives it: a `Worker` in this process, or a thread inside a
- * sandbox process reached over IPC. Events: `message` (WorkerResponse), `error` (Error), `exit`
+ * A plugin thread as the worker host drives it: a `Worker` in this process, or the main thread of
+ * a sandbox process reached over IPC. Events: `message` (WorkerResponse), `error` (Error), `exit`
  * (code).
  */
 export interface ThreadHandle {
@@ -79,7 +78,7 @@ export interface SandboxPool {
   /** Starts a thread of `plugin`: a sandbox process of its own (the spare, or forked). */
   startThread(plugin: InstalledPlugin, resourceLimits: ResourceLimits): ThreadHandle
   /**
-   * Forks the spare process now (unless `spare: false`), its thread started with `resourceLimits`,
+   * Forks the spare process now (unless `spare: false`), with `resourceLimits` as its heap limits,
    * rather than after the first sandboxed answer: the next plain version's first task then waits
    * for no process start. Idle, it keeps nothing alive; once forked, a taken spare is replaced.
    */
@@ -100,7 +99,7 @@ interface Sandbox {
   booted: boolean
   /** Taken while booting: the next spare is forked, with these limits, once this one has booted. */
   replaceWhenBooted?: ResourceLimits
-  backlog: SandboxRequest[]
+  backlog: WorkerRequest[]
   /** The thread it serves; a spare gets one when a version adopts it. */
   thread?: RemoteThread
   exited: boolean
@@ -124,7 +123,7 @@ class RemoteThread extends EventEmitter {
   #markExit!: () => void
   constructor(
     readonly sandbox: Sandbox,
-    private readonly request: (sandbox: Sandbox, message: SandboxRequest) => void,
+    private readonly request: (sandbox: Sandbox, message: WorkerRequest) => void,
     private readonly kill: (sandbox: Sandbox) => void,
   ) {
     super()
@@ -164,8 +163,8 @@ class RemoteThread extends EventEmitter {
  */
 export function createSandboxPool(options: SandboxOptions): SandboxPool {
   const workDir = resolve(options.workDir)
-  /** Live processes serving a thread, per version. */
-  const sandboxes = new Map<string, Set<Sandbox>>()
+  /** Live processes serving a thread (the spare is apart until adopted). */
+  const sandboxes = new Set<Sandbox>()
   const reaches = new Map<string, { reach: SandboxReach; permissions: SandboxPermissions }>()
   let base: { script: string; read: string[] } | undefined
   const slotsDir = resolve(options.slotsDir ?? join(dirname(workDir), 'sandbox-slots'))
@@ -176,7 +175,7 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
   let nextSpare = 1
   let closed = false
 
-  const send = (sandbox: Sandbox, request: SandboxRequest) => {
+  const send = (sandbox: Sandbox, request: WorkerRequest) => {
     if (sandbox.exited) return
     const message = sandbox.slot?.from ? intoSlot(request, sandbox.slot) : request
     if (!sandbox.booted) {
@@ -309,7 +308,7 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
     const lost = (reason: string, code: number) => {
       if (sandbox.exited) return
       sandbox.exited = true
-      removeFromSet(sandboxes, sandbox.key, sandbox)
+      sandboxes.delete(sandbox)
       if (spare === sandbox) {
         spare = undefined
         // A spare that cannot start would be forked again forever: versions fork at need.
@@ -440,7 +439,7 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
         permissions,
         resourceLimits,
       )
-    addToSet(sandboxes, sandbox.key, sandbox)
+    sandboxes.add(sandbox)
     return sandbox
   }
 
@@ -465,13 +464,14 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
       }
     },
     spare: () => (spare && !spare.exited ? spare.child.pid : undefined),
-    processes: () =>
-      Object.fromEntries(
-        [...sandboxes].map(([key, set]) => [key, [...set][0]?.child.pid ?? 0] as const),
-      ),
+    processes() {
+      const pids: Record<string, number> = {}
+      for (const { key, child } of sandboxes) pids[key] ??= child.pid ?? 0
+      return pids
+    },
     async close() {
       closed = true
-      const all = [...[...sandboxes.values()].flatMap((set) => [...set]), ...(spare ? [spare] : [])]
+      const all = [...sandboxes, ...(spare ? [spare] : [])]
       spare = undefined
       await Promise.all(
         all.map(
@@ -587,7 +587,7 @@ function linkTree(from: string, to: string): boolean {
 }
 
 /** A request to an adopted spare: the version's entry as the slot's copy of it. */
-function intoSlot(request: SandboxRequest, slot: NonNullable<Sandbox['slot']>): SandboxRequest {
+function intoSlot(request: WorkerRequest, slot: NonNullable<Sandbox['slot']>): WorkerRequest {
   if (request.type !== 'init') return request
   const entry = fileURLToPath(request.entry)
   const root = slot.from?.find((dir) => !relative(dir, entry).startsWith('..'))

@@ -278,6 +278,7 @@ export async function createKyselyStore(
       message: '',
     })
     .compile().sql
+  // A new entry waits for any worker: no node, not claimed.
   const insertQueued = db
     .insertInto('task_queue')
     .values({
@@ -285,10 +286,8 @@ export async function createKyselyStore(
       execution_id: '',
       task_run_id: '',
       attempt: 0,
-      state: 'QUEUED',
-      node_id: null,
+      state: QUEUED,
       enqueued_at: '',
-      claimed_at: null,
       payload: '',
     })
     .compile().sql
@@ -424,10 +423,7 @@ export async function createKyselyStore(
             entry.executionId,
             entry.taskRunId,
             entry.attempt,
-            'QUEUED',
-            null,
             date,
-            null,
             entry.payload,
           ]),
         )

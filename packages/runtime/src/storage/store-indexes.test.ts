@@ -12,7 +12,9 @@ import { createSqliteStore } from './sqlite-store.js'
 import type { QueuedTaskRun, Store } from './store.js'
 
 // The workers' claim reads the partial index of queued entries (migration 0007), on both
-// databases, whatever else the queue holds; and the index it replaced is gone.
+// databases, whatever else the queue holds; and the index it replaced is gone. The active
+// scheduler's per-tick read of every trigger's `$control` row, by key alone, uses the index of
+// migration 0008 instead of reading the whole trigger_state table.
 
 /** `count` queue entries of one execution, `e0`, `e1`, ... */
 const entries = (count: number): QueuedTaskRun[] =>
@@ -40,12 +42,12 @@ async function fillQueue(store: Store, done: number, queued: number): Promise<st
   return all.slice(done).map((entry) => entry.id)
 }
 
-describe('the task queue index on SQLite', () => {
+describe('the store indexes on SQLite', () => {
   let dir: string
   let store: Store
   let raw: Database.Database
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'kite-queue-index-'))
+    dir = await mkdtemp(join(tmpdir(), 'kite-store-indexes-'))
     store = await createSqliteStore({ file: join(dir, 'kite.db') })
     raw = new Database(join(dir, 'kite.db'))
   })
@@ -89,6 +91,26 @@ describe('the task queue index on SQLite', () => {
     expect(await store.cancelQueuedTaskRun(waiting[0]!)).toBe(false)
     expect(await store.cancelQueuedTaskRun(waiting[2]!)).toBe(true)
     expect(await store.claimTaskRuns('node-b', 5)).toEqual([])
+  })
+
+  it('finds the trigger state rows of one key through its index', async () => {
+    for (let index = 0; index < 50; index++) {
+      await store.triggerStateSet('n', `flow${index}`, 't', 'cursor', index)
+      if (index % 10 === 0) {
+        await store.triggerStateSet('n', `flow${index}`, 't', '$control', { enabled: false })
+      }
+    }
+    const rows = await store.triggerStateList({ key: '$control' })
+    expect(rows.map((row) => row.flowId)).toEqual(['flow0', 'flow10', 'flow20', 'flow30', 'flow40'])
+    expect(rows[0]?.value).toEqual({ enabled: false })
+    const plan = raw
+      .prepare(
+        'EXPLAIN QUERY PLAN SELECT * FROM trigger_state WHERE key = ? ORDER BY namespace, flow_id, trigger_id',
+      )
+      .all('$control') as Array<{ detail: string }>
+    expect(plan.map((step) => step.detail).join(' / ')).toMatch(
+      /SEARCH trigger_state USING INDEX trigger_state_key \(key=\?\)/,
+    )
   })
 })
 
