@@ -6,6 +6,7 @@
  * configuration beyond what its version was granted. A timeout or a kill ends the whole process.
  */
 import { describe, servePluginCalls } from './plugin-calls.js'
+import { decodeMessage, type EncodedMessage, encodeMessage } from './sandbox-codec.js'
 import type { SandboxResponse } from './sandbox-protocol.js'
 import type { WorkerRequest } from './worker-protocol.js'
 
@@ -14,7 +15,7 @@ if (!send) throw new Error('plugin-sandbox must be started by the worker host (n
 
 const post = (message: SandboxResponse) => {
   try {
-    send(message)
+    send(encodeMessage(message))
   } catch {
     // The host is gone: the disconnect handler ends this process.
   }
@@ -27,7 +28,7 @@ process.on('uncaughtException', (error) => {
   crashed = true
   const exit = () => process.exit(1)
   try {
-    send({ type: 'crashed', error: describe(error) } satisfies SandboxResponse, exit)
+    send(encodeMessage({ type: 'crashed', error: describe(error) } satisfies SandboxResponse), exit)
   } catch {
     exit()
   }
@@ -39,5 +40,8 @@ process.on('disconnect', () => process.exit(0))
 
 servePluginCalls({
   post,
-  listen: (listener) => process.on('message', (message: WorkerRequest) => listener(message)),
+  listen: (listener) =>
+    process.on('message', (received: WorkerRequest | EncodedMessage) =>
+      listener(decodeMessage(received)),
+    ),
 })

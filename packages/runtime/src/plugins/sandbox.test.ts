@@ -29,6 +29,7 @@ const NO_REACH = {
   storeDatabase: 'denied: ERR_ACCESS_DENIED',
   linkDatabase: 'denied: ERR_ACCESS_DENIED',
   writeWorkingDir: 'allowed: written',
+  storageBytes: 'allowed: bytes 0,1,10,127,128,255',
 }
 
 const FLOW = `

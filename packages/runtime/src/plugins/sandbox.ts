@@ -21,6 +21,7 @@ import type { ResourceLimits } from 'node:worker_threads'
 import { RuntimeError } from '../errors.js'
 import type { RuntimeLogger } from '../executor/engine.js'
 import type { InstalledPlugin } from './plugin-catalog.js'
+import { decodeMessage, type EncodedMessage, encodeMessage } from './sandbox-codec.js'
 import { NO_PERMISSIONS, type SandboxPermissions } from './sandbox-permissions.js'
 import type { SandboxResponse } from './sandbox-protocol.js'
 import {
@@ -183,7 +184,7 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
       return
     }
     try {
-      sandbox.child.send(message)
+      sandbox.child.send(encodeMessage(message))
     } catch {
       // The process is ending: its exit handler fails the thread.
     }
@@ -252,7 +253,8 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
       ],
       env,
       cwd,
-      serialization: 'advanced',
+      // JSON, with V8's serialization for what JSON would alter (`sandbox-codec.ts`).
+      serialization: 'json',
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     })
     const sandbox: Sandbox = {
@@ -286,7 +288,8 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
     }
     relay(child.stdout)
     relay(child.stderr)
-    child.on('message', (message: SandboxResponse) => {
+    child.on('message', (received: SandboxResponse | EncodedMessage) => {
+      const message = decodeMessage(received)
       if (message.type === 'booted') {
         sandbox.booted = true
         for (const queued of sandbox.backlog.splice(0)) send(sandbox, queued)
