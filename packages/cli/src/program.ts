@@ -26,13 +26,30 @@ export class CliError extends Error {
   }
 }
 
+/**
+ * The exit code of a command line that is wrong (an unknown command or option, a malformed value,
+ * a file that cannot be read, an invalid flow); 1 is an operation that failed (the runtime refused
+ * or could not be reached, an execution that did not succeed).
+ */
+export const USAGE_EXIT = 2
+
+/** A `CliError` for a command line that is wrong: exit code 2. */
+export class UsageError extends CliError {
+  constructor(message: string) {
+    super(message, USAGE_EXIT)
+    this.name = 'UsageError'
+  }
+}
+
 /** Runs the program and turns errors into a message on stderr and an exit code. */
 export async function runProgram(program: Command, argv: readonly string[]): Promise<number> {
   try {
     await program.parseAsync([...argv], { from: 'user' })
     return 0
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode
+    // Commander has printed the problem (and the help): help and --version exit 0, the rest is
+    // a command line that is wrong.
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : USAGE_EXIT
     // No runtime there, or a server that answers without the runtime's errors (`HTTP_404`).
     if (
       isKiteClientError(error) &&

@@ -1,7 +1,7 @@
 // The command talks to a runtime over HTTP through @kite/client, it never loads one.
 import type { ExecutionState, LogEntry } from '@kite/client'
 import type { Command } from 'commander'
-import { CliError } from '../program.js'
+import { UsageError } from '../program.js'
 import { printExecution } from './flow.js'
 import { parseInputs, runtimeClient, withServerOption } from './options.js'
 
@@ -223,7 +223,7 @@ function keyValues(pairs: string[], option: string, separator: string): Record<s
   return Object.fromEntries(
     pairs.map((pair) => {
       const at = pair.indexOf(separator)
-      if (at < 1) throw new CliError(`${option} must be key${separator}value, got "${pair}"`)
+      if (at < 1) throw new UsageError(`${option} must be key${separator}value, got "${pair}"`)
       return [pair.slice(0, at), pair.slice(at + 1)]
     }),
   )
@@ -231,7 +231,8 @@ function keyValues(pairs: string[], option: string, separator: string): Record<s
 
 function integer(value: string, option: string): number {
   const number = Number(value)
-  if (!Number.isInteger(number)) throw new CliError(`${option} must be an integer, got "${value}"`)
+  if (!Number.isInteger(number))
+    throw new UsageError(`${option} must be an integer, got "${value}"`)
   return number
 }
 

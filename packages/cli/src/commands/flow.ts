@@ -11,7 +11,7 @@ import type {
   ValidationIssue,
 } from '@kite/runtime'
 import type { Command } from 'commander'
-import { CliError } from '../program.js'
+import { CliError, UsageError } from '../program.js'
 import { parseInputs, parseUrl, runtimeClient, withServerOption } from './options.js'
 
 interface FlowOptions {
@@ -185,7 +185,7 @@ function registerServerCommands(flow: Command): void {
     .option('-o, --output <file>', 'write to this file instead of stdout')
     .action(async (options: SchemaOptions) => {
       if (options.server && options.plugin.length > 0) {
-        throw new CliError('give --server or --plugin directories, not both', 2)
+        throw new UsageError('give --server or --plugin directories, not both')
       }
       let schema: Record<string, unknown>
       if (options.plugin.length > 0) {
@@ -432,14 +432,14 @@ function problems({ headline, code, user, issues }: Problems, file?: string): Cl
     issues.length > 0
       ? `${where}${headline}: ${count}\n${issues.map(located).join('\n')}`
       : `${where}${headline}`
-  return new CliError(message, user ? 2 : 1)
+  return user ? new UsageError(message) : new CliError(message)
 }
 
 async function readSource(file: string): Promise<string> {
   try {
     return await readFile(file, 'utf8')
   } catch (error) {
-    throw new CliError(`cannot read ${file}: ${(error as Error).message}`, 2)
+    throw new UsageError(`cannot read ${file}: ${(error as Error).message}`)
   }
 }
 

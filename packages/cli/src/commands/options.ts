@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { createKiteClient, type KiteClient } from '@kite/client'
 import { type Command, InvalidArgumentError } from 'commander'
-import { CliError } from '../program.js'
+import { UsageError } from '../program.js'
 
 /** Commander parser for `--port`: an integer from 0 (a free port) to 65535. */
 export function parsePort(value: string): number {
@@ -47,7 +47,7 @@ export function portFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   try {
     return parsePort(value)
   } catch {
-    throw new CliError(`KITE_PORT must be a port number between 0 and 65535, got "${value}"`)
+    throw new UsageError(`KITE_PORT must be a port number between 0 and 65535, got "${value}"`)
   }
 }
 
@@ -65,7 +65,7 @@ export function resolveServer(
     try {
       return parseUrl(fromEnv)
     } catch {
-      throw new CliError(`KITE_SERVER must be an http(s) URL, got "${fromEnv}"`)
+      throw new UsageError(`KITE_SERVER must be an http(s) URL, got "${fromEnv}"`)
     }
   }
   return `http://127.0.0.1:${portFromEnv(env)}`
@@ -95,7 +95,7 @@ async function readInputFile(file: string): Promise<File> {
   try {
     return new File([await readFile(file)], basename(file))
   } catch (error) {
-    throw new CliError(`cannot read ${file}: ${(error as Error).message}`, 2)
+    throw new UsageError(`cannot read ${file}: ${(error as Error).message}`)
   }
 }
 
@@ -107,7 +107,7 @@ export async function parseInputs(pairs: readonly string[]): Promise<Record<stri
   const inputs: Record<string, unknown> = {}
   for (const pair of pairs) {
     const at = pair.indexOf('=')
-    if (at < 1) throw new CliError(`--input "${pair}" must be key=value`, 2)
+    if (at < 1) throw new UsageError(`--input "${pair}" must be key=value`)
     const key = pair.slice(0, at)
     const value = pair.slice(at + 1)
     inputs[key] = value.startsWith('@') ? await readInputFile(value.slice(1)) : value

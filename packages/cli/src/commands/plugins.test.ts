@@ -95,12 +95,12 @@ describe('kite plugins', { timeout: 120_000 }, () => {
 
   it('refuses a KITE_PORT or KITE_SERVER that is not one', async () => {
     const port = await kite(['plugins', 'list'], { KITE_PORT: 'eighty' })
-    expect(port.code).toBe(1)
+    expect(port.code).toBe(2)
     expect(port.err).toBe(
       'kite: KITE_PORT must be a port number between 0 and 65535, got "eighty"\n',
     )
     const url = await kite(['plugins', 'list'], { KITE_SERVER: 'ftp://nope' })
-    expect(url.code).toBe(1)
+    expect(url.code).toBe(2)
     expect(url.err).toBe('kite: KITE_SERVER must be an http(s) URL, got "ftp://nope"\n')
   })
 })

@@ -87,10 +87,10 @@ describe('kite registry', { timeout: 120_000 }, () => {
 
   it('rejects a bad port or URL before starting anything', async () => {
     const port = await kite(['registry', 'start', '--port', 'eighty'])
-    expect(port.code).toBe(1)
+    expect(port.code).toBe(2)
     expect(port.err).toContain('expected a port number between 0 and 65535')
     const url = await kite(['registry', 'adduser', 'x', '--registry', 'ftp://nope'])
-    expect(url.code).toBe(1)
+    expect(url.code).toBe(2)
     expect(url.err).toContain('expected an http(s) URL, got "ftp://nope"')
   })
 

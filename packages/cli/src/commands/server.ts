@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs'
 import { createServer as createNetServer } from 'node:net'
 import type { InstanceConfigInput, KiteServer, NodeRole, Runtime } from '@kite/runtime'
 import { type Command, InvalidArgumentError } from 'commander'
-import { CliError } from '../program.js'
+import { CliError, UsageError } from '../program.js'
 import { stderrLogger, toCliError } from './flow.js'
 import { parsePort, parseUrl, portFromEnv, waitForStop } from './options.js'
 
@@ -46,7 +46,7 @@ export function registerServerCommand(program: Command): void {
     )
     .action(async (options: LocalOptions) => {
       if (options.watch && options.plugin.length === 0) {
-        throw new CliError('--watch re-imports --plugin directories: name at least one', 2)
+        throw new UsageError('--watch re-imports --plugin directories: name at least one')
       }
       const running = await startServer(options)
       const watches = options.watch ? await watchPlugins(running.runtime, options.plugin) : []

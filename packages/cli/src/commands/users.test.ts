@@ -50,6 +50,7 @@ describe('kite users and kite tokens', { timeout: 120_000 }, () => {
       { input: '' },
     )
     expect(empty.err).toMatch(/stdin was empty/)
+    expect(empty.code).toBe(2)
   })
 
   it('keeps kite server local off other addresses until a user exists', async () => {

@@ -3,7 +3,7 @@
 import { join } from 'node:path'
 import type { UserRole } from '@kite/client'
 import { type Command, Option } from 'commander'
-import { CliError } from '../program.js'
+import { CliError, UsageError } from '../program.js'
 import { runtimeClient, withServerOption } from './options.js'
 
 interface Target {
@@ -140,7 +140,7 @@ export function registerUsersCommand(program: Command): void {
 /** Runs `act` on the users of the store (`--data`, `--store`) or of the runtime. */
 async function withUsers(options: Target, act: (users: Users) => Promise<void>): Promise<void> {
   if (options.data && options.store) {
-    throw new CliError('give --data or --store, not both')
+    throw new UsageError('give --data or --store, not both')
   }
   const users = options.data || options.store ? await storeUsers(options) : apiUsers(options)
   try {
@@ -189,6 +189,6 @@ async function readPassword(): Promise<string> {
   let text = ''
   for await (const chunk of process.stdin) text += String(chunk)
   const password = text.replace(/\r?\n$/, '')
-  if (password === '') throw new CliError('--password-stdin: stdin was empty')
+  if (password === '') throw new UsageError('--password-stdin: stdin was empty')
   return password
 }
