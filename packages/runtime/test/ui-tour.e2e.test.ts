@@ -188,6 +188,20 @@ describe('the runtime UI in Chromium', () => {
     expect(missing.status).toBe(404)
   })
 
+  it(
+    'shows the page a path under /ui/ names (/ui/plugins is #/plugins), query kept',
+    asUser(ADMIN, '/flows', async (page) => {
+      await page.goto(`${server.url}/ui/plugins`)
+      await page.locator('h1', { hasText: 'Versioned Plugins' }).waitFor()
+      expect(new URL(page.url()).pathname).toBe('/ui/')
+      expect(new URL(page.url()).hash).toBe('#/plugins')
+      await page.goto(`${server.url}/ui/executions?state=FAILED`)
+      await page.waitForURL(/\/ui\/#\/executions\?state=FAILED$/)
+      await page.goBack()
+      await page.waitForURL(/\/ui\/#\/plugins$/)
+    }),
+  )
+
   it('searches the registry catalog through GET /plugins/catalog, with the installed versions', async () => {
     const response = await call('/plugins/catalog?q=greeting')
     expect(response.status).toBe(200)

@@ -18,6 +18,20 @@ function read(): Route {
   }
 }
 
+/**
+ * A path under the UI (`/ui/plugins`, typed or linked; the runtime answers any of them with the
+ * app) is the page of the same hash route: the address becomes `/ui/#/plugins` before the first
+ * read, so the page shown, the back button and a reload agree.
+ */
+function adoptPath(): void {
+  const base = import.meta.env.BASE_URL
+  if (location.hash || !location.pathname.startsWith(base)) return
+  const rest = location.pathname.slice(base.length).replace(/\/+$/, '')
+  if (!rest || rest === 'index.html') return
+  history.replaceState(history.state, '', `${base}#/${rest}${location.search}`)
+}
+adoptPath()
+
 export const route = reactive<Route>(read())
 
 addEventListener('hashchange', () => Object.assign(route, read()))
