@@ -12,7 +12,10 @@ const PREFIX = 'kite:enc:v1:'
 const IV_BYTES = 12
 const TAG_BYTES = 16
 
-/** Encrypts and decrypts SECRET input values (AES-256-GCM). */
+/** True when `text` is a value `InputCipher.encrypt` wrote. */
+export const isEncrypted = (text: string): boolean => text.startsWith(PREFIX)
+
+/** Encrypts and decrypts SECRET input values and queued task data (AES-256-GCM). */
 export interface InputCipher {
   encrypt(text: string): string
   /** Values without the marker (written before a key was set) come back as they are. */
@@ -50,7 +53,7 @@ export function createInputCipher(key: string): InputCipher {
         ]).toString('utf8')
       } catch (error) {
         throw new RuntimeError(
-          `cannot decrypt a SECRET input: secrets.encryptionKey is not the key it was encrypted with`,
+          `cannot decrypt a value stored encrypted (a SECRET input): secrets.encryptionKey is not the key it was encrypted with`,
           { code: 'CONFIG_INVALID', kind: 'operational', cause: error },
         )
       }
@@ -87,19 +90,42 @@ function mapSecrets<T extends ExecutionSummary>(execution: T, transform: (text: 
 }
 
 /**
- * The store with SECRET input values encrypted in what it writes and decrypted in what it reads:
- * the database never holds them in plain text, the engine and the API see them as given.
+ * The store with SECRET input values, and the data of task runs that wait in the queue,
+ * encrypted in what it writes and decrypted in what it reads: the database never holds them in
+ * plain text, the engine, the workers and the API see them as given. A queued task's data holds
+ * its rendered properties and the execution's inputs, so a SECRET input (or a `secret()`) used
+ * in a property would otherwise sit in the queue table as it is. A payload this key cannot open
+ * is handed on as stored: the worker fails that attempt saying so (`parseJob`).
  */
 export function encryptSecretInputs(store: Store, cipher: InputCipher): Store {
   const open = <T extends ExecutionSummary>(execution: T) => mapSecrets(execution, cipher.decrypt)
+  const openPayload = (payload: string) => {
+    try {
+      return cipher.decrypt(payload)
+    } catch {
+      return payload
+    }
+  }
   return {
     ...store,
     commit: (changes) =>
-      store.commit(
-        changes.execution
-          ? { ...changes, execution: mapSecrets(changes.execution, cipher.encrypt) }
-          : changes,
-      ),
+      store.commit({
+        ...changes,
+        ...(changes.execution ? { execution: mapSecrets(changes.execution, cipher.encrypt) } : {}),
+        ...(changes.enqueue
+          ? {
+              enqueue: changes.enqueue.map((entry) => ({
+                ...entry,
+                payload: cipher.encrypt(entry.payload),
+              })),
+            }
+          : {}),
+      }),
+    claimTaskRuns: async (nodeId, limit) =>
+      (await store.claimTaskRuns(nodeId, limit)).map(({ id, payload }) => ({
+        id,
+        payload: openPayload(payload),
+      })),
     getExecution: async (id) => {
       const execution = await store.getExecution(id)
       return execution && open(execution)

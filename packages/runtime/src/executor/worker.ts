@@ -11,6 +11,7 @@ import type { NodeRecord, Store } from '../storage/store.js'
 import type { RuntimeLogger } from './engine.js'
 import { type LogEntry, logLevelRank } from './execution-model.js'
 import type { EngineEvent } from './execution-runner.js'
+import { isEncrypted } from './input-encryption.js'
 import { createRunServices } from './run-services.js'
 import { maskSecrets, type SecretProvider } from './secrets.js'
 
@@ -432,7 +433,10 @@ export function createWorker(options: WorkerOptions): Worker {
 }
 
 /** A queued job, or why its payload is not one. */
-function parseJob(payload: string): TaskJob | string {
+export function parseJob(payload: string): TaskJob | string {
+  if (isEncrypted(payload)) {
+    return 'its payload is encrypted, and this node has no secrets.encryptionKey or not the one it was encrypted with (every node needs the same key)'
+  }
   let value: unknown
   try {
     value = JSON.parse(payload)
