@@ -110,6 +110,8 @@ interface Sandbox {
   crash?: Error & { code?: string }
   /** The last lines it printed: why it died, when it dies by itself. */
   tail: string[]
+  /** V8 began its fatal report: its lines are not logged one by one. */
+  fatalReport?: boolean
   /**
    * A spare's directory (its only readable place besides the shared ones) and, once adopted by a
    * version, the version's directory it holds a copy of: `init` entries are mapped into it.
@@ -280,7 +282,12 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
               code: 'ERR_WORKER_OUT_OF_MEMORY',
             })
           }
-          options.logger?.warn(`plugin ${sandbox.key || 'spare'} (sandbox ${child.pid}): ${line}`)
+          // V8's fatal report (a GC trace, a native stack: tens of lines) is logged as its one
+          // `FATAL ERROR:` line, which says what happened; the rest stays in the tail.
+          if (V8_FATAL_REPORT.test(line)) sandbox.fatalReport = true
+          if (!sandbox.fatalReport || line.startsWith('FATAL ERROR:')) {
+            options.logger?.warn(`plugin ${sandbox.key || 'spare'} (sandbox ${child.pid}): ${line}`)
+          }
           sandbox.tail.push(line)
           if (sandbox.tail.length > 5) sandbox.tail.shift()
         }
@@ -498,6 +505,8 @@ export function createSandboxPool(options: SandboxOptions): SandboxPool {
 
 /** A line V8 prints when a heap limit is reached, just before the process aborts. */
 const OUT_OF_MEMORY = /heap out of memory|Reached heap limit/
+/** The first line of V8's report before it aborts the process (out of memory, a fatal error). */
+const V8_FATAL_REPORT = /^<--- Last few GCs --->|^FATAL ERROR:/
 
 /**
  * Whether a path the plugin hands a host service (a file to store, a target to download to)

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { taskBundle, writePlugin } from '../../test/plugin-publishing.js'
+import { silentLogger } from '../executor/engine.js'
 import { createPluginCatalog, type MutablePluginCatalog } from './plugin-catalog.js'
 import type { HostRequest, HostRunContext, RunServices } from './plugin-host.js'
 import { loadPluginDirectory } from './plugin-sources.js'
@@ -33,6 +34,7 @@ function poolBundle(version: string, group = 'acme.pool'): string {
       "task('Crash', async () => { setTimeout(() => { throw new Error('thrown outside the call') }, 20); await new Promise((r) => setTimeout(r, 5000)) })",
       "task('UseDir', async (props, ctx) => { const file = join(ctx.workingDir, 'note.txt'); writeFileSync(file, 'hi'); return { value: file } })",
       "task('Config', async (props, ctx) => ({ value: ctx.pluginConfig }))",
+      "task('Bomb', async () => { const kept = []; for (;;) kept.push(new Array(1e5).fill(1)) })",
     ],
   })
 }
@@ -223,6 +225,27 @@ describe.each(['threads', 'sandbox'] as const)('the pool of plugin threads (%s)'
       /its worker crashed: thrown outside the call/,
     )
     await expect(sibling).rejects.toMatchObject({ code: 'TASK_FAILED' })
+    await expect(host.runTask(request('Sleep', { ms: 10 }))).resolves.toEqual({ value: '1.0.0' })
+  }, 30_000)
+
+  it('an allocation bomb fails its call as out of memory; V8’s report is one log line', async () => {
+    const warnings: string[] = []
+    const logger = { ...silentLogger, warn: (line: string) => void warnings.push(line) }
+    const host = createHost({
+      maxWorkers: 1,
+      spareWorker: false,
+      maxHeapMb: 48,
+      ...(mode === 'sandbox'
+        ? { sandbox: { workDir: join(dir, 'work'), permissionsOf: () => NO_PERMISSIONS, logger } }
+        : {}),
+    })
+    await expect(host.runTask(request('Bomb'))).rejects.toThrow(/out of memory/)
+    if (mode === 'sandbox') {
+      // Every line of the report arrives before the call fails (the process ends after it).
+      expect(warnings.filter((line) => line.includes('FATAL ERROR:'))).toHaveLength(1)
+      expect(warnings.join('\n')).toMatch(/FATAL ERROR: .*heap.*out of memory/)
+      expect(warnings.join('\n')).not.toMatch(/Last few GCs|Native stack|Mark-Compact|0x[0-9a-f]+ /)
+    }
     await expect(host.runTask(request('Sleep', { ms: 10 }))).resolves.toEqual({ value: '1.0.0' })
   }, 30_000)
 
