@@ -29,7 +29,9 @@ describe('kite exit codes', { timeout: 60_000 }, () => {
   })
 
   it('exits 1 when the runtime cannot be reached (the command line was fine)', async () => {
-    const result = await runKite(['executions', 'list'], { env: { KITE_SERVER: 'http://127.0.0.1:9' } })
+    const result = await runKite(['executions', 'list'], {
+      env: { KITE_SERVER: 'http://127.0.0.1:9' },
+    })
     expect(result.code).toBe(1)
     expect(result.err).toContain('cannot reach the runtime at http://127.0.0.1:9')
   })
