@@ -15,24 +15,16 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { noopTasks, post, quantile, runClients, startRegistry } from './shared.mjs'
+import {
+  NOOP_PLUGIN,
+  NOOP_SOURCE,
+  post,
+  quantile,
+  runClients,
+  startRegistry,
+  webhookFlow,
+} from './shared.mjs'
 
-const NAME = '@bench/kite-plugin-noop'
-const NOOP = `import { definePlugin, defineTask, z } from '@kite/sdk'
-export default definePlugin({ group: 'bench.noop', title: 'Noop', description: 'Does nothing.', tasks: [
-  defineTask({ name: 'Noop', title: 'Noop', description: 'Returns its value.', properties: z.object({ value: z.string().default('') }), outputs: z.object({ value: z.string() }), run: (props) => ({ value: props.value }) }),
-], triggers: [], conditions: [] })
-`
-const flowOf = (count) =>
-  [
-    `id: flow${count}`,
-    'namespace: bench',
-    'triggers:',
-    '  - id: hook',
-    '    type: kite.trigger.Webhook',
-    `    key: go${count}`,
-    ...noopTasks(count),
-  ].join('\n')
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
 
 if (process.argv[2] === 'server') {
@@ -46,11 +38,11 @@ if (process.argv[2] === 'server') {
     config: isolation ? { plugins: { isolation } } : {},
   })
   const deadline = Date.now() + 30_000
-  while (!server.runtime.catalog.get(NAME, '1.0.0')) {
-    if (Date.now() > deadline) throw new Error(`${NAME}@1.0.0 was never installed`)
+  while (!server.runtime.catalog.get(NOOP_PLUGIN, '1.0.0')) {
+    if (Date.now() > deadline) throw new Error(`${NOOP_PLUGIN}@1.0.0 was never installed`)
     await new Promise((done) => setTimeout(done, 20))
   }
-  for (const count of [2, 42]) await server.runtime.engine.saveFlow(flowOf(count))
+  for (const count of [2, 42]) await server.runtime.engine.saveFlow(webhookFlow(count))
   process.send?.({ url: server.url })
   process.on('disconnect', () => server.close().then(() => process.exit(0)))
 } else {
@@ -65,7 +57,7 @@ if (process.argv[2] === 'server') {
   const registry = await startRegistry(work)
   const servers = []
   try {
-    await registry.publish(NAME, '1.0.0', NOOP)
+    await registry.publish(NOOP_PLUGIN, '1.0.0', NOOP_SOURCE)
     for (const [index, dist] of dists.entries()) {
       const child = fork(
         fileURLToPath(import.meta.url),

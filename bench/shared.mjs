@@ -215,3 +215,23 @@ export async function runClients(clients, durationMs, call) {
   )
   return { rate: latencies.length / ((performance.now() - begin) / 1000), latencies, results }
 }
+
+/** The trivial plugin the throughput benches publish: `bench.noop.Noop` returns its value. */
+export const NOOP_PLUGIN = '@bench/kite-plugin-noop'
+export const NOOP_SOURCE = `import { definePlugin, defineTask, z } from '@kite/sdk'
+export default definePlugin({ group: 'bench.noop', title: 'Noop', description: 'Does nothing.', tasks: [
+  defineTask({ name: 'Noop', title: 'Noop', description: 'Returns its value.', properties: z.object({ value: z.string().default('') }), outputs: z.object({ value: z.string() }), run: (props) => ({ value: props.value }) }),
+], triggers: [], conditions: [] })
+`
+
+/** A flow `flow<count>` of `count` chained Noop tasks, started by the webhook key `go<count>`. */
+export const webhookFlow = (count) =>
+  [
+    `id: flow${count}`,
+    'namespace: bench',
+    'triggers:',
+    '  - id: hook',
+    '    type: kite.trigger.Webhook',
+    `    key: go${count}`,
+    ...noopTasks(count),
+  ].join('\n')

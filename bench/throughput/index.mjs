@@ -18,36 +18,20 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createServer } from '@kite/runtime'
 import {
-  noopTasks,
+  NOOP_PLUGIN,
+  NOOP_SOURCE,
   post,
   postgresDatabase,
   quantile,
   runClients,
   startRegistry,
+  webhookFlow,
 } from '../shared.mjs'
 
-const NAME = '@bench/kite-plugin-noop'
 const SECONDS = Number(process.env.KITE_BENCH_SECONDS ?? 5)
 const WARM_UP_MS = 1000
 // KITE_BENCH_CLIENTS=1,10 measures only these client counts (default 1, 10, 50).
 const CLIENTS = (process.env.KITE_BENCH_CLIENTS ?? '1,10,50').split(',').map(Number)
-const NOOP = `import { definePlugin, defineTask, z } from '@kite/sdk'
-export default definePlugin({ group: 'bench.noop', title: 'Noop', description: 'Does nothing.', tasks: [
-  defineTask({ name: 'Noop', title: 'Noop', description: 'Returns its value.', properties: z.object({ value: z.string().default('') }), outputs: z.object({ value: z.string() }), run: (props) => ({ value: props.value }) }),
-], triggers: [], conditions: [] })
-`
-
-/** A flow of `count` chained trivial tasks started by a webhook. */
-const flowOf = (id, count) =>
-  [
-    `id: ${id}`,
-    'namespace: bench',
-    'triggers:',
-    '  - id: hook',
-    '    type: kite.trigger.Webhook',
-    `    key: go${count}`,
-    ...noopTasks(count),
-  ].join('\n')
 
 const ms = (value) => `${value.toFixed(value < 10 ? 2 : 0)} ms`
 
@@ -68,11 +52,11 @@ if (process.argv[2] === 'server') {
     },
   })
   const deadline = Date.now() + 30_000
-  while (!server.runtime.catalog.get(NAME, '1.0.0')) {
-    if (Date.now() > deadline) throw new Error(`${NAME}@1.0.0 was never installed`)
+  while (!server.runtime.catalog.get(NOOP_PLUGIN, '1.0.0')) {
+    if (Date.now() > deadline) throw new Error(`${NOOP_PLUGIN}@1.0.0 was never installed`)
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
-  for (const count of [2, 42]) await server.runtime.engine.saveFlow(flowOf(`flow${count}`, count))
+  for (const count of [2, 42]) await server.runtime.engine.saveFlow(webhookFlow(count))
   process.on('message', async ({ waitFor }) => {
     // Async runs: the time at which the last of these executions ended, and how many succeeded.
     const ended = await Promise.all(waitFor.map((id) => server.runtime.engine.waitFor(id)))
@@ -91,9 +75,9 @@ async function main() {
   try {
     console.log(
       `Kite throughput benchmark — ${availableParallelism()} cores, Node ${process.version}; ` +
-        `${NAME} from a registry, run in worker threads; ${SECONDS} s per figure\n`,
+        `${NOOP_PLUGIN} from a registry, run in worker threads; ${SECONDS} s per figure\n`,
     )
-    await registry.publish(NAME, '1.0.0', NOOP)
+    await registry.publish(NOOP_PLUGIN, '1.0.0', NOOP_SOURCE)
     await measure('SQLite', join(work, 'sqlite'), registry.url)
     const database = await postgresDatabase()
     if (database) {
