@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Throughput benchmark (`node bench/run.mjs throughput`, after a build), on the real path: a
 // plugin published to a real registry on loopback with the npm CLI, installed by the runtime
-// from there, every task run in the pool's worker threads. The server runs in a child process
+// from there, every task run by the plugin pool. The server runs in a child process
 // (the load generator does not share its event loop), once on SQLite and once on PostgreSQL
 // (a fresh database on $KITE_BENCH_POSTGRES, dropped at the end; skipped when unreachable).
 // Prints, with the target next to each figure (../shared/PERFORMANCE.md):
@@ -10,7 +10,9 @@
 //   2. the same started asynchronously (the webhook answers at once), 50 clients: executions
 //      accepted, and ended per second until the last one ends;
 //   3. the warm cost of one more trivial task: (42 tasks − 2 tasks) / 40, one client.
-// Each figure follows 1 s of unmeasured warm-up at its client count.
+// Each figure follows 1 s of unmeasured warm-up at its client count. Plugins run in sandbox
+// processes (the default); then, on SQLite, 1 and 3 again with plugins in worker threads of the
+// runtime process (`plugins.isolation: threads`, the configuration issue 14 names).
 import { fork } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { availableParallelism, tmpdir } from 'node:os'
@@ -75,10 +77,24 @@ async function main() {
   try {
     console.log(
       `Kite throughput benchmark — ${availableParallelism()} cores, Node ${process.version}; ` +
-        `${NOOP_PLUGIN} from a registry, run in worker threads; ${SECONDS} s per figure\n`,
+        `${NOOP_PLUGIN} from a registry, run in sandbox processes (the default isolation) ` +
+        `unless said otherwise; ${SECONDS} s per figure\n`,
     )
     await registry.publish(NOOP_PLUGIN, '1.0.0', NOOP_SOURCE)
     await measure('SQLite', join(work, 'sqlite'), registry.url)
+    if (!process.env.KITE_BENCH_ISOLATION) {
+      // The issue's own configuration: plugins in worker threads of the runtime process.
+      await measure(
+        'SQLite, plugins in worker threads (plugins.isolation: threads)',
+        join(work, 'threads'),
+        registry.url,
+        undefined,
+        {
+          isolation: 'threads',
+          brief: true,
+        },
+      )
+    }
     const database = await postgresDatabase()
     if (database) {
       try {
@@ -93,12 +109,14 @@ async function main() {
   }
 }
 
-async function measure(label, dataDir, registry, store) {
+/** The figures of one server; `brief`: one client and the cost per task only. */
+async function measure(label, dataDir, registry, store, { isolation, brief = false } = {}) {
   const child = fork(
     fileURLToPath(import.meta.url),
     ['server', dataDir, registry, ...(store ? [store] : [])],
     {
       stdio: 'inherit',
+      env: isolation ? { ...process.env, KITE_BENCH_ISOLATION: isolation } : process.env,
       // KITE_BENCH_PROFILE=DIR writes the server's CPU profile there (`node --cpu-prof`).
       execArgv: process.env.KITE_BENCH_PROFILE
         ? ['--cpu-prof', '--cpu-prof-dir', process.env.KITE_BENCH_PROFILE]
@@ -114,25 +132,27 @@ async function measure(label, dataDir, registry, store) {
       `${url}/api/v1/executions/webhook/bench/flow${count}/go${count}${wait ? '?wait=true' : ''}`
     console.log(`${label}: webhook → 2 trivial tasks, persisted, answered at the end (?wait=true)`)
     console.log('  clients   exec/s    p50        p99        (target ≥ 500 exec/s at every count)')
-    for (const clients of CLIENTS) {
+    for (const clients of brief ? [1] : CLIENTS) {
       const result = await load(hook(2, true), clients, SECONDS * 1000, true)
       console.log(
         `  ${String(clients).padEnd(10)}${result.rate.toFixed(0).padEnd(10)}${ms(result.p50).padEnd(11)}${ms(result.p99)}`,
       )
     }
-    // Started asynchronously: the webhook answers CREATED; executions/s counts ends.
-    const begun = performance.now()
-    const started = Date.now()
-    const accepted = await load(hook(2, false), 50, SECONDS * 1000, false)
-    const acceptedIn = performance.now() - begun
-    child.send({ waitFor: accepted.ids })
-    const { endedAt, succeeded } = await new Promise((resolve) => child.once('message', resolve))
-    const seconds = (endedAt - started) / 1000
-    console.log(
-      `  async webhook, 50 clients: ${accepted.ids.length} accepted in ${ms(acceptedIn)} ` +
-        `(${accepted.rate.toFixed(0)}/s, p99 ${ms(accepted.p99)}), all ended after ${seconds.toFixed(1)} s: ` +
-        `${(succeeded / seconds).toFixed(0)} exec/s ended (${succeeded} SUCCESS; target ≥ 500)`,
-    )
+    if (!brief) {
+      // Started asynchronously: the webhook answers CREATED; executions/s counts ends.
+      const begun = performance.now()
+      const started = Date.now()
+      const accepted = await load(hook(2, false), 50, SECONDS * 1000, false)
+      const acceptedIn = performance.now() - begun
+      child.send({ waitFor: accepted.ids })
+      const { endedAt, succeeded } = await new Promise((resolve) => child.once('message', resolve))
+      const seconds = (endedAt - started) / 1000
+      console.log(
+        `  async webhook, 50 clients: ${accepted.ids.length} accepted in ${ms(acceptedIn)} ` +
+          `(${accepted.rate.toFixed(0)}/s, p99 ${ms(accepted.p99)}), all ended after ${seconds.toFixed(1)} s: ` +
+          `${(succeeded / seconds).toFixed(0)} exec/s ended (${succeeded} SUCCESS; target ≥ 500)`,
+      )
+    }
     // One more task, warm: 42 tasks against 2, one client, through the same API.
     const two = await load(hook(2, true), 1, SECONDS * 500, true)
     const many = await load(hook(42, true), 1, SECONDS * 500, true)
