@@ -272,7 +272,8 @@ export function createExecutionRoutes(context: RouteContext) {
       () => new RuntimeError(`execution "${id}" not found`, { code: 'EXECUTION_NOT_FOUND' }),
     )
 
-  // kill, resume, restart and replay come before start: `/executions/{id}/kill` also fits `{namespace}/{id}`.
+  // kill, resume, restart and replay come before start: `/executions/{id}/kill` also fits
+  // `{namespace}/{id}` (a flow with such an id gets a warning: `EXECUTION_ACTIONS`).
   return router()
     .openapi(kill, async (c) => {
       return c.json(executionJson(await context.runtime.engine.kill(c.req.valid('param').id)), 202)

@@ -224,3 +224,19 @@ triggers:
     expect(issues[3]?.message).toContain('test.fixtures.Echo is a task, not a condition')
   })
 })
+
+describe('a flow id that is an action on executions', () => {
+  it('validates, with a warning at the id: the API reads POST /executions/{ns}/kill as a kill', () => {
+    for (const id of ['kill', 'resume', 'restart', 'replay']) {
+      const validated = validate(flowYaml(id, 'test', [echo('a', 'x')]))
+      expect(validated.warnings, id).toHaveLength(1)
+      expect(validated.warnings[0], id).toMatchObject({ path: 'id', line: 1, column: 5 })
+      expect(validated.warnings[0]?.message).toBe(
+        `flow id "${id}" cannot be started through the HTTP API: POST /executions/test/${id} is read as the ${id} of an execution, so the UI's Run and \`kite executions start\` cannot start it (its triggers and Subflow tasks can); rename it`,
+      )
+    }
+    for (const id of ['killer', 'replays', 'run']) {
+      expect(validate(flowYaml(id, 'test', [echo('a', 'x')])).warnings, id).toEqual([])
+    }
+  })
+})

@@ -84,6 +84,17 @@ export interface ValidateFlowOptions {
 const DEFAULTABLE_COMMON = { timeout: Duration, retry: RetrySchema, logLevel: LogLevelSchema }
 
 /**
+ * The actions on an execution (`POST /executions/{id}/<action>`, `api/executions.ts`): a flow with
+ * one of these ids clashes with them in `POST /executions/{namespace}/{id}`.
+ */
+export const EXECUTION_ACTIONS: ReadonlySet<string> = new Set([
+  'kill',
+  'resume',
+  'restart',
+  'replay',
+])
+
+/**
  * Resolves every task, trigger and condition of a parsed flow to a concrete installed version
  * and validates its properties against that version's JSON Schema (SPEC section 4, "validated
  * twice"). Throws a `FLOW_INVALID` RuntimeError with one issue per failing task: task id, type,
@@ -402,6 +413,15 @@ export function validateFlow(flow: Flow, options: ValidateFlowOptions): Validate
     }
     issues.push(issue)
     places.set(issue, { path: problem.path, at: problem.at })
+  }
+
+  if (EXECUTION_ACTIONS.has(flow.id)) {
+    const warning: ValidationIssue = {
+      path: 'id',
+      message: `flow id "${flow.id}" cannot be started through the HTTP API: POST /executions/${flow.namespace}/${flow.id} is read as the ${flow.id} of an execution, so the UI's Run and \`kite executions start\` cannot start it (its triggers and Subflow tasks can); rename it`,
+    }
+    warnings.push(warning)
+    places.set(warning, { path: ['id'] })
   }
 
   if (issues.length > 0 || warnings.length > 0) {
