@@ -21,8 +21,8 @@ import {
   post,
   quantile,
   runClients,
+  startNoopServer,
   startRegistry,
-  webhookFlow,
 } from './shared.mjs'
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
@@ -30,19 +30,7 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 if (process.argv[2] === 'server') {
   const [, , , dist, dataDir, registry] = process.argv
   const { createServer } = await import(pathToFileURL(join(dist, 'index.js')).href)
-  const isolation = process.env.KITE_BENCH_ISOLATION
-  const server = await createServer({
-    dataDir,
-    port: 0,
-    registry,
-    config: isolation ? { plugins: { isolation } } : {},
-  })
-  const deadline = Date.now() + 30_000
-  while (!server.runtime.catalog.get(NOOP_PLUGIN, '1.0.0')) {
-    if (Date.now() > deadline) throw new Error(`${NOOP_PLUGIN}@1.0.0 was never installed`)
-    await new Promise((done) => setTimeout(done, 20))
-  }
-  for (const count of [2, 42]) await server.runtime.engine.saveFlow(webhookFlow(count))
+  const server = await startNoopServer(createServer, { dataDir, registry })
   process.send?.({ url: server.url })
   process.on('disconnect', () => server.close().then(() => process.exit(0)))
 } else {

@@ -235,3 +235,29 @@ export const webhookFlow = (count) =>
     `    key: go${count}`,
     ...noopTasks(count),
   ].join('\n')
+
+/**
+ * A server (the runtime's `createServer`, from whichever build) on `dataDir` with the noop plugin
+ * installed from `registry` and the 2- and 42-task webhook flows saved, ready for load.
+ * KITE_BENCH_ISOLATION=threads runs the plugin in the runtime process's worker threads
+ * (separates the sandbox's IPC from the rest of the path); default: the sandbox.
+ */
+export async function startNoopServer(createServer, { dataDir, registry, store }) {
+  const isolation = process.env.KITE_BENCH_ISOLATION
+  const server = await createServer({
+    dataDir,
+    port: 0,
+    registry,
+    config: {
+      ...(store ? { store: { url: store } } : {}),
+      ...(isolation ? { plugins: { isolation } } : {}),
+    },
+  })
+  const deadline = Date.now() + 30_000
+  while (!server.runtime.catalog.get(NOOP_PLUGIN, '1.0.0')) {
+    if (Date.now() > deadline) throw new Error(`${NOOP_PLUGIN}@1.0.0 was never installed`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  for (const count of [2, 42]) await server.runtime.engine.saveFlow(webhookFlow(count))
+  return server
+}

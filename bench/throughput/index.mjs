@@ -26,8 +26,8 @@ import {
   postgresDatabase,
   quantile,
   runClients,
+  startNoopServer,
   startRegistry,
-  webhookFlow,
 } from '../shared.mjs'
 
 const SECONDS = Number(process.env.KITE_BENCH_SECONDS ?? 5)
@@ -40,25 +40,7 @@ const ms = (value) => `${value.toFixed(value < 10 ? 2 : 0)} ms`
 if (process.argv[2] === 'server') {
   // Child: the runtime with its API, plugins from the registry; answers the parent's questions.
   const [, , , dataDir, registry, store] = process.argv
-  const server = await createServer({
-    dataDir,
-    port: 0,
-    registry,
-    config: {
-      ...(store ? { store: { url: store } } : {}),
-      // KITE_BENCH_ISOLATION=threads runs the plugin in the runtime process's worker threads
-      // (separates the sandbox's IPC from the rest of the path); default: the sandbox.
-      ...(process.env.KITE_BENCH_ISOLATION
-        ? { plugins: { isolation: process.env.KITE_BENCH_ISOLATION } }
-        : {}),
-    },
-  })
-  const deadline = Date.now() + 30_000
-  while (!server.runtime.catalog.get(NOOP_PLUGIN, '1.0.0')) {
-    if (Date.now() > deadline) throw new Error(`${NOOP_PLUGIN}@1.0.0 was never installed`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-  for (const count of [2, 42]) await server.runtime.engine.saveFlow(webhookFlow(count))
+  const server = await startNoopServer(createServer, { dataDir, registry, store })
   process.on('message', async ({ waitFor }) => {
     // Async runs: the time at which the last of these executions ended, and how many succeeded.
     const ended = await Promise.all(waitFor.map((id) => server.runtime.engine.waitFor(id)))
