@@ -42,7 +42,7 @@ export function createInputCipher(key: string): InputCipher {
       return PREFIX + Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString('base64')
     },
     decrypt(text) {
-      if (!text.startsWith(PREFIX)) return text
+      if (!isEncrypted(text)) return text
       const data = Buffer.from(text.slice(PREFIX.length), 'base64')
       try {
         const decipher = createDecipheriv('aes-256-gcm', aesKey, data.subarray(0, IV_BYTES))
