@@ -9,7 +9,9 @@
 // the cost of one more task ((42 tasks − 2 tasks) / 40, p50), and the second build's ratios to
 // the first's, round by round (median). A build directory is a copy of `packages/runtime/dist`
 // kept beside it (`dist-<name>`, so its imports resolve); ROUNDS (default 12) and BURST (ms of
-// 2-task load per round, default 500) tune it; KITE_BENCH_ISOLATION=threads as in `throughput`.
+// 2-task load per round, default 500) tune it; KITE_BENCH_ISOLATION=threads as in `throughput`;
+// KITE_BENCH_STORE=postgres gives each server a fresh database on $KITE_BENCH_POSTGRES instead
+// of its SQLite file.
 import { fork } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -19,6 +21,7 @@ import {
   NOOP_PLUGIN,
   NOOP_SOURCE,
   post,
+  postgresDatabase,
   quantile,
   runClients,
   startNoopServer,
@@ -28,9 +31,9 @@ import {
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
 
 if (process.argv[2] === 'server') {
-  const [, , , dist, dataDir, registry] = process.argv
+  const [, , , dist, dataDir, registry, store] = process.argv
   const { createServer } = await import(pathToFileURL(join(dist, 'index.js')).href)
-  const server = await startNoopServer(createServer, { dataDir, registry })
+  const server = await startNoopServer(createServer, { dataDir, registry, store })
   process.send?.({ url: server.url })
   process.on('disconnect', () => server.close().then(() => process.exit(0)))
 } else {
@@ -44,14 +47,18 @@ if (process.argv[2] === 'server') {
   const work = await mkdtemp(join(tmpdir(), 'kite-bench-compare-'))
   const registry = await startRegistry(work)
   const servers = []
+  const databases = []
   try {
     await registry.publish(NOOP_PLUGIN, '1.0.0', NOOP_SOURCE)
     for (const [index, dist] of dists.entries()) {
-      const child = fork(
-        fileURLToPath(import.meta.url),
-        ['server', dist, join(work, `data-${index}`), registry.url],
-        { stdio: 'inherit' },
-      )
+      const args = ['server', dist, join(work, `data-${index}`), registry.url]
+      if (process.env.KITE_BENCH_STORE === 'postgres') {
+        const database = await postgresDatabase()
+        if (!database) process.exit(1)
+        databases.push(database)
+        args.push(database.url)
+      }
+      const child = fork(fileURLToPath(import.meta.url), args, { stdio: 'inherit' })
       const { url } = await new Promise((done, fail) => {
         child.once('message', done)
         child.once('exit', (code) => fail(new Error(`the server of ${dist} exited (${code})`)))
@@ -101,6 +108,7 @@ if (process.argv[2] === 'server') {
       server.child.disconnect()
       await exited
     }
+    for (const database of databases) await database.drop()
     await registry.close()
     await rm(work, { recursive: true, force: true })
   }

@@ -1,4 +1,4 @@
-import { CompiledQuery, type Generated, type Kysely, sql } from 'kysely'
+import { CompiledQuery, type Generated, type Kysely, type QueryResult, sql } from 'kysely'
 import { LeaseLostError, RuntimeError } from '../errors.js'
 import type {
   Execution,
@@ -19,6 +19,18 @@ import type {
   StoredFlow,
   StoredLogEntry,
 } from './store.js'
+
+/**
+ * One statement of a write, and what its result must show: `check` throws to refuse the write,
+ * and may do so only when the statement itself wrote nothing.
+ */
+interface Statement {
+  query: CompiledQuery
+  check?: (result: QueryResult<unknown>) => void
+}
+
+/** Task runs one upsert statement writes at most (5 parameters each). */
+const TASK_RUNS_PER_STATEMENT = 32
 
 interface PendingCommit {
   changes: Commit
@@ -223,7 +235,8 @@ export function compileClaimQuery(db: Kysely<KiteDatabase>, dialect: StoreDialec
 /**
  * The store over kysely, for every dialect: flows, executions, task runs, logs, the durable queue,
  * nodes, KV and trigger state. The hot writes (execution, task run, logs) are compiled once and
- * run with new parameters in one small transaction per state change.
+ * run with new parameters in one small transaction per state change (a single statement needs no
+ * BEGIN and COMMIT: see `writeAtomically`).
  */
 export async function createKyselyStore(
   db: Kysely<KiteDatabase>,
@@ -255,16 +268,22 @@ export async function createKyselyStore(
   const insertExecution = executionRow()
     .onConflict((conflict) => conflict.column('id').doNothing())
     .compile().sql
-  const upsertTaskRun = db
-    .insertInto('task_runs')
-    .values({ id: '', execution_id: '', sequence: 0, state: '', value: '' })
-    .onConflict((conflict) =>
-      conflict.column('id').doUpdateSet((eb) => ({
-        state: eb.ref('excluded.state'),
-        value: eb.ref('excluded.value'),
-      })),
-    )
+  // The task runs' upsert for each number of rows written at once (see `upsertTaskRuns`).
+  const upsertTaskRunsSql = new Map<number, string>()
+  // Parameters: executor, execution, executor.
+  const renewLease = db
+    .updateTable('executions')
+    .set({ executor_id: '' })
+    .where('id', '=', '')
+    .where('executor_id', '=', '')
     .compile().sql
+  // Parameters: executor (or null), execution.
+  const setExecutor = db
+    .updateTable('executions')
+    .set({ executor_id: '' })
+    .where('id', '=', '')
+    .compile().sql
+  const notifyChannel = sql`select pg_notify(${''}, '')`.compile(db).sql
   const insertLog = db
     .insertInto('logs')
     .values({
@@ -376,49 +395,80 @@ export async function createKyselyStore(
 
   const escapeLike = (text: string) => text.replace(/[\\%_]/g, (char) => `\\${char}`)
 
-  const insertLogs = async (trx: Kysely<KiteDatabase>, logs: readonly LogEntry[]) => {
-    for (const line of logs) {
-      await trx.executeQuery(
-        CompiledQuery.raw(insertLog, [
-          line.executionId,
-          line.taskRunId ?? null,
-          line.taskId ?? null,
-          line.attemptNumber ?? null,
-          line.level,
-          logLevelRank(line.level),
-          line.timestamp,
-          line.message,
-        ]),
-      )
+  const insertLogs = (logs: readonly LogEntry[]): Statement[] =>
+    logs.map((line) => ({
+      query: CompiledQuery.raw(insertLog, [
+        line.executionId,
+        line.taskRunId ?? null,
+        line.taskId ?? null,
+        line.attemptNumber ?? null,
+        line.level,
+        logLevelRank(line.level),
+        line.timestamp,
+        line.message,
+      ]),
+    }))
+
+  const notify = (channel: QueueChannel): Statement => ({
+    query: CompiledQuery.raw(notifyChannel, [NOTIFY_CHANNELS[channel]]),
+  })
+
+  /** The task runs' upsert, one statement for up to `TASK_RUNS_PER_STATEMENT` of them. */
+  const upsertTaskRuns = (runs: readonly TaskRun[]): Statement => {
+    let text = upsertTaskRunsSql.get(runs.length)
+    if (!text) {
+      const row = { id: '', execution_id: '', sequence: 0, state: '', value: '' }
+      text = db
+        .insertInto('task_runs')
+        .values(runs.map(() => row))
+        .onConflict((conflict) =>
+          conflict.column('id').doUpdateSet((eb) => ({
+            state: eb.ref('excluded.state'),
+            value: eb.ref('excluded.value'),
+          })),
+        )
+        .compile().sql
+      upsertTaskRunsSql.set(runs.length, text)
     }
+    const params = runs.flatMap((run) => [
+      run.id,
+      run.executionId,
+      run.sequence,
+      run.state.current,
+      JSON.stringify(run),
+    ])
+    return { query: CompiledQuery.raw(text, params) }
   }
 
-  const notify = (trx: Kysely<KiteDatabase>, channel: QueueChannel) =>
-    sql`select pg_notify(${NOTIFY_CHANNELS[channel]}, '')`.execute(trx)
-
-  /** Everything one `commit` writes, inside the transaction `trx`. */
-  const writeChanges = async (trx: Kysely<KiteDatabase>, changes: Commit) => {
+  /**
+   * Everything one `commit` writes, as statements in order. A statement's `check` may refuse it
+   * only when it wrote nothing (no row updated or inserted), so that a batch of one statement can
+   * run without a transaction around it (see `writeBatch`).
+   */
+  const statementsOf = (changes: Commit): Statement[] => {
     const { execution, taskRuns = [], logs = [], enqueue = [], dequeue = [], lease } = changes
+    const statements: Statement[] = []
     if (lease) {
       // Locks the row too: a takeover waits for this commit, then this executor's next one fails.
-      const held = await trx
-        .updateTable('executions')
-        .set({ executor_id: lease.executorId })
-        .where('id', '=', lease.executionId)
-        .where('executor_id', '=', lease.executorId)
-        .executeTakeFirst()
-      if (Number(held.numUpdatedRows) === 0) {
-        throw new LeaseLostError(lease.executionId, lease.executorId)
-      }
+      statements.push({
+        query: CompiledQuery.raw(renewLease, [
+          lease.executorId,
+          lease.executionId,
+          lease.executorId,
+        ]),
+        check: (result) => {
+          if (Number(result.numAffectedRows ?? 0) === 0) {
+            throw new LeaseLostError(lease.executionId, lease.executorId)
+          }
+        },
+      })
     }
-    for (const id of dequeue) {
-      await trx.executeQuery(CompiledQuery.raw(deleteQueued, [id]))
-    }
+    for (const id of dequeue) statements.push({ query: CompiledQuery.raw(deleteQueued, [id]) })
     if (enqueue.length > 0) {
       const date = new Date().toISOString()
       for (const entry of enqueue) {
-        await trx.executeQuery(
-          CompiledQuery.raw(insertQueued, [
+        statements.push({
+          query: CompiledQuery.raw(insertQueued, [
             entry.id,
             entry.executionId,
             entry.taskRunId,
@@ -426,41 +476,58 @@ export async function createKyselyStore(
             date,
             entry.payload,
           ]),
-        )
+        })
       }
     }
     if (execution) {
       const params = executionParams(execution)
       if (changes.create) {
-        const inserted = await trx.executeQuery(CompiledQuery.raw(insertExecution, params))
-        if (Number(inserted.numAffectedRows ?? 0) === 0) {
-          throw new RuntimeError(`execution ${execution.id} exists already`, {
-            code: 'EXECUTION_EXISTS',
-          })
-        }
+        statements.push({
+          query: CompiledQuery.raw(insertExecution, params),
+          check: (result) => {
+            if (Number(result.numAffectedRows ?? 0) === 0) {
+              throw new RuntimeError(`execution ${execution.id} exists already`, {
+                code: 'EXECUTION_EXISTS',
+              })
+            }
+          },
+        })
       } else {
-        await trx.executeQuery(CompiledQuery.raw(upsertExecution, params))
+        statements.push({ query: CompiledQuery.raw(upsertExecution, params) })
       }
       if (changes.executorId !== undefined) {
-        await trx
-          .updateTable('executions')
-          .set({ executor_id: changes.executorId })
-          .where('id', '=', execution.id)
-          .execute()
+        statements.push({
+          query: CompiledQuery.raw(setExecutor, [changes.executorId, execution.id]),
+        })
       }
     }
-    for (const run of taskRuns) {
-      await trx.executeQuery(
-        CompiledQuery.raw(upsertTaskRun, [
-          run.id,
-          run.executionId,
-          run.sequence,
-          run.state.current,
-          JSON.stringify(run),
-        ]),
-      )
+    // One upsert for several task runs: on PostgreSQL each statement is a round trip. One
+    // statement may not write a row twice, so a run listed twice is written as last listed.
+    const runs = [...new Map(taskRuns.map((run) => [run.id, run])).values()]
+    for (let at = 0; at < runs.length; at += TASK_RUNS_PER_STATEMENT) {
+      statements.push(upsertTaskRuns(runs.slice(at, at + TASK_RUNS_PER_STATEMENT)))
     }
-    await insertLogs(trx, logs)
+    statements.push(...insertLogs(logs))
+    return statements
+  }
+
+  /** Runs `statements` in order on `executor`, each checked. */
+  const runStatements = async (executor: Kysely<KiteDatabase>, statements: Statement[]) => {
+    for (const { query, check } of statements) {
+      const result = await executor.executeQuery(query)
+      check?.(result)
+    }
+  }
+
+  /**
+   * Writes `statements` atomically. One statement is a transaction by itself: no BEGIN and
+   * COMMIT, which on PostgreSQL are two round trips of the three a warm task's state change
+   * took (its commit is one upsert of the run that ended and the one that starts).
+   */
+  const writeAtomically = async (statements: Statement[]): Promise<void> => {
+    if (statements.length === 0) return
+    if (statements.length === 1) return runStatements(db, statements)
+    await db.transaction().execute((trx) => runStatements(trx, statements))
   }
 
   // Group commit: the commits asked for in one turn of the event loop, or while a transaction is
@@ -474,16 +541,20 @@ export async function createKyselyStore(
   const maxWriters = options.commitWriters ?? 1
   const maxBatch = options.commitBatch ?? 256
   let commitScheduled = false
-  const writeBatch = (batch: readonly PendingCommit[]) =>
-    db.transaction().execute(async (trx) => {
-      for (const pending of batch) await writeChanges(trx, pending.changes)
+  const writeBatch = async (batch: readonly PendingCommit[]) => {
+    const statements = batch.flatMap((pending) => statementsOf(pending.changes))
+    if (postgres) {
       // One NOTIFY per batch: PostgreSQL serialises the commits of notifying transactions.
-      const queued = batch.some(({ changes }) => (changes.enqueue?.length ?? 0) > 0)
-      if (postgres && queued) await notify(trx, 'queued')
+      if (batch.some(({ changes }) => (changes.enqueue?.length ?? 0) > 0)) {
+        statements.push(notify('queued'))
+      }
       // Executions left for any executor (an api node's) wake the executors' takeover.
-      const created = batch.some(({ changes }) => changes.execution && changes.executorId === null)
-      if (postgres && created) await notify(trx, 'created')
-    })
+      if (batch.some(({ changes }) => changes.execution && changes.executorId === null)) {
+        statements.push(notify('created'))
+      }
+    }
+    return writeAtomically(statements)
+  }
   const drainCommits = async () => {
     while (pendingCommits.length > 0) {
       const batch = pendingCommits.splice(0, maxBatch)
@@ -674,13 +745,12 @@ export async function createKyselyStore(
 
     async completeTaskRuns(results, logs) {
       if (results.length === 0 && logs.length === 0) return
-      await db.transaction().execute(async (trx) => {
-        for (const { id, result } of results) {
-          await trx.executeQuery(CompiledQuery.raw(completeQueued, ['DONE', result, id]))
-        }
-        await insertLogs(trx, logs)
-        if (postgres && results.length > 0) await notify(trx, 'results')
-      })
+      const statements: Statement[] = results.map(({ id, result }) => ({
+        query: CompiledQuery.raw(completeQueued, ['DONE', result, id]),
+      }))
+      statements.push(...insertLogs(logs))
+      if (postgres && results.length > 0) statements.push(notify('results'))
+      await writeAtomically(statements)
     },
 
     async getQueueEntries(ids) {
@@ -827,7 +897,7 @@ export async function createKyselyStore(
             created_at: new Date().toISOString(),
           })
           .execute()
-        if (postgres) await notify(trx, 'commands')
+        if (postgres) await runStatements(trx, [notify('commands')])
       })
     },
 

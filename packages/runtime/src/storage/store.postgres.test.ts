@@ -154,6 +154,73 @@ describe.each(STORE_KINDS)('the $name store', (kind) => {
       expect(await store.listUnfinishedExecutions()).toHaveLength(1)
     })
 
+    it('writes many task runs in one commit, a run listed twice as listed last', async () => {
+      const run = (index: number, label = 'first'): TaskRun => ({
+        id: `r${index}`,
+        executionId: 'e1',
+        namespace: 'company.team',
+        flowId: 'hello',
+        taskId: `t${index}`,
+        type: 'x.y.Z',
+        state: newState('RUNNING', new Date().toISOString()),
+        attempts: [],
+        sequence: index,
+        outputs: { label },
+      })
+      // More runs than one upsert statement writes, and r3 twice (PostgreSQL refuses a statement
+      // that writes one row twice).
+      const runs = Array.from({ length: 70 }, (_, index) => run(index))
+      await store.commit({ execution: execution('e1'), taskRuns: [...runs, run(3, 'second')] })
+      const stored = await store.getExecution('e1')
+      expect(stored?.taskRunList.map((each) => each.id)).toEqual(runs.map((each) => each.id))
+      expect(stored?.taskRunList[3]?.outputs).toEqual({ label: 'second' })
+      expect(stored?.taskRunList[4]?.outputs).toEqual({ label: 'first' })
+      // Alone too (one statement, no transaction around it), r1 twice in that one statement.
+      await store.commit({ taskRuns: [run(1, 'dropped'), run(2, 'third'), run(1, 'third')] })
+      const again = await store.getExecution('e1')
+      expect(again?.taskRunList.slice(0, 4).map((each) => each.outputs)).toEqual([
+        { label: 'first' },
+        { label: 'third' },
+        { label: 'third' },
+        { label: 'second' },
+      ])
+    })
+
+    it('refuses a commit under a lease another executor holds, and writes none of it', async () => {
+      const run: TaskRun = {
+        id: 'r1',
+        executionId: 'e1',
+        namespace: 'company.team',
+        flowId: 'hello',
+        taskId: 'a',
+        type: 'x.y.Z',
+        state: newState('RUNNING', new Date().toISOString()),
+        attempts: [],
+        sequence: 0,
+      }
+      await store.commit({ execution: execution('e1'), executorId: 'x1' })
+      const lostLease = { executionId: 'e1', executorId: 'x2' }
+      await expect(store.commit({ lease: lostLease, taskRuns: [run] })).rejects.toThrow(
+        'execution e1 is no longer held by executor x2',
+      )
+      expect((await store.getExecution('e1'))?.taskRunList).toEqual([])
+      await store.commit({ lease: { executionId: 'e1', executorId: 'x1' }, taskRuns: [run] })
+      expect((await store.getExecution('e1'))?.taskRunList).toEqual([run])
+      // A second start of one id: refused alone (one statement, no transaction around it), and
+      // with a task run nothing is written.
+      await expect(store.commit({ execution: execution('e1'), create: true })).rejects.toThrow(
+        'execution e1 exists already',
+      )
+      await expect(
+        store.commit({
+          execution: execution('e1'),
+          create: true,
+          taskRuns: [{ ...run, id: 'r2', sequence: 1 }],
+        }),
+      ).rejects.toThrow('exists already')
+      expect((await store.getExecution('e1'))?.taskRunList.map((each) => each.id)).toEqual(['r1'])
+    })
+
     it('lists executions newest first, filtered and paged', async () => {
       for (let index = 0; index < 5; index++) {
         await store.commit({
