@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import type { Json } from '../../test/fixtures/api-calls.js'
 import { useTestCluster } from '../../test/fixtures/cluster.js'
 import { approvalFlow, echo, flowYaml, slow, task } from '../../test/fixtures/flows.js'
+import { slowRuns } from '../../test/fixtures/plugins.js'
 import { type TestRuntime, waitUntil } from '../../test/fixtures/test-runtime.js'
 import type { KiteServer } from '../api/server.js'
 import type { Execution } from './execution-model.js'
@@ -64,6 +65,35 @@ describe('commands through an api node of a cluster on PostgreSQL', () => {
     expect((await post(server, `/executions/${started.id}/kill`)).status).toBe(409)
     expect((await post(server, '/executions/nope/kill')).status).toBe(404)
     expect(await commandsLeft(server)).toBe(0)
+  })
+
+  it('kills an attempt a worker node runs for an executor node without a worker', async () => {
+    const executor = await cluster.node({ roles: ['executor'] })
+    const worker = await cluster.node({ roles: ['worker'] })
+    const server = await apiNode()
+    const started = await saveAndStart(server, SLOW)
+    // The attempt is claimed by the worker node (the executor has no slots of its own).
+    const client = new pg.Client({ connectionString: cluster.url })
+    await client.connect()
+    try {
+      await waitUntil(async () => {
+        const { rows } = await client.query('SELECT node_id FROM task_queue')
+        return rows.length === 1 && rows[0].node_id === worker.runtime.nodeId
+      }, 15_000)
+    } finally {
+      await client.end()
+    }
+    expect(slowRuns.running).toBe(1)
+    const claimedAt = Date.now()
+    const killed = await post(server, `/executions/${started.id}/kill`)
+    expect(killed.status).toBe(202)
+    // The Slow task sleeps a minute unless its signal stops it: ended well before that.
+    const done = await reaches(server, started.id, 'KILLED')
+    expect(Date.now() - claimedAt).toBeLessThan(15_000)
+    expect(executor.taskRun(done, 'slow').state.current).toBe('KILLED')
+    expect(done.taskRunList.some((run) => run.taskId === 'after')).toBe(false)
+    // The worker node's run stopped too: its slot is free, nothing sleeps on for a minute.
+    await waitUntil(async () => slowRuns.running === 0, 5_000)
   })
 
   it('resumes a paused execution with onResume inputs; refuses bad ones with 422 and records nothing', async () => {
@@ -174,6 +204,25 @@ describe('commands through an api node of a cluster on PostgreSQL', () => {
     await waitUntil(
       async () => (await server.runtime.store.listCommands(second.runtime.nodeId)).length === 0,
     )
+  })
+
+  it('stops the attempt a worker node runs when a kill is carried out by the executor that takes over', async () => {
+    const worker = await cluster.node({ roles: ['worker'] })
+    const first = await cluster.node({ roles: ['executor'] })
+    const server = await apiNode()
+    const started = await saveAndStart(server, SLOW)
+    await waitUntil(async () => slowRuns.running === 1, 15_000)
+    // The holder goes away; the kill waits for the next executor, which ends the attempt killed
+    // and removes its entry: the worker node, alive all along, stops running it.
+    cluster.forget(first)
+    await first.runtime.engine.close()
+    expect((await post(server, `/executions/${started.id}/kill`)).status).toBe(202)
+    await first.close()
+    expect(slowRuns.running).toBe(1)
+    await cluster.node({ roles: ['executor'] })
+    const done = await reaches(server, started.id, 'KILLED')
+    expect(worker.taskRun(done, 'slow').state.current).toBe('KILLED')
+    await waitUntil(async () => slowRuns.running === 0, 5_000)
   })
 
   it('drops commands whose execution ended or is gone, whoever held it', async () => {

@@ -5,6 +5,7 @@ import type { RuntimeLogger } from './engine.js'
 import type { LogEntry } from './execution-model.js'
 import type { Delivered, TaskDispatch } from './execution-runner.js'
 import {
+  nodesOfThisProcess,
   parseTaskResult,
   type TaskJob,
   type TaskOutcome,
@@ -182,15 +183,18 @@ export function createTaskDispatch(options: TaskDispatchOptions): LocalTaskDispa
             return
           }
           // Not claimed yet: withdrawn. Claimed here: stopped, its result (killed) follows.
-          store
-            .cancelQueuedTaskRun(id)
-            .then((withdrawn) => {
-              if (withdrawn) {
-                worker?.forget(id)
-                settle(id, { ok: false, killed: true })
-              } else worker?.abort(id, signal.reason)
-            })
-            .catch(() => worker?.abort(id, signal.reason))
+          // Claimed by a worker elsewhere: withdrawn from it (it stops the attempt when it sees
+          // its entry gone), and the attempt ends killed here. Done meanwhile: the poll takes
+          // its result.
+          const withdraw = async () => {
+            if (await store.cancelQueuedTaskRun(id)) {
+              worker?.forget(id)
+              settle(id, { ok: false, killed: true })
+            } else if (!worker?.abort(id, signal.reason) && (await store.withdrawTaskRun(id))) {
+              settle(id, { ok: false, killed: true })
+            }
+          }
+          withdraw().catch(() => worker?.abort(id, signal.reason))
         }
         if (signal.aborted) onAbort()
         else signal.addEventListener('abort', onAbort, { once: true })
@@ -232,9 +236,11 @@ export function createTaskDispatch(options: TaskDispatchOptions): LocalTaskDispa
  */
 export function nodeAlive(node: NodeRecord, heartbeatTimeoutMs: number): boolean {
   if (node.host === hostname()) {
-    // Not us, yet our pid: the process is gone and the pid was reused (a container's pid 1).
-    if (node.pid === process.pid) return false
-    if (!processAlive(node.pid)) return false
+    // Our pid, yet not one of our nodes: the process is gone and the pid was reused (a
+    // container's pid 1).
+    if (node.pid === process.pid) {
+      if (!nodesOfThisProcess.has(node.id)) return false
+    } else if (!processAlive(node.pid)) return false
   }
   return Date.now() - Date.parse(node.heartbeatAt) < heartbeatTimeoutMs
 }

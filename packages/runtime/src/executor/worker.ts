@@ -2,7 +2,7 @@ import { hostname } from 'node:os'
 import type { ExpressionEngine } from '@kite/expressions'
 import { isKiteError, type LogLevel } from '@kite/sdk'
 import { createRenderVariables, type RenderVariablesInput } from '@kite/sdk/host'
-import { messageOf } from '../errors.js'
+import { messageOf, RuntimeError } from '../errors.js'
 import type { LogLevelName } from '../flow/flow-model.js'
 import type { HostRunContext, MetricEntry, PluginHost } from '../plugins/plugin-host.js'
 import type { PluginPin } from '../plugins/plugin-resolver.js'
@@ -114,9 +114,17 @@ export interface Worker {
   close(): Promise<void>
 }
 
+/**
+ * The nodes this process runs now (their workers started and not closed): more than one where
+ * runtimes are embedded side by side (tests of a cluster in one process).
+ */
+export const nodesOfThisProcess = new Set<string>()
+
 export function createWorker(options: WorkerOptions): Worker {
   const { store, host, nodeId, logger } = options
   const running = new Map<string, AbortController>()
+  /** The running attempts that came from the queue (the others run here without an entry). */
+  const claimedHere = new Set<string>()
   const remembered = new Map<string, TaskJob>()
   const heartbeatMs = options.heartbeatMs ?? 5000
   const pollMs = options.pollMs ?? 1000
@@ -138,6 +146,7 @@ export function createWorker(options: WorkerOptions): Worker {
   let heartbeatTimer: NodeJS.Timeout | undefined
   let logTimer: NodeJS.Timeout | undefined
   let stopListening: (() => void) | undefined
+  let stopListeningWithdrawn: (() => void) | undefined
 
   const nodeRecord = (): NodeRecord => ({
     id: nodeId,
@@ -241,7 +250,7 @@ export function createWorker(options: WorkerOptions): Worker {
             })
             scheduleFlush()
           } else {
-            run(id, job)
+            run(id, job, true)
           }
         }
         if (claimed.length === free) {
@@ -254,12 +263,39 @@ export function createWorker(options: WorkerOptions): Worker {
     }
   }
 
-  const run = (id: string, job: TaskJob) => {
+  /**
+   * Stops the claimed attempts whose entry is gone: their executor ended them (a kill, or it
+   * took this worker for lost and handed the attempt on), so nobody waits for their result.
+   */
+  const stopWithdrawn = async () => {
+    const ids = [...claimedHere]
+    if (ids.length === 0 || closed) return
+    const entries = await store.getQueueEntries(ids)
+    const ours = new Set(entries.filter((entry) => entry.nodeId === nodeId).map(({ id }) => id))
+    for (const id of ids) {
+      if (ours.has(id)) continue
+      running.get(id)?.abort(
+        new RuntimeError(`attempt ${id} was withdrawn from this worker: its execution was killed`, {
+          code: 'TASK_KILLED',
+        }),
+      )
+    }
+  }
+  const checkWithdrawn = () => {
+    stopWithdrawn().catch((error: unknown) => {
+      if (!closed)
+        logger.warn(`the worker could not look for withdrawn attempts: ${messageOf(error)}`)
+    })
+  }
+
+  const run = (id: string, job: TaskJob, claimed = false) => {
     const controller = new AbortController()
     running.set(id, controller)
+    if (claimed) claimedHere.add(id)
     execute(job, controller.signal)
       .then((result) => {
         running.delete(id)
+        claimedHere.delete(id)
         if (closed) return
         const logs = pendingLogs
         pendingLogs = []
@@ -272,6 +308,7 @@ export function createWorker(options: WorkerOptions): Worker {
       })
       .catch((error: unknown) => {
         running.delete(id)
+        claimedHere.delete(id)
         if (!closed) logger.error(`task run ${id} failed inside the worker: ${messageOf(error)}`)
       })
   }
@@ -357,10 +394,12 @@ export function createWorker(options: WorkerOptions): Worker {
     }
   }
 
-  const heartbeat = () =>
-    store.saveNode(nodeRecord()).catch((error: unknown) => {
+  const heartbeat = () => {
+    checkWithdrawn()
+    return store.saveNode(nodeRecord()).catch((error: unknown) => {
       if (!closed) logger.warn(`the worker's heartbeat failed: ${messageOf(error)}`)
     })
+  }
 
   return {
     nodeId,
@@ -402,9 +441,18 @@ export function createWorker(options: WorkerOptions): Worker {
       const forgetAfter = options.forgetNodesAfterMs ?? 3_600_000
       await store.removeNodesSilentSince(new Date(Date.now() - forgetAfter).toISOString())
       await store.saveNode(nodeRecord())
+      nodesOfThisProcess.add(nodeId)
       heartbeatTimer = setInterval(heartbeat, heartbeatMs)
       heartbeatTimer.unref()
       if (!claims) return
+      stopListeningWithdrawn = await store
+        .listen?.('withdrawn', checkWithdrawn)
+        .catch((error: unknown) => {
+          logger.warn(
+            `the worker looks for withdrawn attempts at heartbeats only: ${messageOf(error)}`,
+          )
+          return undefined
+        })
       // Other processes' entries wake it through the store (PostgreSQL's NOTIFY); in one process
       // every enqueue wakes the worker directly. Polling is the fallback for both.
       stopListening = await store.listen?.('queued', lookAtQueue).catch((error: unknown) => {
@@ -418,7 +466,9 @@ export function createWorker(options: WorkerOptions): Worker {
     async close() {
       if (closed) return
       closed = true
+      nodesOfThisProcess.delete(nodeId)
       stopListening?.()
+      stopListeningWithdrawn?.()
       clearInterval(heartbeatTimer)
       clearInterval(pollTimer)
       clearTimeout(logTimer)

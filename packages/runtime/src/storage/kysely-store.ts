@@ -21,8 +21,8 @@ import type {
 } from './store.js'
 
 /**
- * One statement of a write, and what its result must show: `check` throws to refuse the write,
- * and may do so only when the statement itself wrote nothing.
+ * One statement of a write. `check` sees its result, and throws to refuse the write — only when
+ * the statement itself wrote nothing.
  */
 interface Statement {
   query: CompiledQuery
@@ -209,6 +209,7 @@ export const NOTIFY_CHANNELS = {
   results: 'kite_task_results',
   created: 'kite_execution_created',
   commands: 'kite_execution_command',
+  withdrawn: 'kite_task_withdrawn',
 } as const
 
 /**
@@ -311,6 +312,12 @@ export async function createKyselyStore(
     })
     .compile().sql
   const deleteQueued = db.deleteFrom('task_queue').where('id', '=', '').compile().sql
+  // Parameters: id, 'RUNNING'.
+  const withdrawClaimed = db
+    .deleteFrom('task_queue')
+    .where('id', '=', '')
+    .where('state', '=', '')
+    .compile().sql
   const completeQueued = db
     .updateTable('task_queue')
     .set({ state: 'DONE', result: '' })
@@ -778,6 +785,21 @@ export async function createKyselyStore(
         .where('state', '=', QUEUED)
         .executeTakeFirst()
       return Number(result.numDeletedRows) > 0
+    },
+
+    async withdrawTaskRun(id) {
+      let withdrawn = false
+      const statements: Statement[] = [
+        {
+          query: CompiledQuery.raw(withdrawClaimed, [id, 'RUNNING']),
+          check: (result) => {
+            withdrawn = Number(result.numAffectedRows ?? 0) > 0
+          },
+        },
+      ]
+      if (postgres) statements.push(notify('withdrawn'))
+      await writeAtomically(statements)
+      return withdrawn
     },
 
     async countQueuedTaskRuns() {

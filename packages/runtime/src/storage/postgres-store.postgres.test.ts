@@ -94,12 +94,12 @@ describe('the postgres store', () => {
     }
   })
 
-  it('wakes listeners of other nodes once per commit of queued entries and of results', async () => {
+  it('wakes listeners of other nodes once per commit of queued entries, of results and of a withdrawal', async () => {
     const executor = await createPostgresStore({ url: database.url })
     const worker = await createPostgresStore({ url: database.url })
     try {
-      const heard = { queued: 0, results: 0 }
-      const next = (channel: 'queued' | 'results') =>
+      const heard = { queued: 0, results: 0, withdrawn: 0 }
+      const next = (channel: keyof typeof heard) =>
         new Promise<void>((resolve) => {
           const before = heard[channel]
           const check = setInterval(() => {
@@ -111,6 +111,7 @@ describe('the postgres store', () => {
         })
       const stopQueued = await worker.listen!('queued', () => heard.queued++)
       await executor.listen!('results', () => heard.results++)
+      await worker.listen!('withdrawn', () => heard.withdrawn++)
       const entry = (id: string) => ({
         id: `${id}:1`,
         executionId: 'e1',
@@ -137,6 +138,11 @@ describe('the postgres store', () => {
       await worker.completeTaskRuns([{ id: 'n1:1', result: '{"ok":true,"outputs":{}}' }], [])
       await results
       expect(heard.results).toBe(1)
+      // A kill withdraws a claimed entry: its worker hears it.
+      const withdrawn = next('withdrawn')
+      expect(await executor.withdrawTaskRun('n2:1')).toBe(true)
+      await withdrawn
+      expect(heard.withdrawn).toBe(1)
       // Stopped listening: nothing more arrives.
       stopQueued()
       await executor.commit({ enqueue: [entry('n5')] })

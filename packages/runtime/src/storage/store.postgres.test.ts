@@ -396,6 +396,23 @@ describe.each(STORE_KINDS)('the $name store', (kind) => {
       expect(await store.getExecution('e9')).toBeUndefined()
     })
 
+    it('withdraws a claimed entry not done (a kill), and nothing else', async () => {
+      await store.commit({ enqueue: [entry('a'), entry('b'), entry('c')] })
+      expect((await store.claimTaskRuns('n1', 2)).map(({ id }) => id)).toEqual(['a:1', 'b:1'])
+      await store.completeTaskRuns([{ id: 'b:1', result: '{"ok":true,"outputs":{}}' }], [])
+      // c waits unclaimed, b is done: neither is a worker's to stop.
+      expect(await store.withdrawTaskRun('c:1')).toBe(false)
+      expect(await store.withdrawTaskRun('b:1')).toBe(false)
+      expect(await store.withdrawTaskRun('a:1')).toBe(true)
+      expect(await store.withdrawTaskRun('a:1')).toBe(false)
+      expect(await store.withdrawTaskRun('gone:1')).toBe(false)
+      const left = await store.getQueueEntries(['a:1', 'b:1', 'c:1'])
+      expect(left.map(({ id, state }) => `${id} ${state}`).sort()).toEqual([
+        'b:1 DONE',
+        'c:1 QUEUED',
+      ])
+    })
+
     it('commits changes asked for together in one batch, and fails only the bad one', async () => {
       await store.commit({ enqueue: [entry('taken')] })
       // Asked for in one turn: they share a transaction, and the duplicate entry fails it.

@@ -72,7 +72,7 @@ export interface TriggerStateRow {
  * created for any executor to take (`executorId: null`, an api node's), or commands recorded for
  * the executor that holds an execution (`commands`).
  */
-export type QueueChannel = 'queued' | 'results' | 'created' | 'commands'
+export type QueueChannel = 'queued' | 'results' | 'created' | 'commands' | 'withdrawn'
 
 /**
  * A kill or resume asked for through a node that does not hold the execution (SPEC 9): recorded
@@ -237,6 +237,12 @@ export interface Store {
   getQueueEntries(ids: readonly string[]): Promise<QueueEntry[]>
   /** Removes a queue entry no worker has claimed yet; false when one has (or it is gone). */
   cancelQueuedTaskRun(id: string): Promise<boolean>
+  /**
+   * Removes a queue entry a worker has claimed and not finished (its execution was killed): that
+   * worker stops the attempt once it sees the entry gone — at once on PostgreSQL (`withdrawn`),
+   * at its next heartbeat otherwise. False when there is no such entry (done, or gone).
+   */
+  withdrawTaskRun(id: string): Promise<boolean>
   /** How many task runs wait in the queue, unclaimed. */
   countQueuedTaskRuns(): Promise<number>
   /** Records a node or its new heartbeat. */
