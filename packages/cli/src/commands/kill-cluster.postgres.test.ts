@@ -54,7 +54,11 @@ afterAll(async () => {
 interface Execution {
   id: string
   state: { current: string }
-  taskRunList: Array<{ taskId: string; state: { current: string } }>
+  taskRunList: Array<{
+    taskId: string
+    state: { current: string }
+    attempts?: Array<{ worker?: string }>
+  }>
 }
 
 describe('a kill in a cluster of processes (PostgreSQL)', { timeout: 120_000 }, () => {
@@ -141,5 +145,10 @@ describe('a kill in a cluster of processes (PostgreSQL)', { timeout: 120_000 }, 
     // The worker's one slot is free: another execution runs.
     const quick = await call<Execution>('/executions/acme/quick?wait=true', 'POST')
     expect(quick.state.current).toBe('SUCCESS')
+    // Its attempt names the worker process's node as the one that ran it, not the executor's.
+    const cluster = await call<{ nodes: Array<{ id: string; roles: string[] }> }>('/cluster')
+    const workerNode = cluster.nodes.find((node) => node.roles.includes('worker'))
+    expect(workerNode).toBeDefined()
+    expect(quick.taskRunList[0]?.attempts?.[0]?.worker).toBe(workerNode?.id)
   })
 })

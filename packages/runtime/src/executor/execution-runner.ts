@@ -58,6 +58,8 @@ export interface TaskDispatch {
 export interface Delivered {
   outcome: TaskOutcome
   logs: LogEntry[]
+  /** The node whose worker ran the attempt, when another than the executor's. */
+  worker?: string
 }
 
 /** What the runner of one execution needs from the engine. */

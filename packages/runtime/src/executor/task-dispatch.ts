@@ -54,12 +54,13 @@ export function createTaskDispatch(options: TaskDispatchOptions): LocalTaskDispa
   let polling = false
   let closed = false
 
-  const settle = (id: string, outcome: TaskOutcome, logs: LogEntry[] = []) => {
+  /** Hands a result to its waiter; `ranOn` is the node of the worker that ran it, if not this. */
+  const settle = (id: string, outcome: TaskOutcome, logs: LogEntry[] = [], ranOn?: string) => {
     const waiter = waiters.get(id)
     if (!waiter) return false
     waiters.delete(id)
     local.delete(id)
-    waiter.resolve({ outcome, logs })
+    waiter.resolve({ outcome, logs, ...(ranOn === undefined ? {} : { worker: ranOn }) })
     if (waiters.size === 0) stopPolling()
     return true
   }
@@ -89,7 +90,7 @@ export function createTaskDispatch(options: TaskDispatchOptions): LocalTaskDispa
         const entry = entries.get(id)
         const recorded = entry?.result === undefined ? undefined : parseTaskResult(entry.result)
         if (entry?.state === 'DONE' && recorded) {
-          settle(id, recorded)
+          settle(id, recorded, [], entry.nodeId)
         } else if (entry?.state === 'DONE') {
           // An unreadable result: the attempt is done again.
           settle(id, { ok: false, lost: true })

@@ -254,6 +254,7 @@ export async function runAttempt(
     try {
       const delivered = await waiting
       result = delivered.outcome
+      if (delivered.worker !== undefined) attempt.worker = delivered.worker
       // Written by the worker, committed with this attempt's end.
       if (delivered.logs.length > 0) r.pendingLogs.push(...delivered.logs)
     } catch (error) {
