@@ -60,6 +60,8 @@ export function createTaskDispatch(options: TaskDispatchOptions): LocalTaskDispa
     if (!waiter) return false
     waiters.delete(id)
     local.delete(id)
+    // Its job, remembered for this process's worker, went to another node's (or nowhere).
+    worker?.forget(id)
     waiter.resolve({ outcome, logs, ...(ranOn === undefined ? {} : { worker: ranOn }) })
     if (waiters.size === 0) stopPolling()
     return true
@@ -97,13 +99,20 @@ export function createTaskDispatch(options: TaskDispatchOptions): LocalTaskDispa
         } else if (!entry) {
           // Withdrawn or recorded by someone else: only a lost worker leaves an attempt so.
           settle(id, { ok: false, lost: true })
+        } else if (entry.state === 'RUNNING' && entry.nodeId === nodeId) {
+          // Claimed by this process's worker, which neither runs it nor records its result: it
+          // never reached the worker (a claim whose answer was lost with its connection). Lost.
+          if (!worker?.holds(id)) {
+            logger.warn(`attempt ${id} was claimed here but is not running: it is run again`)
+            settle(id, { ok: false, lost: true }, [], nodeId)
+          }
         } else if (entry.state === 'RUNNING' && entry.nodeId !== undefined) {
           let live = alive.get(entry.nodeId)
           if (live === undefined) {
             live = await isNodeAlive(entry.nodeId)
             alive.set(entry.nodeId, live)
           }
-          if (!live) settle(id, { ok: false, lost: true })
+          if (!live) settle(id, { ok: false, lost: true }, [], entry.nodeId)
         }
       }
       const stale = Date.now() - UNHEARD_MS
@@ -189,13 +198,20 @@ export function createTaskDispatch(options: TaskDispatchOptions): LocalTaskDispa
           // its result.
           const withdraw = async () => {
             if (await store.cancelQueuedTaskRun(id)) {
-              worker?.forget(id)
               settle(id, { ok: false, killed: true })
             } else if (!worker?.abort(id, signal.reason) && (await store.withdrawTaskRun(id))) {
               settle(id, { ok: false, killed: true })
+              // This process's worker may have claimed it a moment ago, not yet running it.
+              worker?.stopWithdrawn()
             }
           }
-          withdraw().catch(() => worker?.abort(id, signal.reason))
+          withdraw().catch(() => {
+            // The store out of reach for long (it tried for a while): again in a second, while
+            // the attempt is still waited for.
+            if (!worker?.abort(id, signal.reason)) {
+              setTimeout(() => waiters.has(id) && onAbort(), 1000).unref()
+            }
+          })
         }
         if (signal.aborted) onAbort()
         else signal.addEventListener('abort', onAbort, { once: true })

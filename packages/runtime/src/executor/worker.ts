@@ -7,6 +7,7 @@ import type { LogLevelName } from '../flow/flow-model.js'
 import type { HostRunContext, MetricEntry, PluginHost } from '../plugins/plugin-host.js'
 import type { PluginPin } from '../plugins/plugin-resolver.js'
 import type { InternalStorageService } from '../storage/internal-storage.js'
+import { isConnectionLost } from '../storage/kysely-store.js'
 import type { NodeRecord, Store } from '../storage/store.js'
 import type { RuntimeLogger } from './engine.js'
 import { type LogEntry, logLevelRank } from './execution-model.js'
@@ -107,6 +108,10 @@ export interface Worker {
   runReserved(id: string, job: TaskJob): void
   /** Stops a running attempt of this worker (the execution was killed). */
   abort(id: string, reason: unknown): boolean
+  /** Looks for claimed attempts whose entry is gone, and stops them (see `withdrawTaskRun`). */
+  stopWithdrawn(): void
+  /** True while this worker runs the attempt of this queue entry, or records its result. */
+  holds(id: string): boolean
   /** Writes the log lines not committed yet. */
   flushLogs(): Promise<void>
   start(): Promise<void>
@@ -134,6 +139,8 @@ export function createWorker(options: WorkerOptions): Worker {
   let pendingResults: Array<{ id: string; result: TaskResult }> = []
   let reserved = 0
   let flushing: Promise<void> | undefined
+  /** The ids of the results `flushing` writes. */
+  let recording = new Set<string>()
   let flushScheduled = false
   let claimScheduled = false
   let claiming = false
@@ -171,6 +178,7 @@ export function createWorker(options: WorkerOptions): Worker {
     pendingResults = []
     pendingLogs = []
     if (results.length === 0 && logs.length === 0) return
+    recording = new Set(results.map(({ id }) => id))
     flushing = store
       .completeTaskRuns(
         results.map(({ id, result }) => ({ id, result: JSON.stringify(result) })),
@@ -183,11 +191,20 @@ export function createWorker(options: WorkerOptions): Worker {
       await flushing
     } catch (error) {
       if (closed) return
+      if (isConnectionLost(error)) {
+        // Kept, and written with a later flush (the store itself already waited a while):
+        // their executors wait for them.
+        pendingResults = [...results, ...pendingResults]
+        pendingLogs = [...logs, ...pendingLogs]
+        setTimeout(scheduleFlush, 1000).unref()
+      }
+      recording = new Set()
       logger.error(`the worker could not record ${results.length} results: ${messageOf(error)}`)
       throw error
     }
     // Only once recorded does the executor act on a result.
     for (const { id, result } of results) options.onResult(id, result, [])
+    recording = new Set()
   }
 
   const scheduleFlush = () => {
@@ -260,6 +277,7 @@ export function createWorker(options: WorkerOptions): Worker {
       } while (claimAgain)
     } finally {
       claiming = false
+      if (lookAgainForWithdrawn && !lookingForWithdrawn) checkWithdrawn()
     }
   }
 
@@ -281,11 +299,26 @@ export function createWorker(options: WorkerOptions): Worker {
       )
     }
   }
+  // One look at a time; asked for meanwhile (or while claiming, when a just claimed attempt is
+  // not in `claimedHere` yet), one more after it.
+  let lookingForWithdrawn: Promise<void> | undefined
+  let lookAgainForWithdrawn = false
   const checkWithdrawn = () => {
-    stopWithdrawn().catch((error: unknown) => {
-      if (!closed)
-        logger.warn(`the worker could not look for withdrawn attempts: ${messageOf(error)}`)
-    })
+    if (lookingForWithdrawn || claiming) {
+      lookAgainForWithdrawn = true
+      return
+    }
+    lookAgainForWithdrawn = false
+    lookingForWithdrawn = stopWithdrawn()
+      .catch((error: unknown) => {
+        if (!closed) {
+          logger.warn(`the worker could not look for withdrawn attempts: ${messageOf(error)}`)
+        }
+      })
+      .finally(() => {
+        lookingForWithdrawn = undefined
+        if (lookAgainForWithdrawn) checkWithdrawn()
+      })
   }
 
   const run = (id: string, job: TaskJob, claimed = false) => {
@@ -432,6 +465,11 @@ export function createWorker(options: WorkerOptions): Worker {
       if (!controller) return false
       controller.abort(reason)
       return true
+    },
+    stopWithdrawn: checkWithdrawn,
+    holds(id) {
+      if (running.has(id) || recording.has(id) || claiming) return true
+      return pendingResults.some((pending) => pending.id === id)
     },
     async flushLogs() {
       if (pendingLogs.length > 0 && !closed) await flush()

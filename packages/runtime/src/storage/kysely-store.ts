@@ -27,6 +27,45 @@ import type {
 interface Statement {
   query: CompiledQuery
   check?: (result: QueryResult<unknown>) => void
+  /**
+   * What to run when the write is repeated after the connection was lost during its COMMIT (it
+   * may have been written): the query itself where running it twice is harmless. Without it such
+   * a write is not repeated.
+   */
+  again?: CompiledQuery
+}
+
+/** A statement that may run twice (an upsert, an update, a delete): repeated as it is. */
+const repeatable = (query: CompiledQuery): Statement => ({ query, again: query })
+
+/** Server and socket error codes of a connection lost or refused (PostgreSQL: class 08, 57P0x). */
+const CONNECTION_LOST = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  '57P01',
+  '57P02',
+  '57P03',
+])
+
+/** A connection that could not be made, or was known dead before the query went out. */
+const NEVER_SENT = new Set(['ECONNREFUSED', '57P03', '08001', '08004'])
+const neverSent = (error: unknown): boolean => {
+  const code = (error as { code?: unknown } | null)?.code
+  if (typeof code === 'string' && NEVER_SENT.has(code)) return true
+  return error instanceof Error && /not queryable|Client was closed/.test(error.message)
+}
+
+/** True for an error of a lost database connection (a restart, a failover), not of the query. */
+export function isConnectionLost(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  if (typeof code === 'string' && (CONNECTION_LOST.has(code) || /^08[0-9A-Z]{3}$/.test(code))) {
+    return true
+  }
+  const message = error instanceof Error ? error.message : ''
+  return /Connection terminated|not queryable|Client was closed/.test(message)
 }
 
 /** Task runs one upsert statement writes at most (5 parameters each). */
@@ -188,6 +227,11 @@ export interface KyselyStoreOptions {
   commitBatch?: number
   /** Notifications between processes (PostgreSQL): see `Store.listen`. */
   listen?: Store['listen']
+  /**
+   * How long a write is tried again while the database cannot be reached (default 60 s): a
+   * PostgreSQL restart or failover delays commits instead of failing executions.
+   */
+  reconnectForMs?: number
 }
 
 /** A JSON object, or why the text is not one. */
@@ -269,6 +313,16 @@ export async function createKyselyStore(
   const insertExecution = executionRow()
     .onConflict((conflict) => conflict.column('id').doNothing())
     .compile().sql
+  // A start repeated after a connection lost during its COMMIT: the row it finds is its own when
+  // it is the very same row (the write went through), another start's otherwise.
+  const insertExecutionAgain = executionRow()
+    .onConflict((conflict) =>
+      conflict
+        .column('id')
+        .doUpdateSet((eb) => ({ updated_at: eb.ref('excluded.updated_at') }))
+        .where((eb) => eb('executions.value', '=', eb.ref('excluded.value'))),
+    )
+    .compile().sql
   // The task runs' upsert for each number of rows written at once (see `upsertTaskRuns`).
   const upsertTaskRunsSql = new Map<number, string>()
   // Parameters: executor, execution, executor.
@@ -311,7 +365,34 @@ export async function createKyselyStore(
       payload: '',
     })
     .compile().sql
+  const insertQueuedIfAbsent = db
+    .insertInto('task_queue')
+    .values({
+      id: '',
+      execution_id: '',
+      task_run_id: '',
+      attempt: 0,
+      state: QUEUED,
+      enqueued_at: '',
+      payload: '',
+    })
+    .onConflict((conflict) => conflict.column('id').doNothing())
+    .compile().sql
   const deleteQueued = db.deleteFrom('task_queue').where('id', '=', '').compile().sql
+  // Parameters: node, claim mark, 'RUNNING'.
+  const selectClaimedBy = db
+    .selectFrom('task_queue')
+    .select(['id', 'payload'])
+    .where('node_id', '=', '')
+    .where('claimed_at', '=', '')
+    .where('state', '=', '')
+    .orderBy('seq')
+    .compile().sql
+  const cancelQueued = db
+    .deleteFrom('task_queue')
+    .where('id', '=', '')
+    .where('state', '=', QUEUED)
+    .compile().sql
   // Parameters: id, 'RUNNING'.
   const withdrawClaimed = db
     .deleteFrom('task_queue')
@@ -402,23 +483,25 @@ export async function createKyselyStore(
 
   const escapeLike = (text: string) => text.replace(/[\\%_]/g, (char) => `\\${char}`)
 
+  // Repeated after a connection lost during its COMMIT, a line may be written twice.
   const insertLogs = (logs: readonly LogEntry[]): Statement[] =>
-    logs.map((line) => ({
-      query: CompiledQuery.raw(insertLog, [
-        line.executionId,
-        line.taskRunId ?? null,
-        line.taskId ?? null,
-        line.attemptNumber ?? null,
-        line.level,
-        logLevelRank(line.level),
-        line.timestamp,
-        line.message,
-      ]),
-    }))
+    logs.map((line) =>
+      repeatable(
+        CompiledQuery.raw(insertLog, [
+          line.executionId,
+          line.taskRunId ?? null,
+          line.taskId ?? null,
+          line.attemptNumber ?? null,
+          line.level,
+          logLevelRank(line.level),
+          line.timestamp,
+          line.message,
+        ]),
+      ),
+    )
 
-  const notify = (channel: QueueChannel): Statement => ({
-    query: CompiledQuery.raw(notifyChannel, [NOTIFY_CHANNELS[channel]]),
-  })
+  const notify = (channel: QueueChannel): Statement =>
+    repeatable(CompiledQuery.raw(notifyChannel, [NOTIFY_CHANNELS[channel]]))
 
   /** The task runs' upsert, one statement for up to `TASK_RUNS_PER_STATEMENT` of them. */
   const upsertTaskRuns = (runs: readonly TaskRun[]): Statement => {
@@ -444,7 +527,7 @@ export async function createKyselyStore(
       run.state.current,
       JSON.stringify(run),
     ])
-    return { query: CompiledQuery.raw(text, params) }
+    return repeatable(CompiledQuery.raw(text, params))
   }
 
   /**
@@ -457,12 +540,14 @@ export async function createKyselyStore(
     const statements: Statement[] = []
     if (lease) {
       // Locks the row too: a takeover waits for this commit, then this executor's next one fails.
+      const query = CompiledQuery.raw(renewLease, [
+        lease.executorId,
+        lease.executionId,
+        lease.executorId,
+      ])
       statements.push({
-        query: CompiledQuery.raw(renewLease, [
-          lease.executorId,
-          lease.executionId,
-          lease.executorId,
-        ]),
+        query,
+        again: query,
         check: (result) => {
           if (Number(result.numAffectedRows ?? 0) === 0) {
             throw new LeaseLostError(lease.executionId, lease.executorId)
@@ -470,19 +555,22 @@ export async function createKyselyStore(
         },
       })
     }
-    for (const id of dequeue) statements.push({ query: CompiledQuery.raw(deleteQueued, [id]) })
+    for (const id of dequeue) statements.push(repeatable(CompiledQuery.raw(deleteQueued, [id])))
     if (enqueue.length > 0) {
       const date = new Date().toISOString()
       for (const entry of enqueue) {
+        const params = [
+          entry.id,
+          entry.executionId,
+          entry.taskRunId,
+          entry.attempt,
+          date,
+          entry.payload,
+        ]
         statements.push({
-          query: CompiledQuery.raw(insertQueued, [
-            entry.id,
-            entry.executionId,
-            entry.taskRunId,
-            entry.attempt,
-            date,
-            entry.payload,
-          ]),
+          query: CompiledQuery.raw(insertQueued, params),
+          // Written already, the entry is the same (its id names the attempt).
+          again: CompiledQuery.raw(insertQueuedIfAbsent, params),
         })
       }
     }
@@ -491,6 +579,7 @@ export async function createKyselyStore(
       if (changes.create) {
         statements.push({
           query: CompiledQuery.raw(insertExecution, params),
+          again: CompiledQuery.raw(insertExecutionAgain, params),
           check: (result) => {
             if (Number(result.numAffectedRows ?? 0) === 0) {
               throw new RuntimeError(`execution ${execution.id} exists already`, {
@@ -500,12 +589,12 @@ export async function createKyselyStore(
           },
         })
       } else {
-        statements.push({ query: CompiledQuery.raw(upsertExecution, params) })
+        statements.push(repeatable(CompiledQuery.raw(upsertExecution, params)))
       }
       if (changes.executorId !== undefined) {
-        statements.push({
-          query: CompiledQuery.raw(setExecutor, [changes.executorId, execution.id]),
-        })
+        statements.push(
+          repeatable(CompiledQuery.raw(setExecutor, [changes.executorId, execution.id])),
+        )
       }
     }
     // One upsert for several task runs: on PostgreSQL each statement is a round trip. One
@@ -518,11 +607,15 @@ export async function createKyselyStore(
     return statements
   }
 
-  /** Runs `statements` in order on `executor`, each checked. */
-  const runStatements = async (executor: Kysely<KiteDatabase>, statements: Statement[]) => {
-    for (const { query, check } of statements) {
-      const result = await executor.executeQuery(query)
-      check?.(result)
+  /** Runs `statements` in order on `executor`, each checked (`again` their repeats). */
+  const runStatements = async (
+    executor: Kysely<KiteDatabase>,
+    statements: Statement[],
+    again = false,
+  ) => {
+    for (const statement of statements) {
+      const result = await executor.executeQuery(again ? statement.again! : statement.query)
+      statement.check?.(result)
     }
   }
 
@@ -530,11 +623,54 @@ export async function createKyselyStore(
    * Writes `statements` atomically. One statement is a transaction by itself: no BEGIN and
    * COMMIT, which on PostgreSQL are two round trips of the three a warm task's state change
    * took (its commit is one upsert of the run that ended and the one that starts).
+   * `progress.committing` turns true once the outcome could be a commit (the COMMIT, or the one
+   * statement, sent): a connection lost before that left nothing written. (A failed COMMIT's
+   * error can be the ROLLBACK's that follows it, so it is told by where it failed, not by what
+   * the error says.)
    */
-  const writeAtomically = async (statements: Statement[]): Promise<void> => {
+  const writeAtomically = async (
+    statements: Statement[],
+    progress: { committing: boolean; again: boolean },
+  ): Promise<void> => {
     if (statements.length === 0) return
-    if (statements.length === 1) return runStatements(db, statements)
-    await db.transaction().execute((trx) => runStatements(trx, statements))
+    if (statements.length === 1) {
+      // Unless it never went out (a connection known dead, or none made).
+      progress.committing = true
+      try {
+        return await runStatements(db, statements, progress.again)
+      } catch (error) {
+        if (neverSent(error)) progress.committing = false
+        throw error
+      }
+    }
+    await db.transaction().execute(async (trx) => {
+      await runStatements(trx, statements, progress.again)
+      progress.committing = true
+    })
+  }
+
+  /**
+   * `writeAtomically`, tried again while the connection to the database is lost (PostgreSQL
+   * restarting or failing over) for up to `reconnectForMs`. A write lost during its COMMIT may
+   * have been written: it is repeated only where every statement has its `again`.
+   */
+  const reconnectForMs = options.reconnectForMs ?? 60_000
+  const write = async (statements: Statement[]): Promise<void> => {
+    const deadline = Date.now() + reconnectForMs
+    const progress = { committing: false, again: false }
+    for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
+      try {
+        return await writeAtomically(statements, progress)
+      } catch (error) {
+        if (!isConnectionLost(error) || Date.now() + delay > deadline) throw error
+        if (progress.committing) {
+          if (!statements.every((statement) => statement.again)) throw error
+          progress.again = true
+        }
+        progress.committing = false
+        await new Promise((resolve) => setTimeout(resolve, delay))
+      }
+    }
   }
 
   // Group commit: the commits asked for in one turn of the event loop, or while a transaction is
@@ -560,7 +696,7 @@ export async function createKyselyStore(
         statements.push(notify('created'))
       }
     }
-    return writeAtomically(statements)
+    return write(statements)
   }
   const drainCommits = async () => {
     while (pendingCommits.length > 0) {
@@ -569,8 +705,9 @@ export async function createKyselyStore(
         await writeBatch(batch)
         for (const pending of batch) pending.resolve()
       } catch (error) {
-        if (batch.length === 1) {
-          batch[0]?.reject(error)
+        // The database stayed out of reach: written alone, each would wait as long again.
+        if (batch.length === 1 || isConnectionLost(error)) {
+          for (const pending of batch) pending.reject(error)
           continue
         }
         for (const pending of batch) {
@@ -730,34 +867,58 @@ export async function createKyselyStore(
 
     async claimTaskRuns(nodeId, limit) {
       if (limit <= 0) return []
-      return db.transaction().execute(async (trx) => {
-        const rows = await rowsOf<{ seq: number; id: string; payload: string }>(
-          selectQueued,
-          [limit],
-          trx,
-        )
-        if (rows.length === 0) return []
-        await trx
-          .updateTable('task_queue')
-          .set({ state: 'RUNNING', node_id: nodeId, claimed_at: new Date().toISOString() })
-          .where(
-            'seq',
-            'in',
-            rows.map((row) => row.seq),
+      // With the node, the claim's mark finds what it claimed should its COMMIT be lost.
+      const claimedAt = new Date().toISOString()
+      let committing = false
+      try {
+        return await db.transaction().execute(async (trx) => {
+          const rows = await rowsOf<{ seq: number; id: string; payload: string }>(
+            selectQueued,
+            [limit],
+            trx,
           )
-          .execute()
-        return rows.map((row) => ({ id: row.id, payload: row.payload }))
-      })
+          if (rows.length === 0) return []
+          await trx
+            .updateTable('task_queue')
+            .set({ state: 'RUNNING', node_id: nodeId, claimed_at: claimedAt })
+            .where(
+              'seq',
+              'in',
+              rows.map((row) => row.seq),
+            )
+            .execute()
+          committing = true
+          return rows.map((row) => ({ id: row.id, payload: row.payload }))
+        })
+      } catch (error) {
+        // Lost before its COMMIT, it claimed nothing: the worker's next look claims again.
+        if (!committing || !isConnectionLost(error)) throw error
+      }
+      // Lost during its COMMIT: the entries it claimed, if it did, would wait for this node for
+      // ever; read back by their mark once the database answers again.
+      const deadline = Date.now() + reconnectForMs
+      for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
+        try {
+          return await rowsOf<{ id: string; payload: string }>(selectClaimedBy, [
+            nodeId,
+            claimedAt,
+            'RUNNING',
+          ])
+        } catch (error) {
+          if (!isConnectionLost(error) || Date.now() + delay > deadline) throw error
+          await new Promise((resolve) => setTimeout(resolve, delay))
+        }
+      }
     },
 
     async completeTaskRuns(results, logs) {
       if (results.length === 0 && logs.length === 0) return
-      const statements: Statement[] = results.map(({ id, result }) => ({
-        query: CompiledQuery.raw(completeQueued, ['DONE', result, id]),
-      }))
+      const statements: Statement[] = results.map(({ id, result }) =>
+        repeatable(CompiledQuery.raw(completeQueued, ['DONE', result, id])),
+      )
       statements.push(...insertLogs(logs))
       if (postgres && results.length > 0) statements.push(notify('results'))
-      await writeAtomically(statements)
+      await write(statements)
     },
 
     async getQueueEntries(ids) {
@@ -779,26 +940,35 @@ export async function createKyselyStore(
     },
 
     async cancelQueuedTaskRun(id) {
-      const result = await db
-        .deleteFrom('task_queue')
-        .where('id', '=', id)
-        .where('state', '=', QUEUED)
-        .executeTakeFirst()
-      return Number(result.numDeletedRows) > 0
+      let cancelled = false
+      const cancel = CompiledQuery.raw(cancelQueued, [id])
+      await write([
+        {
+          query: cancel,
+          // Repeated, it finds nothing: what the first run did counts.
+          again: cancel,
+          check: (result) => {
+            cancelled ||= Number(result.numAffectedRows ?? 0) > 0
+          },
+        },
+      ])
+      return cancelled
     },
 
     async withdrawTaskRun(id) {
       let withdrawn = false
-      const statements: Statement[] = [
+      const withdraw = CompiledQuery.raw(withdrawClaimed, [id, 'RUNNING'])
+      await write([
         {
-          query: CompiledQuery.raw(withdrawClaimed, [id, 'RUNNING']),
+          query: withdraw,
+          again: withdraw,
           check: (result) => {
-            withdrawn = Number(result.numAffectedRows ?? 0) > 0
+            withdrawn ||= Number(result.numAffectedRows ?? 0) > 0
           },
         },
-      ]
-      if (postgres) statements.push(notify('withdrawn'))
-      await writeAtomically(statements)
+      ])
+      // Workers look only when an entry went.
+      if (withdrawn && postgres) await write([notify('withdrawn')])
       return withdrawn
     },
 

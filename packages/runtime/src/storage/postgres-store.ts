@@ -52,8 +52,11 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
           : driver.types.getTypeParser(oid, format)) as typeof driver.types.getTypeParser,
     },
   })
-  // An idle connection the server drops must not end the process; the next query reconnects.
+  // A connection the server drops must not end the process: idle, the pool reports it here; in
+  // use (between a transaction's statements, say), on the connection itself, which kysely does
+  // not listen to. Its query fails, and the pool drops it when it is released.
   pool.on('error', () => undefined)
+  pool.on('connect', (client) => client.on('error', () => undefined))
   const db = new Kysely<KiteDatabase>({ dialect: new PostgresDialect({ pool }) })
   try {
     await sql`select 1`.execute(db)
