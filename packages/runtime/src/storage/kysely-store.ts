@@ -353,9 +353,8 @@ export async function createKyselyStore(
     })
     .compile().sql
   // A new entry waits for any worker: no node, not claimed.
-  const insertQueued = db
-    .insertInto('task_queue')
-    .values({
+  const queuedRow = () =>
+    db.insertInto('task_queue').values({
       id: '',
       execution_id: '',
       task_run_id: '',
@@ -364,18 +363,8 @@ export async function createKyselyStore(
       enqueued_at: '',
       payload: '',
     })
-    .compile().sql
-  const insertQueuedIfAbsent = db
-    .insertInto('task_queue')
-    .values({
-      id: '',
-      execution_id: '',
-      task_run_id: '',
-      attempt: 0,
-      state: QUEUED,
-      enqueued_at: '',
-      payload: '',
-    })
+  const insertQueued = queuedRow().compile().sql
+  const insertQueuedIfAbsent = queuedRow()
     .onConflict((conflict) => conflict.column('id').doNothing())
     .compile().sql
   const deleteQueued = db.deleteFrom('task_queue').where('id', '=', '').compile().sql

@@ -65,6 +65,20 @@ describe.each(STORE_KINDS)('the $name store', (kind) => {
     ...overrides,
   })
 
+  /** A task run `r1` of execution `e1`, running. */
+  const runningTaskRun = (overrides: Partial<TaskRun> = {}): TaskRun => ({
+    id: 'r1',
+    executionId: 'e1',
+    namespace: 'company.team',
+    flowId: 'hello',
+    taskId: 'a',
+    type: 'x.y.Z',
+    state: newState('RUNNING', new Date().toISOString()),
+    attempts: [],
+    sequence: 0,
+    ...overrides,
+  })
+
   describe('flows, executions, KV', () => {
     it('keeps flow revisions, skips unchanged saves, and records deletions', async () => {
       expect(await store.saveFlow({ namespace: 'a', id: 'f', source: 'v1' })).toEqual({
@@ -107,17 +121,7 @@ describe.each(STORE_KINDS)('the $name store', (kind) => {
     })
 
     it('commits executions, task runs and logs together, and reads them back', async () => {
-      const run: TaskRun = {
-        id: 'r1',
-        executionId: 'e1',
-        namespace: 'company.team',
-        flowId: 'hello',
-        taskId: 'a',
-        type: 'x.y.Z',
-        state: newState('RUNNING', new Date().toISOString()),
-        attempts: [],
-        sequence: 0,
-      }
+      const run = runningTaskRun()
       await store.commit({
         execution: execution('e1'),
         taskRuns: [run],
@@ -155,18 +159,13 @@ describe.each(STORE_KINDS)('the $name store', (kind) => {
     })
 
     it('writes many task runs in one commit, a run listed twice as listed last', async () => {
-      const run = (index: number, label = 'first'): TaskRun => ({
-        id: `r${index}`,
-        executionId: 'e1',
-        namespace: 'company.team',
-        flowId: 'hello',
-        taskId: `t${index}`,
-        type: 'x.y.Z',
-        state: newState('RUNNING', new Date().toISOString()),
-        attempts: [],
-        sequence: index,
-        outputs: { label },
-      })
+      const run = (index: number, label = 'first'): TaskRun =>
+        runningTaskRun({
+          id: `r${index}`,
+          taskId: `t${index}`,
+          sequence: index,
+          outputs: { label },
+        })
       // More runs than one upsert statement writes, and r3 twice (PostgreSQL refuses a statement
       // that writes one row twice).
       const runs = Array.from({ length: 70 }, (_, index) => run(index))
@@ -187,17 +186,7 @@ describe.each(STORE_KINDS)('the $name store', (kind) => {
     })
 
     it('refuses a commit under a lease another executor holds, and writes none of it', async () => {
-      const run: TaskRun = {
-        id: 'r1',
-        executionId: 'e1',
-        namespace: 'company.team',
-        flowId: 'hello',
-        taskId: 'a',
-        type: 'x.y.Z',
-        state: newState('RUNNING', new Date().toISOString()),
-        attempts: [],
-        sequence: 0,
-      }
+      const run = runningTaskRun()
       await store.commit({ execution: execution('e1'), executorId: 'x1' })
       const lostLease = { executionId: 'e1', executorId: 'x2' }
       await expect(store.commit({ lease: lostLease, taskRuns: [run] })).rejects.toThrow(
