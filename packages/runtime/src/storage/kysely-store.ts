@@ -52,20 +52,27 @@ const CONNECTION_LOST = new Set([
 
 /** A connection that could not be made, or was known dead before the query went out. */
 const NEVER_SENT = new Set(['ECONNREFUSED', '57P03', '08001', '08004'])
-const neverSent = (error: unknown): boolean => {
+/** pg's messages for a query on a connection it already knows is dead. */
+const DEAD_CLIENT = /not queryable|Client was closed/
+
+const codeOf = (error: unknown): string | undefined => {
   const code = (error as { code?: unknown } | null)?.code
-  if (typeof code === 'string' && NEVER_SENT.has(code)) return true
-  return error instanceof Error && /not queryable|Client was closed/.test(error.message)
+  return typeof code === 'string' ? code : undefined
 }
+
+const neverSent = (error: unknown): boolean =>
+  NEVER_SENT.has(codeOf(error) ?? '') || (error instanceof Error && DEAD_CLIENT.test(error.message))
 
 /** True for an error of a lost database connection (a restart, a failover), not of the query. */
 export function isConnectionLost(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code
-  if (typeof code === 'string' && (CONNECTION_LOST.has(code) || /^08[0-9A-Z]{3}$/.test(code))) {
+  const code = codeOf(error)
+  if (code !== undefined && (CONNECTION_LOST.has(code) || /^08[0-9A-Z]{3}$/.test(code))) {
     return true
   }
-  const message = error instanceof Error ? error.message : ''
-  return /Connection terminated|not queryable|Client was closed/.test(message)
+  return (
+    error instanceof Error &&
+    (/Connection terminated/.test(error.message) || DEAD_CLIENT.test(error.message))
+  )
 }
 
 /** Task runs one upsert statement writes at most (5 parameters each). */
@@ -377,13 +384,8 @@ export async function createKyselyStore(
     .where('state', '=', '')
     .orderBy('seq')
     .compile().sql
-  const cancelQueued = db
-    .deleteFrom('task_queue')
-    .where('id', '=', '')
-    .where('state', '=', QUEUED)
-    .compile().sql
-  // Parameters: id, 'RUNNING'.
-  const withdrawClaimed = db
+  // Parameters: id, the state it must be in.
+  const deleteQueuedIn = db
     .deleteFrom('task_queue')
     .where('id', '=', '')
     .where('state', '=', '')
@@ -639,27 +641,60 @@ export async function createKyselyStore(
   }
 
   /**
+   * Runs `attempt` again, with growing pauses, while it fails because the connection to the
+   * database is lost, for up to `reconnectForMs`; `beforeAgain` may throw to stop.
+   */
+  const reconnectForMs = options.reconnectForMs ?? 60_000
+  const untilReconnected = async <T>(
+    attempt: () => Promise<T>,
+    beforeAgain?: (error: unknown) => void,
+  ): Promise<T> => {
+    const deadline = Date.now() + reconnectForMs
+    for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
+      try {
+        return await attempt()
+      } catch (error) {
+        if (!isConnectionLost(error) || Date.now() + delay > deadline) throw error
+        beforeAgain?.(error)
+        await new Promise((resolve) => setTimeout(resolve, delay))
+      }
+    }
+  }
+
+  /**
    * `writeAtomically`, tried again while the connection to the database is lost (PostgreSQL
    * restarting or failing over) for up to `reconnectForMs`. A write lost during its COMMIT may
    * have been written: it is repeated only where every statement has its `again`.
    */
-  const reconnectForMs = options.reconnectForMs ?? 60_000
-  const write = async (statements: Statement[]): Promise<void> => {
-    const deadline = Date.now() + reconnectForMs
+  const write = (statements: Statement[]): Promise<void> => {
     const progress = { committing: false, again: false }
-    for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
-      try {
-        return await writeAtomically(statements, progress)
-      } catch (error) {
-        if (!isConnectionLost(error) || Date.now() + delay > deadline) throw error
+    return untilReconnected(
+      () => writeAtomically(statements, progress),
+      (error) => {
         if (progress.committing) {
           if (!statements.every((statement) => statement.again)) throw error
           progress.again = true
         }
         progress.committing = false
-        await new Promise((resolve) => setTimeout(resolve, delay))
-      }
-    }
+      },
+    )
+  }
+
+  /** Removes a queue entry if it is in `state`; true when one went. */
+  const removeEntryIn = async (id: string, state: QueueEntryState): Promise<boolean> => {
+    let removed = false
+    const remove = CompiledQuery.raw(deleteQueuedIn, [id, state])
+    await write([
+      {
+        query: remove,
+        // Repeated, it finds nothing: what the first run did counts.
+        again: remove,
+        check: (result) => {
+          removed ||= Number(result.numAffectedRows ?? 0) > 0
+        },
+      },
+    ])
+    return removed
   }
 
   // Group commit: the commits asked for in one turn of the event loop, or while a transaction is
@@ -885,19 +920,9 @@ export async function createKyselyStore(
       }
       // Lost during its COMMIT: the entries it claimed, if it did, would wait for this node for
       // ever; read back by their mark once the database answers again.
-      const deadline = Date.now() + reconnectForMs
-      for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
-        try {
-          return await rowsOf<{ id: string; payload: string }>(selectClaimedBy, [
-            nodeId,
-            claimedAt,
-            'RUNNING',
-          ])
-        } catch (error) {
-          if (!isConnectionLost(error) || Date.now() + delay > deadline) throw error
-          await new Promise((resolve) => setTimeout(resolve, delay))
-        }
-      }
+      return untilReconnected(() =>
+        rowsOf<{ id: string; payload: string }>(selectClaimedBy, [nodeId, claimedAt, 'RUNNING']),
+      )
     },
 
     async completeTaskRuns(results, logs) {
@@ -928,34 +953,10 @@ export async function createKyselyStore(
       }))
     },
 
-    async cancelQueuedTaskRun(id) {
-      let cancelled = false
-      const cancel = CompiledQuery.raw(cancelQueued, [id])
-      await write([
-        {
-          query: cancel,
-          // Repeated, it finds nothing: what the first run did counts.
-          again: cancel,
-          check: (result) => {
-            cancelled ||= Number(result.numAffectedRows ?? 0) > 0
-          },
-        },
-      ])
-      return cancelled
-    },
+    cancelQueuedTaskRun: (id) => removeEntryIn(id, 'QUEUED'),
 
     async withdrawTaskRun(id) {
-      let withdrawn = false
-      const withdraw = CompiledQuery.raw(withdrawClaimed, [id, 'RUNNING'])
-      await write([
-        {
-          query: withdraw,
-          again: withdraw,
-          check: (result) => {
-            withdrawn ||= Number(result.numAffectedRows ?? 0) > 0
-          },
-        },
-      ])
+      const withdrawn = await removeEntryIn(id, 'RUNNING')
       // Workers look only when an entry went.
       if (withdrawn && postgres) await write([notify('withdrawn')])
       return withdrawn
